@@ -1,0 +1,109 @@
+/* The dataplane's whole interface to the control side. Every function here
+ * is called from the control thread only (single writer); workers never
+ * block on it. Addresses are IPv4 in network byte order. */
+#ifndef DP_H
+#define DP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <rte_ether.h>
+
+#define DP_MAX_WORKERS 8
+#define DP_MAX_ROUTES (1u << 20)
+
+struct dp_config {
+	unsigned n_workers;
+	uint32_t node_ip;
+	uint8_t node_plen;
+	uint32_t max_routes;
+};
+
+enum dp_port_kind { DP_PORT_UPLINK, DP_PORT_HOST, DP_PORT_POD };
+
+enum dp_nh_kind {
+	DP_NH_DROP,      /* blackhole */
+	DP_NH_LOCAL,     /* the node itself: punt to the host exception port */
+	DP_NH_PORT,      /* a pod (or any peer) behind one port, MAC known */
+	DP_NH_GATEWAY,   /* next-hop IP on the uplink, MAC resolved by ARP */
+	DP_NH_CONNECTED, /* on-link subnet of the uplink: resolve the destination */
+};
+
+struct dp_nh_spec {
+	enum dp_nh_kind kind;
+	uint16_t port;            /* DP_NH_PORT */
+	struct rte_ether_addr mac; /* DP_NH_PORT: the peer's MAC */
+	uint32_t gw;              /* DP_NH_GATEWAY */
+};
+
+enum dp_drop {
+	DP_DROP_NOT_IPV4,
+	DP_DROP_BAD_IP_HEADER,
+	DP_DROP_BAD_CHECKSUM,
+	DP_DROP_TTL_EXCEEDED,
+	DP_DROP_NO_ROUTE,
+	DP_DROP_BLACKHOLE,
+	DP_DROP_NOT_FOR_US,
+	DP_DROP_ARP_INVALID,
+	DP_DROP_ARP_QUEUE_FULL,
+	DP_DROP_ARP_FAILED,
+	DP_DROP_TX_FULL,
+	DP_DROP_SLOWPATH_FULL,
+	DP_DROP_NO_MBUF,
+	DP_DROP_MAX
+};
+extern const char *const dp_drop_names[DP_DROP_MAX];
+
+struct dp_port_stats {
+	uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes;
+	uint64_t hw_rx_missed, hw_rx_errors, hw_tx_errors;
+};
+
+struct dp_stats {
+	struct dp_port_stats port[RTE_MAX_ETHPORTS];
+	uint64_t drops[DP_DROP_MAX];
+	uint64_t icmp_sent, icmp_ratelimited, arp_replies, arp_requests;
+};
+
+struct dp_port_info {
+	bool active;
+	enum dp_port_kind kind;
+	char name[64];
+	struct rte_ether_addr mac;      /* the PMD's own MAC */
+	struct rte_ether_addr peer_mac; /* kernel side of a TAP */
+	uint32_t peer_ip;
+	unsigned worker;                /* worker polling its first rx queue */
+};
+
+/* Initialise EAL (argv as for rte_eal_init), memory, route table, RCU. */
+int dp_init(int argc, char **argv, const struct dp_config *c, char *err, size_t errlen);
+int dp_start_workers(void);
+void dp_stop(void);
+
+/* Ports: probe a vdev/PCI device (in the caller's current netns), then
+ * start it with one tx queue per worker plus the control thread's. */
+int dp_port_probe(const char *devargs, uint16_t *port_id, char *err, size_t errlen);
+int dp_port_start(uint16_t port_id, enum dp_port_kind kind, char *err, size_t errlen);
+void dp_port_set_peer(uint16_t port_id, uint32_t ip, const struct rte_ether_addr *mac);
+int dp_port_remove(uint16_t port_id);
+int dp_port_info(uint16_t port_id, struct dp_port_info *out);
+uint16_t dp_uplink_port(void);
+uint16_t dp_host_port(void);
+
+/* Routes. Changes are visible to workers at once; next hops freed by a
+ * delete are reclaimed at dp_commit(), after all workers have passed a
+ * quiescent state, so no worker ever uses a stale next hop. */
+int dp_route_add(uint32_t prefix, uint8_t plen, const struct dp_nh_spec *nh);
+int dp_route_del(uint32_t prefix, uint8_t plen);
+void dp_commit(void);
+
+void dp_stats_read(struct dp_stats *out);
+
+/* Control-thread slow path: ARP learning and resolution. The fd becomes
+ * readable when workers hand packets over; call dp_slowpath_run() then,
+ * and dp_timer() about once a second. */
+int dp_slowpath_fd(void);
+void dp_slowpath_run(void);
+void dp_timer(void);
+
+#endif

@@ -1,0 +1,191 @@
+/* The forwarding path: L2 acceptance, IPv4 validation, bulk LPM lookup,
+ * TTL decrement, MAC rewrite. Everything here runs on worker lcores. */
+#include <rte_ip.h>
+
+#include "dp_priv.h"
+
+static inline bool mac_eq(const struct rte_ether_addr *a, const struct rte_ether_addr *b)
+{
+	return rte_is_same_ether_addr(a, b);
+}
+
+/* RFC 1624 incremental update for the TTL/protocol word. */
+static inline bool ttl_decrement(struct dp_worker *w, struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
+{
+	if (unlikely(ip->time_to_live <= 1)) {
+		dp_icmp_error(w, m, DP_ICMP_TIME_EXCEEDED, 0);
+		dp_drop(w, m, DP_DROP_TTL_EXCEEDED);
+		return false;
+	}
+	uint16_t old = (uint16_t)(ip->time_to_live << 8 | ip->next_proto_id);
+	ip->time_to_live--;
+	uint16_t new = (uint16_t)(ip->time_to_live << 8 | ip->next_proto_id);
+	uint32_t sum = (uint16_t)~rte_be_to_cpu_16(ip->hdr_checksum);
+	sum += (uint16_t)~old;
+	sum += new;
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	ip->hdr_checksum = rte_cpu_to_be_16((uint16_t)~sum);
+	return true;
+}
+
+static inline void send_to(struct dp_worker *w, struct rte_mbuf *m, uint16_t port,
+			   const struct rte_ether_addr *dst)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+
+	rte_ether_addr_copy(dst, &eth->dst_addr);
+	rte_ether_addr_copy(&dp.ports[port].mac, &eth->src_addr);
+	dp_tx(w, port, m);
+}
+
+void dp_ip_output(struct dp_worker *w, struct rte_mbuf *m, uint32_t hop, bool found,
+		  bool decrement_ttl)
+{
+	struct rte_ipv4_hdr *ip =
+		rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, sizeof(struct rte_ether_hdr));
+
+	if (unlikely(!found)) {
+		dp_icmp_error(w, m, DP_ICMP_DEST_UNREACH, 0 /* net unreachable */);
+		dp_drop(w, m, DP_DROP_NO_ROUTE);
+		return;
+	}
+	const struct dp_nh *nh = &dp.nh[hop];
+	uint32_t via;
+	uint64_t word;
+	struct rte_ether_addr mac;
+
+	switch (nh->kind) {
+	case DP_NH_LOCAL:
+		if (unlikely(m->port == dp.host)) {
+			dp_drop(w, m, DP_DROP_NOT_FOR_US);
+			return;
+		}
+		send_to(w, m, dp.host, &dp.ports[dp.host].peer_mac);
+		return;
+	case DP_NH_PORT:
+		if (decrement_ttl && !ttl_decrement(w, m, ip))
+			return;
+		send_to(w, m, nh->port, &nh->mac);
+		return;
+	case DP_NH_GATEWAY:
+	case DP_NH_CONNECTED:
+		if (decrement_ttl && !ttl_decrement(w, m, ip))
+			return;
+		via = nh->kind == DP_NH_GATEWAY ? nh->gw : ip->dst_addr;
+		word = dp_neigh_mac_word(via);
+		if (likely(word & DP_NEIGH_VALID)) {
+			dp_mac_from_word(word, &mac);
+			send_to(w, m, dp.uplink, &mac);
+		} else {
+			m->hash.usr = via; /* the control thread resolves it */
+			dp_punt(w, m);
+		}
+		return;
+	default:
+		dp_drop(w, m, DP_DROP_BLACKHOLE);
+	}
+}
+
+/* Returns the drop reason, or DP_DROP_MAX when the header is good. */
+static inline enum dp_drop ip_check(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip)
+{
+	uint32_t l3 = m->data_len - (uint32_t)sizeof(struct rte_ether_hdr);
+
+	if (unlikely(m->data_len < sizeof(struct rte_ether_hdr) + sizeof(*ip)))
+		return DP_DROP_BAD_IP_HEADER;
+	uint32_t hlen = (ip->version_ihl & 0xf) * 4u;
+	uint32_t tlen = rte_be_to_cpu_16(ip->total_length);
+	if (unlikely((ip->version_ihl >> 4) != 4 || hlen < sizeof(*ip) || hlen > l3 ||
+		     tlen < hlen || tlen > m->pkt_len - sizeof(struct rte_ether_hdr)))
+		return DP_DROP_BAD_IP_HEADER;
+	if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD)
+		return DP_DROP_MAX;
+	if (unlikely(rte_raw_cksum(ip, hlen) != 0xffff))
+		return DP_DROP_BAD_CHECKSUM;
+	return DP_DROP_MAX;
+}
+
+/* Decide what a frame is, per input port kind. Returns true when it goes on
+ * to route lookup; otherwise it has been consumed. */
+static inline bool l2_input(struct dp_worker *w, const struct dp_port *in, struct rte_mbuf *m)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	uint16_t type = eth->ether_type;
+
+	if (unlikely(m->data_len < sizeof(*eth))) {
+		dp_drop(w, m, DP_DROP_BAD_IP_HEADER);
+		return false;
+	}
+	if (unlikely(type == RTE_BE16(RTE_ETHER_TYPE_ARP))) {
+		dp_arp_input(w, m->port, m);
+		return false;
+	}
+	switch (in->kind) {
+	case DP_PORT_HOST:
+		/* The kernel addressed its own neighbour on the node network:
+		 * it is an L2 host there, so its frame goes out as it is. */
+		if (!mac_eq(&eth->dst_addr, &in->mac)) {
+			dp_tx(w, dp.uplink, m);
+			return false;
+		}
+		break;
+	case DP_PORT_UPLINK:
+		if (!mac_eq(&eth->dst_addr, &in->mac)) {
+			if (rte_is_multicast_ether_addr(&eth->dst_addr))
+				dp_tx(w, dp.host, m); /* broadcast/multicast: the kernel's */
+			else
+				dp_drop(w, m, DP_DROP_NOT_FOR_US);
+			return false;
+		}
+		if (type != RTE_BE16(RTE_ETHER_TYPE_IPV4)) {
+			dp_tx(w, dp.host, m); /* IPv6 and the rest: the kernel's */
+			return false;
+		}
+		break;
+	default:
+		if (!mac_eq(&eth->dst_addr, &in->mac)) {
+			dp_drop(w, m, DP_DROP_NOT_FOR_US);
+			return false;
+		}
+	}
+	if (unlikely(type != RTE_BE16(RTE_ETHER_TYPE_IPV4))) {
+		dp_drop(w, m, DP_DROP_NOT_IPV4);
+		return false;
+	}
+	return true;
+}
+
+void dp_rx_burst(struct dp_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n)
+{
+	const struct dp_port *in = &dp.ports[port];
+	struct rte_mbuf *ipm[DP_BURST];
+	uint32_t dst[DP_BURST], hop[DP_BURST];
+	uint16_t nip = 0;
+
+	w->stats.rx_pkts[port] += n;
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		w->stats.rx_bytes[port] += m->pkt_len;
+		m->port = port;
+		if (!l2_input(w, in, m))
+			continue;
+		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *,
+								  sizeof(struct rte_ether_hdr));
+		enum dp_drop why = ip_check(m, ip);
+		if (unlikely(why != DP_DROP_MAX)) {
+			dp_drop(w, m, why);
+			continue;
+		}
+		dst[nip] = rte_be_to_cpu_32(ip->dst_addr);
+		ipm[nip++] = m;
+	}
+	if (nip == 0)
+		return;
+	rte_lpm_lookup_bulk(dp.lpm, dst, hop, nip);
+	for (uint16_t i = 0; i < nip; i++)
+		dp_ip_output(w, ipm[i], hop[i] & 0x00ffffff, hop[i] & RTE_LPM_LOOKUP_SUCCESS, true);
+}

@@ -1,0 +1,127 @@
+/* Dataplane start-up and shutdown: EAL, mbufs, tables, workers. */
+#include <sys/eventfd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_jhash.h>
+#include <rte_lcore.h>
+
+#include "dp_priv.h"
+
+struct dp dp;
+
+int dp_init_tables(const struct dp_config *c, char *err, size_t errlen)
+{
+	memset(&dp, 0, sizeof(dp));
+	dp.cfg = *c;
+	dp.node_mask = c->node_plen ? rte_cpu_to_be_32(~0u << (32 - c->node_plen)) : 0;
+	dp.uplink = dp.host = RTE_MAX_ETHPORTS;
+	dp.slowpath_efd = -1;
+	for (unsigned i = 0; i < DP_MAX_WORKERS; i++)
+		dp.workers[i].id = i;
+
+	/* Enough for every port's rx ring plus packets in flight. */
+	dp.pool = rte_pktmbuf_pool_create("podlane_mbufs", 16383, 256, 0,
+					  RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	if (dp.pool == NULL) {
+		snprintf(err, errlen, "cannot allocate packet buffers: %s (give EAL more memory, "
+			 "e.g. \"-m\", \"512\")", rte_strerror(rte_errno));
+		return -1;
+	}
+	if (dp_route_init(c->max_routes, err, errlen) != 0)
+		return -1;
+	struct rte_hash_parameters hp = {
+		.name = "podlane_neigh",
+		.entries = DP_MAX_NEIGH,
+		.key_len = sizeof(uint32_t),
+		.hash_func = rte_jhash,
+		.socket_id = SOCKET_ID_ANY,
+		/* Workers read while the control thread (only writer) adds. */
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF,
+	};
+	dp.neigh_hash = rte_hash_create(&hp);
+	dp.slowpath = rte_ring_create("podlane_slowpath", DP_SLOWPATH_RING, SOCKET_ID_ANY,
+				      RING_F_SC_DEQ);
+	dp.slowpath_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (dp.neigh_hash == NULL || dp.slowpath == NULL || dp.slowpath_efd < 0) {
+		snprintf(err, errlen, "cannot create neighbour table or slow-path queue");
+		return -1;
+	}
+	return 0;
+}
+
+int dp_init(int argc, char **argv, const struct dp_config *c, char *err, size_t errlen)
+{
+	if (c->n_workers < 1 || c->n_workers > DP_MAX_WORKERS) {
+		snprintf(err, errlen, "workers must be 1..%u, not %u", DP_MAX_WORKERS, c->n_workers);
+		return -1;
+	}
+	if (rte_eal_init(argc, argv) < 0) {
+		snprintf(err, errlen, "DPDK EAL init failed: %s", rte_strerror(rte_errno));
+		return -1;
+	}
+	if (rte_lcore_count() < c->n_workers + 1) {
+		snprintf(err, errlen, "workers is %u but EAL has %u lcores (need workers + 1)",
+			 c->n_workers, rte_lcore_count());
+		return -1;
+	}
+	return dp_init_tables(c, err, errlen);
+}
+
+int dp_start_workers(void)
+{
+	unsigned lcore, i = 0;
+
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		if (i == dp.cfg.n_workers)
+			break;
+		dp.workers[i].lcore = lcore;
+		if (rte_eal_remote_launch(dp_worker_main, &dp.workers[i], lcore) != 0)
+			return -1;
+		i++;
+	}
+	return 0;
+}
+
+void dp_stop(void)
+{
+	uint16_t pid;
+
+	dp.stop = true;
+	rte_eal_mp_wait_lcore();
+	RTE_ETH_FOREACH_DEV(pid) {
+		rte_eth_dev_stop(pid);
+		rte_eth_dev_close(pid);
+	}
+	rte_eal_cleanup();
+}
+
+void dp_stats_read(struct dp_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned w = 0; w < dp.cfg.n_workers; w++) {
+		const struct dp_wstats *s = &dp.workers[w].stats;
+		for (unsigned p = 0; p < RTE_MAX_ETHPORTS; p++) {
+			out->port[p].rx_pkts += s->rx_pkts[p];
+			out->port[p].rx_bytes += s->rx_bytes[p];
+			out->port[p].tx_pkts += s->tx_pkts[p];
+			out->port[p].tx_bytes += s->tx_bytes[p];
+		}
+		for (unsigned d = 0; d < DP_DROP_MAX; d++)
+			out->drops[d] += s->drops[d];
+		out->icmp_sent += s->icmp_sent;
+		out->icmp_ratelimited += s->icmp_ratelimited;
+		out->arp_replies += s->arp_replies;
+	}
+	for (unsigned d = 0; d < DP_DROP_MAX; d++)
+		out->drops[d] += dp.slowpath_stats[d];
+	out->arp_requests = dp.arp_requests;
+	for (uint16_t p = 0; p < RTE_MAX_ETHPORTS; p++) {
+		struct rte_eth_stats hw;
+		if (!dp.ports[p].active || rte_eth_stats_get(p, &hw) != 0)
+			continue;
+		out->port[p].hw_rx_missed = hw.imissed;
+		out->port[p].hw_rx_errors = hw.ierrors;
+		out->port[p].hw_tx_errors = hw.oerrors;
+	}
+}

@@ -1,0 +1,171 @@
+/* Neighbour table of the uplink, owned by the control thread: workers look
+ * MACs up lock-free and hand over what they cannot resolve; here we send
+ * ARP requests, hold a few packets per neighbour, learn replies and age
+ * entries. */
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_ip.h>
+
+#include "dp_priv.h"
+
+#define NEIGH_REACHABLE_S 60 /* then re-probed while still used */
+#define NEIGH_MAX_PROBES 3
+
+static void ctl_tx(uint16_t port, struct rte_mbuf *m)
+{
+	if (port >= RTE_MAX_ETHPORTS ||
+	    rte_eth_tx_burst(port, DP_CTL_TXQ(dp.cfg.n_workers), &m, 1) != 1)
+		rte_pktmbuf_free(m);
+}
+
+static void ctl_drop(struct rte_mbuf *m, enum dp_drop why)
+{
+	dp.slowpath_stats[why]++;
+	rte_pktmbuf_free(m);
+}
+
+static struct dp_neigh *neigh_get(uint32_t ip, bool create)
+{
+	int32_t i = rte_hash_lookup(dp.neigh_hash, &ip);
+
+	if (i >= 0)
+		return &dp.neigh[i];
+	if (!create)
+		return NULL;
+	i = rte_hash_add_key(dp.neigh_hash, &ip);
+	if (i < 0)
+		return NULL;
+	memset(&dp.neigh[i], 0, sizeof(dp.neigh[i]));
+	dp.neigh[i].ip = ip;
+	return &dp.neigh[i];
+}
+
+static void neigh_request(struct dp_neigh *n)
+{
+	struct rte_mbuf *m = dp_arp_request(dp.uplink, n->ip);
+
+	n->last_req = rte_get_tsc_cycles();
+	n->probes++;
+	if (m == NULL)
+		return;
+	dp.arp_requests++;
+	ctl_tx(dp.uplink, m);
+}
+
+static void neigh_send(uint64_t word, struct rte_mbuf *m)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+
+	dp_mac_from_word(word, &eth->dst_addr);
+	rte_ether_addr_copy(&dp.ports[dp.uplink].mac, &eth->src_addr);
+	ctl_tx(dp.uplink, m);
+}
+
+static void neigh_learn(struct rte_mbuf *m)
+{
+	struct rte_arp_hdr *arp =
+		rte_pktmbuf_mtod_offset(m, struct rte_arp_hdr *, sizeof(struct rte_ether_hdr));
+	struct dp_neigh *n = neigh_get(arp->arp_data.arp_sip, true);
+
+	if (n != NULL) {
+		uint64_t word = DP_NEIGH_VALID;
+		for (int i = 0; i < RTE_ETHER_ADDR_LEN; i++)
+			word |= (uint64_t)arp->arp_data.arp_sha.addr_bytes[i] << (8 * i);
+		__atomic_store_n(&n->mac_word, word, __ATOMIC_RELEASE);
+		n->confirmed = rte_get_tsc_cycles();
+		n->probes = 0;
+		for (uint8_t i = 0; i < n->n_queued; i++)
+			neigh_send(word, n->queue[i]);
+		n->n_queued = 0;
+	}
+	/* The kernel may have asked too (it shares the node IP and MAC). */
+	if (arp->arp_data.arp_tip == dp.cfg.node_ip)
+		ctl_tx(dp.host, m);
+	else
+		rte_pktmbuf_free(m);
+}
+
+static void neigh_resolve(struct rte_mbuf *m)
+{
+	struct dp_neigh *n = neigh_get(m->hash.usr, true);
+
+	if (n == NULL) {
+		ctl_drop(m, DP_DROP_ARP_FAILED);
+		return;
+	}
+	uint64_t word = __atomic_load_n(&n->mac_word, __ATOMIC_RELAXED);
+	if (word & DP_NEIGH_VALID) {
+		neigh_send(word, m);
+		return;
+	}
+	if (n->n_queued < DP_NEIGH_QUEUE)
+		n->queue[n->n_queued++] = m;
+	else
+		ctl_drop(m, DP_DROP_ARP_QUEUE_FULL);
+	if (rte_get_tsc_cycles() - n->last_req >= rte_get_tsc_hz())
+		neigh_request(n);
+}
+
+int dp_slowpath_fd(void)
+{
+	return dp.slowpath_efd;
+}
+
+void dp_slowpath_run(void)
+{
+	struct rte_mbuf *pkts[DP_BURST];
+	uint64_t cnt;
+	unsigned n;
+
+	if (read(dp.slowpath_efd, &cnt, sizeof(cnt)) < 0)
+		cnt = 0; /* EAGAIN: nothing signalled, the ring may still hold packets */
+	while ((n = rte_ring_sc_dequeue_burst(dp.slowpath, (void **)pkts, DP_BURST, NULL)) > 0) {
+		for (unsigned i = 0; i < n; i++) {
+			struct rte_ether_hdr *eth = rte_pktmbuf_mtod(pkts[i], struct rte_ether_hdr *);
+			if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP))
+				neigh_learn(pkts[i]);
+			else
+				neigh_resolve(pkts[i]);
+		}
+	}
+}
+
+static void neigh_age(struct dp_neigh *n, uint64_t now, uint64_t hz)
+{
+	uint64_t word = n->mac_word;
+
+	if (now - n->last_req < hz)
+		return;
+	if (!(word & DP_NEIGH_VALID)) {
+		if (n->n_queued == 0)
+			return;
+		if (n->probes < NEIGH_MAX_PROBES) {
+			neigh_request(n);
+			return;
+		}
+		for (uint8_t i = 0; i < n->n_queued; i++)
+			ctl_drop(n->queue[i], DP_DROP_ARP_FAILED);
+		n->n_queued = 0;
+		n->probes = 0;
+		return;
+	}
+	if (now - n->confirmed < NEIGH_REACHABLE_S * hz)
+		return;
+	if (n->probes < NEIGH_MAX_PROBES)
+		neigh_request(n); /* still used meanwhile, as the kernel's STALE */
+	else {
+		__atomic_store_n(&n->mac_word, 0, __ATOMIC_RELEASE);
+		n->probes = 0;
+	}
+}
+
+void dp_timer(void)
+{
+	uint64_t now = rte_get_tsc_cycles(), hz = rte_get_tsc_hz();
+
+	dp_slowpath_run();
+	for (uint32_t i = 0; i < DP_MAX_NEIGH; i++)
+		if (dp.neigh[i].ip != 0)
+			neigh_age(&dp.neigh[i], now, hz);
+}

@@ -1,0 +1,159 @@
+/* Ports: hot-plug of vdevs (TAPs) at run time, queue layout, removal. */
+#include <rte_errno.h>
+
+#include "dp_priv.h"
+
+#define RX_DESC 1024
+#define TX_DESC 1024
+
+int dp_port_probe(const char *devargs, uint16_t *port_id, char *err, size_t errlen)
+{
+	char name[RTE_ETH_NAME_MAX_LEN];
+	size_t len = strcspn(devargs, ",");
+
+	if (len == 0 || len >= sizeof(name)) {
+		snprintf(err, errlen, "bad device arguments '%s'", devargs);
+		return -EINVAL;
+	}
+	memcpy(name, devargs, len);
+	name[len] = '\0';
+	int rc = rte_dev_probe(devargs);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot create port '%s': %s", devargs, rte_strerror(-rc));
+		return rc;
+	}
+	if (rte_eth_dev_get_port_by_name(name, port_id) != 0) {
+		snprintf(err, errlen, "port '%s' was created but has no ethdev", name);
+		return -ENODEV;
+	}
+	return 0;
+}
+
+/* af_packet spreads rx over all its queue pairs (PACKET_FANOUT), so every
+ * one of them must be polled; other devices get one rx queue per worker
+ * (uplink, RSS) or one (TAP pod and host ports). */
+static uint16_t rx_queues(const struct rte_eth_dev_info *di, enum dp_port_kind kind)
+{
+	if (strcmp(di->driver_name, "net_af_packet") == 0)
+		return di->max_rx_queues;
+	if (kind != DP_PORT_UPLINK)
+		return 1;
+	return (uint16_t)RTE_MIN(dp.cfg.n_workers, di->max_rx_queues);
+}
+
+int dp_port_start(uint16_t pid, enum dp_port_kind kind, char *err, size_t errlen)
+{
+	struct rte_eth_dev_info di;
+	struct rte_eth_conf conf = {0};
+	struct dp_port *p = &dp.ports[pid];
+	uint16_t n_txq = (uint16_t)(dp.cfg.n_workers + 1);
+	int rc;
+
+	rte_eth_dev_get_name_by_port(pid, p->name);
+	if ((rc = rte_eth_dev_info_get(pid, &di)) != 0) {
+		snprintf(err, errlen, "port %s: cannot read device info: %s", p->name,
+			 rte_strerror(-rc));
+		return rc;
+	}
+	uint16_t n_rxq = rx_queues(&di, kind);
+	if (n_txq > di.max_tx_queues) {
+		snprintf(err, errlen,
+			 "port %s supports %u tx queues, podlaned needs %u (one per worker and one "
+			 "for control); for af_packet add qpairs=%u to its devargs",
+			 p->name, di.max_tx_queues, n_txq, n_txq);
+		return -EINVAL;
+	}
+	if (n_rxq > 1) {
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_hf = RTE_ETH_RSS_IP & di.flow_type_rss_offloads;
+		if (conf.rx_adv_conf.rss_conf.rss_hf == 0)
+			conf.rxmode.mq_mode = RTE_ETH_MQ_RX_NONE;
+	}
+	if ((rc = rte_eth_dev_configure(pid, n_rxq, n_txq, &conf)) != 0) {
+		snprintf(err, errlen, "port %s: configure %u rx/%u tx queues: %s", p->name, n_rxq,
+			 n_txq, rte_strerror(-rc));
+		return rc;
+	}
+	uint16_t nrx = RX_DESC, ntx = TX_DESC;
+	rte_eth_dev_adjust_nb_rx_tx_desc(pid, &nrx, &ntx);
+	int socket = rte_eth_dev_socket_id(pid);
+	for (uint16_t q = 0; q < n_rxq && rc == 0; q++)
+		rc = rte_eth_rx_queue_setup(pid, q, nrx, socket, NULL, dp.pool);
+	for (uint16_t q = 0; q < n_txq && rc == 0; q++)
+		rc = rte_eth_tx_queue_setup(pid, q, ntx, socket, NULL);
+	if (rc == 0)
+		rc = rte_eth_dev_start(pid);
+	if (rc != 0) {
+		snprintf(err, errlen, "port %s: queue setup or start failed: %s", p->name,
+			 rte_strerror(-rc));
+		return rc;
+	}
+	rte_eth_macaddr_get(pid, &p->mac);
+	p->kind = (uint8_t)kind;
+	p->n_rxq = n_rxq;
+	if (kind == DP_PORT_UPLINK)
+		dp.uplink = pid;
+	else if (kind == DP_PORT_HOST)
+		dp.host = pid;
+	p->active = 1;
+	if ((rc = dp_workers_assign(pid, n_rxq)) != 0) {
+		snprintf(err, errlen, "port %s: no worker can take its queues", p->name);
+		p->active = 0;
+		rte_eth_dev_stop(pid);
+		return rc;
+	}
+	return 0;
+}
+
+void dp_port_set_peer(uint16_t pid, uint32_t ip, const struct rte_ether_addr *mac)
+{
+	dp.ports[pid].peer_ip = ip;
+	dp.ports[pid].peer_mac = *mac;
+}
+
+int dp_port_remove(uint16_t pid)
+{
+	struct rte_eth_dev_info di;
+
+	if (pid >= RTE_MAX_ETHPORTS)
+		return -EINVAL;
+	if (dp.ports[pid].active) {
+		int rc = dp_workers_unassign(pid);
+		if (rc != 0)
+			return rc;
+		dp.ports[pid].active = 0;
+		rte_eth_dev_stop(pid);
+	}
+	if (rte_eth_dev_info_get(pid, &di) != 0)
+		return -ENODEV;
+	memset(&dp.ports[pid], 0, sizeof(dp.ports[pid]));
+	return rte_dev_remove(di.device);
+}
+
+int dp_port_info(uint16_t pid, struct dp_port_info *out)
+{
+	const struct dp_port *p;
+
+	if (pid >= RTE_MAX_ETHPORTS || !dp.ports[pid].active)
+		return -ENOENT;
+	p = &dp.ports[pid];
+	memset(out, 0, sizeof(*out));
+	out->active = true;
+	out->kind = p->kind;
+	snprintf(out->name, sizeof(out->name), "%s", p->name);
+	out->mac = p->mac;
+	out->peer_mac = p->peer_mac;
+	out->peer_ip = p->peer_ip;
+	out->worker = p->worker;
+	return 0;
+}
+
+uint16_t dp_uplink_port(void)
+{
+	return dp.uplink;
+}
+
+uint16_t dp_host_port(void)
+{
+	return dp.host;
+}

@@ -1,0 +1,161 @@
+/* Dataplane internals shared by the dataplane's own files (and its unit
+ * tests). Nothing outside dataplane/ includes this. */
+#ifndef DP_PRIV_H
+#define DP_PRIV_H
+
+#include <rte_arp.h>
+#include <rte_ethdev.h>
+#include <rte_hash.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
+#include <rte_lpm.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include "dp.h"
+
+/* ICMP types DPDK 22.11 does not name. */
+#define DP_ICMP_DEST_UNREACH 3
+#define DP_ICMP_TIME_EXCEEDED 11
+
+#define DP_BURST 32
+#define DP_TXBUF (2 * DP_BURST)
+#define DP_MAX_NH (1u << 16)
+#define DP_MAX_NEIGH 4096
+#define DP_NEIGH_QUEUE 4
+#define DP_SLOWPATH_RING 1024
+#define DP_MAX_RXQ_PER_WORKER 64
+/* Every port has one tx queue per worker; the control thread uses the
+ * next one, so nobody shares a tx queue. */
+#define DP_CTL_TXQ(n_workers) (n_workers)
+
+struct dp_nh {
+	uint8_t kind;
+	uint16_t port;
+	uint32_t gw;
+	struct rte_ether_addr mac;
+	uint32_t refcnt; /* routes using it; control thread only */
+};
+
+struct dp_port {
+	uint8_t active;
+	uint8_t kind;
+	uint16_t n_rxq;
+	struct rte_ether_addr mac;
+	struct rte_ether_addr peer_mac;
+	uint32_t peer_ip;
+	unsigned worker;
+	char name[64];
+};
+
+/* mac_word packs the 6-byte MAC and a valid bit so workers read it with
+ * one atomic load while the control thread updates it. */
+#define DP_NEIGH_VALID (1ull << 48)
+struct dp_neigh {
+	uint32_t ip;
+	uint64_t mac_word;
+	uint64_t confirmed;   /* tsc of the last reply */
+	uint64_t last_req;    /* tsc of the last request we sent */
+	uint8_t probes;       /* unanswered requests */
+	uint8_t n_queued;
+	struct rte_mbuf *queue[DP_NEIGH_QUEUE];
+};
+
+struct dp_rxq {
+	uint16_t port;
+	uint16_t queue;
+};
+
+struct dp_rxq_list {
+	unsigned n;
+	struct dp_rxq q[DP_MAX_RXQ_PER_WORKER];
+};
+
+struct dp_txbuf {
+	uint16_t n;
+	struct rte_mbuf *pkts[DP_TXBUF];
+};
+
+struct dp_wstats {
+	uint64_t rx_pkts[RTE_MAX_ETHPORTS], rx_bytes[RTE_MAX_ETHPORTS];
+	uint64_t tx_pkts[RTE_MAX_ETHPORTS], tx_bytes[RTE_MAX_ETHPORTS];
+	uint64_t drops[DP_DROP_MAX];
+	uint64_t icmp_sent, icmp_ratelimited, arp_replies;
+};
+
+struct dp_worker {
+	unsigned id;
+	unsigned lcore;
+	struct dp_rxq_list *rxqs; /* published with RCU by the control thread */
+	uint64_t icmp_tokens;      /* ICMP error rate limit (token bucket) */
+	uint64_t icmp_last;
+	/* Test hook: when set, outputs stay in tx[] instead of being sent. */
+	bool hold_tx;
+	struct dp_txbuf tx[RTE_MAX_ETHPORTS];
+	struct dp_wstats stats;
+} __rte_cache_aligned;
+
+struct dp {
+	struct dp_config cfg;
+	uint32_t node_mask; /* network byte order */
+	struct rte_mempool *pool;
+	struct rte_lpm *lpm;
+	struct rte_rcu_qsbr *qsbr;
+	struct dp_nh nh[DP_MAX_NH];
+	uint32_t nh_free[DP_MAX_NH];
+	uint32_t n_nh_free;
+	uint32_t nh_deferred[DP_MAX_NH]; /* freed at dp_commit() */
+	uint32_t n_nh_deferred;
+	struct rte_hash *nh_by_key;     /* dedup of next hops */
+	struct rte_hash *neigh_hash;    /* ip -> index into neigh[] */
+	struct dp_neigh neigh[DP_MAX_NEIGH];
+	uint32_t n_neigh;
+	struct rte_ring *slowpath;
+	int slowpath_efd;
+	uint64_t slowpath_stats[DP_DROP_MAX];
+	uint64_t arp_requests;
+	struct dp_port ports[RTE_MAX_ETHPORTS];
+	uint16_t uplink, host;
+	struct dp_worker workers[DP_MAX_WORKERS];
+	volatile bool stop;
+};
+
+extern struct dp dp;
+
+/* dp_fwd.c */
+void dp_rx_burst(struct dp_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n);
+void dp_ip_output(struct dp_worker *w, struct rte_mbuf *m, uint32_t hop, bool found,
+		  bool decrement_ttl);
+/* dp_arp.c */
+void dp_arp_input(struct dp_worker *w, uint16_t port, struct rte_mbuf *m);
+struct rte_mbuf *dp_arp_request(uint16_t port, uint32_t target);
+/* dp_icmp.c */
+void dp_icmp_error(struct dp_worker *w, struct rte_mbuf *orig, uint8_t type, uint8_t code);
+/* dp_tx.c */
+void dp_tx(struct dp_worker *w, uint16_t port, struct rte_mbuf *m);
+void dp_tx_flush(struct dp_worker *w);
+void dp_drop(struct dp_worker *w, struct rte_mbuf *m, enum dp_drop why);
+void dp_punt(struct dp_worker *w, struct rte_mbuf *m);
+/* dp_neigh.c */
+static inline uint64_t dp_neigh_mac_word(uint32_t ip)
+{
+	int32_t i = rte_hash_lookup(dp.neigh_hash, &ip);
+	return i < 0 ? 0 : __atomic_load_n(&dp.neigh[i].mac_word, __ATOMIC_ACQUIRE);
+}
+static inline void dp_mac_from_word(uint64_t w, struct rte_ether_addr *mac)
+{
+	for (int i = 0; i < RTE_ETHER_ADDR_LEN; i++)
+		mac->addr_bytes[i] = (uint8_t)(w >> (8 * i));
+}
+/* dp_worker.c */
+int dp_worker_main(void *arg);
+int dp_workers_assign(uint16_t port, uint16_t n_rxq);
+int dp_workers_unassign(uint16_t port);
+/* dp_route.c */
+int dp_route_init(uint32_t max_routes, char *err, size_t errlen);
+
+/* Internal init for tests: everything of dp_init() after rte_eal_init. */
+int dp_init_tables(const struct dp_config *c, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,154 @@
+/* Route table: rte_lpm (DIR-24-8) prefix -> next-hop index, with RCU QSBR
+ * so workers read without locks. Next hops are shared by the routes that
+ * use them and reclaimed only after every worker passed a quiescent state. */
+#include <rte_errno.h>
+#include <rte_jhash.h>
+#include <rte_malloc.h>
+
+#include "dp_priv.h"
+
+struct nh_key {
+	uint8_t kind;
+	uint8_t pad;
+	uint16_t port;
+	uint32_t gw;
+	struct rte_ether_addr mac;
+	uint16_t pad2;
+};
+
+int dp_route_init(uint32_t max_routes, char *err, size_t errlen)
+{
+	struct rte_lpm_config lc = {
+		.max_rules = max_routes,
+		/* tbl8 groups hold prefixes longer than /24: 1 KiB each. */
+		.number_tbl8s = 1u << 13,
+	};
+	dp.lpm = rte_lpm_create("podlane_routes", SOCKET_ID_ANY, &lc);
+	if (dp.lpm == NULL) {
+		snprintf(err, errlen, "cannot create route table for %u routes: %s", max_routes,
+			 rte_strerror(rte_errno));
+		return -1;
+	}
+	size_t sz = rte_rcu_qsbr_get_memsize(DP_MAX_WORKERS);
+	dp.qsbr = rte_zmalloc("podlane_qsbr", sz, RTE_CACHE_LINE_SIZE);
+	if (dp.qsbr == NULL || rte_rcu_qsbr_init(dp.qsbr, DP_MAX_WORKERS) != 0) {
+		snprintf(err, errlen, "cannot create RCU state");
+		return -1;
+	}
+	struct rte_lpm_rcu_config rc = {.v = dp.qsbr, .mode = RTE_LPM_QSBR_MODE_DQ};
+	if (rte_lpm_rcu_qsbr_add(dp.lpm, &rc) != 0) {
+		snprintf(err, errlen, "cannot attach RCU to the route table: %s",
+			 rte_strerror(rte_errno));
+		return -1;
+	}
+	struct rte_hash_parameters hp = {
+		.name = "podlane_nh",
+		.entries = DP_MAX_NH,
+		.key_len = sizeof(struct nh_key),
+		.hash_func = rte_jhash,
+		.socket_id = SOCKET_ID_ANY,
+	};
+	dp.nh_by_key = rte_hash_create(&hp);
+	if (dp.nh_by_key == NULL) {
+		snprintf(err, errlen, "cannot create next-hop index");
+		return -1;
+	}
+	/* Index 0 stays unused so a zeroed entry is never a valid next hop. */
+	dp.n_nh_free = 0;
+	for (uint32_t i = DP_MAX_NH - 1; i > 0; i--)
+		dp.nh_free[dp.n_nh_free++] = i;
+	return 0;
+}
+
+static struct nh_key key_of(const struct dp_nh_spec *s)
+{
+	struct nh_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.kind = (uint8_t)s->kind;
+	if (s->kind == DP_NH_PORT) {
+		k.port = s->port;
+		k.mac = s->mac;
+	} else if (s->kind == DP_NH_GATEWAY) {
+		k.gw = s->gw;
+	}
+	return k;
+}
+
+static int nh_get(const struct dp_nh_spec *s)
+{
+	struct nh_key k = key_of(s);
+	void *data;
+
+	if (rte_hash_lookup_data(dp.nh_by_key, &k, &data) >= 0) {
+		uint32_t i = (uint32_t)(uintptr_t)data;
+		dp.nh[i].refcnt++;
+		return (int)i;
+	}
+	if (dp.n_nh_free == 0)
+		return -ENOSPC;
+	uint32_t i = dp.nh_free[--dp.n_nh_free];
+	struct dp_nh *nh = &dp.nh[i];
+	nh->kind = k.kind;
+	nh->port = k.port;
+	nh->gw = k.gw;
+	nh->mac = k.mac;
+	nh->refcnt = 1;
+	if (rte_hash_add_key_data(dp.nh_by_key, &k, (void *)(uintptr_t)i) < 0) {
+		dp.nh_free[dp.n_nh_free++] = i;
+		return -ENOSPC;
+	}
+	return (int)i;
+}
+
+static void nh_put(uint32_t i)
+{
+	struct dp_nh *nh = &dp.nh[i];
+
+	if (--nh->refcnt > 0)
+		return;
+	struct dp_nh_spec s = {.kind = nh->kind, .port = nh->port, .gw = nh->gw, .mac = nh->mac};
+	struct nh_key k = key_of(&s);
+	rte_hash_del_key(dp.nh_by_key, &k);
+	dp.nh_deferred[dp.n_nh_deferred++] = i;
+}
+
+int dp_route_add(uint32_t prefix, uint8_t plen, const struct dp_nh_spec *spec)
+{
+	uint32_t ip = rte_be_to_cpu_32(prefix), old;
+	int present = rte_lpm_is_rule_present(dp.lpm, ip, plen, &old);
+	int i = nh_get(spec);
+
+	if (i < 0)
+		return i;
+	int rc = rte_lpm_add(dp.lpm, ip, plen, (uint32_t)i);
+	if (rc < 0) {
+		nh_put((uint32_t)i);
+		return rc;
+	}
+	if (present == 1)
+		nh_put(old);
+	return 0;
+}
+
+int dp_route_del(uint32_t prefix, uint8_t plen)
+{
+	uint32_t ip = rte_be_to_cpu_32(prefix), old;
+
+	if (rte_lpm_is_rule_present(dp.lpm, ip, plen, &old) != 1)
+		return -ENOENT;
+	int rc = rte_lpm_delete(dp.lpm, ip, plen);
+	if (rc < 0)
+		return rc;
+	nh_put(old);
+	return 0;
+}
+
+void dp_commit(void)
+{
+	if (dp.n_nh_deferred == 0)
+		return;
+	rte_rcu_qsbr_synchronize(dp.qsbr, RTE_QSBR_THRID_INVALID);
+	while (dp.n_nh_deferred)
+		dp.nh_free[dp.n_nh_free++] = dp.nh_deferred[--dp.n_nh_deferred];
+}

@@ -1,0 +1,81 @@
+/* Buffered per-worker transmit, drops with a reason, punt to control. */
+#include <unistd.h>
+
+#include "dp_priv.h"
+
+const char *const dp_drop_names[DP_DROP_MAX] = {
+	[DP_DROP_NOT_IPV4] = "not_ipv4",
+	[DP_DROP_BAD_IP_HEADER] = "bad_ip_header",
+	[DP_DROP_BAD_CHECKSUM] = "bad_checksum",
+	[DP_DROP_TTL_EXCEEDED] = "ttl_exceeded",
+	[DP_DROP_NO_ROUTE] = "no_route",
+	[DP_DROP_BLACKHOLE] = "blackhole",
+	[DP_DROP_NOT_FOR_US] = "not_for_us",
+	[DP_DROP_ARP_INVALID] = "arp_invalid",
+	[DP_DROP_ARP_QUEUE_FULL] = "arp_queue_full",
+	[DP_DROP_ARP_FAILED] = "arp_failed",
+	[DP_DROP_TX_FULL] = "tx_full",
+	[DP_DROP_SLOWPATH_FULL] = "slowpath_full",
+	[DP_DROP_NO_MBUF] = "no_mbuf",
+};
+
+static void flush_port(struct dp_worker *w, uint16_t port)
+{
+	struct dp_txbuf *b = &w->tx[port];
+	uint16_t sent = rte_eth_tx_burst(port, w->id, b->pkts, b->n);
+
+	for (uint16_t i = 0; i < sent; i++)
+		w->stats.tx_bytes[port] += b->pkts[i]->pkt_len;
+	w->stats.tx_pkts[port] += sent;
+	if (unlikely(sent < b->n)) {
+		w->stats.drops[DP_DROP_TX_FULL] += b->n - sent;
+		rte_pktmbuf_free_bulk(&b->pkts[sent], b->n - sent);
+	}
+	b->n = 0;
+}
+
+void dp_tx(struct dp_worker *w, uint16_t port, struct rte_mbuf *m)
+{
+	struct dp_txbuf *b = &w->tx[port];
+
+	if (unlikely(b->n == DP_TXBUF)) {
+		if (w->hold_tx) {
+			dp_drop(w, m, DP_DROP_TX_FULL);
+			return;
+		}
+		flush_port(w, port);
+	}
+	b->pkts[b->n++] = m;
+	if (b->n >= DP_BURST && !w->hold_tx)
+		flush_port(w, port);
+}
+
+void dp_tx_flush(struct dp_worker *w)
+{
+	if (w->hold_tx)
+		return;
+	for (uint16_t p = 0; p < RTE_MAX_ETHPORTS; p++)
+		if (w->tx[p].n)
+			flush_port(w, p);
+}
+
+void dp_drop(struct dp_worker *w, struct rte_mbuf *m, enum dp_drop why)
+{
+	w->stats.drops[why]++;
+	rte_pktmbuf_free(m);
+}
+
+/* Hand a packet to the control thread (ARP learning, resolution). The
+ * eventfd write is a syscall, acceptable because this path is rare: once
+ * per unresolved neighbour, not per packet of a flow. */
+void dp_punt(struct dp_worker *w, struct rte_mbuf *m)
+{
+	uint64_t one = 1;
+
+	if (rte_ring_mp_enqueue(dp.slowpath, m) != 0) {
+		dp_drop(w, m, DP_DROP_SLOWPATH_FULL);
+		return;
+	}
+	if (dp.slowpath_efd >= 0 && write(dp.slowpath_efd, &one, sizeof(one)) < 0)
+		return; /* counter already non-zero: the reader will wake anyway */
+}

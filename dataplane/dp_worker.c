@@ -1,0 +1,131 @@
+/* Worker lcores: poll the rx queues they own, forward, flush tx, report a
+ * quiescent state; back off to short sleeps when idle so an idle node
+ * costs almost no CPU. */
+#include <unistd.h>
+
+#include <rte_malloc.h>
+
+#include "dp_priv.h"
+
+#define IDLE_SPINS 200      /* empty polls before the first sleep */
+#define IDLE_SLEEP_MAX_US 1000
+
+int dp_worker_main(void *arg)
+{
+	struct dp_worker *w = arg;
+	struct rte_mbuf *pkts[DP_BURST];
+	unsigned idle = 0, sleep_us = 0;
+
+	rte_rcu_qsbr_thread_register(dp.qsbr, w->id);
+	rte_rcu_qsbr_thread_online(dp.qsbr, w->id);
+	while (!dp.stop) {
+		const struct dp_rxq_list *l = __atomic_load_n(&w->rxqs, __ATOMIC_ACQUIRE);
+		unsigned total = 0;
+
+		for (unsigned i = 0; l != NULL && i < l->n; i++) {
+			uint16_t n = rte_eth_rx_burst(l->q[i].port, l->q[i].queue, pkts, DP_BURST);
+			if (n) {
+				dp_rx_burst(w, l->q[i].port, pkts, n);
+				total += n;
+			}
+		}
+		dp_tx_flush(w);
+		rte_rcu_qsbr_quiescent(dp.qsbr, w->id);
+		if (total) {
+			idle = 0;
+			sleep_us = 0;
+			continue;
+		}
+		if (++idle < IDLE_SPINS) {
+			rte_pause();
+			continue;
+		}
+		/* Offline while asleep, so route and port changes never wait
+		 * for a sleeping worker. */
+		sleep_us = sleep_us ? RTE_MIN(sleep_us * 2, (unsigned)IDLE_SLEEP_MAX_US) : 10;
+		rte_rcu_qsbr_thread_offline(dp.qsbr, w->id);
+		usleep(sleep_us);
+		rte_rcu_qsbr_thread_online(dp.qsbr, w->id);
+	}
+	rte_rcu_qsbr_thread_offline(dp.qsbr, w->id);
+	rte_rcu_qsbr_thread_unregister(dp.qsbr, w->id);
+	return 0;
+}
+
+/* Copy-on-write of the rx queue lists; the old lists are freed once no
+ * worker can still be reading them. */
+static int publish(struct dp_rxq_list *next[DP_MAX_WORKERS])
+{
+	struct dp_rxq_list *old[DP_MAX_WORKERS] = {0};
+
+	for (unsigned i = 0; i < dp.cfg.n_workers; i++) {
+		if (next[i] == NULL)
+			continue;
+		old[i] = dp.workers[i].rxqs;
+		__atomic_store_n(&dp.workers[i].rxqs, next[i], __ATOMIC_RELEASE);
+	}
+	rte_rcu_qsbr_synchronize(dp.qsbr, RTE_QSBR_THRID_INVALID);
+	for (unsigned i = 0; i < dp.cfg.n_workers; i++)
+		rte_free(old[i]);
+	return 0;
+}
+
+static struct dp_rxq_list *copy_list(unsigned w)
+{
+	struct dp_rxq_list *l = rte_zmalloc("podlane_rxqs", sizeof(*l), 0);
+
+	if (l != NULL && dp.workers[w].rxqs != NULL)
+		*l = *dp.workers[w].rxqs;
+	return l;
+}
+
+static unsigned load(unsigned w, struct dp_rxq_list *next[])
+{
+	const struct dp_rxq_list *l = next[w] ? next[w] : dp.workers[w].rxqs;
+	return l ? l->n : 0;
+}
+
+int dp_workers_assign(uint16_t port, uint16_t n_rxq)
+{
+	struct dp_rxq_list *next[DP_MAX_WORKERS] = {0};
+
+	for (uint16_t q = 0; q < n_rxq; q++) {
+		unsigned best = 0;
+		for (unsigned w = 1; w < dp.cfg.n_workers; w++)
+			if (load(w, next) < load(best, next))
+				best = w;
+		if (next[best] == NULL && (next[best] = copy_list(best)) == NULL)
+			goto nomem;
+		if (next[best]->n == DP_MAX_RXQ_PER_WORKER)
+			goto nomem;
+		next[best]->q[next[best]->n++] = (struct dp_rxq){.port = port, .queue = q};
+		if (q == 0)
+			dp.ports[port].worker = best;
+	}
+	return publish(next);
+nomem:
+	for (unsigned w = 0; w < DP_MAX_WORKERS; w++)
+		rte_free(next[w]);
+	return -ENOMEM;
+}
+
+int dp_workers_unassign(uint16_t port)
+{
+	struct dp_rxq_list *next[DP_MAX_WORKERS] = {0};
+
+	for (unsigned w = 0; w < dp.cfg.n_workers; w++) {
+		const struct dp_rxq_list *l = dp.workers[w].rxqs;
+		if (l == NULL)
+			continue;
+		if ((next[w] = rte_zmalloc("podlane_rxqs", sizeof(*next[w]), 0)) == NULL)
+			goto nomem;
+		for (unsigned i = 0; i < l->n; i++)
+			if (l->q[i].port != port)
+				next[w]->q[next[w]->n++] = l->q[i];
+	}
+	return publish(next);
+nomem:
+	for (unsigned w = 0; w < DP_MAX_WORKERS; w++)
+		rte_free(next[w]);
+	return -ENOMEM;
+}

@@ -1,0 +1,46 @@
+/* The contract shared by podlaned, podlanectl and the CNI plugin:
+ * socket location, method names and JSON-RPC error codes. */
+#ifndef PODLANE_API_H
+#define PODLANE_API_H
+
+#define PL_DEFAULT_SOCKET "/run/podlane/podlane.sock"
+#define PL_DEFAULT_STATE_DIR "/var/lib/podlane"
+#define PL_DEFAULT_HOST_PORT "podlane0"
+#define PL_DEFAULT_CLUSTER_CIDR "100.96.0.0/11"
+/* Pods route everything through this link-local gateway; podlaned answers
+ * ARP for it (proxy-ARP) on every pod port. */
+#define PL_POD_GATEWAY "169.254.1.1"
+
+/* A request line longer than this is refused and the connection closed. */
+#define PL_MAX_REQUEST (1024 * 1024)
+
+#define PL_M_NODE_INFO "node.info"
+#define PL_M_POD_ADD "pod.add"
+#define PL_M_POD_DEL "pod.del"
+#define PL_M_POD_CHECK "pod.check"
+#define PL_M_POD_LIST "pod.list"
+#define PL_M_ROUTE_ADD "route.add"
+#define PL_M_ROUTE_DEL "route.del"
+#define PL_M_ROUTE_LIST "route.list"
+#define PL_M_ROUTE_REPLACE_ALL "route.replace_all"
+#define PL_M_PORT_LIST "port.list"
+#define PL_M_STATS_GET "stats.get"
+#define PL_M_VERSION "version"
+
+/* JSON-RPC 2.0 standard codes, then ours (server error range). */
+enum pl_rpc_error {
+	PL_E_PARSE = -32700,
+	PL_E_INVALID_REQUEST = -32600,
+	PL_E_METHOD_NOT_FOUND = -32601,
+	PL_E_INVALID_PARAMS = -32602,
+	PL_E_INTERNAL = -32603,
+	PL_E_NOT_FOUND = -32001,    /* pod, route or port does not exist */
+	PL_E_EXISTS = -32002,       /* pod or route already exists */
+	PL_E_NO_ADDRESS = -32003,   /* the pod CIDR is exhausted */
+	PL_E_RESOURCE = -32004,     /* out of ports, next hops or memory */
+	PL_E_NETNS = -32005,        /* the pod netns cannot be entered or set up */
+	PL_E_DENIED = -32006,       /* caller not allowed (SO_PEERCRED) */
+	PL_E_TOO_LARGE = -32007,    /* request line over PL_MAX_REQUEST */
+};
+
+#endif

@@ -1,0 +1,159 @@
+#include <unistd.h>
+#include <rte_malloc.h>
+#include <rte_ip.h>
+
+#include "fwd_harness.h"
+
+struct rte_ring *t_txr[T_NPORTS][2];
+static struct rte_ring *rxr[T_NPORTS];
+
+int t_eal_init(void)
+{
+	char *argv[] = {"test", "--no-huge", "-m", "512", "--no-pci", "--no-shconf",
+			"--no-telemetry", "-l", "0", "--log-level", "lib.eal:error", NULL};
+	return rte_eal_init(11, argv) < 0 ? -1 : 0;
+}
+
+int t_dp_setup(void **state)
+{
+	static int eal_done;
+	char err[256], name[32];
+	struct dp_config c = {.n_workers = 1, .node_ip = ip4("172.31.102.105"),
+			      .node_plen = 24, .max_routes = 1 << 16};
+
+	(void)state;
+	if (!eal_done) {
+		if (t_eal_init() != 0)
+			return -1;
+	} else {
+		/* Tables are re-created per test; the ports stay. */
+		rte_lpm_free(dp.lpm);
+		rte_hash_free(dp.nh_by_key);
+		rte_hash_free(dp.neigh_hash);
+		rte_ring_free(dp.slowpath);
+		rte_free(dp.qsbr);
+		close(dp.slowpath_efd);
+		rte_mempool_free(dp.pool);
+	}
+	if (dp_init_tables(&c, err, sizeof(err)) != 0) {
+		fprintf(stderr, "dp_init_tables: %s\n", err);
+		return -1;
+	}
+	for (int p = 0; p < T_NPORTS && !eal_done; p++) {
+		snprintf(name, sizeof(name), "t_rx%d", p);
+		rxr[p] = rte_ring_create(name, 64, 0, 0);
+		for (int q = 0; q < 2; q++) {
+			snprintf(name, sizeof(name), "t_tx%d_%d", p, q);
+			t_txr[p][q] = rte_ring_create(name, 64, 0, 0);
+		}
+		snprintf(name, sizeof(name), "t_port%d", p);
+		assert_int_equal(rte_eth_from_rings(name, &rxr[p], 1, t_txr[p], 2, 0), p);
+		struct rte_eth_conf conf = {0};
+		assert_int_equal(rte_eth_dev_configure((uint16_t)p, 1, 2, &conf), 0);
+		assert_int_equal(rte_eth_rx_queue_setup((uint16_t)p, 0, 64, 0, NULL, dp.pool), 0);
+		for (uint16_t q = 0; q < 2; q++)
+			assert_int_equal(rte_eth_tx_queue_setup((uint16_t)p, q, 64, 0, NULL), 0);
+		assert_int_equal(rte_eth_dev_start((uint16_t)p), 0);
+	}
+	eal_done = 1;
+	for (int p = 0; p < T_NPORTS; p++) {
+		struct dp_port *dpp = &dp.ports[p];
+		dpp->active = 1;
+		dpp->kind = p == T_UPLINK ? DP_PORT_UPLINK : p == T_HOST ? DP_PORT_HOST : DP_PORT_POD;
+		dpp->mac = mac_n((uint8_t)(0x10 + p));
+		dpp->peer_mac = mac_n((uint8_t)(0x20 + p));
+	}
+	dp.uplink = T_UPLINK;
+	dp.host = T_HOST;
+	dp.ports[T_POD_A].peer_ip = ip4("100.96.243.2");
+	dp.ports[T_POD_B].peer_ip = ip4("100.96.243.3");
+	dp.workers[0].hold_tx = true;
+	dp.workers[0].icmp_tokens = 100;
+	return 0;
+}
+
+int t_dp_teardown(void **state)
+{
+	struct rte_mbuf *m;
+
+	(void)state;
+	for (int p = 0; p < T_NPORTS; p++)
+		for (int q = 0; q < 2; q++)
+			while (rte_ring_dequeue(t_txr[p][q], (void **)&m) == 0)
+				rte_pktmbuf_free(m);
+	for (int p = 0; p < RTE_MAX_ETHPORTS; p++) {
+		struct dp_txbuf *b = &dp.workers[0].tx[p];
+		rte_pktmbuf_free_bulk(b->pkts, b->n);
+		b->n = 0;
+	}
+	return 0;
+}
+
+struct rte_ipv4_hdr *t_ip(struct rte_mbuf *m)
+{
+	return rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, sizeof(struct rte_ether_hdr));
+}
+
+struct rte_mbuf *t_ipv4(uint16_t port, uint32_t src, uint32_t dst, uint8_t ttl)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(dp.pool);
+	assert_non_null(m);
+	uint16_t l3 = sizeof(struct rte_ipv4_hdr) + 8 + 32;
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + l3);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+
+	eth->dst_addr = dp.ports[port].mac;
+	eth->src_addr = dp.ports[port].peer_mac;
+	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+	memset(ip, 0, l3);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->total_length = rte_cpu_to_be_16(l3);
+	ip->time_to_live = ttl;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->src_addr = src;
+	ip->dst_addr = dst;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	m->port = port;
+	return m;
+}
+
+struct rte_mbuf *t_arp(uint16_t port, uint16_t op, uint32_t sip, uint32_t tip,
+		       struct rte_ether_addr sha)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(dp.pool);
+	assert_non_null(m);
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)rte_pktmbuf_append(
+		m, sizeof(*eth) + sizeof(struct rte_arp_hdr));
+	struct rte_arp_hdr *arp = (struct rte_arp_hdr *)(eth + 1);
+
+	memset(&eth->dst_addr, op == RTE_ARP_OP_REQUEST ? 0xff : 0, sizeof(eth->dst_addr));
+	if (op == RTE_ARP_OP_REPLY)
+		eth->dst_addr = dp.ports[port].mac;
+	eth->src_addr = sha;
+	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_ARP);
+	arp->arp_hardware = RTE_BE16(RTE_ARP_HRD_ETHER);
+	arp->arp_protocol = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+	arp->arp_hlen = 6;
+	arp->arp_plen = 4;
+	arp->arp_opcode = rte_cpu_to_be_16(op);
+	arp->arp_data.arp_sha = sha;
+	arp->arp_data.arp_sip = sip;
+	memset(&arp->arp_data.arp_tha, 0, 6);
+	arp->arp_data.arp_tip = tip;
+	m->port = port;
+	return m;
+}
+
+struct rte_mbuf *t_take(struct dp_worker *w, uint16_t port)
+{
+	struct dp_txbuf *b = &w->tx[port];
+	assert_int_equal(b->n, 1);
+	b->n = 0;
+	return b->pkts[0];
+}
+
+void t_assert_no_output(struct dp_worker *w)
+{
+	for (int p = 0; p < RTE_MAX_ETHPORTS; p++)
+		assert_int_equal(w->tx[p].n, 0);
+}

@@ -1,0 +1,49 @@
+/* Builds a dataplane with ring-backed ports so tests can put frames in
+ * and read what comes out: port 0 uplink, 1 host TAP, 2 and 3 pods. */
+#ifndef FWD_HARNESS_H
+#define FWD_HARNESS_H
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <rte_eal.h>
+#include <rte_eth_ring.h>
+
+#include "dp_priv.h"
+
+#define T_UPLINK 0
+#define T_HOST 1
+#define T_POD_A 2
+#define T_POD_B 3
+#define T_NPORTS 4
+
+extern struct rte_ring *t_txr[T_NPORTS][2];
+
+static inline uint32_t ip4(const char *s)
+{
+	struct in_addr a;
+	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
+	return a.s_addr;
+}
+
+static inline struct rte_ether_addr mac_n(uint8_t n)
+{
+	struct rte_ether_addr m = {{0x02, 0, 0, 0, 0, n}};
+	return m;
+}
+
+int t_eal_init(void);
+int t_dp_setup(void **state);
+int t_dp_teardown(void **state);
+struct rte_mbuf *t_ipv4(uint16_t port, uint32_t src, uint32_t dst, uint8_t ttl);
+struct rte_mbuf *t_arp(uint16_t port, uint16_t op, uint32_t sip, uint32_t tip,
+		       struct rte_ether_addr sha);
+/* Takes the single frame a worker queued for a port (asserts there is one). */
+struct rte_mbuf *t_take(struct dp_worker *w, uint16_t port);
+void t_assert_no_output(struct dp_worker *w);
+struct rte_ipv4_hdr *t_ip(struct rte_mbuf *m);
+
+#endif

@@ -1,0 +1,287 @@
+/* Forwarding path on frames built here: what goes out, where, with which
+ * addresses, TTL and checksum; ICMP errors; ARP; drops and their counters. */
+#include <rte_icmp.h>
+#include <rte_ip.h>
+
+#include "fwd_harness.h"
+
+#define W (&dp.workers[0])
+
+static void add_pod_routes(void)
+{
+	struct dp_nh_spec a = {.kind = DP_NH_PORT, .port = T_POD_A, .mac = dp.ports[T_POD_A].peer_mac};
+	struct dp_nh_spec b = {.kind = DP_NH_PORT, .port = T_POD_B, .mac = dp.ports[T_POD_B].peer_mac};
+	struct dp_nh_spec local = {.kind = DP_NH_LOCAL};
+	assert_int_equal(dp_route_add(ip4("100.96.243.2"), 32, &a), 0);
+	assert_int_equal(dp_route_add(ip4("100.96.243.3"), 32, &b), 0);
+	assert_int_equal(dp_route_add(ip4("172.31.102.105"), 32, &local), 0);
+}
+
+static void rx1(uint16_t port, struct rte_mbuf *m)
+{
+	dp_rx_burst(W, port, &m, 1);
+}
+
+static void assert_cksum_ok(struct rte_mbuf *m)
+{
+	struct rte_ipv4_hdr *ip = t_ip(m);
+	assert_int_equal(rte_raw_cksum(ip, sizeof(*ip)), 0xffff);
+}
+
+static void test_pod_to_pod(void **state)
+{
+	(void)state;
+	add_pod_routes();
+	rx1(T_POD_A, t_ipv4(T_POD_A, ip4("100.96.243.2"), ip4("100.96.243.3"), 64));
+	struct rte_mbuf *m = t_take(W, T_POD_B);
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	assert_true(rte_is_same_ether_addr(&eth->dst_addr, &dp.ports[T_POD_B].peer_mac));
+	assert_true(rte_is_same_ether_addr(&eth->src_addr, &dp.ports[T_POD_B].mac));
+	assert_int_equal(t_ip(m)->time_to_live, 63);
+	assert_int_equal(t_ip(m)->src_addr, ip4("100.96.243.2"));
+	assert_int_equal(t_ip(m)->dst_addr, ip4("100.96.243.3"));
+	assert_cksum_ok(m);
+	t_assert_no_output(W);
+	rte_pktmbuf_free(m);
+}
+
+static void test_checksum_across_ttl_values(void **state)
+{
+	(void)state;
+	add_pod_routes();
+	for (unsigned ttl = 2; ttl <= 255; ttl++) {
+		rx1(T_POD_A, t_ipv4(T_POD_A, ip4("100.96.243.2"), ip4("100.96.243.3"), (uint8_t)ttl));
+		struct rte_mbuf *m = t_take(W, T_POD_B);
+		assert_int_equal(t_ip(m)->time_to_live, ttl - 1);
+		assert_cksum_ok(m);
+		rte_pktmbuf_free(m);
+	}
+}
+
+static void assert_icmp_error(struct rte_mbuf *m, uint8_t type, uint8_t code, uint32_t to)
+{
+	struct rte_ipv4_hdr *ip = t_ip(m);
+	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(ip + 1);
+	assert_int_equal(ip->next_proto_id, IPPROTO_ICMP);
+	assert_int_equal(ip->src_addr, dp.cfg.node_ip);
+	assert_int_equal(ip->dst_addr, to);
+	assert_int_equal(icmp->icmp_type, type);
+	assert_int_equal(icmp->icmp_code, code);
+	assert_cksum_ok(m);
+	uint16_t l4 = rte_be_to_cpu_16(ip->total_length) - sizeof(*ip);
+	assert_int_equal(l4, sizeof(*icmp) + 20 + 8); /* header + 8 bytes quoted */
+	assert_int_equal(rte_raw_cksum(icmp, l4), 0xffff);
+}
+
+static void test_ttl_exceeded(void **state)
+{
+	(void)state;
+	add_pod_routes();
+	rx1(T_POD_A, t_ipv4(T_POD_A, ip4("100.96.243.2"), ip4("100.96.243.3"), 1));
+	struct rte_mbuf *m = t_take(W, T_POD_A);
+	assert_icmp_error(m, 11, 0, ip4("100.96.243.2"));
+	assert_int_equal(W->stats.drops[DP_DROP_TTL_EXCEEDED], 1);
+	t_assert_no_output(W);
+	rte_pktmbuf_free(m);
+}
+
+static void test_no_route_unreachable(void **state)
+{
+	(void)state;
+	add_pod_routes();
+	rx1(T_POD_A, t_ipv4(T_POD_A, ip4("100.96.243.2"), ip4("10.9.9.9"), 64));
+	struct rte_mbuf *m = t_take(W, T_POD_A);
+	assert_icmp_error(m, 3, 0, ip4("100.96.243.2"));
+	assert_int_equal(W->stats.drops[DP_DROP_NO_ROUTE], 1);
+	rte_pktmbuf_free(m);
+}
+
+static void test_icmp_rate_limited(void **state)
+{
+	(void)state;
+	add_pod_routes();
+	W->icmp_tokens = 3;
+	W->icmp_last = rte_get_tsc_cycles();
+	for (int i = 0; i < 10; i++)
+		rx1(T_POD_A, t_ipv4(T_POD_A, ip4("100.96.243.2"), ip4("10.9.9.9"), 64));
+	assert_in_range(W->tx[T_POD_A].n, 3, 4); /* a token may refill meanwhile */
+	assert_int_equal(W->stats.drops[DP_DROP_NO_ROUTE], 10);
+	assert_true(W->stats.icmp_ratelimited >= 6);
+}
+
+static void test_bad_headers_dropped(void **state)
+{
+	(void)state;
+	add_pod_routes();
+	struct rte_mbuf *m = t_ipv4(T_POD_A, ip4("100.96.243.2"), ip4("100.96.243.3"), 64);
+	t_ip(m)->hdr_checksum ^= 0x1234;
+	rx1(T_POD_A, m);
+	assert_int_equal(W->stats.drops[DP_DROP_BAD_CHECKSUM], 1);
+
+	m = t_ipv4(T_POD_A, ip4("100.96.243.2"), ip4("100.96.243.3"), 64);
+	t_ip(m)->version_ihl = 0x44;
+	rx1(T_POD_A, m);
+	m = t_ipv4(T_POD_A, ip4("100.96.243.2"), ip4("100.96.243.3"), 64);
+	t_ip(m)->total_length = rte_cpu_to_be_16(1400); /* longer than the frame */
+	rx1(T_POD_A, m);
+	m = t_ipv4(T_POD_A, ip4("100.96.243.2"), ip4("100.96.243.3"), 64);
+	rte_pktmbuf_trim(m, m->pkt_len - 20); /* runt */
+	rx1(T_POD_A, m);
+	assert_int_equal(W->stats.drops[DP_DROP_BAD_IP_HEADER], 3);
+	t_assert_no_output(W);
+}
+
+static void test_pod_to_node_is_punted_to_kernel(void **state)
+{
+	(void)state;
+	add_pod_routes();
+	rx1(T_POD_A, t_ipv4(T_POD_A, ip4("100.96.243.2"), ip4("172.31.102.105"), 64));
+	struct rte_mbuf *m = t_take(W, T_HOST);
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	assert_true(rte_is_same_ether_addr(&eth->dst_addr, &dp.ports[T_HOST].peer_mac));
+	assert_int_equal(t_ip(m)->time_to_live, 64); /* delivered, not routed on */
+	rte_pktmbuf_free(m);
+}
+
+static void test_arp_for_node_ip_on_uplink(void **state)
+{
+	(void)state;
+	struct rte_ether_addr peer = mac_n(0x99);
+	rx1(T_UPLINK, t_arp(T_UPLINK, RTE_ARP_OP_REQUEST, ip4("172.31.102.1"),
+			    ip4("172.31.102.105"), peer));
+	struct rte_mbuf *m = t_take(W, T_UPLINK);
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_arp_hdr *arp = (struct rte_arp_hdr *)(eth + 1);
+	assert_int_equal(arp->arp_opcode, RTE_BE16(RTE_ARP_OP_REPLY));
+	assert_true(rte_is_same_ether_addr(&arp->arp_data.arp_sha, &dp.ports[T_UPLINK].mac));
+	assert_int_equal(arp->arp_data.arp_sip, ip4("172.31.102.105"));
+	assert_true(rte_is_same_ether_addr(&arp->arp_data.arp_tha, &peer));
+	assert_int_equal(arp->arp_data.arp_tip, ip4("172.31.102.1"));
+	assert_true(rte_is_same_ether_addr(&eth->dst_addr, &peer));
+	rte_pktmbuf_free(m);
+
+	/* Someone else's address: no answer. */
+	rx1(T_UPLINK, t_arp(T_UPLINK, RTE_ARP_OP_REQUEST, ip4("172.31.102.1"),
+			    ip4("172.31.102.106"), peer));
+	t_assert_no_output(W);
+	assert_int_equal(W->stats.drops[DP_DROP_NOT_FOR_US], 1);
+}
+
+static void test_proxy_arp_on_pod_port(void **state)
+{
+	(void)state;
+	struct rte_ether_addr pod = dp.ports[T_POD_A].peer_mac;
+	rx1(T_POD_A, t_arp(T_POD_A, RTE_ARP_OP_REQUEST, ip4("100.96.243.2"), ip4("169.254.1.1"), pod));
+	struct rte_mbuf *m = t_take(W, T_POD_A);
+	struct rte_arp_hdr *arp = rte_pktmbuf_mtod_offset(m, struct rte_arp_hdr *, 14);
+	assert_true(rte_is_same_ether_addr(&arp->arp_data.arp_sha, &dp.ports[T_POD_A].mac));
+	assert_int_equal(arp->arp_data.arp_sip, ip4("169.254.1.1"));
+	rte_pktmbuf_free(m);
+
+	/* Duplicate address detection for its own IP: never answered. */
+	rx1(T_POD_A, t_arp(T_POD_A, RTE_ARP_OP_REQUEST, 0, ip4("100.96.243.2"), pod));
+	t_assert_no_output(W);
+}
+
+static void test_host_port_arp(void **state)
+{
+	(void)state;
+	struct rte_ether_addr k = dp.ports[T_HOST].peer_mac;
+	/* Kernel asks for a pod: proxied. */
+	rx1(T_HOST, t_arp(T_HOST, RTE_ARP_OP_REQUEST, ip4("172.31.102.105"), ip4("100.96.243.3"), k));
+	rte_pktmbuf_free(t_take(W, T_HOST));
+	/* Kernel asks for a node-network neighbour: goes out the uplink as is. */
+	rx1(T_HOST, t_arp(T_HOST, RTE_ARP_OP_REQUEST, ip4("172.31.102.105"), ip4("172.31.102.1"), k));
+	rte_pktmbuf_free(t_take(W, T_UPLINK));
+}
+
+static void test_gateway_resolution(void **state)
+{
+	(void)state;
+	struct dp_nh_spec gw = {.kind = DP_NH_GATEWAY, .gw = ip4("172.31.102.106")};
+	assert_int_equal(dp_route_add(ip4("100.96.244.0"), 24, &gw), 0);
+	add_pod_routes();
+
+	/* Unresolved: handed to the control thread, which asks by ARP. */
+	rx1(T_POD_A, t_ipv4(T_POD_A, ip4("100.96.243.2"), ip4("100.96.244.9"), 64));
+	t_assert_no_output(W);
+	assert_int_equal(rte_ring_count(dp.slowpath), 1);
+	dp_slowpath_run();
+	struct rte_mbuf *req = NULL;
+	assert_int_equal(rte_ring_dequeue(t_txr[T_UPLINK][1], (void **)&req), 0);
+	struct rte_arp_hdr *arp = rte_pktmbuf_mtod_offset(req, struct rte_arp_hdr *, 14);
+	assert_int_equal(arp->arp_opcode, RTE_BE16(RTE_ARP_OP_REQUEST));
+	assert_int_equal(arp->arp_data.arp_tip, ip4("172.31.102.106"));
+	assert_int_equal(arp->arp_data.arp_sip, ip4("172.31.102.105"));
+	rte_pktmbuf_free(req);
+
+	/* The reply releases the queued packet with the learnt MAC. */
+	struct rte_ether_addr nb = mac_n(0x66);
+	rx1(T_UPLINK, t_arp(T_UPLINK, RTE_ARP_OP_REPLY, ip4("172.31.102.106"), ip4("172.31.102.105"), nb));
+	dp_slowpath_run();
+	struct rte_mbuf *m = NULL;
+	assert_int_equal(rte_ring_dequeue(t_txr[T_UPLINK][1], (void **)&m), 0);
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	assert_true(rte_is_same_ether_addr(&eth->dst_addr, &nb));
+	assert_true(rte_is_same_ether_addr(&eth->src_addr, &dp.ports[T_UPLINK].mac));
+	assert_int_equal(t_ip(m)->time_to_live, 63);
+	assert_cksum_ok(m);
+	rte_pktmbuf_free(m);
+	/* ...and the kernel gets the reply too, since it shares the node IP. */
+	assert_int_equal(rte_ring_dequeue(t_txr[T_HOST][1], (void **)&m), 0);
+	rte_pktmbuf_free(m);
+
+	/* Now resolved: the worker forwards directly. */
+	rx1(T_POD_A, t_ipv4(T_POD_A, ip4("100.96.243.2"), ip4("100.96.244.9"), 64));
+	m = t_take(W, T_UPLINK);
+	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	assert_true(rte_is_same_ether_addr(&eth->dst_addr, &nb));
+	rte_pktmbuf_free(m);
+}
+
+static void test_uplink_frame_for_other_mac_dropped(void **state)
+{
+	(void)state;
+	add_pod_routes();
+	struct rte_mbuf *m = t_ipv4(T_UPLINK, ip4("172.31.102.1"), ip4("100.96.243.2"), 64);
+	rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->dst_addr = mac_n(0x77);
+	rx1(T_UPLINK, m);
+	t_assert_no_output(W);
+	assert_int_equal(W->stats.drops[DP_DROP_NOT_FOR_US], 1);
+}
+
+static void test_route_delete_frees_and_reuses_next_hop(void **state)
+{
+	(void)state;
+	struct dp_nh_spec gw = {.kind = DP_NH_GATEWAY, .gw = ip4("172.31.102.106")};
+	uint32_t before = dp.n_nh_free;
+	assert_int_equal(dp_route_add(ip4("100.96.244.0"), 24, &gw), 0);
+	assert_int_equal(dp_route_add(ip4("100.96.245.0"), 24, &gw), 0);
+	assert_int_equal(dp.n_nh_free, before - 1); /* shared */
+	assert_int_equal(dp_route_del(ip4("100.96.244.0"), 24), 0);
+	assert_int_equal(dp_route_del(ip4("100.96.245.0"), 24), 0);
+	assert_int_equal(dp_route_del(ip4("100.96.245.0"), 24), -ENOENT);
+	dp_commit();
+	assert_int_equal(dp.n_nh_free, before);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, t_dp_setup, t_dp_teardown)
+		T(test_pod_to_pod),
+		T(test_checksum_across_ttl_values),
+		T(test_ttl_exceeded),
+		T(test_no_route_unreachable),
+		T(test_icmp_rate_limited),
+		T(test_bad_headers_dropped),
+		T(test_pod_to_node_is_punted_to_kernel),
+		T(test_arp_for_node_ip_on_uplink),
+		T(test_proxy_arp_on_pod_port),
+		T(test_host_port_arp),
+		T(test_gateway_resolution),
+		T(test_uplink_frame_for_other_mac_dropped),
+		T(test_route_delete_frees_and_reuses_next_hop),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages podlane builds, tests and demos with, when
+# they are missing. Safe to run again; needs root (or sudo) to install.
+set -euo pipefail
+
+PKGS=(build-essential pkg-config meson ninja-build
+      libdpdk-dev dpdk libnuma-dev libjansson-dev libmnl-dev libcmocka-dev
+      iproute2 iputils-ping iperf3 python3 netcat-openbsd procps util-linux)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing: ${missing[*]}"
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q >/dev/null
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing, builds an optimised
+# and an ASan+UBSan build, runs every suite in both, prints
+# "N passed, N failed" and exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+
+tools/deps.sh || { echo "dependency install failed"; exit 1; }
+
+passed=0 failed=0 failures=()
+record() { # name rc
+	if [ "$2" -eq 0 ]; then passed=$((passed + 1)); echo "PASS $1"
+	else failed=$((failed + 1)); failures+=("$1"); echo "FAIL $1"; fi
+}
+
+# Hugepages when the machine gives them; --no-huge otherwise. Tests read
+# PODLANE_EAL_MEM for the memory flags of every DPDK process they start.
+old_hp=$(cat /proc/sys/vm/nr_hugepages 2>/dev/null || echo 0)
+restore_hp() { [ -w /proc/sys/vm/nr_hugepages ] && echo "$old_hp" >/proc/sys/vm/nr_hugepages 2>/dev/null || true; }
+if [ "$old_hp" -lt 512 ] && [ -w /proc/sys/vm/nr_hugepages ]; then
+	echo 512 >/proc/sys/vm/nr_hugepages 2>/dev/null || true
+	trap restore_hp EXIT
+fi
+mkdir -p /dev/hugepages
+mountpoint -q /dev/hugepages || mount -t hugetlbfs nodev /dev/hugepages 2>/dev/null || true
+free_hp=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
+if [ "${free_hp:-0}" -ge 512 ] && mountpoint -q /dev/hugepages; then
+	export PODLANE_EAL_MEM="-m 256"
+else
+	export PODLANE_EAL_MEM="--no-huge -m 512"
+fi
+echo "DPDK memory: $PODLANE_EAL_MEM"
+
+build() { # dir, meson args...
+	local dir=$1; shift
+	if [ ! -d "$dir" ]; then meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }; fi
+	ninja -C "$dir" >"$dir.build.log" 2>&1 || { tail -50 "$dir.build.log"; return 1; }
+}
+
+run_suites() { # build dir, label
+	local b=$1 label=$2
+	if ! meson test -C "$b" --suite unit --print-errorlogs >"$b/unit.log" 2>&1; then
+		cat "$b/unit.log"; record "$label unit" 1
+	else
+		record "$label unit" 0
+	fi
+	for t in tests/api/*_test.py; do
+		[ -e "$t" ] || continue
+		PODLANE_BUILD=$top/$b timeout 300 python3 "$t" >"$b/$(basename "$t").log" 2>&1
+		rc=$?; [ $rc -eq 0 ] || tail -40 "$b/$(basename "$t").log"
+		record "$label $(basename "$t")" $rc
+	done
+	for t in tests/e2e/*_test.sh; do
+		[ -e "$t" ] || continue
+		PODLANE_BUILD=$top/$b timeout 600 bash "$t" >"$b/$(basename "$t").log" 2>&1
+		rc=$?; [ $rc -eq 0 ] || tail -60 "$b/$(basename "$t").log"
+		record "$label $(basename "$t")" $rc
+	done
+}
+
+if build build-release -Dbuildtype=release; then
+	record "release build" 0; run_suites build-release release
+else
+	record "release build" 1
+fi
+if build build-asan -Dbuildtype=debug -Doptimization=1 -Db_sanitize=address,undefined -Db_lundef=false; then
+	record "asan build" 0
+	export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+	run_suites build-asan asan
+else
+	record "asan build" 1
+fi
+
+[ ${#failures[@]} -eq 0 ] || printf 'failed: %s\n' "${failures[@]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
