@@ -29,13 +29,16 @@ int dp_port_probe(const char *devargs, uint16_t *port_id, char *err, size_t errl
 	return 0;
 }
 
-/* af_packet spreads rx over all its queue pairs (PACKET_FANOUT), so every
- * one of them must be polled; other devices get one rx queue per worker
- * (uplink, RSS) or one (TAP pod and host ports). */
+/* af_packet spreads rx over all its queue pairs (PACKET_FANOUT) and the TAP
+ * PMD wants as many rx as tx queues (a multi-queue TAP spreads flows over
+ * them), so every one of those is polled; other devices get one rx queue
+ * per worker (uplink, RSS) or one. */
 static uint16_t rx_queues(const struct rte_eth_dev_info *di, enum dp_port_kind kind)
 {
 	if (strcmp(di->driver_name, "net_af_packet") == 0)
 		return di->max_rx_queues;
+	if (strcmp(di->driver_name, "net_tap") == 0)
+		return (uint16_t)(dp.cfg.n_workers + 1);
 	if (kind != DP_PORT_UPLINK)
 		return 1;
 	return (uint16_t)RTE_MIN(dp.cfg.n_workers, di->max_rx_queues);

@@ -1,0 +1,58 @@
+/* Control side of podlaned: configuration, pods, IPAM, routes, state and
+ * the JSON-RPC server. Runs on the EAL main lcore only, so nothing here
+ * takes a lock. */
+#ifndef CTL_H
+#define CTL_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <rte_ether.h>
+
+#include "podlane_api.h"
+
+#define CTL_ERR_LEN 512
+
+struct ctl_config {
+	uint32_t node_ip; /* network byte order, as every address here */
+	uint8_t node_plen;
+	bool has_gateway;
+	uint32_t gateway;
+	uint32_t pod_net;
+	uint8_t pod_plen;
+	uint32_t cluster_net;
+	uint8_t cluster_plen;
+	char uplink[256];
+	bool uplink_is_pci;
+	char host_port[IF_NAMESIZE];
+	char socket[108];
+	char state_dir[256];
+	unsigned workers;
+	uint32_t max_routes;
+	int n_eal;
+	char *eal[64];
+};
+
+int ctl_config_load(const char *path, struct ctl_config *c, char *err, size_t errlen);
+void ctl_config_free(struct ctl_config *c);
+
+/* Addresses: "a.b.c.d" and "a.b.c.d/len". */
+int ctl_parse_ip(const char *s, uint32_t *ip);
+int ctl_parse_prefix(const char *s, uint32_t *ip, uint8_t *plen, bool host_bits_ok);
+uint32_t ctl_mask(uint8_t plen);
+const char *ctl_ip_str(uint32_t ip, char buf[16]);
+const char *ctl_mac_str(const struct rte_ether_addr *m, char buf[18]);
+
+/* Errors a handler reports: code from enum pl_rpc_error, message for the user. */
+struct ctl_err {
+	int code;
+	char msg[CTL_ERR_LEN];
+};
+int ctl_fail(struct ctl_err *e, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+void ctl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,189 @@
+/* podlaned's JSON configuration. Every bad or missing key gets one line
+ * naming the key; unknown keys are refused so typos never pass silently. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "dp.h"
+
+static const char *const known_keys[] = {
+	"node_ip", "gateway", "pod_cidr", "cluster_cidr", "uplink", "host_port", "socket",
+	"state_dir", "workers", "eal", "max_routes", NULL,
+};
+
+#define BAD(...) (snprintf(err, errlen, __VA_ARGS__), -1)
+
+/* PCI addresses as EAL takes them: [domain:]bus:dev.fn */
+static bool is_pci(const char *s)
+{
+	unsigned d, b, dv, f;
+	char tail;
+
+	return sscanf(s, "%x:%x:%x.%x%c", &d, &b, &dv, &f, &tail) == 4 ||
+	       sscanf(s, "%x:%x.%x%c", &b, &dv, &f, &tail) == 3;
+}
+
+static int get_str(json_t *root, const char *key, const char *def, char *out, size_t outlen,
+		   char *err, size_t errlen)
+{
+	json_t *v = json_object_get(root, key);
+
+	if (v == NULL) {
+		if (def == NULL)
+			return BAD("config: missing required key '%s'", key);
+		snprintf(out, outlen, "%s", def);
+		return 0;
+	}
+	if (!json_is_string(v) || json_string_length(v) == 0)
+		return BAD("config: '%s' must be a non-empty string", key);
+	if (json_string_length(v) >= outlen)
+		return BAD("config: '%s' is longer than %zu characters", key, outlen - 1);
+	snprintf(out, outlen, "%s", json_string_value(v));
+	return 0;
+}
+
+static int get_prefix(json_t *root, const char *key, const char *def, uint32_t *ip,
+		      uint8_t *plen, bool host_bits_ok, char *err, size_t errlen)
+{
+	char buf[32];
+
+	if (get_str(root, key, def, buf, sizeof(buf), err, errlen) != 0)
+		return -1;
+	int rc = ctl_parse_prefix(buf, ip, plen, host_bits_ok);
+	if (rc == -2)
+		return BAD("config: '%s' is \"%s\", which has host bits set", key, buf);
+	if (rc != 0)
+		return BAD("config: '%s' is \"%s\", expected an IPv4 prefix like 10.0.0.0/24", key,
+			   buf);
+	return 0;
+}
+
+static int get_uint(json_t *root, const char *key, unsigned def, unsigned lo, unsigned hi,
+		    unsigned *out, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(root, key);
+
+	if (v == NULL) {
+		*out = def;
+		return 0;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+		return BAD("config: '%s' must be an integer from %u to %u", key, lo, hi);
+	*out = (unsigned)json_integer_value(v);
+	return 0;
+}
+
+static bool valid_ifname(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= IF_NAMESIZE || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return false;
+	for (; *s; s++)
+		if (*s == '/' || *s == ':' || isspace((unsigned char)*s))
+			return false;
+	return true;
+}
+
+static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *v;
+	char buf[32];
+
+	if (!json_is_object(root))
+		return BAD("config: the top level must be a JSON object");
+	json_object_foreach(root, key, v) {
+		int i = 0;
+		while (known_keys[i] && strcmp(known_keys[i], key) != 0)
+			i++;
+		if (known_keys[i] == NULL)
+			return BAD("config: unknown key '%s'", key);
+	}
+	if (get_prefix(root, "node_ip", NULL, &c->node_ip, &c->node_plen, true, err, errlen))
+		return -1;
+	if (c->node_plen == 0 || c->node_plen > 30)
+		return BAD("config: 'node_ip' needs the node network's prefix length (1..30), e.g. "
+			   "172.31.102.105/24");
+	if (json_object_get(root, "gateway")) {
+		if (get_str(root, "gateway", NULL, buf, sizeof(buf), err, errlen))
+			return -1;
+		if (ctl_parse_ip(buf, &c->gateway) != 0)
+			return BAD("config: 'gateway' is \"%s\", expected an IPv4 address", buf);
+		if (((c->gateway ^ c->node_ip) & ctl_mask(c->node_plen)) != 0)
+			return BAD("config: 'gateway' %s is not on the node network of 'node_ip'", buf);
+		c->has_gateway = true;
+	}
+	if (get_prefix(root, "cluster_cidr", PL_DEFAULT_CLUSTER_CIDR, &c->cluster_net,
+		       &c->cluster_plen, false, err, errlen))
+		return -1;
+	if (get_prefix(root, "pod_cidr", NULL, &c->pod_net, &c->pod_plen, false, err, errlen))
+		return -1;
+	if (c->pod_plen < 16 || c->pod_plen > 30)
+		return BAD("config: 'pod_cidr' must be a /16 to /30");
+	if (c->pod_plen < c->cluster_plen ||
+	    ((c->pod_net ^ c->cluster_net) & ctl_mask(c->cluster_plen)) != 0)
+		return BAD("config: 'pod_cidr' is not inside 'cluster_cidr'");
+	if (get_str(root, "uplink", NULL, c->uplink, sizeof(c->uplink), err, errlen))
+		return -1;
+	c->uplink_is_pci = is_pci(c->uplink);
+	if (!c->uplink_is_pci && strncmp(c->uplink, "net_", 4) != 0)
+		return BAD("config: 'uplink' is \"%s\", expected a PCI address (0000:01:00.0) or "
+			   "vdev arguments (net_af_packet0,iface=eth0)", c->uplink);
+	if (get_str(root, "host_port", PL_DEFAULT_HOST_PORT, c->host_port, sizeof(c->host_port),
+		    err, errlen))
+		return -1;
+	if (!valid_ifname(c->host_port))
+		return BAD("config: 'host_port' \"%s\" is not a valid interface name", c->host_port);
+	if (get_str(root, "socket", PL_DEFAULT_SOCKET, c->socket, sizeof(c->socket), err, errlen))
+		return -1;
+	if (get_str(root, "state_dir", PL_DEFAULT_STATE_DIR, c->state_dir, sizeof(c->state_dir),
+		    err, errlen))
+		return -1;
+	if (get_uint(root, "workers", 1, 1, DP_MAX_WORKERS, &c->workers, err, errlen))
+		return -1;
+	if (get_uint(root, "max_routes", 1u << 16, 1024, DP_MAX_ROUTES, &c->max_routes, err,
+		     errlen))
+		return -1;
+	v = json_object_get(root, "eal");
+	if (v != NULL) {
+		size_t i;
+		json_t *a;
+		if (!json_is_array(v) || json_array_size(v) > 32)
+			return BAD("config: 'eal' must be an array of at most 32 strings");
+		json_array_foreach(v, i, a) {
+			if (!json_is_string(a))
+				return BAD("config: 'eal' item %zu is not a string", i);
+			c->eal[c->n_eal++] = strdup(json_string_value(a));
+		}
+	}
+	return 0;
+}
+
+int ctl_config_load(const char *path, struct ctl_config *c, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *root;
+
+	memset(c, 0, sizeof(*c));
+	root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+	if (root == NULL) {
+		if (je.line < 0)
+			return BAD("config: cannot read %s: %s", path, je.text);
+		return BAD("config: %s line %d: %s", path, je.line, je.text);
+	}
+	int rc = validate(root, c, err, errlen);
+	json_decref(root);
+	if (rc != 0)
+		ctl_config_free(c);
+	return rc;
+}
+
+void ctl_config_free(struct ctl_config *c)
+{
+	for (int i = 0; i < c->n_eal; i++)
+		free(c->eal[i]);
+	c->n_eal = 0;
+}

@@ -1,0 +1,98 @@
+/* Methods about the node as a whole: node.info, version, port.list, stats.get. */
+#include <rte_ethdev.h>
+#include <rte_version.h>
+
+#include "ctl_node.h"
+#include "ctl_rpc.h"
+
+static json_t *m_version(json_t *params, struct ctl_err *e)
+{
+	(void)params;
+	(void)e;
+	return json_pack("{s:s, s:s}", "version", PODLANE_VERSION, "dpdk", rte_version());
+}
+CTL_METHOD(PL_M_VERSION, m_version)
+
+static json_t *m_node_info(json_t *params, struct ctl_err *e)
+{
+	char a[16], b[16], c[16], mac[18], node_ip[24], pod[24], cluster[24];
+	unsigned pods = 0;
+
+	(void)params;
+	(void)e;
+	for (unsigned i = 0; i < CTL_MAX_PODS; i++)
+		pods += node.pods[i].used;
+	snprintf(node_ip, sizeof(node_ip), "%s/%u", ctl_ip_str(node.cfg.node_ip, a), node.cfg.node_plen);
+	snprintf(pod, sizeof(pod), "%s/%u", ctl_ip_str(node.cfg.pod_net, b), node.cfg.pod_plen);
+	snprintf(cluster, sizeof(cluster), "%s/%u", ctl_ip_str(node.cfg.cluster_net, c),
+		 node.cfg.cluster_plen);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:b}", "node_ip",
+			      node_ip, "node_mac", ctl_mac_str(&node.node_mac, mac), "pod_cidr", pod,
+			      "cluster_cidr", cluster, "host_port", node.cfg.host_port, "gateway_for_pods",
+			      PL_POD_GATEWAY, "workers", node.cfg.workers, "pods", pods, "routes",
+			      node.n_routes, "free_ips", ctl_ipam_free_count(), "ready", node.ready);
+	if (node.cfg.has_gateway)
+		json_object_set_new(o, "gateway", json_string(ctl_ip_str(node.cfg.gateway, a)));
+	return o;
+}
+CTL_METHOD(PL_M_NODE_INFO, m_node_info)
+
+static const char *kind_name(enum dp_port_kind k)
+{
+	return k == DP_PORT_UPLINK ? "uplink" : k == DP_PORT_HOST ? "host" : "pod";
+}
+
+static json_t *m_port_list(json_t *params, struct ctl_err *e)
+{
+	json_t *a = json_array();
+	struct dp_port_info pi;
+	char mac[18], peer[18], ip[16];
+
+	(void)params;
+	(void)e;
+	for (uint16_t p = 0; p < RTE_MAX_ETHPORTS; p++) {
+		if (dp_port_info(p, &pi) != 0)
+			continue;
+		struct rte_eth_link link;
+		rte_eth_link_get_nowait(p, &link);
+		json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:i, s:b}", "id", p, "name", pi.name,
+				      "kind", kind_name(pi.kind), "mac", ctl_mac_str(&pi.mac, mac),
+				      "worker", pi.worker, "link_up", link.link_status);
+		if (pi.kind != DP_PORT_UPLINK) {
+			json_object_set_new(o, "peer_mac", json_string(ctl_mac_str(&pi.peer_mac, peer)));
+			json_object_set_new(o, "peer_ip", json_string(ctl_ip_str(pi.peer_ip, ip)));
+		}
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+CTL_METHOD(PL_M_PORT_LIST, m_port_list)
+
+static json_t *m_stats_get(json_t *params, struct ctl_err *e)
+{
+	static struct dp_stats s; /* large; the control thread is the only caller */
+	json_t *ports = json_array(), *drops = json_object();
+	struct dp_port_info pi;
+
+	(void)params;
+	(void)e;
+	dp_stats_read(&s);
+	for (uint16_t p = 0; p < RTE_MAX_ETHPORTS; p++) {
+		if (dp_port_info(p, &pi) != 0)
+			continue;
+		const struct dp_port_stats *ps = &s.port[p];
+		json_array_append_new(
+			ports, json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "id", p, "name",
+					 pi.name, "rx_packets", ps->rx_pkts, "rx_bytes", ps->rx_bytes,
+					 "tx_packets", ps->tx_pkts, "tx_bytes", ps->tx_bytes,
+					 "rx_missed", ps->hw_rx_missed, "rx_errors", ps->hw_rx_errors,
+					 "tx_errors", ps->hw_tx_errors));
+	}
+	for (unsigned d = 0; d < DP_DROP_MAX; d++)
+		json_object_set_new(drops, dp_drop_names[d], json_integer((json_int_t)s.drops[d]));
+	return json_pack("{s:o, s:o, s:I, s:I, s:I, s:I}", "ports", ports, "drops", drops,
+			 "icmp_errors_sent", s.icmp_sent, "icmp_errors_ratelimited",
+			 s.icmp_ratelimited, "arp_replies", s.arp_replies, "arp_requests",
+			 s.arp_requests);
+}
+CTL_METHOD(PL_M_STATS_GET, m_stats_get)

@@ -1,0 +1,172 @@
+/* pod.add, pod.del, pod.check, pod.list */
+#include <ctype.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl_netlink.h"
+#include "ctl_netns.h"
+#include "ctl_node.h"
+#include "ctl_rpc.h"
+
+/* As the CNI spec says: alphanumerics first, then also _ . - */
+static bool valid_container_id(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 255 || !isalnum((unsigned char)s[0]))
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '.' && *s != '-')
+			return false;
+	return true;
+}
+
+static bool valid_ifname(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= IF_NAMESIZE || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return false;
+	for (; *s; s++)
+		if (*s == '/' || *s == ':' || isspace((unsigned char)*s))
+			return false;
+	return true;
+}
+
+/* container_id and ifname, checked; NULL on error with *e filled. */
+static struct ctl_pod *pod_key(json_t *params, const char **id, const char **ifname,
+			       struct ctl_err *e)
+{
+	*id = ctl_param_str(params, "container_id", true, e);
+	if (*id == NULL)
+		return NULL;
+	if (!valid_container_id(*id)) {
+		ctl_fail(e, PL_E_INVALID_PARAMS, "container_id: '%.64s' is not valid (letters, digits, "
+			 "_ . - ; at most 255)", *id);
+		*id = NULL;
+		return NULL;
+	}
+	*ifname = ctl_param_str(params, "ifname", true, e);
+	if (*ifname == NULL) {
+		*id = NULL;
+		return NULL;
+	}
+	if (!valid_ifname(*ifname)) {
+		ctl_fail(e, PL_E_INVALID_PARAMS, "ifname: '%.32s' is not a valid interface name "
+			 "(1-15 characters, no / : or spaces)", *ifname);
+		*id = NULL;
+		return NULL;
+	}
+	return ctl_pod_find(*id, *ifname);
+}
+
+static json_t *m_pod_add(json_t *params, struct ctl_err *e)
+{
+	const char *id, *ifname, *netns, *kind, *ip;
+	struct ctl_pod *p = pod_key(params, &id, &ifname, e);
+	uint32_t want = 0;
+	uint8_t plen = 32;
+
+	if (id == NULL)
+		return NULL;
+	if ((netns = ctl_param_str(params, "netns", true, e)) == NULL)
+		return NULL;
+	if (netns[0] != '/' || access(netns, R_OK) != 0) {
+		ctl_fail(e, PL_E_NETNS, "netns: '%.200s' does not exist", netns);
+		return NULL;
+	}
+	kind = ctl_param_str(params, "kind", false, e);
+	if (kind == NULL && e->code)
+		return NULL;
+	if (kind != NULL && strcmp(kind, "tap") != 0) {
+		ctl_fail(e, PL_E_INVALID_PARAMS, "kind: '%.32s' is not supported (tap)", kind);
+		return NULL;
+	}
+	ip = ctl_param_str(params, "ip", false, e);
+	if (ip == NULL && e->code)
+		return NULL;
+	if (ip != NULL && ctl_parse_ip(ip, &want) != 0 &&
+	    (ctl_parse_prefix(ip, &want, &plen, true) != 0 || plen != 32)) {
+		ctl_fail(e, PL_E_INVALID_PARAMS, "ip: '%.32s' is not an IPv4 address", ip);
+		return NULL;
+	}
+	if (p != NULL) {
+		/* A retried ADD for the same attachment gets the same answer. */
+		if (strcmp(p->netns, netns) == 0 && (want == 0 || want == p->ip))
+			return ctl_pod_json(p);
+		ctl_fail(e, PL_E_EXISTS, "pod %s/%s already exists in netns %s", id, ifname, p->netns);
+		return NULL;
+	}
+	if (ctl_pod_add(id, netns, ifname, want, &p, e) != 0)
+		return NULL;
+	dp_commit();
+	ctl_state_save();
+	return ctl_pod_json(p);
+}
+CTL_METHOD(PL_M_POD_ADD, m_pod_add)
+
+static json_t *m_pod_del(json_t *params, struct ctl_err *e)
+{
+	const char *id, *ifname;
+	struct ctl_pod *p = pod_key(params, &id, &ifname, e);
+	char ip[16];
+
+	if (id == NULL)
+		return NULL;
+	if (p == NULL) /* already gone: DEL is idempotent */
+		return json_pack("{s:b}", "deleted", 0);
+	ctl_ip_str(p->ip, ip);
+	ctl_pod_del(p);
+	ctl_state_save();
+	return json_pack("{s:b, s:s}", "deleted", 1, "ip", ip);
+}
+CTL_METHOD(PL_M_POD_DEL, m_pod_del)
+
+static json_t *m_pod_check(json_t *params, struct ctl_err *e)
+{
+	const char *id, *ifname;
+	struct ctl_pod *p = pod_key(params, &id, &ifname, e);
+	struct ctl_netns home;
+	int idx, present = 0, rc;
+
+	if (id == NULL)
+		return NULL;
+	if (p == NULL) {
+		ctl_fail(e, PL_E_NOT_FOUND, "no pod %s/%s", id, ifname);
+		return NULL;
+	}
+	if ((rc = ctl_netns_enter(p->netns, &home)) != 0) {
+		ctl_fail(e, PL_E_NETNS, "netns %s: %s", p->netns, strerror(-rc));
+		return NULL;
+	}
+	idx = (int)if_nametoindex(p->ifname);
+	if (idx != 0)
+		present = ctl_nl_addr_present(idx, p->ip, 32);
+	if (ctl_netns_leave(&home) != 0)
+		abort();
+	if (idx == 0) {
+		ctl_fail(e, PL_E_NOT_FOUND, "interface %s is missing from netns %s", p->ifname, p->netns);
+		return NULL;
+	}
+	if (present != 1) {
+		char ip[16];
+		ctl_fail(e, PL_E_NOT_FOUND, "interface %s lacks its address %s/32", p->ifname,
+			 ctl_ip_str(p->ip, ip));
+		return NULL;
+	}
+	return ctl_pod_json(p);
+}
+CTL_METHOD(PL_M_POD_CHECK, m_pod_check)
+
+static json_t *m_pod_list(json_t *params, struct ctl_err *e)
+{
+	json_t *a = json_array();
+
+	(void)params;
+	(void)e;
+	for (unsigned i = 0; i < CTL_MAX_PODS; i++)
+		if (node.pods[i].used)
+			json_array_append_new(a, ctl_pod_json(&node.pods[i]));
+	return a;
+}
+CTL_METHOD(PL_M_POD_LIST, m_pod_list)

@@ -1,0 +1,207 @@
+/* route.add, route.del, route.list, route.replace_all */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl_node.h"
+#include "ctl_rpc.h"
+
+static bool reserved_origin(const char *o)
+{
+	return strcmp(o, "system") == 0 || strcmp(o, "pod") == 0;
+}
+
+/* origin param: optional, a short name, never one of ours. */
+static const char *origin_param(json_t *params, const char *def, struct ctl_err *e)
+{
+	const char *o = ctl_param_str(params, "origin", false, e);
+
+	if (o == NULL)
+		return e->code ? NULL : def;
+	if (o[0] == '\0' || strlen(o) >= CTL_ORIGIN_LEN || reserved_origin(o)) {
+		ctl_fail(e, PL_E_INVALID_PARAMS, "origin: '%.32s' is not allowed (1-%d characters, "
+			 "not system or pod)", o, CTL_ORIGIN_LEN - 1);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *m_route_add(json_t *params, struct ctl_err *e)
+{
+	uint32_t prefix;
+	uint8_t plen;
+	struct dp_nh_spec nh;
+	const char *origin = origin_param(params, "static", e);
+	int rc;
+
+	if (origin == NULL || ctl_route_parse(params, &prefix, &plen, &nh, e) != 0)
+		return NULL;
+	struct ctl_route *r = ctl_route_find(prefix, plen);
+	if (r != NULL) {
+		json_t *j = ctl_route_json(r);
+		char *old = json_dumps(j, JSON_COMPACT);
+		ctl_fail(e, PL_E_EXISTS, "route %s already exists: %s",
+			 json_string_value(json_object_get(params, "prefix")), old ? old : "");
+		free(old);
+		json_decref(j);
+		return NULL;
+	}
+	if ((rc = ctl_route_set(prefix, plen, &nh, origin)) != 0) {
+		ctl_fail(e, PL_E_RESOURCE, "cannot add route: %s", rc == -ENOSPC ? "route table full" : strerror(-rc));
+		return NULL;
+	}
+	ctl_log("route add %s (%s)", json_string_value(json_object_get(params, "prefix")), origin);
+	ctl_state_save();
+	return ctl_route_json(ctl_route_find(prefix, plen));
+}
+CTL_METHOD(PL_M_ROUTE_ADD, m_route_add)
+
+static json_t *m_route_del(json_t *params, struct ctl_err *e)
+{
+	const char *p = ctl_param_str(params, "prefix", true, e);
+	uint32_t prefix;
+	uint8_t plen;
+	int rc;
+
+	if (p == NULL)
+		return NULL;
+	if ((rc = ctl_parse_prefix(p, &prefix, &plen, false)) != 0) {
+		ctl_fail(e, PL_E_INVALID_PARAMS, rc == -2 ? "prefix: %.32s has host bits set"
+				: "prefix: '%.32s' is not an IPv4 prefix like 100.96.244.0/24", p);
+		return NULL;
+	}
+	struct ctl_route *r = ctl_route_find(prefix, plen);
+	if (r == NULL) {
+		ctl_fail(e, PL_E_NOT_FOUND, "no route %s", p);
+		return NULL;
+	}
+	if (reserved_origin(r->origin)) {
+		ctl_fail(e, PL_E_INVALID_PARAMS, "route %s belongs to %s and cannot be deleted", p, r->origin);
+		return NULL;
+	}
+	ctl_route_remove(prefix, plen);
+	dp_commit();
+	ctl_log("route del %s", p);
+	ctl_state_save();
+	return json_pack("{s:s}", "deleted", p);
+}
+CTL_METHOD(PL_M_ROUTE_DEL, m_route_del)
+
+static json_t *m_route_list(json_t *params, struct ctl_err *e)
+{
+	const char *origin = ctl_param_str(params, "origin", false, e);
+	json_t *a = json_array();
+
+	if (origin == NULL && e->code) {
+		json_decref(a);
+		return NULL;
+	}
+	for (uint32_t i = 0; i < node.route_cap; i++) {
+		const struct ctl_route *r = &node.routes[i];
+		if (r->used && (origin == NULL || strcmp(origin, r->origin) == 0))
+			json_array_append_new(a, ctl_route_json(r));
+	}
+	return a;
+}
+CTL_METHOD(PL_M_ROUTE_LIST, m_route_list)
+
+struct want {
+	uint64_t key;
+	struct dp_nh_spec nh;
+};
+
+static int cmp_key(const void *a, const void *b)
+{
+	uint64_t x = ((const struct want *)a)->key, y = ((const struct want *)b)->key;
+	return x < y ? -1 : x > y;
+}
+
+/* The whole set of one origin in one call: validated in full first, so a
+ * bad entry changes nothing; then only the difference is applied. */
+static json_t *m_route_replace_all(json_t *params, struct ctl_err *e)
+{
+	const char *origin = origin_param(params, "agent", e);
+	json_t *routes = json_object_get(params, "routes"), *o;
+	unsigned added = 0, changed = 0, removed = 0, unchanged = 0;
+	size_t i, n;
+
+	if (origin == NULL)
+		return NULL;
+	if (!json_is_array(routes)) {
+		ctl_fail(e, PL_E_INVALID_PARAMS, "routes: missing or not an array");
+		return NULL;
+	}
+	n = json_array_size(routes);
+	if (n > node.cfg.max_routes) {
+		ctl_fail(e, PL_E_RESOURCE, "routes: %zu routes exceed max_routes %u", n, node.cfg.max_routes);
+		return NULL;
+	}
+	struct want *w = calloc(n ? n : 1, sizeof(*w));
+	if (w == NULL) {
+		ctl_fail(e, PL_E_RESOURCE, "out of memory for %zu routes", n);
+		return NULL;
+	}
+	json_array_foreach(routes, i, o) {
+		uint32_t prefix;
+		uint8_t plen;
+		struct ctl_err ie = {0};
+		if (ctl_route_parse(o, &prefix, &plen, &w[i].nh, &ie) != 0) {
+			ctl_fail(e, ie.code, "routes[%zu]: %s", i, ie.msg);
+			goto fail;
+		}
+		w[i].key = (uint64_t)prefix << 8 | plen;
+		struct ctl_route *r = ctl_route_find(prefix, plen);
+		if (r != NULL && strcmp(r->origin, origin) != 0) {
+			ctl_fail(e, PL_E_EXISTS, "routes[%zu]: %s is already a route of origin %s", i,
+				 json_string_value(json_object_get(o, "prefix")), r->origin);
+			goto fail;
+		}
+	}
+	qsort(w, n, sizeof(*w), cmp_key);
+	for (i = 1; i < n; i++)
+		if (w[i].key == w[i - 1].key) {
+			char ip[16];
+			ctl_fail(e, PL_E_INVALID_PARAMS, "routes: %s/%u appears twice",
+				 ctl_ip_str((uint32_t)(w[i].key >> 8), ip), (unsigned)(w[i].key & 0xff));
+			goto fail;
+		}
+	for (uint32_t k = 0; k < node.route_cap; k++) {
+		struct ctl_route *r = &node.routes[k];
+		struct want key = {.key = (uint64_t)r->prefix << 8 | r->plen};
+		if (r->used && strcmp(r->origin, origin) == 0 &&
+		    bsearch(&key, w, n, sizeof(*w), cmp_key) == NULL) {
+			ctl_route_remove(r->prefix, r->plen);
+			removed++;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		uint32_t prefix = (uint32_t)(w[i].key >> 8);
+		uint8_t plen = (uint8_t)(w[i].key & 0xff);
+		struct ctl_route *r = ctl_route_find(prefix, plen);
+		bool existed = r != NULL;
+		struct dp_nh_spec old = existed ? r->nh : w[i].nh;
+		if (ctl_route_set(prefix, plen, &w[i].nh, origin) != 0) {
+			ctl_fail(e, PL_E_RESOURCE, "route table full after %u routes", added + changed + unchanged);
+			dp_commit();
+			ctl_state_save();
+			goto fail;
+		}
+		if (!existed)
+			added++;
+		else if (memcmp(&old, &w[i].nh, sizeof(old)) != 0)
+			changed++;
+		else
+			unchanged++;
+	}
+	free(w);
+	dp_commit();
+	ctl_log("route replace_all origin %s: %u added, %u changed, %u removed, %u unchanged",
+		origin, added, changed, removed, unchanged);
+	ctl_state_save();
+	return json_pack("{s:s, s:i, s:i, s:i, s:i}", "origin", origin, "added", added, "changed",
+			 changed, "removed", removed, "unchanged", unchanged);
+fail:
+	free(w);
+	return NULL;
+}
+CTL_METHOD(PL_M_ROUTE_REPLACE_ALL, m_route_replace_all)

@@ -1,0 +1,13 @@
+/* Enter a network namespace on the calling thread and come back. Only the
+ * control thread moves; workers and EAL threads stay in the node netns. */
+#ifndef CTL_NETNS_H
+#define CTL_NETNS_H
+
+struct ctl_netns {
+	int home; /* fd of the netns to return to */
+};
+
+int ctl_netns_enter(const char *path, struct ctl_netns *saved);
+int ctl_netns_leave(struct ctl_netns *saved);
+
+#endif

@@ -1,0 +1,117 @@
+/* Node bring-up: tables, the uplink, the host exception TAP that keeps the
+ * node IP in the kernel, and the routes every node has. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+#include <rte_jhash.h>
+
+#include "ctl_netlink.h"
+#include "ctl_node.h"
+
+struct ctl_node node;
+
+static void sysctl_set(const char *fmt, const char *ifname, const char *value)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), fmt, ifname);
+	if ((f = fopen(path, "w")) == NULL || fputs(value, f) < 0 || fclose(f) != 0)
+		ctl_log("warning: cannot set %s to %s", path, value);
+}
+
+/* An af_packet uplink shares its frames with the kernel, which would also
+ * answer them through the node IP it holds on the host port (duplicate
+ * ping replies and ARP answers). Make the kernel ignore the uplink:
+ * strict reverse-path filter, no ARP replies, no IPv6 on it. */
+static void quiet_kernel_uplink(const char *devargs)
+{
+	const char *p = strstr(devargs, "iface=");
+	char ifname[IF_NAMESIZE];
+
+	if (strncmp(devargs, "net_af_packet", 13) != 0 || p == NULL)
+		return;
+	snprintf(ifname, sizeof(ifname), "%.*s", (int)strcspn(p + 6, ","), p + 6);
+	sysctl_set("/proc/sys/net/ipv4/conf/%s/rp_filter", ifname, "1");
+	sysctl_set("/proc/sys/net/ipv4/conf/%s/arp_ignore", ifname, "8");
+	sysctl_set("/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname, "1");
+}
+
+int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
+{
+	char ip[16];
+	uint16_t pid, up = RTE_MAX_ETHPORTS;
+	int rc;
+
+	node.cfg = *c;
+	node.route_cap = c->max_routes + CTL_MAX_PODS + 16;
+	node.routes = calloc(node.route_cap, sizeof(*node.routes));
+	node.ipam_size = 1u << (32 - c->pod_plen);
+	node.ipam = calloc((node.ipam_size + 63) / 64, sizeof(uint64_t));
+	struct rte_hash_parameters hp = {
+		.name = "podlane_ctl_routes",
+		.entries = node.route_cap,
+		.key_len = sizeof(uint64_t),
+		.hash_func = rte_jhash,
+		.socket_id = SOCKET_ID_ANY,
+	};
+	node.route_idx = rte_hash_create(&hp);
+	if (node.routes == NULL || node.ipam == NULL || node.route_idx == NULL) {
+		snprintf(err, errlen, "out of memory for %u routes", node.route_cap);
+		return -1;
+	}
+	snprintf(node.state_path, sizeof(node.state_path), "%s/state.json", c->state_dir);
+
+	/* The uplink is the one port EAL probed from the allowlist/--vdev. */
+	RTE_ETH_FOREACH_DEV(pid) {
+		up = pid;
+		break;
+	}
+	if (up == RTE_MAX_ETHPORTS) {
+		snprintf(err, errlen, "uplink: no port came up for '%s'", c->uplink);
+		return -1;
+	}
+	if (dp_port_start(up, DP_PORT_UPLINK, err, errlen) != 0)
+		return -1;
+	quiet_kernel_uplink(c->uplink);
+	rte_eth_macaddr_get(up, &node.node_mac);
+
+	char devargs[96];
+	snprintf(devargs, sizeof(devargs), "net_tap_host,iface=%s", c->host_port);
+	if (dp_port_probe(devargs, &pid, err, errlen) != 0 ||
+	    dp_port_start(pid, DP_PORT_HOST, err, errlen) != 0)
+		return -1;
+	/* Kernel side of the host port: node IP and node MAC, so the kernel
+	 * keeps its address and its neighbours see one MAC for the node. */
+	dp_port_set_peer(pid, c->node_ip, &node.node_mac);
+	int idx = (int)if_nametoindex(c->host_port);
+	if (idx == 0 || (rc = ctl_nl_link_set(idx, &node.node_mac, true)) != 0 ||
+	    (rc = ctl_nl_addr_add(idx, c->node_ip, c->node_plen)) != 0 ||
+	    (rc = ctl_nl_route_add(c->cluster_net, c->cluster_plen, 0, idx)) != 0) {
+		snprintf(err, errlen, "host port %s: cannot set node address and routes: %s",
+			 c->host_port, idx == 0 ? "interface missing" : strerror(-rc));
+		return -1;
+	}
+
+	struct dp_nh_spec local = {.kind = DP_NH_LOCAL}, conn = {.kind = DP_NH_CONNECTED};
+	struct dp_nh_spec blackhole = {.kind = DP_NH_DROP};
+	if (ctl_route_set(c->node_ip, 32, &local, "system") != 0 ||
+	    ctl_route_set(c->node_ip & ctl_mask(c->node_plen), c->node_plen, &conn, "system") != 0 ||
+	    /* Unassigned addresses of our own pod CIDR go nowhere else. */
+	    ctl_route_set(c->pod_net, c->pod_plen, &blackhole, "system") != 0) {
+		snprintf(err, errlen, "cannot install the node's routes");
+		return -1;
+	}
+	if (c->has_gateway) {
+		struct dp_nh_spec gw = {.kind = DP_NH_GATEWAY, .gw = c->gateway};
+		if (ctl_route_set(0, 0, &gw, "system") != 0) {
+			snprintf(err, errlen, "cannot install the default route via %s",
+				 ctl_ip_str(c->gateway, ip));
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,78 @@
+/* The node's control state: pods, routes, address pool. One instance, the
+ * control part's context; changed only by the control thread. */
+#ifndef CTL_NODE_H
+#define CTL_NODE_H
+
+#include <rte_hash.h>
+
+#include "ctl.h"
+#include "dp.h"
+
+#define CTL_MAX_PODS RTE_MAX_ETHPORTS
+#define CTL_ORIGIN_LEN 16
+
+struct ctl_pod {
+	bool used;
+	char container_id[256];
+	char ifname[IF_NAMESIZE];
+	char netns[256];
+	uint32_t ip;
+	struct rte_ether_addr mac;
+	uint16_t port;
+};
+
+/* origin says who owns a route: "system" (node, subnet, gateway), "pod",
+ * "static" (route.add) or an agent's name (route.replace_all). */
+struct ctl_route {
+	bool used;
+	uint8_t plen;
+	uint32_t prefix;
+	char origin[CTL_ORIGIN_LEN];
+	struct dp_nh_spec nh;
+};
+
+struct ctl_node {
+	struct ctl_config cfg;
+	struct rte_ether_addr node_mac;
+	struct ctl_pod pods[CTL_MAX_PODS];
+	struct rte_hash *route_idx; /* (prefix, plen) -> index in routes[] */
+	struct ctl_route *routes;
+	uint32_t route_cap;
+	uint32_t n_routes;
+	uint64_t *ipam;             /* bitmap over pod_cidr */
+	uint32_t ipam_size;
+	char state_path[300];
+	bool ready;
+};
+
+extern struct ctl_node node;
+
+int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen);
+
+/* IPAM over pod_cidr; the network and broadcast addresses are never given. */
+int ctl_ipam_alloc(uint32_t *ip);
+int ctl_ipam_reserve(uint32_t ip);
+void ctl_ipam_release(uint32_t ip);
+uint32_t ctl_ipam_free_count(void);
+
+/* Routes: the control copy (listing, state) and the dataplane's together. */
+struct ctl_route *ctl_route_find(uint32_t prefix, uint8_t plen);
+int ctl_route_set(uint32_t prefix, uint8_t plen, const struct dp_nh_spec *nh, const char *origin);
+int ctl_route_remove(uint32_t prefix, uint8_t plen);
+json_t *ctl_route_json(const struct ctl_route *r);
+/* Parse {"prefix": .., "via": ..} or {"prefix": .., "dev": ..}. */
+int ctl_route_parse(json_t *o, uint32_t *prefix, uint8_t *plen, struct dp_nh_spec *nh,
+		    struct ctl_err *e);
+
+/* Pods */
+struct ctl_pod *ctl_pod_find(const char *container_id, const char *ifname);
+int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
+		uint32_t want_ip, struct ctl_pod **out, struct ctl_err *e);
+int ctl_pod_del(struct ctl_pod *p);
+json_t *ctl_pod_json(const struct ctl_pod *p);
+
+/* State file: written after every change, read once at start. */
+int ctl_state_save(void);
+int ctl_state_restore(void);
+
+#endif

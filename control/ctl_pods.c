@@ -1,0 +1,171 @@
+/* Pods: a TAP port created inside the pod's netns (so the TAP PMD's own
+ * sockets live there too), addressed /32 with a link-local gateway. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+
+#include "ctl_netlink.h"
+#include "ctl_netns.h"
+#include "ctl_node.h"
+
+struct ctl_pod *ctl_pod_find(const char *container_id, const char *ifname)
+{
+	for (unsigned i = 0; i < CTL_MAX_PODS; i++) {
+		struct ctl_pod *p = &node.pods[i];
+		if (p->used && strcmp(p->container_id, container_id) == 0 &&
+		    strcmp(p->ifname, ifname) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+/* MACs derived from the pod IP: stable across restarts, unique per node,
+ * locally administered. The kernel side and our side must differ. */
+static void pod_macs(uint32_t ip, struct rte_ether_addr *pod, struct rte_ether_addr *gw)
+{
+	const uint8_t *b = (const uint8_t *)&ip;
+	*pod = (struct rte_ether_addr){{0x0a, 0x58, b[0], b[1], b[2], b[3]}};
+	*gw = (struct rte_ether_addr){{0x02, 0x50, b[0], b[1], b[2], b[3]}};
+}
+
+static int setup_in_netns(const char *ifname, uint32_t ip, const struct rte_ether_addr *mac,
+			  struct ctl_err *e)
+{
+	uint32_t gw;
+	int idx = (int)if_nametoindex(ifname), rc;
+
+	ctl_parse_ip(PL_POD_GATEWAY, &gw);
+	if (idx == 0)
+		return ctl_fail(e, PL_E_NETNS, "interface %s did not appear in the pod netns", ifname);
+	if ((rc = ctl_nl_link_set(idx, mac, true)) != 0)
+		return ctl_fail(e, PL_E_NETNS, "set %s up with MAC: %s", ifname, strerror(-rc));
+	if ((rc = ctl_nl_addr_add(idx, ip, 32)) != 0)
+		return ctl_fail(e, PL_E_NETNS, "add address to %s: %s", ifname, strerror(-rc));
+	if ((rc = ctl_nl_route_add(gw, 32, 0, idx)) != 0)
+		return ctl_fail(e, PL_E_NETNS, "add route %s dev %s: %s", PL_POD_GATEWAY, ifname,
+				strerror(-rc));
+	if ((rc = ctl_nl_route_add(0, 0, gw, idx)) != 0)
+		return ctl_fail(e, PL_E_NETNS, "add default route via %s: %s", PL_POD_GATEWAY,
+				strerror(-rc));
+	return 0;
+}
+
+static struct ctl_pod *free_slot(void)
+{
+	for (unsigned i = 0; i < CTL_MAX_PODS; i++)
+		if (!node.pods[i].used)
+			return &node.pods[i];
+	return NULL;
+}
+
+int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
+		uint32_t want_ip, struct ctl_pod **out, struct ctl_err *e)
+{
+	struct ctl_pod *p = free_slot();
+	struct rte_ether_addr mac, gwmac;
+	struct ctl_netns home;
+	char devargs[160], ipb[16], macb[18], derr[256];
+	uint16_t pid = RTE_MAX_ETHPORTS;
+	uint32_t ip = want_ip;
+	int rc;
+
+	if (p == NULL)
+		return ctl_fail(e, PL_E_RESOURCE, "no free port: this node holds at most %u pods "
+				"(DPDK RTE_MAX_ETHPORTS)", CTL_MAX_PODS - 2);
+	if (want_ip ? (rc = ctl_ipam_reserve(want_ip)) : (rc = ctl_ipam_alloc(&ip)), rc != 0) {
+		if (want_ip && rc == -EEXIST)
+			return ctl_fail(e, PL_E_EXISTS, "ip: %s is already in use", ctl_ip_str(want_ip, ipb));
+		if (want_ip)
+			return ctl_fail(e, PL_E_INVALID_PARAMS, "ip: %s is not a usable address of pod_cidr",
+					ctl_ip_str(want_ip, ipb));
+		return ctl_fail(e, PL_E_NO_ADDRESS, "pod_cidr has no free address left");
+	}
+	pod_macs(ip, &mac, &gwmac);
+	const uint8_t *b = (const uint8_t *)&ip;
+	/* Short on purpose: the TAP PMD names a mempool "mp_<device>" within
+	 * 25 characters. The last two bytes are unique in a /16 or smaller. */
+	snprintf(devargs, sizeof(devargs), "net_tap_p%u_%u,iface=%s,mac=%s", b[2], b[3], ifname,
+		 ctl_mac_str(&gwmac, macb));
+	if ((rc = ctl_netns_enter(netns, &home)) != 0) {
+		ctl_ipam_release(ip);
+		return ctl_fail(e, PL_E_NETNS, "netns: cannot enter %s: %s", netns, strerror(-rc));
+	}
+	if (if_nametoindex(ifname) != 0) {
+		ctl_fail(e, PL_E_EXISTS, "ifname: %s already exists in netns %s", ifname, netns);
+		rc = -EEXIST;
+	} else if ((rc = dp_port_probe(devargs, &pid, derr, sizeof(derr))) != 0) {
+		ctl_fail(e, PL_E_RESOURCE, "%s", derr);
+	} else if ((rc = dp_port_start(pid, DP_PORT_POD, derr, sizeof(derr))) != 0) {
+		/* Started inside the netns too: the TAP PMD opens one more fd
+		 * on the interface per queue, by name. */
+		ctl_fail(e, PL_E_RESOURCE, "%s", derr);
+	} else {
+		/* After the start, which resets the kernel side's MAC to ours. */
+		rc = setup_in_netns(ifname, ip, &mac, e);
+	}
+	if (ctl_netns_leave(&home) != 0) {
+		/* Can't happen short of a kernel bug, and continuing in the
+		 * pod's netns would be worse than stopping. */
+		ctl_log("fatal: cannot return to the node netns");
+		abort();
+	}
+	if (rc == 0) {
+		dp_port_set_peer(pid, ip, &mac);
+		struct dp_nh_spec nh = {.kind = DP_NH_PORT, .port = pid, .mac = mac};
+		if ((rc = ctl_route_set(ip, 32, &nh, "pod")) != 0)
+			ctl_fail(e, PL_E_RESOURCE, "route for %s: %s", ctl_ip_str(ip, ipb), strerror(-rc));
+	}
+	if (rc != 0) {
+		if (pid < RTE_MAX_ETHPORTS)
+			dp_port_remove(pid);
+		ctl_ipam_release(ip);
+		return -1;
+	}
+	memset(p, 0, sizeof(*p));
+	p->used = true;
+	snprintf(p->container_id, sizeof(p->container_id), "%s", container_id);
+	snprintf(p->ifname, sizeof(p->ifname), "%s", ifname);
+	snprintf(p->netns, sizeof(p->netns), "%s", netns);
+	p->ip = ip;
+	p->mac = mac;
+	p->port = pid;
+	*out = p;
+	ctl_log("pod add %s/%s ip %s port %u", container_id, ifname, ctl_ip_str(ip, ipb), pid);
+	return 0;
+}
+
+int ctl_pod_del(struct ctl_pod *p)
+{
+	char ipb[16];
+
+	/* Every route through the pod's port goes first, then the port, once
+	 * no worker can still hold a next hop to it. */
+	for (uint32_t i = 0; i < node.route_cap; i++) {
+		struct ctl_route *r = &node.routes[i];
+		if (r->used && r->nh.kind == DP_NH_PORT && r->nh.port == p->port)
+			ctl_route_remove(r->prefix, r->plen);
+	}
+	dp_commit();
+	int rc = dp_port_remove(p->port);
+	if (rc != 0)
+		ctl_log("pod del %s/%s: port %u removal failed: %s", p->container_id, p->ifname,
+			p->port, strerror(-rc));
+	ctl_ipam_release(p->ip);
+	ctl_log("pod del %s/%s ip %s", p->container_id, p->ifname, ctl_ip_str(p->ip, ipb));
+	memset(p, 0, sizeof(*p));
+	return 0;
+}
+
+json_t *ctl_pod_json(const struct ctl_pod *p)
+{
+	char ip[16], cidr[24], mac[18], port[RTE_ETH_NAME_MAX_LEN] = "";
+
+	snprintf(cidr, sizeof(cidr), "%s/32", ctl_ip_str(p->ip, ip));
+	rte_eth_dev_get_name_by_port(p->port, port);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "container_id", p->container_id,
+			 "ifname", p->ifname, "netns", p->netns, "ip", cidr, "mac",
+			 ctl_mac_str(&p->mac, mac), "gateway", PL_POD_GATEWAY, "port", port);
+}

@@ -1,0 +1,168 @@
+/* The route set: the control copy (for listing and the state file) kept
+ * in step with the dataplane's LPM. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+
+#include "ctl_node.h"
+
+static uint64_t key_of(uint32_t prefix, uint8_t plen)
+{
+	return (uint64_t)prefix << 8 | plen;
+}
+
+struct ctl_route *ctl_route_find(uint32_t prefix, uint8_t plen)
+{
+	uint64_t k = key_of(prefix, plen);
+	int32_t i = rte_hash_lookup(node.route_idx, &k);
+	return i < 0 ? NULL : &node.routes[i];
+}
+
+static bool same_nh(const struct dp_nh_spec *a, const struct dp_nh_spec *b)
+{
+	return a->kind == b->kind && a->port == b->port && a->gw == b->gw &&
+	       rte_is_same_ether_addr(&a->mac, &b->mac);
+}
+
+int ctl_route_set(uint32_t prefix, uint8_t plen, const struct dp_nh_spec *nh, const char *origin)
+{
+	struct ctl_route *r = ctl_route_find(prefix, plen);
+	int rc;
+
+	if (r != NULL && same_nh(&r->nh, nh)) {
+		snprintf(r->origin, sizeof(r->origin), "%s", origin);
+		return 0;
+	}
+	if (r == NULL && node.n_routes >= node.cfg.max_routes)
+		return -ENOSPC;
+	if ((rc = dp_route_add(prefix, plen, nh)) != 0)
+		return rc;
+	if (r == NULL) {
+		uint64_t k = key_of(prefix, plen);
+		int32_t i = rte_hash_add_key(node.route_idx, &k);
+		if (i < 0) {
+			dp_route_del(prefix, plen);
+			return -ENOSPC;
+		}
+		r = &node.routes[i];
+		node.n_routes++;
+	}
+	r->used = true;
+	r->prefix = prefix;
+	r->plen = plen;
+	r->nh = *nh;
+	snprintf(r->origin, sizeof(r->origin), "%s", origin);
+	return 0;
+}
+
+int ctl_route_remove(uint32_t prefix, uint8_t plen)
+{
+	uint64_t k = key_of(prefix, plen);
+	int32_t i = rte_hash_lookup(node.route_idx, &k);
+
+	if (i < 0)
+		return -ENOENT;
+	dp_route_del(prefix, plen);
+	rte_hash_del_key(node.route_idx, &k);
+	memset(&node.routes[i], 0, sizeof(node.routes[i]));
+	node.n_routes--;
+	return 0;
+}
+
+static const char *port_name(uint16_t pid, char *buf, size_t len)
+{
+	if (pid == dp_uplink_port())
+		return "uplink";
+	if (pid == dp_host_port())
+		return "host";
+	if (rte_eth_dev_get_name_by_port(pid, buf) != 0)
+		snprintf(buf, len, "port%u", pid);
+	return buf;
+}
+
+json_t *ctl_route_json(const struct ctl_route *r)
+{
+	char ip[16], pfx[24], name[RTE_ETH_NAME_MAX_LEN];
+	json_t *o;
+
+	snprintf(pfx, sizeof(pfx), "%s/%u", ctl_ip_str(r->prefix, ip), r->plen);
+	o = json_pack("{s:s, s:s}", "prefix", pfx, "origin", r->origin);
+	switch (r->nh.kind) {
+	case DP_NH_GATEWAY:
+		json_object_set_new(o, "via", json_string(ctl_ip_str(r->nh.gw, ip)));
+		break;
+	case DP_NH_PORT:
+		json_object_set_new(o, "dev", json_string(port_name(r->nh.port, name, sizeof(name))));
+		break;
+	case DP_NH_CONNECTED:
+		json_object_set_new(o, "dev", json_string("uplink"));
+		break;
+	case DP_NH_LOCAL:
+		json_object_set_new(o, "type", json_string("local"));
+		break;
+	default:
+		json_object_set_new(o, "type", json_string("blackhole"));
+	}
+	return o;
+}
+
+static int dev_nh(const char *dev, struct dp_nh_spec *nh, struct ctl_err *e)
+{
+	uint16_t pid;
+	struct dp_port_info pi;
+
+	if (strcmp(dev, "uplink") == 0) {
+		nh->kind = DP_NH_CONNECTED;
+		return 0;
+	}
+	if (strcmp(dev, "host") == 0)
+		pid = dp_host_port();
+	else if (rte_eth_dev_get_port_by_name(dev, &pid) != 0)
+		return ctl_fail(e, PL_E_NOT_FOUND, "dev: no port named '%s' (see port.list)", dev);
+	if (dp_port_info(pid, &pi) != 0)
+		return ctl_fail(e, PL_E_NOT_FOUND, "dev: port '%s' is not active", dev);
+	if (pi.kind == DP_PORT_UPLINK) {
+		nh->kind = DP_NH_CONNECTED;
+		return 0;
+	}
+	nh->kind = DP_NH_PORT;
+	nh->port = pid;
+	nh->mac = pi.peer_mac;
+	return 0;
+}
+
+int ctl_route_parse(json_t *o, uint32_t *prefix, uint8_t *plen, struct dp_nh_spec *nh,
+		    struct ctl_err *e)
+{
+	const char *p = json_string_value(json_object_get(o, "prefix"));
+	json_t *via = json_object_get(o, "via"), *dev = json_object_get(o, "dev");
+	int rc;
+
+	memset(nh, 0, sizeof(*nh));
+	if (!json_is_object(o))
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "a route must be an object with prefix and via or dev");
+	if (p == NULL)
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "prefix: missing or not a string");
+	if ((rc = ctl_parse_prefix(p, prefix, plen, false)) == -2)
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "prefix: %s has host bits set", p);
+	if (rc != 0)
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "prefix: '%s' is not an IPv4 prefix like 100.96.244.0/24", p);
+	if ((via == NULL) == (dev == NULL))
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "give exactly one of via or dev for %s", p);
+	if (dev != NULL) {
+		if (!json_is_string(dev))
+			return ctl_fail(e, PL_E_INVALID_PARAMS, "dev: not a string");
+		return dev_nh(json_string_value(dev), nh, e);
+	}
+	const char *v = json_string_value(via);
+	if (v == NULL || ctl_parse_ip(v, &nh->gw) != 0)
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "via: '%s' is not an IPv4 address", v ? v : "(not a string)");
+	if (((nh->gw ^ node.cfg.node_ip) & ctl_mask(node.cfg.node_plen)) != 0 ||
+	    nh->gw == node.cfg.node_ip)
+		return ctl_fail(e, PL_E_INVALID_PARAMS,
+				"via: %s is not a neighbour on the node network", v);
+	nh->kind = DP_NH_GATEWAY;
+	return 0;
+}

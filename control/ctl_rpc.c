@@ -1,0 +1,391 @@
+/* The JSON-RPC server: non-blocking, one epoll loop on the control thread.
+ * A slow or stuck client only ever costs its own buffers: reads and writes
+ * never block, requests are bounded to PL_MAX_REQUEST, replies a client
+ * does not read are bounded too. */
+#include <errno.h>
+#include <grp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ctl_rpc.h"
+
+#define MAX_CLIENTS 256
+#define MAX_PENDING_OUT (64u << 20)
+#define TAG_LISTEN 0
+#define TAG_EXTRA 1
+#define TAG_CLIENT 2
+
+struct client {
+	int fd;
+	bool closing; /* close once the output is flushed */
+	pid_t pid;
+	uid_t uid;
+	char *in;
+	size_t in_len, in_cap;
+	char *out;
+	size_t out_len, out_off;
+};
+
+static struct {
+	struct ctl_method *methods;
+	int epfd, lfd, extra_fd;
+	void (*extra_cb)(void);
+	char path[108];
+	gid_t gid;
+	struct client *clients[MAX_CLIENTS];
+} srv = {.epfd = -1, .lfd = -1, .extra_fd = -1};
+
+void ctl_method_register(struct ctl_method *m)
+{
+	m->next = srv.methods;
+	srv.methods = m;
+}
+
+const char *ctl_param_str(json_t *params, const char *key, bool required, struct ctl_err *e)
+{
+	json_t *v = json_object_get(params, key);
+
+	if (v == NULL) {
+		if (required)
+			ctl_fail(e, PL_E_INVALID_PARAMS, "%s: missing", key);
+		return NULL;
+	}
+	if (!json_is_string(v)) {
+		ctl_fail(e, PL_E_INVALID_PARAMS, "%s: must be a string", key);
+		return NULL;
+	}
+	return json_string_value(v);
+}
+
+static char *reply(json_t *id, json_t *result, int code, const char *msg)
+{
+	json_t *r = json_pack("{s:s, s:O}", "jsonrpc", "2.0", "id", id ? id : json_null());
+	char *s, *line;
+
+	if (result != NULL)
+		json_object_set_new(r, "result", result);
+	else
+		json_object_set_new(r, "error", json_pack("{s:i, s:s}", "code", code, "message", msg));
+	s = json_dumps(r, JSON_COMPACT);
+	json_decref(r);
+	if (s == NULL)
+		return NULL;
+	size_t n = strlen(s);
+	line = realloc(s, n + 2);
+	if (line == NULL) {
+		free(s);
+		return NULL;
+	}
+	line[n] = '\n';
+	line[n + 1] = '\0';
+	return line;
+}
+
+char *ctl_rpc_handle(const char *line, size_t len)
+{
+	json_error_t je;
+	json_t *req = json_loadb(line, len, 0, &je), *id, *params, *result;
+	struct ctl_err e = {0};
+	const char *method;
+	char msg[CTL_ERR_LEN + 64];
+	char *out;
+
+	if (req == NULL) {
+		snprintf(msg, sizeof(msg), "parse error: %s at column %d", je.text, je.column);
+		return reply(NULL, NULL, PL_E_PARSE, msg);
+	}
+	if (!json_is_object(req)) {
+		json_decref(req);
+		return reply(NULL, NULL, PL_E_INVALID_REQUEST,
+			     "invalid request: expected one JSON object per line (no batches)");
+	}
+	id = json_object_get(req, "id");
+	method = json_string_value(json_object_get(req, "method"));
+	params = json_object_get(req, "params");
+	if (id != NULL && !json_is_string(id) && !json_is_integer(id) && !json_is_null(id)) {
+		out = reply(NULL, NULL, PL_E_INVALID_REQUEST, "invalid request: id must be a string or integer");
+	} else if (!json_is_string(json_object_get(req, "jsonrpc")) ||
+		   strcmp(json_string_value(json_object_get(req, "jsonrpc")), "2.0") != 0) {
+		out = reply(id, NULL, PL_E_INVALID_REQUEST, "invalid request: jsonrpc must be \"2.0\"");
+	} else if (method == NULL) {
+		out = reply(id, NULL, PL_E_INVALID_REQUEST, "invalid request: method must be a string");
+	} else if (params != NULL && !json_is_object(params)) {
+		out = reply(id, NULL, PL_E_INVALID_PARAMS, "params must be an object");
+	} else {
+		struct ctl_method *m = srv.methods;
+		while (m && strcmp(m->name, method) != 0)
+			m = m->next;
+		if (m == NULL) {
+			snprintf(msg, sizeof(msg), "unknown method '%s'", method);
+			out = reply(id, NULL, PL_E_METHOD_NOT_FOUND, msg);
+		} else {
+			json_t *empty = params ? NULL : json_object();
+			result = m->fn(params ? params : empty, &e);
+			json_decref(empty);
+			out = result ? reply(id, result, 0, NULL)
+				     : reply(id, NULL, e.code ? e.code : PL_E_INTERNAL,
+					     e.msg[0] ? e.msg : "internal error");
+		}
+	}
+	if (id == NULL) { /* a notification: no response */
+		free(out);
+		out = NULL;
+	}
+	json_decref(req);
+	return out;
+}
+
+static void client_close(unsigned slot)
+{
+	struct client *c = srv.clients[slot];
+
+	epoll_ctl(srv.epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	free(c->in);
+	free(c->out);
+	free(c);
+	srv.clients[slot] = NULL;
+}
+
+static void want_write(unsigned slot, bool on)
+{
+	/* A closing client is only written to; reading it would spin. */
+	uint32_t in = srv.clients[slot]->closing ? 0 : EPOLLIN;
+	struct epoll_event ev = {.events = in | (on ? EPOLLOUT : 0), .data.u32 = TAG_CLIENT + slot};
+	epoll_ctl(srv.epfd, EPOLL_CTL_MOD, srv.clients[slot]->fd, &ev);
+}
+
+static bool queue_out(struct client *c, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (c->out_len - c->out_off + n > MAX_PENDING_OUT)
+		return false; /* the client does not read its replies */
+	if (c->out_off > 0) {
+		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+	}
+	char *p = realloc(c->out, c->out_len + n);
+	if (p == NULL)
+		return false;
+	c->out = p;
+	memcpy(c->out + c->out_len, s, n);
+	c->out_len += n;
+	return true;
+}
+
+/* Returns false when the client is to be dropped now. */
+static bool flush_out(unsigned slot)
+{
+	struct client *c = srv.clients[slot];
+
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			want_write(slot, true);
+			return true;
+		}
+		if (n <= 0)
+			return false;
+		c->out_off += (size_t)n;
+	}
+	c->out_off = c->out_len = 0;
+	want_write(slot, false);
+	return !c->closing;
+}
+
+static void send_error_and_close(unsigned slot, int code, const char *msg)
+{
+	char *r = reply(NULL, NULL, code, msg);
+
+	srv.clients[slot]->closing = true;
+	srv.clients[slot]->in_len = 0;
+	if (r == NULL || !queue_out(srv.clients[slot], r) || !flush_out(slot))
+		client_close(slot);
+	free(r);
+}
+
+static void client_read(unsigned slot)
+{
+	struct client *c = srv.clients[slot];
+
+	for (;;) {
+		if (c->in_cap - c->in_len < 4096) {
+			size_t cap = c->in_cap ? c->in_cap * 2 : 8192;
+			if (cap > PL_MAX_REQUEST + 8192)
+				cap = PL_MAX_REQUEST + 8192;
+			char *p = cap > c->in_cap ? realloc(c->in, cap) : NULL;
+			if (p == NULL) {
+				send_error_and_close(slot, PL_E_TOO_LARGE, "request larger than 1 MiB");
+				return;
+			}
+			c->in = p;
+			c->in_cap = cap;
+		}
+		ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0) {
+			client_close(slot);
+			return;
+		}
+		c->in_len += (size_t)n;
+		char *start = c->in, *nl;
+		while ((nl = memchr(start, '\n', c->in_len - (size_t)(start - c->in))) != NULL) {
+			size_t len = (size_t)(nl - start);
+			if (len > PL_MAX_REQUEST) {
+				send_error_and_close(slot, PL_E_TOO_LARGE, "request larger than 1 MiB");
+				return;
+			}
+			if (len > 0 && !(len == 1 && start[0] == '\r')) {
+				char *r = ctl_rpc_handle(start, len);
+				if (r != NULL && !queue_out(c, r)) {
+					free(r);
+					client_close(slot);
+					return;
+				}
+				free(r);
+			}
+			start = nl + 1;
+		}
+		size_t rest = c->in_len - (size_t)(start - c->in);
+		memmove(c->in, start, rest);
+		c->in_len = rest;
+		if (c->in_len > PL_MAX_REQUEST) {
+			send_error_and_close(slot, PL_E_TOO_LARGE, "request larger than 1 MiB");
+			return;
+		}
+	}
+	if (c->out_len && !flush_out(slot))
+		client_close(slot);
+}
+
+static bool peer_allowed(const struct ucred *cr)
+{
+	return cr->uid == 0 || cr->uid == geteuid() || cr->gid == srv.gid;
+}
+
+static void accept_clients(void)
+{
+	for (;;) {
+		int fd = accept4(srv.lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		struct ucred cr = {0};
+		socklen_t l = sizeof(cr);
+		getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &l);
+		unsigned slot = 0;
+		while (slot < MAX_CLIENTS && srv.clients[slot])
+			slot++;
+		if (slot == MAX_CLIENTS) {
+			ctl_log("refusing client pid %d uid %u: %d clients already", cr.pid, cr.uid,
+				MAX_CLIENTS);
+			close(fd);
+			continue;
+		}
+		struct client *c = calloc(1, sizeof(*c));
+		if (c == NULL) {
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->pid = cr.pid;
+		c->uid = cr.uid;
+		srv.clients[slot] = c;
+		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = TAG_CLIENT + slot};
+		epoll_ctl(srv.epfd, EPOLL_CTL_ADD, fd, &ev);
+		if (!peer_allowed(&cr)) {
+			ctl_log("denied client pid %d uid %u gid %u", cr.pid, cr.uid, cr.gid);
+			send_error_and_close(slot, PL_E_DENIED,
+					     "permission denied: uid not root nor in the socket's group");
+		}
+	}
+}
+
+int ctl_rpc_listen(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char dir[108];
+	struct stat st;
+
+	snprintf(srv.path, sizeof(srv.path), "%s", path);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		mkdir(dir, 0755);
+	}
+	srv.epfd = epoll_create1(EPOLL_CLOEXEC);
+	srv.lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	unlink(path);
+	if (srv.lfd < 0 || bind(srv.lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    chmod(path, 0660) != 0 || listen(srv.lfd, 128) != 0) {
+		snprintf(err, errlen, "socket %s: %s", path, strerror(errno));
+		return -1;
+	}
+	srv.gid = stat(path, &st) == 0 ? st.st_gid : 0;
+	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = TAG_LISTEN};
+	epoll_ctl(srv.epfd, EPOLL_CTL_ADD, srv.lfd, &ev);
+	return 0;
+}
+
+void ctl_rpc_watch_fd(int fd, void (*cb)(void))
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = TAG_EXTRA};
+
+	srv.extra_fd = fd;
+	srv.extra_cb = cb;
+	epoll_ctl(srv.epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+int ctl_rpc_poll(int timeout_ms)
+{
+	struct epoll_event evs[32];
+	int n = epoll_wait(srv.epfd, evs, 32, timeout_ms);
+
+	if (n < 0)
+		return errno == EINTR ? 0 : -1;
+	for (int i = 0; i < n; i++) {
+		uint32_t tag = evs[i].data.u32;
+		if (tag == TAG_LISTEN) {
+			accept_clients();
+		} else if (tag == TAG_EXTRA) {
+			srv.extra_cb();
+		} else {
+			unsigned slot = tag - TAG_CLIENT;
+			if (srv.clients[slot] == NULL)
+				continue;
+			if (evs[i].events & (EPOLLERR | EPOLLHUP) && !(evs[i].events & EPOLLIN)) {
+				client_close(slot);
+				continue;
+			}
+			if (evs[i].events & EPOLLOUT && !flush_out(slot)) {
+				client_close(slot);
+				continue;
+			}
+			if (evs[i].events & EPOLLIN && !srv.clients[slot]->closing)
+				client_read(slot);
+		}
+	}
+	return 0;
+}
+
+void ctl_rpc_close(void)
+{
+	for (unsigned i = 0; i < MAX_CLIENTS; i++)
+		if (srv.clients[i])
+			client_close(i);
+	if (srv.lfd >= 0) {
+		close(srv.lfd);
+		unlink(srv.path);
+	}
+	if (srv.epfd >= 0)
+		close(srv.epfd);
+}

@@ -1,0 +1,41 @@
+/* JSON-RPC 2.0 over a Unix socket, newline-delimited. Methods register
+ * themselves with CTL_METHOD, so adding one touches only its own file. */
+#ifndef CTL_RPC_H
+#define CTL_RPC_H
+
+#include "ctl.h"
+
+/* Returns the result (new reference) or NULL with *e filled. */
+typedef json_t *(*ctl_method_fn)(json_t *params, struct ctl_err *e);
+
+struct ctl_method {
+	const char *name;
+	ctl_method_fn fn;
+	struct ctl_method *next;
+};
+
+void ctl_method_register(struct ctl_method *m);
+
+#define CTL_METHOD(mname, fn_)                                                                     \
+	static struct ctl_method method_##fn_ = {.name = mname, .fn = fn_};                         \
+	__attribute__((constructor)) static void register_##fn_(void)                               \
+	{                                                                                          \
+		ctl_method_register(&method_##fn_);                                                 \
+	}
+
+/* Handle one request line; returns the response line (malloc'd, with
+ * trailing newline), or NULL for a notification (no id). */
+char *ctl_rpc_handle(const char *line, size_t len);
+
+/* The server: listen on path, then serve from the caller's loop. */
+int ctl_rpc_listen(const char *path, char *err, size_t errlen);
+/* Run one epoll round of at most timeout_ms; extra_fd readable calls
+ * on_extra (the dataplane's slow path). Returns -1 on a fatal error. */
+int ctl_rpc_poll(int timeout_ms);
+void ctl_rpc_watch_fd(int fd, void (*cb)(void));
+void ctl_rpc_close(void);
+
+/* Params helpers: fetch a string member or fail naming it. */
+const char *ctl_param_str(json_t *params, const char *key, bool required, struct ctl_err *e);
+
+#endif

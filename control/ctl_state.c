@@ -1,0 +1,137 @@
+/* The state file: pods and non-system routes, rewritten atomically (temp
+ * file, fsync, rename, fsync dir) after every change, read at start so a
+ * restarted daemon brings back its pods, addresses and routes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctl_node.h"
+
+static int mkdir_p(const char *dir)
+{
+	char buf[300];
+
+	snprintf(buf, sizeof(buf), "%s", dir);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return mkdir(buf, 0755) != 0 && errno != EEXIST ? -errno : 0;
+}
+
+int ctl_state_save(void)
+{
+	json_t *root = json_object(), *pods = json_array(), *routes = json_array();
+	char tmp[320], dir[300];
+	int fd, rc = 0;
+
+	for (unsigned i = 0; i < CTL_MAX_PODS; i++)
+		if (node.pods[i].used)
+			json_array_append_new(pods, ctl_pod_json(&node.pods[i]));
+	for (uint32_t i = 0; i < node.route_cap; i++) {
+		const struct ctl_route *r = &node.routes[i];
+		if (r->used && strcmp(r->origin, "system") != 0 && strcmp(r->origin, "pod") != 0)
+			json_array_append_new(routes, ctl_route_json(r));
+	}
+	json_object_set_new(root, "version", json_integer(1));
+	json_object_set_new(root, "pods", pods);
+	json_object_set_new(root, "routes", routes);
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", node.state_path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || json_dumpfd(root, fd, JSON_COMPACT) != 0 || fsync(fd) != 0 ||
+	    rename(tmp, node.state_path) != 0)
+		rc = -errno;
+	if (fd >= 0)
+		close(fd);
+	json_decref(root);
+	snprintf(dir, sizeof(dir), "%s", node.cfg.state_dir);
+	if (rc == 0 && (fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	if (rc != 0)
+		ctl_log("cannot write state file %s: %s", node.state_path, strerror(-rc));
+	return rc;
+}
+
+static void restore_pods(json_t *pods)
+{
+	size_t i;
+	json_t *o;
+
+	json_array_foreach(pods, i, o) {
+		const char *id = json_string_value(json_object_get(o, "container_id"));
+		const char *ifn = json_string_value(json_object_get(o, "ifname"));
+		const char *ns = json_string_value(json_object_get(o, "netns"));
+		const char *ip = json_string_value(json_object_get(o, "ip"));
+		uint32_t addr;
+		uint8_t plen;
+		struct ctl_pod *p;
+		struct ctl_err e;
+
+		if (!id || !ifn || !ns || !ip || ctl_parse_prefix(ip, &addr, &plen, true) != 0) {
+			ctl_log("state: skipping malformed pod entry %zu", i);
+			continue;
+		}
+		if (access(ns, F_OK) != 0) {
+			ctl_log("state: pod %s/%s: netns %s is gone, releasing %s", id, ifn, ns, ip);
+			continue;
+		}
+		if (ctl_pod_add(id, ns, ifn, addr, &p, &e) != 0)
+			ctl_log("state: pod %s/%s not restored: %s", id, ifn, e.msg);
+	}
+}
+
+static void restore_routes(json_t *routes)
+{
+	size_t i;
+	json_t *o;
+
+	json_array_foreach(routes, i, o) {
+		uint32_t prefix;
+		uint8_t plen;
+		struct dp_nh_spec nh;
+		struct ctl_err e = {.msg = "route table full"};
+		const char *origin = json_string_value(json_object_get(o, "origin"));
+
+		if (ctl_route_parse(o, &prefix, &plen, &nh, &e) != 0 ||
+		    ctl_route_set(prefix, plen, &nh, origin ? origin : "static") != 0)
+			ctl_log("state: route entry %zu not restored: %s", i, e.msg);
+	}
+}
+
+int ctl_state_restore(void)
+{
+	json_error_t je;
+	json_t *root;
+	int rc = mkdir_p(node.cfg.state_dir);
+
+	if (rc != 0) {
+		ctl_log("cannot create state_dir %s: %s", node.cfg.state_dir, strerror(-rc));
+		return rc;
+	}
+	if (access(node.state_path, F_OK) != 0)
+		return 0;
+	root = json_load_file(node.state_path, 0, &je);
+	if (root == NULL || !json_is_object(root)) {
+		ctl_log("state file %s is unreadable (%s line %d); starting empty", node.state_path,
+			je.text, je.line);
+		json_decref(root);
+		return 0;
+	}
+	restore_pods(json_object_get(root, "pods"));
+	restore_routes(json_object_get(root, "routes"));
+	dp_commit();
+	json_decref(root);
+	ctl_log("state restored from %s", node.state_path);
+	return ctl_state_save();
+}

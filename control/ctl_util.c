@@ -1,0 +1,85 @@
+/* Address parsing and printing, errors and logging shared by control. */
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl.h"
+
+uint32_t ctl_mask(uint8_t plen)
+{
+	return plen == 0 ? 0 : htonl(~0u << (32 - plen));
+}
+
+int ctl_parse_ip(const char *s, uint32_t *ip)
+{
+	struct in_addr a;
+
+	if (s == NULL || inet_pton(AF_INET, s, &a) != 1)
+		return -1;
+	*ip = a.s_addr;
+	return 0;
+}
+
+int ctl_parse_prefix(const char *s, uint32_t *ip, uint8_t *plen, bool host_bits_ok)
+{
+	char buf[32], *slash, *end;
+
+	if (s == NULL || strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (slash == NULL || slash[1] == '\0')
+		return -1;
+	*slash = '\0';
+	long l = strtol(slash + 1, &end, 10);
+	if (*end != '\0' || l < 0 || l > 32 || ctl_parse_ip(buf, ip) != 0)
+		return -1;
+	*plen = (uint8_t)l;
+	if (!host_bits_ok && (*ip & ~ctl_mask(*plen)) != 0)
+		return -2;
+	return 0;
+}
+
+const char *ctl_ip_str(uint32_t ip, char buf[16])
+{
+	struct in_addr a = {.s_addr = ip};
+	return inet_ntop(AF_INET, &a, buf, 16);
+}
+
+const char *ctl_mac_str(const struct rte_ether_addr *m, char buf[18])
+{
+	const uint8_t *b = m->addr_bytes;
+	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
+	return buf;
+}
+
+int ctl_fail(struct ctl_err *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	e->code = code;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void ctl_log(const char *fmt, ...)
+{
+	va_list ap;
+	struct timespec ts;
+	struct tm tm;
+	char t[32];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(stderr, "%s.%03ldZ podlaned: ", t, ts.tv_nsec / 1000000);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}

@@ -1,0 +1,174 @@
+/* podlaned: the node appliance. The EAL main lcore runs the control loop
+ * (socket API, neighbour slow path, timers); worker lcores forward. */
+#include <getopt.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl_node.h"
+#include "ctl_rpc.h"
+#include "dp.h"
+
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: podlaned --config FILE [-- EAL-ARGS...]\n"
+		"\n"
+		"Runs podlane's pod router for one node: DPDK workers forward between the\n"
+		"uplink, the host exception TAP and every pod's port; the control thread\n"
+		"serves the JSON-RPC API on a Unix socket.\n"
+		"\n"
+		"  -c, --config FILE  daemon configuration (JSON; see config/podlaned.json)\n"
+		"  -h, --help         this help\n"
+		"  -V, --version      print the version\n"
+		"\n"
+		"EAL arguments after -- (and the config's \"eal\" list) go to DPDK. podlaned\n"
+		"adds --no-pci (vdev uplink) or -a ADDR (PCI uplink), --vdev for the uplink,\n"
+		"--lcores (main + workers) and --file-prefix podlane unless given.\n"
+		"Exit codes: 0 stopped by signal, 1 start-up failure, 2 bad usage or config.\n");
+}
+
+static bool has_arg(char **v, int n, const char *const names[])
+{
+	for (int i = 0; i < n; i++)
+		for (int k = 0; names[k]; k++)
+			if (strncmp(v[i], names[k], strlen(names[k])) == 0)
+				return true;
+	return false;
+}
+
+/* The EAL command line: ours first, then the config's, then the user's. */
+static int eal_argv(const struct ctl_config *c, int extra_n, char **extra, char **out)
+{
+	static char uplink[320], lcores[256];
+	static const char *const lc_opts[] = {"-l", "--lcores", "-c", NULL};
+	static const char *const fp_opts[] = {"--file-prefix", "--in-memory", NULL};
+	int n = 0;
+
+	out[n++] = "podlaned";
+	snprintf(uplink, sizeof(uplink), "%s", c->uplink);
+	if (c->uplink_is_pci) {
+		out[n++] = "-a";
+	} else {
+		out[n++] = "--no-pci";
+		out[n++] = "--vdev";
+		/* af_packet needs a queue pair per worker plus control. */
+		if (strncmp(uplink, "net_af_packet", 13) == 0 && strstr(uplink, "qpairs=") == NULL)
+			snprintf(uplink + strlen(uplink), sizeof(uplink) - strlen(uplink),
+				 ",qpairs=%u", c->workers + 1);
+	}
+	out[n++] = uplink;
+	if (!has_arg((char **)c->eal, c->n_eal, lc_opts) && !has_arg(extra, extra_n, lc_opts)) {
+		cpu_set_t set;
+		int cpus[CPU_SETSIZE], nc = 0;
+		sched_getaffinity(0, sizeof(set), &set);
+		for (int i = 0; i < CPU_SETSIZE; i++)
+			if (CPU_ISSET(i, &set))
+				cpus[nc++] = i;
+		int len = snprintf(lcores, sizeof(lcores), "--lcores=0@%d", cpus[0]);
+		for (unsigned w = 1; w <= c->workers; w++)
+			len += snprintf(lcores + len, sizeof(lcores) - (size_t)len, ",%u@%d", w,
+					cpus[w % (unsigned)nc]);
+		out[n++] = lcores;
+	}
+	if (!has_arg((char **)c->eal, c->n_eal, fp_opts) && !has_arg(extra, extra_n, fp_opts)) {
+		out[n++] = "--file-prefix";
+		out[n++] = "podlane";
+	}
+	for (int i = 0; i < c->n_eal; i++)
+		out[n++] = c->eal[i];
+	for (int i = 0; i < extra_n; i++)
+		out[n++] = extra[i];
+	out[n] = NULL;
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *config = NULL;
+	struct ctl_config c;
+	char err[CTL_ERR_LEN];
+	int o;
+
+	while ((o = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("podlaned %s\n", PODLANE_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (config == NULL) {
+		fprintf(stderr, "podlaned: --config FILE is required\n");
+		return 2;
+	}
+	if (ctl_config_load(config, &c, err, sizeof(err)) != 0) {
+		fprintf(stderr, "podlaned: %s\n", err);
+		return 2;
+	}
+	char *eal[128];
+	int n_eal = eal_argv(&c, argc - optind, argv + optind, eal);
+	struct dp_config dc = {.n_workers = c.workers, .node_ip = c.node_ip,
+			       .node_plen = c.node_plen, .max_routes = c.max_routes + 64};
+
+	if (dp_init(n_eal, eal, &dc, err, sizeof(err)) != 0 ||
+	    ctl_node_init(&c, err, sizeof(err)) != 0) {
+		ctl_log("start-up failed: %s", err);
+		return 1;
+	}
+	ctl_state_restore();
+	if (dp_start_workers() != 0 || ctl_rpc_listen(c.socket, err, sizeof(err)) != 0) {
+		ctl_log("start-up failed: %s", err[0] ? err : "cannot launch workers");
+		dp_stop();
+		return 1;
+	}
+	ctl_rpc_watch_fd(dp_slowpath_fd(), dp_slowpath_run);
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	node.ready = true;
+	ctl_log("ready: node %s, %u worker(s), socket %s", c.uplink, c.workers, c.socket);
+
+	struct timespec last, now;
+	clock_gettime(CLOCK_MONOTONIC, &last);
+	while (!stopping) {
+		if (ctl_rpc_poll(200) != 0)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec != last.tv_sec) {
+			dp_timer();
+			last = now;
+		}
+	}
+	ctl_log("stopping");
+	ctl_rpc_close();
+	dp_stop();
+	ctl_config_free(&c);
+	return 0;
+}

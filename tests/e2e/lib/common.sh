@@ -1,0 +1,102 @@
+# Shared by the e2e tests (and tools/demo.sh): isolation, cleanup, daemons.
+# Each test re-executes itself under `unshare --net --mount` with private
+# tmpfs on /run/netns and /run/dpdk, so its namespaces, DPDK runtime files
+# and hugepage files can never collide with the host's or leak, even when
+# it is killed. Every helper that creates something registers its undo.
+
+set -euo pipefail
+
+E2E_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+BUILD=${PODLANE_BUILD:-$E2E_TOP/build}
+PODLANED=$BUILD/control/podlaned
+PODLANECTL=$BUILD/tools/podlanectl
+EAL_MEM=${PODLANE_EAL_MEM:---no-huge -m 512}
+
+isolate() { # re-exec the calling script in private namespaces
+	if [ -z "${PL_ISOLATED:-}" ]; then
+		export PL_ISOLATED=1
+		exec unshare --net --mount --propagation private -- bash "$0" "$@"
+	fi
+	mkdir -p /run/netns /run/dpdk
+	mount -t tmpfs pl-netns /run/netns
+	mount -t tmpfs pl-dpdk /run/dpdk
+	if mountpoint -q /dev/hugepages; then mount -t hugetlbfs pl-huge /dev/hugepages; fi
+	ip link set lo up
+	WORK=$(mktemp -d /tmp/podlane-e2e.XXXXXX)
+	CLEANUP=$WORK/cleanup
+	: >"$CLEANUP"
+	trap on_exit EXIT
+}
+
+at_exit() { echo "$*" >>"$CLEANUP"; }
+
+on_exit() {
+	local rc=$?
+	set +e
+	if [ $rc -ne 0 ]; then
+		echo "--- test failed (rc $rc): daemon state"
+		for s in "$WORK"/*.sock; do
+			[ -S "$s" ] || continue
+			echo "## $s"; "$PODLANECTL" -s "$s" stats 2>&1; "$PODLANECTL" -s "$s" route list 2>&1
+		done
+		for l in "$WORK"/*.log; do echo "## $l"; tail -30 "$l"; done
+	fi
+	tac "$CLEANUP" | while read -r cmd; do eval "$cmd" >/dev/null 2>&1; done
+	rm -rf "$WORK"
+	exit $rc
+}
+
+# stop_pid PIDFILE: SIGTERM, up to 10 s to exit, then SIGKILL. Only our own.
+stop_pid() {
+	local pid
+	pid=$(cat "$1" 2>/dev/null) || return 0
+	kill "$pid" 2>/dev/null || return 0
+	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+	kill -9 "$pid" 2>/dev/null
+}
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+ok() { echo "ok - $*"; }
+
+netns_add() { ip netns add "$1"; at_exit "ip netns del $1"; ip -n "$1" link set lo up; }
+
+# wait_for DEADLINE_S CMD... : poll until CMD succeeds (never a blind sleep)
+wait_for() {
+	local end=$((SECONDS + $1)); shift
+	until "$@" >/dev/null 2>&1; do
+		[ $SECONDS -lt $end ] || return 1
+		sleep 0.1
+	done
+}
+
+# start_node NAME NODE_IP/LEN POD_CIDR [WORKERS]: a node netns with an uplink
+# veth into the fabric netns "fab", and podlaned on it.
+start_node() {
+	local name=$1 ip=$2 cidr=$3 workers=${4:-2}
+	netns_add "$name"
+	ip link add "u-$name" type veth peer name "f-$name"
+	ip link set "u-$name" netns "$name"
+	ip link set "f-$name" netns fab
+	ip -n "$name" link set "u-$name" name up0
+	ip -n "$name" link set up0 up
+	ip -n fab link set "f-$name" master br0 up
+	local sock=$WORK/$name.sock
+	cat >"$WORK/$name.json" <<-CFG
+	{"node_ip": "$ip", "pod_cidr": "$cidr", "uplink": "net_af_packet0,iface=up0",
+	 "socket": "$sock", "state_dir": "$WORK/$name.state", "workers": $workers,
+	 "eal": [$(printf '"%s",' $EAL_MEM) "--file-prefix", "pl-$name-$$"]}
+	CFG
+	ip netns exec "$name" "$PODLANED" --config "$WORK/$name.json" >"$WORK/$name.log" 2>&1 &
+	echo $! >"$WORK/$name.pid"
+	at_exit "stop_pid $WORK/$name.pid"
+	wait_for 30 "$PODLANECTL" -s "$sock" node || { cat "$WORK/$name.log"; fail "podlaned on $name did not become ready"; }
+}
+
+fabric() { # fabric netns with a bridge for the node network
+	netns_add fab
+	ip -n fab link add br0 type bridge
+	ip -n fab addr add "$1" dev br0
+	ip -n fab link set br0 up
+}
+
+ctl() { local n=$1; shift; "$PODLANECTL" -s "$WORK/$n.sock" "$@"; }

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# One node, two pods added with podlanectl: pod<->pod and node<->pod
+# reachability, TTL, peer addresses (no NAT), pod del, iperf3.
+. "$(dirname "$0")/lib/common.sh"
+isolate "$@"
+
+fabric 172.31.102.1/24
+ip -n fab route add 100.96.243.0/24 via 172.31.102.105
+start_node node 172.31.102.105/24 100.96.243.0/24 2
+
+netns_add pa
+netns_add pb
+ctl node pod add ctr-a /run/netns/pa eth0
+ctl node pod add ctr-b /run/netns/pb eth0
+A=100.96.243.1 B=100.96.243.2
+[ "$(ip -n pa -4 -o addr show eth0 | awk '{print $4}')" = "$A/32" ] || fail "pod a has no $A/32"
+ip -n pa route | grep -q "^default via 169.254.1.1 dev eth0" || fail "pod a lacks default via 169.254.1.1"
+ok "pods have their /32 and the link-local gateway"
+
+ping1() { ip netns exec "$1" ping -c 1 -W 2 "$2"; }
+wait_for 10 ping1 pa $B || fail "pod a cannot reach pod b"
+ping1 pb $A >/dev/null || fail "pod b cannot reach pod a"
+ok "pod <-> pod ping"
+ping1 node $A >/dev/null || fail "node cannot reach pod a"
+ping1 pa 172.31.102.105 >/dev/null || fail "pod a cannot reach its node"
+ok "node <-> pod ping"
+wait_for 10 ping1 fab $B || fail "fabric host cannot reach pod b"
+ping1 pb 172.31.102.1 >/dev/null || fail "pod b cannot reach the fabric host (ARP resolution)"
+ok "off-node host <-> pod ping (ARP resolution on the uplink)"
+
+ttl=$(ping1 pa $B | sed -n 's/.*ttl=\([0-9]*\).*/\1/p')
+[ "$ttl" = 63 ] || fail "reply TTL $ttl, expected 63 (64 decremented by exactly one hop)"
+ok "TTL decremented by exactly 1"
+
+# Each side of a TCP connection sees the other's own pod IP: no NAT.
+peer_of_listener=$WORK/listener.out
+ip netns exec pb python3 -c '
+import socket, sys
+s = socket.socket(); s.bind(("0.0.0.0", 5001)); s.listen(1)
+print("ready", flush=True)
+c, addr = s.accept(); print(addr[0], flush=True); c.sendall(b"x"); c.close()' >"$peer_of_listener" &
+lpid=$!
+wait_for 5 grep -q ready "$peer_of_listener"
+seen_by_client=$(ip netns exec pa python3 -c '
+import socket
+c = socket.create_connection(("'$B'", 5001), timeout=5); c.recv(1)
+print(c.getsockname()[0], c.getpeername()[0])')
+wait $lpid
+seen_by_server=$(sed -n 2p "$peer_of_listener")
+[ "$seen_by_server" = "$A" ] || fail "listener saw peer $seen_by_server, expected pod a's $A"
+[ "$seen_by_client" = "$A $B" ] || fail "client saw '$seen_by_client', expected '$A $B'"
+ok "TCP peers see each other's pod IPs ($A <-> $B)"
+
+ip netns exec pb iperf3 -s -1 -D -p 5201 --pidfile "$WORK/iperf.pid"
+at_exit "stop_pid $WORK/iperf.pid"
+wait_for 5 ip netns exec pb sh -c "ss -ltn | grep -q :5201"
+rate=$(ip netns exec pa iperf3 -c $B -p 5201 -t 2 -J | python3 -c '
+import json, sys; print("%.3f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))')
+python3 -c "import sys; sys.exit(0 if float('$rate') > 0 else 1)" || fail "iperf3 moved nothing"
+ok "iperf3 pod a -> pod b: $rate Gbit/s"
+
+free_before=$(ctl node -o json node | python3 -c 'import json,sys; print(json.load(sys.stdin)["free_ips"])')
+ctl node pod del ctr-b eth0
+ctl node -o json port list | grep -q net_tap_p243_2 && fail "port of pod b still listed"
+ctl node route list | grep -q "^$B/32" && fail "route to pod b still present"
+ip -n pb link show eth0 >/dev/null 2>&1 && fail "eth0 still in pod b's netns"
+free_after=$(ctl node -o json node | python3 -c 'import json,sys; print(json.load(sys.stdin)["free_ips"])')
+[ $((free_before + 1)) -eq "$free_after" ] || fail "free IPs $free_before -> $free_after, expected +1"
+ctl node pod del ctr-b eth0 | grep -q "was not attached" || fail "second pod del not idempotent"
+ping1 pa $B >/dev/null && fail "deleted pod b still answers"
+netns_add pc
+ctl node pod add ctr-c /run/netns/pc eth0 | grep -q "ip $B/32" || fail "freed IP $B not reused"
+ok "pod del removes port, route and interface, frees the IP"
+
+out=$(ctl node pod add ctr-d /run/netns/nope eth0 2>&1) && fail "pod add with a missing netns succeeded"
+[ "$out" = "podlanectl: netns: '/run/netns/nope' does not exist" ] || fail "unexpected error: $out"
+ok "bad netns gets a clear error"
+echo "single node: all passed"

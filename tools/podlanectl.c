@@ -1,0 +1,237 @@
+/* podlanectl: operator CLI over podlaned's socket API. Aligned tables for
+ * people, -o json (the method's result) for scripts. */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pl_client.h"
+#include "podlane_api.h"
+
+static const char *const usage_text =
+	"usage: podlanectl [--socket PATH] [-o json] COMMAND\n"
+	"\n"
+	"commands:\n"
+	"  node                          node address, pod CIDR, counts\n"
+	"  version                       podlaned and DPDK versions\n"
+	"  pod list\n"
+	"  pod add ID NETNS IFNAME       attach a pod (netns path, e.g. /run/netns/x)\n"
+	"  pod del ID IFNAME\n"
+	"  route list\n"
+	"  route add PREFIX via IP       next hop on the node network\n"
+	"  route add PREFIX dev PORT     a port from 'port list' (or uplink, host)\n"
+	"  route del PREFIX\n"
+	"  port list\n"
+	"  stats                         per-port counters and drops by reason\n"
+	"\n"
+	"options:\n"
+	"  -s, --socket PATH   podlaned socket (default " PL_DEFAULT_SOCKET ")\n"
+	"  -o, --output json   print the API result as JSON\n"
+	"  -h, --help          this help\n"
+	"exit codes: 0 ok, 1 podlaned reported an error or is unreachable, 2 bad usage\n";
+
+static const char *S(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+	static char buf[4][32];
+	static int i;
+
+	if (json_is_string(v))
+		return json_string_value(v);
+	if (json_is_integer(v)) {
+		i = (i + 1) % 4;
+		snprintf(buf[i], sizeof(buf[i]), "%lld", (long long)json_integer_value(v));
+		return buf[i];
+	}
+	if (json_is_boolean(v))
+		return json_is_true(v) ? "yes" : "no";
+	return "-";
+}
+
+static void print_node(json_t *r)
+{
+	const char *keys[] = {"node_ip", "node_mac", "gateway", "pod_cidr", "cluster_cidr",
+			      "host_port", "gateway_for_pods", "workers", "pods", "routes",
+			      "free_ips", "ready", NULL};
+	for (int i = 0; keys[i]; i++)
+		if (json_object_get(r, keys[i]))
+			printf("%-17s %s\n", keys[i], S(r, keys[i]));
+}
+
+/* A table of the given columns from an array of objects, widths fitted. */
+static void table(json_t *rows, const char *const cols[], const char *const heads[])
+{
+	size_t w[16] = {0}, i;
+	int n = 0;
+	json_t *r;
+
+	while (cols[n])
+		n++;
+	for (int c = 0; c < n; c++)
+		w[c] = strlen(heads[c]);
+	json_array_foreach(rows, i, r)
+		for (int c = 0; c < n; c++)
+			if (strlen(S(r, cols[c])) > w[c])
+				w[c] = strlen(S(r, cols[c]));
+	/* The last column is not padded: no trailing spaces. */
+	for (int c = 0; c < n; c++)
+		printf("%-*s%s", c + 1 < n ? (int)w[c] : 0, heads[c], c + 1 < n ? "  " : "\n");
+	json_array_foreach(rows, i, r)
+		for (int c = 0; c < n; c++)
+			printf("%-*s%s", c + 1 < n ? (int)w[c] : 0, S(r, cols[c]), c + 1 < n ? "  " : "\n");
+}
+
+static void print_routes(json_t *r)
+{
+	size_t i;
+	json_t *o;
+
+	/* One "next hop" column: via IP, dev PORT or the route type. */
+	json_array_foreach(r, i, o) {
+		char nh[96];
+		if (json_object_get(o, "via"))
+			snprintf(nh, sizeof(nh), "via %s", S(o, "via"));
+		else if (json_object_get(o, "dev"))
+			snprintf(nh, sizeof(nh), "dev %s", S(o, "dev"));
+		else
+			snprintf(nh, sizeof(nh), "%s", S(o, "type"));
+		json_object_set_new(o, "nexthop", json_string(nh));
+	}
+	table(r, (const char *const[]){"prefix", "nexthop", "origin", NULL},
+	      (const char *const[]){"PREFIX", "NEXTHOP", "ORIGIN"});
+}
+
+static void print_stats(json_t *r)
+{
+	const char *key;
+	json_t *v;
+
+	table(json_object_get(r, "ports"),
+	      (const char *const[]){"id", "name", "rx_packets", "rx_bytes", "tx_packets", "tx_bytes",
+				    "rx_missed", NULL},
+	      (const char *const[]){"ID", "PORT", "RX_PKTS", "RX_BYTES", "TX_PKTS", "TX_BYTES",
+				    "RX_MISSED"});
+	printf("\ndrops:\n");
+	json_object_foreach(json_object_get(r, "drops"), key, v)
+		printf("  %-16s %lld\n", key, (long long)json_integer_value(v));
+	printf("icmp errors sent %s (rate limited %s), arp replies %s, arp requests %s\n",
+	       S(r, "icmp_errors_sent"), S(r, "icmp_errors_ratelimited"), S(r, "arp_replies"),
+	       S(r, "arp_requests"));
+}
+
+static int bad_usage(const char *why)
+{
+	fprintf(stderr, "podlanectl: %s\n%s", why, usage_text);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"socket", required_argument, NULL, 's'},
+		{"output", required_argument, NULL, 'o'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *sock = PL_DEFAULT_SOCKET, *method = NULL;
+	bool json_out = false;
+	json_t *params = NULL;
+	void (*print)(json_t *) = NULL;
+	int o;
+
+	while ((o = getopt_long(argc, argv, "+s:o:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 's':
+			sock = optarg;
+			break;
+		case 'o':
+			if (strcmp(optarg, "json") != 0)
+				return bad_usage("-o takes only json");
+			json_out = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		default:
+			return bad_usage("unknown option");
+		}
+	}
+	char **a = argv + optind;
+	int n = argc - optind;
+#define IS(i, s) (n > (i) && strcmp(a[i], s) == 0)
+	if (IS(0, "node") && n == 1) {
+		method = PL_M_NODE_INFO;
+		print = print_node;
+	} else if (IS(0, "version") && n == 1) {
+		method = PL_M_VERSION;
+	} else if (IS(0, "pod") && IS(1, "list") && n == 2) {
+		method = PL_M_POD_LIST;
+	} else if (IS(0, "pod") && IS(1, "add") && n == 5) {
+		method = PL_M_POD_ADD;
+		params = json_pack("{s:s, s:s, s:s}", "container_id", a[2], "netns", a[3], "ifname", a[4]);
+	} else if (IS(0, "pod") && IS(1, "del") && n == 4) {
+		method = PL_M_POD_DEL;
+		params = json_pack("{s:s, s:s}", "container_id", a[2], "ifname", a[3]);
+	} else if (IS(0, "route") && IS(1, "list") && n == 2) {
+		method = PL_M_ROUTE_LIST;
+		print = print_routes;
+	} else if (IS(0, "route") && IS(1, "add") && n == 5 && (IS(3, "via") || IS(3, "dev"))) {
+		method = PL_M_ROUTE_ADD;
+		params = json_pack("{s:s, s:s}", "prefix", a[2], a[3], a[4]);
+	} else if (IS(0, "route") && IS(1, "del") && n == 3) {
+		method = PL_M_ROUTE_DEL;
+		params = json_pack("{s:s}", "prefix", a[2]);
+	} else if (IS(0, "port") && IS(1, "list") && n == 2) {
+		method = PL_M_PORT_LIST;
+	} else if (IS(0, "stats") && n == 1) {
+		method = PL_M_STATS_GET;
+		print = print_stats;
+	} else {
+		return bad_usage(n == 0 ? "missing command" : "unknown command or wrong arguments");
+	}
+
+	struct pl_client c;
+	char msg[1024];
+	int code;
+	if (pl_client_open(&c, sock, 30000, msg, sizeof(msg)) != 0) {
+		fprintf(stderr, "podlanectl: %s\n", msg);
+		json_decref(params);
+		return 1;
+	}
+	json_t *r = pl_client_call(&c, method, params, &code, msg, sizeof(msg));
+	pl_client_close(&c);
+	if (r == NULL) {
+		fprintf(stderr, "podlanectl: %s\n", msg);
+		return 1;
+	}
+	if (json_out) {
+		json_dumpf(r, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else if (print) {
+		print(r);
+	} else if (strcmp(method, PL_M_POD_LIST) == 0) {
+		table(r, (const char *const[]){"container_id", "ifname", "ip", "mac", "port", "netns", NULL},
+		      (const char *const[]){"CONTAINER", "IFNAME", "IP", "MAC", "PORT", "NETNS"});
+	} else if (strcmp(method, PL_M_PORT_LIST) == 0) {
+		table(r, (const char *const[]){"id", "name", "kind", "mac", "peer_ip", "peer_mac", "worker", "link_up", NULL},
+		      (const char *const[]){"ID", "NAME", "KIND", "MAC", "PEER_IP", "PEER_MAC", "WORKER", "LINK"});
+	} else if (strcmp(method, PL_M_POD_ADD) == 0) {
+		printf("pod %s/%s: ip %s mac %s gateway %s port %s\n", S(r, "container_id"),
+		       S(r, "ifname"), S(r, "ip"), S(r, "mac"), S(r, "gateway"), S(r, "port"));
+	} else if (strcmp(method, PL_M_POD_DEL) == 0) {
+		printf(json_is_true(json_object_get(r, "deleted")) ? "pod %s/%s deleted (released %s)\n"
+								  : "pod %s/%s was not attached%s\n",
+		       a[2], a[3], json_object_get(r, "ip") ? S(r, "ip") : "");
+	} else if (strcmp(method, PL_M_VERSION) == 0) {
+		printf("podlaned %s (DPDK %s)\n", S(r, "version"), S(r, "dpdk"));
+	} else if (strcmp(method, PL_M_ROUTE_DEL) == 0) {
+		printf("route %s deleted\n", a[2]);
+	} else {
+		json_t *one = json_pack("[O]", r);
+		print_routes(one);
+		json_decref(one);
+	}
+	json_decref(r);
+	return 0;
+}
