@@ -186,6 +186,11 @@ void dp_rx_burst(struct dp_worker *w, uint16_t port, struct rte_mbuf **pkts, uin
 	if (nip == 0)
 		return;
 	rte_lpm_lookup_bulk(dp.lpm, dst, hop, nip);
-	for (uint16_t i = 0; i < nip; i++)
-		dp_ip_output(w, ipm[i], hop[i] & 0x00ffffff, hop[i] & RTE_LPM_LOOKUP_SUCCESS, true);
+	uint32_t def = __atomic_load_n(&dp.default_hop, __ATOMIC_ACQUIRE);
+	for (uint16_t i = 0; i < nip; i++) {
+		if (hop[i] & RTE_LPM_LOOKUP_SUCCESS)
+			dp_ip_output(w, ipm[i], hop[i] & 0x00ffffff, true, true);
+		else
+			dp_ip_output(w, ipm[i], def - 1, def != 0, true);
+	}
 }

@@ -84,8 +84,7 @@ void dp_icmp_error(struct dp_worker *w, struct rte_mbuf *orig, uint8_t type, uin
 	w->stats.icmp_sent++;
 
 	uint32_t hop;
-	int found = rte_lpm_lookup(dp.lpm, rte_be_to_cpu_32(ip->dst_addr), &hop) == 0;
-	if (!found) {
+	if (!dp_lookup1(rte_be_to_cpu_32(ip->dst_addr), &hop)) {
 		dp_drop(w, m, DP_DROP_NO_ROUTE);
 		return;
 	}

@@ -101,6 +101,8 @@ struct dp {
 	uint32_t node_mask; /* network byte order */
 	struct rte_mempool *pool;
 	struct rte_lpm *lpm;
+	/* rte_lpm has no /0: the default route's next hop + 1, 0 for none. */
+	uint32_t default_hop;
 	struct rte_rcu_qsbr *qsbr;
 	struct dp_nh nh[DP_MAX_NH];
 	uint32_t nh_free[DP_MAX_NH];
@@ -147,6 +149,15 @@ static inline void dp_mac_from_word(uint64_t w, struct rte_ether_addr *mac)
 {
 	for (int i = 0; i < RTE_ETHER_ADDR_LEN; i++)
 		mac->addr_bytes[i] = (uint8_t)(w >> (8 * i));
+}
+/* Route lookup of one address (host order) including the default route. */
+static inline bool dp_lookup1(uint32_t ip, uint32_t *hop)
+{
+	if (rte_lpm_lookup(dp.lpm, ip, hop) == 0)
+		return true;
+	uint32_t d = __atomic_load_n(&dp.default_hop, __ATOMIC_ACQUIRE);
+	*hop = d - 1;
+	return d != 0;
 }
 /* dp_worker.c */
 int dp_worker_main(void *arg);

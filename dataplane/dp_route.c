@@ -113,9 +113,26 @@ static void nh_put(uint32_t i)
 	dp.nh_deferred[dp.n_nh_deferred++] = i;
 }
 
+/* The default route lives beside the LPM, which takes depths 1..32 only. */
+static int default_set(const struct dp_nh_spec *spec)
+{
+	uint32_t old = dp.default_hop;
+	int i = spec ? nh_get(spec) : 0;
+
+	if (i < 0)
+		return i;
+	__atomic_store_n(&dp.default_hop, spec ? (uint32_t)i + 1 : 0, __ATOMIC_RELEASE);
+	if (old)
+		nh_put(old - 1);
+	return spec || old ? 0 : -ENOENT;
+}
+
 int dp_route_add(uint32_t prefix, uint8_t plen, const struct dp_nh_spec *spec)
 {
 	uint32_t ip = rte_be_to_cpu_32(prefix), old;
+
+	if (plen == 0)
+		return default_set(spec);
 	int present = rte_lpm_is_rule_present(dp.lpm, ip, plen, &old);
 	int i = nh_get(spec);
 
@@ -135,6 +152,8 @@ int dp_route_del(uint32_t prefix, uint8_t plen)
 {
 	uint32_t ip = rte_be_to_cpu_32(prefix), old;
 
+	if (plen == 0)
+		return default_set(NULL);
 	if (rte_lpm_is_rule_present(dp.lpm, ip, plen, &old) != 1)
 		return -ENOENT;
 	int rc = rte_lpm_delete(dp.lpm, ip, plen);

@@ -265,6 +265,28 @@ static void test_route_delete_frees_and_reuses_next_hop(void **state)
 	assert_int_equal(dp.n_nh_free, before);
 }
 
+static void test_default_route(void **state)
+{
+	(void)state;
+	add_pod_routes();
+	struct dp_nh_spec gw = {.kind = DP_NH_GATEWAY, .gw = ip4("172.31.102.1")};
+	assert_int_equal(dp_route_add(0, 0, &gw), 0);
+	rx1(T_POD_A, t_ipv4(T_POD_A, ip4("100.96.243.2"), ip4("8.8.8.8"), 64));
+	assert_int_equal(rte_ring_count(dp.slowpath), 1); /* via the gateway, to resolve */
+	struct rte_mbuf *m = NULL;
+	assert_int_equal(rte_ring_dequeue(dp.slowpath, (void **)&m), 0);
+	assert_int_equal(m->hash.usr, ip4("172.31.102.1"));
+	rte_pktmbuf_free(m);
+
+	assert_int_equal(dp_route_del(0, 0), 0);
+	assert_int_equal(dp_route_del(0, 0), -ENOENT);
+	dp_commit();
+	rx1(T_POD_A, t_ipv4(T_POD_A, ip4("100.96.243.2"), ip4("8.8.8.8"), 64));
+	m = t_take(W, T_POD_A);
+	assert_icmp_error(m, 3, 0, ip4("100.96.243.2"));
+	rte_pktmbuf_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -282,6 +304,7 @@ int main(void)
 		T(test_gateway_resolution),
 		T(test_uplink_frame_for_other_mac_dropped),
 		T(test_route_delete_frees_and_reuses_next_hop),
+		T(test_default_route),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,233 @@
+"""JSON-RPC API cases against a running podlaned: every method, malformed
+input, oversize and half-written requests, many concurrent clients.
+Run by tests/e2e/api_test.sh, which starts the daemon: api_cases.py SOCKET"""
+import json
+import socket
+import sys
+import threading
+import unittest
+
+SOCK = None
+
+
+class Client:
+    def __init__(self):
+        self.s = socket.socket(socket.AF_UNIX)
+        self.s.settimeout(10)
+        self.s.connect(SOCK)
+        self.f = self.s.makefile("rwb")
+        self.id = 0
+
+    def raw(self, line: bytes):
+        self.f.write(line)
+        self.f.flush()
+        return json.loads(self.f.readline())
+
+    def call(self, method, params=None):
+        self.id += 1
+        req = {"jsonrpc": "2.0", "id": self.id, "method": method}
+        if params is not None:
+            req["params"] = params
+        r = self.raw(json.dumps(req).encode() + b"\n")
+        assert r["id"] == self.id, r
+        return r
+
+    def ok(self, method, params=None):
+        r = self.call(method, params)
+        assert "result" in r, r
+        return r["result"]
+
+    def err(self, method, params=None):
+        r = self.call(method, params)
+        assert "error" in r, r
+        return r["error"]["code"], r["error"]["message"]
+
+    def close(self):
+        self.s.close()
+
+
+class Api(unittest.TestCase):
+    def setUp(self):
+        self.c = Client()
+
+    def tearDown(self):
+        self.c.close()
+
+    def test_version_and_node_info(self):
+        v = self.c.ok("version")
+        self.assertRegex(v["version"], r"^\d+\.\d+\.\d+$")
+        self.assertIn("DPDK 22.11", v["dpdk"])
+        n = self.c.ok("node.info")
+        self.assertEqual(n["node_ip"], "172.31.102.105/24")
+        self.assertEqual(n["pod_cidr"], "100.96.243.0/24")
+        self.assertEqual(n["gateway_for_pods"], "169.254.1.1")
+        self.assertTrue(n["ready"])
+
+    def test_port_list_and_stats(self):
+        kinds = sorted(p["kind"] for p in self.c.ok("port.list"))
+        self.assertEqual(kinds[:2], ["host", "uplink"])
+        s = self.c.ok("stats.get")
+        for reason in ("ttl_exceeded", "no_route", "bad_checksum", "not_for_us", "tx_full"):
+            self.assertIn(reason, s["drops"])
+        self.assertTrue(all("rx_packets" in p for p in s["ports"]))
+
+    def test_parse_error(self):
+        r = self.c.raw(b'{"jsonrpc": "2.0", "id": 1, "method": \n')
+        self.assertEqual(r["error"]["code"], -32700)
+        self.assertIn("parse error", r["error"]["message"])
+        self.assertIsNone(r["id"])
+        self.c.ok("version")  # the connection survives
+
+    def test_invalid_requests(self):
+        r = self.c.raw(b"[1,2]\n")
+        self.assertEqual(r["error"]["code"], -32600)
+        r = self.c.raw(b'{"id": 5, "method": "version"}\n')
+        self.assertEqual((r["id"], r["error"]["code"]), (5, -32600))
+        self.assertIn('jsonrpc must be "2.0"', r["error"]["message"])
+        r = self.c.raw(b'{"jsonrpc": "2.0", "id": 6, "method": 7}\n')
+        self.assertEqual(r["error"]["message"], "invalid request: method must be a string")
+
+    def test_unknown_method_and_bad_params(self):
+        self.assertEqual(self.c.err("pod.explode"), (-32601, "unknown method 'pod.explode'"))
+        r = self.c.raw(b'{"jsonrpc":"2.0","id":9,"method":"route.add","params":[1]}\n')
+        self.assertEqual(r["error"], {"code": -32602, "message": "params must be an object"})
+
+    def test_notification_gets_no_reply(self):
+        self.c.f.write(b'{"jsonrpc":"2.0","method":"version"}\n')
+        self.c.f.flush()
+        self.assertEqual(self.c.ok("version")["version"], self.c.ok("version")["version"])
+
+    def test_route_errors_name_the_field(self):
+        cases = [
+            ({"prefix": "100.96.244.0/24"}, -32602, "give exactly one of via or dev for 100.96.244.0/24"),
+            ({"prefix": "nonsense", "via": "172.31.102.106"}, -32602,
+             "prefix: 'nonsense' is not an IPv4 prefix like 100.96.244.0/24"),
+            ({"prefix": "100.96.244.1/24", "via": "172.31.102.106"}, -32602,
+             "prefix: 100.96.244.1/24 has host bits set"),
+            ({"prefix": "100.96.244.0/24", "via": "10.1.1.1"}, -32602,
+             "via: 10.1.1.1 is not a neighbour on the node network"),
+            ({"prefix": "100.96.244.0/24", "via": "300.1.1.1"}, -32602,
+             "via: '300.1.1.1' is not an IPv4 address"),
+            ({"prefix": "100.96.244.0/24", "dev": "nosuch"}, -32001,
+             "dev: no port named 'nosuch' (see port.list)"),
+            ({"prefix": 5, "via": "172.31.102.106"}, -32602, "prefix: missing or not a string"),
+            ({"prefix": "100.96.244.0/24", "via": "172.31.102.106", "origin": "system"}, -32602,
+             "origin: 'system' is not allowed (1-15 characters, not system or pod)"),
+        ]
+        for params, code, msg in cases:
+            with self.subTest(params=params):
+                self.assertEqual(self.c.err("route.add", params), (code, msg))
+
+    def test_route_add_list_del(self):
+        r = self.c.ok("route.add", {"prefix": "100.96.250.0/24", "via": "172.31.102.106"})
+        self.assertEqual(r, {"prefix": "100.96.250.0/24", "via": "172.31.102.106", "origin": "static"})
+        self.assertIn(r, self.c.ok("route.list"))
+        code, msg = self.c.err("route.add", {"prefix": "100.96.250.0/24", "via": "172.31.102.107"})
+        self.assertEqual(code, -32002)
+        self.assertIn("route 100.96.250.0/24 already exists", msg)
+        self.assertEqual(self.c.ok("route.del", {"prefix": "100.96.250.0/24"}), {"deleted": "100.96.250.0/24"})
+        self.assertNotIn(r, self.c.ok("route.list"))
+        self.assertEqual(self.c.err("route.del", {"prefix": "100.96.250.0/24"}), (-32001, "no route 100.96.250.0/24"))
+        self.assertEqual(self.c.err("route.del", {"prefix": "172.31.102.0/24"}),
+                         (-32602, "route 172.31.102.0/24 belongs to system and cannot be deleted"))
+
+    def test_replace_all_applies_the_diff(self):
+        def routes(n, via="172.31.102.106"):
+            return [{"prefix": "100.%d.%d.0/24" % (100 + i // 256, i % 256), "via": via} for i in range(n)]
+        r = self.c.ok("route.replace_all", {"origin": "t-agent", "routes": routes(2000)})
+        self.assertEqual((r["added"], r["removed"], r["changed"], r["unchanged"]), (2000, 0, 0, 0))
+        r = self.c.ok("route.replace_all", {"origin": "t-agent", "routes": routes(2000)})
+        self.assertEqual(r["unchanged"], 2000)
+        new = routes(1000)
+        new[0]["via"] = "172.31.102.107"
+        r = self.c.ok("route.replace_all", {"origin": "t-agent", "routes": new})
+        self.assertEqual((r["added"], r["removed"], r["changed"], r["unchanged"]), (0, 1000, 1, 999))
+        # A bad entry anywhere changes nothing.
+        bad = routes(1500) + [{"prefix": "100.96.0.0/33", "via": "172.31.102.106"}]
+        code, msg = self.c.err("route.replace_all", {"origin": "t-agent", "routes": bad})
+        self.assertEqual(code, -32602)
+        self.assertTrue(msg.startswith("routes[1500]: prefix: "), msg)
+        dup = routes(2) + routes(1)
+        self.assertEqual(self.c.err("route.replace_all", {"origin": "t-agent", "routes": dup}),
+                         (-32602, "routes: 100.100.0.0/24 appears twice"))
+        mine = self.c.ok("route.list", {"origin": "t-agent"})
+        self.assertEqual(len(mine), 1000)
+        self.assertIn({"prefix": "100.100.0.0/24", "via": "172.31.102.107", "origin": "t-agent"}, mine)
+        r = self.c.ok("route.replace_all", {"origin": "t-agent", "routes": []})
+        self.assertEqual(r["removed"], 1000)
+        self.assertEqual(self.c.ok("route.list", {"origin": "t-agent"}), [])
+
+    def test_pod_param_errors(self):
+        cases = [
+            ({"netns": "/run/netns/x", "ifname": "eth0"}, -32602, "container_id: missing"),
+            ({"container_id": "../etc", "netns": "/run/netns/x", "ifname": "eth0"}, -32602,
+             "container_id: '../etc' is not valid (letters, digits, _ . - ; at most 255)"),
+            ({"container_id": "c1", "netns": "/run/netns/x", "ifname": "a/b"}, -32602,
+             "ifname: 'a/b' is not a valid interface name (1-15 characters, no / : or spaces)"),
+            ({"container_id": "c1", "netns": "/run/netns/x", "ifname": "x" * 16}, -32602,
+             "ifname: '%s' is not a valid interface name (1-15 characters, no / : or spaces)" % ("x" * 16)),
+            ({"container_id": "c1", "ifname": "eth0"}, -32602, "netns: missing"),
+            ({"container_id": "c1", "netns": "/nonexistent/ns", "ifname": "eth0"}, -32005,
+             "netns: '/nonexistent/ns' does not exist"),
+            ({"container_id": "c1", "netns": "/proc/self/ns/net", "ifname": "eth0", "kind": "memif"}, -32602,
+             "kind: 'memif' is not supported (tap)"),
+            ({"container_id": "c1", "netns": "/proc/self/ns/net", "ifname": "eth0", "ip": "1.2.3"}, -32602,
+             "ip: '1.2.3' is not an IPv4 address"),
+        ]
+        for params, code, msg in cases:
+            with self.subTest(params=params):
+                self.assertEqual(self.c.err("pod.add", params), (code, msg))
+        before = self.c.ok("node.info")["free_ips"]
+        self.assertEqual(self.c.ok("pod.del", {"container_id": "nope", "ifname": "eth0"}), {"deleted": False})
+        self.assertEqual(self.c.err("pod.check", {"container_id": "nope", "ifname": "eth0"}),
+                         (-32001, "no pod nope/eth0"))
+        self.assertEqual(self.c.ok("node.info")["free_ips"], before)
+
+    def test_oversize_request_refused_others_unaffected(self):
+        other = Client()
+        line = b'{"jsonrpc":"2.0","id":1,"method":"version","params":{"x":"' + b"a" * (1 << 20) + b'"}}\n'
+        try:
+            self.c.s.sendall(line)
+        except BrokenPipeError:
+            pass  # the daemon refused before reading it all: expected
+        other.ok("version")
+        r = json.loads(self.c.f.readline())
+        self.assertEqual(r["error"], {"code": -32007, "message": "request larger than 1 MiB"})
+        self.assertEqual(self.c.f.readline(), b"")  # closed
+        other.ok("version")
+        other.close()
+
+    def test_half_written_and_unread_clients_block_nobody(self):
+        half = Client()
+        half.s.sendall(b'{"jsonrpc":"2.0","id":1,"meth')
+        deaf = Client()
+        deaf.s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"route.list"}\n' * 2000)
+        for _ in range(20):
+            self.c.ok("node.info")
+        half.close()
+        deaf.close()
+        self.c.ok("version")
+
+    def test_many_concurrent_clients(self):
+        errors = []
+
+        def worker(k):
+            try:
+                c = Client()
+                for i in range(20):
+                    assert c.ok("node.info")["pod_cidr"] == "100.96.243.0/24"
+                c.close()
+            except Exception as e:  # noqa: BLE001 - collected and asserted below
+                errors.append(repr(e))
+
+        threads = [threading.Thread(target=worker, args=(k,)) for k in range(64)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+
+
+if __name__ == "__main__":
+    SOCK = sys.argv.pop(1)
+    unittest.main(verbosity=2)

@@ -1,0 +1,85 @@
+"""podlaned refuses a bad config with one line naming the key and exit 2,
+before touching DPDK. Table-driven over the built binary."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+BUILD = os.environ.get("PODLANE_BUILD", os.path.join(os.path.dirname(__file__), "../../build"))
+PODLANED = os.path.join(BUILD, "control/podlaned")
+GOOD = {"node_ip": "172.31.102.105/24", "pod_cidr": "100.96.243.0/24",
+        "uplink": "net_tap0,iface=up0"}
+
+
+def run(cfg_text):
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        f.write(cfg_text)
+    try:
+        p = subprocess.run([PODLANED, "--config", f.name], capture_output=True, text=True, timeout=20)
+        return p.returncode, p.stderr.strip(), f.name
+    finally:
+        os.unlink(f.name)
+
+
+def with_(**kw):
+    c = dict(GOOD)
+    for k, v in kw.items():
+        if v is None:
+            c.pop(k)
+        else:
+            c[k] = v
+    return json.dumps(c)
+
+
+CASES = [
+    (with_(node_ip=None), "config: missing required key 'node_ip'"),
+    (with_(node_ip="172.31.102.105"), "config: 'node_ip' is \"172.31.102.105\", expected an IPv4 prefix like 10.0.0.0/24"),
+    (with_(node_ip="172.31.102.105/32"), "config: 'node_ip' needs the node network's prefix length (1..30), e.g. 172.31.102.105/24"),
+    (with_(pod_cidr=None), "config: missing required key 'pod_cidr'"),
+    (with_(pod_cidr="100.96.243.1/24"), "config: 'pod_cidr' is \"100.96.243.1/24\", which has host bits set"),
+    (with_(pod_cidr="10.0.0.0/24"), "config: 'pod_cidr' is not inside 'cluster_cidr'"),
+    (with_(pod_cidr="100.96.0.0/12"), "config: 'pod_cidr' must be a /16 to /30"),
+    (with_(uplink=None), "config: missing required key 'uplink'"),
+    (with_(uplink="eth0"), "config: 'uplink' is \"eth0\", expected a PCI address (0000:01:00.0) or vdev arguments (net_af_packet0,iface=eth0)"),
+    (with_(uplink=""), "config: 'uplink' must be a non-empty string"),
+    (with_(gateway="10.0.0.1"), "config: 'gateway' 10.0.0.1 is not on the node network of 'node_ip'"),
+    (with_(gateway="banana"), "config: 'gateway' is \"banana\", expected an IPv4 address"),
+    (with_(workers=0), "config: 'workers' must be an integer from 1 to 8"),
+    (with_(workers="2"), "config: 'workers' must be an integer from 1 to 8"),
+    (with_(host_port="a/b"), "config: 'host_port' \"a/b\" is not a valid interface name"),
+    (with_(eal="--no-huge"), "config: 'eal' must be an array of at most 32 strings"),
+    (with_(eal=["-m", 5]), "config: 'eal' item 1 is not a string"),
+    (with_(socket=7), "config: 'socket' must be a non-empty string"),
+    (with_(wrokers=2), "config: unknown key 'wrokers'"),
+    ("[1, 2]", "config: the top level must be a JSON object"),
+]
+
+
+class Config(unittest.TestCase):
+    def test_bad_configs(self):
+        for text, msg in CASES:
+            with self.subTest(msg=msg):
+                rc, err, _ = run(text)
+                self.assertEqual(rc, 2)
+                self.assertEqual(err, "podlaned: " + msg)
+
+    def test_broken_json_names_the_line(self):
+        rc, err, name = run('{\n "node_ip": "172.31.102.105/24",\n "pod_cidr": \n}')
+        self.assertEqual(rc, 2)
+        self.assertRegex(err, r"^podlaned: config: .+ line 4: ")
+
+    def test_missing_file_and_usage(self):
+        p = subprocess.run([PODLANED, "--config", "/nonexistent.json"], capture_output=True, text=True)
+        self.assertEqual((p.returncode, p.stderr.strip()),
+                         (2, "podlaned: config: cannot read /nonexistent.json: unable to open /nonexistent.json: No such file or directory"))
+        p = subprocess.run([PODLANED], capture_output=True, text=True)
+        self.assertEqual((p.returncode, p.stderr.strip()), (2, "podlaned: --config FILE is required"))
+        p = subprocess.run([PODLANED, "--help"], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0)
+        self.assertIn("usage: podlaned --config FILE [-- EAL-ARGS...]", p.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

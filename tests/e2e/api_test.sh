@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The socket API against a real podlaned (tests/api/api_cases.py).
+. "$(dirname "$0")/lib/common.sh"
+isolate "$@"
+fabric 172.31.102.1/24
+start_node node 172.31.102.105/24 100.96.243.0/24 1
+python3 "$E2E_TOP/tests/api/api_cases.py" "$WORK/node.sock"
