@@ -300,6 +300,7 @@ static void accept_clients(void)
 		srv.clients[slot] = c;
 		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = TAG_CLIENT + slot};
 		epoll_ctl(srv.epfd, EPOLL_CTL_ADD, fd, &ev);
+		ctl_log("client pid %d uid %u gid %u connected", cr.pid, cr.uid, cr.gid);
 		if (!peer_allowed(&cr)) {
 			ctl_log("denied client pid %d uid %u gid %u", cr.pid, cr.uid, cr.gid);
 			send_error_and_close(slot, PL_E_DENIED,

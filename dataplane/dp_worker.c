@@ -3,18 +3,24 @@
  * costs almost no CPU. */
 #include <unistd.h>
 
+#include <rte_cycles.h>
 #include <rte_malloc.h>
 
 #include "dp_priv.h"
 
 #define IDLE_SPINS 200      /* empty polls before the first sleep */
 #define IDLE_SLEEP_MAX_US 1000
+/* After a second without a packet, sleep longer: each wake-up costs a
+ * syscall per polled TAP queue, and an idle node should cost ~nothing.
+ * The price is up to this much latency on the first packet after. */
+#define DEEP_IDLE_SLEEP_US 3000
 
 int dp_worker_main(void *arg)
 {
 	struct dp_worker *w = arg;
 	struct rte_mbuf *pkts[DP_BURST];
-	unsigned idle = 0, sleep_us = 0;
+	unsigned idle = 0, sleep_us = 0, cap;
+	uint64_t idle_since = 0, hz = rte_get_tsc_hz();
 
 	rte_rcu_qsbr_thread_register(dp.qsbr, w->id);
 	rte_rcu_qsbr_thread_online(dp.qsbr, w->id);
@@ -37,12 +43,15 @@ int dp_worker_main(void *arg)
 			continue;
 		}
 		if (++idle < IDLE_SPINS) {
+			if (idle == 1)
+				idle_since = rte_get_tsc_cycles();
 			rte_pause();
 			continue;
 		}
+		cap = rte_get_tsc_cycles() - idle_since > hz ? DEEP_IDLE_SLEEP_US : IDLE_SLEEP_MAX_US;
 		/* Offline while asleep, so route and port changes never wait
 		 * for a sleeping worker. */
-		sleep_us = sleep_us ? RTE_MIN(sleep_us * 2, (unsigned)IDLE_SLEEP_MAX_US) : 10;
+		sleep_us = sleep_us ? RTE_MIN(sleep_us * 2, cap) : 10;
 		rte_rcu_qsbr_thread_offline(dp.qsbr, w->id);
 		usleep(sleep_us);
 		rte_rcu_qsbr_thread_online(dp.qsbr, w->id);

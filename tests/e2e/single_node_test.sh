@@ -59,6 +59,31 @@ import json, sys; print("%.3f" % (json.load(sys.stdin)["end"]["sum_received"]["b
 python3 -c "import sys; sys.exit(0 if float('$rate') > 0 else 1)" || fail "iperf3 moved nothing"
 ok "iperf3 pod a -> pod b: $rate Gbit/s"
 
+# Hot-plug of other pods never disturbs traffic between a and b.
+ip netns exec pa ping -c 400 -i 0.01 -W 1 $B >"$WORK/flood.out" 2>&1 &
+flood=$!
+netns_add pc
+netns_add pd
+for i in 1 2 3; do
+	ctl node pod add churn-c /run/netns/pc eth0 >/dev/null
+	ctl node pod add churn-d /run/netns/pd eth1 >/dev/null
+	ctl node pod del churn-c eth0 >/dev/null
+	ctl node pod del churn-d eth1 >/dev/null
+done
+wait $flood || true
+loss=$(sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p' "$WORK/flood.out")
+[ "$loss" = 0 ] || fail "pod add/del disturbed the a->b flow: $loss% loss"
+ok "3 rounds of pod add/del beside a 400-packet flow: 0% loss"
+
+# Idle back-off: an idle daemon costs under 5% of a core.
+sleep 2
+pid=$(cat "$WORK/node.pid") tck=$(getconf CLK_TCK)
+t1=$(awk '{print $14 + $15}' /proc/$pid/stat); sleep 4; t2=$(awk '{print $14 + $15}' /proc/$pid/stat)
+pct=$(( (t2 - t1) * 100 / (4 * tck) ))
+echo "idle CPU: $pct% of one core (2 workers)"
+[ "$pct" -lt 5 ] || fail "idle podlaned used $pct% of a core"
+ok "idle CPU under 5% of a core"
+
 free_before=$(ctl node -o json node | python3 -c 'import json,sys; print(json.load(sys.stdin)["free_ips"])')
 ctl node pod del ctr-b eth0
 ctl node -o json port list | grep -q net_tap_p243_2 && fail "port of pod b still listed"
@@ -68,8 +93,8 @@ free_after=$(ctl node -o json node | python3 -c 'import json,sys; print(json.loa
 [ $((free_before + 1)) -eq "$free_after" ] || fail "free IPs $free_before -> $free_after, expected +1"
 ctl node pod del ctr-b eth0 | grep -q "was not attached" || fail "second pod del not idempotent"
 ping1 pa $B >/dev/null && fail "deleted pod b still answers"
-netns_add pc
-ctl node pod add ctr-c /run/netns/pc eth0 | grep -q "ip $B/32" || fail "freed IP $B not reused"
+netns_add pe
+ctl node pod add ctr-e /run/netns/pe eth0 | grep -q "ip $B/32" || fail "freed IP $B not reused"
 ok "pod del removes port, route and interface, frees the IP"
 
 out=$(ctl node pod add ctr-d /run/netns/nope eth0 2>&1) && fail "pod add with a missing netns succeeded"

@@ -287,6 +287,30 @@ static void test_default_route(void **state)
 	rte_pktmbuf_free(m);
 }
 
+/* 64k routes over 4096 next hops (MAC = low 12 bits of the route): every
+ * lookup finds its own. */
+static void test_64k_routes(void **state)
+{
+	(void)state;
+	for (uint32_t i = 0; i < 65536; i++) {
+		struct dp_nh_spec nh = {.kind = DP_NH_PORT, .port = T_POD_B,
+					.mac = {{0x02, 0, 0, 0, (uint8_t)((i >> 8) & 0xf), (uint8_t)i}}};
+		assert_int_equal(dp_route_add(htonl(0x64000000u | i << 8), 24, &nh), 0);
+	}
+	for (uint32_t i = 0; i < 65536; i += 257) {
+		uint32_t hop;
+		assert_true(dp_lookup1(0x64000000u | i << 8 | 77, &hop));
+		assert_int_equal(dp.nh[hop].mac.addr_bytes[4], (uint8_t)((i >> 8) & 0xf));
+		assert_int_equal(dp.nh[hop].mac.addr_bytes[5], (uint8_t)i);
+	}
+	rx1(T_HOST, t_ipv4(T_HOST, ip4("172.31.102.105"), htonl(0x64000000u | 0xabcd00 | 9), 64));
+	struct rte_mbuf *m = t_take(W, T_POD_B);
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	assert_int_equal(eth->dst_addr.addr_bytes[4], 0xb);
+	assert_int_equal(eth->dst_addr.addr_bytes[5], 0xcd);
+	rte_pktmbuf_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -305,6 +329,7 @@ int main(void)
 		T(test_uplink_frame_for_other_mac_dropped),
 		T(test_route_delete_frees_and_reuses_next_hop),
 		T(test_default_route),
+		T(test_64k_routes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
