@@ -1,12 +1,12 @@
 /* podlaned's JSON configuration. Every bad or missing key gets one line
  * naming the key; unknown keys are refused so typos never pass silently. */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ctl.h"
 #include "dp.h"
+#include "pl_validate.h"
 
 static const char *const known_keys[] = {
 	"node_ip", "gateway", "pod_cidr", "cluster_cidr", "uplink", "host_port", "socket",
@@ -75,18 +75,6 @@ static int get_uint(json_t *root, const char *key, unsigned def, unsigned lo, un
 	return 0;
 }
 
-static bool valid_ifname(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n >= IF_NAMESIZE || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
-		return false;
-	for (; *s; s++)
-		if (*s == '/' || *s == ':' || isspace((unsigned char)*s))
-			return false;
-	return true;
-}
-
 static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen)
 {
 	const char *key;
@@ -135,7 +123,7 @@ static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen
 	if (get_str(root, "host_port", PL_DEFAULT_HOST_PORT, c->host_port, sizeof(c->host_port),
 		    err, errlen))
 		return -1;
-	if (!valid_ifname(c->host_port))
+	if (!pl_valid_ifname(c->host_port))
 		return BAD("config: 'host_port' \"%s\" is not a valid interface name", c->host_port);
 	if (get_str(root, "socket", PL_DEFAULT_SOCKET, c->socket, sizeof(c->socket), err, errlen))
 		return -1;

@@ -1,5 +1,4 @@
 /* pod.add, pod.del, pod.check, pod.list */
-#include <ctype.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -7,31 +6,7 @@
 #include "ctl_netns.h"
 #include "ctl_node.h"
 #include "ctl_rpc.h"
-
-/* As the CNI spec says: alphanumerics first, then also _ . - */
-static bool valid_container_id(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 255 || !isalnum((unsigned char)s[0]))
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '.' && *s != '-')
-			return false;
-	return true;
-}
-
-static bool valid_ifname(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n >= IF_NAMESIZE || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
-		return false;
-	for (; *s; s++)
-		if (*s == '/' || *s == ':' || isspace((unsigned char)*s))
-			return false;
-	return true;
-}
+#include "pl_validate.h"
 
 /* container_id and ifname, checked; NULL on error with *e filled. */
 static struct ctl_pod *pod_key(json_t *params, const char **id, const char **ifname,
@@ -40,7 +15,7 @@ static struct ctl_pod *pod_key(json_t *params, const char **id, const char **ifn
 	*id = ctl_param_str(params, "container_id", true, e);
 	if (*id == NULL)
 		return NULL;
-	if (!valid_container_id(*id)) {
+	if (!pl_valid_container_id(*id)) {
 		ctl_fail(e, PL_E_INVALID_PARAMS, "container_id: '%.64s' is not valid (letters, digits, "
 			 "_ . - ; at most 255)", *id);
 		*id = NULL;
@@ -51,7 +26,7 @@ static struct ctl_pod *pod_key(json_t *params, const char **id, const char **ifn
 		*id = NULL;
 		return NULL;
 	}
-	if (!valid_ifname(*ifname)) {
+	if (!pl_valid_ifname(*ifname)) {
 		ctl_fail(e, PL_E_INVALID_PARAMS, "ifname: '%.32s' is not a valid interface name "
 			 "(1-15 characters, no / : or spaces)", *ifname);
 		*id = NULL;

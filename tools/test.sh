@@ -45,15 +45,10 @@ run_suites() { # build dir, label
 	else
 		record "$label unit" 0
 	fi
-	for t in tests/api/*_test.py; do
+	for t in tests/api/*_test.py tests/e2e/*_test.sh; do
 		[ -e "$t" ] || continue
-		PODLANE_BUILD=$top/$b timeout 300 python3 "$t" >"$b/$(basename "$t").log" 2>&1
-		rc=$?; [ $rc -eq 0 ] || tail -40 "$b/$(basename "$t").log"
-		record "$label $(basename "$t")" $rc
-	done
-	for t in tests/e2e/*_test.sh; do
-		[ -e "$t" ] || continue
-		PODLANE_BUILD=$top/$b timeout 600 bash "$t" >"$b/$(basename "$t").log" 2>&1
+		case $t in *.py) run=python3 ;; *) run=bash ;; esac
+		PODLANE_BUILD=$top/$b timeout 600 $run "$t" >"$b/$(basename "$t").log" 2>&1
 		rc=$?; [ $rc -eq 0 ] || tail -60 "$b/$(basename "$t").log"
 		record "$label $(basename "$t")" $rc
 	done
