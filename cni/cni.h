@@ -1,0 +1,43 @@
+/* The podlane CNI plugin: translates CNI (spec 0.4.0, 1.0.0, 1.1.0) to
+ * podlaned's JSON-RPC. Links jansson and the socket client only. */
+#ifndef CNI_H
+#define CNI_H
+
+#include <jansson.h>
+
+/* The spec's error codes, then ours (documented in cni/README.md). */
+enum cni_code {
+	CNI_E_VERSION = 1,
+	CNI_E_ENV = 4,
+	CNI_E_DECODE = 6,
+	CNI_E_CONFIG = 7,
+	CNI_E_TRY_LATER = 11,
+	CNI_E_NOT_AVAILABLE = 50, /* STATUS: cannot add pods now */
+	CNI_E_DAEMON = 100,       /* podlaned refused; details carry its code */
+	CNI_E_IPAM = 101,         /* the delegated IPAM plugin failed */
+	CNI_E_CHECK = 102,        /* CHECK found the attachment broken */
+};
+
+struct cni_req {
+	const char *command, *container_id, *netns, *ifname, *args, *path;
+	json_t *conf;            /* the network config from stdin */
+	const char *version;     /* its cniVersion */
+	const char *socket;      /* podlaned socket */
+	json_t *ipam;            /* the "ipam" section, or NULL */
+	json_t *prev;            /* prevResult, or NULL */
+};
+
+/* Print the spec's error object on stdout and exit 1. */
+_Noreturn void cni_fail(const struct cni_req *r, int code, const char *details, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Run the IPAM plugin named in r->ipam with r->command; returns its result. */
+json_t *cni_ipam_exec(const struct cni_req *r, const char *command);
+
+int cni_add(struct cni_req *r);
+int cni_del(struct cni_req *r);
+int cni_check(struct cni_req *r);
+int cni_status(struct cni_req *r);
+int cni_gc(struct cni_req *r);
+
+#endif
