@@ -21,6 +21,9 @@ def conf(version="1.0.0", **extra):
 def cni(command, config, cid="ctr1", netns="/run/netns/cni-a", ifname="eth0", env_over=None, raw=None):
     env = {"PATH": os.environ["PATH"], "CNI_COMMAND": command, "CNI_CONTAINERID": cid,
            "CNI_NETNS": netns, "CNI_IFNAME": ifname, "CNI_ARGS": "", "CNI_PATH": CNI_PATH}
+    for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):  # the sanitizer build's settings
+        if k in os.environ:
+            env[k] = os.environ[k]
     for k, v in (env_over or {}).items():
         if v is None:
             env.pop(k, None)
