@@ -14,7 +14,7 @@ ctl node pod add ctr-a /run/netns/pa eth0
 ctl node pod add ctr-b /run/netns/pb eth0
 A=100.96.243.1 B=100.96.243.2
 [ "$(ip -n pa -4 -o addr show eth0 | awk '{print $4}')" = "$A/32" ] || fail "pod a has no $A/32"
-ip -n pa route | grep -q "^default via 169.254.1.1 dev eth0" || fail "pod a lacks default via 169.254.1.1"
+ip -n pa route | grep "^default via 169.254.1.1 dev eth0" >/dev/null || fail "pod a lacks default via 169.254.1.1"
 ok "pods have their /32 and the link-local gateway"
 
 ping1() { ip netns exec "$1" ping -c 1 -W 2 "$2"; }
@@ -53,7 +53,7 @@ ok "TCP peers see each other's pod IPs ($A <-> $B)"
 
 ip netns exec pb iperf3 -s -1 -D -p 5201 --pidfile "$WORK/iperf.pid"
 at_exit "stop_pid $WORK/iperf.pid"
-wait_for 5 ip netns exec pb sh -c "ss -ltn | grep -q :5201"
+wait_for 5 ip netns exec pb sh -c "ss -ltn | grep :5201" >/dev/null
 rate=$(ip netns exec pa iperf3 -c $B -p 5201 -t 2 -J | python3 -c '
 import json, sys; print("%.3f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))')
 python3 -c "import sys; sys.exit(0 if float('$rate') > 0 else 1)" || fail "iperf3 moved nothing"
@@ -86,15 +86,15 @@ ok "idle CPU under 5% of a core"
 
 free_before=$(ctl node -o json node | python3 -c 'import json,sys; print(json.load(sys.stdin)["free_ips"])')
 ctl node pod del ctr-b eth0
-ctl node -o json port list | grep -q net_tap_p243_2 && fail "port of pod b still listed"
-ctl node route list | grep -q "^$B/32" && fail "route to pod b still present"
-ip -n pb link show eth0 >/dev/null 2>&1 && fail "eth0 still in pod b's netns"
+ctl node -o json port list | grep net_tap_p243_2 >/dev/null && fail "port of pod b still listed"
+ctl node route list | grep "^$B/32" >/dev/null && fail "route to pod b still present"
+wait_for 5 sh -c "! ip -n pb link show eth0" || fail "eth0 still in pod b's netns"
 free_after=$(ctl node -o json node | python3 -c 'import json,sys; print(json.load(sys.stdin)["free_ips"])')
 [ $((free_before + 1)) -eq "$free_after" ] || fail "free IPs $free_before -> $free_after, expected +1"
-ctl node pod del ctr-b eth0 | grep -q "was not attached" || fail "second pod del not idempotent"
+ctl node pod del ctr-b eth0 | grep "was not attached" >/dev/null || fail "second pod del not idempotent"
 ping1 pa $B >/dev/null && fail "deleted pod b still answers"
 netns_add pe
-ctl node pod add ctr-e /run/netns/pe eth0 | grep -q "ip $B/32" || fail "freed IP $B not reused"
+ctl node pod add ctr-e /run/netns/pe eth0 | grep "ip $B/32" >/dev/null || fail "freed IP $B not reused"
 ok "pod del removes port, route and interface, frees the IP"
 
 out=$(ctl node pod add ctr-d /run/netns/nope eth0 2>&1) && fail "pod add with a missing netns succeeded"
