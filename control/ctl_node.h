@@ -69,8 +69,6 @@ struct ctl_pod *ctl_pod_find(const char *container_id, const char *ifname);
 int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 		uint32_t want_ip, struct ctl_pod **out, struct ctl_err *e);
 int ctl_pod_del(struct ctl_pod *p);
-/* Finish removing deleted pods' ports; call after replies are sent. */
-void ctl_pod_reap(void);
 json_t *ctl_pod_json(const struct ctl_pod *p);
 
 /* State file: written after every change, read once at start. */

@@ -72,7 +72,6 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 	uint32_t ip = want_ip;
 	int rc;
 
-	ctl_pod_reap();
 	if (p == NULL)
 		return ctl_fail(e, PL_E_RESOURCE, "no free port: this node holds at most %u pods "
 				"(DPDK RTE_MAX_ETHPORTS)", CTL_MAX_PODS - 2);
@@ -138,22 +137,6 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 	return 0;
 }
 
-/* Closing a TAP makes the kernel unregister the interface, ~30 ms of RCU
- * grace periods: done after the reply, in the control loop (and before
- * any pod.add, which may reuse the device name). */
-static uint16_t reap_ports[CTL_MAX_PODS];
-static unsigned n_reap;
-
-void ctl_pod_reap(void)
-{
-	while (n_reap > 0) {
-		uint16_t pid = reap_ports[--n_reap];
-		int rc = dp_port_remove(pid);
-		if (rc != 0)
-			ctl_log("port %u removal failed: %s", pid, strerror(-rc));
-	}
-}
-
 int ctl_pod_del(struct ctl_pod *p)
 {
 	char ipb[16];
@@ -166,11 +149,9 @@ int ctl_pod_del(struct ctl_pod *p)
 			ctl_route_remove(r->prefix, r->plen);
 	}
 	dp_commit();
-	int rc = dp_port_detach(p->port);
-	if (rc == 0)
-		reap_ports[n_reap++] = p->port;
-	else
-		ctl_log("pod del %s/%s: port %u detach failed: %s", p->container_id, p->ifname,
+	int rc = dp_port_remove(p->port);
+	if (rc != 0)
+		ctl_log("pod del %s/%s: port %u removal failed: %s", p->container_id, p->ifname,
 			p->port, strerror(-rc));
 	ctl_ipam_release(p->ip);
 	ctl_log("pod del %s/%s ip %s", p->container_id, p->ifname, ctl_ip_str(p->ip, ipb));

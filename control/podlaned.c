@@ -160,7 +160,6 @@ int main(int argc, char **argv)
 	while (!stopping) {
 		if (ctl_rpc_poll(200) != 0)
 			break;
-		ctl_pod_reap();
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec != last.tv_sec) {
 			dp_timer();

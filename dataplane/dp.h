@@ -85,9 +85,6 @@ void dp_stop(void);
 int dp_port_probe(const char *devargs, uint16_t *port_id, char *err, size_t errlen);
 int dp_port_start(uint16_t port_id, enum dp_port_kind kind, char *err, size_t errlen);
 void dp_port_set_peer(uint16_t port_id, uint32_t ip, const struct rte_ether_addr *mac);
-/* Detach: no worker polls or sends to it any more (RCU-synchronised) and
- * it is stopped. Remove: detach if needed, then close and unplug it. */
-int dp_port_detach(uint16_t port_id);
 int dp_port_remove(uint16_t port_id);
 int dp_port_info(uint16_t port_id, struct dp_port_info *out);
 uint16_t dp_uplink_port(void);

@@ -114,27 +114,19 @@ void dp_port_set_peer(uint16_t pid, uint32_t ip, const struct rte_ether_addr *ma
 	dp.ports[pid].peer_mac = *mac;
 }
 
-int dp_port_detach(uint16_t pid)
-{
-	if (pid >= RTE_MAX_ETHPORTS)
-		return -EINVAL;
-	if (!dp.ports[pid].active)
-		return 0;
-	int rc = dp_workers_unassign(pid);
-	if (rc != 0)
-		return rc;
-	dp.ports[pid].active = 0;
-	rte_eth_dev_stop(pid);
-	return 0;
-}
-
 int dp_port_remove(uint16_t pid)
 {
 	struct rte_eth_dev_info di;
-	int rc = dp_port_detach(pid);
 
-	if (rc != 0)
-		return rc;
+	if (pid >= RTE_MAX_ETHPORTS)
+		return -EINVAL;
+	if (dp.ports[pid].active) {
+		int rc = dp_workers_unassign(pid);
+		if (rc != 0)
+			return rc;
+		dp.ports[pid].active = 0;
+		rte_eth_dev_stop(pid);
+	}
 	if (rte_eth_dev_info_get(pid, &di) != 0)
 		return -ENODEV;
 	memset(&dp.ports[pid], 0, sizeof(dp.ports[pid]));
