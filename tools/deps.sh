@@ -5,7 +5,8 @@ set -euo pipefail
 
 PKGS=(build-essential pkg-config meson ninja-build
       libdpdk-dev dpdk libnuma-dev libjansson-dev libmnl-dev libcmocka-dev
-      iproute2 iputils-ping iperf3 containernetworking-plugins python3 netcat-openbsd procps util-linux)
+      iproute2 iputils-ping iperf3 containernetworking-plugins
+      podman runc busybox-static python3 netcat-openbsd procps util-linux)
 
 missing=()
 for p in "${PKGS[@]}"; do

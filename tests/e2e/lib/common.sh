@@ -15,7 +15,7 @@ EAL_MEM=${PODLANE_EAL_MEM:---no-huge -m 512}
 isolate() { # re-exec the calling script in private namespaces
 	if [ -z "${PL_ISOLATED:-}" ]; then
 		export PL_ISOLATED=1
-		exec unshare --net --mount --propagation private -- bash "$0" "$@"
+		exec unshare --net --mount --propagation private -- bash ${PL_TRACE:+-x} "$0" "$@"
 	fi
 	mkdir -p /run/netns /run/dpdk
 	mount -t tmpfs pl-netns /run/netns
