@@ -88,6 +88,9 @@ int cni_add(struct cni_req *r)
 	char ipbuf[32];
 	json_t *ipam_res = NULL;
 
+	json_t *mtu = json_object_get(r->conf, "mtu");
+	if (mtu)
+		json_object_set(params, "mtu", mtu);
 	connect_or_retry_later(r, &c, CNI_E_TRY_LATER);
 	if (r->ipam) {
 		ipam_res = cni_ipam_exec(r, "ADD");

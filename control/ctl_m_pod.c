@@ -65,6 +65,12 @@ static json_t *m_pod_add(json_t *params, struct ctl_err *e)
 		ctl_fail(e, PL_E_INVALID_PARAMS, "ip: '%.32s' is not an IPv4 address", ip);
 		return NULL;
 	}
+	json_t *jm = json_object_get(params, "mtu");
+	if (jm && (!json_is_integer(jm) || json_integer_value(jm) < 68 || json_integer_value(jm) > 65535)) {
+		ctl_fail(e, PL_E_INVALID_PARAMS, "mtu: must be an integer from 68 to 65535");
+		return NULL;
+	}
+	uint16_t mtu = jm ? (uint16_t)json_integer_value(jm) : 0;
 	if (p != NULL) {
 		/* A retried ADD for the same attachment gets the same answer. */
 		if (strcmp(p->netns, netns) == 0 && (want == 0 || want == p->ip))
@@ -72,7 +78,7 @@ static json_t *m_pod_add(json_t *params, struct ctl_err *e)
 		ctl_fail(e, PL_E_EXISTS, "pod %s/%s already exists in netns %s", id, ifname, p->netns);
 		return NULL;
 	}
-	if (ctl_pod_add(id, netns, ifname, want, &p, e) != 0)
+	if (ctl_pod_add(id, netns, ifname, want, mtu, &p, e) != 0)
 		return NULL;
 	dp_commit();
 	ctl_state_save();

@@ -19,6 +19,7 @@ struct ctl_pod {
 	uint32_t ip;
 	struct rte_ether_addr mac;
 	uint16_t port;
+	uint16_t mtu; /* 0: the TAP's default */
 };
 
 /* origin says who owns a route: "system" (node, subnet, gateway), "pod",
@@ -67,7 +68,7 @@ int ctl_route_parse(json_t *o, uint32_t *prefix, uint8_t *plen, struct dp_nh_spe
 /* Pods */
 struct ctl_pod *ctl_pod_find(const char *container_id, const char *ifname);
 int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
-		uint32_t want_ip, struct ctl_pod **out, struct ctl_err *e);
+		uint32_t want_ip, uint16_t mtu, struct ctl_pod **out, struct ctl_err *e);
 int ctl_pod_del(struct ctl_pod *p);
 json_t *ctl_pod_json(const struct ctl_pod *p);
 

@@ -62,7 +62,7 @@ static struct ctl_pod *free_slot(void)
 }
 
 int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
-		uint32_t want_ip, struct ctl_pod **out, struct ctl_err *e)
+		uint32_t want_ip, uint16_t mtu, struct ctl_pod **out, struct ctl_err *e)
 {
 	struct ctl_pod *p = free_slot();
 	struct rte_ether_addr mac, gwmac;
@@ -102,6 +102,10 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 		/* Started inside the netns too: the TAP PMD opens one more fd
 		 * on the interface per queue, by name. */
 		ctl_fail(e, PL_E_RESOURCE, "%s", derr);
+	} else if (mtu && (rc = rte_eth_dev_set_mtu(pid, mtu)) != 0) {
+		/* The TAP PMD sets both sides (its ioctl socket is in this netns). */
+		ctl_fail(e, PL_E_INVALID_PARAMS, "mtu: %u not accepted by the port: %s", mtu,
+			 strerror(-rc));
 	} else {
 		/* After the start, which resets the kernel side's MAC to ours. */
 		rc = setup_in_netns(ifname, ip, &mac, e);
@@ -132,6 +136,7 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 	p->ip = ip;
 	p->mac = mac;
 	p->port = pid;
+	p->mtu = mtu;
 	*out = p;
 	ctl_log("pod add %s/%s ip %s port %u", container_id, ifname, ctl_ip_str(ip, ipb), pid);
 	return 0;
@@ -165,7 +170,10 @@ json_t *ctl_pod_json(const struct ctl_pod *p)
 
 	snprintf(cidr, sizeof(cidr), "%s/32", ctl_ip_str(p->ip, ip));
 	rte_eth_dev_get_name_by_port(p->port, port);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "container_id", p->container_id,
-			 "ifname", p->ifname, "netns", p->netns, "ip", cidr, "mac",
-			 ctl_mac_str(&p->mac, mac), "gateway", PL_POD_GATEWAY, "port", port);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "container_id", p->container_id,
+			      "ifname", p->ifname, "netns", p->netns, "ip", cidr, "mac",
+			      ctl_mac_str(&p->mac, mac), "gateway", PL_POD_GATEWAY, "port", port);
+	if (p->mtu)
+		json_object_set_new(o, "mtu", json_integer(p->mtu));
+	return o;
 }

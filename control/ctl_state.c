@@ -86,7 +86,8 @@ static void restore_pods(json_t *pods)
 			ctl_log("state: pod %s/%s: netns %s is gone, releasing %s", id, ifn, ns, ip);
 			continue;
 		}
-		if (ctl_pod_add(id, ns, ifn, addr, &p, &e) != 0)
+		uint16_t mtu = (uint16_t)json_integer_value(json_object_get(o, "mtu"));
+		if (ctl_pod_add(id, ns, ifn, addr, mtu, &p, &e) != 0)
 			ctl_log("state: pod %s/%s not restored: %s", id, ifn, e.msg);
 	}
 }

@@ -147,6 +147,13 @@ class Cni(unittest.TestCase):
         p = subprocess.run(["ip", "netns", "exec", "cni-a", "ping", "-c", "1", "-W", "2", ipb], capture_output=True)
         self.assertEqual(p.returncode, 0, p.stdout)
 
+    def test_mtu(self):
+        rc, res = cni("ADD", conf(mtu=1400))
+        self.assertEqual(rc, 0, res)
+        link = subprocess.run(["ip", "-n", "cni-a", "link", "show", "eth0"], capture_output=True, text=True).stdout
+        self.assertIn("mtu 1400 ", link)
+        self.assertEqual(daemon("pod.list")[0]["mtu"], 1400)
+
     def test_chained_after_prev_result(self):
         prev = {"cniVersion": "1.0.0", "interfaces": [{"name": "lo0", "sandbox": self.a}],
                 "ips": [{"address": "10.9.9.9/32", "interface": 0}]}

@@ -13,7 +13,9 @@ NODE_NETNS=/run/netns/node
 mkdir -p "$WORK/cni" "$WORK/rootfs/bin" "$WORK/rootfs/tmp" "$WORK/rootfs/etc"
 cat >"$WORK/cni/plnet.conflist" <<CONF
 {"cniVersion": "1.0.0", "cniVersions": ["1.0.0", "1.1.0"], "name": "plnet",
- "plugins": [{"type": "podlane", "socket": "$WORK/node.sock"}]}
+ "plugins": [{"type": "podlane", "socket": "$WORK/node.sock", "mtu": 1400},
+             {"type": "tuning", "sysctl": {"net.core.somaxconn": "321"}},
+             {"type": "portmap", "capabilities": {"portMappings": true}}]}
 CONF
 cat >"$WORK/containers.conf" <<CONF
 [containers]
@@ -42,6 +44,9 @@ ip1=$(pm inspect -f '{{(index .NetworkSettings.Networks "plnet").IPAddress}}' c1
 ip2=$(pm inspect -f '{{(index .NetworkSettings.Networks "plnet").IPAddress}}' c2)
 [ "$ip1" = 100.96.243.1 ] && [ "$ip2" = 100.96.243.2 ] || fail "container IPs $ip1 $ip2"
 ok "two containers on the podlane network: $ip1 $ip2"
+[ "$(pm exec c1 cat /proc/sys/net/core/somaxconn)" = 321 ] || fail "tuning after podlane did not apply"
+pm exec c1 ip link show eth0 | grep "mtu 1400 " >/dev/null || fail "mtu from the config not applied"
+ok "conflist chain podlane -> tuning -> portmap works; mtu 1400 applied"
 
 pm exec c1 ping -c 1 -W 2 "$ip2" >/dev/null || fail "c1 cannot ping c2"
 pm exec c2 ping -c 1 -W 2 "$ip1" >/dev/null || fail "c2 cannot ping c1"
