@@ -100,3 +100,25 @@ fabric() { # fabric netns with a bridge for the node network
 }
 
 ctl() { local n=$1; shift; "$PODLANECTL" -s "$WORK/$n.sock" "$@"; }
+
+# cni_add NODE NETNS CONTAINER_ID: attach a pod with the built CNI plugin,
+# exactly as a runtime does (CNI_* environment, network config on stdin);
+# prints the pod's IP.
+cni_add() {
+	local node=$1 ns=$2 cid=$3 out
+	out=$(echo '{"cniVersion": "1.0.0", "name": "podlane", "type": "podlane", "socket": "'"$WORK/$node.sock"'"}' |
+		CNI_COMMAND=ADD CNI_CONTAINERID=$cid CNI_NETNS=/run/netns/$ns CNI_IFNAME=eth0 CNI_ARGS= \
+		CNI_PATH=/usr/lib/cni "$BUILD/cni/podlane") || fail "CNI ADD $cid on $node: $out"
+	python3 -c 'import json,sys; print(json.loads(sys.argv[1])["ips"][0]["address"].split("/")[0])' "$out"
+}
+
+# Kubernetes-like Node objects for nodes "n<i>": 172.31.102.10<i>, 100.96.24<i>.0/24
+k8s_nodes() {
+	python3 - "$@" <<'PY'
+import json, sys
+items = [{"metadata": {"name": "n%s" % i}, "spec": {"podCIDR": "100.96.24%s.0/24" % i},
+          "status": {"addresses": [{"type": "InternalIP", "address": "172.31.102.10%s" % i}]}}
+         for i in sys.argv[1:]]
+print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+PY
+}
