@@ -31,6 +31,7 @@ struct ctl_config {
 	char state_dir[256];
 	unsigned workers;
 	uint32_t max_routes;
+	uint32_t import_table; /* kernel table mirrored into ours; 0 = none */
 	int n_eal;
 	char *eal[64];
 };

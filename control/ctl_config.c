@@ -10,7 +10,7 @@
 
 static const char *const known_keys[] = {
 	"node_ip", "gateway", "pod_cidr", "cluster_cidr", "uplink", "host_port", "socket",
-	"state_dir", "workers", "eal", "max_routes", NULL,
+	"state_dir", "workers", "eal", "max_routes", "import_table", NULL,
 };
 
 #define BAD(...) (snprintf(err, errlen, __VA_ARGS__), -1)
@@ -135,6 +135,10 @@ static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen
 	if (get_uint(root, "max_routes", 1u << 16, 1024, DP_MAX_ROUTES, &c->max_routes, err,
 		     errlen))
 		return -1;
+	if (get_uint(root, "import_table", 0, 1, 0x7fffffff, &c->import_table, err, errlen))
+		return -1;
+	if (c->import_table == 254 || c->import_table == 255)
+		return BAD("config: 'import_table' must not be the kernel's main (254) or local (255) table");
 	v = json_object_get(root, "eal");
 	if (v != NULL) {
 		size_t i;

@@ -123,6 +123,19 @@ int ctl_nl_route_add(uint32_t dst, uint8_t plen, uint32_t gw, int ifindex)
 	return nl_talk(nlh, NULL, NULL);
 }
 
+int ctl_nl_route_dump(int (*cb)(const struct nlmsghdr *nlh, void *data), void *data)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct rtmsg *rtm;
+
+	nlh->nlmsg_type = RTM_GETROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_INET;
+	return nl_talk(nlh, cb, data);
+}
+
 int ctl_nl_addr_present(int ifindex, uint32_t ip, uint8_t plen)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];

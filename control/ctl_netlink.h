@@ -7,12 +7,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <linux/netlink.h>
 #include <rte_ether.h>
 
 int ctl_nl_link_set(int ifindex, const struct rte_ether_addr *mac, bool up);
 int ctl_nl_addr_add(int ifindex, uint32_t ip, uint8_t plen);
 /* gw 0 means a direct route (scope link). */
 int ctl_nl_route_add(uint32_t dst, uint8_t plen, uint32_t gw, int ifindex);
+/* Dump the IPv4 routes of every table to cb (libmnl callback). */
+int ctl_nl_route_dump(int (*cb)(const struct nlmsghdr *nlh, void *data), void *data);
 /* Does ifindex hold ip/plen? 1 yes, 0 no, negative errno. */
 int ctl_nl_addr_present(int ifindex, uint32_t ip, uint8_t plen);
 

@@ -28,6 +28,7 @@ struct ctl_route {
 	bool used;
 	uint8_t plen;
 	uint32_t prefix;
+	bool stale; /* kernel mirror: not seen in the latest dump */
 	char origin[CTL_ORIGIN_LEN];
 	struct dp_nh_spec nh;
 };
@@ -71,6 +72,12 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 		uint32_t want_ip, uint16_t mtu, struct ctl_pod **out, struct ctl_err *e);
 int ctl_pod_del(struct ctl_pod *p);
 json_t *ctl_pod_json(const struct ctl_pod *p);
+
+/* Mirror of a kernel routing table (config import_table) as routes of
+ * origin "kernel": a full dump at start (and after a lost event), then
+ * netlink events. Returns the event socket's fd or -1. */
+int ctl_kroutes_start(uint32_t table);
+void ctl_kroutes_event(void);
 
 /* State file: written after every change, read once at start. */
 int ctl_state_save(void);

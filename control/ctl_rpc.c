@@ -16,9 +16,10 @@
 
 #define MAX_CLIENTS 256
 #define MAX_PENDING_OUT (64u << 20)
+#define MAX_WATCH 4
 #define TAG_LISTEN 0
-#define TAG_EXTRA 1
-#define TAG_CLIENT 2
+#define TAG_WATCH 1 /* .. TAG_WATCH + MAX_WATCH - 1 */
+#define TAG_CLIENT (TAG_WATCH + MAX_WATCH)
 
 struct client {
 	int fd;
@@ -33,12 +34,13 @@ struct client {
 
 static struct {
 	struct ctl_method *methods;
-	int epfd, lfd, extra_fd;
-	void (*extra_cb)(void);
+	int epfd, lfd;
+	unsigned n_watch;
+	void (*watch_cb[MAX_WATCH])(void);
 	char path[108];
 	gid_t gid;
 	struct client *clients[MAX_CLIENTS];
-} srv = {.epfd = -1, .lfd = -1, .extra_fd = -1};
+} srv = {.epfd = -1, .lfd = -1};
 
 void ctl_method_register(struct ctl_method *m)
 {
@@ -337,13 +339,14 @@ int ctl_rpc_listen(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-void ctl_rpc_watch_fd(int fd, void (*cb)(void))
+int ctl_rpc_watch_fd(int fd, void (*cb)(void))
 {
-	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = TAG_EXTRA};
+	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = TAG_WATCH + srv.n_watch};
 
-	srv.extra_fd = fd;
-	srv.extra_cb = cb;
-	epoll_ctl(srv.epfd, EPOLL_CTL_ADD, fd, &ev);
+	if (srv.n_watch == MAX_WATCH || epoll_ctl(srv.epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
+		return -1;
+	srv.watch_cb[srv.n_watch++] = cb;
+	return 0;
 }
 
 int ctl_rpc_poll(int timeout_ms)
@@ -357,8 +360,8 @@ int ctl_rpc_poll(int timeout_ms)
 		uint32_t tag = evs[i].data.u32;
 		if (tag == TAG_LISTEN) {
 			accept_clients();
-		} else if (tag == TAG_EXTRA) {
-			srv.extra_cb();
+		} else if (tag < TAG_CLIENT) {
+			srv.watch_cb[tag - TAG_WATCH]();
 		} else {
 			unsigned slot = tag - TAG_CLIENT;
 			if (srv.clients[slot] == NULL)

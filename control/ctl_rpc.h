@@ -29,10 +29,10 @@ char *ctl_rpc_handle(const char *line, size_t len);
 
 /* The server: listen on path, then serve from the caller's loop. */
 int ctl_rpc_listen(const char *path, char *err, size_t errlen);
-/* Run one epoll round of at most timeout_ms; extra_fd readable calls
- * on_extra (the dataplane's slow path). Returns -1 on a fatal error. */
+/* Run one epoll round of at most timeout_ms. Returns -1 on a fatal error. */
 int ctl_rpc_poll(int timeout_ms);
-void ctl_rpc_watch_fd(int fd, void (*cb)(void));
+/* Call cb when fd is readable (the dataplane's slow path, netlink). */
+int ctl_rpc_watch_fd(int fd, void (*cb)(void));
 void ctl_rpc_close(void);
 
 /* Params helpers: fetch a string member or fail naming it. */

@@ -38,7 +38,9 @@ int ctl_state_save(void)
 			json_array_append_new(pods, ctl_pod_json(&node.pods[i]));
 	for (uint32_t i = 0; i < node.route_cap; i++) {
 		const struct ctl_route *r = &node.routes[i];
-		if (r->used && strcmp(r->origin, "system") != 0 && strcmp(r->origin, "pod") != 0)
+		/* Kernel-mirrored routes come back from the kernel, not from here. */
+		if (r->used && strcmp(r->origin, "system") != 0 && strcmp(r->origin, "pod") != 0 &&
+		    strcmp(r->origin, "kernel") != 0)
 			json_array_append_new(routes, ctl_route_json(r));
 	}
 	json_object_set_new(root, "version", json_integer(1));

@@ -148,6 +148,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	ctl_rpc_watch_fd(dp_slowpath_fd(), dp_slowpath_run);
+	if (c.import_table) {
+		int fd = ctl_kroutes_start(c.import_table);
+		if (fd < 0 || ctl_rpc_watch_fd(fd, ctl_kroutes_event) != 0) {
+			ctl_log("start-up failed: cannot mirror kernel table %u", c.import_table);
+			dp_stop();
+			return 1;
+		}
+	}
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(build-essential pkg-config meson ninja-build
       libdpdk-dev dpdk libnuma-dev libjansson-dev libmnl-dev libcmocka-dev
       iproute2 iputils-ping iperf3 containernetworking-plugins
-      podman runc busybox-static iptables python3 netcat-openbsd procps util-linux)
+      podman runc busybox-static iptables bird2 python3 netcat-openbsd procps util-linux)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -69,10 +69,10 @@ wait_for() {
 	done
 }
 
-# start_node NAME NODE_IP/LEN POD_CIDR [WORKERS]: a node netns with an uplink
-# veth into the fabric netns "fab", and podlaned on it.
+# start_node NAME NODE_IP/LEN POD_CIDR [WORKERS [EXTRA_JSON_KEYS]]: a node
+# netns with an uplink veth into the fabric netns "fab", and podlaned on it.
 start_node() {
-	local name=$1 ip=$2 cidr=$3 workers=${4:-2}
+	local name=$1 ip=$2 cidr=$3 workers=${4:-2} extra=${5:-}
 	netns_add "$name"
 	ip link add "u-$name" type veth peer name "f-$name"
 	ip link set "u-$name" netns "$name"
@@ -83,7 +83,7 @@ start_node() {
 	local sock=$WORK/$name.sock
 	cat >"$WORK/$name.json" <<-CFG
 	{"node_ip": "$ip", "pod_cidr": "$cidr", "uplink": "net_af_packet0,iface=up0",
-	 "socket": "$sock", "state_dir": "$WORK/$name.state", "workers": $workers,
+	 "socket": "$sock", "state_dir": "$WORK/$name.state", "workers": $workers, $extra
 	 "eal": [$(printf '"%s",' $EAL_MEM) "--file-prefix", "pl-$name-$$"]}
 	CFG
 	ip netns exec "$name" "$PODLANED" --config "$WORK/$name.json" >"$WORK/$name.log" 2>&1 &
