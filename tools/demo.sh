@@ -1,24 +1,32 @@
 #!/usr/bin/env bash
-# The README's first command: installs what is missing, builds, brings up
-# one podlane node with two pods in network namespaces (no NIC needed),
-# shows them talking, and leaves it up for poking around.
+# The README's first command: installs what is missing, builds, and brings
+# up a simulated 3-node podlane cluster in network namespaces (no NIC, no
+# hugepages needed): a fabric bridge for the node network 172.31.102.0/24,
+# three nodes each running podlaned, two pods per node attached with the
+# podlane CNI plugin, routes from Kubernetes-like Node objects. Runs the
+# connectivity matrix and one iperf3, then leaves it all up.
 #   tools/demo.sh        bring it up
 #   tools/demo.sh down   remove everything it created
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
 D=/run/podlane-demo
-NS=(pl-demo-fab pl-demo-node pl-demo-pod-a pl-demo-pod-b)
+P=pl-demo
+NODES=(1 2 3)
 
 down() {
-	if [ -f $D/podlaned.pid ]; then
-		pid=$(cat $D/podlaned.pid)
-		kill "$pid" 2>/dev/null || true
-		for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$pid" 2>/dev/null || true
-	fi
-	for n in "${NS[@]}"; do ip netns del "$n" 2>/dev/null || true; done
-	rm -rf $D /run/dpdk/pl-demo
+	for i in "${NODES[@]}"; do
+		for f in $D/podlaned-n$i.pid $D/iperf.pid; do
+			[ -f "$f" ] || continue
+			pid=$(cat "$f")
+			kill "$pid" 2>/dev/null || true
+			for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+			kill -9 "$pid" 2>/dev/null || true
+			rm -f "$f"
+		done
+	done
+	for n in $(ip netns list | awk '{print $1}' | grep "^$P-" || true); do ip netns del "$n"; done
+	rm -rf $D /run/dpdk/$P-n*
 	echo "demo removed"
 }
 [ "${1:-up}" = down ] && { down; exit 0; }
@@ -29,63 +37,94 @@ tools/deps.sh
 ninja -C build >/dev/null
 [ -d $D ] && down >/dev/null
 mkdir -p $D
+ctl() { local n=$1; shift; "$top/build/tools/podlanectl" -s $D/n$n.sock "$@"; }
 
-for n in "${NS[@]}"; do ip netns add "$n"; ip -n "$n" link set lo up; done
-ip link add pl-demo-up type veth peer name pl-demo-fp
-ip link set pl-demo-up netns pl-demo-node
-ip link set pl-demo-fp netns pl-demo-fab
-ip -n pl-demo-node link set pl-demo-up name up0
-ip -n pl-demo-node link set up0 up
-ip -n pl-demo-fab addr add 172.31.102.1/24 dev pl-demo-fp
-ip -n pl-demo-fab link set pl-demo-fp up
-ip -n pl-demo-fab route add 100.96.243.0/24 via 172.31.102.105
+ip netns add $P-fab
+ip -n $P-fab link set lo up
+ip -n $P-fab link add br0 type bridge
+ip -n $P-fab addr add 172.31.102.1/24 dev br0
+ip -n $P-fab link set br0 up
+for i in "${NODES[@]}"; do
+	ns=$P-n$i
+	ip netns add $ns
+	ip -n $ns link set lo up
+	ip link add $P-u$i type veth peer name $P-f$i
+	ip link set $P-u$i netns $ns
+	ip link set $P-f$i netns $P-fab
+	ip -n $ns link set $P-u$i name up0
+	ip -n $ns link set up0 up
+	ip -n $P-fab link set $P-f$i master br0 up
+	cat >$D/n$i.json <<-CFG
+	{"node_ip": "172.31.102.10$i/24", "gateway": "172.31.102.1", "pod_cidr": "100.96.24$i.0/24",
+	 "uplink": "net_af_packet0,iface=up0", "socket": "$D/n$i.sock", "state_dir": "$D/n$i.state",
+	 "workers": 1, "eal": ["--no-huge", "-m", "512", "--file-prefix", "$P-n$i"]}
+	CFG
+	ip netns exec $ns "$top/build/control/podlaned" --config $D/n$i.json >$D/podlaned-n$i.log 2>&1 &
+	echo $! >$D/podlaned-n$i.pid
+done
+for i in "${NODES[@]}"; do
+	for _ in $(seq 300); do ctl $i node >/dev/null 2>&1 && break; sleep 0.1; done
+	ctl $i node >/dev/null || { tail $D/podlaned-n$i.log; echo "podlaned on node $i did not start"; exit 1; }
+done
 
-mem="--no-huge\", \"-m\", \"512"
-cat >$D/podlaned.json <<CFG
-{"node_ip": "172.31.102.105/24", "gateway": "172.31.102.1", "pod_cidr": "100.96.243.0/24",
- "uplink": "net_af_packet0,iface=up0", "socket": "$D/podlane.sock", "state_dir": "$D/state",
- "workers": 1, "eal": ["$mem", "--file-prefix", "pl-demo"]}
-CFG
-ip netns exec pl-demo-node "$top/build/control/podlaned" --config $D/podlaned.json >$D/podlaned.log 2>&1 &
-echo $! >$D/podlaned.pid
-ctl() { "$top/build/tools/podlanectl" -s $D/podlane.sock "$@"; }
-for _ in $(seq 300); do ctl node >/dev/null 2>&1 && break; sleep 0.1; done
-ctl node >/dev/null || { cat $D/podlaned.log; echo "podlaned did not start"; exit 1; }
+# Pods: the CNI plugin exactly as kubelet/containerd run it.
+declare -A IP
+PODS=()
+for i in "${NODES[@]}"; do
+	for p in a b; do
+		ns=$P-n$i$p
+		ip netns add $ns
+		out=$(echo "{\"cniVersion\": \"1.0.0\", \"name\": \"podlane\", \"type\": \"podlane\", \"socket\": \"$D/n$i.sock\"}" |
+			CNI_COMMAND=ADD CNI_CONTAINERID=demo-n$i$p CNI_NETNS=/run/netns/$ns CNI_IFNAME=eth0 \
+			CNI_ARGS= CNI_PATH=/usr/lib/cni "$top/build/cni/podlane")
+		IP[n$i$p]=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["ips"][0]["address"].split("/")[0])' "$out")
+		PODS+=(n$i$p)
+	done
+done
+# Routes between nodes: what an agent derives from the Kubernetes Node objects.
+nodes=$(python3 -c '
+import json
+print(json.dumps({"items": [{"metadata": {"name": "n%d" % i}, "spec": {"podCIDR": "100.96.24%d.0/24" % i},
+    "status": {"addresses": [{"type": "InternalIP", "address": "172.31.102.10%d" % i}]}} for i in (1, 2, 3)]}))')
+for i in "${NODES[@]}"; do
+	echo "$nodes" | "$top/tools/podlane-k8s-routes" --node n$i --socket $D/n$i.sock >/dev/null
+done
 
-ctl pod add demo-a /run/netns/pl-demo-pod-a eth0
-ctl pod add demo-b /run/netns/pl-demo-pod-b eth0
-A=100.96.243.1 B=100.96.243.2 NODE=172.31.102.105 EXT=172.31.102.1
-
-printf '\n%-14s %-20s %-6s %-7s %s\n' FROM TO PROTO RESULT RTT
-row() { # from-ns from-name to-ip to-name
+printf '\n%-20s %-20s %-5s %-6s %s\n' FROM TO PROTO RESULT RTT
+row() { # from-ns from-label to-ip to-label
 	local out rtt
-	if out=$(ip netns exec "$1" ping -c 3 -i 0.2 -W 2 "$3" 2>&1); then
+	if out=$(ip netns exec "$1" ping -c 2 -i 0.2 -W 2 "$3" 2>&1); then
 		rtt=$(echo "$out" | sed -n 's/.*= [0-9.]*\/\([0-9.]*\)\/.*/\1 ms/p')
-		printf '%-14s %-20s %-6s %-7s %s\n' "$2" "$4" icmp ok "$rtt"
+		printf '%-20s %-20s %-5s %-6s %s\n' "$2" "$4" icmp ok "$rtt"
 	else
-		printf '%-14s %-20s %-6s %-7s %s\n' "$2" "$4" icmp FAIL -
+		printf '%-20s %-20s %-5s %-6s %s\n' "$2" "$4" icmp FAIL -
 	fi
 }
-row pl-demo-pod-a "pod-a" $B "pod-b $B"
-row pl-demo-pod-b "pod-b" $A "pod-a $A"
-row pl-demo-pod-a "pod-a" $NODE "node $NODE"
-row pl-demo-node "node" $B "pod-b $B"
-row pl-demo-fab "external host" $A "pod-a $A"
+for s in "${PODS[@]}"; do
+	for d in "${PODS[@]}"; do
+		[ "$s" = "$d" ] || row $P-$s "pod $s ${IP[$s]}" "${IP[$d]}" "pod $d ${IP[$d]}"
+	done
+done
+for i in "${NODES[@]}"; do
+	row $P-n$i "node n$i" "${IP[n$(( i % 3 + 1 ))a]}" "pod n$(( i % 3 + 1 ))a ${IP[n$(( i % 3 + 1 ))a]}"
+	row $P-n${i}b "pod n${i}b" 172.31.102.10$(( i % 3 + 1 )) "node n$(( i % 3 + 1 ))"
+done
 
-ip netns exec pl-demo-pod-b iperf3 -s -1 -D -p 5201
+ip netns exec $P-n2b iperf3 -s -1 -D -p 5201 --pidfile $D/iperf.pid
 sleep 0.3
-rate=$(ip netns exec pl-demo-pod-a iperf3 -c $B -t 2 -J 2>/dev/null | python3 -c '
+rate=$(ip netns exec $P-n1a iperf3 -c "${IP[n2b]}" -t 2 -J 2>/dev/null | python3 -c '
 import json, sys; print("%.2f Gbit/s" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))' || echo failed)
-printf '%-14s %-20s %-6s %-7s %s\n' pod-a "pod-b $B" tcp iperf3 "$rate"
+printf '%-20s %-20s %-5s %-6s %s\n' "pod n1a" "pod n2b ${IP[n2b]}" tcp iperf3 "$rate"
 
 cat <<EOF2
 
-The node is up. Poke around:
-  $top/build/tools/podlanectl --socket $D/podlane.sock pod list
-  $top/build/tools/podlanectl --socket $D/podlane.sock stats
-  ip netns exec pl-demo-pod-a ping $B
-  ip netns exec pl-demo-pod-a ip route
-  ip netns exec pl-demo-node ip addr show podlane0
-Daemon log: $D/podlaned.log
+The cluster is up: nodes $P-n1..3 (172.31.102.101..103), pods $P-n<i>a/b. Poke around:
+  $top/build/tools/podlanectl --socket $D/n1.sock pod list
+  $top/build/tools/podlanectl --socket $D/n1.sock route list
+  $top/build/tools/podlanectl --socket $D/n1.sock stats
+  ip netns exec $P-n1a ping ${IP[n3b]}
+  ip netns exec $P-n1a ip route
+  ip netns exec $P-n1 ip addr show podlane0
+Daemon logs: $D/podlaned-n*.log
 Remove it all: tools/demo.sh down
 EOF2
