@@ -91,7 +91,35 @@ at_exit "stop_pid $WORK/iperf.pid"
 wait_for 5 ip netns exec n2b sh -c "ss -ltn | grep :5201"
 rate=$(ip netns exec n1a iperf3 -c "${IP[n2b]}" -p 5201 -t 2 -J | python3 -c '
 import json, sys; print("%.3f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))')
-ok "iperf3 pod n1a -> pod n2b across nodes: $rate Gbit/s"
+
+# The same two-node path on kernel routing (reference ptp + host-local,
+# kernel routes between nodes), measured in the same run, as a ratio.
+for k in 1 2; do
+	netns_add k$k
+	netns_add k${k}p
+	ip link add "u-k$k" type veth peer name "f-k$k"
+	ip link set "u-k$k" netns k$k
+	ip link set "f-k$k" netns fab
+	ip -n fab link set "f-k$k" master br0 up
+	ip -n k$k addr add 172.31.102.11$k/24 dev "u-k$k"
+	ip -n k$k link set "u-k$k" up
+	ip netns exec k$k sysctl -qw net.ipv4.ip_forward=1
+	ip -n k$k route add 100.97.$((3 - k)).0/24 via 172.31.102.11$((3 - k))
+	echo '{"cniVersion": "1.0.0", "name": "kref'$k'", "type": "ptp", "ipMasq": false,
+	       "ipam": {"type": "host-local", "subnet": "100.97.'$k'.0/24", "dataDir": "'$WORK/hl'",
+	                "routes": [{"dst": "0.0.0.0/0"}]}}' |
+		CNI_COMMAND=ADD CNI_CONTAINERID=kref$k CNI_NETNS=/run/netns/k${k}p CNI_IFNAME=eth0 \
+		CNI_PATH=/usr/lib/cni ip netns exec k$k /usr/lib/cni/ptp >/dev/null || fail "ptp ADD on k$k"
+done
+kip=$(ip -n k2p -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1)
+ip netns exec k1p ping -c 1 -W 2 "$kip" >/dev/null || fail "kernel reference path does not work"
+ip netns exec k2p iperf3 -s -1 -D -p 5202 --pidfile "$WORK/iperf2.pid"
+at_exit "stop_pid $WORK/iperf2.pid"
+wait_for 5 ip netns exec k2p sh -c "ss -ltn | grep :5202"
+krate=$(ip netns exec k1p iperf3 -c "$kip" -p 5202 -t 2 -J | python3 -c '
+import json, sys; print("%.3f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))')
+printf '| path (TCP, 2 s, same run) | Gbit/s |\n|---|---|\n| podlane pod -> pod across nodes | %s |\n| kernel (ptp + routes) | %s |\n' "$rate" "$krate"
+ok "iperf3 across nodes: podlane $rate Gbit/s, kernel $krate Gbit/s, ratio $(python3 -c "print('%.2f' % ($rate / $krate))")x"
 
 # A node leaves: its routes go, traffic to its pods gets ICMP unreachable.
 echo "$(k8s_nodes 1 3)" | "$E2E_TOP/tools/podlane-k8s-routes" --node n1 --socket "$WORK/n1.sock" >/dev/null
