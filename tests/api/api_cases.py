@@ -128,6 +128,12 @@ class Api(unittest.TestCase):
         self.assertEqual(self.c.ok("route.del", {"prefix": "100.96.250.0/24"}), {"deleted": "100.96.250.0/24"})
         self.assertNotIn(r, self.c.ok("route.list"))
         self.assertEqual(self.c.err("route.del", {"prefix": "100.96.250.0/24"}), (-32001, "no route 100.96.250.0/24"))
+        r = self.c.ok("route.add", {"prefix": "100.96.251.0/24", "dev": "host"})
+        self.assertEqual(r, {"prefix": "100.96.251.0/24", "dev": "host", "origin": "static"})
+        r = self.c.ok("route.add", {"prefix": "100.96.252.0/24", "dev": "uplink", "origin": "lab"})
+        self.assertEqual(r, {"prefix": "100.96.252.0/24", "dev": "uplink", "origin": "lab"})
+        self.c.ok("route.del", {"prefix": "100.96.251.0/24"})
+        self.c.ok("route.del", {"prefix": "100.96.252.0/24"})
         self.assertEqual(self.c.err("route.del", {"prefix": "172.31.102.0/24"}),
                          (-32602, "route 172.31.102.0/24 belongs to system and cannot be deleted"))
 

@@ -38,6 +38,22 @@ def pct(v, p):
     return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))]
 
 
+def version_exec(binary):
+    env = {"PATH": os.environ["PATH"], "CNI_COMMAND": "VERSION", "CNI_CONTAINERID": "x",
+           "CNI_NETNS": "x", "CNI_IFNAME": "x", "CNI_ARGS": "", "CNI_PATH": "/usr/lib/cni"}
+    t = []
+    for _ in range(PAIRS):
+        s = time.perf_counter()
+        subprocess.run([binary], input=b'{"cniVersion": "1.0.0"}', env=env, capture_output=True, check=True)
+        t.append((time.perf_counter() - s) * 1000)
+    return statistics.median(t)
+
+
+# The plugin's own cost: an exec that never talks to the daemon, beside
+# /bin/true (the floor of any exec from here) and the reference plugin.
+floor = version_exec("/bin/true")
+print("exec p50: podlane VERSION %.2f ms, ptp VERSION %.2f ms, /bin/true %.2f ms" %
+      (version_exec(PLUGIN), version_exec("/usr/lib/cni/ptp"), floor))
 podlane = measure(PLUGIN, {"cniVersion": "1.0.0", "name": "bench", "type": "podlane", "socket": SOCK})
 ptp = measure("/usr/lib/cni/ptp", {"cniVersion": "1.0.0", "name": "bench-ptp", "type": "ptp",
                                    "ipam": {"type": "host-local", "subnet": "10.22.0.0/16",
