@@ -75,7 +75,8 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 	if (p == NULL)
 		return ctl_fail(e, PL_E_RESOURCE, "no free port: this node holds at most %u pods "
 				"(DPDK RTE_MAX_ETHPORTS)", CTL_MAX_PODS - 2);
-	if (want_ip ? (rc = ctl_ipam_reserve(want_ip)) : (rc = ctl_ipam_alloc(&ip)), rc != 0) {
+	rc = want_ip ? ctl_ipam_reserve(want_ip) : ctl_ipam_alloc(&ip);
+	if (rc != 0) {
 		if (want_ip && rc == -EEXIST)
 			return ctl_fail(e, PL_E_EXISTS, "ip: %s is already in use", ctl_ip_str(want_ip, ipb));
 		if (want_ip)

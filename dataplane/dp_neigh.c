@@ -66,7 +66,9 @@ static void neigh_learn(struct rte_mbuf *m)
 {
 	struct rte_arp_hdr *arp =
 		rte_pktmbuf_mtod_offset(m, struct rte_arp_hdr *, sizeof(struct rte_ether_hdr));
-	struct dp_neigh *n = neigh_get(arp->arp_data.arp_sip, true);
+	/* Only neighbours we asked about: a flood of unsolicited replies must
+	 * not fill the table or redirect traffic. */
+	struct dp_neigh *n = neigh_get(arp->arp_data.arp_sip, false);
 
 	if (n != NULL) {
 		uint64_t word = DP_NEIGH_VALID;

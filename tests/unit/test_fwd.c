@@ -231,12 +231,68 @@ static void test_gateway_resolution(void **state)
 	assert_int_equal(rte_ring_dequeue(t_txr[T_HOST][1], (void **)&m), 0);
 	rte_pktmbuf_free(m);
 
+	/* An unsolicited reply creates nothing. */
+	rx1(T_UPLINK, t_arp(T_UPLINK, RTE_ARP_OP_REPLY, ip4("172.31.102.77"), ip4("172.31.102.105"), nb));
+	dp_slowpath_run();
+	assert_int_equal(dp_neigh_mac_word(ip4("172.31.102.77")), 0);
+	assert_int_equal(rte_ring_dequeue(t_txr[T_HOST][1], (void **)&m), 0); /* still the kernel's */
+	rte_pktmbuf_free(m);
+
 	/* Now resolved: the worker forwards directly. */
 	rx1(T_POD_A, t_ipv4(T_POD_A, ip4("100.96.243.2"), ip4("100.96.244.9"), 64));
 	m = t_take(W, T_UPLINK);
 	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	assert_true(rte_is_same_ether_addr(&eth->dst_addr, &nb));
 	rte_pktmbuf_free(m);
+}
+
+/* A neighbour not confirmed for 60 s is re-probed while still used, and
+ * forgotten after 3 unanswered probes; a queued packet waits at most 3
+ * probes, then is dropped and counted. */
+static void test_neighbour_aging(void **state)
+{
+	(void)state;
+	struct dp_nh_spec gw = {.kind = DP_NH_GATEWAY, .gw = ip4("172.31.102.106")};
+	struct rte_mbuf *m = NULL;
+	uint64_t hz = rte_get_tsc_hz();
+	assert_int_equal(dp_route_add(ip4("100.96.244.0"), 24, &gw), 0);
+	add_pod_routes();
+	rx1(T_POD_A, t_ipv4(T_POD_A, ip4("100.96.243.2"), ip4("100.96.244.9"), 64));
+	dp_slowpath_run();
+	assert_int_equal(rte_ring_dequeue(t_txr[T_UPLINK][1], (void **)&m), 0); /* request 1 */
+	rte_pktmbuf_free(m);
+	int32_t i = rte_hash_lookup(dp.neigh_hash, &(uint32_t){ip4("172.31.102.106")});
+	assert_true(i >= 0);
+	struct dp_neigh *n = &dp.neigh[i];
+	for (int probe = 2; probe <= 3; probe++) {
+		n->last_req -= 2 * hz;
+		dp_timer();
+		assert_int_equal(rte_ring_dequeue(t_txr[T_UPLINK][1], (void **)&m), 0);
+		rte_pktmbuf_free(m);
+	}
+	n->last_req -= 2 * hz;
+	dp_timer(); /* third probe unanswered: the queued packet goes */
+	assert_int_equal(dp.slowpath_stats[DP_DROP_ARP_FAILED], 1);
+	assert_int_equal(n->n_queued, 0);
+
+	/* Learn it, then let it go stale. */
+	rx1(T_POD_A, t_ipv4(T_POD_A, ip4("100.96.243.2"), ip4("100.96.244.9"), 64));
+	rx1(T_UPLINK, t_arp(T_UPLINK, RTE_ARP_OP_REPLY, ip4("172.31.102.106"), ip4("172.31.102.105"), mac_n(0x66)));
+	dp_slowpath_run();
+	while (rte_ring_dequeue(t_txr[T_UPLINK][1], (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+	assert_true(dp_neigh_mac_word(ip4("172.31.102.106")) & DP_NEIGH_VALID);
+	n->confirmed -= 61 * hz;
+	n->last_req -= 61 * hz;
+	for (int probe = 1; probe <= 3; probe++) {
+		dp_timer();
+		assert_int_equal(rte_ring_dequeue(t_txr[T_UPLINK][1], (void **)&m), 0);
+		rte_pktmbuf_free(m);
+		assert_true(dp_neigh_mac_word(ip4("172.31.102.106")) & DP_NEIGH_VALID); /* still used */
+		n->last_req -= 2 * hz;
+	}
+	dp_timer();
+	assert_int_equal(dp_neigh_mac_word(ip4("172.31.102.106")), 0);
 }
 
 static void test_uplink_frame_for_other_mac_dropped(void **state)
@@ -326,6 +382,7 @@ int main(void)
 		T(test_proxy_arp_on_pod_port),
 		T(test_host_port_arp),
 		T(test_gateway_resolution),
+		T(test_neighbour_aging),
 		T(test_uplink_frame_for_other_mac_dropped),
 		T(test_route_delete_frees_and_reuses_next_hop),
 		T(test_default_route),
