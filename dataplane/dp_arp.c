@@ -59,8 +59,11 @@ void dp_arp_input(struct dp_worker *w, uint16_t port, struct rte_mbuf *m)
 		return;
 	default:
 		/* Pods route everything via the gateway; never answer for the
-		 * pod's own address (duplicate address detection). */
-		if (request && sip != tip && tip != p->peer_ip)
+		 * pod's own address (duplicate address detection), nor a pod
+		 * claiming another address. */
+		if (sip != p->peer_ip && sip != 0)
+			dp_drop(w, m, DP_DROP_SPOOFED);
+		else if (request && sip != tip && tip != p->peer_ip)
 			arp_reply(w, port, m, arp);
 		else
 			dp_drop(w, m, DP_DROP_NOT_FOR_US);

@@ -176,6 +176,9 @@ void dp_rx_burst(struct dp_worker *w, uint16_t port, struct rte_mbuf **pkts, uin
 		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *,
 								  sizeof(struct rte_ether_hdr));
 		enum dp_drop why = ip_check(m, ip);
+		/* Pods cannot lie: a pod port carries only its pod's address. */
+		if (in->kind == DP_PORT_POD && ip->src_addr != in->peer_ip && why == DP_DROP_MAX)
+			why = DP_DROP_SPOOFED;
 		if (unlikely(why != DP_DROP_MAX)) {
 			dp_drop(w, m, why);
 			continue;

@@ -17,6 +17,7 @@ const char *const dp_drop_names[DP_DROP_MAX] = {
 	[DP_DROP_TX_FULL] = "tx_full",
 	[DP_DROP_SLOWPATH_FULL] = "slowpath_full",
 	[DP_DROP_NO_MBUF] = "no_mbuf",
+	[DP_DROP_SPOOFED] = "spoofed",
 };
 
 static void flush_port(struct dp_worker *w, uint16_t port)

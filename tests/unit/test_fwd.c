@@ -131,6 +131,22 @@ static void test_bad_headers_dropped(void **state)
 	t_assert_no_output(W);
 }
 
+static void test_pod_cannot_spoof(void **state)
+{
+	(void)state;
+	add_pod_routes();
+	/* Pod A (100.96.243.2) sends as pod B, then as the node. */
+	rx1(T_POD_A, t_ipv4(T_POD_A, ip4("100.96.243.3"), ip4("100.96.243.3"), 64));
+	rx1(T_POD_A, t_ipv4(T_POD_A, ip4("172.31.102.105"), ip4("100.96.243.3"), 64));
+	rx1(T_POD_A, t_arp(T_POD_A, RTE_ARP_OP_REQUEST, ip4("100.96.243.3"), ip4("169.254.1.1"),
+			   dp.ports[T_POD_A].peer_mac));
+	t_assert_no_output(W);
+	assert_int_equal(W->stats.drops[DP_DROP_SPOOFED], 3);
+	/* Its own address still goes through. */
+	rx1(T_POD_A, t_ipv4(T_POD_A, ip4("100.96.243.2"), ip4("100.96.243.3"), 64));
+	rte_pktmbuf_free(t_take(W, T_POD_B));
+}
+
 static void test_pod_to_node_is_punted_to_kernel(void **state)
 {
 	(void)state;
@@ -377,6 +393,7 @@ int main(void)
 		T(test_no_route_unreachable),
 		T(test_icmp_rate_limited),
 		T(test_bad_headers_dropped),
+		T(test_pod_cannot_spoof),
 		T(test_pod_to_node_is_punted_to_kernel),
 		T(test_arp_for_node_ip_on_uplink),
 		T(test_proxy_arp_on_pod_port),
