@@ -105,8 +105,10 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 		ctl_fail(e, PL_E_RESOURCE, "%s", derr);
 	} else if (mtu && (rc = rte_eth_dev_set_mtu(pid, mtu)) != 0) {
 		/* The TAP PMD sets both sides (its ioctl socket is in this netns). */
-		ctl_fail(e, PL_E_INVALID_PARAMS, "mtu: %u not accepted by the port: %s", mtu,
-			 strerror(-rc));
+		struct rte_eth_dev_info di = {0};
+		rte_eth_dev_info_get(pid, &di);
+		ctl_fail(e, PL_E_INVALID_PARAMS, "mtu: %u not accepted by the port (%u..%u): %s", mtu,
+			 di.min_mtu, di.max_mtu, strerror(-rc));
 	} else {
 		/* After the start, which resets the kernel side's MAC to ours. */
 		rc = setup_in_netns(ifname, ip, &mac, e);
