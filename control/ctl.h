@@ -28,6 +28,7 @@ struct ctl_config {
 	bool uplink_is_pci;
 	char host_port[IF_NAMESIZE];
 	char socket[108];
+	int socket_gid; /* -1: the daemon's own group */
 	char state_dir[256];
 	unsigned workers;
 	uint32_t max_routes;

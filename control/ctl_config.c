@@ -1,5 +1,6 @@
 /* podlaned's JSON configuration. Every bad or missing key gets one line
  * naming the key; unknown keys are refused so typos never pass silently. */
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,7 @@
 
 static const char *const known_keys[] = {
 	"node_ip", "gateway", "pod_cidr", "cluster_cidr", "uplink", "host_port", "socket",
-	"state_dir", "workers", "eal", "max_routes", "import_table", NULL,
+	"state_dir", "workers", "eal", "max_routes", "import_table", "socket_group", NULL,
 };
 
 #define BAD(...) (snprintf(err, errlen, __VA_ARGS__), -1)
@@ -127,6 +128,16 @@ static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen
 		return BAD("config: 'host_port' \"%s\" is not a valid interface name", c->host_port);
 	if (get_str(root, "socket", PL_DEFAULT_SOCKET, c->socket, sizeof(c->socket), err, errlen))
 		return -1;
+	c->socket_gid = -1;
+	if (json_object_get(root, "socket_group")) {
+		char grp[64];
+		struct group *g;
+		if (get_str(root, "socket_group", NULL, grp, sizeof(grp), err, errlen))
+			return -1;
+		if ((g = getgrnam(grp)) == NULL)
+			return BAD("config: 'socket_group' \"%s\" is not a group on this machine", grp);
+		c->socket_gid = (int)g->gr_gid;
+	}
 	if (get_str(root, "state_dir", PL_DEFAULT_STATE_DIR, c->state_dir, sizeof(c->state_dir),
 		    err, errlen))
 		return -1;

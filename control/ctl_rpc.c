@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl_rpc.h"
@@ -28,6 +29,7 @@ struct client {
 	uid_t uid;
 	char *in;
 	size_t in_len, in_cap;
+	uint64_t partial_since_ms; /* first byte of a still incomplete request */
 	char *out;
 	size_t out_len, out_off;
 };
@@ -140,6 +142,14 @@ char *ctl_rpc_handle(const char *line, size_t len)
 	}
 	json_decref(req);
 	return out;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static void client_close(unsigned slot)
@@ -257,6 +267,10 @@ static void client_read(unsigned slot)
 			start = nl + 1;
 		}
 		size_t rest = c->in_len - (size_t)(start - c->in);
+		if (rest > 0 && (rest != c->in_len || c->partial_since_ms == 0))
+			c->partial_since_ms = now_ms(); /* a new request has begun */
+		else if (rest == 0)
+			c->partial_since_ms = 0;
 		memmove(c->in, start, rest);
 		c->in_len = rest;
 		if (c->in_len > PL_MAX_REQUEST) {
@@ -311,7 +325,24 @@ static void accept_clients(void)
 	}
 }
 
-int ctl_rpc_listen(const char *path, char *err, size_t errlen)
+/* A client that starts a request and never finishes it is dropped, so it
+ * cannot hold a slot and a buffer for ever. */
+static void expire_partial(void)
+{
+	uint64_t now = now_ms();
+
+	for (unsigned i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = srv.clients[i];
+		if (c && !c->closing && c->partial_since_ms &&
+		    now - c->partial_since_ms > PL_REQUEST_DEADLINE_MS) {
+			ctl_log("client pid %d: request incomplete after %d ms, closing", c->pid,
+				PL_REQUEST_DEADLINE_MS);
+			send_error_and_close(i, PL_E_TIMEOUT, "request not completed within 5 s");
+		}
+	}
+}
+
+int ctl_rpc_listen(const char *path, int gid, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char dir[108];
@@ -329,7 +360,8 @@ int ctl_rpc_listen(const char *path, char *err, size_t errlen)
 	srv.lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	unlink(path);
 	if (srv.lfd < 0 || bind(srv.lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    chmod(path, 0660) != 0 || listen(srv.lfd, 128) != 0) {
+	    chmod(path, 0660) != 0 || (gid >= 0 && chown(path, (uid_t)-1, (gid_t)gid) != 0) ||
+	    listen(srv.lfd, 128) != 0) {
 		snprintf(err, errlen, "socket %s: %s", path, strerror(errno));
 		return -1;
 	}
@@ -356,6 +388,7 @@ int ctl_rpc_poll(int timeout_ms)
 
 	if (n < 0)
 		return errno == EINTR ? 0 : -1;
+	expire_partial();
 	for (int i = 0; i < n; i++) {
 		uint32_t tag = evs[i].data.u32;
 		if (tag == TAG_LISTEN) {

@@ -13,6 +13,8 @@
 
 /* A request line longer than this is refused and the connection closed. */
 #define PL_MAX_REQUEST (1024 * 1024)
+/* A request must be complete (newline) this long after its first byte. */
+#define PL_REQUEST_DEADLINE_MS 5000
 
 #define PL_M_NODE_INFO "node.info"
 #define PL_M_POD_ADD "pod.add"
@@ -41,6 +43,7 @@ enum pl_rpc_error {
 	PL_E_NETNS = -32005,        /* the pod netns cannot be entered or set up */
 	PL_E_DENIED = -32006,       /* caller not allowed (SO_PEERCRED) */
 	PL_E_TOO_LARGE = -32007,    /* request line over PL_MAX_REQUEST */
+	PL_E_TIMEOUT = -32008,      /* request not completed within PL_REQUEST_DEADLINE_MS */
 };
 
 #endif

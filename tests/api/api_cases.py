@@ -214,6 +214,21 @@ class Api(unittest.TestCase):
         deaf.close()
         self.c.ok("version")
 
+    def test_half_written_request_expires(self):
+        half = Client()
+        half.s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"version"')
+        half.s.settimeout(12)
+        r = json.loads(half.f.readline())
+        self.assertEqual(r["error"], {"code": -32008, "message": "request not completed within 5 s"})
+        self.assertEqual(half.f.readline(), b"")  # and closed
+        half.close()
+        self.c.ok("version")
+
+    def test_socket_mode(self):
+        import os
+        import stat
+        self.assertEqual(stat.S_IMODE(os.stat(SOCK).st_mode), 0o660)
+
     def test_many_concurrent_clients(self):
         errors = []
 
