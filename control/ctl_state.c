@@ -1,6 +1,8 @@
 /* The state file: pods and non-system routes, rewritten atomically (temp
  * file, fsync, rename, fsync dir) after every change, read at start so a
- * restarted daemon brings back its pods, addresses and routes. */
+ * restarted daemon brings back its pods, addresses and routes. The copy it
+ * replaces stays as state.json.prev (a hard link, so there is never a
+ * moment without a complete file), used when state.json is damaged. */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -47,11 +49,19 @@ int ctl_state_save(void)
 	json_object_set_new(root, "pods", pods);
 	json_object_set_new(root, "routes", routes);
 
+	char prev[320];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", node.state_path);
+	snprintf(prev, sizeof(prev), "%s.prev", node.state_path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || json_dumpfd(root, fd, JSON_COMPACT) != 0 || fsync(fd) != 0 ||
-	    rename(tmp, node.state_path) != 0)
+	if (fd < 0 || json_dumpfd(root, fd, JSON_COMPACT) != 0 || fsync(fd) != 0) {
 		rc = -errno;
+	} else {
+		unlink(prev);
+		if (link(node.state_path, prev) != 0 && errno != ENOENT)
+			ctl_log("cannot keep the previous state as %s: %s", prev, strerror(errno));
+		if (rename(tmp, node.state_path) != 0)
+			rc = -errno;
+	}
 	if (fd >= 0)
 		close(fd);
 	json_decref(root);
@@ -112,9 +122,29 @@ static void restore_routes(json_t *routes)
 	}
 }
 
-int ctl_state_restore(void)
+/* A state document, or NULL (logged) when missing, truncated or not ours. */
+static json_t *load(const char *path)
 {
 	json_error_t je;
+	json_t *root = json_load_file(path, 0, &je);
+
+	if (root == NULL) {
+		if (access(path, F_OK) == 0)
+			ctl_log("state file %s is corrupt: %s (line %d)", path, je.text, je.line);
+		return NULL;
+	}
+	if (!json_is_object(root) || json_integer_value(json_object_get(root, "version")) != 1 ||
+	    !json_is_array(json_object_get(root, "pods")) ||
+	    !json_is_array(json_object_get(root, "routes"))) {
+		ctl_log("state file %s is not a podlane state (version 1 with pods and routes)", path);
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
+int ctl_state_restore(void)
+{
 	json_t *root;
 	int rc = mkdir_p(node.cfg.state_dir);
 
@@ -122,19 +152,25 @@ int ctl_state_restore(void)
 		ctl_log("cannot create state_dir %s: %s", node.cfg.state_dir, strerror(-rc));
 		return rc;
 	}
-	if (access(node.state_path, F_OK) != 0)
-		return 0;
-	root = json_load_file(node.state_path, 0, &je);
-	if (root == NULL || !json_is_object(root)) {
-		ctl_log("state file %s is unreadable (%s line %d); starting empty", node.state_path,
-			je.text, je.line);
-		json_decref(root);
-		return 0;
+	char prev[320];
+	const char *used = node.state_path;
+	snprintf(prev, sizeof(prev), "%s.prev", node.state_path);
+	if (access(node.state_path, F_OK) != 0 && access(prev, F_OK) != 0)
+		return 0; /* first start */
+	root = load(node.state_path);
+	if (root == NULL) {
+		used = prev;
+		root = load(prev);
+		if (root == NULL) {
+			ctl_log("no usable state in %s or %s; starting empty", node.state_path, prev);
+			return 0;
+		}
+		ctl_log("using the previous good state %s", prev);
 	}
 	restore_pods(json_object_get(root, "pods"));
 	restore_routes(json_object_get(root, "routes"));
 	dp_commit();
 	json_decref(root);
-	ctl_log("state restored from %s", node.state_path);
+	ctl_log("state restored from %s", used);
 	return ctl_state_save();
 }
