@@ -26,13 +26,14 @@ static bool icmp_allowed(struct dp_worker *w)
 	return true;
 }
 
-/* RFC 1812 4.3.2.7: no error about an ICMP error, a non-first fragment, or
- * a packet whose source is not a unicast host. */
+/* RFC 1812 4.3.2.7: no error about an ICMP error, a non-first fragment, a
+ * packet to a multicast or broadcast address, or one whose source is not a
+ * unicast host. */
 static bool icmp_may_answer(const struct rte_ipv4_hdr *ip, uint32_t hlen, uint32_t l3)
 {
-	uint32_t src = rte_be_to_cpu_32(ip->src_addr);
+	uint32_t src = rte_be_to_cpu_32(ip->src_addr), dst = rte_be_to_cpu_32(ip->dst_addr);
 
-	if (src == 0 || src >= 0xe0000000 || (src >> 24) == 127)
+	if (src == 0 || src >= 0xe0000000 || (src >> 24) == 127 || dst >= 0xe0000000)
 		return false;
 	if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK))
 		return false;

@@ -131,6 +131,54 @@ static void test_bad_headers_dropped(void **state)
 	t_assert_no_output(W);
 }
 
+/* What a router does with odd but valid packets: options and fragments
+ * are forwarded as they are; TTL 0 gets time-exceeded; a broadcast or
+ * multicast destination from a pod is not routed; a frame longer than its
+ * IP length (Ethernet padding) goes through, one shorter is dropped. */
+static void test_odd_packets(void **state)
+{
+	(void)state;
+	add_pod_routes();
+	struct rte_mbuf *m = t_ipv4(T_POD_A, ip4("100.96.243.2"), ip4("100.96.243.3"), 64);
+	t_ip(m)->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | 10);
+	t_ip(m)->hdr_checksum = 0;
+	t_ip(m)->hdr_checksum = rte_ipv4_cksum(t_ip(m));
+	rx1(T_POD_A, m);
+	m = t_take(W, T_POD_B);
+	assert_int_equal(rte_be_to_cpu_16(t_ip(m)->fragment_offset), RTE_IPV4_HDR_MF_FLAG | 10);
+	assert_cksum_ok(m);
+	rte_pktmbuf_free(m);
+
+	/* IHL 6: one word of options (NOP x4), forwarded with them. */
+	m = t_ipv4(T_POD_A, ip4("100.96.243.2"), ip4("100.96.243.3"), 64);
+	struct rte_ipv4_hdr *ip = t_ip(m);
+	ip->version_ihl = 0x46;
+	memset(ip + 1, 1, 4);
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = ~rte_raw_cksum(ip, 24);
+	rx1(T_POD_A, m);
+	m = t_take(W, T_POD_B);
+	assert_int_equal(t_ip(m)->version_ihl, 0x46);
+	assert_int_equal(t_ip(m)->time_to_live, 63);
+	assert_int_equal(rte_raw_cksum(t_ip(m), 24), 0xffff);
+	rte_pktmbuf_free(m);
+
+	rx1(T_POD_A, t_ipv4(T_POD_A, ip4("100.96.243.2"), ip4("100.96.243.3"), 0));
+	m = t_take(W, T_POD_A);
+	assert_icmp_error(m, 11, 0, ip4("100.96.243.2"));
+	rte_pktmbuf_free(m);
+
+	rx1(T_POD_A, t_ipv4(T_POD_A, ip4("100.96.243.2"), ip4("255.255.255.255"), 64));
+	rx1(T_POD_A, t_ipv4(T_POD_A, ip4("100.96.243.2"), ip4("224.0.0.1"), 64));
+	assert_int_equal(W->stats.drops[DP_DROP_NO_ROUTE], 2);
+	t_assert_no_output(W); /* and no ICMP error about them (RFC 1812) */
+
+	m = t_ipv4(T_POD_A, ip4("100.96.243.2"), ip4("100.96.243.3"), 64);
+	memset(rte_pktmbuf_append(m, 20), 0, 20); /* padding beyond total_length */
+	rx1(T_POD_A, m);
+	rte_pktmbuf_free(t_take(W, T_POD_B));
+}
+
 static void test_pod_cannot_spoof(void **state)
 {
 	(void)state;
@@ -393,6 +441,7 @@ int main(void)
 		T(test_no_route_unreachable),
 		T(test_icmp_rate_limited),
 		T(test_bad_headers_dropped),
+		T(test_odd_packets),
 		T(test_pod_cannot_spoof),
 		T(test_pod_to_node_is_punted_to_kernel),
 		T(test_arp_for_node_ip_on_uplink),
