@@ -38,6 +38,7 @@ struct ctl_config {
 };
 
 int ctl_config_load(const char *path, struct ctl_config *c, char *err, size_t errlen);
+int ctl_config_parse(const char *buf, size_t len, struct ctl_config *c, char *err, size_t errlen);
 void ctl_config_free(struct ctl_config *c);
 
 /* Addresses: "a.b.c.d" and "a.b.c.d/len". */

@@ -165,6 +165,15 @@ static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen
 	return 0;
 }
 
+static int config_from(json_t *root, struct ctl_config *c, char *err, size_t errlen)
+{
+	int rc = validate(root, c, err, errlen);
+	json_decref(root);
+	if (rc != 0)
+		ctl_config_free(c);
+	return rc;
+}
+
 int ctl_config_load(const char *path, struct ctl_config *c, char *err, size_t errlen)
 {
 	json_error_t je;
@@ -177,11 +186,19 @@ int ctl_config_load(const char *path, struct ctl_config *c, char *err, size_t er
 			return BAD("config: cannot read %s: %s", path, je.text);
 		return BAD("config: %s line %d: %s", path, je.line, je.text);
 	}
-	int rc = validate(root, c, err, errlen);
-	json_decref(root);
-	if (rc != 0)
-		ctl_config_free(c);
-	return rc;
+	return config_from(root, c, err, errlen);
+}
+
+int ctl_config_parse(const char *buf, size_t len, struct ctl_config *c, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *root;
+
+	memset(c, 0, sizeof(*c));
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+	if (root == NULL)
+		return BAD("config: line %d: %s", je.line, je.text);
+	return config_from(root, c, err, errlen);
 }
 
 void ctl_config_free(struct ctl_config *c)

@@ -40,12 +40,8 @@ static void quiet_kernel_uplink(const char *devargs)
 	sysctl_set("/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname, "1");
 }
 
-int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
+int ctl_node_tables(const struct ctl_config *c, char *err, size_t errlen)
 {
-	char ip[16];
-	uint16_t pid, up = RTE_MAX_ETHPORTS;
-	int rc;
-
 	node.cfg = *c;
 	node.route_cap = c->max_routes + CTL_MAX_PODS + 16;
 	node.routes = calloc(node.route_cap, sizeof(*node.routes));
@@ -64,6 +60,17 @@ int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 		return -1;
 	}
 	snprintf(node.state_path, sizeof(node.state_path), "%s/state.json", c->state_dir);
+	return 0;
+}
+
+int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
+{
+	char ip[16];
+	uint16_t pid, up = RTE_MAX_ETHPORTS;
+	int rc;
+
+	if (ctl_node_tables(c, err, errlen) != 0)
+		return -1;
 
 	/* The uplink is the one port EAL probed from the allowlist/--vdev. */
 	RTE_ETH_FOREACH_DEV(pid) {

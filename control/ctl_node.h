@@ -50,6 +50,8 @@ struct ctl_node {
 extern struct ctl_node node;
 
 int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen);
+/* The tables alone, without ports (what ctl_node_init starts with). */
+int ctl_node_tables(const struct ctl_config *c, char *err, size_t errlen);
 
 /* IPAM over pod_cidr; the network and broadcast addresses are never given. */
 int ctl_ipam_alloc(uint32_t *ip);

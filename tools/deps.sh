@@ -3,7 +3,7 @@
 # they are missing. Safe to run again; needs root (or sudo) to install.
 set -euo pipefail
 
-PKGS=(build-essential pkg-config meson ninja-build
+PKGS=(build-essential pkg-config meson ninja-build clang libclang-rt-14-dev
       libdpdk-dev dpdk libnuma-dev libjansson-dev libmnl-dev libcmocka-dev
       iproute2 iputils-ping iperf3 containernetworking-plugins
       podman runc busybox-static iptables bird2 python3 netcat-openbsd procps util-linux)

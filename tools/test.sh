@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, builds an optimised
-# and an ASan+UBSan build, runs every suite in both, prints
+# and an ASan+UBSan build, runs every suite in both, fuzzes each libFuzzer
+# target for FUZZ_SECONDS (default 60), prints
 # "N passed, N failed" and exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -65,6 +66,26 @@ if build build-asan -Dbuildtype=debug -Doptimization=1 -Db_sanitize=address,unde
 	run_suites build-asan asan
 else
 	record "asan build" 1
+fi
+
+# libFuzzer (clang): each target for FUZZ_SECONDS on a copy of its corpus;
+# a crash leaves its input in build-fuzz/ for a regression corpus entry.
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+if CC=clang build build-fuzz -Dfuzz=true -Dtests=false -Dbuildtype=debug -Doptimization=1 \
+	-Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link; then
+	record "fuzz build" 0
+	for t in config rpc packet; do
+		corpus=$(mktemp -d)
+		cp tests/fuzz/corpus/$t/* "$corpus"/
+		ASAN_OPTIONS= UBSAN_OPTIONS=halt_on_error=1 timeout $((FUZZ_SECONDS + 120)) \
+			build-fuzz/tests/fuzz/fuzz_$t -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=4096 \
+			-artifact_prefix=build-fuzz/crash-$t- "$corpus" >build-fuzz/fuzz_$t.log 2>&1
+		rc=$?; [ $rc -eq 0 ] || tail -40 build-fuzz/fuzz_$t.log
+		rm -rf "$corpus"
+		record "fuzz $t (${FUZZ_SECONDS}s, $(grep -o 'Done [0-9]* runs' build-fuzz/fuzz_$t.log | head -1))" $rc
+	done
+else
+	record "fuzz build" 1
 fi
 
 [ ${#failures[@]} -eq 0 ] || printf 'failed: %s\n' "${failures[@]}"

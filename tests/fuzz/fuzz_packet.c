@@ -1,0 +1,93 @@
+/* Arbitrary bytes as a frame received on the uplink, the host port or a
+ * pod port, through parse, ARP, routing, ICMP and the slow path. */
+#include <arpa/inet.h>
+#include <stdint.h>
+
+#include <rte_eth_ring.h>
+
+#include "dp_priv.h"
+#include "fuzz_env.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct rte_ring *txr[4][2];
+
+static uint32_t ip4(const char *s)
+{
+	struct in_addr a;
+	inet_pton(AF_INET, s, &a);
+	return a.s_addr;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	struct dp_config c = {.n_workers = 1, .node_ip = ip4("172.31.102.105"), .node_plen = 24,
+			      .max_routes = 1024};
+	char err[256], name[32];
+
+	(void)argc;
+	(void)argv;
+	fuzz_eal_init();
+	if (dp_init_tables(&c, err, sizeof(err)) != 0)
+		abort();
+	for (uint16_t p = 0; p < 4; p++) {
+		struct rte_ring *rx;
+		struct rte_eth_conf conf = {0};
+		snprintf(name, sizeof(name), "frx%u", p);
+		rx = rte_ring_create(name, 64, 0, 0);
+		for (int q = 0; q < 2; q++) {
+			snprintf(name, sizeof(name), "ftx%u_%d", p, q);
+			txr[p][q] = rte_ring_create(name, 256, 0, 0);
+		}
+		snprintf(name, sizeof(name), "fport%u", p);
+		if (rte_eth_from_rings(name, &rx, 1, txr[p], 2, 0) != p ||
+		    rte_eth_dev_configure(p, 1, 2, &conf) != 0 ||
+		    rte_eth_rx_queue_setup(p, 0, 64, 0, NULL, dp.pool) != 0 ||
+		    rte_eth_tx_queue_setup(p, 0, 64, 0, NULL) != 0 ||
+		    rte_eth_tx_queue_setup(p, 1, 64, 0, NULL) != 0 || rte_eth_dev_start(p) != 0)
+			abort();
+		dp.ports[p].active = 1;
+		dp.ports[p].kind = p == 0 ? DP_PORT_UPLINK : p == 1 ? DP_PORT_HOST : DP_PORT_POD;
+		dp.ports[p].mac = (struct rte_ether_addr){{2, 0, 0, 0, 0, (uint8_t)(0x10 + p)}};
+		dp.ports[p].peer_mac = (struct rte_ether_addr){{2, 0, 0, 0, 0, (uint8_t)(0x20 + p)}};
+	}
+	dp.uplink = 0;
+	dp.host = 1;
+	dp.ports[2].peer_ip = ip4("100.96.243.2");
+	dp.ports[3].peer_ip = ip4("100.96.243.3");
+	dp.workers[0].hold_tx = true;
+	struct dp_nh_spec a = {.kind = DP_NH_PORT, .port = 2, .mac = dp.ports[2].peer_mac};
+	struct dp_nh_spec b = {.kind = DP_NH_PORT, .port = 3, .mac = dp.ports[3].peer_mac};
+	struct dp_nh_spec local = {.kind = DP_NH_LOCAL}, conn = {.kind = DP_NH_CONNECTED};
+	struct dp_nh_spec gw = {.kind = DP_NH_GATEWAY, .gw = ip4("172.31.102.1")};
+	dp_route_add(ip4("100.96.243.2"), 32, &a);
+	dp_route_add(ip4("100.96.243.3"), 32, &b);
+	dp_route_add(ip4("172.31.102.105"), 32, &local);
+	dp_route_add(ip4("172.31.102.0"), 24, &conn);
+	dp_route_add(0, 0, &gw);
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct dp_worker *w = &dp.workers[0];
+	struct rte_mbuf *m;
+
+	if (size < 1 || size > 2049)
+		return 0;
+	if ((m = rte_pktmbuf_alloc(dp.pool)) == NULL)
+		abort();
+	memcpy(rte_pktmbuf_append(m, (uint16_t)(size - 1)), data + 1, size - 1);
+	dp_rx_burst(w, data[0] % 4, &m, 1);
+	for (uint16_t p = 0; p < RTE_MAX_ETHPORTS; p++) {
+		rte_pktmbuf_free_bulk(w->tx[p].pkts, w->tx[p].n);
+		w->tx[p].n = 0;
+	}
+	dp_slowpath_run();
+	for (int p = 0; p < 4; p++)
+		for (int q = 0; q < 2; q++)
+			while (rte_ring_dequeue(txr[p][q], (void **)&m) == 0)
+				rte_pktmbuf_free(m);
+	return 0;
+}

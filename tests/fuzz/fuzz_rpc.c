@@ -1,0 +1,41 @@
+/* Arbitrary bytes as one JSON-RPC request line: parse, dispatch to every
+ * method, reply. Must never crash, leak or hang. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl_node.h"
+#include "dp_priv.h"
+#include "ctl_rpc.h"
+#include "fuzz_env.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	static const char cfg[] = "{\"node_ip\": \"172.31.102.105/24\", \"pod_cidr\": "
+				  "\"100.96.243.0/24\", \"uplink\": \"net_null0\"}";
+	struct ctl_config c;
+	char err[CTL_ERR_LEN], dir[] = "/tmp/plfuzz.XXXXXX";
+	struct dp_config dc = {.n_workers = 1, .max_routes = 1 << 12};
+
+	(void)argc;
+	(void)argv;
+	fuzz_eal_init();
+	if (ctl_config_parse(cfg, sizeof(cfg) - 1, &c, err, sizeof(err)) != 0 || !mkdtemp(dir))
+		abort();
+	snprintf(c.state_dir, sizeof(c.state_dir), "%s", dir);
+	c.max_routes = 1 << 12;
+	dc.node_ip = c.node_ip;
+	dc.node_plen = c.node_plen;
+	if (dp_init_tables(&dc, err, sizeof(err)) != 0 || ctl_node_tables(&c, err, sizeof(err)) != 0)
+		abort();
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	free(ctl_rpc_handle((const char *)data, size));
+	return 0;
+}
