@@ -67,7 +67,6 @@ struct dp_stats {
 };
 
 struct dp_port_info {
-	bool active;
 	enum dp_port_kind kind;
 	char name[64];
 	struct rte_ether_addr mac;      /* the PMD's own MAC */

@@ -141,7 +141,6 @@ int dp_port_info(uint16_t pid, struct dp_port_info *out)
 		return -ENOENT;
 	p = &dp.ports[pid];
 	memset(out, 0, sizeof(*out));
-	out->active = true;
 	out->kind = p->kind;
 	snprintf(out->name, sizeof(out->name), "%s", p->name);
 	out->mac = p->mac;

@@ -112,7 +112,6 @@ struct dp {
 	struct rte_hash *nh_by_key;     /* dedup of next hops */
 	struct rte_hash *neigh_hash;    /* ip -> index into neigh[] */
 	struct dp_neigh neigh[DP_MAX_NEIGH];
-	uint32_t n_neigh;
 	struct rte_ring *slowpath;
 	int slowpath_efd;
 	uint64_t slowpath_stats[DP_DROP_MAX];
