@@ -33,6 +33,7 @@ struct ctl_config {
 	unsigned workers;
 	uint32_t max_routes;
 	uint32_t import_table; /* kernel table mirrored into ours; 0 = none */
+	unsigned max_request_mb;
 	int n_eal;
 	char *eal[64];
 };

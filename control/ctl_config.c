@@ -11,7 +11,8 @@
 
 static const char *const known_keys[] = {
 	"node_ip", "gateway", "pod_cidr", "cluster_cidr", "uplink", "host_port", "socket",
-	"state_dir", "workers", "eal", "max_routes", "import_table", "socket_group", NULL,
+	"state_dir", "workers", "eal", "max_routes", "import_table", "socket_group",
+	"max_request_mb", NULL,
 };
 
 #define BAD(...) (snprintf(err, errlen, __VA_ARGS__), -1)
@@ -145,6 +146,9 @@ static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen
 		return -1;
 	if (get_uint(root, "max_routes", 1u << 16, 1024, DP_MAX_ROUTES, &c->max_routes, err,
 		     errlen))
+		return -1;
+	if (get_uint(root, "max_request_mb", PL_DEFAULT_MAX_REQUEST_MB, 1, 256, &c->max_request_mb,
+		     err, errlen))
 		return -1;
 	if (get_uint(root, "import_table", 0, 1, 0x7fffffff, &c->import_table, err, errlen))
 		return -1;

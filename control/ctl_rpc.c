@@ -1,6 +1,6 @@
 /* The JSON-RPC server: non-blocking, one epoll loop on the control thread.
  * A slow or stuck client only ever costs its own buffers: reads and writes
- * never block, requests are bounded to PL_MAX_REQUEST, replies a client
+ * never block, requests are bounded (max_request_mb), replies a client
  * does not read are bounded too. */
 #include <errno.h>
 #include <grp.h>
@@ -41,6 +41,7 @@ static struct {
 	void (*watch_cb[MAX_WATCH])(void);
 	char path[108];
 	gid_t gid;
+	size_t max_request;
 	struct client *clients[MAX_CLIENTS];
 } srv = {.epfd = -1, .lfd = -1};
 
@@ -223,6 +224,14 @@ static void send_error_and_close(unsigned slot, int code, const char *msg)
 	free(r);
 }
 
+static void too_large(unsigned slot)
+{
+	char msg[64];
+
+	snprintf(msg, sizeof(msg), "request larger than %zu MiB", srv.max_request >> 20);
+	send_error_and_close(slot, PL_E_TOO_LARGE, msg);
+}
+
 static void client_read(unsigned slot)
 {
 	struct client *c = srv.clients[slot];
@@ -230,11 +239,11 @@ static void client_read(unsigned slot)
 	for (;;) {
 		if (c->in_cap - c->in_len < 4096) {
 			size_t cap = c->in_cap ? c->in_cap * 2 : 8192;
-			if (cap > PL_MAX_REQUEST + 8192)
-				cap = PL_MAX_REQUEST + 8192;
+			if (cap > srv.max_request + 8192)
+				cap = srv.max_request + 8192;
 			char *p = cap > c->in_cap ? realloc(c->in, cap) : NULL;
 			if (p == NULL) {
-				send_error_and_close(slot, PL_E_TOO_LARGE, "request larger than 1 MiB");
+				too_large(slot);
 				return;
 			}
 			c->in = p;
@@ -251,8 +260,8 @@ static void client_read(unsigned slot)
 		char *start = c->in, *nl;
 		while ((nl = memchr(start, '\n', c->in_len - (size_t)(start - c->in))) != NULL) {
 			size_t len = (size_t)(nl - start);
-			if (len > PL_MAX_REQUEST) {
-				send_error_and_close(slot, PL_E_TOO_LARGE, "request larger than 1 MiB");
+			if (len > srv.max_request) {
+				too_large(slot);
 				return;
 			}
 			if (len > 0 && !(len == 1 && start[0] == '\r')) {
@@ -273,8 +282,8 @@ static void client_read(unsigned slot)
 			c->partial_since_ms = 0;
 		memmove(c->in, start, rest);
 		c->in_len = rest;
-		if (c->in_len > PL_MAX_REQUEST) {
-			send_error_and_close(slot, PL_E_TOO_LARGE, "request larger than 1 MiB");
+		if (c->in_len > srv.max_request) {
+			too_large(slot);
 			return;
 		}
 	}
@@ -342,12 +351,13 @@ static void expire_partial(void)
 	}
 }
 
-int ctl_rpc_listen(const char *path, int gid, char *err, size_t errlen)
+int ctl_rpc_listen(const char *path, int gid, unsigned max_request_mb, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char dir[108];
 	struct stat st;
 
+	srv.max_request = (size_t)max_request_mb << 20;
 	snprintf(srv.path, sizeof(srv.path), "%s", path);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	snprintf(dir, sizeof(dir), "%s", path);

@@ -28,8 +28,9 @@ void ctl_method_register(struct ctl_method *m);
 char *ctl_rpc_handle(const char *line, size_t len);
 
 /* The server: listen on path, then serve from the caller's loop. */
-/* gid: group owning the socket (mode 0660), or -1 to keep the daemon's. */
-int ctl_rpc_listen(const char *path, int gid, char *err, size_t errlen);
+/* gid: group owning the socket (mode 0660), or -1 to keep the daemon's;
+ * a request line longer than max_request_mb is refused. */
+int ctl_rpc_listen(const char *path, int gid, unsigned max_request_mb, char *err, size_t errlen);
 /* Run one epoll round of at most timeout_ms. Returns -1 on a fatal error. */
 int ctl_rpc_poll(int timeout_ms);
 /* Call cb when fd is readable (the dataplane's slow path, netlink). */

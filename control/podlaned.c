@@ -142,7 +142,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	ctl_state_restore();
-	if (dp_start_workers() != 0 || ctl_rpc_listen(c.socket, c.socket_gid, err, sizeof(err)) != 0) {
+	if (dp_start_workers() != 0 || ctl_rpc_listen(c.socket, c.socket_gid, c.max_request_mb, err, sizeof(err)) != 0) {
 		ctl_log("start-up failed: %s", err[0] ? err : "cannot launch workers");
 		dp_stop();
 		return 1;

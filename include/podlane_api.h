@@ -11,8 +11,9 @@
  * ARP for it (proxy-ARP) on every pod port. */
 #define PL_POD_GATEWAY "169.254.1.1"
 
-/* A request line longer than this is refused and the connection closed. */
-#define PL_MAX_REQUEST (1024 * 1024)
+/* A request line longer than this (config max_request_mb) is refused and
+ * the connection closed. */
+#define PL_DEFAULT_MAX_REQUEST_MB 1
 /* A request must be complete (newline) this long after its first byte. */
 #define PL_REQUEST_DEADLINE_MS 5000
 
@@ -42,7 +43,7 @@ enum pl_rpc_error {
 	PL_E_RESOURCE = -32004,     /* out of ports, next hops or memory */
 	PL_E_NETNS = -32005,        /* the pod netns cannot be entered or set up */
 	PL_E_DENIED = -32006,       /* caller not allowed (SO_PEERCRED) */
-	PL_E_TOO_LARGE = -32007,    /* request line over PL_MAX_REQUEST */
+	PL_E_TOO_LARGE = -32007,    /* request line over max_request_mb */
 	PL_E_TIMEOUT = -32008,      /* request not completed within PL_REQUEST_DEADLINE_MS */
 };
 

@@ -163,6 +163,18 @@ class Api(unittest.TestCase):
         self.assertEqual(r["removed"], 1000)
         self.assertEqual(self.c.ok("route.list", {"origin": "t-agent"}), [])
 
+    def test_replace_all_100k_routes(self):
+        import time
+        routes = [{"prefix": "%d.%d.%d.0/24" % (101 + (i >> 16), (i >> 8) & 255, i & 255), "via": "172.31.102.106"}
+                  for i in range(100000)]
+        t = time.monotonic()
+        r = self.c.ok("route.replace_all", {"origin": "big", "routes": routes})
+        print("\n# replace_all of 100k routes: %.2f s" % (time.monotonic() - t), file=sys.stderr)
+        self.assertEqual(r["added"], 100000)
+        self.assertEqual(len(self.c.ok("route.list", {"origin": "big"})), 100000)
+        r = self.c.ok("route.replace_all", {"origin": "big", "routes": []})
+        self.assertEqual(r["removed"], 100000)
+
     def test_pod_param_errors(self):
         cases = [
             ({"netns": "/run/netns/x", "ifname": "eth0"}, -32602, "container_id: missing"),
@@ -191,14 +203,14 @@ class Api(unittest.TestCase):
 
     def test_oversize_request_refused_others_unaffected(self):
         other = Client()
-        line = b'{"jsonrpc":"2.0","id":1,"method":"version","params":{"x":"' + b"a" * (1 << 20) + b'"}}\n'
+        line = b'{"jsonrpc":"2.0","id":1,"method":"version","params":{"x":"' + b"a" * (8 << 20) + b'"}}\n'
         try:
             self.c.s.sendall(line)
         except BrokenPipeError:
             pass  # the daemon refused before reading it all: expected
         other.ok("version")
         r = json.loads(self.c.f.readline())
-        self.assertEqual(r["error"], {"code": -32007, "message": "request larger than 1 MiB"})
+        self.assertEqual(r["error"], {"code": -32007, "message": "request larger than 8 MiB"})
         self.assertEqual(self.c.f.readline(), b"")  # closed
         other.ok("version")
         other.close()

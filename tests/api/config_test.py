@@ -53,6 +53,7 @@ CASES = [
     (with_(eal=["-m", 5]), "config: 'eal' item 1 is not a string"),
     (with_(socket=7), "config: 'socket' must be a non-empty string"),
     (with_(wrokers=2), "config: unknown key 'wrokers'"),
+    (with_(max_request_mb=0), "config: 'max_request_mb' must be an integer from 1 to 256"),
     (with_(socket_group="no-such-group-x"), "config: 'socket_group' \"no-such-group-x\" is not a group on this machine"),
     (with_(import_table=254), "config: 'import_table' must not be the kernel's main (254) or local (255) table"),
     (with_(import_table=-1), "config: 'import_table' must be an integer from 1 to 2147483647"),
