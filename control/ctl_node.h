@@ -81,6 +81,9 @@ json_t *ctl_pod_json(const struct ctl_pod *p);
 int ctl_kroutes_start(uint32_t table);
 void ctl_kroutes_event(void);
 
+/* podlane's commands on DPDK telemetry (/podlane/info, drops, ports). */
+void ctl_telemetry_register(void);
+
 /* State file: written after every change, read once at start. */
 int ctl_state_save(void);
 int ctl_state_restore(void);

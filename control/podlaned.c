@@ -160,6 +160,7 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	ctl_telemetry_register();
 	node.ready = true;
 	ctl_log("ready: node %s, %u worker(s), socket %s", c.uplink, c.workers, c.socket);
 

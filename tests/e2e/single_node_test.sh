@@ -97,6 +97,28 @@ after=$(ctl node -o json stats | python3 -c 'import json,sys; print(json.load(sy
 ip netns exec pa ping -c 1 -W 2 $B >/dev/null || fail "pod a lost its own traffic after the spoofing attempt"
 ok "spoofed source addresses from a pod are dropped and counted ($((after - before)))"
 
+# DPDK telemetry carries podlane's own commands.
+tel=$(python3 - "/run/dpdk/pl-node-$$/dpdk_telemetry.v2" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+json.loads(s.recv(16384))  # greeting
+out = {}
+for cmd in ("/podlane/info", "/podlane/drops", "/podlane/ports"):
+    s.send(cmd.encode())
+    out.update(json.loads(s.recv(65536)))
+print(json.dumps(out))
+PY
+)
+python3 -c '
+import json, sys
+t = json.loads(sys.argv[1])
+assert t["/podlane/info"]["pods"] >= 2, t
+assert t["/podlane/drops"]["spoofed"] >= 4, t
+assert t["/podlane/ports"]["net_tap_p243_1"]["rx_packets"] > 0, t
+assert t["/podlane/ports"]["net_af_packet0"]["kind"] == "uplink", t' "$tel" || fail "telemetry: $tel"
+ok "DPDK telemetry: /podlane/info, /podlane/drops, /podlane/ports"
+
 free_before=$(ctl node -o json node | python3 -c 'import json,sys; print(json.load(sys.stdin)["free_ips"])')
 ctl node pod del ctr-b eth0
 ctl node -o json port list | grep net_tap_p243_2 >/dev/null && fail "port of pod b still listed"
