@@ -236,7 +236,10 @@ static void client_read(unsigned slot)
 {
 	struct client *c = srv.clients[slot];
 
-	for (;;) {
+	/* A bounded number of reads per wake-up: a client that writes as fast
+	 * as we answer gets its turn like the others (epoll is level-triggered,
+	 * so the rest is read on the next round). */
+	for (int rounds = 0; rounds < 16; rounds++) {
 		if (c->in_cap - c->in_len < 4096) {
 			size_t cap = c->in_cap ? c->in_cap * 2 : 8192;
 			if (cap > srv.max_request + 8192)
