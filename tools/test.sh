@@ -77,7 +77,10 @@ if CC=clang build build-fuzz -Dfuzz=true -Dtests=false -Dbuildtype=debug -Doptim
 	for t in config rpc packet; do
 		corpus=$(mktemp -d)
 		cp tests/fuzz/corpus/$t/* "$corpus"/
+		# A private /run/dpdk, so the targets' EAL runtime dirs vanish with them.
 		ASAN_OPTIONS= UBSAN_OPTIONS=halt_on_error=1 timeout $((FUZZ_SECONDS + 120)) \
+			unshare --mount --propagation private -- sh -c \
+			'mkdir -p /run/dpdk && mount -t tmpfs pl-fuzz /run/dpdk && exec "$@"' sh \
 			build-fuzz/tests/fuzz/fuzz_$t -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=4096 \
 			-artifact_prefix=build-fuzz/crash-$t- "$corpus" >build-fuzz/fuzz_$t.log 2>&1
 		rc=$?; [ $rc -eq 0 ] || tail -40 build-fuzz/fuzz_$t.log
