@@ -61,15 +61,9 @@ static json_t *m_route_del(json_t *params, struct ctl_err *e)
 	const char *p = ctl_param_str(params, "prefix", true, e);
 	uint32_t prefix;
 	uint8_t plen;
-	int rc;
 
-	if (p == NULL)
+	if (p == NULL || ctl_route_prefix(p, &prefix, &plen, e) != 0)
 		return NULL;
-	if ((rc = ctl_parse_prefix(p, &prefix, &plen, false)) != 0) {
-		ctl_fail(e, PL_E_INVALID_PARAMS, rc == -2 ? "prefix: %.32s has host bits set"
-				: "prefix: '%.32s' is not an IPv4 prefix like 100.96.244.0/24", p);
-		return NULL;
-	}
 	struct ctl_route *r = ctl_route_find(prefix, plen);
 	if (r == NULL) {
 		ctl_fail(e, PL_E_NOT_FOUND, "no route %s", p);

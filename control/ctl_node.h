@@ -64,6 +64,8 @@ struct ctl_route *ctl_route_find(uint32_t prefix, uint8_t plen);
 int ctl_route_set(uint32_t prefix, uint8_t plen, const struct dp_nh_spec *nh, const char *origin);
 int ctl_route_remove(uint32_t prefix, uint8_t plen);
 json_t *ctl_route_json(const struct ctl_route *r);
+/* A route prefix given by a caller: host bits must be clear. */
+int ctl_route_prefix(const char *p, uint32_t *prefix, uint8_t *plen, struct ctl_err *e);
 /* Parse {"prefix": .., "via": ..} or {"prefix": .., "dev": ..}. */
 int ctl_route_parse(json_t *o, uint32_t *prefix, uint8_t *plen, struct dp_nh_spec *nh,
 		    struct ctl_err *e);

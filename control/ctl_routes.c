@@ -133,22 +133,31 @@ static int dev_nh(const char *dev, struct dp_nh_spec *nh, struct ctl_err *e)
 	return 0;
 }
 
+int ctl_route_prefix(const char *p, uint32_t *prefix, uint8_t *plen, struct ctl_err *e)
+{
+	int rc = ctl_parse_prefix(p, prefix, plen, false);
+
+	if (rc == -2)
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "prefix: %.32s has host bits set", p);
+	if (rc != 0)
+		return ctl_fail(e, PL_E_INVALID_PARAMS,
+				"prefix: '%.32s' is not an IPv4 prefix like 100.96.244.0/24", p);
+	return 0;
+}
+
 int ctl_route_parse(json_t *o, uint32_t *prefix, uint8_t *plen, struct dp_nh_spec *nh,
 		    struct ctl_err *e)
 {
 	const char *p = json_string_value(json_object_get(o, "prefix"));
 	json_t *via = json_object_get(o, "via"), *dev = json_object_get(o, "dev");
-	int rc;
 
 	memset(nh, 0, sizeof(*nh));
 	if (!json_is_object(o))
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "a route must be an object with prefix and via or dev");
 	if (p == NULL)
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "prefix: missing or not a string");
-	if ((rc = ctl_parse_prefix(p, prefix, plen, false)) == -2)
-		return ctl_fail(e, PL_E_INVALID_PARAMS, "prefix: %s has host bits set", p);
-	if (rc != 0)
-		return ctl_fail(e, PL_E_INVALID_PARAMS, "prefix: '%s' is not an IPv4 prefix like 100.96.244.0/24", p);
+	if (ctl_route_prefix(p, prefix, plen, e) != 0)
+		return -1;
 	if ((via == NULL) == (dev == NULL))
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "give exactly one of via or dev for %s", p);
 	if (dev != NULL) {
