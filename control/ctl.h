@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <rte_ether.h>
 
+#include "dp.h"
 #include "podlane_api.h"
 
 #define CTL_ERR_LEN 512
@@ -34,6 +35,9 @@ struct ctl_config {
 	uint32_t max_routes;
 	uint32_t import_table; /* kernel table mirrored into ours; 0 = none */
 	unsigned max_request_mb;
+	char log_level[16];
+	uint32_t metrics_ip; /* metrics_listen; port 0 = no metrics listener */
+	uint16_t metrics_port;
 	int n_eal;
 	char *eal[64];
 };
@@ -57,6 +61,10 @@ struct ctl_err {
 int ctl_fail(struct ctl_err *e, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-void ctl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Log lines by level (dp_log: rte_log type "podlane", config log_level). */
+#define ctl_error(...) dp_log(RTE_LOG_ERR, __VA_ARGS__)
+#define ctl_warn(...) dp_log(RTE_LOG_WARNING, __VA_ARGS__)
+#define ctl_log(...) dp_log(RTE_LOG_INFO, __VA_ARGS__)
+#define ctl_debug(...) dp_log(RTE_LOG_DEBUG, __VA_ARGS__)
 
 #endif

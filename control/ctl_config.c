@@ -12,7 +12,7 @@
 static const char *const known_keys[] = {
 	"node_ip", "gateway", "pod_cidr", "cluster_cidr", "uplink", "host_port", "socket",
 	"state_dir", "workers", "eal", "max_routes", "import_table", "socket_group",
-	"max_request_mb", NULL,
+	"max_request_mb", "log_level", "metrics_listen", NULL,
 };
 
 #define BAD(...) (snprintf(err, errlen, __VA_ARGS__), -1)
@@ -150,6 +150,23 @@ static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen
 	if (get_uint(root, "max_request_mb", PL_DEFAULT_MAX_REQUEST_MB, 1, 256, &c->max_request_mb,
 		     err, errlen))
 		return -1;
+	if (get_str(root, "log_level", "info", c->log_level, sizeof(c->log_level), err, errlen))
+		return -1;
+	if (dp_log_level_parse(c->log_level) < 0)
+		return BAD("config: 'log_level' is \"%s\", expected error, warning, notice, info or debug",
+			   c->log_level);
+	if (json_object_get(root, "metrics_listen")) {
+		char ip[32];
+		unsigned port;
+		char tail;
+		if (get_str(root, "metrics_listen", NULL, buf, sizeof(buf), err, errlen))
+			return -1;
+		if (sscanf(buf, "%31[0-9.]:%u%c", ip, &port, &tail) != 2 || port == 0 ||
+		    port > 65535 || ctl_parse_ip(ip, &c->metrics_ip) != 0)
+			return BAD("config: 'metrics_listen' is \"%s\", expected ADDRESS:PORT like "
+				   "127.0.0.1:9464", buf);
+		c->metrics_port = (uint16_t)port;
+	}
 	if (get_uint(root, "import_table", 0, 1, 0x7fffffff, &c->import_table, err, errlen))
 		return -1;
 	if (c->import_table == 254 || c->import_table == 255)

@@ -70,7 +70,7 @@ static int on_route(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	struct ctl_route *r = ctl_route_find(k.dst, k.plen);
 	if (r != NULL && strcmp(r->origin, ORIGIN) != 0) {
-		ctl_log("kernel route %s/%u ignored: already a %s route", ctl_ip_str(k.dst, a), k.plen,
+		ctl_warn("kernel route %s/%u ignored: already a %s route", ctl_ip_str(k.dst, a), k.plen,
 			r->origin);
 		return MNL_CB_OK;
 	}
@@ -84,14 +84,14 @@ static int on_route(const struct nlmsghdr *nlh, void *data)
 	}
 	if (rtm->rtm_type != RTN_UNICAST || k.gw == 0 ||
 	    ((k.gw ^ node.cfg.node_ip) & ctl_mask(node.cfg.node_plen)) != 0) {
-		ctl_log("kernel route %s/%u ignored: needs a gateway on the node network",
+		ctl_warn("kernel route %s/%u ignored: needs a gateway on the node network",
 			ctl_ip_str(k.dst, a), k.plen);
 		return MNL_CB_OK;
 	}
 	struct dp_nh_spec nh = {.kind = DP_NH_GATEWAY, .gw = k.gw};
 	bool is_new = r == NULL || r->nh.gw != k.gw;
 	if (ctl_route_set(k.dst, k.plen, &nh, ORIGIN) != 0) {
-		ctl_log("kernel route %s/%u not mirrored: route table full", ctl_ip_str(k.dst, a), k.plen);
+		ctl_warn("kernel route %s/%u not mirrored: route table full", ctl_ip_str(k.dst, a), k.plen);
 		return MNL_CB_OK;
 	}
 	ctl_route_find(k.dst, k.plen)->stale = false;
@@ -112,7 +112,7 @@ static void resync(void)
 			node.routes[i].stale = true;
 	int rc = ctl_nl_route_dump(on_route, &changed);
 	if (rc != 0) {
-		ctl_log("kernel table %u dump failed: %s", mirrored, strerror(-rc));
+		ctl_error("kernel table %u dump failed: %s", mirrored, strerror(-rc));
 		return;
 	}
 	for (uint32_t i = 0; i < node.route_cap; i++) {
@@ -131,7 +131,7 @@ int ctl_kroutes_start(uint32_t table)
 	mirrored = table;
 	mon = mnl_socket_open(NETLINK_ROUTE);
 	if (mon == NULL || mnl_socket_bind(mon, RTMGRP_IPV4_ROUTE, MNL_SOCKET_AUTOPID) < 0) {
-		ctl_log("cannot listen to kernel route events: %s", strerror(errno));
+		ctl_error("cannot listen to kernel route events: %s", strerror(errno));
 		return -1;
 	}
 	int fd = mnl_socket_get_fd(mon);

@@ -90,7 +90,13 @@ static json_t *m_stats_get(json_t *params, struct ctl_err *e)
 	}
 	for (unsigned d = 0; d < DP_DROP_MAX; d++)
 		json_object_set_new(drops, dp_drop_names[d], json_integer((json_int_t)s.drops[d]));
-	return json_pack("{s:o, s:o, s:I, s:I, s:I, s:I}", "ports", ports, "drops", drops,
+	json_t *workers = json_array();
+	for (unsigned w = 0; w < s.n_workers; w++)
+		json_array_append_new(workers, json_pack("{s:i, s:f, s:I}", "id", w, "busy_ratio",
+							 s.worker_load[w], "busy_us",
+							 (json_int_t)s.worker_busy_us[w]));
+	return json_pack("{s:o, s:o, s:o, s:I, s:I, s:I, s:I}", "ports", ports, "drops", drops,
+			 "workers", workers,
 			 "icmp_errors_sent", s.icmp_sent, "icmp_errors_ratelimited",
 			 s.icmp_ratelimited, "arp_replies", s.arp_replies, "arp_requests",
 			 s.arp_requests);

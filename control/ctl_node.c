@@ -20,7 +20,7 @@ static void sysctl_set(const char *fmt, const char *ifname, const char *value)
 
 	snprintf(path, sizeof(path), fmt, ifname);
 	if ((f = fopen(path, "w")) == NULL || fputs(value, f) < 0 || fclose(f) != 0)
-		ctl_log("warning: cannot set %s to %s", path, value);
+		ctl_warn("cannot set %s to %s", path, value);
 }
 
 /* An af_packet uplink shares its frames with the kernel, which would also

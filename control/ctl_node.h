@@ -64,6 +64,8 @@ struct ctl_route *ctl_route_find(uint32_t prefix, uint8_t plen);
 int ctl_route_set(uint32_t prefix, uint8_t plen, const struct dp_nh_spec *nh, const char *origin);
 int ctl_route_remove(uint32_t prefix, uint8_t plen);
 json_t *ctl_route_json(const struct ctl_route *r);
+/* "uplink", "host" or the port's DPDK name, as routes name their dev. */
+const char *ctl_port_name(uint16_t pid, char *buf, size_t len);
 /* A route prefix given by a caller: host bits must be clear. */
 int ctl_route_prefix(const char *p, uint32_t *prefix, uint8_t *plen, struct ctl_err *e);
 /* Parse {"prefix": .., "via": ..} or {"prefix": .., "dev": ..}. */
@@ -85,6 +87,11 @@ void ctl_kroutes_event(void);
 
 /* podlane's commands on DPDK telemetry (/podlane/info, drops, ports). */
 void ctl_telemetry_register(void);
+
+/* Prometheus /metrics over HTTP on ip:port (config metrics_listen), on a
+ * thread of its own. */
+int ctl_metrics_start(uint32_t ip, uint16_t port, char *err, size_t errlen);
+void ctl_metrics_stop(void);
 
 /* State file: written after every change, read once at start. */
 int ctl_state_save(void);

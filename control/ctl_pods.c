@@ -116,7 +116,7 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 	if (ctl_netns_leave(&home) != 0) {
 		/* Can't happen short of a kernel bug, and continuing in the
 		 * pod's netns would be worse than stopping. */
-		ctl_log("fatal: cannot return to the node netns");
+		ctl_error("fatal: cannot return to the node netns");
 		abort();
 	}
 	if (rc == 0) {
@@ -159,7 +159,7 @@ int ctl_pod_del(struct ctl_pod *p)
 	dp_commit();
 	int rc = dp_port_remove(p->port);
 	if (rc != 0)
-		ctl_log("pod del %s/%s: port %u removal failed: %s", p->container_id, p->ifname,
+		ctl_warn("pod del %s/%s: port %u removal failed: %s", p->container_id, p->ifname,
 			p->port, strerror(-rc));
 	ctl_ipam_release(p->ip);
 	ctl_log("pod del %s/%s ip %s", p->container_id, p->ifname, ctl_ip_str(p->ip, ipb));

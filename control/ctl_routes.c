@@ -71,7 +71,7 @@ int ctl_route_remove(uint32_t prefix, uint8_t plen)
 	return 0;
 }
 
-static const char *port_name(uint16_t pid, char *buf, size_t len)
+const char *ctl_port_name(uint16_t pid, char *buf, size_t len)
 {
 	if (pid == dp_uplink_port())
 		return "uplink";
@@ -94,7 +94,7 @@ json_t *ctl_route_json(const struct ctl_route *r)
 		json_object_set_new(o, "via", json_string(ctl_ip_str(r->nh.gw, ip)));
 		break;
 	case DP_NH_PORT:
-		json_object_set_new(o, "dev", json_string(port_name(r->nh.port, name, sizeof(name))));
+		json_object_set_new(o, "dev", json_string(ctl_port_name(r->nh.port, name, sizeof(name))));
 		break;
 	case DP_NH_CONNECTED:
 		json_object_set_new(o, "dev", json_string("uplink"));

@@ -42,6 +42,7 @@ static struct {
 	char path[108];
 	gid_t gid;
 	size_t max_request;
+	uint64_t invalid; /* requests that reached no method */
 	struct client *clients[MAX_CLIENTS];
 } srv = {.epfd = -1, .lfd = -1};
 
@@ -49,6 +50,16 @@ void ctl_method_register(struct ctl_method *m)
 {
 	m->next = srv.methods;
 	srv.methods = m;
+}
+
+const struct ctl_method *ctl_rpc_methods(void)
+{
+	return srv.methods;
+}
+
+uint64_t ctl_rpc_invalid_count(void)
+{
+	return __atomic_load_n(&srv.invalid, __ATOMIC_RELAXED);
 }
 
 const char *ctl_param_str(json_t *params, const char *key, bool required, struct ctl_err *e)
@@ -98,13 +109,16 @@ char *ctl_rpc_handle(const char *line, size_t len)
 	struct ctl_err e = {0};
 	const char *method;
 	char msg[CTL_ERR_LEN + 64];
+	bool ran = false;
 	char *out;
 
 	if (req == NULL) {
+		__atomic_fetch_add(&srv.invalid, 1, __ATOMIC_RELAXED);
 		snprintf(msg, sizeof(msg), "parse error: %s at column %d", je.text, je.column);
 		return reply(NULL, NULL, PL_E_PARSE, msg);
 	}
 	if (!json_is_object(req)) {
+		__atomic_fetch_add(&srv.invalid, 1, __ATOMIC_RELAXED);
 		json_decref(req);
 		return reply(NULL, NULL, PL_E_INVALID_REQUEST,
 			     "invalid request: expected one JSON object per line (no batches)");
@@ -132,11 +146,15 @@ char *ctl_rpc_handle(const char *line, size_t len)
 			json_t *empty = params ? NULL : json_object();
 			result = m->fn(params ? params : empty, &e);
 			json_decref(empty);
+			__atomic_fetch_add(result ? &m->n_ok : &m->n_failed, 1, __ATOMIC_RELAXED);
+			ran = true;
 			out = result ? reply(id, result, 0, NULL)
 				     : reply(id, NULL, e.code ? e.code : PL_E_INTERNAL,
 					     e.msg[0] ? e.msg : "internal error");
 		}
 	}
+	if (!ran)
+		__atomic_fetch_add(&srv.invalid, 1, __ATOMIC_RELAXED);
 	if (id == NULL) { /* a notification: no response */
 		free(out);
 		out = NULL;
@@ -312,7 +330,7 @@ static void accept_clients(void)
 		while (slot < MAX_CLIENTS && srv.clients[slot])
 			slot++;
 		if (slot == MAX_CLIENTS) {
-			ctl_log("refusing client pid %d uid %u: %d clients already", cr.pid, cr.uid,
+			ctl_warn("refusing client pid %d uid %u: %d clients already", cr.pid, cr.uid,
 				MAX_CLIENTS);
 			close(fd);
 			continue;
@@ -328,9 +346,9 @@ static void accept_clients(void)
 		srv.clients[slot] = c;
 		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = TAG_CLIENT + slot};
 		epoll_ctl(srv.epfd, EPOLL_CTL_ADD, fd, &ev);
-		ctl_log("client pid %d uid %u gid %u connected", cr.pid, cr.uid, cr.gid);
+		ctl_debug("client pid %d uid %u gid %u connected", cr.pid, cr.uid, cr.gid);
 		if (!peer_allowed(&cr)) {
-			ctl_log("denied client pid %d uid %u gid %u", cr.pid, cr.uid, cr.gid);
+			ctl_warn("denied client pid %d uid %u gid %u", cr.pid, cr.uid, cr.gid);
 			send_error_and_close(slot, PL_E_DENIED,
 					     "permission denied: uid not root nor in the socket's group");
 		}
@@ -347,7 +365,7 @@ static void expire_partial(void)
 		struct client *c = srv.clients[i];
 		if (c && !c->closing && c->partial_since_ms &&
 		    now - c->partial_since_ms > PL_REQUEST_DEADLINE_MS) {
-			ctl_log("client pid %d: request incomplete after %d ms, closing", c->pid,
+			ctl_warn("client pid %d: request incomplete after %d ms, closing", c->pid,
 				PL_REQUEST_DEADLINE_MS);
 			send_error_and_close(i, PL_E_TIMEOUT, "request not completed within 5 s");
 		}

@@ -11,10 +11,15 @@ typedef json_t *(*ctl_method_fn)(json_t *params, struct ctl_err *e);
 struct ctl_method {
 	const char *name;
 	ctl_method_fn fn;
+	uint64_t n_ok, n_failed; /* calls by result; read by metrics (relaxed) */
 	struct ctl_method *next;
 };
 
 void ctl_method_register(struct ctl_method *m);
+/* For metrics: every method with its counters, and requests that reached
+ * none (parse errors, invalid requests, unknown methods). */
+const struct ctl_method *ctl_rpc_methods(void);
+uint64_t ctl_rpc_invalid_count(void);
 
 #define CTL_METHOD(mname, fn_)                                                                     \
 	static struct ctl_method method_##fn_ = {.name = mname, .fn = fn_};                         \

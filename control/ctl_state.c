@@ -58,7 +58,7 @@ int ctl_state_save(void)
 	} else {
 		unlink(prev);
 		if (link(node.state_path, prev) != 0 && errno != ENOENT)
-			ctl_log("cannot keep the previous state as %s: %s", prev, strerror(errno));
+			ctl_warn("cannot keep the previous state as %s: %s", prev, strerror(errno));
 		if (rename(tmp, node.state_path) != 0)
 			rc = -errno;
 	}
@@ -71,7 +71,7 @@ int ctl_state_save(void)
 		close(fd);
 	}
 	if (rc != 0)
-		ctl_log("cannot write state file %s: %s", node.state_path, strerror(-rc));
+		ctl_error("cannot write state file %s: %s", node.state_path, strerror(-rc));
 	return rc;
 }
 
@@ -91,16 +91,16 @@ static void restore_pods(json_t *pods)
 		struct ctl_err e;
 
 		if (!id || !ifn || !ns || !ip || ctl_parse_prefix(ip, &addr, &plen, true) != 0) {
-			ctl_log("state: skipping malformed pod entry %zu", i);
+			ctl_warn("state: skipping malformed pod entry %zu", i);
 			continue;
 		}
 		if (access(ns, F_OK) != 0) {
-			ctl_log("state: pod %s/%s: netns %s is gone, releasing %s", id, ifn, ns, ip);
+			ctl_warn("state: pod %s/%s: netns %s is gone, releasing %s", id, ifn, ns, ip);
 			continue;
 		}
 		uint16_t mtu = (uint16_t)json_integer_value(json_object_get(o, "mtu"));
 		if (ctl_pod_add(id, ns, ifn, addr, mtu, &p, &e) != 0)
-			ctl_log("state: pod %s/%s not restored: %s", id, ifn, e.msg);
+			ctl_warn("state: pod %s/%s not restored: %s", id, ifn, e.msg);
 	}
 }
 
@@ -118,7 +118,7 @@ static void restore_routes(json_t *routes)
 
 		if (ctl_route_parse(o, &prefix, &plen, &nh, &e) != 0 ||
 		    ctl_route_set(prefix, plen, &nh, origin ? origin : "static") != 0)
-			ctl_log("state: route entry %zu not restored: %s", i, e.msg);
+			ctl_warn("state: route entry %zu not restored: %s", i, e.msg);
 	}
 }
 
@@ -130,13 +130,13 @@ static json_t *load(const char *path)
 
 	if (root == NULL) {
 		if (access(path, F_OK) == 0)
-			ctl_log("state file %s is corrupt: %s (line %d)", path, je.text, je.line);
+			ctl_error("state file %s is corrupt: %s (line %d)", path, je.text, je.line);
 		return NULL;
 	}
 	if (!json_is_object(root) || json_integer_value(json_object_get(root, "version")) != 1 ||
 	    !json_is_array(json_object_get(root, "pods")) ||
 	    !json_is_array(json_object_get(root, "routes"))) {
-		ctl_log("state file %s is not a podlane state (version 1 with pods and routes)", path);
+		ctl_error("state file %s is not a podlane state (version 1 with pods and routes)", path);
 		json_decref(root);
 		return NULL;
 	}
@@ -149,7 +149,7 @@ int ctl_state_restore(void)
 	int rc = mkdir_p(node.cfg.state_dir);
 
 	if (rc != 0) {
-		ctl_log("cannot create state_dir %s: %s", node.cfg.state_dir, strerror(-rc));
+		ctl_error("cannot create state_dir %s: %s", node.cfg.state_dir, strerror(-rc));
 		return rc;
 	}
 	char prev[320];
@@ -162,10 +162,10 @@ int ctl_state_restore(void)
 		used = prev;
 		root = load(prev);
 		if (root == NULL) {
-			ctl_log("no usable state in %s or %s; starting empty", node.state_path, prev);
+			ctl_warn("no usable state in %s or %s; starting empty", node.state_path, prev);
 			return 0;
 		}
-		ctl_log("using the previous good state %s", prev);
+		ctl_warn("using the previous good state %s", prev);
 	}
 	restore_pods(json_object_get(root, "pods"));
 	restore_routes(json_object_get(root, "routes"));

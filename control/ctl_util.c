@@ -1,10 +1,9 @@
-/* Address parsing and printing, errors and logging shared by control. */
+/* Address parsing and printing, and errors, shared by control. */
 #include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ctl.h"
 
@@ -65,21 +64,4 @@ int ctl_fail(struct ctl_err *e, int code, const char *fmt, ...)
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
 	return -1;
-}
-
-void ctl_log(const char *fmt, ...)
-{
-	va_list ap;
-	struct timespec ts;
-	struct tm tm;
-	char t[32];
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(stderr, "%s.%03ldZ podlaned: ", t, ts.tv_nsec / 1000000);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
 }

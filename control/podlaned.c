@@ -131,6 +131,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "podlaned: %s\n", err);
 		return 2;
 	}
+	dp_log_init(c.log_level);
 	char *eal[128];
 	int n_eal = eal_argv(&c, argc - optind, argv + optind, eal);
 	struct dp_config dc = {.n_workers = c.workers, .node_ip = c.node_ip,
@@ -138,12 +139,12 @@ int main(int argc, char **argv)
 
 	if (dp_init(n_eal, eal, &dc, err, sizeof(err)) != 0 ||
 	    ctl_node_init(&c, err, sizeof(err)) != 0) {
-		ctl_log("start-up failed: %s", err);
+		ctl_error("start-up failed: %s", err);
 		return 1;
 	}
 	ctl_state_restore();
 	if (dp_start_workers() != 0 || ctl_rpc_listen(c.socket, c.socket_gid, c.max_request_mb, err, sizeof(err)) != 0) {
-		ctl_log("start-up failed: %s", err[0] ? err : "cannot launch workers");
+		ctl_error("start-up failed: %s", err[0] ? err : "cannot launch workers");
 		dp_stop();
 		return 1;
 	}
@@ -151,7 +152,7 @@ int main(int argc, char **argv)
 	if (c.import_table) {
 		int fd = ctl_kroutes_start(c.import_table);
 		if (fd < 0 || ctl_rpc_watch_fd(fd, ctl_kroutes_event) != 0) {
-			ctl_log("start-up failed: cannot mirror kernel table %u", c.import_table);
+			ctl_error("start-up failed: cannot mirror kernel table %u", c.import_table);
 			dp_stop();
 			return 1;
 		}
@@ -161,6 +162,12 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	ctl_telemetry_register();
+	if (c.metrics_port && ctl_metrics_start(c.metrics_ip, c.metrics_port, err, sizeof(err)) != 0) {
+		ctl_error("start-up failed: %s", err);
+		ctl_rpc_close();
+		dp_stop();
+		return 1;
+	}
 	node.ready = true;
 	ctl_log("ready: node %s, %u worker(s), socket %s", c.uplink, c.workers, c.socket);
 
@@ -176,6 +183,7 @@ int main(int argc, char **argv)
 		}
 	}
 	ctl_log("stopping");
+	ctl_metrics_stop();
 	ctl_rpc_close();
 	dp_stop();
 	ctl_config_free(&c);

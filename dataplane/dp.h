@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <rte_ether.h>
+#include <rte_log.h>
 
 #define DP_MAX_WORKERS 8
 #define DP_MAX_ROUTES (1u << 20)
@@ -64,6 +65,9 @@ struct dp_stats {
 	struct dp_port_stats port[RTE_MAX_ETHPORTS];
 	uint64_t drops[DP_DROP_MAX];
 	uint64_t icmp_sent, icmp_ratelimited, arp_replies, arp_requests;
+	unsigned n_workers;
+	uint64_t worker_busy_us[DP_MAX_WORKERS]; /* since start, rounds that moved packets */
+	double worker_load[DP_MAX_WORKERS];       /* busy share of the last second, 0..1 */
 };
 
 struct dp_port_info {
@@ -97,6 +101,18 @@ int dp_route_add(uint32_t prefix, uint8_t plen, const struct dp_nh_spec *nh);
 int dp_route_del(uint32_t prefix, uint8_t plen);
 void dp_commit(void);
 
+/* What the workers do with a packet to dst: the next hop its route gives,
+ * the output port and the destination MAC if known (next_ip is the
+ * address ARP resolves for gateway and connected next hops). */
+struct dp_trace {
+	enum dp_nh_kind kind;
+	uint16_t port;
+	uint32_t next_ip;
+	bool mac_known;
+	struct rte_ether_addr mac;
+};
+int dp_route_trace(uint32_t dst, struct dp_trace *t); /* -ENOENT: no route */
+
 void dp_stats_read(struct dp_stats *out);
 
 /* Control-thread slow path: ARP learning and resolution. The fd becomes
@@ -105,5 +121,30 @@ void dp_stats_read(struct dp_stats *out);
 int dp_slowpath_fd(void);
 void dp_slowpath_run(void);
 void dp_timer(void);
+
+/* Logging (dp_log.c): type "podlane"; level names error, warning,
+ * notice, info, debug. dp_log_init takes the configured level and sends
+ * every DPDK log line to stderr (journald-aware). */
+extern int dp_logtype;
+int dp_log_level_parse(const char *name);
+int dp_log_init(const char *level);
+void dp_log(uint32_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Messages that packets can trigger pass at most DP_LOG_BURST times per
+ * DP_LOG_INTERVAL_S from one call site (one thread); the rest are
+ * counted and reported with the first message of a later window. */
+#define DP_LOG_BURST 10
+#define DP_LOG_INTERVAL_S 5
+struct dp_log_limit {
+	uint64_t window_start;
+	unsigned n, suppressed;
+};
+bool dp_log_ratelimit(struct dp_log_limit *rl);
+#define DP_LOG_LIMITED(level, ...)                                                                 \
+	do {                                                                                       \
+		static struct dp_log_limit limit_;                                                 \
+		if (dp_log_ratelimit(&limit_))                                                     \
+			dp_log(RTE_LOG_##level, __VA_ARGS__);                                      \
+	} while (0)
 
 #endif

@@ -5,6 +5,7 @@
 #include <rte_errno.h>
 #include <rte_jhash.h>
 #include <rte_lcore.h>
+#include <rte_pdump.h>
 
 #include "dp_priv.h"
 
@@ -60,6 +61,11 @@ int dp_init(int argc, char **argv, const struct dp_config *c, char *err, size_t 
 		snprintf(err, errlen, "DPDK EAL init failed: %s", rte_strerror(rte_errno));
 		return -1;
 	}
+	/* dpdk-dumpcap (a secondary process) captures through this; it
+	 * needs shared memory, so with --no-huge or --in-memory it cannot
+	 * attach and capture is simply unavailable. */
+	if (rte_eal_process_type() == RTE_PROC_PRIMARY && rte_pdump_init() != 0)
+		dp_log(RTE_LOG_WARNING, "packet capture unavailable: %s", rte_strerror(rte_errno));
 	if (rte_lcore_count() < c->n_workers + 1) {
 		snprintf(err, errlen, "workers is %u but EAL has %u lcores (need workers + 1)",
 			 c->n_workers, rte_lcore_count());
@@ -93,6 +99,7 @@ void dp_stop(void)
 		rte_eth_dev_stop(pid);
 		rte_eth_dev_close(pid);
 	}
+	rte_pdump_uninit();
 	rte_eal_cleanup();
 }
 
@@ -112,7 +119,10 @@ void dp_stats_read(struct dp_stats *out)
 		out->icmp_sent += s->icmp_sent;
 		out->icmp_ratelimited += s->icmp_ratelimited;
 		out->arp_replies += s->arp_replies;
+		out->worker_busy_us[w] = (uint64_t)((double)s->busy_cycles * 1e6 / (double)rte_get_tsc_hz());
+		out->worker_load[w] = __atomic_load_n(&dp.workers[w].load_ppm, __ATOMIC_RELAXED) / 1e6;
 	}
+	out->n_workers = dp.cfg.n_workers;
 	for (unsigned d = 0; d < DP_DROP_MAX; d++)
 		out->drops[d] += dp.slowpath_stats[d];
 	out->arp_requests = dp.arp_requests;

@@ -2,6 +2,7 @@
  * MACs up lock-free and hand over what they cannot resolve; here we send
  * ARP requests, hold a few packets per neighbour, learn replies and age
  * entries. */
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -93,6 +94,7 @@ static void neigh_resolve(struct rte_mbuf *m)
 	struct dp_neigh *n = neigh_get(m->hash.usr, true);
 
 	if (n == NULL) {
+		DP_LOG_LIMITED(WARNING, "neighbour table full: dropping packets to unresolved next hops");
 		ctl_drop(m, DP_DROP_ARP_FAILED);
 		return;
 	}
@@ -133,9 +135,15 @@ void dp_slowpath_run(void)
 	}
 }
 
+static const char *ip_str(uint32_t ip, char b[INET_ADDRSTRLEN])
+{
+	return inet_ntop(AF_INET, &ip, b, INET_ADDRSTRLEN);
+}
+
 static void neigh_age(struct dp_neigh *n, uint64_t now, uint64_t hz)
 {
 	uint64_t word = n->mac_word;
+	char b[INET_ADDRSTRLEN];
 
 	if (now - n->last_req < hz)
 		return;
@@ -146,6 +154,9 @@ static void neigh_age(struct dp_neigh *n, uint64_t now, uint64_t hz)
 			neigh_request(n);
 			return;
 		}
+		DP_LOG_LIMITED(WARNING, "neighbour %s: no ARP reply after %u requests, "
+			       "%u queued packet(s) dropped", ip_str(n->ip, b),
+			       NEIGH_MAX_PROBES, n->n_queued);
 		for (uint8_t i = 0; i < n->n_queued; i++)
 			ctl_drop(n->queue[i], DP_DROP_ARP_FAILED);
 		n->n_queued = 0;
@@ -157,6 +168,8 @@ static void neigh_age(struct dp_neigh *n, uint64_t now, uint64_t hz)
 	if (n->probes < NEIGH_MAX_PROBES)
 		neigh_request(n); /* still used meanwhile, as the kernel's STALE */
 	else {
+		DP_LOG_LIMITED(INFO, "neighbour %s: stopped answering ARP, forgotten",
+			       ip_str(n->ip, b));
 		__atomic_store_n(&n->mac_word, 0, __ATOMIC_RELEASE);
 		n->probes = 0;
 	}
@@ -167,6 +180,7 @@ void dp_timer(void)
 	uint64_t now = rte_get_tsc_cycles(), hz = rte_get_tsc_hz();
 
 	dp_slowpath_run();
+	dp_workers_sample(now);
 	for (uint32_t i = 0; i < DP_MAX_NEIGH; i++)
 		if (dp.neigh[i].ip != 0)
 			neigh_age(&dp.neigh[i], now, hz);

@@ -82,6 +82,7 @@ struct dp_wstats {
 	uint64_t tx_pkts[RTE_MAX_ETHPORTS], tx_bytes[RTE_MAX_ETHPORTS];
 	uint64_t drops[DP_DROP_MAX];
 	uint64_t icmp_sent, icmp_ratelimited, arp_replies;
+	uint64_t busy_cycles; /* in loop rounds that moved packets */
 };
 
 struct dp_worker {
@@ -94,6 +95,10 @@ struct dp_worker {
 	bool hold_tx;
 	struct dp_txbuf tx[RTE_MAX_ETHPORTS];
 	struct dp_wstats stats;
+	/* Busy share of the last dp_timer() period, in millionths; kept by
+	 * the control thread, read by stats readers on any thread. */
+	uint32_t load_ppm;
+	uint64_t load_busy, load_tsc;
 } __rte_cache_aligned;
 
 struct dp {
@@ -161,6 +166,7 @@ static inline bool dp_lookup1(uint32_t ip, uint32_t *hop)
 /* dp_worker.c */
 int dp_worker_main(void *arg);
 int dp_workers_assign(uint16_t port, uint16_t n_rxq);
+void dp_workers_sample(uint64_t now_tsc); /* busy share since the last call */
 int dp_workers_unassign(uint16_t port);
 /* dp_route.c */
 int dp_route_init(uint32_t max_routes, char *err, size_t errlen);

@@ -171,3 +171,38 @@ void dp_commit(void)
 	while (dp.n_nh_deferred)
 		dp.nh_free[dp.n_nh_free++] = dp.nh_deferred[--dp.n_nh_deferred];
 }
+
+int dp_route_trace(uint32_t dst, struct dp_trace *t)
+{
+	uint32_t hop;
+
+	memset(t, 0, sizeof(*t));
+	if (!dp_lookup1(rte_be_to_cpu_32(dst), &hop))
+		return -ENOENT;
+	const struct dp_nh *nh = &dp.nh[hop];
+	t->kind = nh->kind;
+	t->port = nh->port;
+	switch (nh->kind) {
+	case DP_NH_PORT:
+		t->mac = nh->mac;
+		t->mac_known = true;
+		break;
+	case DP_NH_LOCAL:
+		t->port = dp.host;
+		t->mac = dp.ports[dp.host].peer_mac;
+		t->mac_known = dp.host < RTE_MAX_ETHPORTS;
+		break;
+	case DP_NH_GATEWAY:
+	case DP_NH_CONNECTED:
+		t->port = dp.uplink;
+		t->next_ip = nh->kind == DP_NH_GATEWAY ? nh->gw : dst;
+		uint64_t w = dp_neigh_mac_word(t->next_ip);
+		t->mac_known = (w & DP_NEIGH_VALID) != 0;
+		if (t->mac_known)
+			dp_mac_from_word(w, &t->mac);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}

@@ -26,6 +26,7 @@ int dp_worker_main(void *arg)
 	rte_rcu_qsbr_thread_online(dp.qsbr, w->id);
 	while (!dp.stop) {
 		const struct dp_rxq_list *l = __atomic_load_n(&w->rxqs, __ATOMIC_ACQUIRE);
+		uint64_t start = rte_rdtsc();
 		unsigned total = 0;
 
 		for (unsigned i = 0; l != NULL && i < l->n; i++) {
@@ -38,6 +39,7 @@ int dp_worker_main(void *arg)
 		dp_tx_flush(w);
 		rte_rcu_qsbr_quiescent(dp.qsbr, w->id);
 		if (total) {
+			w->stats.busy_cycles += rte_rdtsc() - start;
 			idle = 0;
 			sleep_us = 0;
 			continue;
@@ -59,6 +61,21 @@ int dp_worker_main(void *arg)
 	rte_rcu_qsbr_thread_offline(dp.qsbr, w->id);
 	rte_rcu_qsbr_thread_unregister(dp.qsbr, w->id);
 	return 0;
+}
+
+void dp_workers_sample(uint64_t now)
+{
+	for (unsigned i = 0; i < dp.cfg.n_workers; i++) {
+		struct dp_worker *w = &dp.workers[i];
+		uint64_t busy = __atomic_load_n(&w->stats.busy_cycles, __ATOMIC_RELAXED);
+		if (w->load_tsc != 0 && now > w->load_tsc)
+			__atomic_store_n(&w->load_ppm,
+					 (uint32_t)RTE_MIN((busy - w->load_busy) * 1000000 /
+							   (now - w->load_tsc), UINT64_C(1000000)),
+					 __ATOMIC_RELAXED);
+		w->load_busy = busy;
+		w->load_tsc = now;
+	}
 }
 
 /* Copy-on-write of the rx queue lists; the old lists are freed once no

@@ -25,6 +25,7 @@
 #define PL_M_ROUTE_ADD "route.add"
 #define PL_M_ROUTE_DEL "route.del"
 #define PL_M_ROUTE_LIST "route.list"
+#define PL_M_ROUTE_LOOKUP "route.lookup"
 #define PL_M_ROUTE_REPLACE_ALL "route.replace_all"
 #define PL_M_PORT_LIST "port.list"
 #define PL_M_STATS_GET "stats.get"

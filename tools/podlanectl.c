@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "pl_client.h"
 #include "podlane_api.h"
@@ -24,6 +26,10 @@ static const char *const usage_text =
 	"  route del PREFIX\n"
 	"  port list\n"
 	"  stats                         per-port counters and drops by reason\n"
+	"  stats --watch [SECONDS [COUNT]]\n"
+	"                                rates per port (packets and bits per second),\n"
+	"                                drops and worker load every SECONDS (default 1),\n"
+	"                                COUNT times (default: until interrupted)\n"
 	"\n"
 	"options:\n"
 	"  -s, --socket PATH   podlaned socket (default " PL_DEFAULT_SOCKET ")\n"
@@ -82,22 +88,26 @@ static void table(json_t *rows, const char *const cols[], const char *const head
 			printf("%-*s%s", c + 1 < n ? (int)w[c] : 0, S(r, cols[c]), c + 1 < n ? "  " : "\n");
 }
 
+/* One "next hop" text for a route: via IP, dev PORT or the route type. */
+static const char *nexthop(json_t *o, char nh[96])
+{
+	if (json_object_get(o, "via"))
+		snprintf(nh, 96, "via %s", S(o, "via"));
+	else if (json_object_get(o, "dev"))
+		snprintf(nh, 96, "dev %s", S(o, "dev"));
+	else
+		snprintf(nh, 96, "%s", S(o, "type"));
+	return nh;
+}
+
 static void print_routes(json_t *r)
 {
 	size_t i;
 	json_t *o;
+	char nh[96];
 
-	/* One "next hop" column: via IP, dev PORT or the route type. */
-	json_array_foreach(r, i, o) {
-		char nh[96];
-		if (json_object_get(o, "via"))
-			snprintf(nh, sizeof(nh), "via %s", S(o, "via"));
-		else if (json_object_get(o, "dev"))
-			snprintf(nh, sizeof(nh), "dev %s", S(o, "dev"));
-		else
-			snprintf(nh, sizeof(nh), "%s", S(o, "type"));
-		json_object_set_new(o, "nexthop", json_string(nh));
-	}
+	json_array_foreach(r, i, o)
+		json_object_set_new(o, "nexthop", json_string(nexthop(o, nh)));
 	table(r, (const char *const[]){"prefix", "nexthop", "origin", NULL},
 	      (const char *const[]){"PREFIX", "NEXTHOP", "ORIGIN"});
 }
@@ -120,6 +130,125 @@ static void print_stats(json_t *r)
 	       S(r, "arp_requests"));
 }
 
+static void print_trace(json_t *r)
+{
+	json_t *route = json_object_get(r, "route"), *pod = json_object_get(r, "pod");
+	char nh[96];
+
+	printf("%-9s %s\n", "address", S(r, "address"));
+	if (json_is_object(route)) {
+		printf("%-9s %s %s (%s)\n", "route", S(route, "prefix"), nexthop(route, nh),
+		       S(route, "origin"));
+	} else {
+		printf("%-9s none\n", "route");
+	}
+	printf("%-9s %s\n", "action", S(r, "action"));
+	const char *keys[] = {"port", "next_hop", "mac", NULL};
+	for (int i = 0; keys[i]; i++)
+		if (json_object_get(r, keys[i]))
+			printf("%-9s %s\n", keys[i],
+			       json_is_null(json_object_get(r, keys[i])) ? "unresolved" : S(r, keys[i]));
+	if (json_is_object(pod))
+		printf("%-9s %s/%s\n", "pod", S(pod, "container_id"), S(pod, "ifname"));
+}
+
+static double num(json_t *o, const char *k)
+{
+	return json_number_value(json_object_get(o, k));
+}
+
+static json_t *port_by_id(json_t *ports, json_int_t id, const char *name)
+{
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(ports, i, p)
+		if (json_integer_value(json_object_get(p, "id")) == id &&
+		    strcmp(S(p, "name"), name) == 0)
+			return p;
+	return NULL;
+}
+
+static void set_rate(json_t *row, const char *k, double v)
+{
+	char b[32];
+	snprintf(b, sizeof(b), "%.0f", v);
+	json_object_set_new(row, k, json_string(b));
+}
+
+/* One block per interval: rates from the difference of two stats.get. */
+static void print_rates(json_t *prev, json_t *cur, double dt)
+{
+	json_t *rows = json_array(), *p, *v;
+	const char *key;
+	char stamp[32];
+	time_t now = time(NULL);
+	size_t i;
+
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	printf("%s  every %.1f s\n", stamp, dt);
+	json_array_foreach(json_object_get(cur, "ports"), i, p) {
+		json_t *o = port_by_id(json_object_get(prev, "ports"), json_integer_value(json_object_get(p, "id")), S(p, "name"));
+		json_t *row = json_pack("{s:s}", "name", S(p, "name"));
+		if (o == NULL)
+			o = p; /* a port that just appeared: no rate yet */
+		set_rate(row, "rx_pps", (num(p, "rx_packets") - num(o, "rx_packets")) / dt);
+		set_rate(row, "rx_bps", (num(p, "rx_bytes") - num(o, "rx_bytes")) * 8 / dt);
+		set_rate(row, "tx_pps", (num(p, "tx_packets") - num(o, "tx_packets")) / dt);
+		set_rate(row, "tx_bps", (num(p, "tx_bytes") - num(o, "tx_bytes")) * 8 / dt);
+		set_rate(row, "missed", (num(p, "rx_missed") - num(o, "rx_missed")) / dt);
+		json_array_append_new(rows, row);
+	}
+	table(rows, (const char *const[]){"name", "rx_pps", "rx_bps", "tx_pps", "tx_bps", "missed", NULL},
+	      (const char *const[]){"PORT", "RX_PPS", "RX_BIT/S", "TX_PPS", "TX_BIT/S", "MISSED/S"});
+	json_decref(rows);
+	json_object_foreach(json_object_get(cur, "drops"), key, v) {
+		double d = json_number_value(v) - num(json_object_get(prev, "drops"), key);
+		if (d > 0)
+			printf("drops %s: %.0f/s\n", key, d / dt);
+	}
+	json_array_foreach(json_object_get(cur, "workers"), i, p)
+		printf("%sworker %s busy %.1f%%", i ? ", " : "", S(p, "id"), num(p, "busy_ratio") * 100);
+	printf("\n\n");
+	fflush(stdout);
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int watch_stats(struct pl_client *c, double interval, long count)
+{
+	char msg[1024];
+	int code;
+	json_t *prev = pl_client_call(c, PL_M_STATS_GET, NULL, &code, msg, sizeof(msg));
+	double t0 = mono_s();
+
+	for (long n = 0; prev != NULL && (count == 0 || n < count); n++) {
+		usleep((useconds_t)(interval * 1e6));
+		json_t *cur = pl_client_call(c, PL_M_STATS_GET, NULL, &code, msg, sizeof(msg));
+		double t1 = mono_s();
+		if (cur == NULL) {
+			json_decref(prev);
+			prev = NULL;
+			break;
+		}
+		print_rates(prev, cur, t1 - t0);
+		json_decref(prev);
+		prev = cur;
+		t0 = t1;
+	}
+	if (prev == NULL) {
+		fprintf(stderr, "podlanectl: %s\n", msg);
+		return 1;
+	}
+	json_decref(prev);
+	return 0;
+}
+
 static int bad_usage(const char *why)
 {
 	fprintf(stderr, "podlanectl: %s\n%s", why, usage_text);
@@ -138,6 +267,9 @@ int main(int argc, char **argv)
 	bool json_out = false;
 	json_t *params = NULL;
 	void (*print)(json_t *) = NULL;
+	bool watch = false;
+	double interval = 1;
+	long count = 0;
 	int o;
 
 	while ((o = getopt_long(argc, argv, "+s:o:h", opts, NULL)) != -1) {
@@ -184,6 +316,20 @@ int main(int argc, char **argv)
 		params = json_pack("{s:s}", "prefix", a[2]);
 	} else if (IS(0, "port") && IS(1, "list") && n == 2) {
 		method = PL_M_PORT_LIST;
+	} else if (IS(0, "trace") && n == 2) {
+		method = PL_M_ROUTE_LOOKUP;
+		params = json_pack("{s:s}", "address", a[1]);
+		print = print_trace;
+	} else if (IS(0, "stats") && IS(1, "--watch") && n <= 4) {
+		char *end = NULL;
+		interval = n > 2 ? strtod(a[2], &end) : 1;
+		if ((end && *end) || !(interval >= 0.1 && interval <= 3600))
+			return bad_usage("stats --watch: SECONDS must be a number from 0.1 to 3600");
+		count = n > 3 ? strtol(a[3], &end, 10) : 0;
+		if ((n > 3 && *end) || count < 0)
+			return bad_usage("stats --watch: COUNT must be a whole number");
+		method = PL_M_STATS_GET;
+		watch = true;
 	} else if (IS(0, "stats") && n == 1) {
 		method = PL_M_STATS_GET;
 		print = print_stats;
@@ -198,6 +344,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "podlanectl: %s\n", msg);
 		json_decref(params);
 		return 1;
+	}
+	if (watch) {
+		int rc = watch_stats(&c, interval, count);
+		pl_client_close(&c);
+		return rc;
 	}
 	json_t *r = pl_client_call(&c, method, params, &code, msg, sizeof(msg));
 	pl_client_close(&c);

@@ -70,6 +70,8 @@ class Api(unittest.TestCase):
         for reason in ("ttl_exceeded", "no_route", "bad_checksum", "not_for_us", "tx_full"):
             self.assertIn(reason, s["drops"])
         self.assertTrue(all("rx_packets" in p for p in s["ports"]))
+        self.assertEqual([w["id"] for w in s["workers"]], [0])
+        self.assertTrue(0 <= s["workers"][0]["busy_ratio"] <= 1)
 
     def test_parse_error(self):
         r = self.c.raw(b'{"jsonrpc": "2.0", "id": 1, "method": \n')
@@ -136,6 +138,24 @@ class Api(unittest.TestCase):
         self.c.ok("route.del", {"prefix": "100.96.252.0/24"})
         self.assertEqual(self.c.err("route.del", {"prefix": "172.31.102.0/24"}),
                          (-32602, "route 172.31.102.0/24 belongs to system and cannot be deleted"))
+
+    def test_route_lookup(self):
+        self.c.ok("route.add", {"prefix": "100.96.250.0/24", "via": "172.31.102.106"})
+        try:
+            r = self.c.ok("route.lookup", {"address": "100.96.250.9"})
+            self.assertEqual(r, {"address": "100.96.250.9", "action": "forward", "port": "uplink",
+                                 "next_hop": "172.31.102.106", "mac": None,
+                                 "route": {"prefix": "100.96.250.0/24", "via": "172.31.102.106",
+                                           "origin": "static"}})
+        finally:
+            self.c.ok("route.del", {"prefix": "100.96.250.0/24"})
+        r = self.c.ok("route.lookup", {"address": "100.96.243.77"})  # unallocated pod address
+        self.assertEqual((r["action"], r["route"]["prefix"]), ("blackhole", "100.96.243.0/24"))
+        self.assertEqual(self.c.ok("route.lookup", {"address": "9.9.9.9"}),
+                         {"address": "9.9.9.9", "route": None, "action": "unreachable"})
+        self.assertEqual(self.c.err("route.lookup", {}), (-32602, "address: missing"))
+        self.assertEqual(self.c.err("route.lookup", {"address": "1.2.3"}),
+                         (-32602, "address: '1.2.3' is not an IPv4 address"))
 
     def test_replace_all_applies_the_diff(self):
         def routes(n, via="172.31.102.106"):

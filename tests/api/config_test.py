@@ -57,6 +57,11 @@ CASES = [
     (with_(socket_group="no-such-group-x"), "config: 'socket_group' \"no-such-group-x\" is not a group on this machine"),
     (with_(import_table=254), "config: 'import_table' must not be the kernel's main (254) or local (255) table"),
     (with_(import_table=-1), "config: 'import_table' must be an integer from 1 to 2147483647"),
+    (with_(log_level="verbose"), "config: 'log_level' is \"verbose\", expected error, warning, notice, info or debug"),
+    (with_(metrics_listen="9464"), "config: 'metrics_listen' is \"9464\", expected ADDRESS:PORT like 127.0.0.1:9464"),
+    (with_(metrics_listen="127.0.0.1:0"), "config: 'metrics_listen' is \"127.0.0.1:0\", expected ADDRESS:PORT like 127.0.0.1:9464"),
+    (with_(metrics_listen="127.0.0.1:70000"), "config: 'metrics_listen' is \"127.0.0.1:70000\", expected ADDRESS:PORT like 127.0.0.1:9464"),
+    (with_(metrics_listen="1.2.3:80"), "config: 'metrics_listen' is \"1.2.3:80\", expected ADDRESS:PORT like 127.0.0.1:9464"),
     ("[1, 2]", "config: the top level must be a JSON object"),
 ]
 

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Operating podlaned with the tools people already use: Prometheus
+# /metrics (checked with prometheus_client's parser), dpdk-dumpcap,
+# podlanectl trace and stats --watch, log levels, rate-limited logs and
+# journald priority prefixes.
+. "$(dirname "$0")/lib/common.sh"
+isolate "$@"
+
+fabric 172.31.102.1/24
+ip -n fab route add 100.96.243.0/24 via 172.31.102.105
+start_node node 172.31.102.105/24 100.96.243.0/24 2 '"metrics_listen": "127.0.0.1:9464", "log_level": "debug",'
+netns_add pa
+netns_add pb
+ctl node pod add ctr-a /run/netns/pa eth0 >/dev/null
+ctl node pod add ctr-b /run/netns/pb eth0 >/dev/null
+A=100.96.243.1 B=100.96.243.2
+wait_for 10 ip netns exec pa ping -c 1 -W 1 $B || fail "pod a cannot reach pod b"
+ip netns exec pa ping -q -c 20 -i 0.01 $B >/dev/null || fail "pings lost"
+ctl node route del 1.2.3.0/24 2>/dev/null && fail "deleting a missing route succeeded"
+
+# --- Prometheus: the real parser (Debian's, hence /usr/bin/python3), then
+# values a user would alert on.
+scrape() { ip netns exec node curl -sS --max-time 5 "$@"; }
+scrape -o "$WORK/metrics.txt" http://127.0.0.1:9464/metrics || fail "cannot scrape /metrics"
+/usr/bin/python3 - "$WORK/metrics.txt" <<'PY' || fail "metrics wrong (above)"
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+fams = {f.name: f for f in text_string_to_metric_families(open(sys.argv[1]).read())}
+def val(name, **labels):
+    for s in fams[name].samples:
+        if all(s.labels.get(k) == v for k, v in labels.items()) and s.name.startswith(name):
+            return s.value
+    raise SystemExit("no sample %s%s" % (name, labels))
+assert val("podlane_pods") == 2, val("podlane_pods")
+assert val("podlane_ready") == 1
+assert val("podlane_routes") >= 4
+# Counters lose their _total suffix in the parser's family names.
+assert val("podlane_port_rx_packets", port="net_tap_p243_1", kind="pod") >= 21
+assert val("podlane_port_tx_packets", port="net_tap_p243_2", kind="pod") >= 21
+assert val("podlane_drops", reason="no_route") == 0
+assert val("podlane_api_requests", method="pod.add", result="ok") == 2
+assert val("podlane_api_requests", method="route.del", result="error") == 1
+assert 0 <= val("podlane_worker_busy_ratio", worker="0") <= 1
+assert val("podlane_worker_busy_seconds", worker="1") >= 0
+for f in fams.values():
+    assert f.documentation and f.type in ("counter", "gauge"), f.name
+print("%d metric families" % len(fams))
+PY
+ok "/metrics parses with prometheus_client and counts pods, packets, API calls, worker load"
+code() { scrape -o /dev/null -w '%{http_code}' "$@"; }
+[ "$(code http://127.0.0.1:9464/)" = 404 ] || fail "/ is not 404"
+[ "$(code -X POST http://127.0.0.1:9464/metrics)" = 405 ] || fail "POST is not 405"
+# A client that connects and says nothing must not stop the next scrape.
+ip netns exec node python3 -c '
+import socket, time
+s = socket.create_connection(("127.0.0.1", 9464)); time.sleep(3)' &
+silent=$!
+sleep 0.2
+scrape -o /dev/null http://127.0.0.1:9464/metrics || fail "scrape failed while a client stalls"
+wait $silent
+ok "404, 405 and a stalled client handled"
+
+# --- podlanectl trace: the dataplane's own decision.
+out=$(ctl node trace $B)
+echo "$out" | grep -q "^route     $B/32 dev net_tap_p243_2 (pod)$" || fail "trace route: $out"
+echo "$out" | grep -q "^action    forward$" || fail "trace action: $out"
+echo "$out" | grep -q "^mac       0a:58:64:60:f3:02$" || fail "trace mac: $out"
+echo "$out" | grep -q "^pod       ctr-b/eth0$" || fail "trace pod: $out"
+out=$(ctl node trace 172.31.102.1)
+echo "$out" | grep -q "^next_hop  172.31.102.1$" || fail "trace connected: $out"
+out=$(ctl node trace 172.31.102.105)
+echo "$out" | grep -q "^action    local$" || fail "trace node address: $out"
+out=$(ctl node trace 8.8.8.8)
+echo "$out" | grep -q "^action    unreachable$" || fail "trace without route: $out"
+ctl node trace 300.1.1.1 2>"$WORK/err" && fail "trace of a bad address succeeded"
+grep -q "address: '300.1.1.1' is not an IPv4 address" "$WORK/err" || fail "bad trace error: $(cat "$WORK/err")"
+ok "trace shows route, action, port, next hop, MAC and pod"
+
+# --- stats --watch: rates while a flow runs.
+ip netns exec pa ping -q -c 150 -i 0.01 $B >/dev/null &
+ping_pid=$!
+ctl node stats --watch 0.5 2 >"$WORK/watch.txt"
+wait $ping_pid
+[ "$(grep -c '^PORT ' "$WORK/watch.txt")" = 2 ] || fail "stats --watch printed $(cat "$WORK/watch.txt")"
+awk '$1 == "net_tap_p243_1" && $2 > 20 {found=1} END {exit !found}' "$WORK/watch.txt" ||
+	fail "no rx rate on pod a's port: $(cat "$WORK/watch.txt")"
+grep -q "^worker 0 busy [0-9.]*%, worker 1 busy" "$WORK/watch.txt" || fail "no worker load line"
+ctl node stats --watch 0 2>"$WORK/err" && fail "--watch 0 accepted"
+grep -q "SECONDS must be a number from 0.1 to 3600" "$WORK/err" || fail "bad --watch error"
+ok "stats --watch prints per-second rates and worker load"
+
+# --- logs: levels, one line per change, no flood from unreachable neighbours.
+grep -q "podlaned: pod add ctr-a/eth0 ip $A" "$WORK/node.log" || fail "no pod add log line"
+grep -q "podlaned: debug: client pid" "$WORK/node.log" || fail "log_level debug shows no debug lines"
+# 40 on-link addresses nobody answers: each fails after 3 ARP probes.
+pings=()
+for i in $(seq 10 49); do ip netns exec pa ping -c 1 -W 1 172.31.102.$i >/dev/null 2>&1 & pings+=($!); done
+for p in "${pings[@]}"; do wait "$p" || true; done
+wait_for 10 grep -q "no ARP reply" "$WORK/node.log" || fail "no log line for a failed neighbour"
+sleep 4
+n=$(grep -c "no ARP reply" "$WORK/node.log")
+[ "$n" -le 10 ] || fail "$n log lines for failed neighbours (limit 10 per 5 s)"
+ok "failed neighbours logged $n times for 40 failures (rate limited)"
+# journald: stderr that is the journal's stream gets <priority> prefixes.
+echo '{"node_ip": "10.0.0.1/24", "pod_cidr": "100.96.1.0/24", "uplink": "net_null0",
+       "socket": "'$WORK'/j.sock", "state_dir": "'$WORK'/j", "eal": ["--no-huge", "-m", "64",
+       "--file-prefix", "pl-j-'$$'", "-l", "0"], "workers": 1}' >"$WORK/j.json"
+: >"$WORK/j.log"
+JOURNAL_STREAM=$(stat -c '%d:%i' "$WORK/j.log") "$PODLANED" --config "$WORK/j.json" 2>>"$WORK/j.log" >&2 &&
+	fail "podlaned started with one lcore for one worker"
+grep -q "^<3>podlaned: error: start-up failed: workers is 1 but EAL has 1 lcores" "$WORK/j.log" ||
+	fail "no journald priority prefix: $(cat "$WORK/j.log")"
+ok "under journald, lines carry their syslog priority"
+
+# --- dpdk-dumpcap: capture a pod's ping and read it back with tcpdump.
+if [[ "$EAL_MEM" == *--no-huge* ]]; then
+	echo "skip - dpdk-dumpcap needs hugepages (multi-process shared memory); none here"
+	exit 0
+fi
+command -v dpdk-dumpcap >/dev/null || fail "dpdk-dumpcap missing (package dpdk-dev)"
+ip netns exec node dpdk-dumpcap --file-prefix "pl-node-$$" -i net_tap_p243_1 -c 4 -P \
+	-w "$WORK/cap.pcap" >"$WORK/dumpcap.log" 2>&1 &
+dump_pid=$!
+echo $dump_pid >"$WORK/dumpcap.pid"
+at_exit "stop_pid $WORK/dumpcap.pid"
+wait_for 15 grep -q "Capturing on" "$WORK/dumpcap.log" || fail "dumpcap did not start: $(cat "$WORK/dumpcap.log")"
+ip netns exec pa ping -c 2 -i 0.2 $B >/dev/null || fail "ping during capture failed"
+for _ in $(seq 100); do kill -0 $dump_pid 2>/dev/null || break; sleep 0.1; done
+kill -0 $dump_pid 2>/dev/null && fail "dumpcap did not get its 4 packets: $(cat "$WORK/dumpcap.log")"
+tcpdump -nr "$WORK/cap.pcap" 2>/dev/null >"$WORK/cap.txt"
+grep -q "IP $A > $B: ICMP echo request" "$WORK/cap.txt" || fail "no echo request in capture: $(cat "$WORK/cap.txt")"
+grep -q "IP $B > $A: ICMP echo reply" "$WORK/cap.txt" || fail "no echo reply in capture: $(cat "$WORK/cap.txt")"
+ok "dpdk-dumpcap captured pod a's ping (read back with tcpdump)"
