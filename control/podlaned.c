@@ -30,6 +30,7 @@ static void usage(FILE *f)
 		"serves the JSON-RPC API on a Unix socket.\n"
 		"\n"
 		"  -c, --config FILE  daemon configuration (JSON; see config/podlaned.json)\n"
+		"  -n, --check        validate the configuration, print \"FILE: ok\" and exit\n"
 		"  -h, --help         this help\n"
 		"  -V, --version      print the version\n"
 		"\n"
@@ -98,19 +99,24 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
+		{"check", no_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *config = NULL;
+	bool check = false;
 	struct ctl_config c;
 	char err[CTL_ERR_LEN];
 	int o;
 
-	while ((o = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "c:nhV", opts, NULL)) != -1) {
 		switch (o) {
 		case 'c':
 			config = optarg;
+			break;
+		case 'n':
+			check = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -130,6 +136,11 @@ int main(int argc, char **argv)
 	if (ctl_config_load(config, &c, err, sizeof(err)) != 0) {
 		fprintf(stderr, "podlaned: %s\n", err);
 		return 2;
+	}
+	if (check) {
+		printf("%s: ok\n", config);
+		ctl_config_free(&c);
+		return 0;
 	}
 	dp_log_init(c.log_level);
 	char *eal[128];

@@ -7,7 +7,7 @@ PKGS=(build-essential pkg-config meson ninja-build clang libclang-rt-14-dev
       libdpdk-dev dpdk libnuma-dev libjansson-dev libmnl-dev libcmocka-dev
       iproute2 iputils-ping iperf3 containernetworking-plugins
       podman runc busybox-static iptables bird2 python3 netcat-openbsd procps util-linux
-      dpdk-dev tcpdump curl python3-prometheus-client python3-yaml)
+      dpdk-dev tcpdump curl python3-prometheus-client python3-yaml yamllint man-db bsdextrautils systemd)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -24,6 +24,8 @@ static const char *const usage_text =
 	"  route add PREFIX via IP       next hop on the node network\n"
 	"  route add PREFIX dev PORT     a port from 'port list' (or uplink, host)\n"
 	"  route del PREFIX\n"
+	"  trace ADDRESS                 how a packet to ADDRESS is forwarded: route,\n"
+	"                                action, port, next hop, MAC, pod\n"
 	"  port list\n"
 	"  stats                         per-port counters and drops by reason\n"
 	"  stats --watch [SECONDS [COUNT]]\n"

@@ -57,6 +57,9 @@ run_suites() { # build dir, label
 
 if build build-release -Dbuildtype=release; then
 	record "release build" 0; run_suites build-release release
+	PODLANE_BUILD=$top/build-release bash tests/install/install_test.sh >build-release/install_test.log 2>&1
+	rc=$?; [ $rc -eq 0 ] || tail -30 build-release/install_test.log
+	record "release install_test.sh" $rc
 else
 	record "release build" 1
 fi

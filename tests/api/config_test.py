@@ -79,6 +79,20 @@ class Config(unittest.TestCase):
         self.assertEqual(rc, 2)
         self.assertRegex(err, r"^podlaned: config: .+ line 4: ")
 
+    def test_check_only_validates(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
+            f.write(with_())
+            f.flush()
+            p = subprocess.run([PODLANED, "--config", f.name, "--check"], capture_output=True, text=True, timeout=20)
+            self.assertEqual((p.returncode, p.stdout, p.stderr), (0, f.name + ": ok\n", ""))
+            f.seek(0)
+            f.write(with_(workers=99))
+            f.truncate()
+            f.flush()
+            p = subprocess.run([PODLANED, "--config", f.name, "--check"], capture_output=True, text=True, timeout=20)
+            self.assertEqual((p.returncode, p.stderr.strip()),
+                             (2, "podlaned: config: 'workers' must be an integer from 1 to 8"))
+
     def test_missing_file_and_usage(self):
         p = subprocess.run([PODLANED, "--config", "/nonexistent.json"], capture_output=True, text=True)
         self.assertEqual((p.returncode, p.stderr.strip()),
