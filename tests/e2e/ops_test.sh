@@ -60,6 +60,15 @@ scrape -o /dev/null http://127.0.0.1:9464/metrics || fail "scrape failed while a
 wait $silent
 ok "404, 405 and a stalled client handled"
 
+# --- dpdk-telemetry.py, the operator's own client, against our commands.
+command -v dpdk-telemetry.py >/dev/null || fail "dpdk-telemetry.py missing (package dpdk-dev)"
+printf '/podlane/info\n/podlane/drops\n' | dpdk-telemetry.py -f "pl-node-$$" >"$WORK/tel.txt" 2>&1 ||
+	fail "dpdk-telemetry.py: $(cat "$WORK/tel.txt")"
+grep -q '{"/podlane/info": {"pods": 2, "routes": [0-9]*, "free_ips": 252, "workers": 2}}' "$WORK/tel.txt" ||
+	fail "telemetry info: $(cat "$WORK/tel.txt")"
+grep -q '"/podlane/drops": {"not_ipv4": 0' "$WORK/tel.txt" || fail "telemetry drops: $(cat "$WORK/tel.txt")"
+ok "dpdk-telemetry.py -f <file-prefix> runs /podlane/info and /podlane/drops"
+
 # --- podlanectl trace: the dataplane's own decision.
 out=$(ctl node trace $B)
 echo "$out" | grep -q "^route     $B/32 dev net_tap_p243_2 (pod)$" || fail "trace route: $out"
@@ -118,12 +127,17 @@ if [[ "$EAL_MEM" == *--no-huge* ]]; then
 	exit 0
 fi
 command -v dpdk-dumpcap >/dev/null || fail "dpdk-dumpcap missing (package dpdk-dev)"
-ip netns exec node dpdk-dumpcap --file-prefix "pl-node-$$" -i net_tap_p243_1 -c 4 -P \
+# dumpcap takes no EAL arguments, so no --no-pci: hide the PCI bus from it
+# instead (in the mount namespace `ip netns exec` makes, after it has
+# mounted its own /sys), so it never even looks at the machine's devices.
+ip netns exec node sh -c 'mount -t tmpfs pl-nopci /sys/bus/pci/devices && exec "$@"' sh \
+	dpdk-dumpcap --file-prefix "pl-node-$$" -i net_tap_p243_1 -p -c 4 -P \
 	-w "$WORK/cap.pcap" >"$WORK/dumpcap.log" 2>&1 &
 dump_pid=$!
 echo $dump_pid >"$WORK/dumpcap.pid"
 at_exit "stop_pid $WORK/dumpcap.pid"
-wait_for 15 grep -q "Capturing on" "$WORK/dumpcap.log" || fail "dumpcap did not start: $(cat "$WORK/dumpcap.log")"
+# Its progress line ("Packets captured: N") starts once capture is on.
+wait_for 15 grep -q "Packets captured" "$WORK/dumpcap.log" || fail "dumpcap did not start: $(cat "$WORK/dumpcap.log")"
 ip netns exec pa ping -c 2 -i 0.2 $B >/dev/null || fail "ping during capture failed"
 for _ in $(seq 100); do kill -0 $dump_pid 2>/dev/null || break; sleep 0.1; done
 kill -0 $dump_pid 2>/dev/null && fail "dumpcap did not get its 4 packets: $(cat "$WORK/dumpcap.log")"
