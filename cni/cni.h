@@ -18,7 +18,13 @@ enum cni_code {
 	CNI_E_CHECK = 102,        /* CHECK found the attachment broken */
 };
 
+enum cni_kind { CNI_ADD, CNI_DEL, CNI_CHECK, CNI_VERSION, CNI_STATUS, CNI_GC };
+
+/* Largest network config read from stdin. */
+#define CNI_MAX_STDIN (1 << 20)
+
 struct cni_req {
+	enum cni_kind kind;
 	const char *command, *container_id, *netns, *ifname, *args, *path;
 	json_t *conf;            /* the network config from stdin */
 	const char *version;     /* its cniVersion */
@@ -27,7 +33,18 @@ struct cni_req {
 	json_t *prev;            /* prevResult, or NULL */
 };
 
-/* Print the spec's error object on stdout and exit 1. */
+extern const char *const cni_versions[]; /* supported, NULL-terminated */
+
+/* Fill r from the CNI_* variables (read through get, e.g. getenv) and the
+ * network config text; on any error print the spec's error object and
+ * end through cni_fail. */
+void cni_request_parse(struct cni_req *r, char *(*get)(const char *), const char *conf,
+		       size_t len);
+
+/* How cni_fail ends: exit() in the plugin; the fuzz target jumps back. */
+extern void (*cni_exit)(int status) __attribute__((noreturn));
+
+/* Print the spec's error object on stdout and end with status 1. */
 _Noreturn void cni_fail(const struct cni_req *r, int code, const char *details, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 

@@ -1,124 +1,17 @@
-/* podlane CNI plugin entry: environment and stdin checked the way the spec
- * says, then one function per command. Errors are the spec's error object
- * on stdout (libcni reads it there) and exit status 1. */
-#include <stdarg.h>
-#include <stdbool.h>
+/* podlane CNI plugin entry: read the request (cni_request.c), then one
+ * function per command. Errors are the spec's error object on stdout
+ * (libcni reads it there) and exit status 1. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 #include "cni.h"
-#include "pl_validate.h"
-#include "podlane_api.h"
-
-#define MAX_STDIN (1 << 20)
-
-static const char *const versions[] = {"0.4.0", "1.0.0", "1.1.0", NULL};
-
-_Noreturn void cni_fail(const struct cni_req *r, int code, const char *details, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	json_t *e = json_pack("{s:s, s:i, s:s}", "cniVersion", r && r->version ? r->version : "1.1.0",
-			      "code", code, "msg", msg);
-	if (details)
-		json_object_set_new(e, "details", json_string(details));
-	json_dumpf(e, stdout, JSON_COMPACT);
-	putchar('\n');
-	fflush(stdout);
-	exit(1);
-}
-
-static bool supported(const char *v)
-{
-	for (int i = 0; versions[i]; i++)
-		if (strcmp(v, versions[i]) == 0)
-			return true;
-	return false;
-}
-
-static const char *env(const char *name)
-{
-	const char *v = getenv(name);
-	return v && v[0] ? v : NULL;
-}
-
-static void need_env(const struct cni_req *r, const char *name, const char *value)
-{
-	if (value == NULL)
-		cni_fail(r, CNI_E_ENV, NULL, "%s is not set", name);
-}
-
-static json_t *read_stdin(const struct cni_req *r)
-{
-	static char buf[MAX_STDIN + 1];
-	size_t n = fread(buf, 1, sizeof(buf), stdin);
-	json_error_t je;
-
-	if (n > MAX_STDIN)
-		cni_fail(r, CNI_E_DECODE, NULL, "network config on stdin is larger than 1 MiB");
-	json_t *conf = json_loadb(buf, n, JSON_REJECT_DUPLICATES, &je);
-	if (conf == NULL)
-		cni_fail(r, CNI_E_DECODE, je.text, "cannot decode the network config on stdin: line %d column %d",
-			 je.line, je.column);
-	if (!json_is_object(conf))
-		cni_fail(r, CNI_E_DECODE, NULL, "the network config on stdin is not a JSON object");
-	return conf;
-}
-
-static void check_conf(struct cni_req *r, bool version_only)
-{
-	json_t *c = r->conf, *v;
-
-	v = json_object_get(c, "cniVersion");
-	if (!json_is_string(v))
-		cni_fail(r, CNI_E_CONFIG, NULL, "network config: cniVersion is missing or not a string");
-	r->version = json_string_value(v);
-	if (!supported(r->version)) {
-		const char *asked = r->version;
-		r->version = "1.1.0";
-		cni_fail(r, CNI_E_VERSION, "supported: 0.4.0 1.0.0 1.1.0",
-			 "incompatible CNI version %s", asked);
-	}
-	if (version_only)
-		return;
-	if (!json_is_string(json_object_get(c, "name")))
-		cni_fail(r, CNI_E_CONFIG, NULL, "network config: name is missing or not a string");
-	v = json_object_get(c, "type");
-	if (!json_is_string(v) || strcmp(json_string_value(v), "podlane") != 0)
-		cni_fail(r, CNI_E_CONFIG, NULL, "network config: type must be \"podlane\"");
-	v = json_object_get(c, "socket");
-	if (v && !json_is_string(v))
-		cni_fail(r, CNI_E_CONFIG, NULL, "network config: socket must be a string");
-	r->socket = v ? json_string_value(v) : PL_DEFAULT_SOCKET;
-	v = json_object_get(c, "mtu");
-	if (v && (!json_is_integer(v) || json_integer_value(v) < 68 || json_integer_value(v) > 65535))
-		cni_fail(r, CNI_E_CONFIG, NULL, "network config: mtu must be an integer from 68 to 65535");
-	v = json_object_get(c, "interface");
-	if (v && (!json_is_string(v) || strcmp(json_string_value(v), "tap") != 0))
-		cni_fail(r, CNI_E_CONFIG, NULL, "network config: interface must be \"tap\" "
-			 "(vhost-user is not supported yet)");
-	r->ipam = json_object_get(c, "ipam");
-	if (r->ipam && json_object_size(r->ipam) == 0)
-		r->ipam = NULL; /* "ipam": {} means the daemon's own */
-	if (r->ipam && !json_is_string(json_object_get(r->ipam, "type")))
-		cni_fail(r, CNI_E_CONFIG, NULL, "network config: ipam.type is missing or not a string");
-	r->prev = json_object_get(c, "prevResult");
-	if (r->prev && !json_is_object(r->prev))
-		cni_fail(r, CNI_E_CONFIG, NULL, "network config: prevResult must be an object");
-}
 
 static int version(struct cni_req *r)
 {
 	json_t *a = json_array();
 
-	for (int i = 0; versions[i]; i++)
-		json_array_append_new(a, json_string(versions[i]));
+	for (int i = 0; cni_versions[i]; i++)
+		json_array_append_new(a, json_string(cni_versions[i]));
 	json_t *o = json_pack("{s:s, s:o}", "cniVersion", r->version ? r->version : "1.1.0",
 			      "supportedVersions", a);
 	json_dumpf(o, stdout, JSON_COMPACT);
@@ -129,49 +22,23 @@ static int version(struct cni_req *r)
 
 int main(void)
 {
+	static char buf[CNI_MAX_STDIN + 1];
 	struct cni_req r = {0};
+	size_t n = fread(buf, 1, sizeof(buf), stdin);
 
-	r.command = env("CNI_COMMAND");
-	r.container_id = env("CNI_CONTAINERID");
-	r.netns = env("CNI_NETNS");
-	r.ifname = env("CNI_IFNAME");
-	r.args = env("CNI_ARGS");
-	r.path = env("CNI_PATH");
-	need_env(&r, "CNI_COMMAND", r.command);
-	bool is_add = !strcmp(r.command, "ADD"), is_del = !strcmp(r.command, "DEL"),
-	     is_check = !strcmp(r.command, "CHECK"), is_version = !strcmp(r.command, "VERSION"),
-	     is_status = !strcmp(r.command, "STATUS"), is_gc = !strcmp(r.command, "GC");
-	if (!(is_add || is_del || is_check || is_version || is_status || is_gc))
-		cni_fail(&r, CNI_E_ENV, NULL, "CNI_COMMAND: unknown command '%.32s'", r.command);
-
-	r.conf = read_stdin(&r);
-	check_conf(&r, is_version);
-	if (is_version)
+	cni_request_parse(&r, getenv, buf, n);
+	switch (r.kind) {
+	case CNI_VERSION:
 		return version(&r);
-	if ((is_status || is_gc) && strcmp(r.version, "1.1.0") != 0)
-		cni_fail(&r, CNI_E_VERSION, NULL, "%s needs cniVersion 1.1.0, config has %s", r.command,
-			 r.version);
-	if (is_add || is_del || is_check) {
-		need_env(&r, "CNI_CONTAINERID", r.container_id);
-		if (!pl_valid_container_id(r.container_id))
-			cni_fail(&r, CNI_E_ENV, NULL, "CNI_CONTAINERID: '%.64s' is not a valid container ID",
-				 r.container_id);
-		need_env(&r, "CNI_IFNAME", r.ifname);
-		if (!pl_valid_ifname(r.ifname))
-			cni_fail(&r, CNI_E_ENV, NULL, "CNI_IFNAME: '%.32s' is not a valid interface name",
-				 r.ifname);
-		if (!is_del)
-			need_env(&r, "CNI_NETNS", r.netns);
-		if (r.ipam)
-			need_env(&r, "CNI_PATH", r.path);
-	}
-	if (is_add)
+	case CNI_ADD:
 		return cni_add(&r);
-	if (is_del)
+	case CNI_DEL:
 		return cni_del(&r);
-	if (is_check)
+	case CNI_CHECK:
 		return cni_check(&r);
-	if (is_status)
+	case CNI_STATUS:
 		return cni_status(&r);
-	return cni_gc(&r);
+	default:
+		return cni_gc(&r);
+	}
 }

@@ -77,7 +77,7 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 if CC=clang build build-fuzz -Dfuzz=true -Dtests=false -Dbuildtype=debug -Doptimization=1 \
 	-Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link; then
 	record "fuzz build" 0
-	for t in config rpc packet; do
+	for t in config rpc packet cni; do
 		corpus=$(mktemp -d)
 		cp tests/fuzz/corpus/$t/* "$corpus"/
 		# A private /run/dpdk, so the targets' EAL runtime dirs vanish with them.
