@@ -27,18 +27,26 @@ int main(void)
 	size_t n = fread(buf, 1, sizeof(buf), stdin);
 
 	cni_request_parse(&r, getenv, buf, n);
+	int rc;
 	switch (r.kind) {
 	case CNI_VERSION:
-		return version(&r);
+		rc = version(&r);
+		break;
 	case CNI_ADD:
-		return cni_add(&r);
+		rc = cni_add(&r);
+		break;
 	case CNI_DEL:
-		return cni_del(&r);
+		rc = cni_del(&r);
+		break;
 	case CNI_CHECK:
-		return cni_check(&r);
+		rc = cni_check(&r);
+		break;
 	case CNI_STATUS:
-		return cni_status(&r);
+		rc = cni_status(&r);
+		break;
 	default:
-		return cni_gc(&r);
+		rc = cni_gc(&r);
 	}
+	json_decref(r.conf);
+	return rc;
 }

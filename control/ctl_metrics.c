@@ -89,6 +89,11 @@ static void write_metrics(FILE *f)
 	help(f, "podlane_arp_replies_total", "counter", "ARP replies sent (node, gateway, proxy).");
 	fprintf(f, "podlane_arp_replies_total %" PRIu64 "\n", s.arp_replies);
 
+	help(f, "podlane_mbufs_in_use", "gauge",
+	     "Packet buffers taken from the pool (in queues, in flight or leaked).");
+	fprintf(f, "podlane_mbufs_in_use %u\n", s.mbufs_in_use);
+	help(f, "podlane_mbufs", "gauge", "Packet buffers in the pool.");
+	fprintf(f, "podlane_mbufs %u\n", s.mbufs_total);
 	help(f, "podlane_worker_busy_ratio", "gauge",
 	     "Share of the last second a worker spent moving packets (0..1).");
 	for (unsigned w = 0; w < s.n_workers; w++)

@@ -148,24 +148,26 @@ int main(int argc, char **argv)
 	struct dp_config dc = {.n_workers = c.workers, .node_ip = c.node_ip,
 			       .node_plen = c.node_plen, .max_routes = c.max_routes + 64};
 
-	if (dp_init(n_eal, eal, &dc, err, sizeof(err)) != 0 ||
-	    ctl_node_init(&c, err, sizeof(err)) != 0) {
+	int rc = 1;
+	if (dp_init(n_eal, eal, &dc, err, sizeof(err)) != 0) {
 		ctl_error("start-up failed: %s", err);
-		return 1;
+		goto out_config;
+	}
+	if (ctl_node_init(&c, err, sizeof(err)) != 0) {
+		ctl_error("start-up failed: %s", err);
+		goto out;
 	}
 	ctl_state_restore();
 	if (dp_start_workers() != 0 || ctl_rpc_listen(c.socket, c.socket_gid, c.max_request_mb, err, sizeof(err)) != 0) {
 		ctl_error("start-up failed: %s", err[0] ? err : "cannot launch workers");
-		dp_stop();
-		return 1;
+		goto out;
 	}
 	ctl_rpc_watch_fd(dp_slowpath_fd(), dp_slowpath_run);
 	if (c.import_table) {
 		int fd = ctl_kroutes_start(c.import_table);
 		if (fd < 0 || ctl_rpc_watch_fd(fd, ctl_kroutes_event) != 0) {
 			ctl_error("start-up failed: cannot mirror kernel table %u", c.import_table);
-			dp_stop();
-			return 1;
+			goto out;
 		}
 	}
 	struct sigaction sa = {.sa_handler = on_signal};
@@ -175,9 +177,7 @@ int main(int argc, char **argv)
 	ctl_telemetry_register();
 	if (c.metrics_port && ctl_metrics_start(c.metrics_ip, c.metrics_port, err, sizeof(err)) != 0) {
 		ctl_error("start-up failed: %s", err);
-		ctl_rpc_close();
-		dp_stop();
-		return 1;
+		goto out;
 	}
 	node.ready = true;
 	ctl_log("ready: node %s, %u worker(s), socket %s", c.uplink, c.workers, c.socket);
@@ -194,9 +194,12 @@ int main(int argc, char **argv)
 		}
 	}
 	ctl_log("stopping");
+	rc = 0;
+out:
 	ctl_metrics_stop();
 	ctl_rpc_close();
 	dp_stop();
+out_config:
 	ctl_config_free(&c);
-	return 0;
+	return rc;
 }

@@ -65,6 +65,7 @@ struct dp_stats {
 	struct dp_port_stats port[RTE_MAX_ETHPORTS];
 	uint64_t drops[DP_DROP_MAX];
 	uint64_t icmp_sent, icmp_ratelimited, arp_replies, arp_requests;
+	uint32_t mbufs_in_use, mbufs_total; /* buffers out of the pool (rx rings, in flight) */
 	unsigned n_workers;
 	uint64_t worker_busy_us[DP_MAX_WORKERS]; /* since start, rounds that moved packets */
 	double worker_load[DP_MAX_WORKERS];       /* busy share of the last second, 0..1 */

@@ -69,9 +69,14 @@ int dp_init(int argc, char **argv, const struct dp_config *c, char *err, size_t 
 	if (rte_lcore_count() < c->n_workers + 1) {
 		snprintf(err, errlen, "workers is %u but EAL has %u lcores (need workers + 1)",
 			 c->n_workers, rte_lcore_count());
-		return -1;
+		goto fail;
 	}
-	return dp_init_tables(c, err, errlen);
+	if (dp_init_tables(c, err, errlen) == 0)
+		return 0;
+fail:
+	rte_pdump_uninit();
+	rte_eal_cleanup();
+	return -1;
 }
 
 int dp_start_workers(void)
@@ -123,6 +128,10 @@ void dp_stats_read(struct dp_stats *out)
 		out->worker_load[w] = __atomic_load_n(&dp.workers[w].load_ppm, __ATOMIC_RELAXED) / 1e6;
 	}
 	out->n_workers = dp.cfg.n_workers;
+	if (dp.pool != NULL) {
+		out->mbufs_in_use = rte_mempool_in_use_count(dp.pool);
+		out->mbufs_total = dp.pool->size;
+	}
 	for (unsigned d = 0; d < DP_DROP_MAX; d++)
 		out->drops[d] += dp.slowpath_stats[d];
 	out->arp_requests = dp.arp_requests;

@@ -39,18 +39,32 @@ build() { # dir, meson args...
 	ninja -C "$dir" >"$dir.build.log" 2>&1 || { tail -50 "$dir.build.log"; return 1; }
 }
 
+# Sanitizer reports (ASAN/UBSAN log_path) of every process a suite ran
+# (podlaned, the CNI plugin, podlanectl, unit tests), leaks included: any
+# report fails the suite. Prints them and empties the directory.
+sanitizer_reports() { # build dir
+	local d=$1/sanitizer found=0
+	if [ -n "$(ls -A "$d" 2>/dev/null)" ]; then
+		for f in "$d"/*; do echo "== $f"; head -60 "$f"; done
+		found=1
+	fi
+	rm -rf "$d"; mkdir -p "$d"
+	return $found
+}
+
 run_suites() { # build dir, label
 	local b=$1 label=$2
-	if ! meson test -C "$b" --suite unit --print-errorlogs >"$b/unit.log" 2>&1; then
-		cat "$b/unit.log"; record "$label unit" 1
-	else
-		record "$label unit" 0
-	fi
+	rm -rf "$b/sanitizer"; mkdir -p "$b/sanitizer"
+	meson test -C "$b" --suite unit --print-errorlogs >"$b/unit.log" 2>&1
+	rc=$?; [ $rc -eq 0 ] || cat "$b/unit.log"
+	sanitizer_reports "$b" || rc=1
+	record "$label unit" $rc
 	for t in tests/api/*_test.py tests/e2e/*_test.sh; do
 		[ -e "$t" ] || continue
 		case $t in *.py) run=python3 ;; *) run=bash ;; esac
 		PODLANE_BUILD=$top/$b timeout 600 $run "$t" >"$b/$(basename "$t").log" 2>&1
 		rc=$?; [ $rc -eq 0 ] || tail -60 "$b/$(basename "$t").log"
+		sanitizer_reports "$b" || rc=1
 		record "$label $(basename "$t")" $rc
 	done
 }
@@ -65,7 +79,9 @@ else
 fi
 if build build-asan -Dbuildtype=debug -Doptimization=1 -Db_sanitize=address,undefined -Db_lundef=false; then
 	record "asan build" 0
-	export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+	# LeakSanitizer on; reports land in build-asan/sanitizer (run_suites).
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:log_exe_name=1:log_path=$top/build-asan/sanitizer/asan
+	export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_exe_name=1:log_path=$top/build-asan/sanitizer/ubsan
 	run_suites build-asan asan
 else
 	record "asan build" 1
