@@ -81,7 +81,7 @@ static json_t *m_pod_add(json_t *params, struct ctl_err *e)
 	if (ctl_pod_add(id, netns, ifname, want, mtu, &p, e) != 0)
 		return NULL;
 	dp_commit();
-	ctl_state_save();
+	ctl_state_save_pods();
 	return ctl_pod_json(p);
 }
 CTL_METHOD(PL_M_POD_ADD, m_pod_add)
@@ -98,7 +98,7 @@ static json_t *m_pod_del(json_t *params, struct ctl_err *e)
 		return json_pack("{s:b}", "deleted", 0);
 	ctl_ip_str(p->ip, ip);
 	ctl_pod_del(p);
-	ctl_state_save();
+	ctl_state_save_pods();
 	return json_pack("{s:b, s:s}", "deleted", 1, "ip", ip);
 }
 CTL_METHOD(PL_M_POD_DEL, m_pod_del)

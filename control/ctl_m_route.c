@@ -51,7 +51,7 @@ static json_t *m_route_add(json_t *params, struct ctl_err *e)
 		return NULL;
 	}
 	ctl_log("route add %s (%s)", json_string_value(json_object_get(params, "prefix")), origin);
-	ctl_state_save();
+	ctl_state_save_routes();
 	return ctl_route_json(ctl_route_find(prefix, plen));
 }
 CTL_METHOD(PL_M_ROUTE_ADD, m_route_add)
@@ -76,7 +76,7 @@ static json_t *m_route_del(json_t *params, struct ctl_err *e)
 	ctl_route_remove(prefix, plen);
 	dp_commit();
 	ctl_log("route del %s", p);
-	ctl_state_save();
+	ctl_state_save_routes();
 	return json_pack("{s:s}", "deleted", p);
 }
 CTL_METHOD(PL_M_ROUTE_DEL, m_route_del)
@@ -177,7 +177,7 @@ static json_t *m_route_replace_all(json_t *params, struct ctl_err *e)
 		if (ctl_route_set(prefix, plen, &w[i].nh, origin) != 0) {
 			ctl_fail(e, PL_E_RESOURCE, "route table full after %u routes", added + changed + unchanged);
 			dp_commit();
-			ctl_state_save();
+			ctl_state_save_routes();
 			goto fail;
 		}
 		if (!existed)
@@ -191,7 +191,7 @@ static json_t *m_route_replace_all(json_t *params, struct ctl_err *e)
 	dp_commit();
 	ctl_log("route replace_all origin %s: %u added, %u changed, %u removed, %u unchanged",
 		origin, added, changed, removed, unchanged);
-	ctl_state_save();
+	ctl_state_save_routes();
 	return json_pack("{s:s, s:i, s:i, s:i, s:i}", "origin", origin, "added", added, "changed",
 			 changed, "removed", removed, "unchanged", unchanged);
 fail:

@@ -93,8 +93,10 @@ void ctl_telemetry_register(void);
 int ctl_metrics_start(uint32_t ip, uint16_t port, char *err, size_t errlen);
 void ctl_metrics_stop(void);
 
-/* State file: written after every change, read once at start. */
-int ctl_state_save(void);
+/* State files (state.json: pods; routes.json: API routes): each written
+ * after every change to what it holds, both read once at start. */
+int ctl_state_save_pods(void);
+int ctl_state_save_routes(void);
 int ctl_state_restore(void);
 
 #endif

@@ -1,8 +1,10 @@
-/* The state file: pods and non-system routes, rewritten atomically (temp
- * file, fsync, rename, fsync dir) after every change, read at start so a
- * restarted daemon brings back its pods, addresses and routes. The copy it
- * replaces stays as state.json.prev (a hard link, so there is never a
- * moment without a complete file), used when state.json is damaged. */
+/* The state files: state.json (pods and their addresses) and routes.json
+ * (routes added through the API), each rewritten atomically (temp file,
+ * fsync, rename, fsync dir) after every change to what it holds, and read
+ * at start so a restarted daemon brings back its pods, addresses and
+ * routes. Two files, so a pod change never rewrites 100k agent routes.
+ * The copy a write replaces stays as FILE.prev (a hard link, so there is
+ * never a moment without a complete file), used when FILE is damaged. */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -29,15 +31,56 @@ static int mkdir_p(const char *dir)
 	return mkdir(buf, 0755) != 0 && errno != EEXIST ? -errno : 0;
 }
 
-int ctl_state_save(void)
+static void routes_path(char out[320])
 {
-	json_t *root = json_object(), *pods = json_array(), *routes = json_array();
-	char tmp[320], dir[300];
+	snprintf(out, 320, "%s/routes.json", node.cfg.state_dir);
+}
+
+static int save_doc(const char *path, const char *key, json_t *items)
+{
+	json_t *root = json_pack("{s:i, s:o}", "version", 1, key, items);
+	char tmp[330], prev[330];
 	int fd, rc = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	snprintf(prev, sizeof(prev), "%s.prev", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || json_dumpfd(root, fd, JSON_COMPACT) != 0 || fsync(fd) != 0) {
+		rc = -errno;
+	} else {
+		unlink(prev);
+		if (link(path, prev) != 0 && errno != ENOENT)
+			ctl_warn("cannot keep the previous state as %s: %s", prev, strerror(errno));
+		if (rename(tmp, path) != 0)
+			rc = -errno;
+	}
+	if (fd >= 0)
+		close(fd);
+	json_decref(root);
+	if (rc == 0 && (fd = open(node.cfg.state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	if (rc != 0)
+		ctl_error("cannot write state file %s: %s", path, strerror(-rc));
+	return rc;
+}
+
+int ctl_state_save_pods(void)
+{
+	json_t *pods = json_array();
 
 	for (unsigned i = 0; i < CTL_MAX_PODS; i++)
 		if (node.pods[i].used)
 			json_array_append_new(pods, ctl_pod_json(&node.pods[i]));
+	return save_doc(node.state_path, "pods", pods);
+}
+
+int ctl_state_save_routes(void)
+{
+	json_t *routes = json_array();
+	char path[320];
+
 	for (uint32_t i = 0; i < node.route_cap; i++) {
 		const struct ctl_route *r = &node.routes[i];
 		/* Kernel-mirrored routes come back from the kernel, not from here. */
@@ -45,34 +88,8 @@ int ctl_state_save(void)
 		    strcmp(r->origin, "kernel") != 0)
 			json_array_append_new(routes, ctl_route_json(r));
 	}
-	json_object_set_new(root, "version", json_integer(1));
-	json_object_set_new(root, "pods", pods);
-	json_object_set_new(root, "routes", routes);
-
-	char prev[320];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", node.state_path);
-	snprintf(prev, sizeof(prev), "%s.prev", node.state_path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || json_dumpfd(root, fd, JSON_COMPACT) != 0 || fsync(fd) != 0) {
-		rc = -errno;
-	} else {
-		unlink(prev);
-		if (link(node.state_path, prev) != 0 && errno != ENOENT)
-			ctl_warn("cannot keep the previous state as %s: %s", prev, strerror(errno));
-		if (rename(tmp, node.state_path) != 0)
-			rc = -errno;
-	}
-	if (fd >= 0)
-		close(fd);
-	json_decref(root);
-	snprintf(dir, sizeof(dir), "%s", node.cfg.state_dir);
-	if (rc == 0 && (fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-	if (rc != 0)
-		ctl_error("cannot write state file %s: %s", node.state_path, strerror(-rc));
-	return rc;
+	routes_path(path);
+	return save_doc(path, "routes", routes);
 }
 
 static void restore_pods(json_t *pods)
@@ -122,8 +139,9 @@ static void restore_routes(json_t *routes)
 	}
 }
 
-/* A state document, or NULL (logged) when missing, truncated or not ours. */
-static json_t *load(const char *path)
+/* A state document holding array key, or NULL (logged) when missing,
+ * truncated or not ours. */
+static json_t *load(const char *path, const char *key)
 {
 	json_error_t je;
 	json_t *root = json_load_file(path, 0, &je);
@@ -134,43 +152,57 @@ static json_t *load(const char *path)
 		return NULL;
 	}
 	if (!json_is_object(root) || json_integer_value(json_object_get(root, "version")) != 1 ||
-	    !json_is_array(json_object_get(root, "pods")) ||
-	    !json_is_array(json_object_get(root, "routes"))) {
-		ctl_error("state file %s is not a podlane state (version 1 with pods and routes)", path);
+	    !json_is_array(json_object_get(root, key))) {
+		ctl_error("state file %s is not a podlane state (version 1 with %s)", path, key);
 		json_decref(root);
 		return NULL;
 	}
 	return root;
 }
 
+/* path, else path.prev when path is damaged (said so); NULL on first start. */
+static json_t *load_or_prev(const char *path, const char *key)
+{
+	char prev[330];
+	json_t *root;
+
+	snprintf(prev, sizeof(prev), "%s.prev", path);
+	if (access(path, F_OK) != 0 && access(prev, F_OK) != 0)
+		return NULL;
+	if ((root = load(path, key)) != NULL) {
+		ctl_log("state restored from %s", path);
+		return root;
+	}
+	if ((root = load(prev, key)) == NULL) {
+		ctl_warn("no usable state in %s or %s; starting without it", path, prev);
+		return NULL;
+	}
+	ctl_warn("using the previous good state %s", prev);
+	return root;
+}
+
 int ctl_state_restore(void)
 {
-	json_t *root;
 	int rc = mkdir_p(node.cfg.state_dir);
+	char path[320];
 
 	if (rc != 0) {
 		ctl_error("cannot create state_dir %s: %s", node.cfg.state_dir, strerror(-rc));
 		return rc;
 	}
-	char prev[320];
-	const char *used = node.state_path;
-	snprintf(prev, sizeof(prev), "%s.prev", node.state_path);
-	if (access(node.state_path, F_OK) != 0 && access(prev, F_OK) != 0)
-		return 0; /* first start */
-	root = load(node.state_path);
-	if (root == NULL) {
-		used = prev;
-		root = load(prev);
-		if (root == NULL) {
-			ctl_warn("no usable state in %s or %s; starting empty", node.state_path, prev);
-			return 0;
-		}
-		ctl_warn("using the previous good state %s", prev);
-	}
-	restore_pods(json_object_get(root, "pods"));
-	restore_routes(json_object_get(root, "routes"));
+	json_t *pods = load_or_prev(node.state_path, "pods");
+	routes_path(path);
+	json_t *routes = load_or_prev(path, "routes");
+	if (pods != NULL)
+		restore_pods(json_object_get(pods, "pods"));
+	if (routes != NULL)
+		restore_routes(json_object_get(routes, "routes"));
+	else if (pods != NULL && json_is_array(json_object_get(pods, "routes")))
+		restore_routes(json_object_get(pods, "routes")); /* 0.1 kept them in state.json */
 	dp_commit();
-	json_decref(root);
-	ctl_log("state restored from %s", used);
-	return ctl_state_save();
+	json_decref(pods);
+	json_decref(routes);
+	/* Rewrite both: what could not be restored is gone for good. */
+	rc = ctl_state_save_pods();
+	return ctl_state_save_routes() ? -1 : rc;
 }
