@@ -26,6 +26,9 @@ isolate() { # re-exec the calling script in private namespaces
 	CLEANUP=$WORK/cleanup
 	: >"$CLEANUP"
 	trap on_exit EXIT
+	# Killed (timeout, Ctrl-C): still run on_exit, so nothing is left behind.
+	trap 'exit 143' TERM
+	trap 'exit 130' INT
 }
 
 at_exit() { echo "$*" >>"$CLEANUP"; }
