@@ -36,6 +36,8 @@ struct ctl_config {
 	uint32_t import_table; /* kernel table mirrored into ours; 0 = none */
 	unsigned max_request_mb;
 	char log_level[16];
+	char vhost_dir[64];   /* vhost-user sockets and their config files */
+	int vhost_gid;        /* -1: root's */
 	uint32_t metrics_ip; /* metrics_listen; port 0 = no metrics listener */
 	uint16_t metrics_port;
 	int n_eal;

@@ -12,7 +12,8 @@
 static const char *const known_keys[] = {
 	"node_ip", "gateway", "pod_cidr", "cluster_cidr", "uplink", "host_port", "socket",
 	"state_dir", "workers", "eal", "max_routes", "import_table", "socket_group",
-	"max_request_mb", "log_level", "metrics_listen", NULL,
+	"max_request_mb", "log_level", "metrics_listen", "vhost_dir",
+	"vhost_group", NULL,
 };
 
 #define BAD(...) (snprintf(err, errlen, __VA_ARGS__), -1)
@@ -155,6 +156,21 @@ static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen
 	if (dp_log_level_parse(c->log_level) < 0)
 		return BAD("config: 'log_level' is \"%s\", expected error, warning, notice, info or debug",
 			   c->log_level);
+	if (get_str(root, "vhost_dir", PL_DEFAULT_VHOST_DIR, c->vhost_dir, sizeof(c->vhost_dir), err,
+		    errlen))
+		return -1;
+	if (c->vhost_dir[0] != '/' || strpbrk(c->vhost_dir, ",=") != NULL)
+		return BAD("config: 'vhost_dir' must be an absolute path without ',' or '='");
+	c->vhost_gid = -1;
+	if (json_object_get(root, "vhost_group")) {
+		char grp[64];
+		struct group *g;
+		if (get_str(root, "vhost_group", NULL, grp, sizeof(grp), err, errlen))
+			return -1;
+		if ((g = getgrnam(grp)) == NULL)
+			return BAD("config: 'vhost_group' \"%s\" is not a group on this machine", grp);
+		c->vhost_gid = (int)g->gr_gid;
+	}
 	if (json_object_get(root, "metrics_listen")) {
 		char ip[32];
 		unsigned port;

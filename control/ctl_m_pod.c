@@ -53,10 +53,11 @@ static json_t *m_pod_add(json_t *params, struct ctl_err *e)
 	kind = ctl_param_str(params, "kind", false, e);
 	if (kind == NULL && e->code)
 		return NULL;
-	if (kind != NULL && strcmp(kind, "tap") != 0) {
-		ctl_fail(e, PL_E_INVALID_PARAMS, "kind: '%.32s' is not supported (tap)", kind);
+	if (kind != NULL && strcmp(kind, "tap") != 0 && strcmp(kind, "vhost-user") != 0) {
+		ctl_fail(e, PL_E_INVALID_PARAMS, "kind: '%.32s' is not supported (tap, vhost-user)", kind);
 		return NULL;
 	}
+	bool vhost = kind != NULL && strcmp(kind, "vhost-user") == 0;
 	ip = ctl_param_str(params, "ip", false, e);
 	if (ip == NULL && e->code)
 		return NULL;
@@ -73,12 +74,12 @@ static json_t *m_pod_add(json_t *params, struct ctl_err *e)
 	uint16_t mtu = jm ? (uint16_t)json_integer_value(jm) : 0;
 	if (p != NULL) {
 		/* A retried ADD for the same attachment gets the same answer. */
-		if (strcmp(p->netns, netns) == 0 && (want == 0 || want == p->ip))
+		if (strcmp(p->netns, netns) == 0 && (want == 0 || want == p->ip) && p->vhost == vhost)
 			return ctl_pod_json(p);
 		ctl_fail(e, PL_E_EXISTS, "pod %s/%s already exists in netns %s", id, ifname, p->netns);
 		return NULL;
 	}
-	if (ctl_pod_add(id, netns, ifname, want, mtu, &p, e) != 0)
+	if (ctl_pod_add(id, netns, ifname, want, mtu, vhost, &p, e) != 0)
 		return NULL;
 	dp_commit();
 	ctl_state_save_pods();
@@ -116,6 +117,8 @@ static json_t *m_pod_check(json_t *params, struct ctl_err *e)
 		ctl_fail(e, PL_E_NOT_FOUND, "no pod %s/%s", id, ifname);
 		return NULL;
 	}
+	if (p->vhost) /* nothing of it lives in the netns */
+		return ctl_pod_json(p);
 	if ((rc = ctl_netns_enter(p->netns, &home)) != 0) {
 		ctl_fail(e, PL_E_NETNS, "netns %s: %s", p->netns, strerror(-rc));
 		return NULL;

@@ -20,6 +20,7 @@ struct ctl_pod {
 	struct rte_ether_addr mac;
 	uint16_t port;
 	uint16_t mtu; /* 0: the TAP's default */
+	bool vhost;   /* vhost-user port (no interface in the netns) */
 };
 
 /* origin says who owns a route: "system" (node, subnet, gateway), "pod",
@@ -75,7 +76,14 @@ int ctl_route_parse(json_t *o, uint32_t *prefix, uint8_t *plen, struct dp_nh_spe
 /* Pods */
 struct ctl_pod *ctl_pod_find(const char *container_id, const char *ifname);
 int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
-		uint32_t want_ip, uint16_t mtu, struct ctl_pod **out, struct ctl_err *e);
+		uint32_t want_ip, uint16_t mtu, bool vhost, struct ctl_pod **out, struct ctl_err *e);
+
+/* vhost-user pods (ctl_vhost.c): socket and config file paths in
+ * vhost_dir (-ENAMETOOLONG past a socket path's 108 bytes), the config
+ * file written for the pod's application, and both removed. */
+int ctl_vhost_paths(const char *id, const char *ifname, char sock[108], char file[280]);
+int ctl_vhost_write(const struct ctl_pod *p, const struct rte_ether_addr *gwmac);
+void ctl_vhost_remove(const struct ctl_pod *p);
 int ctl_pod_del(struct ctl_pod *p);
 json_t *ctl_pod_json(const struct ctl_pod *p);
 

@@ -61,13 +61,79 @@ static struct ctl_pod *free_slot(void)
 	return NULL;
 }
 
+/* A TAP inside the pod's netns: probed and started there (the PMD opens
+ * the interface by name), then given the pod's MAC, /32 and routes. */
+static int tap_port(const char *netns, const char *ifname, uint32_t ip, uint16_t mtu,
+		    const struct rte_ether_addr *mac, const struct rte_ether_addr *gwmac,
+		    uint16_t *pid, struct ctl_err *e)
+{
+	const uint8_t *b = (const uint8_t *)&ip;
+	char devargs[160], macb[18], derr[256];
+	struct ctl_netns home;
+	int rc;
+
+	/* Short on purpose: the TAP PMD names a mempool "mp_<device>" within
+	 * 25 characters. The last two bytes are unique in a /16 or smaller. */
+	snprintf(devargs, sizeof(devargs), "net_tap_p%u_%u,iface=%s,mac=%s", b[2], b[3], ifname,
+		 ctl_mac_str(gwmac, macb));
+	if ((rc = ctl_netns_enter(netns, &home)) != 0)
+		return ctl_fail(e, PL_E_NETNS, "netns: cannot enter %s: %s", netns, strerror(-rc));
+	if (if_nametoindex(ifname) != 0) {
+		ctl_fail(e, PL_E_EXISTS, "ifname: %s already exists in netns %s", ifname, netns);
+		rc = -EEXIST;
+	} else if ((rc = dp_port_probe(devargs, pid, derr, sizeof(derr))) != 0) {
+		ctl_fail(e, PL_E_RESOURCE, "%s", derr);
+	} else if ((rc = dp_port_start(*pid, DP_PORT_POD, derr, sizeof(derr))) != 0) {
+		/* Started inside the netns too: the TAP PMD opens one more fd
+		 * on the interface per queue, by name. */
+		ctl_fail(e, PL_E_RESOURCE, "%s", derr);
+	} else if (mtu && (rc = rte_eth_dev_set_mtu(*pid, mtu)) != 0) {
+		/* The TAP PMD sets both sides (its ioctl socket is in this netns). */
+		struct rte_eth_dev_info di = {0};
+		rte_eth_dev_info_get(*pid, &di);
+		ctl_fail(e, PL_E_INVALID_PARAMS, "mtu: %u not accepted by the port (%u..%u): %s", mtu,
+			 di.min_mtu, di.max_mtu, strerror(-rc));
+	} else {
+		/* After the start, which resets the kernel side's MAC to ours. */
+		rc = setup_in_netns(ifname, ip, mac, e);
+	}
+	if (ctl_netns_leave(&home) != 0) {
+		/* Can't happen short of a kernel bug, and continuing in the
+		 * pod's netns would be worse than stopping. */
+		ctl_error("fatal: cannot return to the node netns");
+		abort();
+	}
+	return rc;
+}
+
+/* A vhost-user port in client mode with reconnect (ctl_vhost.c): it links
+ * up when the pod's application opens its socket, in any order. */
+static int vhost_port(const char *id, const char *ifname, uint32_t ip,
+		      struct rte_ether_addr *gwmac, uint16_t *pid, struct ctl_err *e)
+{
+	const uint8_t *b = (const uint8_t *)&ip;
+	char devargs[200], sock[108], file[280], derr[256];
+	int rc;
+
+	if (ctl_vhost_paths(id, ifname, sock, file) != 0)
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "container_id: too long for a vhost-user "
+				"socket path in %s (108 bytes)", node.cfg.vhost_dir);
+	snprintf(devargs, sizeof(devargs), "net_vhost_p%u_%u,iface=%s,client=1,queues=1", b[2], b[3],
+		 sock);
+	if ((rc = dp_port_probe(devargs, pid, derr, sizeof(derr))) != 0 ||
+	    (rc = dp_port_start(*pid, DP_PORT_POD, derr, sizeof(derr))) != 0)
+		return ctl_fail(e, PL_E_RESOURCE, "%s", derr);
+	/* net_vhost keeps its own MAC: that is the gateway's for this pod. */
+	rte_eth_macaddr_get(*pid, gwmac);
+	return 0;
+}
+
 int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
-		uint32_t want_ip, uint16_t mtu, struct ctl_pod **out, struct ctl_err *e)
+		uint32_t want_ip, uint16_t mtu, bool vhost, struct ctl_pod **out, struct ctl_err *e)
 {
 	struct ctl_pod *p = free_slot();
 	struct rte_ether_addr mac, gwmac;
-	struct ctl_netns home;
-	char devargs[160], ipb[16], macb[18], derr[256];
+	char ipb[16];
 	uint16_t pid = RTE_MAX_ETHPORTS;
 	uint32_t ip = want_ip;
 	int rc;
@@ -85,39 +151,15 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 		return ctl_fail(e, PL_E_NO_ADDRESS, "pod_cidr has no free address left");
 	}
 	pod_macs(ip, &mac, &gwmac);
-	const uint8_t *b = (const uint8_t *)&ip;
-	/* Short on purpose: the TAP PMD names a mempool "mp_<device>" within
-	 * 25 characters. The last two bytes are unique in a /16 or smaller. */
-	snprintf(devargs, sizeof(devargs), "net_tap_p%u_%u,iface=%s,mac=%s", b[2], b[3], ifname,
-		 ctl_mac_str(&gwmac, macb));
-	if ((rc = ctl_netns_enter(netns, &home)) != 0) {
-		ctl_ipam_release(ip);
-		return ctl_fail(e, PL_E_NETNS, "netns: cannot enter %s: %s", netns, strerror(-rc));
-	}
-	if (if_nametoindex(ifname) != 0) {
-		ctl_fail(e, PL_E_EXISTS, "ifname: %s already exists in netns %s", ifname, netns);
-		rc = -EEXIST;
-	} else if ((rc = dp_port_probe(devargs, &pid, derr, sizeof(derr))) != 0) {
-		ctl_fail(e, PL_E_RESOURCE, "%s", derr);
-	} else if ((rc = dp_port_start(pid, DP_PORT_POD, derr, sizeof(derr))) != 0) {
-		/* Started inside the netns too: the TAP PMD opens one more fd
-		 * on the interface per queue, by name. */
-		ctl_fail(e, PL_E_RESOURCE, "%s", derr);
-	} else if (mtu && (rc = rte_eth_dev_set_mtu(pid, mtu)) != 0) {
-		/* The TAP PMD sets both sides (its ioctl socket is in this netns). */
-		struct rte_eth_dev_info di = {0};
-		rte_eth_dev_info_get(pid, &di);
-		ctl_fail(e, PL_E_INVALID_PARAMS, "mtu: %u not accepted by the port (%u..%u): %s", mtu,
-			 di.min_mtu, di.max_mtu, strerror(-rc));
-	} else {
-		/* After the start, which resets the kernel side's MAC to ours. */
-		rc = setup_in_netns(ifname, ip, &mac, e);
-	}
-	if (ctl_netns_leave(&home) != 0) {
-		/* Can't happen short of a kernel bug, and continuing in the
-		 * pod's netns would be worse than stopping. */
-		ctl_error("fatal: cannot return to the node netns");
-		abort();
+	rc = vhost ? vhost_port(container_id, ifname, ip, &gwmac, &pid, e)
+		   : tap_port(netns, ifname, ip, mtu, &mac, &gwmac, &pid, e);
+	if (rc == 0 && vhost) {
+		struct ctl_pod t = {.ip = ip, .mac = mac, .mtu = mtu};
+		snprintf(t.container_id, sizeof(t.container_id), "%s", container_id);
+		snprintf(t.ifname, sizeof(t.ifname), "%s", ifname);
+		if ((rc = ctl_vhost_write(&t, &gwmac)) != 0)
+			ctl_fail(e, PL_E_RESOURCE, "cannot write the vhost-user config file in %s: %s",
+				 node.cfg.vhost_dir, strerror(-rc));
 	}
 	if (rc == 0) {
 		dp_port_set_peer(pid, ip, &mac);
@@ -140,8 +182,10 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 	p->mac = mac;
 	p->port = pid;
 	p->mtu = mtu;
+	p->vhost = vhost;
 	*out = p;
-	ctl_log("pod add %s/%s ip %s port %u", container_id, ifname, ctl_ip_str(ip, ipb), pid);
+	ctl_log("pod add %s/%s ip %s port %u%s", container_id, ifname, ctl_ip_str(ip, ipb), pid,
+		vhost ? " (vhost-user)" : "");
 	return 0;
 }
 
@@ -162,6 +206,8 @@ int ctl_pod_del(struct ctl_pod *p)
 		ctl_warn("pod del %s/%s: port %u removal failed: %s", p->container_id, p->ifname,
 			p->port, strerror(-rc));
 	ctl_ipam_release(p->ip);
+	if (p->vhost)
+		ctl_vhost_remove(p);
 	ctl_log("pod del %s/%s ip %s", p->container_id, p->ifname, ctl_ip_str(p->ip, ipb));
 	memset(p, 0, sizeof(*p));
 	return 0;
@@ -178,5 +224,12 @@ json_t *ctl_pod_json(const struct ctl_pod *p)
 			      ctl_mac_str(&p->mac, mac), "gateway", PL_POD_GATEWAY, "port", port);
 	if (p->mtu)
 		json_object_set_new(o, "mtu", json_integer(p->mtu));
+	json_object_set_new(o, "interface", json_string(p->vhost ? "vhost-user" : "tap"));
+	if (p->vhost) {
+		char sock[108], file[280];
+		ctl_vhost_paths(p->container_id, p->ifname, sock, file);
+		json_object_set_new(o, "socket", json_string(sock));
+		json_object_set_new(o, "config_file", json_string(file));
+	}
 	return o;
 }

@@ -137,7 +137,9 @@ static void restore_pods(json_t *pods)
 			continue;
 		}
 		uint16_t mtu = (uint16_t)json_integer_value(json_object_get(o, "mtu"));
-		if (ctl_pod_add(id, ns, ifn, addr, mtu, &p, &e) != 0)
+		const char *kind = json_string_value(json_object_get(o, "interface"));
+		bool vhost = kind != NULL && strcmp(kind, "vhost-user") == 0;
+		if (ctl_pod_add(id, ns, ifn, addr, mtu, vhost, &p, &e) != 0)
 			ctl_warn("state: pod %s/%s not restored: %s", id, ifn, e.msg);
 	}
 }

@@ -59,6 +59,10 @@ int dp_port_start(uint16_t pid, enum dp_port_kind kind, char *err, size_t errlen
 		return rc;
 	}
 	uint16_t n_rxq = rx_queues(&di, kind);
+	/* vhost-user: one queue pair, what every virtio guest enables. */
+	bool shared = strcmp(di.driver_name, "net_vhost") == 0;
+	if (shared)
+		n_txq = 1;
 	if (n_txq > di.max_tx_queues) {
 		snprintf(err, errlen,
 			 "port %s supports %u tx queues, podlaned needs %u (one per worker and one "
@@ -92,6 +96,8 @@ int dp_port_start(uint16_t pid, enum dp_port_kind kind, char *err, size_t errlen
 		return rc;
 	}
 	rte_eth_macaddr_get(pid, &p->mac);
+	p->shared_txq = shared;
+	rte_spinlock_init(&p->tx_lock);
 	p->kind = (uint8_t)kind;
 	p->n_rxq = n_rxq;
 	if (kind == DP_PORT_UPLINK)

@@ -5,6 +5,7 @@
 
 #include <rte_arp.h>
 #include <rte_ethdev.h>
+#include <rte_spinlock.h>
 #include <rte_hash.h>
 #include <rte_icmp.h>
 #include <rte_ip.h>
@@ -41,6 +42,10 @@ struct dp_nh {
 struct dp_port {
 	uint8_t active;
 	uint8_t kind;
+	/* One tx queue for every worker (vhost-user: the guest enables one
+	 * queue pair), taken under tx_lock. */
+	bool shared_txq;
+	rte_spinlock_t tx_lock;
 	uint16_t n_rxq;
 	struct rte_ether_addr mac;
 	struct rte_ether_addr peer_mac;

@@ -23,7 +23,16 @@ const char *const dp_drop_names[DP_DROP_MAX] = {
 static void flush_port(struct dp_worker *w, uint16_t port)
 {
 	struct dp_txbuf *b = &w->tx[port];
-	uint16_t sent = rte_eth_tx_burst(port, w->id, b->pkts, b->n);
+	struct dp_port *p = &dp.ports[port];
+	uint16_t sent;
+
+	if (unlikely(p->shared_txq)) {
+		rte_spinlock_lock(&p->tx_lock);
+		sent = rte_eth_tx_burst(port, 0, b->pkts, b->n);
+		rte_spinlock_unlock(&p->tx_lock);
+	} else {
+		sent = rte_eth_tx_burst(port, w->id, b->pkts, b->n);
+	}
 
 	for (uint16_t i = 0; i < sent; i++)
 		w->stats.tx_bytes[port] += b->pkts[i]->pkt_len;

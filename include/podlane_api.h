@@ -7,6 +7,7 @@
 #define PL_DEFAULT_STATE_DIR "/var/lib/podlane"
 #define PL_DEFAULT_HOST_PORT "podlane0"
 #define PL_DEFAULT_CLUSTER_CIDR "100.96.0.0/11"
+#define PL_DEFAULT_VHOST_DIR "/run/podlane/vhost"
 /* Pods route everything through this link-local gateway; podlaned answers
  * ARP for it (proxy-ARP) on every pod port. */
 #define PL_POD_GATEWAY "169.254.1.1"

@@ -18,7 +18,9 @@ static const char *const usage_text =
 	"  node                          node address, pod CIDR, counts\n"
 	"  version                       podlaned and DPDK versions\n"
 	"  pod list\n"
-	"  pod add ID NETNS IFNAME       attach a pod (netns path, e.g. /run/netns/x)\n"
+	"  pod add ID NETNS IFNAME [tap|vhost-user]\n"
+	"                                attach a pod (netns path, e.g. /run/netns/x)\n"
+	"                                with a TAP (default) or a vhost-user port\n"
 	"  pod del ID IFNAME\n"
 	"  route list\n"
 	"  route add PREFIX via IP       next hop on the node network\n"
@@ -301,9 +303,11 @@ int main(int argc, char **argv)
 		method = PL_M_VERSION;
 	} else if (IS(0, "pod") && IS(1, "list") && n == 2) {
 		method = PL_M_POD_LIST;
-	} else if (IS(0, "pod") && IS(1, "add") && n == 5) {
+	} else if (IS(0, "pod") && IS(1, "add") && (n == 5 || n == 6)) {
 		method = PL_M_POD_ADD;
 		params = json_pack("{s:s, s:s, s:s}", "container_id", a[2], "netns", a[3], "ifname", a[4]);
+		if (n == 6)
+			json_object_set_new(params, "kind", json_string(a[5]));
 	} else if (IS(0, "pod") && IS(1, "del") && n == 4) {
 		method = PL_M_POD_DEL;
 		params = json_pack("{s:s, s:s}", "container_id", a[2], "ifname", a[3]);
@@ -370,8 +374,10 @@ int main(int argc, char **argv)
 		table(r, (const char *const[]){"id", "name", "kind", "mac", "peer_ip", "peer_mac", "worker", "link_up", NULL},
 		      (const char *const[]){"ID", "NAME", "KIND", "MAC", "PEER_IP", "PEER_MAC", "WORKER", "LINK"});
 	} else if (strcmp(method, PL_M_POD_ADD) == 0) {
-		printf("pod %s/%s: ip %s mac %s gateway %s port %s\n", S(r, "container_id"),
-		       S(r, "ifname"), S(r, "ip"), S(r, "mac"), S(r, "gateway"), S(r, "port"));
+		printf("pod %s/%s: ip %s mac %s gateway %s port %s%s%s\n", S(r, "container_id"),
+		       S(r, "ifname"), S(r, "ip"), S(r, "mac"), S(r, "gateway"), S(r, "port"),
+		       json_object_get(r, "socket") ? " socket " : "",
+		       json_object_get(r, "socket") ? S(r, "socket") : "");
 	} else if (strcmp(method, PL_M_POD_DEL) == 0) {
 		printf(json_is_true(json_object_get(r, "deleted")) ? "pod %s/%s deleted (released %s)\n"
 								  : "pod %s/%s was not attached%s\n",

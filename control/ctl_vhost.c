@@ -1,0 +1,74 @@
+/* vhost-user pod ports: where their sockets and config files live. The
+ * pod's application is the vhost-user server (virtio_user server=1) and
+ * podlaned the client with reconnect, so either side can restart and the
+ * link comes back by itself (the choice OVS-DPDK's dpdkvhostuserclient
+ * made). Per pod, in vhost_dir: <container-id>-<ifname>.sock (created by
+ * the application) and <container-id>-<ifname>.json (written here: what
+ * the application needs to configure its port). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctl_node.h"
+
+int ctl_vhost_paths(const char *id, const char *ifname, char sock[108], char file[280])
+{
+	int n = snprintf(sock, 108, "%s/%s-%s.sock", node.cfg.vhost_dir, id, ifname);
+
+	if (n < 0 || n >= 108)
+		return -ENAMETOOLONG;
+	snprintf(file, 280, "%s/%s-%s.json", node.cfg.vhost_dir, id, ifname);
+	return 0;
+}
+
+static int prepare_dir(void)
+{
+	const char *d = node.cfg.vhost_dir;
+
+	if (mkdir(d, 0755) != 0 && errno != EEXIST)
+		return -errno;
+	/* With vhost_group, members (the pods' applications) may create
+	 * their sockets there; the setgid bit keeps the group on them. */
+	if (node.cfg.vhost_gid >= 0 &&
+	    (chown(d, 0, (gid_t)node.cfg.vhost_gid) != 0 || chmod(d, 02770) != 0))
+		return -errno;
+	return 0;
+}
+
+int ctl_vhost_write(const struct ctl_pod *p, const struct rte_ether_addr *gwmac)
+{
+	char sock[108], file[280], tmp[290], ip[16], mac[18], gw[18];
+	int rc = prepare_dir();
+
+	if (rc != 0 || (rc = ctl_vhost_paths(p->container_id, p->ifname, sock, file)) != 0)
+		return rc;
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:i}", "container_id",
+			      p->container_id, "ifname", p->ifname, "socket", sock, "socket_mode",
+			      "server", "ip", ctl_ip_str(p->ip, ip), "prefix_length", 32, "mac",
+			      ctl_mac_str(&p->mac, mac), "gateway", PL_POD_GATEWAY, "gateway_mac",
+			      ctl_mac_str(gwmac, gw), "mtu", p->mtu ? p->mtu : 1500);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", file);
+	rc = json_dump_file(o, tmp, JSON_INDENT(2)) == 0 ? 0 : -EIO;
+	json_decref(o);
+	if (rc == 0 && node.cfg.vhost_gid >= 0 && (chown(tmp, 0, (gid_t)node.cfg.vhost_gid) != 0 ||
+						   chmod(tmp, 0640) != 0))
+		rc = -errno;
+	if (rc == 0 && rename(tmp, file) != 0)
+		rc = -errno;
+	if (rc != 0)
+		unlink(tmp);
+	return rc;
+}
+
+void ctl_vhost_remove(const struct ctl_pod *p)
+{
+	char sock[108], file[280];
+
+	if (ctl_vhost_paths(p->container_id, p->ifname, sock, file) != 0)
+		return;
+	unlink(file);
+	unlink(sock); /* the application's; DEL means it is gone */
+}

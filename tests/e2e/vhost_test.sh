@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# vhost-user pods: dpdk-testpmd as the pod's DPDK application (virtio_user,
+# server mode, icmpecho answers ARP and ping), configured from the file
+# podlaned writes; a TAP pod pings it through podlaned. Then the
+# application restarts, then podlaned restarts: ping again each time.
+# DEL removes port, socket and file.
+. "$(dirname "$0")/lib/common.sh"
+isolate "$@"
+if [[ "$EAL_MEM" == *--no-huge* ]]; then
+	echo "skip - virtio_user needs hugepages (its memory is shared with podlaned); none here"
+	exit 0
+fi
+command -v dpdk-testpmd >/dev/null || fail "dpdk-testpmd missing (package dpdk-dev)"
+
+VDIR=$WORK/vhost
+fabric 172.31.102.1/24
+start_node node 172.31.102.105/24 100.96.243.0/24 2 '"vhost_dir": "'"$VDIR"'",'
+netns_add pa
+netns_add pv
+ctl node pod add tap-a /run/netns/pa eth0 >/dev/null
+A=100.96.243.1
+out=$(ctl node -o json pod add vpod /run/netns/pv eth0 vhost-user)
+V=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["ip"].split("/")[0])' "$out")
+SOCK=$VDIR/vpod-eth0.sock CONF=$VDIR/vpod-eth0.json
+[ "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["socket"])' "$out")" = "$SOCK" ] ||
+	fail "pod.add result has no socket $SOCK: $out"
+python3 - "$CONF" "$V" <<'PY' || fail "config file $CONF: $(cat "$CONF")"
+import json, sys
+c = json.load(open(sys.argv[1]))
+assert c["ip"] == sys.argv[2] and c["prefix_length"] == 32, c
+assert c["gateway"] == "169.254.1.1" and c["socket_mode"] == "server", c
+assert c["mac"].startswith("0a:58:") and len(c["gateway_mac"]) == 17, c
+PY
+ok "vhost-user pod $V: result and config file carry socket, IP, MAC, gateway"
+
+MAC=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["mac"])' "$CONF")
+app_start() { # the pod's application, configured from the file
+	dpdk-testpmd --no-pci --lcores=0@0,1@0 -m 128 --single-file-segments \
+		--file-prefix "pl-app-$$" --vdev="virtio_user0,path=$SOCK,server=1,queues=1,mac=$MAC" \
+		-- --forward-mode=icmpecho --auto-start --total-num-mbufs=2048 \
+		--stats-period 60 >>"$WORK/app.log" 2>&1 &
+	echo $! >"$WORK/app.pid"
+}
+at_exit "stop_pid $WORK/app.pid"
+app_start
+ping1() { ip netns exec pa ping -c 1 -W 1 "$1"; }
+wait_for 30 ping1 $V || fail "TAP pod cannot ping the vhost-user pod $V: $(tail -5 "$WORK/app.log")"
+ttl=$(ping1 $V | sed -n 's/.*ttl=\([0-9]*\).*/\1/p')
+ok "TAP pod -> vhost-user pod (testpmd icmpecho) ping through podlaned (reply ttl $ttl)"
+
+stop_pid "$WORK/app.pid"
+ping1 $V >/dev/null && fail "ping answered with the application stopped"
+app_start
+wait_for 30 ping1 $V || fail "no ping after the application restarted"
+ok "application restarted: podlaned reconnected, ping again"
+
+stop_pid "$WORK/node.pid"
+ip netns exec node "$PODLANED" --config "$WORK/node.json" >>"$WORK/node.log" 2>&1 &
+echo $! >"$WORK/node.pid"
+wait_for 30 ctl node node || fail "podlaned did not come back"
+wait_for 30 ping1 $V || { cp "$WORK/node.log" "$WORK/app.log" /tmp/ 2>/dev/null; fail "no ping after podlaned restarted: $(tail -5 "$WORK/app.log")"; }
+ok "podlaned restarted: vhost-user pod restored from state, reconnected, ping again"
+
+ctl node pod del vpod eth0 >/dev/null
+[ ! -e "$CONF" ] && [ ! -e "$SOCK" ] || fail "DEL left $(ls "$VDIR")"
+ctl node port list | grep -q net_vhost && fail "DEL left the vhost port"
+ok "DEL removed port, socket and config file"
