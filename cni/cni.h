@@ -31,6 +31,8 @@ struct cni_req {
 	const char *socket;      /* podlaned socket */
 	json_t *ipam;            /* the "ipam" section, or NULL */
 	json_t *prev;            /* prevResult, or NULL */
+	const char *interface;   /* "tap" or "vhost-user" */
+	char arg_buf[64];        /* a value taken from CNI_ARGS */
 };
 
 extern const char *const cni_versions[]; /* supported, NULL-terminated */

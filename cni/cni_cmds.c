@@ -65,8 +65,12 @@ static json_t *result(const struct cni_req *r, json_t *pod)
 	if (!json_is_array(routes))
 		json_object_set_new(res, "routes", routes = json_array());
 	size_t idx = json_array_size(ifs);
-	json_array_append_new(ifs, json_pack("{s:s, s:O, s:s}", "name", r->ifname, "mac",
-					     json_object_get(pod, "mac"), "sandbox", r->netns));
+	json_t *itf = json_pack("{s:s, s:O, s:s}", "name", r->ifname, "mac", json_object_get(pod, "mac"),
+				"sandbox", r->netns);
+	/* vhost-user: CNI 1.1's socketPath (older readers ignore it). */
+	if (json_object_get(pod, "socket"))
+		json_object_set(itf, "socketPath", json_object_get(pod, "socket"));
+	json_array_append_new(ifs, itf);
 	json_t *ip = json_pack("{s:O, s:s, s:i}", "address", json_object_get(pod, "ip"), "gateway",
 			       PL_POD_GATEWAY, "interface", (int)idx);
 	if (v04)
@@ -91,6 +95,7 @@ int cni_add(struct cni_req *r)
 	json_t *mtu = json_object_get(r->conf, "mtu");
 	if (mtu)
 		json_object_set(params, "mtu", mtu);
+	json_object_set_new(params, "kind", json_string(r->interface));
 	connect_or_retry_later(r, &c, CNI_E_TRY_LATER);
 	if (r->ipam) {
 		ipam_res = cni_ipam_exec(r, "ADD");

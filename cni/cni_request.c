@@ -71,6 +71,27 @@ static json_t *decode(const struct cni_req *r, const char *buf, size_t n)
 	return conf;
 }
 
+static bool valid_interface(const char *v)
+{
+	return v != NULL && (strcmp(v, "tap") == 0 || strcmp(v, "vhost-user") == 0);
+}
+
+/* The value of key in CNI_ARGS ("K1=V1;K2=V2"), copied into buf; NULL if
+ * absent. Other keys (K8S_POD_NAME, ...) are not ours to judge. */
+static const char *cni_arg(const char *args, const char *key, char *buf, size_t len)
+{
+	size_t kl = strlen(key);
+
+	for (const char *p = args; p && *p; p = strchr(p, ';') ? strchr(p, ';') + 1 : NULL) {
+		if (strncmp(p, key, kl) != 0 || p[kl] != '=')
+			continue;
+		size_t vl = strcspn(p + kl + 1, ";");
+		snprintf(buf, len, "%.*s", (int)(vl < len ? vl : len - 1), p + kl + 1);
+		return buf;
+	}
+	return NULL;
+}
+
 static void check_conf(struct cni_req *r, bool version_only)
 {
 	json_t *c = r->conf, *v;
@@ -99,10 +120,27 @@ static void check_conf(struct cni_req *r, bool version_only)
 	v = json_object_get(c, "mtu");
 	if (v && (!json_is_integer(v) || json_integer_value(v) < 68 || json_integer_value(v) > 65535))
 		cni_fail(r, CNI_E_CONFIG, NULL, "network config: mtu must be an integer from 68 to 65535");
+	/* The pod's port: the config's "interface", overridden per pod by
+	 * runtimeConfig.interface or CNI_ARGS PODLANE_INTERFACE. */
+	r->interface = "tap";
 	v = json_object_get(c, "interface");
-	if (v && (!json_is_string(v) || strcmp(json_string_value(v), "tap") != 0))
-		cni_fail(r, CNI_E_CONFIG, NULL, "network config: interface must be \"tap\" "
-			 "(vhost-user is not supported yet)");
+	if (v && !valid_interface(json_string_value(v)))
+		cni_fail(r, CNI_E_CONFIG, NULL, "network config: interface must be \"tap\" or "
+			 "\"vhost-user\"");
+	if (v)
+		r->interface = json_string_value(v);
+	v = json_object_get(json_object_get(c, "runtimeConfig"), "interface");
+	if (v && !valid_interface(json_string_value(v)))
+		cni_fail(r, CNI_E_CONFIG, NULL, "network config: runtimeConfig.interface must be "
+			 "\"tap\" or \"vhost-user\"");
+	if (v)
+		r->interface = json_string_value(v);
+	const char *arg = cni_arg(r->args, "PODLANE_INTERFACE", r->arg_buf, sizeof(r->arg_buf));
+	if (arg && !valid_interface(arg))
+		cni_fail(r, CNI_E_ENV, NULL, "CNI_ARGS: PODLANE_INTERFACE must be tap or vhost-user, "
+			 "not '%.32s'", arg);
+	if (arg)
+		r->interface = arg;
 	r->ipam = json_object_get(c, "ipam");
 	if (r->ipam && json_object_size(r->ipam) == 0)
 		r->ipam = NULL; /* "ipam": {} means the daemon's own */

@@ -82,8 +82,12 @@ class Cni(unittest.TestCase):
              "network config: cniVersion is missing or not a string"),
             ("old version", dict(command="ADD", config=conf("0.3.1")), 1, "incompatible CNI version 0.3.1"),
             ("wrong type", dict(command="ADD", config=conf(type="bridge")), 7, 'network config: type must be "podlane"'),
-            ("vhost-user", dict(command="ADD", config=conf(interface="vhost-user")), 7,
-             'network config: interface must be "tap" (vhost-user is not supported yet)'),
+            ("bad interface", dict(command="ADD", config=conf(interface="virtio")), 7,
+             'network config: interface must be "tap" or "vhost-user"'),
+            ("bad runtimeConfig interface", dict(command="ADD", config=conf(runtimeConfig={"interface": 1})), 7,
+             'network config: runtimeConfig.interface must be "tap" or "vhost-user"'),
+            ("bad CNI_ARGS interface", dict(command="ADD", env_over={"CNI_ARGS": "K8S_POD_NAME=p;PODLANE_INTERFACE=tun"}),
+             4, "CNI_ARGS: PODLANE_INTERFACE must be tap or vhost-user, not 'tun'"),
             ("bad mtu", dict(command="ADD", config=conf(mtu=10)), 7, "network config: mtu must be an integer from 68 to 65535"),
             ("no container id", dict(command="ADD", env_over={"CNI_CONTAINERID": ""}), 4, "CNI_CONTAINERID is not set"),
             ("bad container id", dict(command="ADD", cid="../../etc"), 4,
@@ -108,6 +112,32 @@ class Cni(unittest.TestCase):
                 if msg:
                     self.assertEqual(out["msg"], msg)
                 self.assertIn("cniVersion", out)
+                self.assertNothingLeaked()
+
+    def test_vhost_user(self):
+        """interface from the config, runtimeConfig or CNI_ARGS; the result
+        carries socketPath and the config file sits beside the socket."""
+        vdir = os.path.join(WORK, "vhost")
+        ways = [("config", conf("1.1.0", interface="vhost-user"), ""),
+                ("runtimeConfig", conf("1.0.0", runtimeConfig={"interface": "vhost-user"}), ""),
+                ("CNI_ARGS", conf("1.0.0"), "IgnoreUnknown=1;K8S_POD_NAME=p;PODLANE_INTERFACE=vhost-user")]
+        for way, c, args in ways:
+            with self.subTest(way):
+                rc, res = cni("ADD", c, cid="vh1", env_over={"CNI_ARGS": args})
+                self.assertEqual(rc, 0, res)
+                ifc = res["interfaces"][0]
+                self.assertEqual(ifc["socketPath"], os.path.join(vdir, "vh1-eth0.sock"))
+                with open(os.path.join(vdir, "vh1-eth0.json")) as f:
+                    facts = json.load(f)
+                self.assertEqual(facts["ip"] + "/32", res["ips"][0]["address"])
+                self.assertEqual((facts["mac"], facts["gateway"]), (ifc["mac"], "169.254.1.1"))
+                self.assertEqual(subprocess.run(["ip", "-n", "cni-a", "link", "show", "eth0"],
+                                                capture_output=True).returncode, 1)  # no TAP
+                rc, out = cni("CHECK", dict(c, prevResult=res), cid="vh1", env_over={"CNI_ARGS": args})
+                self.assertEqual((rc, out), (0, None))
+                rc, out = cni("DEL", c, cid="vh1", env_over={"CNI_ARGS": args})
+                self.assertEqual((rc, out), (0, None))
+                self.assertFalse(os.path.exists(os.path.join(vdir, "vh1-eth0.json")))
                 self.assertNothingLeaked()
 
     def test_add_check_del_every_version(self):

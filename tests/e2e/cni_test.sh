@@ -4,5 +4,5 @@
 . "$(dirname "$0")/lib/common.sh"
 isolate "$@"
 fabric 172.31.102.1/24
-start_node node 172.31.102.105/24 100.96.243.0/24 1
+start_node node 172.31.102.105/24 100.96.243.0/24 1 '"vhost_dir": "'"$WORK"'/vhost",'
 python3 "$E2E_TOP/tests/api/cni_cases.py" "$WORK/node.sock" "$BUILD/cni/podlane" "$WORK"
