@@ -107,6 +107,7 @@ int cni_add(struct cni_req *r)
 	if (pod == NULL) {
 		if (r->ipam) /* give the address back: nothing leaks */
 			json_decref(cni_ipam_exec(r, "DEL"));
+		json_decref(ipam_res);
 		if (code == 0)
 			cni_fail(r, CNI_E_TRY_LATER, msg, "podlaned did not answer; try again later");
 		snprintf(details, sizeof(details), "podlaned error %d", code);
