@@ -47,6 +47,23 @@ static int get_str(json_t *root, const char *key, const char *def, char *out, si
 	return 0;
 }
 
+/* An optional group name: its gid, or -1 when the key is absent. */
+static int get_group(json_t *root, const char *key, int *gid, char *err, size_t errlen)
+{
+	char grp[64];
+	struct group *g;
+
+	*gid = -1;
+	if (json_object_get(root, key) == NULL)
+		return 0;
+	if (get_str(root, key, NULL, grp, sizeof(grp), err, errlen))
+		return -1;
+	if ((g = getgrnam(grp)) == NULL)
+		return BAD("config: '%s' \"%s\" is not a group on this machine", key, grp);
+	*gid = (int)g->gr_gid;
+	return 0;
+}
+
 static int get_prefix(json_t *root, const char *key, const char *def, uint32_t *ip,
 		      uint8_t *plen, bool host_bits_ok, char *err, size_t errlen)
 {
@@ -130,16 +147,8 @@ static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen
 		return BAD("config: 'host_port' \"%s\" is not a valid interface name", c->host_port);
 	if (get_str(root, "socket", PL_DEFAULT_SOCKET, c->socket, sizeof(c->socket), err, errlen))
 		return -1;
-	c->socket_gid = -1;
-	if (json_object_get(root, "socket_group")) {
-		char grp[64];
-		struct group *g;
-		if (get_str(root, "socket_group", NULL, grp, sizeof(grp), err, errlen))
-			return -1;
-		if ((g = getgrnam(grp)) == NULL)
-			return BAD("config: 'socket_group' \"%s\" is not a group on this machine", grp);
-		c->socket_gid = (int)g->gr_gid;
-	}
+	if (get_group(root, "socket_group", &c->socket_gid, err, errlen))
+		return -1;
 	if (get_str(root, "state_dir", PL_DEFAULT_STATE_DIR, c->state_dir, sizeof(c->state_dir),
 		    err, errlen))
 		return -1;
@@ -161,16 +170,8 @@ static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen
 		return -1;
 	if (c->vhost_dir[0] != '/' || strpbrk(c->vhost_dir, ",=") != NULL)
 		return BAD("config: 'vhost_dir' must be an absolute path without ',' or '='");
-	c->vhost_gid = -1;
-	if (json_object_get(root, "vhost_group")) {
-		char grp[64];
-		struct group *g;
-		if (get_str(root, "vhost_group", NULL, grp, sizeof(grp), err, errlen))
-			return -1;
-		if ((g = getgrnam(grp)) == NULL)
-			return BAD("config: 'vhost_group' \"%s\" is not a group on this machine", grp);
-		c->vhost_gid = (int)g->gr_gid;
-	}
+	if (get_group(root, "vhost_group", &c->vhost_gid, err, errlen))
+		return -1;
 	if (json_object_get(root, "metrics_listen")) {
 		char ip[32];
 		unsigned port;
