@@ -208,7 +208,7 @@ class Api(unittest.TestCase):
             ({"container_id": "c1", "netns": "/nonexistent/ns", "ifname": "eth0"}, -32005,
              "netns: '/nonexistent/ns' does not exist"),
             ({"container_id": "c1", "netns": "/proc/self/ns/net", "ifname": "eth0", "kind": "memif"}, -32602,
-             "kind: 'memif' is not supported (tap)"),
+             "kind: 'memif' is not supported (tap, vhost-user)"),
             ({"container_id": "c1", "netns": "/proc/self/ns/net", "ifname": "eth0", "ip": "1.2.3"}, -32602,
              "ip: '1.2.3' is not an IPv4 address"),
         ]

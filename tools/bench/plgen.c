@@ -1,0 +1,172 @@
+/* plgen: a minimal DPDK traffic generator for the benchmarks. Every port
+ * EAL gives it (virtio_user vdevs, usually) sends IPv4/UDP frames as fast
+ * as it can, from its own source MAC and IP to a gateway MAC, over FLOWS
+ * destinations counted up from a base address, with valid checksums (a
+ * router drops anything else), and counts what comes back. testpmd's
+ * flowgen cannot do this in 22.11: its MACs and addresses are fixed.
+ *
+ *   plgen EAL-ARGS -- --seconds S [--warmup S] [--size BYTES] [--flows N]
+ *         --port SRC_MAC,GW_MAC,SRC_IP,DST_BASE ...   (one per port, in order)
+ *
+ * Prints one JSON object: per port tx and rx packets per second over the
+ * measured interval (after the warm-up). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_udp.h>
+
+#define BURST 32
+#define MAX_PORTS 4
+
+struct gen_port {
+	struct rte_ether_addr src, gw;
+	uint32_t src_ip, dst_base; /* host order */
+	uint32_t next;
+	uint64_t tx, rx;
+};
+
+static struct gen_port ports[MAX_PORTS];
+static unsigned n_ports, flows = 1024, size = 64;
+static double seconds = 5, warmup = 2;
+
+static void die(const char *msg)
+{
+	fprintf(stderr, "plgen: %s\n", msg);
+	exit(2);
+}
+
+static void parse_port(const char *arg)
+{
+	char s[4][32];
+	struct in_addr a, b;
+	struct gen_port *p = &ports[n_ports];
+
+	if (n_ports == MAX_PORTS ||
+	    sscanf(arg, "%31[^,],%31[^,],%31[^,],%31s", s[0], s[1], s[2], s[3]) != 4 ||
+	    rte_ether_unformat_addr(s[0], &p->src) != 0 || rte_ether_unformat_addr(s[1], &p->gw) != 0 ||
+	    inet_pton(AF_INET, s[2], &a) != 1 || inet_pton(AF_INET, s[3], &b) != 1)
+		die("--port wants SRC_MAC,GW_MAC,SRC_IP,DST_BASE");
+	p->src_ip = ntohl(a.s_addr);
+	p->dst_base = ntohl(b.s_addr);
+	n_ports++;
+}
+
+static void fill(struct gen_port *p, struct rte_mbuf *m)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+	uint16_t l3 = (uint16_t)(size - sizeof(*eth));
+
+	eth->dst_addr = p->gw;
+	eth->src_addr = p->src;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	memset(ip, 0, sizeof(*ip));
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->total_length = rte_cpu_to_be_16(l3);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->src_addr = rte_cpu_to_be_32(p->src_ip);
+	ip->dst_addr = rte_cpu_to_be_32(p->dst_base + p->next);
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	udp->src_port = rte_cpu_to_be_16(1024);
+	udp->dst_port = rte_cpu_to_be_16(1024);
+	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(l3 - sizeof(*ip)));
+	udp->dgram_cksum = 0;
+	m->data_len = m->pkt_len = size;
+	if (++p->next == flows)
+		p->next = 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"seconds", required_argument, NULL, 's'}, {"warmup", required_argument, NULL, 'w'},
+		{"size", required_argument, NULL, 'z'},    {"flows", required_argument, NULL, 'f'},
+		{"port", required_argument, NULL, 'p'},    {NULL, 0, NULL, 0},
+	};
+	int n = rte_eal_init(argc, argv), o;
+
+	if (n < 0)
+		die("EAL init failed");
+	argc -= n;
+	argv += n;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (o == 's')
+			seconds = atof(optarg);
+		else if (o == 'w')
+			warmup = atof(optarg);
+		else if (o == 'z')
+			size = (unsigned)atoi(optarg);
+		else if (o == 'f')
+			flows = (unsigned)atoi(optarg);
+		else if (o == 'p')
+			parse_port(optarg);
+		else
+			die("unknown option");
+	}
+	if (n_ports == 0 || n_ports != rte_eth_dev_count_avail() || size < 60 || size > 1514 ||
+	    flows == 0 || seconds <= 0)
+		die("need one --port per ethdev, --size 60..1514, --flows >= 1, --seconds > 0");
+	struct rte_mempool *mp = rte_pktmbuf_pool_create("plgen", 8191, 256, 0,
+							 RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
+	if (mp == NULL)
+		die("cannot allocate mbufs");
+	for (uint16_t pid = 0; pid < n_ports; pid++) {
+		struct rte_eth_conf conf = {0};
+		if (rte_eth_dev_configure(pid, 1, 1, &conf) != 0 ||
+		    rte_eth_rx_queue_setup(pid, 0, 1024, rte_socket_id(), NULL, mp) != 0 ||
+		    rte_eth_tx_queue_setup(pid, 0, 1024, rte_socket_id(), NULL) != 0 ||
+		    rte_eth_dev_start(pid) != 0)
+			die("port setup failed");
+	}
+	uint64_t hz = rte_get_timer_hz(), t0 = rte_get_timer_cycles();
+	uint64_t t_meas = t0 + (uint64_t)(warmup * (double)hz);
+	uint64_t t_end = t_meas + (uint64_t)(seconds * (double)hz);
+	uint64_t base_tx[MAX_PORTS] = {0}, base_rx[MAX_PORTS] = {0};
+	bool measuring = false;
+	struct rte_mbuf *pkts[BURST];
+
+	for (uint64_t now = t0; now < t_end; now = rte_get_timer_cycles()) {
+		if (!measuring && now >= t_meas) {
+			for (unsigned i = 0; i < n_ports; i++) {
+				base_tx[i] = ports[i].tx;
+				base_rx[i] = ports[i].rx;
+			}
+			measuring = true;
+		}
+		for (uint16_t pid = 0; pid < n_ports; pid++) {
+			struct gen_port *p = &ports[pid];
+			uint16_t got = rte_eth_rx_burst(pid, 0, pkts, BURST);
+			p->rx += got;
+			rte_pktmbuf_free_bulk(pkts, got);
+			if (rte_pktmbuf_alloc_bulk(mp, pkts, BURST) != 0)
+				continue;
+			for (unsigned i = 0; i < BURST; i++)
+				fill(p, pkts[i]);
+			uint16_t sent = rte_eth_tx_burst(pid, 0, pkts, BURST);
+			p->tx += sent;
+			rte_pktmbuf_free_bulk(pkts + sent, BURST - sent);
+		}
+	}
+	printf("{\"seconds\": %.1f, \"size\": %u, \"flows\": %u, \"ports\": [", seconds, size, flows);
+	for (unsigned i = 0; i < n_ports; i++)
+		printf("%s{\"tx_pps\": %.0f, \"rx_pps\": %.0f}", i ? ", " : "",
+		       (double)(ports[i].tx - base_tx[i]) / seconds,
+		       (double)(ports[i].rx - base_rx[i]) / seconds);
+	printf("]}\n");
+	for (uint16_t pid = 0; pid < n_ports; pid++) {
+		rte_eth_dev_stop(pid);
+		rte_eth_dev_close(pid);
+	}
+	rte_eal_cleanup();
+	return 0;
+}
