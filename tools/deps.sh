@@ -9,6 +9,8 @@ PKGS=(build-essential pkg-config meson ninja-build clang libclang-rt-14-dev
       podman runc busybox-static iptables bird2 python3 netcat-openbsd procps util-linux
       dpdk-dev tcpdump curl python3-prometheus-client python3-yaml yamllint man-db bsdextrautils systemd)
 
+# Extra packages a caller needs (the benchmarks: openvswitch-switch-dpdk).
+PKGS+=("$@")
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep "install ok installed" >/dev/null || missing+=("$p")

@@ -9,13 +9,23 @@
 #   tools/bench/vhost.sh [--quick]     (needs hugepages; run as root)
 #
 # Prints a table with Mpps and the ratios; writes $OUT (JSON).
-. "$(dirname "$0")/../../tests/e2e/lib/common.sh"
+top=$(cd "$(dirname "$0")/../.." && pwd)
+if [ -z "${PL_ISOLATED:-}" ]; then # once, before isolating: packages, build, hugepages
+	"$top/tools/deps.sh" openvswitch-switch-dpdk
+	export PODLANE_BUILD=${PODLANE_BUILD:-$top/build-release}
+	[ -d "$PODLANE_BUILD" ] || meson setup "$PODLANE_BUILD" -Dbuildtype=release >/dev/null
+	ninja -C "$PODLANE_BUILD" >/dev/null
+	[ "$(cat /proc/sys/vm/nr_hugepages)" -ge 1024 ] || echo 1024 >/proc/sys/vm/nr_hugepages
+	mountpoint -q /dev/hugepages || mount -t hugetlbfs nodev /dev/hugepages
+	export PODLANE_EAL_MEM=${PODLANE_EAL_MEM:--m 256}
+fi
+. "$top/tests/e2e/lib/common.sh"
 isolate "$@"
 QUICK=0; [ "${1:-}" = --quick ] && QUICK=1
 SECS=${SECS:-$([ $QUICK = 1 ] && echo 3 || echo 10)}
 SIZES=${SIZES:-$([ $QUICK = 1 ] && echo 64 || echo "64 1500")}
 FLOWS=${FLOWS:-1024}
-OUT=${OUT:-$E2E_TOP/build/bench-vhost.json}
+OUT=${OUT:-$BUILD/bench-vhost.json}
 PLGEN=$BUILD/tools/plgen
 [[ "$EAL_MEM" != *--no-huge* ]] || fail "vhost-user needs hugepages (tools/test.sh or RECIPES.md)"
 for t in dpdk-testpmd ovs-vsctl "$PLGEN"; do command -v "$t" >/dev/null || fail "$t missing (tools/deps.sh)"; done
@@ -66,6 +76,7 @@ for s in $SIZES; do
 done
 
 # --- OVS-DPDK: the same L3 job as OpenFlow rules (RECIPES.md).
+# OVS puts bridge sockets in /run/openvswitch: a private one.
 mkdir -p /run/openvswitch && mount -t tmpfs pl-ovs /run/openvswitch
 OV="ovs-vsctl --db=unix:$D/db.sock"
 ovsdb-tool create "$D/conf.db" /usr/share/openvswitch/vswitch.ovsschema
