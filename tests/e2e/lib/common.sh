@@ -45,6 +45,10 @@ on_exit() {
 		for l in "$WORK"/*.log; do echo "## $l"; tail -30 "$l"; done
 	fi
 	tac "$CLEANUP" | while read -r cmd; do eval "$cmd" >/dev/null 2>&1; done
+	# Whatever is still mounted below WORK (podman's overlay driver keeps
+	# mounts on its own dirs) would make rm -rf fail: unmount, deepest first.
+	awk -v w="$WORK/" 'index($2, w) == 1 {print $2}' /proc/self/mounts | sort -r |
+		while read -r m; do umount -l "$m"; done
 	rm -rf "$WORK"
 	exit $rc
 }
