@@ -63,6 +63,9 @@ struct ctl_err {
 int ctl_fail(struct ctl_err *e, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* mkdir -p with mode 0755; 0 or -errno. */
+int ctl_mkdir_p(const char *dir);
+
 /* Log lines by level (dp_log: rte_log type "podlane", config log_level). */
 #define ctl_error(...) dp_log(RTE_LOG_ERR, __VA_ARGS__)
 #define ctl_warn(...) dp_log(RTE_LOG_WARNING, __VA_ARGS__)

@@ -45,8 +45,8 @@ static json_t *m_route_lookup(json_t *params, struct ctl_err *e)
 	if (t.next_ip)
 		json_object_set_new(o, "next_hop", json_string(ctl_ip_str(t.next_ip, ip)));
 	json_object_set_new(o, "mac", t.mac_known ? json_string(ctl_mac_str(&t.mac, mac)) : json_null());
-	for (unsigned i = 0; i < CTL_MAX_PODS; i++)
-		if (node.pods[i].used && node.pods[i].port == t.port && t.kind == DP_NH_PORT)
+	for (unsigned i = 0; t.kind == DP_NH_PORT && i < CTL_MAX_PODS; i++)
+		if (node.pods[i].used && node.pods[i].port == t.port)
 			json_object_set_new(o, "pod", json_pack("{s:s, s:s}", "container_id",
 								node.pods[i].container_id, "ifname",
 								node.pods[i].ifname));

@@ -60,6 +60,7 @@ int ctl_node_tables(const struct ctl_config *c, char *err, size_t errlen)
 		return -1;
 	}
 	snprintf(node.state_path, sizeof(node.state_path), "%s/state.json", c->state_dir);
+	snprintf(node.routes_path, sizeof(node.routes_path), "%s/routes.json", c->state_dir);
 	return 0;
 }
 

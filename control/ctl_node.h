@@ -44,7 +44,8 @@ struct ctl_node {
 	uint32_t n_routes;
 	uint64_t *ipam;             /* bitmap over pod_cidr */
 	uint32_t ipam_size;
-	char state_path[300];
+	char state_path[300];  /* pods and addresses */
+	char routes_path[300]; /* routes added through the API */
 	bool ready;
 };
 

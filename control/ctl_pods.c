@@ -151,16 +151,21 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 		return ctl_fail(e, PL_E_NO_ADDRESS, "pod_cidr has no free address left");
 	}
 	pod_macs(ip, &mac, &gwmac);
+	/* Filled now (the vhost-user config file is written from it), marked
+	 * used only once everything succeeded. */
+	memset(p, 0, sizeof(*p));
+	snprintf(p->container_id, sizeof(p->container_id), "%s", container_id);
+	snprintf(p->ifname, sizeof(p->ifname), "%s", ifname);
+	snprintf(p->netns, sizeof(p->netns), "%s", netns);
+	p->ip = ip;
+	p->mac = mac;
+	p->mtu = mtu;
+	p->vhost = vhost;
 	rc = vhost ? vhost_port(container_id, ifname, ip, &gwmac, &pid, e)
 		   : tap_port(netns, ifname, ip, mtu, &mac, &gwmac, &pid, e);
-	if (rc == 0 && vhost) {
-		struct ctl_pod t = {.ip = ip, .mac = mac, .mtu = mtu};
-		snprintf(t.container_id, sizeof(t.container_id), "%s", container_id);
-		snprintf(t.ifname, sizeof(t.ifname), "%s", ifname);
-		if ((rc = ctl_vhost_write(&t, &gwmac)) != 0)
-			ctl_fail(e, PL_E_RESOURCE, "cannot write the vhost-user config file in %s: %s",
-				 node.cfg.vhost_dir, strerror(-rc));
-	}
+	if (rc == 0 && vhost && (rc = ctl_vhost_write(p, &gwmac)) != 0)
+		ctl_fail(e, PL_E_RESOURCE, "cannot write the vhost-user config file in %s: %s",
+			 node.cfg.vhost_dir, strerror(-rc));
 	if (rc == 0) {
 		dp_port_set_peer(pid, ip, &mac);
 		struct dp_nh_spec nh = {.kind = DP_NH_PORT, .port = pid, .mac = mac};
@@ -171,18 +176,13 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 		if (pid < RTE_MAX_ETHPORTS)
 			dp_port_remove(pid);
 		ctl_ipam_release(ip);
+		if (vhost)
+			ctl_vhost_remove(p); /* the config file, if written */
+		memset(p, 0, sizeof(*p));
 		return -1;
 	}
-	memset(p, 0, sizeof(*p));
 	p->used = true;
-	snprintf(p->container_id, sizeof(p->container_id), "%s", container_id);
-	snprintf(p->ifname, sizeof(p->ifname), "%s", ifname);
-	snprintf(p->netns, sizeof(p->netns), "%s", netns);
-	p->ip = ip;
-	p->mac = mac;
 	p->port = pid;
-	p->mtu = mtu;
-	p->vhost = vhost;
 	*out = p;
 	ctl_log("pod add %s/%s ip %s port %u%s", container_id, ifname, ctl_ip_str(ip, ipb), pid,
 		vhost ? " (vhost-user)" : "");

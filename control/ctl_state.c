@@ -16,27 +16,6 @@
 
 #include "ctl_node.h"
 
-static int mkdir_p(const char *dir)
-{
-	char buf[300];
-
-	snprintf(buf, sizeof(buf), "%s", dir);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return mkdir(buf, 0755) != 0 && errno != EEXIST ? -errno : 0;
-}
-
-static void routes_path(char out[320])
-{
-	snprintf(out, 320, "%s/routes.json", node.cfg.state_dir);
-}
-
 static int write_all(int fd, const char *p, size_t n)
 {
 	while (n > 0) {
@@ -100,7 +79,6 @@ int ctl_state_save_pods(void)
 int ctl_state_save_routes(void)
 {
 	json_t *routes = json_array();
-	char path[320];
 
 	for (uint32_t i = 0; i < node.route_cap; i++) {
 		const struct ctl_route *r = &node.routes[i];
@@ -109,8 +87,7 @@ int ctl_state_save_routes(void)
 		    strcmp(r->origin, "kernel") != 0)
 			json_array_append_new(routes, ctl_route_json(r));
 	}
-	routes_path(path);
-	return save_doc(path, "routes", routes);
+	return save_doc(node.routes_path, "routes", routes);
 }
 
 static void restore_pods(json_t *pods)
@@ -206,16 +183,14 @@ static json_t *load_or_prev(const char *path, const char *key)
 
 int ctl_state_restore(void)
 {
-	int rc = mkdir_p(node.cfg.state_dir);
-	char path[320];
+	int rc = ctl_mkdir_p(node.cfg.state_dir);
 
 	if (rc != 0) {
 		ctl_error("cannot create state_dir %s: %s", node.cfg.state_dir, strerror(-rc));
 		return rc;
 	}
 	json_t *pods = load_or_prev(node.state_path, "pods");
-	routes_path(path);
-	json_t *routes = load_or_prev(path, "routes");
+	json_t *routes = load_or_prev(node.routes_path, "routes");
 	if (pods != NULL)
 		restore_pods(json_object_get(pods, "pods"));
 	if (routes != NULL)

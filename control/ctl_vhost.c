@@ -27,9 +27,10 @@ int ctl_vhost_paths(const char *id, const char *ifname, char sock[108], char fil
 static int prepare_dir(void)
 {
 	const char *d = node.cfg.vhost_dir;
+	int rc = ctl_mkdir_p(d);
 
-	if (mkdir(d, 0755) != 0 && errno != EEXIST)
-		return -errno;
+	if (rc != 0)
+		return rc;
 	/* With vhost_group, members (the pods' applications) may create
 	 * their sockets there; the setgid bit keeps the group on them. */
 	if (node.cfg.vhost_gid >= 0 &&
