@@ -118,8 +118,9 @@ static int vhost_port(const char *id, const char *ifname, uint32_t ip,
 	if (ctl_vhost_paths(id, ifname, sock, file) != 0)
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "container_id: too long for a vhost-user "
 				"socket path in %s (108 bytes)", node.cfg.vhost_dir);
-	snprintf(devargs, sizeof(devargs), "net_vhost_p%u_%u,iface=%s,client=1,queues=1", b[2], b[3],
-		 sock);
+	/* One queue pair per worker on offer; the guest enables what it uses. */
+	snprintf(devargs, sizeof(devargs), "net_vhost_p%u_%u,iface=%s,client=1,queues=%u", b[2],
+		 b[3], sock, node.cfg.workers);
 	if ((rc = dp_port_probe(devargs, pid, derr, sizeof(derr))) != 0 ||
 	    (rc = dp_port_start(*pid, DP_PORT_POD, derr, sizeof(derr))) != 0)
 		return ctl_fail(e, PL_E_RESOURCE, "%s", derr);

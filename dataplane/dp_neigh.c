@@ -16,7 +16,7 @@
 static void ctl_tx(uint16_t port, struct rte_mbuf *m)
 {
 	if (port >= RTE_MAX_ETHPORTS ||
-	    rte_eth_tx_burst(port, DP_CTL_TXQ(dp.cfg.n_workers), &m, 1) != 1)
+	    dp_port_tx(port, DP_CTL_TXQ(dp.cfg.n_workers), &m, 1) != 1)
 		rte_pktmbuf_free(m);
 }
 

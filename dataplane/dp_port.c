@@ -1,5 +1,6 @@
 /* Ports: hot-plug of vdevs (TAPs) at run time, queue layout, removal. */
 #include <rte_errno.h>
+#include <rte_eth_vhost.h>
 
 #include "dp_priv.h"
 
@@ -39,9 +40,48 @@ static uint16_t rx_queues(const struct rte_eth_dev_info *di, enum dp_port_kind k
 		return di->max_rx_queues;
 	if (strcmp(di->driver_name, "net_tap") == 0)
 		return (uint16_t)(dp.cfg.n_workers + 1);
+	if (strcmp(di->driver_name, "net_vhost") == 0) /* those the guest enables */
+		return (uint16_t)RTE_MIN(dp.cfg.n_workers, di->max_rx_queues);
 	if (kind != DP_PORT_UPLINK)
 		return 1;
 	return (uint16_t)RTE_MIN(dp.cfg.n_workers, di->max_rx_queues);
+}
+
+/* Spread the senders (workers, then control) over the enabled tx queues;
+ * none enabled yet: queue 0, whose sends fail and count as tx_full. */
+static void txq_remap(struct dp_port *p)
+{
+	uint8_t on[32];
+	unsigned n = 0;
+
+	for (unsigned q = 0; q < 32; q++)
+		if (p->txq_enabled & (1u << q))
+			on[n++] = (uint8_t)q;
+	for (unsigned s = 0; s <= dp.cfg.n_workers; s++)
+		__atomic_store_n(&p->txq_of[s], n ? on[s % n] : 0, __ATOMIC_RELAXED);
+}
+
+/* vhost-user queue (de)activation by the guest, on the vhost events
+ * thread. The PMD keeps the pending changes, so draining them also
+ * catches those from before the callback was registered. */
+static int vhost_queue_state(uint16_t pid, enum rte_eth_event_type type, void *arg, void *out)
+{
+	struct rte_eth_vhost_queue_event ev;
+	struct dp_port *p = &dp.ports[pid];
+	(void)type, (void)arg, (void)out;
+
+	while (rte_eth_vhost_get_queue_event(pid, &ev) == 0) {
+		if (ev.rx || ev.queue_id >= 32)
+			continue;
+		if (ev.enable)
+			p->txq_enabled |= 1u << ev.queue_id;
+		else
+			p->txq_enabled &= ~(1u << ev.queue_id);
+	}
+	txq_remap(p);
+	dp_log(RTE_LOG_INFO, "port %s: guest has %u tx queue(s) enabled (mask 0x%x)", p->name,
+	       (unsigned)__builtin_popcount(p->txq_enabled), p->txq_enabled);
+	return 0;
 }
 
 int dp_port_start(uint16_t pid, enum dp_port_kind kind, char *err, size_t errlen)
@@ -59,10 +99,10 @@ int dp_port_start(uint16_t pid, enum dp_port_kind kind, char *err, size_t errlen
 		return rc;
 	}
 	uint16_t n_rxq = rx_queues(&di, kind);
-	/* vhost-user: one queue pair, what every virtio guest enables. */
+	/* vhost-user: queue pairs, as many as the guest enables (txq_of). */
 	bool shared = strcmp(di.driver_name, "net_vhost") == 0;
 	if (shared)
-		n_txq = 1;
+		n_txq = n_rxq;
 	if (n_txq > di.max_tx_queues) {
 		snprintf(err, errlen,
 			 "port %s supports %u tx queues, podlaned needs %u (one per worker and one "
@@ -97,7 +137,13 @@ int dp_port_start(uint16_t pid, enum dp_port_kind kind, char *err, size_t errlen
 	}
 	rte_eth_macaddr_get(pid, &p->mac);
 	p->shared_txq = shared;
-	rte_spinlock_init(&p->tx_lock);
+	for (unsigned q = 0; q < RTE_DIM(p->txq_lock); q++)
+		rte_spinlock_init(&p->txq_lock[q]);
+	if (shared) {
+		p->txq_enabled = 0;
+		rte_eth_dev_callback_register(pid, RTE_ETH_EVENT_QUEUE_STATE, vhost_queue_state, NULL);
+		vhost_queue_state(pid, RTE_ETH_EVENT_QUEUE_STATE, NULL, NULL);
+	}
 	p->kind = (uint8_t)kind;
 	p->n_rxq = n_rxq;
 	if (kind == DP_PORT_UPLINK)
@@ -133,6 +179,9 @@ int dp_port_remove(uint16_t pid)
 		dp.ports[pid].active = 0;
 		rte_eth_dev_stop(pid);
 	}
+	if (dp.ports[pid].shared_txq)
+		rte_eth_dev_callback_unregister(pid, RTE_ETH_EVENT_QUEUE_STATE, vhost_queue_state,
+						NULL);
 	if (rte_eth_dev_info_get(pid, &di) != 0)
 		return -ENODEV;
 	memset(&dp.ports[pid], 0, sizeof(dp.ports[pid]));

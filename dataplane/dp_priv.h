@@ -28,7 +28,7 @@
 #define DP_SLOWPATH_RING 1024
 #define DP_MAX_RXQ_PER_WORKER 64
 /* Every port has one tx queue per worker; the control thread uses the
- * next one, so nobody shares a tx queue. */
+ * next one, so nobody shares a tx queue (vhost-user aside: dp_port.txq_of). */
 #define DP_CTL_TXQ(n_workers) (n_workers)
 
 struct dp_nh {
@@ -42,10 +42,14 @@ struct dp_nh {
 struct dp_port {
 	uint8_t active;
 	uint8_t kind;
-	/* One tx queue for every worker (vhost-user: the guest enables one
-	 * queue pair), taken under tx_lock. */
+	/* vhost-user: the guest enables as many queue pairs as it likes (up
+	 * to one per worker), so each sender (worker id, or DP_CTL_TXQ) maps
+	 * onto an enabled tx queue, kept by the queue-state callback, and
+	 * takes that queue's lock. Other ports: tx queue = sender, no lock. */
 	bool shared_txq;
-	rte_spinlock_t tx_lock;
+	uint8_t txq_of[DP_MAX_WORKERS + 1];
+	uint32_t txq_enabled; /* bit per tx queue; queue-state callback only */
+	rte_spinlock_t txq_lock[DP_MAX_WORKERS];
 	uint16_t n_rxq;
 	struct rte_ether_addr mac;
 	struct rte_ether_addr peer_mac;
@@ -144,6 +148,7 @@ struct rte_mbuf *dp_arp_request(uint16_t port, uint32_t target);
 /* dp_icmp.c */
 void dp_icmp_error(struct dp_worker *w, struct rte_mbuf *orig, uint8_t type, uint8_t code);
 /* dp_tx.c */
+uint16_t dp_port_tx(uint16_t port, unsigned sender, struct rte_mbuf **pkts, uint16_t n);
 void dp_tx(struct dp_worker *w, uint16_t port, struct rte_mbuf *m);
 void dp_tx_flush(struct dp_worker *w);
 void dp_drop(struct dp_worker *w, struct rte_mbuf *m, enum dp_drop why);

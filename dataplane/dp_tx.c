@@ -20,19 +20,23 @@ const char *const dp_drop_names[DP_DROP_MAX] = {
 	[DP_DROP_SPOOFED] = "spoofed",
 };
 
+uint16_t dp_port_tx(uint16_t port, unsigned sender, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct dp_port *p = &dp.ports[port];
+
+	if (likely(!p->shared_txq))
+		return rte_eth_tx_burst(port, (uint16_t)sender, pkts, n);
+	uint8_t q = __atomic_load_n(&p->txq_of[sender], __ATOMIC_RELAXED);
+	rte_spinlock_lock(&p->txq_lock[q]);
+	uint16_t sent = rte_eth_tx_burst(port, q, pkts, n);
+	rte_spinlock_unlock(&p->txq_lock[q]);
+	return sent;
+}
+
 static void flush_port(struct dp_worker *w, uint16_t port)
 {
 	struct dp_txbuf *b = &w->tx[port];
-	struct dp_port *p = &dp.ports[port];
-	uint16_t sent;
-
-	if (unlikely(p->shared_txq)) {
-		rte_spinlock_lock(&p->tx_lock);
-		sent = rte_eth_tx_burst(port, 0, b->pkts, b->n);
-		rte_spinlock_unlock(&p->tx_lock);
-	} else {
-		sent = rte_eth_tx_burst(port, w->id, b->pkts, b->n);
-	}
+	uint16_t sent = dp_port_tx(port, w->id, b->pkts, b->n);
 
 	for (uint16_t i = 0; i < sent; i++)
 		w->stats.tx_bytes[port] += b->pkts[i]->pkt_len;

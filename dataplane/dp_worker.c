@@ -115,11 +115,17 @@ int dp_workers_assign(uint16_t port, uint16_t n_rxq)
 {
 	struct dp_rxq_list *next[DP_MAX_WORKERS] = {0};
 
+	unsigned mine[DP_MAX_WORKERS] = {0}; /* this port's queues per worker */
+
+	/* Least loaded worker, but a port's queues on distinct workers first:
+	 * they exist so that several cores can serve the port. */
 	for (uint16_t q = 0; q < n_rxq; q++) {
 		unsigned best = 0;
 		for (unsigned w = 1; w < dp.cfg.n_workers; w++)
-			if (load(w, next) < load(best, next))
+			if (mine[w] < mine[best] ||
+			    (mine[w] == mine[best] && load(w, next) < load(best, next)))
 				best = w;
+		mine[best]++;
 		if (next[best] == NULL && (next[best] = copy_list(best)) == NULL)
 			goto nomem;
 		if (next[best]->n == DP_MAX_RXQ_PER_WORKER)

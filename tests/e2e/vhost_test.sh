@@ -3,7 +3,8 @@
 # server mode, icmpecho answers ARP and ping), configured from the file
 # podlaned writes; a TAP pod pings it through podlaned. Then the
 # application restarts, then podlaned restarts: ping again each time.
-# DEL removes port, socket and file.
+# Multi-queue: a guest with two queue pairs (plgen) gets traffic on both,
+# each served by its own worker. DEL removes port, socket and file.
 . "$(dirname "$0")/lib/common.sh"
 isolate "$@"
 if [[ "$EAL_MEM" == *--no-huge* ]]; then
@@ -65,3 +66,28 @@ ctl node pod del vpod eth0 >/dev/null
 [ ! -e "$CONF" ] && [ ! -e "$SOCK" ] || fail "DEL left $(ls "$VDIR")"
 ctl node port list | grep -q net_vhost && fail "DEL left the vhost port"
 ok "DEL removed port, socket and config file"
+
+# Multi-queue: podlaned offers one queue pair per worker (2 here); plgen
+# as the application of two vhost-user pods enables both and sends to the
+# other pod on both queues. Each rx queue has its own worker, each worker
+# its own tx queue: both queues of both pods must carry traffic back.
+PLGEN=$BUILD/tools/plgen
+[ -x "$PLGEN" ] || fail "$PLGEN missing (ninja -C $BUILD)"
+for p in mq0 mq1; do ctl node pod add $p /run/netns/pv eth0 vhost-user >/dev/null; done
+fact() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$VDIR/$1-eth0.json" "$2"; }
+portarg() { echo "$(fact "$1" mac),$(fact "$1" gateway_mac),$(fact "$1" ip),$(fact "$2" ip)"; }
+"$PLGEN" --no-pci --lcores=0@0 -m 128 --single-file-segments --file-prefix "pl-mq-$$" \
+	--vdev="virtio_user0,path=$VDIR/mq0-eth0.sock,server=1,queues=2,mac=$(fact mq0 mac)" \
+	--vdev="virtio_user1,path=$VDIR/mq1-eth0.sock,server=1,queues=2,mac=$(fact mq1 mac)" -- \
+	--queues 2 --seconds 2 --warmup 2 --size 64 --flows 1 \
+	--port "$(portarg mq0 mq1)" --port "$(portarg mq1 mq0)" >"$WORK/mq.json" 2>"$WORK/mq.log" ||
+	fail "plgen: $(tail -3 "$WORK/mq.log")"
+python3 - "$WORK/mq.json" <<'PY' || fail "multi-queue: $(cat "$WORK/mq.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+for i, p in enumerate(d["ports"]):
+    assert p["rx_pps"] > 0 and all(n > 0 for n in p["rx_queues"]), (i, p)
+PY
+grep -q "net_vhost_p243_.*guest has 2 tx queue(s) enabled" "$WORK/node.log" ||
+	fail "podlaned did not log two enabled tx queues"
+ok "multi-queue: two queue pairs enabled by the guest, traffic back on both ($(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ports"][0]["rx_queues"])' "$WORK/mq.json") per queue)"

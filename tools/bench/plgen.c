@@ -6,11 +6,15 @@
  * flowgen cannot do this in 22.11: its MACs and addresses are fixed.
  *
  *   plgen EAL-ARGS -- --seconds S [--warmup S] [--size BYTES] [--flows N]
- *         --port SRC_MAC,GW_MAC,SRC_IP,DST_BASE ...   (one per port, in order)
+ *         [--queues N] --port SRC_MAC,GW_MAC,SRC_IP,DST_BASE ...   (one per port)
  *
+ * With --queues N every port sends round-robin on N queue pairs (the
+ * virtio_user vdev needs queues=N too) and counts rx per queue.
  * Prints one JSON object: per port tx and rx packets per second over the
- * measured interval (after the warm-up). */
+ * measured interval (after the warm-up), and rx packets per queue over the
+ * whole run. */
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,16 +29,18 @@
 
 #define BURST 32
 #define MAX_PORTS 4
+#define MAX_QUEUES 8
 
 struct gen_port {
 	struct rte_ether_addr src, gw;
 	uint32_t src_ip, dst_base; /* host order */
 	uint32_t next;
 	uint64_t tx, rx;
+	uint64_t rxq[MAX_QUEUES];
 };
 
 static struct gen_port ports[MAX_PORTS];
-static unsigned n_ports, flows = 1024, size = 64;
+static unsigned n_ports, flows = 1024, size = 64, n_queues = 1;
 static double seconds = 5, warmup = 2;
 
 static void die(const char *msg)
@@ -91,7 +97,8 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{"seconds", required_argument, NULL, 's'}, {"warmup", required_argument, NULL, 'w'},
 		{"size", required_argument, NULL, 'z'},    {"flows", required_argument, NULL, 'f'},
-		{"port", required_argument, NULL, 'p'},    {NULL, 0, NULL, 0},
+		{"port", required_argument, NULL, 'p'},    {"queues", required_argument, NULL, 'q'},
+		{NULL, 0, NULL, 0},
 	};
 	int n = rte_eal_init(argc, argv), o;
 
@@ -110,22 +117,26 @@ int main(int argc, char **argv)
 			flows = (unsigned)atoi(optarg);
 		else if (o == 'p')
 			parse_port(optarg);
+		else if (o == 'q')
+			n_queues = (unsigned)atoi(optarg);
 		else
 			die("unknown option");
 	}
 	if (n_ports == 0 || n_ports != rte_eth_dev_count_avail() || size < 60 || size > 1514 ||
-	    flows == 0 || seconds <= 0)
-		die("need one --port per ethdev, --size 60..1514, --flows >= 1, --seconds > 0");
+	    flows == 0 || seconds <= 0 || n_queues < 1 || n_queues > MAX_QUEUES)
+		die("need one --port per ethdev, --size 60..1514, --flows >= 1, --seconds > 0, "
+		    "--queues 1..8");
 	struct rte_mempool *mp = rte_pktmbuf_pool_create("plgen", 8191, 256, 0,
 							 RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
 	if (mp == NULL)
 		die("cannot allocate mbufs");
 	for (uint16_t pid = 0; pid < n_ports; pid++) {
 		struct rte_eth_conf conf = {0};
-		if (rte_eth_dev_configure(pid, 1, 1, &conf) != 0 ||
-		    rte_eth_rx_queue_setup(pid, 0, 1024, rte_socket_id(), NULL, mp) != 0 ||
-		    rte_eth_tx_queue_setup(pid, 0, 1024, rte_socket_id(), NULL) != 0 ||
-		    rte_eth_dev_start(pid) != 0)
+		int rc = rte_eth_dev_configure(pid, (uint16_t)n_queues, (uint16_t)n_queues, &conf);
+		for (uint16_t q = 0; q < n_queues && rc == 0; q++)
+			if ((rc = rte_eth_rx_queue_setup(pid, q, 1024, rte_socket_id(), NULL, mp)) == 0)
+				rc = rte_eth_tx_queue_setup(pid, q, 1024, rte_socket_id(), NULL);
+		if (rc != 0 || rte_eth_dev_start(pid) != 0)
 			die("port setup failed");
 	}
 	uint64_t hz = rte_get_timer_hz(), t0 = rte_get_timer_cycles();
@@ -135,6 +146,7 @@ int main(int argc, char **argv)
 	bool measuring = false;
 	struct rte_mbuf *pkts[BURST];
 
+	uint16_t q = 0;
 	for (uint64_t now = t0; now < t_end; now = rte_get_timer_cycles()) {
 		if (!measuring && now >= t_meas) {
 			for (unsigned i = 0; i < n_ports; i++) {
@@ -145,23 +157,30 @@ int main(int argc, char **argv)
 		}
 		for (uint16_t pid = 0; pid < n_ports; pid++) {
 			struct gen_port *p = &ports[pid];
-			uint16_t got = rte_eth_rx_burst(pid, 0, pkts, BURST);
+			uint16_t got = rte_eth_rx_burst(pid, q, pkts, BURST);
 			p->rx += got;
+			p->rxq[q] += got;
 			rte_pktmbuf_free_bulk(pkts, got);
 			if (rte_pktmbuf_alloc_bulk(mp, pkts, BURST) != 0)
 				continue;
 			for (unsigned i = 0; i < BURST; i++)
 				fill(p, pkts[i]);
-			uint16_t sent = rte_eth_tx_burst(pid, 0, pkts, BURST);
+			uint16_t sent = rte_eth_tx_burst(pid, q, pkts, BURST);
 			p->tx += sent;
 			rte_pktmbuf_free_bulk(pkts + sent, BURST - sent);
 		}
+		if (++q == n_queues)
+			q = 0;
 	}
 	printf("{\"seconds\": %.1f, \"size\": %u, \"flows\": %u, \"ports\": [", seconds, size, flows);
-	for (unsigned i = 0; i < n_ports; i++)
-		printf("%s{\"tx_pps\": %.0f, \"rx_pps\": %.0f}", i ? ", " : "",
+	for (unsigned i = 0; i < n_ports; i++) {
+		printf("%s{\"tx_pps\": %.0f, \"rx_pps\": %.0f, \"rx_queues\": [", i ? ", " : "",
 		       (double)(ports[i].tx - base_tx[i]) / seconds,
 		       (double)(ports[i].rx - base_rx[i]) / seconds);
+		for (unsigned k = 0; k < n_queues; k++)
+			printf("%s%" PRIu64, k ? ", " : "", ports[i].rxq[k]);
+		printf("]}");
+	}
 	printf("]}\n");
 	for (uint16_t pid = 0; pid < n_ports; pid++) {
 		rte_eth_dev_stop(pid);
