@@ -83,6 +83,7 @@ struct dp_rxq_list {
 
 struct dp_txbuf {
 	uint16_t n;
+	bool listed; /* in dp_worker.pending */
 	struct rte_mbuf *pkts[DP_TXBUF];
 };
 
@@ -103,6 +104,9 @@ struct dp_worker {
 	/* Test hook: when set, outputs stay in tx[] instead of being sent. */
 	bool hold_tx;
 	struct dp_txbuf tx[RTE_MAX_ETHPORTS];
+	/* Ports with buffered packets, so a flush never scans every port. */
+	uint16_t pending[RTE_MAX_ETHPORTS];
+	uint16_t n_pending;
 	struct dp_wstats stats;
 	/* Busy share of the last dp_timer() period, in millionths; kept by
 	 * the control thread, read by stats readers on any thread. */
@@ -149,10 +153,31 @@ struct rte_mbuf *dp_arp_request(uint16_t port, uint32_t target);
 void dp_icmp_error(struct dp_worker *w, struct rte_mbuf *orig, uint8_t type, uint8_t code);
 /* dp_tx.c */
 uint16_t dp_port_tx(uint16_t port, unsigned sender, struct rte_mbuf **pkts, uint16_t n);
-void dp_tx(struct dp_worker *w, uint16_t port, struct rte_mbuf *m);
+void dp_tx_flush_port(struct dp_worker *w, uint16_t port);
 void dp_tx_flush(struct dp_worker *w);
 void dp_drop(struct dp_worker *w, struct rte_mbuf *m, enum dp_drop why);
 void dp_punt(struct dp_worker *w, struct rte_mbuf *m);
+/* Buffer a packet for port; sent when DP_BURST are waiting or at the end
+ * of the worker's round (dp_tx_flush). Inline: once per packet. */
+static inline void dp_tx(struct dp_worker *w, uint16_t port, struct rte_mbuf *m)
+{
+	struct dp_txbuf *b = &w->tx[port];
+
+	if (unlikely(b->n == DP_TXBUF)) {
+		if (w->hold_tx) {
+			dp_drop(w, m, DP_DROP_TX_FULL);
+			return;
+		}
+		dp_tx_flush_port(w, port);
+	}
+	if (!b->listed) {
+		b->listed = true;
+		w->pending[w->n_pending++] = port;
+	}
+	b->pkts[b->n++] = m;
+	if (b->n >= DP_BURST && !w->hold_tx)
+		dp_tx_flush_port(w, port);
+}
 /* dp_neigh.c */
 static inline uint64_t dp_neigh_mac_word(uint32_t ip)
 {

@@ -33,13 +33,18 @@ uint16_t dp_port_tx(uint16_t port, unsigned sender, struct rte_mbuf **pkts, uint
 	return sent;
 }
 
-static void flush_port(struct dp_worker *w, uint16_t port)
+void dp_tx_flush_port(struct dp_worker *w, uint16_t port)
 {
 	struct dp_txbuf *b = &w->tx[port];
-	uint16_t sent = dp_port_tx(port, w->id, b->pkts, b->n);
+	uint64_t bytes = 0;
 
-	for (uint16_t i = 0; i < sent; i++)
-		w->stats.tx_bytes[port] += b->pkts[i]->pkt_len;
+	/* Counted before sending: a sent mbuf may already be reused. */
+	for (uint16_t i = 0; i < b->n; i++)
+		bytes += b->pkts[i]->pkt_len;
+	uint16_t sent = dp_port_tx(port, w->id, b->pkts, b->n);
+	for (uint16_t i = sent; i < b->n; i++)
+		bytes -= b->pkts[i]->pkt_len;
+	w->stats.tx_bytes[port] += bytes;
 	w->stats.tx_pkts[port] += sent;
 	if (unlikely(sent < b->n)) {
 		w->stats.drops[DP_DROP_TX_FULL] += b->n - sent;
@@ -48,29 +53,17 @@ static void flush_port(struct dp_worker *w, uint16_t port)
 	b->n = 0;
 }
 
-void dp_tx(struct dp_worker *w, uint16_t port, struct rte_mbuf *m)
-{
-	struct dp_txbuf *b = &w->tx[port];
-
-	if (unlikely(b->n == DP_TXBUF)) {
-		if (w->hold_tx) {
-			dp_drop(w, m, DP_DROP_TX_FULL);
-			return;
-		}
-		flush_port(w, port);
-	}
-	b->pkts[b->n++] = m;
-	if (b->n >= DP_BURST && !w->hold_tx)
-		flush_port(w, port);
-}
-
 void dp_tx_flush(struct dp_worker *w)
 {
 	if (w->hold_tx)
 		return;
-	for (uint16_t p = 0; p < RTE_MAX_ETHPORTS; p++)
-		if (w->tx[p].n)
-			flush_port(w, p);
+	for (uint16_t i = 0; i < w->n_pending; i++) {
+		struct dp_txbuf *b = &w->tx[w->pending[i]];
+		if (b->n)
+			dp_tx_flush_port(w, w->pending[i]);
+		b->listed = false;
+	}
+	w->n_pending = 0;
 }
 
 void dp_drop(struct dp_worker *w, struct rte_mbuf *m, enum dp_drop why)

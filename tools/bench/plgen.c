@@ -6,13 +6,17 @@
  * flowgen cannot do this in 22.11: its MACs and addresses are fixed.
  *
  *   plgen EAL-ARGS -- --seconds S [--warmup S] [--size BYTES] [--flows N]
- *         [--queues N] --port SRC_MAC,GW_MAC,SRC_IP,DST_BASE ...   (one per port)
+ *         [--random] [--rate PPS] [--queues N]
+ *         --port SRC_MAC,GW_MAC,SRC_IP,DST_BASE[,FLOWS] ...   (one per port)
  *
- * With --queues N every port sends round-robin on N queue pairs (the
+ * Destinations are DST_BASE + 0..FLOWS-1 (FLOWS per port or --flows; 0:
+ * the port only receives), in order or, with --random, drawn at random.
+ * --rate caps what each port sends (packets per second; default: all it
+ * can). With --queues N every port sends round-robin on N queue pairs (the
  * virtio_user vdev needs queues=N too) and counts rx per queue.
  * Prints one JSON object: per port tx and rx packets per second over the
- * measured interval (after the warm-up), and rx packets per queue over the
- * whole run. */
+ * measured interval (after the warm-up); packets sent and received over
+ * the whole run (after a short drain), and received per queue. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -34,14 +38,24 @@
 struct gen_port {
 	struct rte_ether_addr src, gw;
 	uint32_t src_ip, dst_base; /* host order */
-	uint32_t next;
+	uint32_t next, flows;
 	uint64_t tx, rx;
 	uint64_t rxq[MAX_QUEUES];
 };
 
 static struct gen_port ports[MAX_PORTS];
 static unsigned n_ports, flows = 1024, size = 64, n_queues = 1;
-static double seconds = 5, warmup = 2;
+static double seconds = 5, warmup = 2, rate;
+static bool random_dst;
+static uint64_t rng = 88172645463325252ull;
+
+static uint32_t xorshift(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)(rng >> 11);
+}
 
 static void die(const char *msg)
 {
@@ -54,12 +68,14 @@ static void parse_port(const char *arg)
 	char s[4][32];
 	struct in_addr a, b;
 	struct gen_port *p = &ports[n_ports];
+	int n_flows = -1;
 
 	if (n_ports == MAX_PORTS ||
-	    sscanf(arg, "%31[^,],%31[^,],%31[^,],%31s", s[0], s[1], s[2], s[3]) != 4 ||
+	    sscanf(arg, "%31[^,],%31[^,],%31[^,],%31[^,],%d", s[0], s[1], s[2], s[3], &n_flows) < 4 ||
 	    rte_ether_unformat_addr(s[0], &p->src) != 0 || rte_ether_unformat_addr(s[1], &p->gw) != 0 ||
 	    inet_pton(AF_INET, s[2], &a) != 1 || inet_pton(AF_INET, s[3], &b) != 1)
-		die("--port wants SRC_MAC,GW_MAC,SRC_IP,DST_BASE");
+		die("--port wants SRC_MAC,GW_MAC,SRC_IP,DST_BASE[,FLOWS]");
+	p->flows = n_flows < 0 ? UINT32_MAX : (uint32_t)n_flows; /* UINT32_MAX: --flows */
 	p->src_ip = ntohl(a.s_addr);
 	p->dst_base = ntohl(b.s_addr);
 	n_ports++;
@@ -81,15 +97,24 @@ static void fill(struct gen_port *p, struct rte_mbuf *m)
 	ip->time_to_live = 64;
 	ip->next_proto_id = IPPROTO_UDP;
 	ip->src_addr = rte_cpu_to_be_32(p->src_ip);
-	ip->dst_addr = rte_cpu_to_be_32(p->dst_base + p->next);
+	ip->dst_addr = rte_cpu_to_be_32(p->dst_base + (random_dst ? xorshift() % p->flows : p->next));
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	udp->src_port = rte_cpu_to_be_16(1024);
 	udp->dst_port = rte_cpu_to_be_16(1024);
 	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(l3 - sizeof(*ip)));
 	udp->dgram_cksum = 0;
 	m->data_len = m->pkt_len = size;
-	if (++p->next == flows)
+	if (++p->next == p->flows)
 		p->next = 0;
+}
+
+static void receive(uint16_t pid, uint16_t q, struct rte_mbuf **pkts)
+{
+	uint16_t got = rte_eth_rx_burst(pid, q, pkts, BURST);
+
+	ports[pid].rx += got;
+	ports[pid].rxq[q] += got;
+	rte_pktmbuf_free_bulk(pkts, got);
 }
 
 int main(int argc, char **argv)
@@ -98,6 +123,7 @@ int main(int argc, char **argv)
 		{"seconds", required_argument, NULL, 's'}, {"warmup", required_argument, NULL, 'w'},
 		{"size", required_argument, NULL, 'z'},    {"flows", required_argument, NULL, 'f'},
 		{"port", required_argument, NULL, 'p'},    {"queues", required_argument, NULL, 'q'},
+		{"random", no_argument, NULL, 'r'},        {"rate", required_argument, NULL, 'R'},
 		{NULL, 0, NULL, 0},
 	};
 	int n = rte_eal_init(argc, argv), o;
@@ -119,6 +145,10 @@ int main(int argc, char **argv)
 			parse_port(optarg);
 		else if (o == 'q')
 			n_queues = (unsigned)atoi(optarg);
+		else if (o == 'r')
+			random_dst = true;
+		else if (o == 'R')
+			rate = atof(optarg);
 		else
 			die("unknown option");
 	}
@@ -126,6 +156,9 @@ int main(int argc, char **argv)
 	    flows == 0 || seconds <= 0 || n_queues < 1 || n_queues > MAX_QUEUES)
 		die("need one --port per ethdev, --size 60..1514, --flows >= 1, --seconds > 0, "
 		    "--queues 1..8");
+	for (unsigned i = 0; i < n_ports; i++)
+		if (ports[i].flows == UINT32_MAX)
+			ports[i].flows = flows;
 	struct rte_mempool *mp = rte_pktmbuf_pool_create("plgen", 8191, 256, 0,
 							 RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
 	if (mp == NULL)
@@ -155,28 +188,37 @@ int main(int argc, char **argv)
 			}
 			measuring = true;
 		}
+		/* With --rate: what each port may have sent by now. */
+		uint64_t quota = rate > 0 ? (uint64_t)(rate * (double)(now - t0) / (double)hz) : UINT64_MAX;
 		for (uint16_t pid = 0; pid < n_ports; pid++) {
 			struct gen_port *p = &ports[pid];
-			uint16_t got = rte_eth_rx_burst(pid, q, pkts, BURST);
-			p->rx += got;
-			p->rxq[q] += got;
-			rte_pktmbuf_free_bulk(pkts, got);
-			if (rte_pktmbuf_alloc_bulk(mp, pkts, BURST) != 0)
+			receive(pid, q, pkts);
+			unsigned n = p->tx >= quota ? 0 : (unsigned)RTE_MIN(quota - p->tx, (uint64_t)BURST);
+			if (p->flows == 0 || n == 0 || rte_pktmbuf_alloc_bulk(mp, pkts, n) != 0)
 				continue;
-			for (unsigned i = 0; i < BURST; i++)
+			for (unsigned i = 0; i < n; i++)
 				fill(p, pkts[i]);
-			uint16_t sent = rte_eth_tx_burst(pid, q, pkts, BURST);
+			uint16_t sent = rte_eth_tx_burst(pid, q, pkts, (uint16_t)n);
 			p->tx += sent;
-			rte_pktmbuf_free_bulk(pkts + sent, BURST - sent);
+			rte_pktmbuf_free_bulk(pkts + sent, n - sent);
 		}
 		if (++q == n_queues)
 			q = 0;
 	}
+	uint64_t end_rx[MAX_PORTS];
+	for (unsigned i = 0; i < n_ports; i++)
+		end_rx[i] = ports[i].rx;
+	/* Drain what is still in flight, so tx_total - rx_total is loss. */
+	for (uint64_t end = t_end + hz / 4; rte_get_timer_cycles() < end;)
+		for (uint16_t pid = 0; pid < n_ports; pid++)
+			for (uint16_t k = 0; k < n_queues; k++)
+				receive(pid, k, pkts);
 	printf("{\"seconds\": %.1f, \"size\": %u, \"flows\": %u, \"ports\": [", seconds, size, flows);
 	for (unsigned i = 0; i < n_ports; i++) {
-		printf("%s{\"tx_pps\": %.0f, \"rx_pps\": %.0f, \"rx_queues\": [", i ? ", " : "",
-		       (double)(ports[i].tx - base_tx[i]) / seconds,
-		       (double)(ports[i].rx - base_rx[i]) / seconds);
+		printf("%s{\"tx_pps\": %.0f, \"rx_pps\": %.0f, \"tx_total\": %" PRIu64
+		       ", \"rx_total\": %" PRIu64 ", \"rx_queues\": [",
+		       i ? ", " : "", (double)(ports[i].tx - base_tx[i]) / seconds,
+		       (double)(end_rx[i] - base_rx[i]) / seconds, ports[i].tx, ports[i].rx);
 		for (unsigned k = 0; k < n_queues; k++)
 			printf("%s%" PRIu64, k ? ", " : "", ports[i].rxq[k]);
 		printf("]}");

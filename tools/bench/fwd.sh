@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Forwarding rate, one router core, side by side in one run: podlaned, DPDK's
+# own l3fwd (LPM, built from Debian's example sources) and the Linux kernel
+# (a router netns between veth pairs). The same generator (tools/bench/plgen,
+# core 0) sends both ways over 256 /24 pod prefixes per direction (65536
+# destinations each) and counts what comes back. DPDK routers get two
+# vhost-user ports (no kernel in the path); the kernel gets two veths, its
+# forwarding steered onto core 1 with RPS, the generator on AF_XDP.
+#
+#   tools/bench/fwd.sh [--quick]        (root; sets up what it needs)
+#
+# Writes $OUT (JSON) and prints a table with Mpps, Gbit/s and the ratios.
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tools/bench/lib.sh"
+bench_prepare dpdk-doc
+. "$top/tests/e2e/lib/common.sh"
+isolate "$@"
+QUICK=0; [ "${1:-}" = --quick ] && QUICK=1
+SECS=${SECS:-$([ $QUICK = 1 ] && echo 2 || echo 8)}
+SIZES=${SIZES:-$([ $QUICK = 1 ] && echo 64 || echo "64 1500")}
+OUT=${OUT:-$BUILD/bench-fwd.json}
+[[ "$EAL_MEM" != *--no-huge* ]] || fail "vhost-user needs hugepages"
+declare -A RES
+
+# rate NAME SIZE JSON: forwarded packets per second (both directions).
+rate() { RES[$1,$2]=$(jget "$3" 'sum(p["rx_pps"] for p in d["ports"])'); }
+gen_args() { # SIZE GW0 GW1 -> plgen options for both directions
+	echo --seconds "$SECS" --warmup 2 --size "$1" --flows $FLOWS \
+		--port "$M0,$2,$A,100.97.0.0" --port "$M1,$3,$B,100.98.0.0"
+}
+
+# --- podlaned
+podlane_pair 1
+spread_routes "%s %s\n" | while read -r pfx pod; do
+	echo "{\"prefix\": \"$pfx\", \"dev\": \"$([ "$pod" = 1 ] && echo "$P1" || echo "$P0")\"}"
+done | python3 -c 'import json,sys; print(json.dumps({"origin": "bench", "routes": [json.loads(l) for l in sys.stdin]}))' \
+	>"$WORK/routes.json"
+python3 "$top/tools/bench/plapi.py" "$WORK/node.sock" route.replace_all "@$WORK/routes.json" >/dev/null
+for s in $SIZES; do
+	plgen "$WORK/p$s.json" $(gen_args "$s" "$G0" "$G1") -- "path=$S0,mac=$M0" "path=$S1,mac=$M1"
+	rate podlane "$s" "$WORK/p$s.json"
+done
+stop_pid "$WORK/node.pid"
+
+# --- DPDK l3fwd (LPM): Debian's example sources, rx offload request masked
+# to what the port has (vhost-user has no rx checksum offload).
+L3=$BUILD/l3fwd
+if [ ! -x "$L3/l3fwd/build/l3fwd" ]; then
+	rm -rf "$L3" && mkdir -p "$L3"
+	cp -r /usr/share/dpdk/examples/l3fwd /usr/share/dpdk/examples/common "$L3/"
+	sed -i 's/^\t\t\trxq_conf.offloads = port_conf.rxmode.offloads;/&\n\t\t\trxq_conf.offloads \&= dev_info.rx_offload_capa;/
+		s/^\t\tlocal_port_conf.rx_adv_conf.rss_conf.rss_hf &=$/\t\tlocal_port_conf.rxmode.offloads \&= dev_info.rx_offload_capa;\n&/' \
+		"$L3/l3fwd/main.c"
+	[ "$(grep -c rx_offload_capa "$L3/l3fwd/main.c")" = 2 ] || fail "l3fwd sources changed: cannot mask rx offloads"
+	make -C "$L3/l3fwd" -j2 >"$L3/build.log" 2>&1 || fail "l3fwd build failed: $(tail -5 "$L3/build.log")"
+fi
+spread_routes "R%s %s\n" >"$WORK/l3fwd.cfg"
+for s in $SIZES; do
+	# One lcore (main = forwarder) on core 1: a second lcore would spin.
+	"$L3/l3fwd/build/l3fwd" --lcores=1@1 --no-pci -m 256 --file-prefix "pl-l3-$$" \
+		--vdev="net_vhost0,iface=$WORK/l0.sock,client=1" --vdev="net_vhost1,iface=$WORK/l1.sock,client=1" \
+		-- -p 0x3 --config="(0,0,1),(1,0,1)" -P --parse-ptype --lookup=lpm \
+		--rule_ipv4="$WORK/l3fwd.cfg" --rule_ipv6=/usr/share/dpdk/examples/l3fwd/lpm_default_v6.cfg \
+		--eth-dest=0,$M0 --eth-dest=1,$M1 >"$WORK/l3fwd.log" 2>&1 &
+	echo $! >"$WORK/l3fwd.pid"
+	at_exit "stop_pid $WORK/l3fwd.pid"
+	plgen "$WORK/l$s.json" $(gen_args "$s" 02:00:00:00:00:01 02:00:00:00:00:02) -- \
+		"path=$WORK/l0.sock,mac=$M0" "path=$WORK/l1.sock,mac=$M1"
+	rate l3fwd "$s" "$WORK/l$s.json"
+	stop_pid "$WORK/l3fwd.pid"
+done
+
+# --- Linux kernel: router netns kr between veths; generator on AF_XDP in kg.
+netns_add kg
+netns_add kr
+for i in 0 1; do
+	ip link add "g$i" netns kg type veth peer name "r$i" netns kr
+	ip -n kr addr add "10.99.$i.1/24" dev "r$i"
+	ip -n kr link set "r$i" up
+	ip -n kg link set "g$i" up
+	# The kernel's forwarding runs where the packet is received: core 1.
+	ip netns exec kr sh -c "echo 2 >/sys/class/net/r$i/queues/rx-0/rps_cpus"
+done
+ip netns exec kr sysctl -qw net.ipv4.ip_forward=1
+ip -n kr neigh add 10.99.0.2 lladdr $M0 dev r0 nud permanent
+ip -n kr neigh add 10.99.1.2 lladdr $M1 dev r1 nud permanent
+ip -n kg link set g0 address $M0
+ip -n kg link set g1 address $M1
+spread_routes "%s %s\n" | while read -r pfx pod; do
+	echo "route add $pfx via 10.99.$pod.2"
+done | ip -n kr -batch -
+K0=$(ip -n kr -br link show r0 | awk '{print $3}') K1=$(ip -n kr -br link show r1 | awk '{print $3}')
+for s in $SIZES; do
+	ip netns exec kg "$BUILD/tools/plgen" --lcores=0@0 --no-pci -m 256 --file-prefix "pl-kg-$$" \
+		--vdev=net_af_xdp0,iface=g0 --vdev=net_af_xdp1,iface=g1 -- \
+		$(gen_args "$s" "$K0" "$K1") >"$WORK/k$s.json" 2>"$WORK/kgen.log" ||
+		fail "plgen on AF_XDP: $(tail -3 "$WORK/kgen.log")"
+	rate kernel "$s" "$WORK/k$s.json"
+	RES[kernel_offered,$s]=$(jget "$WORK/k$s.json" 'sum(p["tx_pps"] for p in d["ports"])')
+done
+
+python3 - "$OUT" "$SECS" "$SIZES" "$(for k in "${!RES[@]}"; do echo "$k=${RES[$k]}"; done)" <<'PY'
+import json, sys
+out, secs, sizes, kv = sys.argv[1:5]
+res = {}
+for line in kv.split("\n"):
+    k, v = line.split("=")
+    name, size = k.split(",")
+    res.setdefault(size, {})[name] = float(v)
+print("Forwarding, both directions, 256 prefixes x 256 destinations each way, %s s, 1 router core" % secs)
+print("| size | podlane Mpps | l3fwd Mpps | kernel Mpps (offered) | podlane Gbit/s | podlane/l3fwd | podlane/kernel |")
+print("|---|---|---|---|---|---|---|")
+for s in sizes.split():
+    r = res[s]
+    print("| %s B | %.2f | %.2f | %.2f (%.2f) | %.2f | %.2fx | %.2fx |" % (
+        s, r["podlane"] / 1e6, r["l3fwd"] / 1e6, r["kernel"] / 1e6, r["kernel_offered"] / 1e6,
+        r["podlane"] * int(s) * 8 / 1e9, r["podlane"] / max(r["l3fwd"], 1), r["podlane"] / max(r["kernel"], 1)))
+json.dump({"seconds": float(secs), "results": res}, open(out, "w"), indent=1)
+for s in sizes.split():
+    for name in ("podlane", "l3fwd", "kernel"):
+        assert res[s][name] > 0, "%s forwarded nothing at %s B" % (name, s)
+PY

@@ -1,0 +1,61 @@
+# Shared by the benchmark scripts (sourced after tests/e2e/lib/common.sh's
+# isolate): the generator and the podlaned set-up they all use.
+#
+# bench_prepare (call before isolate): packages, release build, hugepages.
+bench_prepare() {
+	[ -z "${PL_ISOLATED:-}" ] || return 0
+	"$top/tools/deps.sh" "$@"
+	export PODLANE_BUILD=${PODLANE_BUILD:-$top/build-release}
+	[ -d "$PODLANE_BUILD" ] || meson setup "$PODLANE_BUILD" -Dbuildtype=release >/dev/null
+	ninja -C "$PODLANE_BUILD" >/dev/null
+	[ "$(cat /proc/sys/vm/nr_hugepages)" -ge 1024 ] || echo 1024 >/proc/sys/vm/nr_hugepages
+	mountpoint -q /dev/hugepages || mount -t hugetlbfs nodev /dev/hugepages
+	export PODLANE_EAL_MEM=${PODLANE_EAL_MEM:--m 256}
+}
+
+# plgen OUT.json PLGEN-OPTIONS... -- VDEV...: the generator on core 0 with
+# one virtio_user server port per VDEV argument (path=SOCK,mac=MAC).
+plgen() {
+	local out=$1; shift
+	local opts=() vdevs=() i=0
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
+	shift
+	for v in "$@"; do vdevs+=("--vdev=virtio_user$i,server=1,queues=1,$v"); i=$((i + 1)); done
+	"$BUILD/tools/plgen" --lcores=0@0 --no-pci -m 256 --single-file-segments \
+		--file-prefix "pl-gen-$$" "${vdevs[@]}" -- "${opts[@]}" >"$out" 2>"$WORK/gen.log" ||
+		fail "plgen: $(tail -3 "$WORK/gen.log")"
+}
+
+# jget FILE EXPR: a value out of a JSON file (python expression over d).
+jget() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
+
+# podlane_pair [WORKERS [EXTRA_JSON]]: node "node" with podlaned (1 worker,
+# core 1) and two vhost-user pods g0 (A, MAC M0) and g1 (B, MAC M1); sets
+# A B G0 G1 (gateway MACs) P0 P1 (their port names) and S0 S1 (sockets).
+M0=0a:58:64:60:f3:01 M1=0a:58:64:60:f3:02
+podlane_pair() {
+	fabric 172.31.102.1/24
+	start_node node 172.31.102.105/24 100.96.243.0/24 "${1:-1}" \
+		'"vhost_dir": "'"$WORK"'/vh", '"${2:-}"
+	netns_add pv
+	ctl node pod add g0 /run/netns/pv eth0 vhost-user >/dev/null
+	ctl node pod add g1 /run/netns/pv eth1 vhost-user >/dev/null
+	local f0=$WORK/vh/g0-eth0.json f1=$WORK/vh/g1-eth1.json
+	G0=$(jget "$f0" 'd["gateway_mac"]') G1=$(jget "$f1" 'd["gateway_mac"]')
+	A=$(jget "$f0" 'd["ip"]') B=$(jget "$f1" 'd["ip"]')
+	[ "$(jget "$f0" 'd["mac"]')" = $M0 ] && [ "$(jget "$f1" 'd["mac"]')" = $M1 ] ||
+		fail "unexpected pod MACs"
+	P0=net_vhost_p243_${A##*.} P1=net_vhost_p243_${B##*.}
+	S0=$WORK/vh/g0-eth0.sock S1=$WORK/vh/g1-eth1.sock
+}
+
+# spread_routes FORMAT: the benchmark's pod prefixes, 256 /24s behind each
+# pod (100.97.x.0/24 -> B, 100.98.x.0/24 -> A), printed with FORMAT taking
+# (prefix, 0 or 1 for the pod).
+spread_routes() {
+	for x in $(seq 0 255); do
+		printf "$1" "100.97.$x.0/24" 1
+		printf "$1" "100.98.$x.0/24" 0
+	done
+}
+FLOWS=65536 # destinations per direction: all 256 prefixes
