@@ -8,6 +8,10 @@ isolate "$@"
 
 fabric 172.31.102.1/24
 ip -n fab route add 100.96.243.0/24 via 172.31.102.105
+# dpdk-dumpcap (a secondary process, below) maps podlaned's memory at the
+# addresses podlaned chose; under ASan those can collide with dumpcap's own
+# mappings ("Cannot get a virtual area"), so pin them where neither maps.
+EAL_MEM="$EAL_MEM --base-virtaddr 0x200000000000"
 start_node node 172.31.102.105/24 100.96.243.0/24 2 '"metrics_listen": "127.0.0.1:9464", "log_level": "debug",'
 netns_add pa
 netns_add pb
