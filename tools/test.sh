@@ -74,6 +74,16 @@ if build build-release -Dbuildtype=release; then
 	PODLANE_BUILD=$top/build-release bash tests/install/install_test.sh >build-release/install_test.log 2>&1
 	rc=$?; [ $rc -eq 0 ] || tail -30 build-release/install_test.log
 	record "release install_test.sh" $rc
+	# Every benchmark, short: each measurement must produce a number and no
+	# packet may be lost while the route table is replaced; never a speed.
+	if [[ "$PODLANE_EAL_MEM" == *--no-huge* ]]; then
+		echo "skip release bench --quick: vhost-user needs hugepages"
+	else
+		PODLANE_BUILD=$top/build-release tools/bench/run.sh --quick --out build-release/bench-quick \
+			>build-release/bench.log 2>&1
+		rc=$?; [ $rc -eq 0 ] && cat build-release/bench-quick/bench.md || tail -40 build-release/bench.log
+		record "release bench --quick" $rc
+	fi
 else
 	record "release build" 1
 fi

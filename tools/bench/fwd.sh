@@ -6,6 +6,8 @@
 # destinations each) and counts what comes back. DPDK routers get two
 # vhost-user ports (no kernel in the path); the kernel gets two veths, its
 # forwarding steered onto core 1 with RPS, the generator on AF_XDP.
+# The three take turns for ROUNDS rounds (these VMs' speed drifts within
+# minutes): each ratio is the median of the rounds' ratios.
 #
 #   tools/bench/fwd.sh [--quick]        (root; sets up what it needs)
 #
@@ -18,29 +20,29 @@ isolate "$@"
 QUICK=0; [ "${1:-}" = --quick ] && QUICK=1
 SECS=${SECS:-$([ $QUICK = 1 ] && echo 2 || echo 8)}
 SIZES=${SIZES:-$([ $QUICK = 1 ] && echo 64 || echo "64 1500")}
+ROUNDS=${ROUNDS:-$([ $QUICK = 1 ] && echo 1 || echo 3)}
 OUT=${OUT:-$BUILD/bench-fwd.json}
 [[ "$EAL_MEM" != *--no-huge* ]] || fail "vhost-user needs hugepages"
 declare -A RES
 
-# rate NAME SIZE JSON: forwarded packets per second (both directions).
-rate() { RES[$1,$2]=$(jget "$3" 'sum(p["rx_pps"] for p in d["ports"])'); }
+# rate NAME SIZE JSON: forwarded packets per second (both directions), this round.
+rate() { RES[$1,$2,$R]=$(jget "$3" 'sum(p["rx_pps"] for p in d["ports"])'); }
 gen_args() { # SIZE GW0 GW1 -> plgen options for both directions
 	echo --seconds "$SECS" --warmup 2 --size "$1" --flows $FLOWS \
 		--port "$M0,$2,$A,100.97.0.0" --port "$M1,$3,$B,100.98.0.0"
 }
 
-# --- podlaned
+# --- podlaned: stays up between its turns (idle workers sleep).
 podlane_pair 1
 spread_routes "%s %s\n" | while read -r pfx pod; do
 	echo "{\"prefix\": \"$pfx\", \"dev\": \"$([ "$pod" = 1 ] && echo "$P1" || echo "$P0")\"}"
 done | python3 -c 'import json,sys; print(json.dumps({"origin": "bench", "routes": [json.loads(l) for l in sys.stdin]}))' \
 	>"$WORK/routes.json"
 python3 "$top/tools/bench/plapi.py" "$WORK/node.sock" route.replace_all "@$WORK/routes.json" >/dev/null
-for s in $SIZES; do
-	plgen "$WORK/p$s.json" $(gen_args "$s" "$G0" "$G1") -- "path=$S0,mac=$M0" "path=$S1,mac=$M1"
-	rate podlane "$s" "$WORK/p$s.json"
-done
-stop_pid "$WORK/node.pid"
+run_podlane() { # SIZE
+	plgen "$WORK/p$1.json" $(gen_args "$1" "$G0" "$G1") -- "path=$S0,mac=$M0" "path=$S1,mac=$M1"
+	rate podlane "$1" "$WORK/p$1.json"
+}
 
 # --- DPDK l3fwd (LPM): Debian's example sources, rx offload request masked
 # to what the port has (vhost-user has no rx checksum offload).
@@ -55,7 +57,7 @@ if [ ! -x "$L3/l3fwd/build/l3fwd" ]; then
 	make -C "$L3/l3fwd" -j2 >"$L3/build.log" 2>&1 || fail "l3fwd build failed: $(tail -5 "$L3/build.log")"
 fi
 spread_routes "R%s %s\n" >"$WORK/l3fwd.cfg"
-for s in $SIZES; do
+run_l3fwd() { # SIZE
 	# One lcore (main = forwarder) on core 1: a second lcore would spin.
 	"$L3/l3fwd/build/l3fwd" --lcores=1@1 --no-pci -m 256 --file-prefix "pl-l3-$$" \
 		--vdev="net_vhost0,iface=$WORK/l0.sock,client=1" --vdev="net_vhost1,iface=$WORK/l1.sock,client=1" \
@@ -64,11 +66,11 @@ for s in $SIZES; do
 		--eth-dest=0,$M0 --eth-dest=1,$M1 >"$WORK/l3fwd.log" 2>&1 &
 	echo $! >"$WORK/l3fwd.pid"
 	at_exit "stop_pid $WORK/l3fwd.pid"
-	plgen "$WORK/l$s.json" $(gen_args "$s" 02:00:00:00:00:01 02:00:00:00:00:02) -- \
+	plgen "$WORK/l$1.json" $(gen_args "$1" 02:00:00:00:00:01 02:00:00:00:00:02) -- \
 		"path=$WORK/l0.sock,mac=$M0" "path=$WORK/l1.sock,mac=$M1"
-	rate l3fwd "$s" "$WORK/l$s.json"
+	rate l3fwd "$1" "$WORK/l$1.json"
 	stop_pid "$WORK/l3fwd.pid"
-done
+}
 
 # --- Linux kernel: router netns kr between veths; generator on AF_XDP in kg.
 netns_add kg
@@ -90,33 +92,45 @@ spread_routes "%s %s\n" | while read -r pfx pod; do
 	echo "route add $pfx via 10.99.$pod.2"
 done | ip -n kr -batch -
 K0=$(ip -n kr -br link show r0 | awk '{print $3}') K1=$(ip -n kr -br link show r1 | awk '{print $3}')
-for s in $SIZES; do
+run_kernel() { # SIZE
 	ip netns exec kg "$BUILD/tools/plgen" --lcores=0@0 --no-pci -m 256 --file-prefix "pl-kg-$$" \
 		--vdev=net_af_xdp0,iface=g0 --vdev=net_af_xdp1,iface=g1 -- \
-		$(gen_args "$s" "$K0" "$K1") >"$WORK/k$s.json" 2>"$WORK/kgen.log" ||
+		$(gen_args "$1" "$K0" "$K1") >"$WORK/k$1.json" 2>"$WORK/kgen.log" ||
 		fail "plgen on AF_XDP: $(tail -3 "$WORK/kgen.log")"
-	rate kernel "$s" "$WORK/k$s.json"
-	RES[kernel_offered,$s]=$(jget "$WORK/k$s.json" 'sum(p["tx_pps"] for p in d["ports"])')
+	rate kernel "$1" "$WORK/k$1.json"
+	RES[kernel_offered,$1,$R]=$(jget "$WORK/k$1.json" 'sum(p["tx_pps"] for p in d["ports"])')
+}
+
+for R in $(seq "$ROUNDS"); do
+	for s in $SIZES; do run_podlane "$s"; run_l3fwd "$s"; run_kernel "$s"; done
 done
 
-python3 - "$OUT" "$SECS" "$SIZES" "$(for k in "${!RES[@]}"; do echo "$k=${RES[$k]}"; done)" <<'PY'
-import json, sys
-out, secs, sizes, kv = sys.argv[1:5]
-res = {}
+python3 - "$OUT" "$SECS" "$SIZES" "$ROUNDS" "$(for k in "${!RES[@]}"; do echo "$k=${RES[$k]}"; done)" <<'PY'
+import json, statistics, sys
+out, secs, sizes, rounds, kv = sys.argv[1:6]
+res = {}  # size -> name -> [pps per round]
 for line in kv.split("\n"):
     k, v = line.split("=")
-    name, size = k.split(",")
-    res.setdefault(size, {})[name] = float(v)
-print("Forwarding, both directions, 256 prefixes x 256 destinations each way, %s s, 1 router core" % secs)
+    name, size, r = k.split(",")
+    res.setdefault(size, {}).setdefault(name, [0.0] * int(rounds))[int(r) - 1] = float(v)
+med = statistics.median
+ratio = lambda r, a, b: med(x / max(y, 1) for x, y in zip(r[a], r[b]))
+print("Forwarding, both directions, 256 prefixes x 256 destinations each way, %s s x %s rounds, 1 router core"
+      % (secs, rounds))
 print("| size | podlane Mpps | l3fwd Mpps | kernel Mpps (offered) | podlane Gbit/s | podlane/l3fwd | podlane/kernel |")
 print("|---|---|---|---|---|---|---|")
+summary = {}
 for s in sizes.split():
     r = res[s]
+    m = {name: med(v) for name, v in r.items()}
+    summary[s] = dict(m, podlane_per_l3fwd=ratio(r, "podlane", "l3fwd"), podlane_per_kernel=ratio(r, "podlane", "kernel"))
     print("| %s B | %.2f | %.2f | %.2f (%.2f) | %.2f | %.2fx | %.2fx |" % (
-        s, r["podlane"] / 1e6, r["l3fwd"] / 1e6, r["kernel"] / 1e6, r["kernel_offered"] / 1e6,
-        r["podlane"] * int(s) * 8 / 1e9, r["podlane"] / max(r["l3fwd"], 1), r["podlane"] / max(r["kernel"], 1)))
-json.dump({"seconds": float(secs), "results": res}, open(out, "w"), indent=1)
+        s, m["podlane"] / 1e6, m["l3fwd"] / 1e6, m["kernel"] / 1e6, m["kernel_offered"] / 1e6,
+        m["podlane"] * int(s) * 8 / 1e9, summary[s]["podlane_per_l3fwd"], summary[s]["podlane_per_kernel"]))
+print("(medians over the rounds; a ratio is the median of the rounds' ratios)")
+json.dump({"seconds": float(secs), "rounds": int(rounds), "results": summary, "per_round": res},
+          open(out, "w"), indent=1)
 for s in sizes.split():
     for name in ("podlane", "l3fwd", "kernel"):
-        assert res[s][name] > 0, "%s forwarded nothing at %s B" % (name, s)
+        assert min(res[s][name]) > 0, "%s forwarded nothing at %s B" % (name, s)
 PY

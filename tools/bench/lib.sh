@@ -4,10 +4,10 @@
 # bench_prepare (call before isolate): packages, release build, hugepages.
 bench_prepare() {
 	[ -z "${PL_ISOLATED:-}" ] || return 0
-	"$top/tools/deps.sh" "$@"
+	"$top/tools/deps.sh" "$@" >&2 || exit 1
 	export PODLANE_BUILD=${PODLANE_BUILD:-$top/build-release}
 	[ -d "$PODLANE_BUILD" ] || meson setup "$PODLANE_BUILD" -Dbuildtype=release >/dev/null
-	ninja -C "$PODLANE_BUILD" >/dev/null
+	ninja -C "$PODLANE_BUILD" >&2 || exit 1
 	[ "$(cat /proc/sys/vm/nr_hugepages)" -ge 1024 ] || echo 1024 >/proc/sys/vm/nr_hugepages
 	mountpoint -q /dev/hugepages || mount -t hugetlbfs nodev /dev/hugepages
 	export PODLANE_EAL_MEM=${PODLANE_EAL_MEM:--m 256}

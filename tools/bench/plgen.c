@@ -6,14 +6,16 @@
  * flowgen cannot do this in 22.11: its MACs and addresses are fixed.
  *
  *   plgen EAL-ARGS -- --seconds S [--warmup S] [--size BYTES] [--flows N]
- *         [--random] [--rate PPS] [--queues N]
+ *         [--random] [--stride N] [--rate PPS] [--queues N] [--ring N]
  *         --port SRC_MAC,GW_MAC,SRC_IP,DST_BASE[,FLOWS] ...   (one per port)
  *
- * Destinations are DST_BASE + 0..FLOWS-1 (FLOWS per port or --flows; 0:
- * the port only receives), in order or, with --random, drawn at random.
+ * Destinations are DST_BASE + STRIDE * (0..FLOWS-1) (FLOWS per port or
+ * --flows; 0: the port only receives; STRIDE 256 puts each in its own /24),
+ * in order or, with --random, drawn at random.
  * --rate caps what each port sends (packets per second; default: all it
  * can). With --queues N every port sends round-robin on N queue pairs (the
- * virtio_user vdev needs queues=N too) and counts rx per queue.
+ * virtio_user vdev needs queues=N too) and counts rx per queue. --ring sets
+ * the descriptors per queue (default 1024; virtio_user needs queue_size=N).
  * Prints one JSON object: per port tx and rx packets per second over the
  * measured interval (after the warm-up); packets sent and received over
  * the whole run (after a short drain), and received per queue. */
@@ -31,6 +33,8 @@
 #include <rte_mbuf.h>
 #include <rte_udp.h>
 
+#include "bench_rng.h"
+
 #define BURST 32
 #define MAX_PORTS 4
 #define MAX_QUEUES 8
@@ -44,18 +48,9 @@ struct gen_port {
 };
 
 static struct gen_port ports[MAX_PORTS];
-static unsigned n_ports, flows = 1024, size = 64, n_queues = 1;
+static unsigned n_ports, flows = 1024, size = 64, n_queues = 1, stride = 1, ring = 1024;
 static double seconds = 5, warmup = 2, rate;
 static bool random_dst;
-static uint64_t rng = 88172645463325252ull;
-
-static uint32_t xorshift(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint32_t)(rng >> 11);
-}
 
 static void die(const char *msg)
 {
@@ -97,7 +92,8 @@ static void fill(struct gen_port *p, struct rte_mbuf *m)
 	ip->time_to_live = 64;
 	ip->next_proto_id = IPPROTO_UDP;
 	ip->src_addr = rte_cpu_to_be_32(p->src_ip);
-	ip->dst_addr = rte_cpu_to_be_32(p->dst_base + (random_dst ? xorshift() % p->flows : p->next));
+	uint32_t k = random_dst ? xorshift() % p->flows : p->next;
+	ip->dst_addr = rte_cpu_to_be_32(p->dst_base + k * stride);
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	udp->src_port = rte_cpu_to_be_16(1024);
 	udp->dst_port = rte_cpu_to_be_16(1024);
@@ -124,6 +120,7 @@ int main(int argc, char **argv)
 		{"size", required_argument, NULL, 'z'},    {"flows", required_argument, NULL, 'f'},
 		{"port", required_argument, NULL, 'p'},    {"queues", required_argument, NULL, 'q'},
 		{"random", no_argument, NULL, 'r'},        {"rate", required_argument, NULL, 'R'},
+		{"stride", required_argument, NULL, 'S'},  {"ring", required_argument, NULL, 'g'},
 		{NULL, 0, NULL, 0},
 	};
 	int n = rte_eal_init(argc, argv), o;
@@ -149,17 +146,24 @@ int main(int argc, char **argv)
 			random_dst = true;
 		else if (o == 'R')
 			rate = atof(optarg);
+		else if (o == 'S')
+			stride = (unsigned)atoi(optarg);
+		else if (o == 'g')
+			ring = (unsigned)atoi(optarg);
 		else
 			die("unknown option");
 	}
 	if (n_ports == 0 || n_ports != rte_eth_dev_count_avail() || size < 60 || size > 1514 ||
-	    flows == 0 || seconds <= 0 || n_queues < 1 || n_queues > MAX_QUEUES)
+	    flows == 0 || seconds <= 0 || n_queues < 1 || n_queues > MAX_QUEUES || ring < 64 ||
+	    ring > 8192 || !rte_is_power_of_2(ring))
 		die("need one --port per ethdev, --size 60..1514, --flows >= 1, --seconds > 0, "
-		    "--queues 1..8");
+		    "--queues 1..8, --ring a power of 2 in 64..8192");
 	for (unsigned i = 0; i < n_ports; i++)
 		if (ports[i].flows == UINT32_MAX)
 			ports[i].flows = flows;
-	struct rte_mempool *mp = rte_pktmbuf_pool_create("plgen", 8191, 256, 0,
+	/* Every rx ring full, every tx ring full, bursts in hand. */
+	unsigned n_mbufs = rte_align32pow2(2 * n_ports * n_queues * ring + 2048) - 1;
+	struct rte_mempool *mp = rte_pktmbuf_pool_create("plgen", n_mbufs, 256, 0,
 							 RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
 	if (mp == NULL)
 		die("cannot allocate mbufs");
@@ -167,8 +171,8 @@ int main(int argc, char **argv)
 		struct rte_eth_conf conf = {0};
 		int rc = rte_eth_dev_configure(pid, (uint16_t)n_queues, (uint16_t)n_queues, &conf);
 		for (uint16_t q = 0; q < n_queues && rc == 0; q++)
-			if ((rc = rte_eth_rx_queue_setup(pid, q, 1024, rte_socket_id(), NULL, mp)) == 0)
-				rc = rte_eth_tx_queue_setup(pid, q, 1024, rte_socket_id(), NULL);
+			if ((rc = rte_eth_rx_queue_setup(pid, q, (uint16_t)ring, rte_socket_id(), NULL, mp)) == 0)
+				rc = rte_eth_tx_queue_setup(pid, q, (uint16_t)ring, rte_socket_id(), NULL);
 		if (rc != 0 || rte_eth_dev_start(pid) != 0)
 			die("port setup failed");
 	}

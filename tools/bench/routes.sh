@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# Route scale and route updates.
+#  1. The dataplane's own interface (tools/bench/plroute): routes added and
+#     deleted per second, LPM lookup cycles in order and at random.
+#  2. podlaned forwarding with N /24 routes installed (route.replace_all),
+#     one destination per route, in order and at random; worker time per
+#     packet from podlaned's own counters.
+#  3. The socket API: route.add one by one, route.replace_all of a big table.
+#  4. Packets lost while the whole table is replaced twice under a steady
+#     load (goal: none), and the forwarding rate at full load meanwhile.
+#
+#   tools/bench/routes.sh [--quick]       (root; sets up what it needs)
+#
+# Writes $OUT (JSON) and prints tables.
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tools/bench/lib.sh"
+bench_prepare
+. "$top/tests/e2e/lib/common.sh"
+isolate "$@"
+QUICK=0; [ "${1:-}" = --quick ] && QUICK=1
+if [ $QUICK = 1 ]; then
+	SECS=1 INTERNAL="10 10000" SCALE="10 10000" ADD_N=1000 REPLACE_N=10000
+else
+	# 1M through the API would take minutes: rte_lpm's rule insert is
+	# linear in the routes of the same length (see plroute's 1M row).
+	SECS=4 INTERNAL="10 10000 100000 1000000" SCALE="10 10000 100000" ADD_N=10000 REPLACE_N=100000
+fi
+OUT=${OUT:-$BUILD/bench-routes.json}
+[[ "$EAL_MEM" != *--no-huge* ]] || fail "vhost-user needs hugepages"
+API="python3 $top/tools/bench/plapi.py $WORK/node.sock"
+
+"$BUILD/tools/plroute" $INTERNAL >"$WORK/plroute.jsonl" || fail "plroute failed"
+
+podlane_pair 1 '"max_request_mb": 64, "max_routes": 1048576,'
+# table FILE N [SHIFT]: N /24s in 16.0.0.0/4 towards pod B; routes below
+# 1024 (the ones steady traffic uses) are in every table, the rest start
+# at SHIFT, so two tables with different SHIFTs share only those.
+table() {
+	python3 - "$@" "$P1" <<-'PY'
+	import json, sys
+	out, n, shift, port = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+	idx = list(range(min(n, 1024))) + list(range(1024 + shift, 1024 + shift + max(n - 1024, 0)))
+	routes = [{"prefix": "%d.%d.%d.0/24" % (16 + (i >> 16), (i >> 8) & 255, i & 255), "dev": port}
+	          for i in idx]
+	json.dump({"origin": "bench", "routes": routes}, open(out, "w"))
+	PY
+}
+stats() { ctl node -o json stats >"$1"; }
+# gen_to OUT FLOWS [PLGEN OPTIONS]: A sends to FLOWS routes, B only receives.
+gen_to() {
+	local out=$1 flows=$2; shift 2
+	# 4096-descriptor rings: the generator shares its core with podlaned's
+	# control thread, which parses the big tables; 1024 descriptors (2 ms
+	# at 0.5 Mpps) could overflow while it is descheduled.
+	plgen "$out" --seconds "$SECS" --warmup 1 --size 64 --stride 256 --ring 4096 "$@" \
+		--port "$M0,$G0,$A,16.0.0.9,$flows" --port "$M1,$G1,$B,16.0.0.0,0" -- \
+		"path=$S0,mac=$M0,queue_size=4096" "path=$S1,mac=$M1,queue_size=4096"
+}
+ns_per_pkt() { # BEFORE AFTER: worker busy ns per packet received on pod A's port
+	python3 - "$1" "$2" "$P0" <<-'PY'
+	import json, sys
+	a, b = (json.load(open(f)) for f in sys.argv[1:3])
+	pk = lambda d: next(p["rx_packets"] for p in d["ports"] if p["name"] == sys.argv[3])
+	us = lambda d: sum(w["busy_us"] for w in d["workers"])
+	print("%.1f" % ((us(b) - us(a)) * 1000.0 / max(pk(b) - pk(a), 1)))
+	PY
+}
+
+: >"$WORK/scale.jsonl"
+for n in $SCALE; do
+	table "$WORK/t.json" "$n" 0
+	t=$($API route.replace_all "@$WORK/t.json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["seconds"])')
+	for order in sequential random; do
+		stats "$WORK/s0.json"
+		gen_to "$WORK/g.json" "$n" $([ $order = random ] && echo --random)
+		stats "$WORK/s1.json"
+		echo "{\"routes\": $n, \"order\": \"$order\", \"install_s\": $t," \
+			"\"mpps\": $(jget "$WORK/g.json" 'd["ports"][1]["rx_pps"] / 1e6')," \
+			"\"ns_per_packet\": $(ns_per_pkt "$WORK/s0.json" "$WORK/s1.json")}" >>"$WORK/scale.jsonl"
+	done
+done
+
+# route.add one by one over one connection, then route.del of each, on an
+# empty table: each call persists the whole table (routes.json, fsync)
+# before it answers, so its cost grows with the table.
+$API route.replace_all '{"origin": "bench", "routes": []}' >/dev/null
+python3 - "$WORK/node.sock" "$ADD_N" "$P1" >"$WORK/add.json" <<'PY' || fail "route.add run failed"
+import json, socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile("rwb")
+n, port = int(sys.argv[2]), sys.argv[3]
+def call(i, method, params):
+    f.write(json.dumps({"jsonrpc": "2.0", "id": i, "method": method, "params": params}).encode() + b"\n")
+    f.flush()
+    r = json.loads(f.readline())
+    if "error" in r:
+        sys.exit("%s: %s" % (method, r["error"]))
+pfx = ["10.%d.%d.0/24" % (i >> 8, i & 255) for i in range(n)]
+t = time.monotonic()
+for i, p in enumerate(pfx):
+    call(i, "route.add", {"prefix": p, "dev": port})
+add = n / (time.monotonic() - t)
+t = time.monotonic()
+for i, p in enumerate(pfx):
+    call(i, "route.del", {"prefix": p})
+print(json.dumps({"routes": n, "add_per_s": round(add), "del_per_s": round(n / (time.monotonic() - t))}))
+PY
+
+# Replace the whole table twice under a steady 0.5 Mpps (nothing may be
+# lost), then at full load (the rate while replacing).
+table "$WORK/ta.json" "$REPLACE_N" 0
+table "$WORK/tb.json" "$REPLACE_N" "$REPLACE_N"
+$API route.replace_all "@$WORK/ta.json" >/dev/null
+replace_twice() {
+	sleep 1
+	$API route.replace_all "@$WORK/tb.json" >"$WORK/r1.json"
+	$API route.replace_all "@$WORK/ta.json" >"$WORK/r2.json"
+}
+churn_run() { # OUT RATE-OPTIONS...: plgen for as long as two replacements take
+	local out=$1; shift
+	SECS=$(python3 -c "print(max(3, 2 * $(jget "$WORK/r1.json" 'd["seconds"]' 2>/dev/null || echo 1) + 2))")
+	stats "$WORK/c0.json"
+	gen_to "$out" 1024 --random "$@" &
+	local gen=$!
+	replace_twice
+	wait $gen || fail "generator failed"
+	stats "$WORK/c1.json"
+}
+$API route.replace_all "@$WORK/tb.json" >"$WORK/r1.json" # first timing, for SECS
+$API route.replace_all "@$WORK/ta.json" >/dev/null
+churn_run "$WORK/steady.json" --rate 500000
+# podlaned's drops meanwhile: for want of a route (or anything else the
+# table decides) vs because the generator's rx ring was full (tx_full).
+read -r drops rx_full < <(python3 -c '
+import json, sys
+a, b = (json.load(open(f))["drops"] for f in sys.argv[1:3])
+d = {k: b[k] - a[k] for k in b}
+print(sum(d.values()) - d["tx_full"], d["tx_full"])' "$WORK/c0.json" "$WORK/c1.json")
+SECS_STEADY=$SECS
+stats "$WORK/f0.json"
+SECS=$SECS_STEADY gen_to "$WORK/still.json" 1024 --random
+churn_run "$WORK/full.json"
+
+python3 - "$OUT" "$WORK" "$drops" "$rx_full" "$REPLACE_N" <<'PY'
+import json, sys
+out, work, drops, rx_full, replace_n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+rd = lambda f: json.load(open(work + "/" + f))
+internal = [json.loads(l) for l in open(work + "/plroute.jsonl")]
+scale = [json.loads(l) for l in open(work + "/scale.jsonl")]
+steady = rd("steady.json")["ports"]
+res = {
+    "internal": internal,
+    "forwarding_by_table_size": scale,
+    "api_route_add": rd("add.json"),
+    "api_replace_all": {"routes": replace_n, "seconds": [rd("r1.json")["seconds"], rd("r2.json")["seconds"]]},
+    "replace_under_load": {
+        "offered_pps": 500000, "sent": steady[0]["tx_total"], "received": steady[1]["rx_total"],
+        "lost": steady[0]["tx_total"] - steady[1]["rx_total"], "podlaned_drops": drops,
+        "generator_rx_full": rx_full,
+        "mpps_full_load_replacing": rd("full.json")["ports"][1]["rx_pps"] / 1e6,
+        "mpps_full_load_still": rd("still.json")["ports"][1]["rx_pps"] / 1e6},
+}
+json.dump(res, open(out, "w"), indent=1)
+print("Route table, dataplane interface (plroute: /24s, 32 lookups per call)")
+print("| routes | adds/s | deletes/s | lookup cycles in order | lookup cycles random |")
+print("|---|---|---|---|---|")
+for r in internal:
+    print("| %d | %.0f | %.0f | %.2f | %.2f |" % (r["routes"], r["add_per_s"], r["del_per_s"],
+          r["lookup_cycles_sequential"], r["lookup_cycles_random"]))
+print("\npodlaned forwarding by table size (64 B, one destination per route, 1 worker)")
+print("| routes | install (replace_all) s | Mpps in order | Mpps random | ns/packet in order | ns/packet random |")
+print("|---|---|---|---|---|---|")
+for n in sorted({r["routes"] for r in scale}):
+    s, r = (next(x for x in scale if x["routes"] == n and x["order"] == o) for o in ("sequential", "random"))
+    print("| %d | %.2f | %.2f | %.2f | %.1f | %.1f |" % (n, s["install_s"], s["mpps"], r["mpps"],
+          s["ns_per_packet"], r["ns_per_packet"]))
+a = res["api_route_add"]; u = res["replace_under_load"]
+print("\nAPI: route.add %d/s, route.del %d/s (one by one, one connection); route.replace_all of %d routes: %s s"
+      % (a["add_per_s"], a["del_per_s"], replace_n, " and ".join("%.2f" % t for t in res["api_replace_all"]["seconds"])))
+print("Two full replacements under 0.5 Mpps: %d sent, %d received, %d lost (%d dropped by podlaned's "
+      "forwarding, %d at the generator's full rx ring); full load %.2f Mpps while replacing vs %.2f still"
+      % (u["sent"], u["received"], u["lost"], u["podlaned_drops"], rx_full,
+         u["mpps_full_load_replacing"], u["mpps_full_load_still"]))
+for r in scale:
+    assert r["mpps"] > 0 and r["ns_per_packet"] > 0, r
+assert u["sent"] > 0, "no steady traffic"
+# The table replacement itself must lose nothing; a generator that was
+# descheduled long enough to overflow its ring is not podlaned's loss, but
+# every lost packet must be one of those.
+assert drops == 0, "podlaned dropped %d packets while replacing the table" % drops
+assert u["lost"] == rx_full, "%d packets vanished while replacing the table" % (u["lost"] - rx_full)
+PY

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# TAP pods, the common case: iperf3 TCP and UDP between two pods through
+# podlaned (same node and across two nodes), beside the same pods on kernel
+# routing (the reference ptp plugin: veth pairs, host routes) in one run.
+#
+#   tools/bench/tcp.sh [--quick]        (root; sets up what it needs)
+#
+# Writes $OUT (JSON) and prints a table with Gbit/s and the ratios.
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tools/bench/lib.sh"
+bench_prepare iperf3 containernetworking-plugins
+. "$top/tests/e2e/lib/common.sh"
+isolate "$@"
+QUICK=0; [ "${1:-}" = --quick ] && QUICK=1
+SECS=${SECS:-$([ $QUICK = 1 ] && echo 2 || echo 5)}
+OUT=${OUT:-$BUILD/bench-tcp.json}
+declare -A RES
+
+# iperf SERVER_NS CLIENT_NS ADDRESS NAME: TCP, then UDP (1400-byte
+# datagrams, unlimited rate; Gbit/s received, loss in percent).
+port=5300
+iperf() {
+	port=$((port + 1))
+	ip netns exec "$1" iperf3 -s -D -p $port --pidfile "$WORK/iperf$port.pid"
+	at_exit "stop_pid $WORK/iperf$port.pid"
+	wait_for 5 ip netns exec "$1" sh -c "ss -ltn | grep -q :$port"
+	ip netns exec "$2" iperf3 -c "$3" -p $port -t "$SECS" -J >"$WORK/$4.tcp.json" ||
+		fail "iperf3 TCP $4: $(tail -3 "$WORK/$4.tcp.json")"
+	ip netns exec "$2" iperf3 -c "$3" -p $port -t "$SECS" -u -b 0 -l 1400 -J >"$WORK/$4.udp.json" ||
+		fail "iperf3 UDP $4: $(tail -3 "$WORK/$4.udp.json")"
+	RES[$4,tcp]=$(jget "$WORK/$4.tcp.json" 'd["end"]["sum_received"]["bits_per_second"] / 1e9')
+	RES[$4,udp]=$(jget "$WORK/$4.udp.json" 'd["end"]["sum"]["bits_per_second"] * (1 - d["end"]["sum"]["lost_percent"] / 100) / 1e9')
+	RES[$4,udp_loss]=$(jget "$WORK/$4.udp.json" 'd["end"]["sum"]["lost_percent"]')
+	stop_pid "$WORK/iperf$port.pid"
+}
+
+# --- podlaned: two nodes on a fabric bridge, 1 worker each.
+fabric 172.31.102.1/24
+start_node n1 172.31.102.101/24 100.96.241.0/24 1
+start_node n2 172.31.102.102/24 100.96.242.0/24 1
+ctl n1 route add 100.96.242.0/24 via 172.31.102.102 >/dev/null
+ctl n2 route add 100.96.241.0/24 via 172.31.102.101 >/dev/null
+for p in a b; do netns_add "n1$p"; ctl n1 pod add "n1$p" "/run/netns/n1$p" eth0 >/dev/null; done
+netns_add n2a
+ctl n2 pod add n2a /run/netns/n2a eth0 >/dev/null
+addr() { ip -n "$1" -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1; }
+wait_for 10 ip netns exec n1a ping -c1 -W1 "$(addr n2a)" || fail "podlane pods cannot reach each other"
+iperf n1b n1a "$(addr n1b)" podlane_same
+[ $QUICK = 1 ] || iperf n2a n1a "$(addr n2a)" podlane_across
+
+# --- kernel: the same pods on ptp (veth + host routes), two "nodes".
+for k in 1 2; do
+	netns_add "k$k"
+	ip link add "u-k$k" type veth peer name "f-k$k"
+	ip link set "u-k$k" netns "k$k"
+	ip link set "f-k$k" netns fab
+	ip -n fab link set "f-k$k" master br0 up
+	ip -n "k$k" addr add "172.31.102.11$k/24" dev "u-k$k"
+	ip -n "k$k" link set "u-k$k" up
+	ip netns exec "k$k" sysctl -qw net.ipv4.ip_forward=1
+	ip -n "k$k" route add "100.97.$((3 - k)).0/24" via "172.31.102.11$((3 - k))"
+	for p in a b; do
+		[ "$k$p" = 2b ] && continue
+		netns_add "k$k$p"
+		echo '{"cniVersion": "1.0.0", "name": "kref'$k'", "type": "ptp", "ipMasq": false,
+		       "ipam": {"type": "host-local", "subnet": "100.97.'$k'.0/24", "dataDir": "'$WORK/hl'",
+		                "routes": [{"dst": "0.0.0.0/0"}]}}' |
+			CNI_COMMAND=ADD CNI_CONTAINERID="k$k$p" CNI_NETNS="/run/netns/k$k$p" CNI_IFNAME=eth0 \
+			CNI_PATH=/usr/lib/cni ip netns exec "k$k" /usr/lib/cni/ptp >/dev/null || fail "ptp ADD k$k$p"
+	done
+done
+wait_for 10 ip netns exec k1a ping -c1 -W1 "$(addr k2a)" || fail "kernel reference pods cannot reach each other"
+iperf k1b k1a "$(addr k1b)" kernel_same
+[ $QUICK = 1 ] || iperf k2a k1a "$(addr k2a)" kernel_across
+
+python3 - "$OUT" "$SECS" "$(for k in "${!RES[@]}"; do echo "$k=${RES[$k]}"; done)" <<'PY'
+import json, sys
+out, secs, kv = sys.argv[1:4]
+res = {}
+for line in kv.split("\n"):
+    k, v = line.split("=")
+    path, proto = k.split(",")
+    res.setdefault(path, {})[proto] = float(v)
+print("TAP pods, iperf3 (%s s each, 1 podlaned worker), beside kernel routing (ptp)" % secs)
+print("| path | podlane TCP Gbit/s | kernel TCP Gbit/s | TCP ratio | podlane UDP Gbit/s (loss) | kernel UDP Gbit/s (loss) |")
+print("|---|---|---|---|---|---|")
+for where in ("same", "across"):
+    p, k = res.get("podlane_" + where), res.get("kernel_" + where)
+    if p is None:
+        continue
+    print("| pod -> pod, %s node | %.2f | %.2f | %.2fx | %.2f (%.1f%%) | %.2f (%.1f%%) |" % (
+        where if where == "same" else "across a", p["tcp"], k["tcp"], p["tcp"] / max(k["tcp"], 1e-9),
+        p["udp"], p["udp_loss"], k["udp"], k["udp_loss"]))
+json.dump({"seconds": float(secs), "results": res}, open(out, "w"), indent=1)
+for path, r in res.items():
+    assert r["tcp"] > 0 and r["udp"] > 0, "%s moved nothing" % path
+PY
