@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # TAP pods, the common case: iperf3 TCP and UDP between two pods through
 # podlaned (same node and across two nodes), beside the same pods on kernel
-# routing (the reference ptp plugin: veth pairs, host routes) in one run.
+# routing (the reference ptp plugin: veth pairs, host routes) in one run,
+# and what the TAP interface itself allows: tools/bench/tapfwd between two
+# TAPs, plain and with virtio-net headers (TSO frames passed on).
 #
 #   tools/bench/tcp.sh [--quick]        (root; sets up what it needs)
 #
@@ -73,6 +75,30 @@ wait_for 10 ip netns exec k1a ping -c1 -W1 "$(addr k2a)" || fail "kernel referen
 iperf k1b k1a "$(addr k1b)" kernel_same
 [ $QUICK = 1 ] || iperf k2a k1a "$(addr k2a)" kernel_across
 
+# --- What the TAP interface itself allows: tools/bench/tapfwd, a minimal
+# forwarder between two TAPs on core 1, moving MTU-sized frames (plain, as
+# the TAP PMD does) or GSO frames with their virtio-net header (vnet).
+for mode in plain vnet; do
+	netns_add "t${mode}a"
+	netns_add "t${mode}b"
+	taskset -c 1 "$BUILD/tools/tapfwd" $mode ta tb 02:00:00:00:0a:01 02:00:00:00:0b:01 \
+		>"$WORK/tapfwd.out" 2>&1 &
+	echo $! >"$WORK/tapfwd.pid"
+	at_exit "stop_pid $WORK/tapfwd.pid"
+	wait_for 5 grep -q ready "$WORK/tapfwd.out" || fail "tapfwd: $(cat "$WORK/tapfwd.out")"
+	for side in a b; do
+		ns=t$mode$side net=$([ $side = a ] && echo 0 || echo 1)
+		ip link set "t$side" address "02:00:00:00:0$side:01" netns "$ns"
+		ip -n "$ns" addr add "10.98.$net.1/24" dev "t$side"
+		ip -n "$ns" link set "t$side" up
+		ip -n "$ns" neigh add "10.98.$net.254" lladdr 02:00:00:00:00:fe dev "t$side" nud permanent
+		ip -n "$ns" route add "10.98.$((1 - net)).0/24" via "10.98.$net.254"
+	done
+	wait_for 10 ip netns exec "t${mode}a" ping -c1 -W1 10.98.1.1 || fail "tapfwd $mode does not forward"
+	iperf "t${mode}b" "t${mode}a" 10.98.1.1 "tapfwd_$mode"
+	stop_pid "$WORK/tapfwd.pid"
+done
+
 python3 - "$OUT" "$SECS" "$(for k in "${!RES[@]}"; do echo "$k=${RES[$k]}"; done)" <<'PY'
 import json, sys
 out, secs, kv = sys.argv[1:4]
@@ -91,6 +117,11 @@ for where in ("same", "across"):
     print("| pod -> pod, %s node | %.2f | %.2f | %.2fx | %.2f (%.1f%%) | %.2f (%.1f%%) |" % (
         where if where == "same" else "across a", p["tcp"], k["tcp"], p["tcp"] / max(k["tcp"], 1e-9),
         p["udp"], p["udp_loss"], k["udp"], k["udp_loss"]))
+for mode, what in (("plain", "MTU-sized frames, as the TAP PMD"), ("vnet", "IFF_VNET_HDR, TSO frames passed on")):
+    r = res["tapfwd_" + mode]
+    print("| TAP -> tapfwd -> TAP, %s | %.2f | | %.2fx | %.2f (%.1f%%) | |" % (
+        what, r["tcp"], r["tcp"] / max(res["kernel_same"]["tcp"], 1e-9), r["udp"], r["udp_loss"]))
+print("(tapfwd: tools/bench/tapfwd.c, the smallest TAP-to-TAP forwarder, not podlaned; its ratio is to kernel veth on one node)")
 json.dump({"seconds": float(secs), "results": res}, open(out, "w"), indent=1)
 for path, r in res.items():
     assert r["tcp"] > 0 and r["udp"] > 0, "%s moved nothing" % path
