@@ -4,6 +4,7 @@ the per-node config the DaemonSet writes, repeat mode, clear errors."""
 import http.server
 import json
 import os
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -58,6 +59,7 @@ class K8sRoutes(unittest.TestCase):
     def tearDownClass(cls):
         cls.api.shutdown()
         cls.api.server_close()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def run_tool(self, *args, stdin=None, timeout=20):
         return subprocess.run([TOOL, *args], input=stdin, capture_output=True, text=True, timeout=timeout)

@@ -1,6 +1,8 @@
 /* Arbitrary bytes as one JSON-RPC request line: parse, dispatch to every
  * method, reply. Must never crash, leak or hang. */
+#include <ftw.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,20 +14,38 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static char state_dir[] = "/tmp/plfuzz.XXXXXX";
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* libFuzzer ends with exit(): the state files the RPCs wrote go with it. */
+static void remove_state_dir(void)
+{
+	nftw(state_dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	static const char cfg[] = "{\"node_ip\": \"172.31.102.105/24\", \"pod_cidr\": "
 				  "\"100.96.243.0/24\", \"uplink\": \"net_null0\"}";
 	struct ctl_config c;
-	char err[CTL_ERR_LEN], dir[] = "/tmp/plfuzz.XXXXXX";
+	char err[CTL_ERR_LEN];
 	struct dp_config dc = {.n_workers = 1, .max_routes = 1 << 12};
 
 	(void)argc;
 	(void)argv;
 	fuzz_eal_init();
-	if (ctl_config_parse(cfg, sizeof(cfg) - 1, &c, err, sizeof(err)) != 0 || !mkdtemp(dir))
+	if (ctl_config_parse(cfg, sizeof(cfg) - 1, &c, err, sizeof(err)) != 0 ||
+	    !mkdtemp(state_dir))
 		abort();
-	snprintf(c.state_dir, sizeof(c.state_dir), "%s", dir);
+	atexit(remove_state_dir);
+	snprintf(c.state_dir, sizeof(c.state_dir), "%s", state_dir);
 	c.max_routes = 1 << 12;
 	dc.node_ip = c.node_ip;
 	dc.node_plen = c.node_plen;
