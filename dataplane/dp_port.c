@@ -51,10 +51,10 @@ static uint16_t rx_queues(const struct rte_eth_dev_info *di, enum dp_port_kind k
  * none enabled yet: queue 0, whose sends fail and count as tx_full. */
 static void txq_remap(struct dp_port *p)
 {
-	uint8_t on[32];
+	uint8_t on[RTE_DIM(p->txq_lock)];
 	unsigned n = 0;
 
-	for (unsigned q = 0; q < 32; q++)
+	for (unsigned q = 0; q < p->n_rxq; q++)
 		if (p->txq_enabled & (1u << q))
 			on[n++] = (uint8_t)q;
 	for (unsigned s = 0; s <= dp.cfg.n_workers; s++)
@@ -63,7 +63,9 @@ static void txq_remap(struct dp_port *p)
 
 /* vhost-user queue (de)activation by the guest, on the vhost events
  * thread. The PMD keeps the pending changes, so draining them also
- * catches those from before the callback was registered. */
+ * catches those from before the callback was registered. A guest may
+ * enable more queue pairs than podlaned configured (n_rxq, as many tx
+ * queues): those it never gets. */
 static int vhost_queue_state(uint16_t pid, enum rte_eth_event_type type, void *arg, void *out)
 {
 	struct rte_eth_vhost_queue_event ev;
@@ -71,7 +73,7 @@ static int vhost_queue_state(uint16_t pid, enum rte_eth_event_type type, void *a
 	(void)type, (void)arg, (void)out;
 
 	while (rte_eth_vhost_get_queue_event(pid, &ev) == 0) {
-		if (ev.rx || ev.queue_id >= 32)
+		if (ev.rx || ev.queue_id >= p->n_rxq)
 			continue;
 		if (ev.enable)
 			p->txq_enabled |= 1u << ev.queue_id;
@@ -137,6 +139,7 @@ int dp_port_start(uint16_t pid, enum dp_port_kind kind, char *err, size_t errlen
 	}
 	rte_eth_macaddr_get(pid, &p->mac);
 	p->shared_txq = shared;
+	p->n_rxq = n_rxq;
 	for (unsigned q = 0; q < RTE_DIM(p->txq_lock); q++)
 		rte_spinlock_init(&p->txq_lock[q]);
 	if (shared) {
@@ -145,7 +148,6 @@ int dp_port_start(uint16_t pid, enum dp_port_kind kind, char *err, size_t errlen
 		vhost_queue_state(pid, RTE_ETH_EVENT_QUEUE_STATE, NULL, NULL);
 	}
 	p->kind = (uint8_t)kind;
-	p->n_rxq = n_rxq;
 	if (kind == DP_PORT_UPLINK)
 		dp.uplink = pid;
 	else if (kind == DP_PORT_HOST)

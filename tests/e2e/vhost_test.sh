@@ -91,3 +91,21 @@ PY
 grep -q "net_vhost_p243_.*guest has 2 tx queue(s) enabled" "$WORK/node.log" ||
 	fail "podlaned did not log two enabled tx queues"
 ok "multi-queue: two queue pairs enabled by the guest, traffic back on both ($(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ports"][0]["rx_queues"])' "$WORK/mq.json") per queue)"
+
+# A guest that enables more queue pairs (3) than podlaned configured (2):
+# podlaned keeps sending on the two it has, never on the third.
+"$PLGEN" --no-pci --lcores=0@0 -m 128 --single-file-segments --file-prefix "pl-mq-$$" \
+	--vdev="virtio_user0,path=$VDIR/mq0-eth0.sock,server=1,queues=3,mac=$(fact mq0 mac)" \
+	--vdev="virtio_user1,path=$VDIR/mq1-eth0.sock,server=1,queues=3,mac=$(fact mq1 mac)" -- \
+	--queues 3 --seconds 2 --warmup 2 --size 64 --flows 1 \
+	--port "$(portarg mq0 mq1)" --port "$(portarg mq1 mq0)" >"$WORK/mq3.json" 2>"$WORK/mq3.log" ||
+	fail "plgen: $(tail -3 "$WORK/mq3.log")"
+python3 - "$WORK/mq3.json" <<'PY' || fail "3-queue guest: $(cat "$WORK/mq3.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+for i, p in enumerate(d["ports"]):
+    q = p["rx_queues"]
+    assert q[0] > 0 and q[1] > 0 and q[2] == 0, (i, p)
+PY
+grep -q "guest has 3 tx queue(s)" "$WORK/node.log" && fail "podlaned took a tx queue it never configured"
+ok "a guest enabling 3 queue pairs gets traffic on the 2 podlaned configured"
