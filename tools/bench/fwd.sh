@@ -27,10 +27,6 @@ declare -A RES
 
 # rate NAME SIZE JSON: forwarded packets per second (both directions), this round.
 rate() { RES[$1,$2,$R]=$(jget "$3" 'sum(p["rx_pps"] for p in d["ports"])'); }
-gen_args() { # SIZE GW0 GW1 -> plgen options for both directions
-	echo --seconds "$SECS" --warmup 2 --size "$1" --flows $FLOWS \
-		--port "$M0,$2,$A,100.97.0.0" --port "$M1,$3,$B,100.98.0.0"
-}
 
 # --- podlaned: stays up between its turns (idle workers sleep).
 podlane_pair 1

@@ -59,3 +59,11 @@ spread_routes() {
 	done
 }
 FLOWS=65536 # destinations per direction: all 256 prefixes
+
+# gen_args SIZE GW0 GW1: plgen options for SECS seconds (after 2 s of
+# warm-up) both ways, pod A to FLOWS destinations in 100.97/16 and pod B to
+# FLOWS in 100.98/16, through gateway MACs GW0 and GW1.
+gen_args() {
+	echo --seconds "$SECS" --warmup 2 --size "$1" --flows $FLOWS \
+		--port "$M0,$2,$A,100.97.0.0" --port "$M1,$3,$B,100.98.0.0"
+}

@@ -19,7 +19,6 @@
 #define LOOKUPS (1u << 22)
 #define BASE 0x10000000u /* 16.0.0.0 */
 
-
 /* Cycles per lookup over LOOKUPS destinations, one in each route in turn
  * or drawn at random; fails if any lookup misses. */
 static double lookup_cycles(uint32_t n, bool random, uint32_t *dst)
@@ -67,6 +66,10 @@ int main(int argc, char **argv)
 	}
 	rte_rcu_qsbr_thread_register(dp.qsbr, 0); /* a reader that is never late */
 	uint32_t *dst = malloc(LOOKUPS * sizeof(*dst));
+	if (dst == NULL) {
+		fprintf(stderr, "plroute: no memory for %u destinations\n", LOOKUPS);
+		return 1;
+	}
 	struct dp_nh_spec nh = {.kind = DP_NH_DROP};
 	double hz = (double)rte_get_tsc_hz();
 

@@ -32,7 +32,7 @@ API="python3 $top/tools/bench/plapi.py $WORK/node.sock"
 "$BUILD/tools/plroute" $INTERNAL >"$WORK/plroute.jsonl" || fail "plroute failed"
 
 podlane_pair 1 '"max_request_mb": 64, "max_routes": 1048576,'
-# table FILE N [SHIFT]: N /24s in 16.0.0.0/4 towards pod B; routes below
+# table FILE N SHIFT: N /24s in 16.0.0.0/4 towards pod B; routes below
 # 1024 (the ones steady traffic uses) are in every table, the rest start
 # at SHIFT, so two tables with different SHIFTs share only those.
 table() {

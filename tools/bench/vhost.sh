@@ -27,8 +27,7 @@ for t in dpdk-testpmd ovs-vsctl "$BUILD/tools/plgen"; do command -v "$t" >/dev/n
 D=$WORK
 
 gen() { # SIZE SOCK0 GW0 SOCK1 GW1 -> forwarded pps, both directions
-	plgen "$WORK/gen.json" --seconds "$SECS" --warmup 2 --size "$1" --flows "$FLOWS" \
-		--port "$M0,$3,$A,100.97.0.0" --port "$M1,$5,$B,100.98.0.0" -- "path=$2,mac=$M0" "path=$4,mac=$M1"
+	plgen "$WORK/gen.json" $(gen_args "$1" "$3" "$5") -- "path=$2,mac=$M0" "path=$4,mac=$M1"
 	jget "$WORK/gen.json" 'sum(p["rx_pps"] for p in d["ports"])'
 }
 
