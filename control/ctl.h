@@ -16,6 +16,8 @@
 
 #define CTL_ERR_LEN 512
 
+#define CTL_UPLINK_PACKET "af_packet:"
+
 struct ctl_config {
 	uint32_t node_ip; /* network byte order, as every address here */
 	uint8_t node_plen;
@@ -27,6 +29,7 @@ struct ctl_config {
 	uint8_t cluster_plen;
 	char uplink[256];
 	bool uplink_is_pci;
+	bool uplink_is_packet; /* "af_packet:IFACE": our own packet socket (dp_kport.c) */
 	char host_port[IF_NAMESIZE];
 	char socket[108];
 	int socket_gid; /* -1: the daemon's own group */

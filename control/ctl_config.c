@@ -137,9 +137,13 @@ static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen
 	if (get_str(root, "uplink", NULL, c->uplink, sizeof(c->uplink), err, errlen))
 		return -1;
 	c->uplink_is_pci = is_pci(c->uplink);
-	if (!c->uplink_is_pci && strncmp(c->uplink, "net_", 4) != 0)
-		return BAD("config: 'uplink' is \"%s\", expected a PCI address (0000:01:00.0) or "
-			   "vdev arguments (net_af_packet0,iface=eth0)", c->uplink);
+	c->uplink_is_packet = strncmp(c->uplink, CTL_UPLINK_PACKET, strlen(CTL_UPLINK_PACKET)) == 0;
+	if (c->uplink_is_packet && !pl_valid_ifname(c->uplink + strlen(CTL_UPLINK_PACKET)))
+		return BAD("config: 'uplink' \"%s\" does not name a valid interface after '%s'",
+			   c->uplink, CTL_UPLINK_PACKET);
+	if (!c->uplink_is_pci && !c->uplink_is_packet && strncmp(c->uplink, "net_", 4) != 0)
+		return BAD("config: 'uplink' is \"%s\", expected a PCI address (0000:01:00.0), "
+			   "af_packet:IFACE or vdev arguments (net_af_packet0,iface=eth0)", c->uplink);
 	if (get_str(root, "host_port", PL_DEFAULT_HOST_PORT, c->host_port, sizeof(c->host_port),
 		    err, errlen))
 		return -1;

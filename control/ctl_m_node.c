@@ -50,14 +50,12 @@ static json_t *m_port_list(json_t *params, struct ctl_err *e)
 
 	(void)params;
 	(void)e;
-	for (uint16_t p = 0; p < RTE_MAX_ETHPORTS; p++) {
+	for (uint16_t p = 0; p < DP_MAX_PORTS; p++) {
 		if (dp_port_info(p, &pi) != 0)
 			continue;
-		struct rte_eth_link link;
-		rte_eth_link_get_nowait(p, &link);
 		json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:i, s:b}", "id", p, "name", pi.name,
 				      "kind", kind_name(pi.kind), "mac", ctl_mac_str(&pi.mac, mac),
-				      "worker", pi.worker, "link_up", link.link_status);
+				      "worker", pi.worker, "link_up", pi.link_up);
 		if (pi.kind != DP_PORT_UPLINK) {
 			json_object_set_new(o, "peer_mac", json_string(ctl_mac_str(&pi.peer_mac, peer)));
 			json_object_set_new(o, "peer_ip", json_string(ctl_ip_str(pi.peer_ip, ip)));
@@ -77,7 +75,7 @@ static json_t *m_stats_get(json_t *params, struct ctl_err *e)
 	(void)params;
 	(void)e;
 	dp_stats_read(&s);
-	for (uint16_t p = 0; p < RTE_MAX_ETHPORTS; p++) {
+	for (uint16_t p = 0; p < DP_MAX_PORTS; p++) {
 		if (dp_port_info(p, &pi) != 0)
 			continue;
 		const struct dp_port_stats *ps = &s.port[p];

@@ -24,7 +24,7 @@ static const struct ctl_route *longest_match(uint32_t ip)
 static json_t *m_route_lookup(json_t *params, struct ctl_err *e)
 {
 	const char *a = ctl_param_str(params, "address", true, e);
-	char name[RTE_ETH_NAME_MAX_LEN], ip[16], mac[18];
+	char name[64], ip[16], mac[18];
 	struct dp_trace t;
 	uint32_t dst;
 

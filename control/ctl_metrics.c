@@ -35,13 +35,13 @@ static void port_metric(FILE *f, const struct dp_stats *s, const char *name, con
 	struct dp_port_info pi;
 
 	help(f, name, "counter", text);
-	for (uint16_t p = 0; p < RTE_MAX_ETHPORTS; p++)
+	for (uint16_t p = 0; p < DP_MAX_PORTS; p++)
 		if (dp_port_info(p, &pi) == 0)
 			fprintf(f, "%s{port=\"%s\",kind=\"%s\"} %" PRIu64 "\n", name, pi.name,
 				kinds[pi.kind], *(const uint64_t *)((const char *)&s->port[p] + off));
 }
 
-/* Port names are DPDK device names (net_tap_p96_3: no quotes or
+/* Port names are ours (tap_p96_3, af_packet_eth1) or DPDK device names (no quotes or
  * backslashes), method names are ours: no label needs escaping. */
 static void write_metrics(FILE *f)
 {

@@ -65,21 +65,42 @@ out:
 	return rc;
 }
 
-int ctl_nl_link_set(int ifindex, const struct rte_ether_addr *mac, bool up)
+/* An RTM_NEWLINK request changing link ifindex, attributes to follow. */
+static struct nlmsghdr *link_change(char *buf, int ifindex, struct ifinfomsg **ifi)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct ifinfomsg *ifi;
 
 	nlh->nlmsg_type = RTM_NEWLINK;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = ifindex;
+	*ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(**ifi));
+	(*ifi)->ifi_family = AF_UNSPEC;
+	(*ifi)->ifi_index = ifindex;
+	return nlh;
+}
+
+int ctl_nl_link_set(int ifindex, const struct rte_ether_addr *mac, bool up)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct ifinfomsg *ifi;
+	struct nlmsghdr *nlh = link_change(buf, ifindex, &ifi);
+
 	ifi->ifi_change = up ? IFF_UP : 0;
 	ifi->ifi_flags = up ? IFF_UP : 0;
 	if (mac != NULL)
 		mnl_attr_put(nlh, IFLA_ADDRESS, RTE_ETHER_ADDR_LEN, mac->addr_bytes);
+	return nl_talk(nlh, NULL, NULL);
+}
+
+int ctl_nl_link_sizes(int ifindex, uint32_t mtu, uint32_t gso_max_size)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct ifinfomsg *ifi;
+	struct nlmsghdr *nlh = link_change(buf, ifindex, &ifi);
+
+	if (mtu)
+		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	if (gso_max_size)
+		mnl_attr_put_u32(nlh, IFLA_GSO_MAX_SIZE, gso_max_size);
 	return nl_talk(nlh, NULL, NULL);
 }
 

@@ -11,6 +11,8 @@
 #include <rte_ether.h>
 
 int ctl_nl_link_set(int ifindex, const struct rte_ether_addr *mac, bool up);
+/* MTU and gso_max_size of a link; 0 leaves either as it is. */
+int ctl_nl_link_sizes(int ifindex, uint32_t mtu, uint32_t gso_max_size);
 int ctl_nl_addr_add(int ifindex, uint32_t ip, uint8_t plen);
 /* gw 0 means a direct route (scope link). */
 int ctl_nl_route_add(uint32_t dst, uint8_t plen, uint32_t gw, int ifindex);

@@ -27,14 +27,17 @@ static void sysctl_set(const char *fmt, const char *ifname, const char *value)
  * answer them through the node IP it holds on the host port (duplicate
  * ping replies and ARP answers). Make the kernel ignore the uplink:
  * strict reverse-path filter, no ARP replies, no IPv6 on it. */
-static void quiet_kernel_uplink(const char *devargs)
+static void quiet_kernel_uplink(const char *uplink)
 {
-	const char *p = strstr(devargs, "iface=");
+	const char *p = strstr(uplink, "iface=");
 	char ifname[IF_NAMESIZE];
 
-	if (strncmp(devargs, "net_af_packet", 13) != 0 || p == NULL)
+	if (strncmp(uplink, CTL_UPLINK_PACKET, strlen(CTL_UPLINK_PACKET)) == 0)
+		snprintf(ifname, sizeof(ifname), "%s", uplink + strlen(CTL_UPLINK_PACKET));
+	else if (strncmp(uplink, "net_af_packet", 13) == 0 && p != NULL)
+		snprintf(ifname, sizeof(ifname), "%.*s", (int)strcspn(p + 6, ","), p + 6);
+	else
 		return;
-	snprintf(ifname, sizeof(ifname), "%.*s", (int)strcspn(p + 6, ","), p + 6);
 	sysctl_set("/proc/sys/net/ipv4/conf/%s/rp_filter", ifname, "1");
 	sysctl_set("/proc/sys/net/ipv4/conf/%s/arp_ignore", ifname, "8");
 	sysctl_set("/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname, "1");
@@ -73,30 +76,41 @@ int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 	if (ctl_node_tables(c, err, errlen) != 0)
 		return -1;
 
-	/* The uplink is the one port EAL probed from the allowlist/--vdev. */
-	RTE_ETH_FOREACH_DEV(pid) {
-		up = pid;
-		break;
+	if (c->uplink_is_packet) {
+		/* Port names are telemetry keys: no ':' there. */
+		const char *ifname = c->uplink + strlen(CTL_UPLINK_PACKET);
+		char name[32];
+		snprintf(name, sizeof(name), "af_packet_%s", ifname);
+		if (dp_packet_create(ifname, name, &up, &node.node_mac, err, errlen) != 0)
+			return -1;
+	} else {
+		/* The uplink is the one port EAL probed from the allowlist/--vdev. */
+		RTE_ETH_FOREACH_DEV(pid) {
+			up = pid;
+			break;
+		}
+		if (up == RTE_MAX_ETHPORTS) {
+			snprintf(err, errlen, "uplink: no port came up for '%s'", c->uplink);
+			return -1;
+		}
+		if (dp_port_start(up, DP_PORT_UPLINK, err, errlen) != 0)
+			return -1;
+		rte_eth_macaddr_get(up, &node.node_mac);
 	}
-	if (up == RTE_MAX_ETHPORTS) {
-		snprintf(err, errlen, "uplink: no port came up for '%s'", c->uplink);
-		return -1;
-	}
-	if (dp_port_start(up, DP_PORT_UPLINK, err, errlen) != 0)
-		return -1;
 	quiet_kernel_uplink(c->uplink);
-	rte_eth_macaddr_get(up, &node.node_mac);
 
-	char devargs[96];
-	snprintf(devargs, sizeof(devargs), "net_tap_host,iface=%s", c->host_port);
-	if (dp_port_probe(devargs, &pid, err, errlen) != 0 ||
-	    dp_port_start(pid, DP_PORT_HOST, err, errlen) != 0)
+	/* A native TAP like the pods': node-to-pod TCP moves as GSO frames.
+	 * Our side's MAC is the one the kernel's neighbours of pods see. */
+	struct rte_ether_addr mac;
+	rte_eth_random_addr(mac.addr_bytes);
+	if (dp_tap_create(c->host_port, DP_PORT_HOST, "tap_host", &mac, &pid, err, errlen) != 0)
 		return -1;
 	/* Kernel side of the host port: node IP and node MAC, so the kernel
 	 * keeps its address and its neighbours see one MAC for the node. */
 	dp_port_set_peer(pid, c->node_ip, &node.node_mac);
 	int idx = (int)if_nametoindex(c->host_port);
-	if (idx == 0 || (rc = ctl_nl_link_set(idx, &node.node_mac, true)) != 0 ||
+	if (idx == 0 || (rc = ctl_nl_link_sizes(idx, 0, DP_KPORT_GSO_MAX)) != 0 ||
+	    (rc = ctl_nl_link_set(idx, &node.node_mac, true)) != 0 ||
 	    (rc = ctl_nl_addr_add(idx, c->node_ip, c->node_plen)) != 0 ||
 	    (rc = ctl_nl_route_add(c->cluster_net, c->cluster_plen, 0, idx)) != 0) {
 		snprintf(err, errlen, "host port %s: cannot set node address and routes: %s",

@@ -8,7 +8,7 @@
 #include "ctl.h"
 #include "dp.h"
 
-#define CTL_MAX_PODS RTE_MAX_ETHPORTS
+#define CTL_MAX_PODS DP_MAX_PORTS
 #define CTL_ORIGIN_LEN 16
 
 struct ctl_pod {

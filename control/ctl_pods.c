@@ -1,5 +1,5 @@
-/* Pods: a TAP port created inside the pod's netns (so the TAP PMD's own
- * sockets live there too), addressed /32 with a link-local gateway. */
+/* Pods: a TAP port created inside the pod's netns (or a vhost-user port),
+ * addressed /32 with a link-local gateway. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -32,7 +32,7 @@ static void pod_macs(uint32_t ip, struct rte_ether_addr *pod, struct rte_ether_a
 }
 
 static int setup_in_netns(const char *ifname, uint32_t ip, const struct rte_ether_addr *mac,
-			  struct ctl_err *e)
+			  uint16_t mtu, struct ctl_err *e)
 {
 	uint32_t gw;
 	int idx = (int)if_nametoindex(ifname), rc;
@@ -40,6 +40,10 @@ static int setup_in_netns(const char *ifname, uint32_t ip, const struct rte_ethe
 	ctl_parse_ip(PL_POD_GATEWAY, &gw);
 	if (idx == 0)
 		return ctl_fail(e, PL_E_NETNS, "interface %s did not appear in the pod netns", ifname);
+	if ((rc = ctl_nl_link_sizes(idx, mtu, DP_KPORT_GSO_MAX)) != 0)
+		return ctl_fail(e, mtu ? PL_E_INVALID_PARAMS : PL_E_NETNS,
+				"set mtu %u and gso_max_size %u on %s: %s", mtu, DP_KPORT_GSO_MAX,
+				ifname, strerror(-rc));
 	if ((rc = ctl_nl_link_set(idx, mac, true)) != 0)
 		return ctl_fail(e, PL_E_NETNS, "set %s up with MAC: %s", ifname, strerror(-rc));
 	if ((rc = ctl_nl_addr_add(idx, ip, 32)) != 0)
@@ -61,41 +65,33 @@ static struct ctl_pod *free_slot(void)
 	return NULL;
 }
 
-/* A TAP inside the pod's netns: probed and started there (the PMD opens
- * the interface by name), then given the pod's MAC, /32 and routes. */
+/* A native TAP (dataplane/dp_kport.c) created inside the pod's netns, then
+ * given the pod's MAC, MTU, /32 and routes there. */
 static int tap_port(const char *netns, const char *ifname, uint32_t ip, uint16_t mtu,
 		    const struct rte_ether_addr *mac, const struct rte_ether_addr *gwmac,
 		    uint16_t *pid, struct ctl_err *e)
 {
 	const uint8_t *b = (const uint8_t *)&ip;
-	char devargs[160], macb[18], derr[256];
+	char name[32], derr[256];
 	struct ctl_netns home;
 	int rc;
 
-	/* Short on purpose: the TAP PMD names a mempool "mp_<device>" within
-	 * 25 characters. The last two bytes are unique in a /16 or smaller. */
-	snprintf(devargs, sizeof(devargs), "net_tap_p%u_%u,iface=%s,mac=%s", b[2], b[3], ifname,
-		 ctl_mac_str(gwmac, macb));
+	/* A receive buffer holds a whole frame: see DP_KPORT_GSO_MAX. */
+	if (mtu > DP_KPORT_GSO_MAX - RTE_ETHER_HDR_LEN)
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "mtu: at most %u on a TAP pod",
+				DP_KPORT_GSO_MAX - RTE_ETHER_HDR_LEN);
+	/* The last two bytes are unique in a /16 or smaller. */
+	snprintf(name, sizeof(name), "tap_p%u_%u", b[2], b[3]);
 	if ((rc = ctl_netns_enter(netns, &home)) != 0)
 		return ctl_fail(e, PL_E_NETNS, "netns: cannot enter %s: %s", netns, strerror(-rc));
 	if (if_nametoindex(ifname) != 0) {
 		ctl_fail(e, PL_E_EXISTS, "ifname: %s already exists in netns %s", ifname, netns);
 		rc = -EEXIST;
-	} else if ((rc = dp_port_probe(devargs, pid, derr, sizeof(derr))) != 0) {
+	} else if ((rc = dp_tap_create(ifname, DP_PORT_POD, name, gwmac, pid, derr,
+				       sizeof(derr))) != 0) {
 		ctl_fail(e, PL_E_RESOURCE, "%s", derr);
-	} else if ((rc = dp_port_start(*pid, DP_PORT_POD, derr, sizeof(derr))) != 0) {
-		/* Started inside the netns too: the TAP PMD opens one more fd
-		 * on the interface per queue, by name. */
-		ctl_fail(e, PL_E_RESOURCE, "%s", derr);
-	} else if (mtu && (rc = rte_eth_dev_set_mtu(*pid, mtu)) != 0) {
-		/* The TAP PMD sets both sides (its ioctl socket is in this netns). */
-		struct rte_eth_dev_info di = {0};
-		rte_eth_dev_info_get(*pid, &di);
-		ctl_fail(e, PL_E_INVALID_PARAMS, "mtu: %u not accepted by the port (%u..%u): %s", mtu,
-			 di.min_mtu, di.max_mtu, strerror(-rc));
 	} else {
-		/* After the start, which resets the kernel side's MAC to ours. */
-		rc = setup_in_netns(ifname, ip, mac, e);
+		rc = setup_in_netns(ifname, ip, mac, mtu, e);
 	}
 	if (ctl_netns_leave(&home) != 0) {
 		/* Can't happen short of a kernel bug, and continuing in the
@@ -135,13 +131,12 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 	struct ctl_pod *p = free_slot();
 	struct rte_ether_addr mac, gwmac;
 	char ipb[16];
-	uint16_t pid = RTE_MAX_ETHPORTS;
+	uint16_t pid = DP_MAX_PORTS;
 	uint32_t ip = want_ip;
 	int rc;
 
 	if (p == NULL)
-		return ctl_fail(e, PL_E_RESOURCE, "no free port: this node holds at most %u pods "
-				"(DPDK RTE_MAX_ETHPORTS)", CTL_MAX_PODS - 2);
+		return ctl_fail(e, PL_E_RESOURCE, "this node holds at most %u pods", CTL_MAX_PODS);
 	rc = want_ip ? ctl_ipam_reserve(want_ip) : ctl_ipam_alloc(&ip);
 	if (rc != 0) {
 		if (want_ip && rc == -EEXIST)
@@ -174,7 +169,7 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 			ctl_fail(e, PL_E_RESOURCE, "route for %s: %s", ctl_ip_str(ip, ipb), strerror(-rc));
 	}
 	if (rc != 0) {
-		if (pid < RTE_MAX_ETHPORTS)
+		if (pid < DP_MAX_PORTS)
 			dp_port_remove(pid);
 		ctl_ipam_release(ip);
 		if (vhost)
@@ -216,10 +211,10 @@ int ctl_pod_del(struct ctl_pod *p)
 
 json_t *ctl_pod_json(const struct ctl_pod *p)
 {
-	char ip[16], cidr[24], mac[18], port[RTE_ETH_NAME_MAX_LEN] = "";
+	char ip[16], cidr[24], mac[18], port[64];
 
 	snprintf(cidr, sizeof(cidr), "%s/32", ctl_ip_str(p->ip, ip));
-	rte_eth_dev_get_name_by_port(p->port, port);
+	ctl_port_name(p->port, port, sizeof(port));
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "container_id", p->container_id,
 			      "ifname", p->ifname, "netns", p->netns, "ip", cidr, "mac",
 			      ctl_mac_str(&p->mac, mac), "gateway", PL_POD_GATEWAY, "port", port);

@@ -77,14 +77,17 @@ const char *ctl_port_name(uint16_t pid, char *buf, size_t len)
 		return "uplink";
 	if (pid == dp_host_port())
 		return "host";
-	if (rte_eth_dev_get_name_by_port(pid, buf) != 0)
+	struct dp_port_info pi;
+	if (dp_port_info(pid, &pi) == 0)
+		snprintf(buf, len, "%s", pi.name);
+	else
 		snprintf(buf, len, "port%u", pid);
 	return buf;
 }
 
 json_t *ctl_route_json(const struct ctl_route *r)
 {
-	char ip[16], pfx[24], name[RTE_ETH_NAME_MAX_LEN];
+	char ip[16], pfx[24], name[64];
 	json_t *o;
 
 	snprintf(pfx, sizeof(pfx), "%s/%u", ctl_ip_str(r->prefix, ip), r->plen);
@@ -119,7 +122,7 @@ static int dev_nh(const char *dev, struct dp_nh_spec *nh, struct ctl_err *e)
 	}
 	if (strcmp(dev, "host") == 0)
 		pid = dp_host_port();
-	else if (rte_eth_dev_get_port_by_name(dev, &pid) != 0)
+	else if (dp_port_by_name(dev, &pid) != 0)
 		return ctl_fail(e, PL_E_NOT_FOUND, "dev: no port named '%s' (see port.list)", dev);
 	if (dp_port_info(pid, &pi) != 0)
 		return ctl_fail(e, PL_E_NOT_FOUND, "dev: port '%s' is not active", dev);

@@ -46,7 +46,7 @@ static int tel_ports(const char *cmd, const char *params, struct rte_tel_data *d
 	(void)params;
 	dp_stats_read(&s);
 	rte_tel_data_start_dict(d);
-	for (uint16_t p = 0; p < RTE_MAX_ETHPORTS; p++) {
+	for (uint16_t p = 0; p < DP_MAX_PORTS; p++) {
 		struct rte_tel_data *o;
 		if (dp_port_info(p, &pi) != 0 || (o = rte_tel_data_alloc()) == NULL)
 			continue;

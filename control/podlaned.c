@@ -35,7 +35,8 @@ static void usage(FILE *f)
 		"  -V, --version      print the version\n"
 		"\n"
 		"EAL arguments after -- (and the config's \"eal\" list) go to DPDK. podlaned\n"
-		"adds --no-pci (vdev uplink) or -a ADDR (PCI uplink), --vdev for the uplink,\n"
+		"adds --no-pci (af_packet: or vdev uplink) or -a ADDR (PCI uplink), --vdev\n"
+		"for a vdev uplink, "
 		"--lcores (main + workers) and --file-prefix podlane unless given.\n"
 		"Exit codes: 0 stopped by signal, 1 start-up failure, 2 bad usage or config.\n");
 }
@@ -61,6 +62,9 @@ static int eal_argv(const struct ctl_config *c, int extra_n, char **extra, char 
 	snprintf(uplink, sizeof(uplink), "%s", c->uplink);
 	if (c->uplink_is_pci) {
 		out[n++] = "-a";
+		out[n++] = uplink;
+	} else if (c->uplink_is_packet) {
+		out[n++] = "--no-pci"; /* podlaned's own port: nothing for EAL to probe */
 	} else {
 		out[n++] = "--no-pci";
 		out[n++] = "--vdev";
@@ -68,8 +72,8 @@ static int eal_argv(const struct ctl_config *c, int extra_n, char **extra, char 
 		if (strncmp(uplink, "net_af_packet", 13) == 0 && strstr(uplink, "qpairs=") == NULL)
 			snprintf(uplink + strlen(uplink), sizeof(uplink) - strlen(uplink),
 				 ",qpairs=%u", c->workers + 1);
+		out[n++] = uplink;
 	}
-	out[n++] = uplink;
 	if (!has_arg((char **)c->eal, c->n_eal, lc_opts) && !has_arg(extra, extra_n, lc_opts)) {
 		cpu_set_t set;
 		int cpus[CPU_SETSIZE], nc = 0;

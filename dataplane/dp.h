@@ -12,6 +12,13 @@
 
 #define DP_MAX_WORKERS 8
 #define DP_MAX_ROUTES (1u << 20)
+/* Port ids: DPDK ethdevs keep their ethdev id (below RTE_MAX_ETHPORTS, 32
+ * in Debian's build); kernel ports (dp_kport.c: TAPs, a packet-socket
+ * uplink) take the ids above, so TAP pods are not capped by it. */
+#define DP_MAX_PORTS 256
+/* gso_max_size to give a kernel port's interface: a GSO frame the kernel
+ * hands over then fits one receive buffer (mbuf lengths are 16 bits). */
+#define DP_KPORT_GSO_MAX 65000
 
 struct dp_config {
 	unsigned n_workers;
@@ -62,7 +69,7 @@ struct dp_port_stats {
 };
 
 struct dp_stats {
-	struct dp_port_stats port[RTE_MAX_ETHPORTS];
+	struct dp_port_stats port[DP_MAX_PORTS];
 	uint64_t drops[DP_DROP_MAX];
 	uint64_t icmp_sent, icmp_ratelimited, arp_replies, arp_requests;
 	uint32_t mbufs_in_use, mbufs_total; /* buffers out of the pool (rx rings, in flight) */
@@ -78,6 +85,8 @@ struct dp_port_info {
 	struct rte_ether_addr peer_mac; /* kernel side of a TAP */
 	uint32_t peer_ip;
 	unsigned worker;                /* worker polling its first rx queue */
+	bool link_up;
+	bool kport;                     /* kernel interface through our own fd */
 };
 
 /* Initialise EAL (argv as for rte_eal_init), memory, route table, RCU. */
@@ -91,6 +100,15 @@ int dp_port_probe(const char *devargs, uint16_t *port_id, char *err, size_t errl
 int dp_port_start(uint16_t port_id, enum dp_port_kind kind, char *err, size_t errlen);
 void dp_port_set_peer(uint16_t port_id, uint32_t ip, const struct rte_ether_addr *mac);
 int dp_port_remove(uint16_t port_id);
+/* Kernel ports (dp_kport.c: our own fd, virtio-net headers, TSO). A TAP
+ * creates interface ifname in the netns the calling thread is in; mac is
+ * our side's. A packet socket serves an existing interface as the uplink
+ * and gives its MAC. */
+int dp_tap_create(const char *ifname, enum dp_port_kind kind, const char *name,
+		  const struct rte_ether_addr *mac, uint16_t *port_id, char *err, size_t errlen);
+int dp_packet_create(const char *ifname, const char *name, uint16_t *port_id,
+		     struct rte_ether_addr *mac, char *err, size_t errlen);
+int dp_port_by_name(const char *name, uint16_t *port_id);
 int dp_port_info(uint16_t port_id, struct dp_port_info *out);
 uint16_t dp_uplink_port(void);
 uint16_t dp_host_port(void);

@@ -81,7 +81,7 @@ void dp_icmp_error(struct dp_worker *w, struct rte_mbuf *orig, uint8_t type, uin
 	icmp->icmp_code = code;
 	memcpy(icmp + 1, oip, quote);
 	icmp->icmp_cksum = ~rte_raw_cksum(icmp, sizeof(*icmp) + quote);
-	m->port = RTE_MAX_ETHPORTS; /* originated here */
+	m->port = DP_MAX_PORTS; /* originated here */
 	w->stats.icmp_sent++;
 
 	uint32_t hop;

@@ -1,5 +1,7 @@
 /* Dataplane start-up and shutdown: EAL, mbufs, tables, workers. */
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -16,10 +18,17 @@ int dp_init_tables(const struct dp_config *c, char *err, size_t errlen)
 	memset(&dp, 0, sizeof(dp));
 	dp.cfg = *c;
 	dp.node_mask = c->node_plen ? rte_cpu_to_be_32(~0u << (32 - c->node_plen)) : 0;
-	dp.uplink = dp.host = RTE_MAX_ETHPORTS;
+	dp.uplink = dp.host = DP_MAX_PORTS;
 	dp.slowpath_efd = -1;
-	for (unsigned i = 0; i < DP_MAX_WORKERS; i++)
+	for (unsigned i = 0; i < DP_MAX_WORKERS; i++) {
 		dp.workers[i].id = i;
+		dp.workers[i].epfd = -1;
+	}
+	for (unsigned i = 0; i < c->n_workers; i++)
+		if ((dp.workers[i].epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+			snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
+			return -1;
+		}
 
 	/* Enough for every port's rx ring plus packets in flight. */
 	dp.pool = rte_pktmbuf_pool_create("podlane_mbufs", 16383, 256, 0,
@@ -27,6 +36,18 @@ int dp_init_tables(const struct dp_config *c, char *err, size_t errlen)
 	if (dp.pool == NULL) {
 		snprintf(err, errlen, "cannot allocate packet buffers: %s (give EAL more memory, "
 			 "e.g. \"-m\", \"512\")", rte_strerror(rte_errno));
+		return -1;
+	}
+	/* Kernel port reads: one whole GSO frame per buffer (buf_len is 16 bits).
+	 * Each worker holds one spare plus a burst in flight; the rest
+	 * covers frames waiting in queues (ARP, a NIC's tx ring). */
+	dp.big_pool = rte_pktmbuf_pool_create("podlane_big", 511, 16, 0,
+					      UINT16_MAX - RTE_PKTMBUF_HEADROOM, SOCKET_ID_ANY);
+	dp.indirect_pool = rte_pktmbuf_pool_create("podlane_indirect", 8191, 256, 0, 0,
+						   SOCKET_ID_ANY);
+	if (dp.big_pool == NULL || dp.indirect_pool == NULL) {
+		snprintf(err, errlen, "cannot allocate GSO frame buffers: %s (give EAL more "
+			 "memory, e.g. \"-m\", \"512\")", rte_strerror(rte_errno));
 		return -1;
 	}
 	if (dp_route_init(c->max_routes, err, errlen) != 0)
@@ -104,6 +125,11 @@ void dp_stop(void)
 		rte_eth_dev_stop(pid);
 		rte_eth_dev_close(pid);
 	}
+	for (pid = RTE_MAX_ETHPORTS; pid < DP_MAX_PORTS; pid++)
+		if (dp.ports[pid].active)
+			dp_kport_close(pid);
+	for (unsigned i = 0; i < dp.cfg.n_workers; i++)
+		close(dp.workers[i].epfd);
 	rte_pdump_uninit();
 	rte_eal_cleanup();
 }
@@ -113,7 +139,7 @@ void dp_stats_read(struct dp_stats *out)
 	memset(out, 0, sizeof(*out));
 	for (unsigned w = 0; w < dp.cfg.n_workers; w++) {
 		const struct dp_wstats *s = &dp.workers[w].stats;
-		for (unsigned p = 0; p < RTE_MAX_ETHPORTS; p++) {
+		for (unsigned p = 0; p < DP_MAX_PORTS; p++) {
 			out->port[p].rx_pkts += s->rx_pkts[p];
 			out->port[p].rx_bytes += s->rx_bytes[p];
 			out->port[p].tx_pkts += s->tx_pkts[p];
@@ -135,7 +161,7 @@ void dp_stats_read(struct dp_stats *out)
 	for (unsigned d = 0; d < DP_DROP_MAX; d++)
 		out->drops[d] += dp.slowpath_stats[d];
 	out->arp_requests = dp.arp_requests;
-	for (uint16_t p = 0; p < RTE_MAX_ETHPORTS; p++) {
+	for (uint16_t p = 0; p < RTE_MAX_ETHPORTS; p++) { /* ethdevs only */
 		struct rte_eth_stats hw;
 		if (!dp.ports[p].active || rte_eth_stats_get(p, &hw) != 0)
 			continue;

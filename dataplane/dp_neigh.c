@@ -15,9 +15,21 @@
 
 static void ctl_tx(uint16_t port, struct rte_mbuf *m)
 {
-	if (port >= RTE_MAX_ETHPORTS ||
-	    dp_port_tx(port, DP_CTL_TXQ(dp.cfg.n_workers), &m, 1) != 1)
+	struct rte_mbuf *segs[DP_GSO_MAX_SEGS];
+	int n = 1;
+
+	segs[0] = m;
+	if (port >= DP_MAX_PORTS) {
 		rte_pktmbuf_free(m);
+		return;
+	}
+	if ((m->ol_flags & DP_TX_OFFLOADS) && !dp.ports[port].kport &&
+	    (n = dp_offload_resolve(m, segs, RTE_DIM(segs))) < 0) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	uint16_t sent = dp_port_tx(port, DP_CTL_TXQ(dp.cfg.n_workers), segs, (uint16_t)n);
+	rte_pktmbuf_free_bulk(&segs[sent], (unsigned)n - sent);
 }
 
 static void ctl_drop(struct rte_mbuf *m, enum dp_drop why)

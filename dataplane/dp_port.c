@@ -172,15 +172,22 @@ int dp_port_remove(uint16_t pid)
 {
 	struct rte_eth_dev_info di;
 
-	if (pid >= RTE_MAX_ETHPORTS)
+	if (pid >= DP_MAX_PORTS)
 		return -EINVAL;
 	if (dp.ports[pid].active) {
 		int rc = dp_workers_unassign(pid);
 		if (rc != 0)
 			return rc;
 		dp.ports[pid].active = 0;
+		if (dp.ports[pid].kport) { /* no worker reads or writes it any more */
+			dp_kport_close(pid);
+			memset(&dp.ports[pid], 0, sizeof(dp.ports[pid]));
+			return 0;
+		}
 		rte_eth_dev_stop(pid);
 	}
+	if (pid >= RTE_MAX_ETHPORTS)
+		return -ENOENT;
 	if (dp.ports[pid].shared_txq)
 		rte_eth_dev_callback_unregister(pid, RTE_ETH_EVENT_QUEUE_STATE, vhost_queue_state,
 						NULL);
@@ -194,10 +201,16 @@ int dp_port_info(uint16_t pid, struct dp_port_info *out)
 {
 	const struct dp_port *p;
 
-	if (pid >= RTE_MAX_ETHPORTS || !dp.ports[pid].active)
+	if (pid >= DP_MAX_PORTS || !dp.ports[pid].active)
 		return -ENOENT;
 	p = &dp.ports[pid];
 	memset(out, 0, sizeof(*out));
+	out->kport = p->kport;
+	out->link_up = true; /* a kernel port: its interface has its own state */
+	if (!p->kport) {
+		struct rte_eth_link link;
+		out->link_up = rte_eth_link_get_nowait(pid, &link) == 0 && link.link_status;
+	}
 	out->kind = p->kind;
 	snprintf(out->name, sizeof(out->name), "%s", p->name);
 	out->mac = p->mac;
@@ -205,6 +218,16 @@ int dp_port_info(uint16_t pid, struct dp_port_info *out)
 	out->peer_ip = p->peer_ip;
 	out->worker = p->worker;
 	return 0;
+}
+
+int dp_port_by_name(const char *name, uint16_t *pid)
+{
+	for (uint16_t i = 0; i < DP_MAX_PORTS; i++)
+		if (dp.ports[i].active && strcmp(dp.ports[i].name, name) == 0) {
+			*pid = i;
+			return 0;
+		}
+	return -ENOENT;
 }
 
 uint16_t dp_uplink_port(void)

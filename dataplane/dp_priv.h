@@ -3,6 +3,8 @@
 #ifndef DP_PRIV_H
 #define DP_PRIV_H
 
+#include <linux/virtio_net.h>
+
 #include <rte_arp.h>
 #include <rte_ethdev.h>
 #include <rte_spinlock.h>
@@ -30,6 +32,11 @@
 /* Every port has one tx queue per worker; the control thread uses the
  * next one, so nobody shares a tx queue (vhost-user aside: dp_port.txq_of). */
 #define DP_CTL_TXQ(n_workers) (n_workers)
+/* Offload requests a frame from a kernel port may carry (dp_kport.c);
+ * DPDK ports get them done in software (dp_offload.c). */
+#define DP_TX_OFFLOADS (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_IPV4)
+/* Segments of one GSO frame: 64 KiB at an MSS down to 128 bytes. */
+#define DP_GSO_MAX_SEGS 512
 
 struct dp_nh {
 	uint8_t kind;
@@ -42,6 +49,8 @@ struct dp_nh {
 struct dp_port {
 	uint8_t active;
 	uint8_t kind;
+	bool kport; /* kernel interface through our own fd (dp_kport.c), no ethdev */
+	int fd;
 	/* vhost-user: the guest enables as many queue pairs as it likes (up
 	 * to one per worker), so each sender (worker id, or DP_CTL_TXQ) maps
 	 * onto an enabled tx queue, kept by the queue-state callback, and
@@ -78,6 +87,7 @@ struct dp_rxq {
 
 struct dp_rxq_list {
 	unsigned n;
+	unsigned n_ethdev; /* DPDK queues among them; none: the worker can block */
 	struct dp_rxq q[DP_MAX_RXQ_PER_WORKER];
 };
 
@@ -88,8 +98,8 @@ struct dp_txbuf {
 };
 
 struct dp_wstats {
-	uint64_t rx_pkts[RTE_MAX_ETHPORTS], rx_bytes[RTE_MAX_ETHPORTS];
-	uint64_t tx_pkts[RTE_MAX_ETHPORTS], tx_bytes[RTE_MAX_ETHPORTS];
+	uint64_t rx_pkts[DP_MAX_PORTS], rx_bytes[DP_MAX_PORTS];
+	uint64_t tx_pkts[DP_MAX_PORTS], tx_bytes[DP_MAX_PORTS];
 	uint64_t drops[DP_DROP_MAX];
 	uint64_t icmp_sent, icmp_ratelimited, arp_replies;
 	uint64_t busy_cycles; /* in loop rounds that moved packets */
@@ -103,9 +113,11 @@ struct dp_worker {
 	uint64_t icmp_last;
 	/* Test hook: when set, outputs stay in tx[] instead of being sent. */
 	bool hold_tx;
-	struct dp_txbuf tx[RTE_MAX_ETHPORTS];
+	struct dp_txbuf tx[DP_MAX_PORTS];
 	/* Ports with buffered packets, so a flush never scans every port. */
-	uint16_t pending[RTE_MAX_ETHPORTS];
+	uint16_t pending[DP_MAX_PORTS];
+	struct rte_mbuf *kport_spare; /* big buffer for the next kernel port read */
+	int epfd; /* its kernel ports' fds, to block on when idle */
 	uint16_t n_pending;
 	struct dp_wstats stats;
 	/* Busy share of the last dp_timer() period, in millionths; kept by
@@ -118,6 +130,8 @@ struct dp {
 	struct dp_config cfg;
 	uint32_t node_mask; /* network byte order */
 	struct rte_mempool *pool;
+	struct rte_mempool *big_pool;      /* kernel port reads: a whole GSO frame each */
+	struct rte_mempool *indirect_pool; /* rte_gso segments' payload */
 	struct rte_lpm *lpm;
 	/* rte_lpm has no /0: the default route's next hop + 1, 0 for none. */
 	uint32_t default_hop;
@@ -134,7 +148,7 @@ struct dp {
 	int slowpath_efd;
 	uint64_t slowpath_stats[DP_DROP_MAX];
 	uint64_t arp_requests;
-	struct dp_port ports[RTE_MAX_ETHPORTS];
+	struct dp_port ports[DP_MAX_PORTS];
 	uint16_t uplink, host;
 	struct dp_worker workers[DP_MAX_WORKERS];
 	volatile bool stop;
@@ -157,11 +171,17 @@ void dp_tx_flush_port(struct dp_worker *w, uint16_t port);
 void dp_tx_flush(struct dp_worker *w);
 void dp_drop(struct dp_worker *w, struct rte_mbuf *m, enum dp_drop why);
 void dp_punt(struct dp_worker *w, struct rte_mbuf *m);
+void dp_tx_soft(struct dp_worker *w, uint16_t port, struct rte_mbuf *m);
 /* Buffer a packet for port; sent when DP_BURST are waiting or at the end
  * of the worker's round (dp_tx_flush). Inline: once per packet. */
 static inline void dp_tx(struct dp_worker *w, uint16_t port, struct rte_mbuf *m)
 {
 	struct dp_txbuf *b = &w->tx[port];
+
+	if (unlikely(m->ol_flags & DP_TX_OFFLOADS) && !dp.ports[port].kport) {
+		dp_tx_soft(w, port, m); /* segments come back here, offloads done */
+		return;
+	}
 
 	if (unlikely(b->n == DP_TXBUF)) {
 		if (w->hold_tx) {
@@ -178,6 +198,15 @@ static inline void dp_tx(struct dp_worker *w, uint16_t port, struct rte_mbuf *m)
 	if (b->n >= DP_BURST && !w->hold_tx)
 		dp_tx_flush_port(w, port);
 }
+/* dp_offload.c: m as ready-to-send frames in out[] (m consumed), or a
+ * negative errno with m untouched. */
+int dp_offload_resolve(struct rte_mbuf *m, struct rte_mbuf **out, uint16_t max);
+/* dp_kport.c; the header conversions are exposed for unit tests. */
+bool dp_vnet_to_mbuf(const struct virtio_net_hdr *h, struct rte_mbuf *m);
+void dp_mbuf_to_vnet(const struct rte_mbuf *m, struct virtio_net_hdr *h);
+uint16_t dp_kport_rx(struct dp_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t max);
+uint16_t dp_kport_tx(uint16_t port, struct rte_mbuf **pkts, uint16_t n);
+void dp_kport_close(uint16_t port);
 /* dp_neigh.c */
 static inline uint64_t dp_neigh_mac_word(uint32_t ip)
 {

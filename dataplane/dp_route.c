@@ -190,7 +190,7 @@ int dp_route_trace(uint32_t dst, struct dp_trace *t)
 	case DP_NH_LOCAL:
 		t->port = dp.host;
 		t->mac = dp.ports[dp.host].peer_mac;
-		t->mac_known = dp.host < RTE_MAX_ETHPORTS;
+		t->mac_known = dp.host < DP_MAX_PORTS;
 		break;
 	case DP_NH_GATEWAY:
 	case DP_NH_CONNECTED:

@@ -1,6 +1,8 @@
 /* Worker lcores: poll the rx queues they own, forward, flush tx, report a
- * quiescent state; back off to short sleeps when idle so an idle node
- * costs almost no CPU. */
+ * quiescent state; when idle, block on their kernel ports' fds (if they
+ * poll no DPDK queue) or back off to short sleeps, so an idle node costs
+ * almost no CPU. */
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -11,9 +13,27 @@
 #define IDLE_SPINS 200      /* empty polls before the first sleep */
 #define IDLE_SLEEP_MAX_US 1000
 /* After a second without a packet, sleep longer: each wake-up costs a
- * syscall per polled TAP queue, and an idle node should cost ~nothing.
+ * poll of every queue, and an idle node should cost ~nothing.
  * The price is up to this much latency on the first packet after. */
 #define DEEP_IDLE_SLEEP_US 3000
+/* A worker polling kernel ports only sleeps in epoll and wakes as soon as
+ * a frame arrives, so it spins only briefly: spinning takes the core
+ * from the pods' own threads, which on a small node are the load. */
+#define KPORT_IDLE_SPINS 2
+
+/* Offline while asleep, so route and port changes never wait for it. */
+static void idle_wait(struct dp_worker *w, const struct dp_rxq_list *l, unsigned us)
+{
+	rte_rcu_qsbr_thread_offline(dp.qsbr, w->id);
+	if (l != NULL && l->n > 0 && l->n_ethdev == 0) {
+		struct epoll_event ev[8];
+		struct timespec ts = {.tv_nsec = (long)us * 1000};
+		epoll_pwait2(w->epfd, ev, RTE_DIM(ev), &ts, NULL);
+	} else {
+		usleep(us);
+	}
+	rte_rcu_qsbr_thread_online(dp.qsbr, w->id);
+}
 
 int dp_worker_main(void *arg)
 {
@@ -30,9 +50,12 @@ int dp_worker_main(void *arg)
 		unsigned total = 0;
 
 		for (unsigned i = 0; l != NULL && i < l->n; i++) {
-			uint16_t n = rte_eth_rx_burst(l->q[i].port, l->q[i].queue, pkts, DP_BURST);
+			uint16_t port = l->q[i].port;
+			uint16_t n = port < RTE_MAX_ETHPORTS
+					     ? rte_eth_rx_burst(port, l->q[i].queue, pkts, DP_BURST)
+					     : dp_kport_rx(w, port, pkts, DP_BURST);
 			if (n) {
-				dp_rx_burst(w, l->q[i].port, pkts, n);
+				dp_rx_burst(w, port, pkts, n);
 				total += n;
 			}
 		}
@@ -44,20 +67,20 @@ int dp_worker_main(void *arg)
 			sleep_us = 0;
 			continue;
 		}
-		if (++idle < IDLE_SPINS) {
+		bool can_block = l != NULL && l->n > 0 && l->n_ethdev == 0;
+		if (++idle < (can_block ? KPORT_IDLE_SPINS : IDLE_SPINS)) {
 			if (idle == 1)
 				idle_since = rte_get_tsc_cycles();
 			rte_pause();
 			continue;
 		}
 		cap = rte_get_tsc_cycles() - idle_since > hz ? DEEP_IDLE_SLEEP_US : IDLE_SLEEP_MAX_US;
-		/* Offline while asleep, so route and port changes never wait
-		 * for a sleeping worker. */
-		sleep_us = sleep_us ? RTE_MIN(sleep_us * 2, cap) : 10;
-		rte_rcu_qsbr_thread_offline(dp.qsbr, w->id);
-		usleep(sleep_us);
-		rte_rcu_qsbr_thread_online(dp.qsbr, w->id);
+		/* A frame wakes a blocked worker at once: wait the longest. */
+		sleep_us = can_block ? cap : sleep_us ? RTE_MIN(sleep_us * 2, cap) : 10;
+		idle_wait(w, l, sleep_us);
 	}
+	rte_pktmbuf_free(w->kport_spare);
+	w->kport_spare = NULL;
 	rte_rcu_qsbr_thread_offline(dp.qsbr, w->id);
 	rte_rcu_qsbr_thread_unregister(dp.qsbr, w->id);
 	return 0;
@@ -131,6 +154,11 @@ int dp_workers_assign(uint16_t port, uint16_t n_rxq)
 		if (next[best]->n == DP_MAX_RXQ_PER_WORKER)
 			goto nomem;
 		next[best]->q[next[best]->n++] = (struct dp_rxq){.port = port, .queue = q};
+		if (port < RTE_MAX_ETHPORTS)
+			next[best]->n_ethdev++;
+		else if (epoll_ctl(dp.workers[best].epfd, EPOLL_CTL_ADD, dp.ports[port].fd,
+				   &(struct epoll_event){.events = EPOLLIN}) != 0)
+			goto nomem; /* out of kernel memory, as good as ours */
 		if (q == 0)
 			dp.ports[port].worker = best;
 	}
@@ -151,9 +179,15 @@ int dp_workers_unassign(uint16_t port)
 			continue;
 		if ((next[w] = rte_zmalloc("podlane_rxqs", sizeof(*next[w]), 0)) == NULL)
 			goto nomem;
-		for (unsigned i = 0; i < l->n; i++)
+		for (unsigned i = 0; i < l->n; i++) {
 			if (l->q[i].port != port)
 				next[w]->q[next[w]->n++] = l->q[i];
+			else if (port >= RTE_MAX_ETHPORTS)
+				epoll_ctl(dp.workers[w].epfd, EPOLL_CTL_DEL, dp.ports[port].fd, NULL);
+		}
+		next[w]->n_ethdev = 0;
+		for (unsigned i = 0; i < next[w]->n; i++)
+			next[w]->n_ethdev += next[w]->q[i].port < RTE_MAX_ETHPORTS;
 	}
 	return publish(next);
 nomem:

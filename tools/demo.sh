@@ -56,7 +56,7 @@ for i in "${NODES[@]}"; do
 	ip -n $P-fab link set $P-f$i master br0 up
 	cat >$D/n$i.json <<-CFG
 	{"node_ip": "172.31.102.10$i/24", "gateway": "172.31.102.1", "pod_cidr": "100.96.24$i.0/24",
-	 "uplink": "net_af_packet0,iface=up0", "socket": "$D/n$i.sock", "state_dir": "$D/n$i.state",
+	 "uplink": "af_packet:up0", "socket": "$D/n$i.sock", "state_dir": "$D/n$i.state",
 	 "workers": 1, "eal": ["--no-huge", "-m", "512", "--file-prefix", "$P-n$i"]}
 	CFG
 	ip netns exec $ns "$top/build/control/podlaned" --config $D/n$i.json >$D/podlaned-n$i.log 2>&1 &

@@ -211,6 +211,9 @@ class Api(unittest.TestCase):
              "kind: 'memif' is not supported (tap, vhost-user)"),
             ({"container_id": "c1", "netns": "/proc/self/ns/net", "ifname": "eth0", "ip": "1.2.3"}, -32602,
              "ip: '1.2.3' is not an IPv4 address"),
+            # A TAP read buffer holds one whole frame (DP_KPORT_GSO_MAX).
+            ({"container_id": "c1", "netns": "/proc/self/ns/net", "ifname": "eth0", "mtu": 65000}, -32602,
+             "mtu: at most 64986 on a TAP pod"),
         ]
         for params, code, msg in cases:
             with self.subTest(params=params):

@@ -69,7 +69,7 @@ check_peer() { # src-ns src-ip dst-ns dst-ip proto
 	local out=$WORK/peer.$RANDOM
 	listen "$3" "$5" 7000 "$out"
 	send "$1" "$5" "$4" 7000
-	wait_for 5 test "$(sed -n 2p "$out")" || fail "$5 $1 -> $3: nothing arrived"
+	wait_for 5 has_line 2 "$out" || fail "$5 $1 -> $3: nothing arrived"
 	[ "$(sed -n 2p "$out")" = "$2" ] || fail "$5 $1 -> $3: peer seen as $(sed -n 2p "$out"), expected $2"
 }
 for proto in tcp udp; do
@@ -80,6 +80,9 @@ for proto in tcp udp; do
 	check_peer n3a "${IP[n3a]}" n1 172.31.102.101 $proto  # pod -> remote node
 done
 ok "TCP and UDP: every receiver sees the sender's own pod or node IP"
+tcp_bulk_check n1a n2b "${IP[n2b]}" 16
+tcp_bulk_check n3b n1a "${IP[n1a]}" 16
+ok "16 MiB across nodes both ways arrives intact (GSO frames whole over the packet-socket uplinks)"
 for ns in fab n1 n2 n3 n1a n2b; do
 	rules=$(ip netns exec $ns iptables-save -t nat 2>/dev/null | grep -c '^-A' || true)
 	[ "${rules:-0}" = 0 ] || fail "NAT rules exist in $ns"

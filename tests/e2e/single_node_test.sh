@@ -97,6 +97,27 @@ after=$(ctl node -o json stats | python3 -c 'import json,sys; print(json.load(sy
 ip netns exec pa ping -c 1 -W 2 $B >/dev/null || fail "pod a lost its own traffic after the spoofing attempt"
 ok "spoofed source addresses from a pod are dropped and counted ($((after - before)))"
 
+# Bytes intact through TAP-to-TAP GSO pass-through (pod <-> pod), the
+# host TAP (node -> pod) and segmentation onto the uplink (fabric <- pod).
+tcp_bulk_check pa pb $B 32
+tcp_bulk_check node pa $A 32
+tcp_bulk_check pb fab 172.31.102.1 16
+ok "32 MiB pod -> pod, node -> pod and 16 MiB pod -> off-node host arrive intact"
+
+# More pods than DPDK's RTE_MAX_ETHPORTS (32) allows ethdevs: TAP ports
+# are podlaned's own. The last one reaches the first.
+for i in $(seq 1 36); do
+	netns_add pm$i
+	ctl node pod add many-$i /run/netns/pm$i eth0 >/dev/null || fail "pod $i of 36 not added"
+done
+last=$(ip -n pm36 -4 -o addr show eth0 | awk '{print $4}'); last=${last%/32}
+first=$(ip -n pm1 -4 -o addr show eth0 | awk '{print $4}'); first=${first%/32}
+wait_for 10 ping1 pm36 "$first" >/dev/null || fail "pod 36 cannot reach pod 1"
+ping1 pm1 "$last" >/dev/null || fail "pod 1 cannot reach pod 36"
+ping1 pa "$last" >/dev/null || fail "pod a cannot reach pod 36"
+for i in $(seq 1 36); do ctl node pod del many-$i eth0 >/dev/null || fail "pod $i not deleted"; done
+ok "38 pods on one node (beyond RTE_MAX_ETHPORTS), the 36th reaches the 1st"
+
 # DPDK telemetry carries podlane's own commands.
 tel=$(python3 - "/run/dpdk/pl-node-$$/dpdk_telemetry.v2" <<'PY'
 import json, socket, sys
@@ -115,13 +136,13 @@ import json, sys
 t = json.loads(sys.argv[1])
 assert t["/podlane/info"]["pods"] >= 2, t
 assert t["/podlane/drops"]["spoofed"] >= 4, t
-assert t["/podlane/ports"]["net_tap_p243_1"]["rx_packets"] > 0, t
-assert t["/podlane/ports"]["net_af_packet0"]["kind"] == "uplink", t' "$tel" || fail "telemetry: $tel"
+assert t["/podlane/ports"]["tap_p243_1"]["rx_packets"] > 0, t
+assert t["/podlane/ports"]["af_packet_up0"]["kind"] == "uplink", t' "$tel" || fail "telemetry: $tel"
 ok "DPDK telemetry: /podlane/info, /podlane/drops, /podlane/ports"
 
 free_before=$(ctl node -o json node | python3 -c 'import json,sys; print(json.load(sys.stdin)["free_ips"])')
 ctl node pod del ctr-b eth0
-ctl node -o json port list | grep net_tap_p243_2 >/dev/null && fail "port of pod b still listed"
+ctl node -o json port list | grep tap_p243_2 >/dev/null && fail "port of pod b still listed"
 ctl node route list | grep "^$B/32" >/dev/null && fail "route to pod b still present"
 wait_for 5 sh -c "! ip -n pb link show eth0" || fail "eth0 still in pod b's netns"
 free_after=$(ctl node -o json node | python3 -c 'import json,sys; print(json.load(sys.stdin)["free_ips"])')

@@ -74,13 +74,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct dp_worker *w = &dp.workers[0];
 	struct rte_mbuf *m;
 
-	if (size < 1 || size > 2049)
+	/* data[0]: input port (low 2 bits); bit 7: the frame comes from a
+	 * native TAP, a virtio-net header first (offloads, GSO). */
+	if (size < 1 || size > 20000)
 		return 0;
-	if ((m = rte_pktmbuf_alloc(dp.pool)) == NULL)
+	bool vnet = data[0] & 0x80;
+	struct virtio_net_hdr h;
+	size_t hl = vnet ? sizeof(h) : 0;
+	if (size < 1 + hl)
+		return 0;
+	memcpy(&h, data + 1, hl);
+	if ((m = rte_pktmbuf_alloc(vnet ? dp.big_pool : dp.pool)) == NULL)
 		abort();
-	memcpy(rte_pktmbuf_append(m, (uint16_t)(size - 1)), data + 1, size - 1);
+	char *frame = rte_pktmbuf_append(m, (uint16_t)(size - 1 - hl));
+	if (frame == NULL) {
+		rte_pktmbuf_free(m);
+		return 0;
+	}
+	memcpy(frame, data + 1 + hl, size - 1 - hl);
+	if (vnet && !dp_vnet_to_mbuf(&h, m)) {
+		rte_pktmbuf_free(m);
+		return 0;
+	}
 	dp_rx_burst(w, data[0] % 4, &m, 1);
-	for (uint16_t p = 0; p < RTE_MAX_ETHPORTS; p++) {
+	for (uint16_t p = 0; p < DP_MAX_PORTS; p++) {
 		rte_pktmbuf_free_bulk(w->tx[p].pkts, w->tx[p].n);
 		w->tx[p].n = 0;
 	}

@@ -33,7 +33,10 @@ int t_dp_setup(void **state)
 		rte_ring_free(dp.slowpath);
 		rte_free(dp.qsbr);
 		close(dp.slowpath_efd);
+		close(dp.workers[0].epfd);
 		rte_mempool_free(dp.pool);
+		rte_mempool_free(dp.big_pool);
+		rte_mempool_free(dp.indirect_pool);
 	}
 	if (dp_init_tables(&c, err, sizeof(err)) != 0) {
 		fprintf(stderr, "dp_init_tables: %s\n", err);
@@ -81,7 +84,7 @@ int t_dp_teardown(void **state)
 		for (int q = 0; q < 2; q++)
 			while (rte_ring_dequeue(t_txr[p][q], (void **)&m) == 0)
 				rte_pktmbuf_free(m);
-	for (int p = 0; p < RTE_MAX_ETHPORTS; p++) {
+	for (int p = 0; p < DP_MAX_PORTS; p++) {
 		struct dp_txbuf *b = &dp.workers[0].tx[p];
 		rte_pktmbuf_free_bulk(b->pkts, b->n);
 		b->n = 0;
@@ -154,6 +157,6 @@ struct rte_mbuf *t_take(struct dp_worker *w, uint16_t port)
 
 void t_assert_no_output(struct dp_worker *w)
 {
-	for (int p = 0; p < RTE_MAX_ETHPORTS; p++)
+	for (int p = 0; p < DP_MAX_PORTS; p++)
 		assert_int_equal(w->tx[p].n, 0);
 }

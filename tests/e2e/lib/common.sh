@@ -68,6 +68,7 @@ ok() { echo "ok - $*"; }
 netns_add() { ip netns add "$1"; at_exit "ip netns del $1"; ip -n "$1" link set lo up; }
 
 # wait_for DEADLINE_S CMD... : poll until CMD succeeds (never a blind sleep)
+has_line() { [ -n "$(sed -n "$1p" "$2")" ]; } # has_line N FILE (for wait_for)
 wait_for() {
 	local end=$((SECONDS + $1)); shift
 	until "$@" >/dev/null 2>&1; do
@@ -78,6 +79,8 @@ wait_for() {
 
 # start_node NAME NODE_IP/LEN POD_CIDR [WORKERS [EXTRA_JSON_KEYS]]: a node
 # netns with an uplink veth into the fabric netns "fab", and podlaned on it.
+# UPLINK: the config's uplink on the node's veth up0; podlaned's own packet
+# socket unless a test wants DPDK's af_packet PMD (e.g. to capture on it).
 start_node() {
 	local name=$1 ip=$2 cidr=$3 workers=${4:-2} extra=${5:-}
 	netns_add "$name"
@@ -89,7 +92,7 @@ start_node() {
 	ip -n fab link set "f-$name" master br0 up
 	local sock=$WORK/$name.sock
 	cat >"$WORK/$name.json" <<-CFG
-	{"node_ip": "$ip", "pod_cidr": "$cidr", "uplink": "net_af_packet0,iface=up0",
+	{"node_ip": "$ip", "pod_cidr": "$cidr", "uplink": "${UPLINK:-af_packet:up0}",
 	 "socket": "$sock", "state_dir": "$WORK/$name.state", "workers": $workers, $extra
 	 "eal": [$(printf '"%s",' $EAL_MEM) "--file-prefix", "pl-$name-$$"]}
 	CFG
@@ -128,4 +131,32 @@ items = [{"metadata": {"name": "n%s" % i}, "spec": {"podCIDR": "100.96.24%s.0/24
          for i in sys.argv[1:]]
 print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
 PY
+}
+
+# Send MB megabytes of random bytes over TCP from one netns to an address
+# in another and compare SHA-256 at both ends: proves the bytes, not just
+# the rate, survive the path (GSO frames passed through, segmented,
+# checksums completed).
+tcp_bulk_check() { # src-ns dst-ns dst-ip MB
+	local out=$WORK/bulk.$RANDOM
+	ip netns exec "$2" python3 -c '
+import hashlib, socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 7100)); s.listen(1)
+print("ready", flush=True)
+c, _ = s.accept(); c.settimeout(30); h = hashlib.sha256(); n = 0
+while True:
+    b = c.recv(1 << 20)
+    if not b: break
+    h.update(b); n += len(b)
+print(n, h.hexdigest(), flush=True)' >"$out" &
+	wait_for 5 grep -q ready "$out" || fail "bulk receiver in $2 did not start"
+	local sent
+	sent=$(ip netns exec "$1" python3 -c '
+import hashlib, os, socket, sys
+data = os.urandom(int(sys.argv[2]) << 20)
+s = socket.create_connection((sys.argv[1], 7100), timeout=30); s.sendall(data); s.close()
+print(len(data), hashlib.sha256(data).hexdigest())' "$3" "$4") || fail "bulk send $1 -> $3 failed"
+	wait_for 30 has_line 2 "$out" || fail "bulk $1 -> $3: receiver never finished: $(cat "$out")"
+	[ "$(sed -n 2p "$out")" = "$sent" ] || fail "bulk $1 -> $3: received $(sed -n 2p "$out"), sent $sent"
 }

@@ -1,0 +1,305 @@
+/* Kernel ports: a kernel interface served through our own fd with
+ * virtio-net headers, as VPP and grout do, instead of a DPDK PMD. Two
+ * kinds: a TAP (pods, the host exception port) and an AF_PACKET socket on
+ * a kernel NIC or veth (an uplink without a DPDK driver). The header lets
+ * the kernel hand us TCP as 64 KiB GSO frames with the checksum left
+ * partial, and take them back the same way, so TCP costs one read and one
+ * write per 64 KiB rather than per MTU (the 22.11 TAP and af_packet PMDs
+ * have no such offload, and their ports count against RTE_MAX_ETHPORTS).
+ * One fd per port, polled by one worker; every sender writes to it (a
+ * write is one frame, atomically). */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_packet.h>
+#include <linux/if_tun.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <rte_errno.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
+#include "dp_priv.h"
+
+/* Frames up to this long are copied out of the big receive buffer into a
+ * regular mbuf, so big buffers only ever hold big frames. */
+#define SMALL_FRAME (RTE_MBUF_DEFAULT_DATAROOM)
+#define MAX_SEGS 64 /* iovecs per written frame */
+/* Socket buffers of an AF_PACKET uplink: room for a few dozen GSO frames
+ * between two polls (the default, ~200 KiB, holds three). */
+#define PACKET_SOCKBUF (8 << 20)
+
+static uint16_t free_id(void)
+{
+	uint16_t id;
+
+	for (id = RTE_MAX_ETHPORTS; id < DP_MAX_PORTS && dp.ports[id].active; id++)
+		;
+	return id;
+}
+
+static int no_free_port(char *err, size_t errlen)
+{
+	snprintf(err, errlen, "no free port: a node has at most %u kernel ports (TAPs)",
+		 DP_MAX_PORTS - RTE_MAX_ETHPORTS);
+	return -ENOSPC;
+}
+
+/* Takes fd; on failure it is closed. */
+static int kport_add(int fd, enum dp_port_kind kind, const char *name,
+		     const struct rte_ether_addr *mac, uint16_t *pid, char *err, size_t errlen)
+{
+	uint16_t id = free_id();
+
+	if (id == DP_MAX_PORTS) {
+		close(fd);
+		return no_free_port(err, errlen);
+	}
+	struct dp_port *p = &dp.ports[id];
+	memset(p, 0, sizeof(*p));
+	p->kport = true;
+	p->fd = fd;
+	p->kind = (uint8_t)kind;
+	p->mac = *mac;
+	p->n_rxq = 1;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->active = 1;
+	if (dp_workers_assign(id, 1) != 0) {
+		snprintf(err, errlen, "port %s: no worker can take it", name);
+		memset(p, 0, sizeof(*p));
+		close(fd);
+		return -ENOMEM;
+	}
+	if (kind == DP_PORT_HOST)
+		dp.host = id;
+	else if (kind == DP_PORT_UPLINK)
+		dp.uplink = id;
+	*pid = id;
+	return 0;
+}
+
+int dp_tap_create(const char *ifname, enum dp_port_kind kind, const char *name,
+		  const struct rte_ether_addr *mac, uint16_t *pid, char *err, size_t errlen)
+{
+	struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR};
+	int fd, hdr = sizeof(struct virtio_net_hdr);
+
+	if (free_id() == DP_MAX_PORTS)
+		return no_free_port(err, errlen);
+	if (snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname) >= IFNAMSIZ) {
+		snprintf(err, errlen, "interface name '%s' is too long", ifname);
+		return -EINVAL;
+	}
+	/* The interface is created in the netns this thread is in now. */
+	if ((fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "cannot open /dev/net/tun: %s", strerror(errno));
+		return -errno;
+	}
+	/* TSO for IPv4 and partial checksums: what a TCP/UDP socket in the
+	 * pod produces; anything else the kernel segments before us. */
+	if (ioctl(fd, TUNSETIFF, &ifr) != 0 || ioctl(fd, TUNSETVNETHDRSZ, &hdr) != 0 ||
+	    ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) != 0) {
+		int rc = -errno;
+		snprintf(err, errlen, "cannot create TAP %s: %s", ifname, strerror(errno));
+		close(fd);
+		return rc;
+	}
+	return kport_add(fd, kind, name, mac, pid, err, errlen);
+}
+
+int dp_packet_create(const char *ifname, const char *name, uint16_t *pid,
+		     struct rte_ether_addr *mac, char *err, size_t errlen)
+{
+	struct ifreq ifr = {0};
+	int one = 1, buf = PACKET_SOCKBUF;
+	unsigned idx = if_nametoindex(ifname);
+
+	if (idx == 0) {
+		snprintf(err, errlen, "uplink interface %s: %s", ifname, strerror(errno));
+		return -ENODEV;
+	}
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
+				  .sll_ifindex = (int)idx};
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	/* Our own transmissions are not echoed back to us; the qdisc is
+	 * skipped as DPDK's af_packet PMD does. */
+	if (fd < 0 || setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) != 0 ||
+	    setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) != 0 ||
+	    setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)) != 0 ||
+	    bind(fd, (struct sockaddr *)&sll, sizeof(sll)) != 0 ||
+	    ioctl(fd, SIOCGIFHWADDR, &ifr) != 0) {
+		int rc = -errno;
+		snprintf(err, errlen, "uplink %s: packet socket: %s", ifname, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	memcpy(mac->addr_bytes, ifr.ifr_hwaddr.sa_data, RTE_ETHER_ADDR_LEN);
+	return kport_add(fd, DP_PORT_UPLINK, name, mac, pid, err, errlen);
+}
+
+/* A GSO frame the kernel verified and merged (GRO on the NIC under a
+ * packet socket): its TCP checksum field belongs to the first segment.
+ * Make it partial, the pseudo-header sum over the whole length as Linux
+ * keeps it, so it can be passed on or segmented like any other. */
+static uint32_t gro_to_partial(struct rte_mbuf *m)
+{
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	uint32_t l3;
+
+	if (eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4) ||
+	    m->data_len < sizeof(*eth) + sizeof(*ip) || ip->next_proto_id != IPPROTO_TCP)
+		return 0;
+	l3 = (ip->version_ihl & 0xf) * 4u;
+	if (l3 < sizeof(*ip) || sizeof(*eth) + l3 + sizeof(struct rte_tcp_hdr) > m->data_len ||
+	    rte_be_to_cpu_16(ip->total_length) < l3)
+		return 0;
+	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)((char *)ip + l3);
+	th->cksum = rte_ipv4_phdr_cksum(ip, 0);
+	return (uint32_t)sizeof(*eth) + l3;
+}
+
+/* Offloads the kernel left to us, as DPDK's TX offload flags (the same
+ * contract: the L4 checksum field holds the pseudo-header sum). Only
+ * IPv4 TSO is offered; partial checksums may be on any protocol, so they
+ * are kept as offsets (l2_len + l3_len = where summing starts). */
+bool dp_vnet_to_mbuf(const struct virtio_net_hdr *h, struct rte_mbuf *m)
+{
+	uint32_t start = h->csum_start, off = h->csum_offset, l2 = sizeof(struct rte_ether_hdr);
+
+	if (!(h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
+		if (h->gso_type == VIRTIO_NET_HDR_GSO_NONE)
+			return true;
+		if (!(h->flags & VIRTIO_NET_HDR_F_DATA_VALID) || (start = gro_to_partial(m)) == 0)
+			return false;
+		off = offsetof(struct rte_tcp_hdr, cksum);
+	}
+	if (start < l2 + sizeof(struct rte_ipv4_hdr) || start - l2 > 511 /* l3_len: 9 bits */ ||
+	    start + off + 2u > m->data_len)
+		return false;
+	if (off == offsetof(struct rte_tcp_hdr, cksum))
+		m->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM;
+	else if (off == offsetof(struct rte_udp_hdr, dgram_cksum))
+		m->ol_flags |= RTE_MBUF_F_TX_UDP_CKSUM;
+	else
+		return false;
+	m->l2_len = l2;
+	m->l3_len = start - l2;
+	if (h->gso_type == VIRTIO_NET_HDR_GSO_NONE)
+		return true;
+	const struct rte_tcp_hdr *th = rte_pktmbuf_mtod_offset(m, struct rte_tcp_hdr *, start);
+	uint32_t l4 = (th->data_off >> 4) * 4u;
+	/* An MSS below Linux's minimum (48) would make thousands of segments. */
+	if (h->gso_type != VIRTIO_NET_HDR_GSO_TCPV4 || h->gso_size < 48 ||
+	    start + l4 + h->gso_size > UINT16_MAX ||
+	    !(m->ol_flags & RTE_MBUF_F_TX_TCP_CKSUM) || start + sizeof(*th) > m->data_len ||
+	    l4 < sizeof(*th) || start + l4 > m->data_len)
+		return false;
+	m->l4_len = l4;
+	m->tso_segsz = h->gso_size;
+	m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_IPV4;
+	return true;
+}
+
+void dp_mbuf_to_vnet(const struct rte_mbuf *m, struct virtio_net_hdr *h)
+{
+	uint64_t l4 = m->ol_flags & RTE_MBUF_F_TX_L4_MASK;
+
+	memset(h, 0, sizeof(*h));
+	if (l4 != RTE_MBUF_F_TX_TCP_CKSUM && l4 != RTE_MBUF_F_TX_UDP_CKSUM)
+		return;
+	h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	h->csum_start = (uint16_t)(m->l2_len + m->l3_len);
+	h->csum_offset = l4 == RTE_MBUF_F_TX_TCP_CKSUM ? offsetof(struct rte_tcp_hdr, cksum)
+						       : offsetof(struct rte_udp_hdr, dgram_cksum);
+	if (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) {
+		h->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+		h->gso_size = m->tso_segsz;
+		h->hdr_len = (uint16_t)(m->l2_len + m->l3_len + m->l4_len);
+	}
+}
+
+/* Reads go into a big buffer (a GSO frame fits whole: the interface's
+ * gso_max_size is DP_KPORT_GSO_MAX); small frames are copied out so the
+ * big buffer serves the next read. */
+uint16_t dp_kport_rx(struct dp_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t max)
+{
+	int fd = dp.ports[port].fd;
+	uint16_t n = 0;
+
+	while (n < max) {
+		struct rte_mbuf *big = w->kport_spare, *m;
+		struct virtio_net_hdr h;
+
+		if (big == NULL && (big = w->kport_spare = rte_pktmbuf_alloc(dp.big_pool)) == NULL) {
+			w->stats.drops[DP_DROP_NO_MBUF]++; /* the frame waits in the kernel */
+			break;
+		}
+		uint16_t room = rte_pktmbuf_tailroom(big);
+		struct iovec iov[2] = {{&h, sizeof(h)}, {rte_pktmbuf_mtod(big, void *), room}};
+		ssize_t len = readv(fd, iov, 2);
+		if (len < 0)
+			break; /* EAGAIN: drained (EIO: the kernel side is down) */
+		len -= (ssize_t)sizeof(h);
+		if (unlikely(len < (ssize_t)sizeof(struct rte_ether_hdr) || len > room)) {
+			w->stats.drops[DP_DROP_BAD_IP_HEADER]++; /* runt, or cut short */
+			continue;
+		}
+		if (len <= SMALL_FRAME) {
+			if ((m = rte_pktmbuf_alloc(dp.pool)) == NULL) {
+				w->stats.drops[DP_DROP_NO_MBUF]++;
+				continue;
+			}
+			rte_memcpy(rte_pktmbuf_mtod(m, void *), rte_pktmbuf_mtod(big, void *),
+				   (size_t)len);
+		} else {
+			m = big;
+			w->kport_spare = NULL;
+		}
+		m->data_len = (uint16_t)len;
+		m->pkt_len = (uint32_t)len;
+		if (unlikely(!dp_vnet_to_mbuf(&h, m))) {
+			dp_drop(w, m, DP_DROP_BAD_IP_HEADER); /* offload we never offered */
+			continue;
+		}
+		pkts[n++] = m;
+	}
+	return n;
+}
+
+/* Returns how many frames were taken (written and freed); the caller
+ * keeps the rest, as with rte_eth_tx_burst. */
+uint16_t dp_kport_tx(uint16_t port, struct rte_mbuf **pkts, uint16_t n)
+{
+	int fd = dp.ports[port].fd;
+	uint16_t i;
+
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		struct virtio_net_hdr h;
+		struct iovec iov[MAX_SEGS + 1];
+		unsigned k = 1;
+
+		dp_mbuf_to_vnet(m, &h);
+		iov[0] = (struct iovec){&h, sizeof(h)};
+		for (struct rte_mbuf *s = m; s != NULL && k <= MAX_SEGS; s = s->next)
+			iov[k++] = (struct iovec){rte_pktmbuf_mtod(s, void *), s->data_len};
+		if (unlikely(m->nb_segs > MAX_SEGS) || writev(fd, iov, (int)k) < 0)
+			break; /* EAGAIN: the kernel's queue is full; EIO: link down */
+		rte_pktmbuf_free(m);
+	}
+	return i;
+}
+
+void dp_kport_close(uint16_t port)
+{
+	close(dp.ports[port].fd);
+}

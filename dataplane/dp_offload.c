@@ -1,0 +1,98 @@
+/* Offloads done in software for ports that cannot take them. Frames from a
+ * kernel port may be TCP GSO frames or carry a partial checksum
+ * (dp_kport.c); other kernel ports take them as they are, while DPDK ports
+ * (a PCI or vdev uplink, vhost-user guests) get them segmented (rte_gso)
+ * with every checksum complete. */
+#include <rte_gso.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
+#include "dp_priv.h"
+
+/* Where the L4 data ends: trailing Ethernet padding is not summed. */
+static uint32_t l4_end(const struct rte_mbuf *m)
+{
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	uint32_t end = m->pkt_len;
+
+	if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4)) {
+		const struct rte_ipv4_hdr *ip = (const void *)(eth + 1);
+		end = m->l2_len + rte_be_to_cpu_16(ip->total_length);
+	} else if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV6)) {
+		const struct rte_ipv6_hdr *ip = (const void *)(eth + 1);
+		end = m->l2_len + (uint32_t)sizeof(*ip) + rte_be_to_cpu_16(ip->payload_len);
+	}
+	return RTE_MIN(end, m->pkt_len);
+}
+
+/* The field holds the pseudo-header sum (the kernel's CHECKSUM_PARTIAL),
+ * so summing from the L4 header to the end completes it, for IPv4 and
+ * IPv6 alike: the kernel's skb_checksum_help. */
+static void csum_complete(struct rte_mbuf *m)
+{
+	uint64_t l4 = m->ol_flags & RTE_MBUF_F_TX_L4_MASK;
+	uint32_t start = m->l2_len + m->l3_len, end = l4_end(m);
+	uint32_t off = start + (l4 == RTE_MBUF_F_TX_TCP_CKSUM ? offsetof(struct rte_tcp_hdr, cksum)
+							     : offsetof(struct rte_udp_hdr, dgram_cksum));
+	uint16_t raw = 0;
+
+	if (end < off + 2 || off + 2 > m->data_len ||
+	    (l4 != RTE_MBUF_F_TX_TCP_CKSUM && l4 != RTE_MBUF_F_TX_UDP_CKSUM))
+		return; /* dp_kport.c checked the offsets; nothing sane to do */
+	rte_raw_cksum_mbuf(m, start, end - start, &raw);
+	uint16_t sum = (uint16_t)~raw;
+	if (sum == 0 && l4 == RTE_MBUF_F_TX_UDP_CKSUM)
+		sum = 0xffff; /* 0 means "no checksum" in UDP */
+	memcpy(rte_pktmbuf_mtod_offset(m, void *, off), &sum, sizeof(sum)); /* may be unaligned */
+}
+
+int dp_offload_resolve(struct rte_mbuf *m, struct rte_mbuf **out, uint16_t max)
+{
+	if (!(m->ol_flags & RTE_MBUF_F_TX_TCP_SEG)) {
+		csum_complete(m);
+		m->ol_flags &= ~DP_TX_OFFLOADS;
+		out[0] = m;
+		return 1;
+	}
+	uint32_t l2 = m->l2_len, l3 = m->l3_len;
+	struct rte_gso_ctx ctx = {
+		.direct_pool = dp.pool,
+		.indirect_pool = dp.indirect_pool,
+		.gso_types = RTE_ETH_TX_OFFLOAD_TCP_TSO,
+		.gso_size = (uint16_t)(l2 + l3 + m->l4_len + m->tso_segsz),
+	};
+	int n = rte_gso_segment(m, &ctx, out, max);
+	if (n < 0)
+		return n;
+	if (n == 0) /* fits one segment */
+		out[n++] = m;
+	else
+		rte_pktmbuf_free(m); /* the segments hold references to its data */
+	/* rte_gso rewrites lengths, IP ids and sequence numbers, never sums. */
+	for (int i = 0; i < n; i++) {
+		struct rte_mbuf *s = out[i];
+		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(s, struct rte_ipv4_hdr *, l2);
+		struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)((char *)ip + l3);
+		ip->hdr_checksum = 0;
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+		th->cksum = 0;
+		th->cksum = rte_ipv4_udptcp_cksum_mbuf(s, ip, (uint16_t)(l2 + l3));
+		s->ol_flags &= ~DP_TX_OFFLOADS;
+	}
+	return n;
+}
+
+void dp_tx_soft(struct dp_worker *w, uint16_t port, struct rte_mbuf *m)
+{
+	struct rte_mbuf *segs[DP_GSO_MAX_SEGS];
+	int n = dp_offload_resolve(m, segs, RTE_DIM(segs));
+
+	if (n < 0) {
+		/* Out of header/indirect mbufs, or an MSS so small that a
+		 * frame makes more than DP_GSO_MAX_SEGS segments. */
+		dp_drop(w, m, DP_DROP_NO_MBUF);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		dp_tx(w, port, segs[i]);
+}

@@ -1,0 +1,271 @@
+/* Frames with the offloads a native TAP hands over (TCP GSO, partial
+ * checksums): passed as they are to TAP ports, segmented with every
+ * checksum complete for the others, and bad virtio-net headers refused. */
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
+#include "fwd_harness.h"
+
+#define SRC "100.96.243.2" /* pod a */
+#define DST "100.96.243.3" /* pod b */
+#define MSS 1448
+#define L2 ((uint32_t)sizeof(struct rte_ether_hdr))
+#define L3 ((uint32_t)sizeof(struct rte_ipv4_hdr))
+#define L4 ((uint32_t)sizeof(struct rte_tcp_hdr))
+
+static void routes(void)
+{
+	struct dp_nh_spec b = {.kind = DP_NH_PORT, .port = T_POD_B, .mac = dp.ports[T_POD_B].peer_mac};
+	assert_int_equal(dp_route_add(ip4(DST), 32, &b), 0);
+}
+
+static uint8_t pattern(uint32_t i)
+{
+	return (uint8_t)(i * 7 + 3);
+}
+
+/* What the kernel writes for a TCP socket with TSO: one frame with the
+ * whole payload, the checksum field holding the pseudo-header sum. */
+static struct rte_mbuf *gso_frame(uint32_t payload, uint32_t seq, struct virtio_net_hdr *h)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(dp.big_pool);
+	assert_non_null(m);
+	struct rte_ether_hdr *eth = (void *)rte_pktmbuf_append(m, (uint16_t)(L2 + L3 + L4 + payload));
+	assert_non_null(eth);
+	struct rte_ipv4_hdr *ip = (void *)(eth + 1);
+	struct rte_tcp_hdr *th = (void *)(ip + 1);
+	uint8_t *data = (uint8_t *)(th + 1);
+
+	eth->dst_addr = dp.ports[T_POD_A].mac;
+	eth->src_addr = dp.ports[T_POD_A].peer_mac;
+	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+	memset(ip, 0, L3 + L4);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(L3 + L4 + payload));
+	ip->packet_id = RTE_BE16(100);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_TCP;
+	ip->src_addr = ip4(SRC);
+	ip->dst_addr = ip4(DST);
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	th->src_port = RTE_BE16(40000);
+	th->dst_port = RTE_BE16(5201);
+	th->sent_seq = rte_cpu_to_be_32(seq);
+	th->data_off = (L4 / 4) << 4;
+	th->tcp_flags = RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG;
+	th->rx_win = RTE_BE16(512);
+	for (uint32_t i = 0; i < payload; i++)
+		data[i] = pattern(i);
+	th->cksum = rte_ipv4_phdr_cksum(ip, 0);
+	*h = (struct virtio_net_hdr){
+		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+		.gso_type = payload > MSS ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_NONE,
+		.hdr_len = (uint16_t)(L2 + L3 + L4),
+		.gso_size = payload > MSS ? MSS : 0,
+		.csum_start = (uint16_t)(L2 + L3),
+		.csum_offset = offsetof(struct rte_tcp_hdr, cksum),
+	};
+	return m;
+}
+
+static void segments_are_right(struct dp_txbuf *b, uint32_t payload, uint32_t seq)
+{
+	uint32_t want = (payload + MSS - 1) / MSS, off = 0;
+
+	assert_int_equal(b->n, want);
+	for (uint16_t i = 0; i < b->n; i++) {
+		struct rte_mbuf *s = b->pkts[i];
+		struct rte_ether_hdr *eth = rte_pktmbuf_mtod(s, struct rte_ether_hdr *);
+		struct rte_ipv4_hdr *ip = t_ip(s);
+		struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+		uint32_t len = RTE_MIN((uint32_t)MSS, payload - off);
+
+		assert_int_equal(s->ol_flags & DP_TX_OFFLOADS, 0);
+		assert_memory_equal(&eth->dst_addr, &dp.ports[T_POD_B].peer_mac, 6);
+		assert_int_equal(s->pkt_len, L2 + L3 + L4 + len);
+		assert_int_equal(rte_be_to_cpu_16(ip->total_length), L3 + L4 + len);
+		assert_int_equal(ip->time_to_live, 63);
+		assert_int_equal(rte_ipv4_cksum(ip), 0); /* a header with a right sum */
+		assert_int_equal(rte_ipv4_udptcp_cksum_mbuf_verify(s, ip, (uint16_t)(L2 + L3)), 0);
+		assert_int_equal(rte_be_to_cpu_32(th->sent_seq), seq + off);
+		/* PSH only on the last segment, as the kernel's GSO does. */
+		assert_int_equal(!!(th->tcp_flags & RTE_TCP_PSH_FLAG), i == b->n - 1);
+		for (uint32_t k = 0; k < len; k++) {
+			uint8_t byte;
+			const uint8_t *p = rte_pktmbuf_read(s, L2 + L3 + L4 + k, 1, &byte);
+			if (*p != pattern(off + k))
+				fail_msg("segment %u byte %u: %u, want %u", i, k, *p, pattern(off + k));
+		}
+		off += len;
+	}
+	assert_int_equal(off, payload);
+}
+
+static void take_all(struct dp_txbuf *b)
+{
+	rte_pktmbuf_free_bulk(b->pkts, b->n);
+	b->n = 0;
+}
+
+/* Pod a's 20000-byte GSO frame to pod b behind a port without TSO. */
+static void test_gso_segmented_for_other_ports(void **state)
+{
+	struct dp_worker *w = &dp.workers[0];
+	struct virtio_net_hdr h;
+	(void)state;
+
+	routes();
+	struct rte_mbuf *m = gso_frame(20000, 1000000, &h);
+	assert_true(dp_vnet_to_mbuf(&h, m));
+	assert_int_equal(m->tso_segsz, MSS);
+	assert_int_equal(m->l4_len, L4);
+	unsigned in_use = rte_mempool_in_use_count(dp.big_pool);
+	dp_rx_burst(w, T_POD_A, &m, 1);
+	segments_are_right(&w->tx[T_POD_B], 20000, 1000000);
+	take_all(&w->tx[T_POD_B]);
+	/* The big buffer went back once its segments were freed. */
+	assert_int_equal(rte_mempool_in_use_count(dp.big_pool), in_use - 1);
+}
+
+/* A frame no longer than one MSS but still flagged for checksumming. */
+static void test_partial_checksum_completed(void **state)
+{
+	struct dp_worker *w = &dp.workers[0];
+	struct virtio_net_hdr h;
+	(void)state;
+
+	routes();
+	struct rte_mbuf *m = gso_frame(700, 5, &h);
+	assert_true(dp_vnet_to_mbuf(&h, m));
+	dp_rx_burst(w, T_POD_A, &m, 1);
+	segments_are_right(&w->tx[T_POD_B], 700, 5);
+	take_all(&w->tx[T_POD_B]);
+}
+
+/* UDP with a partial checksum: completed, and 0 is sent as 0xffff. */
+static void test_udp_partial_checksum(void **state)
+{
+	struct dp_worker *w = &dp.workers[0];
+	(void)state;
+
+	routes();
+	struct rte_mbuf *m = t_ipv4(T_POD_A, ip4(SRC), ip4(DST), 64);
+	struct rte_ipv4_hdr *ip = t_ip(m);
+	struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(ip + 1);
+	uh->src_port = RTE_BE16(1234);
+	uh->dst_port = RTE_BE16(53);
+	uh->dgram_len = rte_cpu_to_be_16((uint16_t)(rte_be_to_cpu_16(ip->total_length) - L3));
+	uh->dgram_cksum = rte_ipv4_phdr_cksum(ip, 0);
+	struct virtio_net_hdr h = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+				   .csum_start = (uint16_t)(L2 + L3),
+				   .csum_offset = offsetof(struct rte_udp_hdr, dgram_cksum)};
+	assert_true(dp_vnet_to_mbuf(&h, m));
+	dp_rx_burst(w, T_POD_A, &m, 1);
+	m = t_take(w, T_POD_B);
+	ip = t_ip(m);
+	assert_int_equal(m->ol_flags & DP_TX_OFFLOADS, 0);
+	assert_int_not_equal(((struct rte_udp_hdr *)(ip + 1))->dgram_cksum, 0);
+	assert_int_equal(rte_ipv4_udptcp_cksum_verify(ip, ip + 1), 0);
+	rte_pktmbuf_free(m);
+}
+
+/* To a native TAP the frame goes whole, with the header to match. */
+static void test_gso_passed_to_tap_ports(void **state)
+{
+	struct dp_worker *w = &dp.workers[0];
+	struct virtio_net_hdr h, out;
+	(void)state;
+
+	routes();
+	dp.ports[T_POD_B].kport = true; /* hold_tx: nothing is written */
+	struct rte_mbuf *m = gso_frame(30000, 7, &h);
+	assert_true(dp_vnet_to_mbuf(&h, m));
+	dp_rx_burst(w, T_POD_A, &m, 1);
+	m = t_take(w, T_POD_B);
+	dp.ports[T_POD_B].kport = false;
+	assert_int_equal(m->pkt_len, L2 + L3 + L4 + 30000);
+	assert_int_equal(t_ip(m)->time_to_live, 63);
+	dp_mbuf_to_vnet(m, &out);
+	assert_int_equal(out.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	assert_int_equal(out.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+	assert_int_equal(out.gso_size, MSS);
+	assert_int_equal(out.hdr_len, L2 + L3 + L4);
+	assert_int_equal(out.csum_start, L2 + L3);
+	assert_int_equal(out.csum_offset, offsetof(struct rte_tcp_hdr, cksum));
+	rte_pktmbuf_free(m);
+}
+
+/* A frame the kernel merged with GRO under a packet socket: verified
+ * (DATA_VALID), checksum field stale. It is made partial and then
+ * segments with right checksums like any GSO frame. */
+static void test_gro_frame_from_packet_socket(void **state)
+{
+	struct dp_worker *w = &dp.workers[0];
+	struct virtio_net_hdr h;
+	(void)state;
+
+	routes();
+	struct rte_mbuf *m = gso_frame(9000, 77, &h);
+	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(t_ip(m) + 1);
+	th->cksum = RTE_BE16(0x1234); /* the first segment's, say */
+	h = (struct virtio_net_hdr){.flags = VIRTIO_NET_HDR_F_DATA_VALID,
+				    .gso_type = VIRTIO_NET_HDR_GSO_TCPV4, .gso_size = MSS,
+				    .hdr_len = (uint16_t)(L2 + L3 + L4)};
+	assert_true(dp_vnet_to_mbuf(&h, m));
+	assert_int_equal(th->cksum, rte_ipv4_phdr_cksum(t_ip(m), 0));
+	dp_rx_burst(w, T_POD_A, &m, 1);
+	segments_are_right(&w->tx[T_POD_B], 9000, 77);
+	take_all(&w->tx[T_POD_B]);
+
+	/* GSO neither partial nor verified: refused. */
+	m = gso_frame(9000, 77, &h);
+	h.flags = 0;
+	assert_false(dp_vnet_to_mbuf(&h, m));
+	rte_pktmbuf_free(m);
+}
+
+/* Headers the kernel never sends us (we offer only TSO4 and checksums). */
+static void test_bad_vnet_headers_refused(void **state)
+{
+	struct virtio_net_hdr good, h;
+	(void)state;
+
+	struct rte_mbuf *m = gso_frame(5000, 1, &good);
+	h = good;
+	h.gso_type = VIRTIO_NET_HDR_GSO_TCPV6;
+	assert_false(dp_vnet_to_mbuf(&h, m));
+	h = good;
+	h.gso_type = VIRTIO_NET_HDR_GSO_UDP;
+	assert_false(dp_vnet_to_mbuf(&h, m));
+	h = good;
+	h.csum_offset = 3; /* neither TCP's nor UDP's checksum */
+	assert_false(dp_vnet_to_mbuf(&h, m));
+	h = good;
+	h.csum_start = (uint16_t)(m->data_len - 1); /* past the frame */
+	assert_false(dp_vnet_to_mbuf(&h, m));
+	h = good;
+	h.csum_start = 20; /* inside the Ethernet header */
+	assert_false(dp_vnet_to_mbuf(&h, m));
+	h = good;
+	h.gso_size = 1; /* tens of thousands of segments */
+	assert_false(dp_vnet_to_mbuf(&h, m));
+	m->ol_flags = 0;
+	h = (struct virtio_net_hdr){0};
+	assert_true(dp_vnet_to_mbuf(&h, m));
+	assert_int_equal(m->ol_flags, 0);
+	rte_pktmbuf_free(m);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, t_dp_setup, t_dp_teardown)
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_gso_segmented_for_other_ports),
+		T(test_partial_checksum_completed),
+		T(test_udp_partial_checksum),
+		T(test_gso_passed_to_tap_ports),
+		T(test_gro_frame_from_packet_socket),
+		T(test_bad_vnet_headers_refused),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
