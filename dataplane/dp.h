@@ -86,7 +86,6 @@ struct dp_port_info {
 	uint32_t peer_ip;
 	unsigned worker;                /* worker polling its first rx queue */
 	bool link_up;
-	bool kport;                     /* kernel interface through our own fd */
 };
 
 /* Initialise EAL (argv as for rte_eal_init), memory, route table, RCU. */

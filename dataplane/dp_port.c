@@ -205,7 +205,6 @@ int dp_port_info(uint16_t pid, struct dp_port_info *out)
 		return -ENOENT;
 	p = &dp.ports[pid];
 	memset(out, 0, sizeof(*out));
-	out->kport = p->kport;
 	out->link_up = true; /* a kernel port: its interface has its own state */
 	if (!p->kport) {
 		struct rte_eth_link link;
