@@ -48,7 +48,7 @@ listen() { # ns proto port outfile
 import socket, sys
 proto, port = sys.argv[1], int(sys.argv[2])
 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
-s.bind(("0.0.0.0", port))
+s.bind(("0.0.0.0", port)); s.settimeout(30)  # never outlives the test
 if proto == "tcp":
     s.listen(1); print("ready", flush=True); c, a = s.accept(); c.recv(16)
 else:

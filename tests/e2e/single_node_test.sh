@@ -36,7 +36,7 @@ ok "TTL decremented by exactly 1"
 peer_of_listener=$WORK/listener.out
 ip netns exec pb python3 -c '
 import socket, sys
-s = socket.socket(); s.bind(("0.0.0.0", 5001)); s.listen(1)
+s = socket.socket(); s.bind(("0.0.0.0", 5001)); s.listen(1); s.settimeout(30)
 print("ready", flush=True)
 c, addr = s.accept(); print(addr[0], flush=True); c.sendall(b"x"); c.close()' >"$peer_of_listener" &
 lpid=$!

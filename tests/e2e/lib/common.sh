@@ -142,7 +142,7 @@ tcp_bulk_check() { # src-ns dst-ns dst-ip MB
 	ip netns exec "$2" python3 -c '
 import hashlib, socket, sys
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 7100)); s.listen(1)
+s.bind(("0.0.0.0", 7100)); s.listen(1); s.settimeout(60)
 print("ready", flush=True)
 c, _ = s.accept(); c.settimeout(30); h = hashlib.sha256(); n = 0
 while True:
@@ -150,6 +150,8 @@ while True:
     if not b: break
     h.update(b); n += len(b)
 print(n, h.hexdigest(), flush=True)' >"$out" &
+	echo $! >"$out.pid"
+	at_exit "stop_pid $out.pid" # a failed send leaves it waiting
 	wait_for 5 grep -q ready "$out" || fail "bulk receiver in $2 did not start"
 	local sent
 	sent=$(ip netns exec "$1" python3 -c '
