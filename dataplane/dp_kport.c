@@ -33,32 +33,21 @@
  * between two polls (the default, ~200 KiB, holds three). */
 #define PACKET_SOCKBUF (8 << 20)
 
-static uint16_t free_id(void)
+/* A free port id above the ethdevs', found before any fd is made. */
+static int free_id(uint16_t *id, char *err, size_t errlen)
 {
-	uint16_t id;
-
-	for (id = RTE_MAX_ETHPORTS; id < DP_MAX_PORTS && dp.ports[id].active; id++)
-		;
-	return id;
-}
-
-static int no_free_port(char *err, size_t errlen)
-{
+	for (*id = RTE_MAX_ETHPORTS; *id < DP_MAX_PORTS; (*id)++)
+		if (!dp.ports[*id].active)
+			return 0;
 	snprintf(err, errlen, "no free port: a node has at most %u kernel ports (TAPs)",
 		 DP_MAX_PORTS - RTE_MAX_ETHPORTS);
 	return -ENOSPC;
 }
 
-/* Takes fd; on failure it is closed. */
-static int kport_add(int fd, enum dp_port_kind kind, const char *name,
+/* Port id (from free_id) serves fd; on failure fd is closed. */
+static int kport_add(uint16_t id, int fd, enum dp_port_kind kind, const char *name,
 		     const struct rte_ether_addr *mac, uint16_t *pid, char *err, size_t errlen)
 {
-	uint16_t id = free_id();
-
-	if (id == DP_MAX_PORTS) {
-		close(fd);
-		return no_free_port(err, errlen);
-	}
 	struct dp_port *p = &dp.ports[id];
 	memset(p, 0, sizeof(*p));
 	p->kport = true;
@@ -86,10 +75,11 @@ int dp_tap_create(const char *ifname, enum dp_port_kind kind, const char *name,
 		  const struct rte_ether_addr *mac, uint16_t *pid, char *err, size_t errlen)
 {
 	struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR};
-	int fd, hdr = sizeof(struct virtio_net_hdr);
+	int fd, hdr = sizeof(struct virtio_net_hdr), rc;
+	uint16_t id;
 
-	if (free_id() == DP_MAX_PORTS)
-		return no_free_port(err, errlen);
+	if ((rc = free_id(&id, err, errlen)) != 0)
+		return rc;
 	if (snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname) >= IFNAMSIZ) {
 		snprintf(err, errlen, "interface name '%s' is too long", ifname);
 		return -EINVAL;
@@ -103,21 +93,24 @@ int dp_tap_create(const char *ifname, enum dp_port_kind kind, const char *name,
 	 * pod produces; anything else the kernel segments before us. */
 	if (ioctl(fd, TUNSETIFF, &ifr) != 0 || ioctl(fd, TUNSETVNETHDRSZ, &hdr) != 0 ||
 	    ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) != 0) {
-		int rc = -errno;
+		rc = -errno;
 		snprintf(err, errlen, "cannot create TAP %s: %s", ifname, strerror(errno));
 		close(fd);
 		return rc;
 	}
-	return kport_add(fd, kind, name, mac, pid, err, errlen);
+	return kport_add(id, fd, kind, name, mac, pid, err, errlen);
 }
 
 int dp_packet_create(const char *ifname, const char *name, uint16_t *pid,
 		     struct rte_ether_addr *mac, char *err, size_t errlen)
 {
 	struct ifreq ifr = {0};
-	int one = 1, buf = PACKET_SOCKBUF;
+	int one = 1, buf = PACKET_SOCKBUF, rc;
 	unsigned idx = if_nametoindex(ifname);
+	uint16_t id;
 
+	if ((rc = free_id(&id, err, errlen)) != 0)
+		return rc;
 	if (idx == 0) {
 		snprintf(err, errlen, "uplink interface %s: %s", ifname, strerror(errno));
 		return -ENODEV;
@@ -135,14 +128,14 @@ int dp_packet_create(const char *ifname, const char *name, uint16_t *pid,
 	    setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)) != 0 ||
 	    bind(fd, (struct sockaddr *)&sll, sizeof(sll)) != 0 ||
 	    ioctl(fd, SIOCGIFHWADDR, &ifr) != 0) {
-		int rc = -errno;
+		rc = -errno;
 		snprintf(err, errlen, "uplink %s: packet socket: %s", ifname, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return rc;
 	}
 	memcpy(mac->addr_bytes, ifr.ifr_hwaddr.sa_data, RTE_ETHER_ADDR_LEN);
-	return kport_add(fd, DP_PORT_UPLINK, name, mac, pid, err, errlen);
+	return kport_add(id, fd, DP_PORT_UPLINK, name, mac, pid, err, errlen);
 }
 
 /* A GSO frame the kernel verified and merged (GRO on the NIC under a

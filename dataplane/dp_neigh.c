@@ -23,7 +23,7 @@ static void ctl_tx(uint16_t port, struct rte_mbuf *m)
 		rte_pktmbuf_free(m);
 		return;
 	}
-	if ((m->ol_flags & DP_TX_OFFLOADS) && !dp.ports[port].kport &&
+	if (dp_needs_soft_offload(port, m) &&
 	    (n = dp_offload_resolve(m, segs, RTE_DIM(segs))) < 0) {
 		rte_pktmbuf_free(m);
 		return;

@@ -171,6 +171,11 @@ void dp_tx_flush_port(struct dp_worker *w, uint16_t port);
 void dp_tx_flush(struct dp_worker *w);
 void dp_drop(struct dp_worker *w, struct rte_mbuf *m, enum dp_drop why);
 void dp_punt(struct dp_worker *w, struct rte_mbuf *m);
+/* Does m carry offloads that port cannot take (see DP_TX_OFFLOADS)? */
+static inline bool dp_needs_soft_offload(uint16_t port, const struct rte_mbuf *m)
+{
+	return unlikely(m->ol_flags & DP_TX_OFFLOADS) && !dp.ports[port].kport;
+}
 void dp_tx_soft(struct dp_worker *w, uint16_t port, struct rte_mbuf *m);
 /* Buffer a packet for port; sent when DP_BURST are waiting or at the end
  * of the worker's round (dp_tx_flush). Inline: once per packet. */
@@ -178,7 +183,7 @@ static inline void dp_tx(struct dp_worker *w, uint16_t port, struct rte_mbuf *m)
 {
 	struct dp_txbuf *b = &w->tx[port];
 
-	if (unlikely(m->ol_flags & DP_TX_OFFLOADS) && !dp.ports[port].kport) {
+	if (dp_needs_soft_offload(port, m)) {
 		dp_tx_soft(w, port, m); /* segments come back here, offloads done */
 		return;
 	}

@@ -21,11 +21,12 @@
  * from the pods' own threads, which on a small node are the load. */
 #define KPORT_IDLE_SPINS 2
 
-/* Offline while asleep, so route and port changes never wait for it. */
-static void idle_wait(struct dp_worker *w, const struct dp_rxq_list *l, unsigned us)
+/* Offline while asleep, so route and port changes never wait for it.
+ * block: in epoll on the worker's kernel ports (it polls nothing else). */
+static void idle_wait(struct dp_worker *w, bool block, unsigned us)
 {
 	rte_rcu_qsbr_thread_offline(dp.qsbr, w->id);
-	if (l != NULL && l->n > 0 && l->n_ethdev == 0) {
+	if (block) {
 		struct epoll_event ev[8];
 		struct timespec ts = {.tv_nsec = (long)us * 1000};
 		epoll_pwait2(w->epfd, ev, RTE_DIM(ev), &ts, NULL);
@@ -77,7 +78,7 @@ int dp_worker_main(void *arg)
 		cap = rte_get_tsc_cycles() - idle_since > hz ? DEEP_IDLE_SLEEP_US : IDLE_SLEEP_MAX_US;
 		/* A frame wakes a blocked worker at once: wait the longest. */
 		sleep_us = can_block ? cap : sleep_us ? RTE_MIN(sleep_us * 2, cap) : 10;
-		idle_wait(w, l, sleep_us);
+		idle_wait(w, can_block, sleep_us);
 	}
 	rte_pktmbuf_free(w->kport_spare);
 	w->kport_spare = NULL;
@@ -180,14 +181,13 @@ int dp_workers_unassign(uint16_t port)
 		if ((next[w] = rte_zmalloc("podlane_rxqs", sizeof(*next[w]), 0)) == NULL)
 			goto nomem;
 		for (unsigned i = 0; i < l->n; i++) {
-			if (l->q[i].port != port)
+			if (l->q[i].port != port) {
 				next[w]->q[next[w]->n++] = l->q[i];
-			else if (port >= RTE_MAX_ETHPORTS)
+				next[w]->n_ethdev += l->q[i].port < RTE_MAX_ETHPORTS;
+			} else if (port >= RTE_MAX_ETHPORTS) {
 				epoll_ctl(dp.workers[w].epfd, EPOLL_CTL_DEL, dp.ports[port].fd, NULL);
+			}
 		}
-		next[w]->n_ethdev = 0;
-		for (unsigned i = 0; i < next[w]->n; i++)
-			next[w]->n_ethdev += next[w]->q[i].port < RTE_MAX_ETHPORTS;
 	}
 	return publish(next);
 nomem:
