@@ -76,12 +76,17 @@ PLGEN=$BUILD/tools/plgen
 for p in mq0 mq1; do ctl node pod add $p /run/netns/pv eth0 vhost-user >/dev/null; done
 fact() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$VDIR/$1-eth0.json" "$2"; }
 portarg() { echo "$(fact "$1" mac),$(fact "$1" gateway_mac),$(fact "$1" ip),$(fact "$2" ip)"; }
-"$PLGEN" --no-pci --lcores=0@0 -m 128 --single-file-segments --file-prefix "pl-mq-$$" \
-	--vdev="virtio_user0,path=$VDIR/mq0-eth0.sock,server=1,queues=2,mac=$(fact mq0 mac)" \
-	--vdev="virtio_user1,path=$VDIR/mq1-eth0.sock,server=1,queues=2,mac=$(fact mq1 mac)" -- \
-	--queues 2 --seconds 2 --warmup 2 --size 64 --flows 1 \
-	--port "$(portarg mq0 mq1)" --port "$(portarg mq1 mq0)" >"$WORK/mq.json" 2>"$WORK/mq.log" ||
-	fail "plgen: $(tail -3 "$WORK/mq.log")"
+# mq_guest QUEUES NAME: plgen as a guest enabling QUEUES queue pairs on both
+# pods' sockets, traffic each way; its JSON in $WORK/NAME.json.
+mq_guest() {
+	"$PLGEN" --no-pci --lcores=0@0 -m 128 --single-file-segments --file-prefix "pl-mq-$$" \
+		--vdev="virtio_user0,path=$VDIR/mq0-eth0.sock,server=1,queues=$1,mac=$(fact mq0 mac)" \
+		--vdev="virtio_user1,path=$VDIR/mq1-eth0.sock,server=1,queues=$1,mac=$(fact mq1 mac)" -- \
+		--queues "$1" --seconds 2 --warmup 2 --size 64 --flows 1 \
+		--port "$(portarg mq0 mq1)" --port "$(portarg mq1 mq0)" >"$WORK/$2.json" 2>"$WORK/$2.log" ||
+		fail "plgen: $(tail -3 "$WORK/$2.log")"
+}
+mq_guest 2 mq
 python3 - "$WORK/mq.json" <<'PY' || fail "multi-queue: $(cat "$WORK/mq.json")"
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -94,12 +99,7 @@ ok "multi-queue: two queue pairs enabled by the guest, traffic back on both ($(p
 
 # A guest that enables more queue pairs (3) than podlaned configured (2):
 # podlaned keeps sending on the two it has, never on the third.
-"$PLGEN" --no-pci --lcores=0@0 -m 128 --single-file-segments --file-prefix "pl-mq-$$" \
-	--vdev="virtio_user0,path=$VDIR/mq0-eth0.sock,server=1,queues=3,mac=$(fact mq0 mac)" \
-	--vdev="virtio_user1,path=$VDIR/mq1-eth0.sock,server=1,queues=3,mac=$(fact mq1 mac)" -- \
-	--queues 3 --seconds 2 --warmup 2 --size 64 --flows 1 \
-	--port "$(portarg mq0 mq1)" --port "$(portarg mq1 mq0)" >"$WORK/mq3.json" 2>"$WORK/mq3.log" ||
-	fail "plgen: $(tail -3 "$WORK/mq3.log")"
+mq_guest 3 mq3
 python3 - "$WORK/mq3.json" <<'PY' || fail "3-queue guest: $(cat "$WORK/mq3.json")"
 import json, sys
 d = json.load(open(sys.argv[1]))

@@ -4,9 +4,7 @@
 # Writes the table to stdout and JSON to $BENCH_JSON (default under /tmp).
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tools/bench/lib.sh"
-bench_prepare containernetworking-plugins
-. "$top/tests/e2e/lib/common.sh"
-isolate "$@"
+bench_start containernetworking-plugins -- "$@"
 pairs=${1:-200}
 fabric 172.31.102.1/24
 start_node node 172.31.102.105/24 100.96.243.0/24 1

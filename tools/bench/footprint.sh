@@ -10,10 +10,7 @@
 # Writes $OUT (JSON) and prints a table.
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tools/bench/lib.sh"
-bench_prepare
-. "$top/tests/e2e/lib/common.sh"
-isolate "$@"
-QUICK=0; [ "${1:-}" = --quick ] && QUICK=1
+bench_start -- "$@"
 IDLE_SECS=${IDLE_SECS:-$([ $QUICK = 1 ] && echo 2 || echo 10)}
 OUT=${OUT:-$BUILD/bench-footprint.json}
 HZ=$(getconf CLK_TCK)

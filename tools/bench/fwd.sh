@@ -14,10 +14,7 @@
 # Writes $OUT (JSON) and prints a table with Mpps, Gbit/s and the ratios.
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tools/bench/lib.sh"
-bench_prepare dpdk-doc
-. "$top/tests/e2e/lib/common.sh"
-isolate "$@"
-QUICK=0; [ "${1:-}" = --quick ] && QUICK=1
+bench_start dpdk-doc -- "$@"
 SECS=${SECS:-$([ $QUICK = 1 ] && echo 2 || echo 8)}
 SIZES=${SIZES:-$([ $QUICK = 1 ] && echo 64 || echo "64 1500")}
 ROUNDS=${ROUNDS:-$([ $QUICK = 1 ] && echo 1 || echo 3)}

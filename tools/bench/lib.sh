@@ -1,7 +1,22 @@
-# Shared by the benchmark scripts (sourced after tests/e2e/lib/common.sh's
-# isolate): the generator and the podlaned set-up they all use.
-#
-# bench_prepare (call before isolate): packages, release build, hugepages.
+# Shared by the benchmark scripts: their start, the generator and the
+# podlaned set-up they all use.
+
+# bench_start [PKG...] -- "$@": what every benchmark begins with. Packages,
+# release build and hugepages (bench_prepare), then tests/e2e/lib/common.sh
+# and its private namespaces (the script runs again inside them); QUICK=1
+# for --quick.
+bench_start() {
+	local pkgs=()
+	while [ "$1" != -- ]; do pkgs+=("$1"); shift; done
+	shift
+	bench_prepare "${pkgs[@]}"
+	. "$top/tests/e2e/lib/common.sh"
+	isolate "$@"
+	QUICK=0
+	if [ "${1:-}" = --quick ]; then QUICK=1; fi # not `&&`: its status would end the function under set -e
+}
+
+# bench_prepare (before isolate): packages, release build, hugepages.
 bench_prepare() {
 	[ -z "${PL_ISOLATED:-}" ] || return 0
 	"$top/tools/deps.sh" "$@" >&2 || exit 1

@@ -14,10 +14,7 @@
 # Writes $OUT (JSON) and prints tables.
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tools/bench/lib.sh"
-bench_prepare
-. "$top/tests/e2e/lib/common.sh"
-isolate "$@"
-QUICK=0; [ "${1:-}" = --quick ] && QUICK=1
+bench_start -- "$@"
 if [ $QUICK = 1 ]; then
 	SECS=1 INTERNAL="10 10000" SCALE="10 10000" ADD_N=1000 REPLACE_N=10000
 else

@@ -10,10 +10,7 @@
 # Writes $OUT (JSON) and prints a table with Gbit/s and the ratios.
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tools/bench/lib.sh"
-bench_prepare iperf3 containernetworking-plugins
-. "$top/tests/e2e/lib/common.sh"
-isolate "$@"
-QUICK=0; [ "${1:-}" = --quick ] && QUICK=1
+bench_start iperf3 containernetworking-plugins -- "$@"
 SECS=${SECS:-$([ $QUICK = 1 ] && echo 2 || echo 5)}
 # These VMs drift by tens of percent within minutes: podlane and the kernel
 # take turns, and each ratio is the median of the rounds' ratios.

@@ -14,10 +14,7 @@
 # Prints a table with Mpps and the ratios; writes $OUT (JSON).
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tools/bench/lib.sh"
-bench_prepare openvswitch-switch-dpdk
-. "$top/tests/e2e/lib/common.sh"
-isolate "$@"
-QUICK=0; [ "${1:-}" = --quick ] && QUICK=1
+bench_start openvswitch-switch-dpdk -- "$@"
 SECS=${SECS:-$([ $QUICK = 1 ] && echo 2 || echo 10)}
 SIZES=${SIZES:-$([ $QUICK = 1 ] && echo 64 || echo "64 1500")}
 ROUNDS=${ROUNDS:-$([ $QUICK = 1 ] && echo 1 || echo 3)}
