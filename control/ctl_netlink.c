@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <libmnl/libmnl.h>
+#include <rte_debug.h>
 #include <linux/if.h>
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
@@ -65,72 +66,101 @@ out:
 	return rc;
 }
 
-/* An RTM_NEWLINK request changing link ifindex, attributes to follow. */
-static struct nlmsghdr *link_change(char *buf, int ifindex, struct ifinfomsg **ifi)
+void ctl_nl_batch_init(struct ctl_nl_batch *b)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	b->n = 0;
+	b->optional = 0;
+	b->len = 0;
+}
 
-	nlh->nlmsg_type = RTM_NEWLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+/* The next request of the batch; its sequence number is its position. */
+static struct nlmsghdr *batch_next(struct ctl_nl_batch *b, uint16_t type, uint16_t flags)
+{
+	RTE_VERIFY(b->n < CTL_NL_BATCH_MAX);
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(b->buf + b->len);
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	nlh->nlmsg_seq = b->n++;
+	return nlh;
+}
+
+static void batch_done(struct ctl_nl_batch *b, const struct nlmsghdr *nlh)
+{
+	b->len += NLMSG_ALIGN(nlh->nlmsg_len);
+	RTE_VERIFY(b->len <= 128 * b->n); /* each request fits its share of buf */
+}
+
+/* An RTM_NEWLINK request changing link ifindex, attributes to follow. */
+static struct nlmsghdr *link_change(struct ctl_nl_batch *b, int ifindex, struct ifinfomsg **ifi)
+{
+	struct nlmsghdr *nlh = batch_next(b, RTM_NEWLINK, 0);
+
 	*ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(**ifi));
 	(*ifi)->ifi_family = AF_UNSPEC;
 	(*ifi)->ifi_index = ifindex;
 	return nlh;
 }
 
-int ctl_nl_link_set(int ifindex, const struct rte_ether_addr *mac, bool up)
+void ctl_nl_link_set(struct ctl_nl_batch *b, int ifindex, const struct rte_ether_addr *mac,
+		     bool up)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct ifinfomsg *ifi;
-	struct nlmsghdr *nlh = link_change(buf, ifindex, &ifi);
+	struct nlmsghdr *nlh = link_change(b, ifindex, &ifi);
 
 	ifi->ifi_change = up ? IFF_UP : 0;
 	ifi->ifi_flags = up ? IFF_UP : 0;
 	if (mac != NULL)
 		mnl_attr_put(nlh, IFLA_ADDRESS, RTE_ETHER_ADDR_LEN, mac->addr_bytes);
-	return nl_talk(nlh, NULL, NULL);
+	batch_done(b, nlh);
 }
 
-int ctl_nl_link_sizes(int ifindex, uint32_t mtu, uint32_t gso_max_size)
+void ctl_nl_link_sizes(struct ctl_nl_batch *b, int ifindex, uint32_t mtu, uint32_t gso_max_size)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct ifinfomsg *ifi;
-	struct nlmsghdr *nlh = link_change(buf, ifindex, &ifi);
+	struct nlmsghdr *nlh = link_change(b, ifindex, &ifi);
 
 	if (mtu)
 		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
 	if (gso_max_size)
 		mnl_attr_put_u32(nlh, IFLA_GSO_MAX_SIZE, gso_max_size);
-	return nl_talk(nlh, NULL, NULL);
+	batch_done(b, nlh);
 }
 
-int ctl_nl_addr_add(int ifindex, uint32_t ip, uint8_t plen)
+void ctl_nl_link_no_ipv6_ll(struct ctl_nl_batch *b, int ifindex)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct ifaddrmsg *ifa;
+	struct ifinfomsg *ifi;
+	struct nlmsghdr *nlh = link_change(b, ifindex, &ifi);
+	struct nlattr *spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
+	struct nlattr *inet6 = mnl_attr_nest_start(nlh, AF_INET6);
 
-	nlh->nlmsg_type = RTM_NEWADDR;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
-	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	mnl_attr_put_u8(nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
+	mnl_attr_nest_end(nlh, inet6);
+	mnl_attr_nest_end(nlh, spec);
+	b->optional |= 1u << nlh->nlmsg_seq;
+	batch_done(b, nlh);
+}
+
+void ctl_nl_addr_add(struct ctl_nl_batch *b, int ifindex, uint32_t ip, uint8_t plen)
+{
+	struct nlmsghdr *nlh = batch_next(b, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE);
+	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+
 	ifa->ifa_family = AF_INET;
 	ifa->ifa_prefixlen = plen;
 	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
 	ifa->ifa_index = (unsigned)ifindex;
 	mnl_attr_put_u32(nlh, IFA_LOCAL, ip);
 	mnl_attr_put_u32(nlh, IFA_ADDRESS, ip);
-	return nl_talk(nlh, NULL, NULL);
+	batch_done(b, nlh);
 }
 
-int ctl_nl_route_add(uint32_t dst, uint8_t plen, uint32_t gw, int ifindex)
+void ctl_nl_route_add(struct ctl_nl_batch *b, uint32_t dst, uint8_t plen, uint32_t gw,
+		      int ifindex)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct rtmsg *rtm;
+	struct nlmsghdr *nlh = batch_next(b, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 
-	nlh->nlmsg_type = RTM_NEWROUTE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
-	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	rtm->rtm_family = AF_INET;
 	rtm->rtm_dst_len = plen;
 	rtm->rtm_table = RT_TABLE_MAIN;
@@ -141,7 +171,47 @@ int ctl_nl_route_add(uint32_t dst, uint8_t plen, uint32_t gw, int ifindex)
 	if (gw)
 		mnl_attr_put_u32(nlh, RTA_GATEWAY, gw);
 	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)ifindex);
-	return nl_talk(nlh, NULL, NULL);
+	batch_done(b, nlh);
+}
+
+int ctl_nl_batch_send(struct ctl_nl_batch *b, unsigned *failed)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
+	unsigned acked = 0;
+	int rc = 0;
+
+	*failed = 0;
+	if (nl == NULL)
+		return -errno;
+	/* Bound (portid chosen by the kernel) on the first send; every answer
+	 * to this socket is ours. */
+	if (mnl_socket_sendto(nl, b->buf, b->len) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	while (acked < b->n) {
+		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (n < 0) {
+			rc = -errno;
+			goto out;
+		}
+		int left = (int)n;
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; mnl_nlmsg_ok(h, left);
+		     h = mnl_nlmsg_next(h, &left)) {
+			if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_seq >= b->n)
+				continue;
+			const struct nlmsgerr *err = mnl_nlmsg_get_payload(h);
+			acked++;
+			if (err->error != 0 && rc == 0 && !(b->optional & (1u << h->nlmsg_seq))) {
+				rc = err->error;
+				*failed = h->nlmsg_seq;
+			}
+		}
+	}
+out:
+	mnl_socket_close(nl);
+	return rc;
 }
 
 int ctl_nl_route_dump(int (*cb)(const struct nlmsghdr *nlh, void *data), void *data)

@@ -5,17 +5,43 @@
 #define CTL_NETLINK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <linux/netlink.h>
 #include <rte_ether.h>
 
-int ctl_nl_link_set(int ifindex, const struct rte_ether_addr *mac, bool up);
+/* Changes go out as a batch: requests are appended, then sent in one write
+ * over one socket, and every answer is read (a pod's five changes cost one
+ * socket and six syscalls instead of five sockets and twenty-five). The
+ * kernel runs them in order and answers each, so a refused one does not
+ * stop the rest: callers undo by deleting the link. */
+#define CTL_NL_BATCH_MAX 8
+struct ctl_nl_batch {
+	unsigned n;
+	uint32_t optional; /* requests whose refusal is not an error */
+	size_t len;
+	char buf[CTL_NL_BATCH_MAX * 128]; /* our requests are under 128 bytes each */
+};
+
+void ctl_nl_batch_init(struct ctl_nl_batch *b);
+void ctl_nl_link_set(struct ctl_nl_batch *b, int ifindex, const struct rte_ether_addr *mac,
+		     bool up);
 /* MTU and gso_max_size of a link; 0 leaves either as it is. */
-int ctl_nl_link_sizes(int ifindex, uint32_t mtu, uint32_t gso_max_size);
-int ctl_nl_addr_add(int ifindex, uint32_t ip, uint8_t plen);
+void ctl_nl_link_sizes(struct ctl_nl_batch *b, int ifindex, uint32_t mtu, uint32_t gso_max_size);
+/* No IPv6 link-local address (addr_gen_mode none), asked before the link
+ * goes up: the dataplane routes IPv4 only, so the address, its DAD and
+ * router solicitations would be work and drops for nothing. Optional: a
+ * link without IPv6 (kernel without it, MTU under 1280) refuses it. */
+void ctl_nl_link_no_ipv6_ll(struct ctl_nl_batch *b, int ifindex);
+void ctl_nl_addr_add(struct ctl_nl_batch *b, int ifindex, uint32_t ip, uint8_t plen);
 /* gw 0 means a direct route (scope link). */
-int ctl_nl_route_add(uint32_t dst, uint8_t plen, uint32_t gw, int ifindex);
+void ctl_nl_route_add(struct ctl_nl_batch *b, uint32_t dst, uint8_t plen, uint32_t gw,
+		      int ifindex);
+/* Send the batch to the netns the calling thread is in. 0 when every
+ * request succeeded, else the negative errno of the first refused one and
+ * its position (from 0, in the order appended) in *failed. */
+int ctl_nl_batch_send(struct ctl_nl_batch *b, unsigned *failed);
 /* Dump the IPv4 routes of every table to cb (libmnl callback). */
 int ctl_nl_route_dump(int (*cb)(const struct nlmsghdr *nlh, void *data), void *data);
 /* Does ifindex hold ip/plen? 1 yes, 0 no, negative errno. */

@@ -109,10 +109,14 @@ int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 	 * keeps its address and its neighbours see one MAC for the node. */
 	dp_port_set_peer(pid, c->node_ip, &node.node_mac);
 	int idx = (int)if_nametoindex(c->host_port);
-	if (idx == 0 || (rc = ctl_nl_link_sizes(idx, 0, DP_KPORT_GSO_MAX)) != 0 ||
-	    (rc = ctl_nl_link_set(idx, &node.node_mac, true)) != 0 ||
-	    (rc = ctl_nl_addr_add(idx, c->node_ip, c->node_plen)) != 0 ||
-	    (rc = ctl_nl_route_add(c->cluster_net, c->cluster_plen, 0, idx)) != 0) {
+	struct ctl_nl_batch b;
+	unsigned failed;
+	ctl_nl_batch_init(&b);
+	ctl_nl_link_sizes(&b, idx, 0, DP_KPORT_GSO_MAX);
+	ctl_nl_link_set(&b, idx, &node.node_mac, true);
+	ctl_nl_addr_add(&b, idx, c->node_ip, c->node_plen);
+	ctl_nl_route_add(&b, c->cluster_net, c->cluster_plen, 0, idx);
+	if (idx == 0 || (rc = ctl_nl_batch_send(&b, &failed)) != 0) {
 		snprintf(err, errlen, "host port %s: cannot set node address and routes: %s",
 			 c->host_port, idx == 0 ? "interface missing" : strerror(-rc));
 		return -1;

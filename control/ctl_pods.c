@@ -34,27 +34,30 @@ static void pod_macs(uint32_t ip, struct rte_ether_addr *pod, struct rte_ether_a
 static int setup_in_netns(const char *ifname, uint32_t ip, const struct rte_ether_addr *mac,
 			  uint16_t mtu, struct ctl_err *e)
 {
+	static const char *const step[] = {"set gso_max_size", "no IPv6 link-local", "set MAC and up",
+					   "add address", "add route to " PL_POD_GATEWAY,
+					   "add default route via " PL_POD_GATEWAY};
+	struct ctl_nl_batch b;
 	uint32_t gw;
+	unsigned failed;
 	int idx = (int)if_nametoindex(ifname), rc;
 
 	ctl_parse_ip(PL_POD_GATEWAY, &gw);
 	if (idx == 0)
 		return ctl_fail(e, PL_E_NETNS, "interface %s did not appear in the pod netns", ifname);
-	if ((rc = ctl_nl_link_sizes(idx, mtu, DP_KPORT_GSO_MAX)) != 0)
-		return ctl_fail(e, mtu ? PL_E_INVALID_PARAMS : PL_E_NETNS,
-				"set mtu %u and gso_max_size %u on %s: %s", mtu, DP_KPORT_GSO_MAX,
-				ifname, strerror(-rc));
-	if ((rc = ctl_nl_link_set(idx, mac, true)) != 0)
-		return ctl_fail(e, PL_E_NETNS, "set %s up with MAC: %s", ifname, strerror(-rc));
-	if ((rc = ctl_nl_addr_add(idx, ip, 32)) != 0)
-		return ctl_fail(e, PL_E_NETNS, "add address to %s: %s", ifname, strerror(-rc));
-	if ((rc = ctl_nl_route_add(gw, 32, 0, idx)) != 0)
-		return ctl_fail(e, PL_E_NETNS, "add route %s dev %s: %s", PL_POD_GATEWAY, ifname,
+	ctl_nl_batch_init(&b);
+	ctl_nl_link_sizes(&b, idx, mtu, DP_KPORT_GSO_MAX);
+	ctl_nl_link_no_ipv6_ll(&b, idx);
+	ctl_nl_link_set(&b, idx, mac, true);
+	ctl_nl_addr_add(&b, idx, ip, 32);
+	ctl_nl_route_add(&b, gw, 32, 0, idx);
+	ctl_nl_route_add(&b, 0, 0, gw, idx);
+	if ((rc = ctl_nl_batch_send(&b, &failed)) == 0)
+		return 0;
+	if (failed == 0 && mtu)
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "mtu: %u refused for %s: %s", mtu, ifname,
 				strerror(-rc));
-	if ((rc = ctl_nl_route_add(0, 0, gw, idx)) != 0)
-		return ctl_fail(e, PL_E_NETNS, "add default route via %s: %s", PL_POD_GATEWAY,
-				strerror(-rc));
-	return 0;
+	return ctl_fail(e, PL_E_NETNS, "%s on %s: %s", step[failed], ifname, strerror(-rc));
 }
 
 static struct ctl_pod *free_slot(void)

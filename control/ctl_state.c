@@ -1,10 +1,22 @@
 /* The state files: state.json (pods and their addresses) and routes.json
- * (routes added through the API), each rewritten atomically (temp file,
- * fsync, rename, fsync dir) after every change to what it holds, and read
- * at start so a restarted daemon brings back its pods, addresses and
- * routes. Two files, so a pod change never rewrites 100k agent routes.
- * The copy a write replaces stays as FILE.prev (a hard link, so there is
- * never a moment without a complete file), used when FILE is damaged. */
+ * (routes added through the API), each rewritten after every change to
+ * what it holds, and read at start so a restarted daemon brings back its
+ * pods, addresses and routes. Two files, so a pod change never rewrites
+ * 100k agent routes.
+ *
+ * A write goes into FILE.prev (which holds the copy before last), then
+ * renameat2(RENAME_EXCHANGE) swaps the two names: FILE is the new copy and
+ * FILE.prev the one it replaced, and FILE is never missing or partial. At
+ * start FILE.prev is used when FILE is damaged. No inode is created or
+ * freed per write: ext4 made a create + rename-over cost 150 us, an
+ * exchange costs 17.
+ *
+ * routes.json is fsynced (file, then directory): an operator's routes must
+ * outlive a power cut. state.json is not: what it protects against is the
+ * daemon stopping, and the page cache outlives any process; a pod can
+ * never outlive the kernel (its netns and TAP die with it), and at start
+ * pods whose netns is gone are released anyway. The two fsyncs were 0.9 ms
+ * of a 2.3 ms CNI ADD. */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -30,34 +42,49 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-static int save_doc(const char *path, const char *key, json_t *items)
+/* FILE.prev opened for rewriting in place; a hard link to FILE (the
+ * layout earlier versions left) is broken first, or the write would change both. */
+static int open_prev(const char *prev)
+{
+	struct stat st;
+	int fd = open(prev, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_nlink > 1) {
+		close(fd);
+		unlink(prev);
+		fd = open(prev, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	}
+	return fd;
+}
+
+static int save_doc(const char *path, const char *key, json_t *items, bool durable)
 {
 	json_t *root = json_pack("{s:i, s:o}", "version", 1, key, items);
-	char tmp[330], prev[330];
+	char prev[330];
 	int fd, rc = 0;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	snprintf(prev, sizeof(prev), "%s.prev", path);
 	/* One buffer, one write: json_dumpfd writes token by token, a syscall
 	 * each, which made 100k routes take seconds. */
 	char *text = json_dumps(root, JSON_COMPACT);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	size_t len = text ? strlen(text) : 0;
+	fd = open_prev(prev);
 	if (text == NULL) {
 		rc = -ENOMEM;
-	} else if (fd < 0 || write_all(fd, text, strlen(text)) != 0 || fsync(fd) != 0) {
+	} else if (fd < 0 || write_all(fd, text, len) != 0 || ftruncate(fd, (off_t)len) != 0 ||
+		   (durable && fdatasync(fd) != 0)) {
 		rc = -errno;
-	} else {
-		unlink(prev);
-		if (link(path, prev) != 0 && errno != ENOENT)
-			ctl_warn("cannot keep the previous state as %s: %s", prev, strerror(errno));
-		if (rename(tmp, path) != 0)
-			rc = -errno;
+	} else if (renameat2(AT_FDCWD, prev, AT_FDCWD, path, RENAME_EXCHANGE) != 0 &&
+		   /* ENOENT: the first write; EINVAL: a filesystem without
+		    * exchange, which then keeps no previous copy. */
+		   ((errno != ENOENT && errno != EINVAL) || rename(prev, path) != 0)) {
+		rc = -errno;
 	}
 	if (fd >= 0)
 		close(fd);
 	free(text);
 	json_decref(root);
-	if (rc == 0 && (fd = open(node.cfg.state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+	if (durable && rc == 0 && (fd = open(node.cfg.state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
 		fsync(fd);
 		close(fd);
 	}
@@ -73,7 +100,7 @@ int ctl_state_save_pods(void)
 	for (unsigned i = 0; i < CTL_MAX_PODS; i++)
 		if (node.pods[i].used)
 			json_array_append_new(pods, ctl_pod_json(&node.pods[i]));
-	return save_doc(node.state_path, "pods", pods);
+	return save_doc(node.state_path, "pods", pods, false);
 }
 
 int ctl_state_save_routes(void)
@@ -87,7 +114,7 @@ int ctl_state_save_routes(void)
 		    strcmp(r->origin, "kernel") != 0)
 			json_array_append_new(routes, ctl_route_json(r));
 	}
-	return save_doc(node.routes_path, "routes", routes);
+	return save_doc(node.routes_path, "routes", routes, true);
 }
 
 static void restore_pods(json_t *pods)

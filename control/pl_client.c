@@ -104,13 +104,22 @@ json_t *pl_client_call(struct pl_client *c, const char *method, json_t *params, 
 		snprintf(msg, msglen, "cannot encode the request");
 		return NULL;
 	}
-	int rc = send_all(c->fd, s, strlen(s));
-	free(s);
-	if (rc != 0 || send_all(c->fd, "\n", 1) != 0) {
+	/* The request and its newline in one write: the daemon wakes once. */
+	size_t n = strlen(s);
+	char *line = realloc(s, n + 2);
+	if (line == NULL) {
+		free(s);
+		snprintf(msg, msglen, "out of memory");
+		return NULL;
+	}
+	memcpy(line + n, "\n", 2);
+	int rc = send_all(c->fd, line, n + 1);
+	free(line);
+	if (rc != 0) {
 		snprintf(msg, msglen, "podlaned closed the connection: %s", strerror(errno));
 		return NULL;
 	}
-	char *line = read_line(c, &len);
+	line = read_line(c, &len);
 	if (line == NULL) {
 		snprintf(msg, msglen, "no reply from podlaned to %s: %s", method,
 			 errno ? strerror(errno) : "connection closed");

@@ -66,4 +66,24 @@ grep "using the previous good state" "$WORK/node.log" >/dev/null || fail "previo
 [ "$(ctl node pod list)" = "$pods_before" ] || fail "pods not restored from the previous copy"
 [ "$(ctl node route list)" = "$routes_before" ] || fail "routes not restored from the previous copy"
 ok "truncated state file: previous good copy used, pods and routes back"
+
+# A write goes to FILE.prev and swaps names with FILE. Left by earlier
+# versions, FILE.prev may be a hard link to FILE: the next write must
+# break the link, not write through it into FILE.
+st=$WORK/node.state
+stop_pid "$WORK/node.pid"
+ln -f "$st/state.json" "$st/state.json.prev"
+restart_node
+netns_add pc
+ctl node pod add ctr-c /run/netns/pc eth0 >/dev/null
+has_pod() { python3 -c 'import json,sys; sys.exit(not any(p["container_id"] == sys.argv[2] for p in json.load(open(sys.argv[1]))["pods"]))' "$@"; }
+has_pod "$st/state.json" ctr-c || fail "state.json lacks the new pod"
+has_pod "$st/state.json.prev" ctr-c && fail "state.json.prev is not the copy before the change"
+has_pod "$st/state.json.prev" ctr-a || fail "state.json.prev is not a complete copy"
+[ "$(stat -c %i "$st/state.json")" != "$(stat -c %i "$st/state.json.prev")" ] || fail "the hard link was kept"
+pods_before=$(ctl node pod list)
+stop_pid "$WORK/node.pid"
+restart_node
+[ "$(ctl node pod list)" = "$pods_before" ] || fail "pods differ after restart: $(ctl node pod list)"
+ok "state.json.prev holds the copy before the last change (an old hard link is broken)"
 echo "restart: all passed"
