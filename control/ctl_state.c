@@ -43,7 +43,8 @@ static int write_all(int fd, const char *p, size_t n)
 }
 
 /* FILE.prev opened for rewriting in place; a hard link to FILE (the
- * layout earlier versions left) is broken first, or the write would change both. */
+ * layout earlier versions left) is broken first, or the write would
+ * change both. */
 static int open_prev(const char *prev)
 {
 	struct stat st;
@@ -84,7 +85,8 @@ static int save_doc(const char *path, const char *key, json_t *items, bool durab
 		close(fd);
 	free(text);
 	json_decref(root);
-	if (durable && rc == 0 && (fd = open(node.cfg.state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+	if (durable && rc == 0 &&
+	    (fd = open(node.cfg.state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
 		fsync(fd);
 		close(fd);
 	}

@@ -101,7 +101,7 @@ int dp_worker_main(void *arg)
 			sleep_us = 0;
 			continue;
 		}
-	bool can_block = l != NULL && l->n > 0 && l->n_ethdev == 0;
+		bool can_block = l != NULL && l->n > 0 && l->n_ethdev == 0;
 		if (++idle < (can_block ? KPORT_IDLE_SPINS : IDLE_SPINS)) {
 			if (idle == 1)
 				idle_since = rte_get_tsc_cycles();
