@@ -23,21 +23,26 @@ static void sysctl_set(const char *fmt, const char *ifname, const char *value)
 		ctl_warn("cannot set %s to %s", path, value);
 }
 
+/* The kernel interface under the uplink (our af_packet: socket or DPDK's
+ * af_packet PMD), or NULL when DPDK drives the NIC itself. */
+static const char *uplink_ifname(const struct ctl_config *c, char buf[IF_NAMESIZE])
+{
+	const char *p = strstr(c->uplink, "iface=");
+
+	if (c->uplink_is_packet)
+		return c->uplink + strlen(CTL_UPLINK_PACKET);
+	if (strncmp(c->uplink, "net_af_packet", 13) != 0 || p == NULL)
+		return NULL;
+	snprintf(buf, IF_NAMESIZE, "%.*s", (int)strcspn(p + 6, ","), p + 6);
+	return buf;
+}
+
 /* An af_packet uplink shares its frames with the kernel, which would also
  * answer them through the node IP it holds on the host port (duplicate
  * ping replies and ARP answers). Make the kernel ignore the uplink:
  * strict reverse-path filter, no ARP replies, no IPv6 on it. */
-static void quiet_kernel_uplink(const char *uplink)
+static void quiet_kernel_uplink(const char *ifname)
 {
-	const char *p = strstr(uplink, "iface=");
-	char ifname[IF_NAMESIZE];
-
-	if (strncmp(uplink, CTL_UPLINK_PACKET, strlen(CTL_UPLINK_PACKET)) == 0)
-		snprintf(ifname, sizeof(ifname), "%s", uplink + strlen(CTL_UPLINK_PACKET));
-	else if (strncmp(uplink, "net_af_packet", 13) == 0 && p != NULL)
-		snprintf(ifname, sizeof(ifname), "%.*s", (int)strcspn(p + 6, ","), p + 6);
-	else
-		return;
 	sysctl_set("/proc/sys/net/ipv4/conf/%s/rp_filter", ifname, "1");
 	sysctl_set("/proc/sys/net/ipv4/conf/%s/arp_ignore", ifname, "8");
 	sysctl_set("/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname, "1");
@@ -76,12 +81,13 @@ int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 	if (ctl_node_tables(c, err, errlen) != 0)
 		return -1;
 
+	char ifbuf[IF_NAMESIZE];
+	const char *upif = uplink_ifname(c, ifbuf);
 	if (c->uplink_is_packet) {
 		/* Port names are telemetry keys: no ':' there. */
-		const char *ifname = c->uplink + strlen(CTL_UPLINK_PACKET);
 		char name[32];
-		snprintf(name, sizeof(name), "af_packet_%s", ifname);
-		if (dp_packet_create(ifname, name, &up, &node.node_mac, err, errlen) != 0)
+		snprintf(name, sizeof(name), "af_packet_%s", upif);
+		if (dp_packet_create(upif, name, &up, &node.node_mac, err, errlen) != 0)
 			return -1;
 	} else {
 		/* The uplink is the one port EAL probed from the allowlist/--vdev. */
@@ -97,7 +103,8 @@ int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 			return -1;
 		rte_eth_macaddr_get(up, &node.node_mac);
 	}
-	quiet_kernel_uplink(c->uplink);
+	if (upif != NULL)
+		quiet_kernel_uplink(upif);
 
 	/* A native TAP like the pods': node-to-pod TCP moves as GSO frames.
 	 * Our side's MAC is the one the kernel's neighbours of pods see. */

@@ -28,6 +28,9 @@ static void idle_wait(struct dp_worker *w, bool block, unsigned us)
 {
 	rte_rcu_qsbr_thread_offline(dp.qsbr, w->id);
 	if (block) {
+		/* The events are dropped, not handled: gathered offline, they
+		 * may name a port removed (and its fd closed) meanwhile.
+		 * poll_kports asks again, online. */
 		struct epoll_event ev[8];
 		struct timespec ts = {.tv_nsec = (long)us * 1000};
 		epoll_pwait2(w->epfd, ev, RTE_DIM(ev), &ts, NULL);
