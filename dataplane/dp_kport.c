@@ -14,6 +14,7 @@
 #include <linux/if_tun.h>
 #include <net/ethernet.h>
 #include <net/if.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -220,6 +221,17 @@ void dp_mbuf_to_vnet(const struct rte_mbuf *m, struct virtio_net_hdr *h)
 	}
 }
 
+/* A TAP whose interface was deleted (ip link del in the pod; deleting the
+ * netns does not do it, our fd keeps the netns alive) reports EPOLLERR
+ * for good, which would keep its worker from ever
+ * blocking: stop watching it. Its port stays until pod.del removes it. */
+static void detached(struct dp_worker *w, uint16_t port)
+{
+	epoll_ctl(w->epfd, EPOLL_CTL_DEL, dp.ports[port].fd, NULL);
+	DP_LOG_LIMITED(WARNING, "port %s: its interface was deleted, no longer polled "
+				"(pod.del removes the port)", dp.ports[port].name);
+}
+
 /* Reads go into a big buffer (a GSO frame fits whole: the interface's
  * gso_max_size is DP_KPORT_GSO_MAX); small frames are copied out so the
  * big buffer serves the next read. */
@@ -239,8 +251,11 @@ uint16_t dp_kport_rx(struct dp_worker *w, uint16_t port, struct rte_mbuf **pkts,
 		uint16_t room = rte_pktmbuf_tailroom(big);
 		struct iovec iov[2] = {{&h, sizeof(h)}, {rte_pktmbuf_mtod(big, void *), room}};
 		ssize_t len = readv(fd, iov, 2);
-		if (len < 0)
+		if (len < 0) {
+			if (unlikely(errno == EBADFD))
+				detached(w, port);
 			break; /* EAGAIN: drained (EIO: the kernel side is down) */
+		}
 		len -= (ssize_t)sizeof(h);
 		if (unlikely(len < (ssize_t)sizeof(struct rte_ether_hdr) || len > room)) {
 			w->stats.drops[DP_DROP_BAD_IP_HEADER]++; /* runt, or cut short */
