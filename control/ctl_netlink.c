@@ -115,6 +115,18 @@ void ctl_nl_link_set(struct ctl_nl_batch *b, int ifindex, const struct rte_ether
 	batch_done(b, nlh);
 }
 
+void ctl_nl_link_rename(struct ctl_nl_batch *b, int ifindex, const char *name)
+{
+	struct ifinfomsg *ifi;
+	struct nlmsghdr *nlh = link_change(b, ifindex, &ifi);
+
+	ifi->ifi_change = IFF_UP; /* and ifi_flags 0: down */
+	batch_done(b, nlh);
+	nlh = link_change(b, ifindex, &ifi);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	batch_done(b, nlh);
+}
+
 void ctl_nl_link_sizes(struct ctl_nl_batch *b, int ifindex, uint32_t mtu, uint32_t gso_max_size)
 {
 	struct ifinfomsg *ifi;

@@ -27,6 +27,9 @@ struct ctl_nl_batch {
 void ctl_nl_batch_init(struct ctl_nl_batch *b);
 void ctl_nl_link_set(struct ctl_nl_batch *b, int ifindex, const struct rte_ether_addr *mac,
 		     bool up);
+/* Take a link down and rename it (two requests: the kernel renames only
+ * links that are down). */
+void ctl_nl_link_rename(struct ctl_nl_batch *b, int ifindex, const char *name);
 /* MTU and gso_max_size of a link; 0 leaves either as it is. */
 void ctl_nl_link_sizes(struct ctl_nl_batch *b, int ifindex, uint32_t mtu, uint32_t gso_max_size);
 /* No IPv6 link-local address (addr_gen_mode none), asked before the link

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_ethdev.h>
@@ -188,6 +189,37 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 	return 0;
 }
 
+/* A TAP's interface lives until the dataplane's closers have closed its
+ * fd (dp_kport.c, ~20 ms). Meanwhile it must not hold the pod's ifname,
+ * or an ADD into the same netns right after would find the name taken:
+ * it goes down and becomes pldelN. Nothing to do if the interface or the
+ * netns path is gone. */
+static void release_ifname(const struct ctl_pod *p)
+{
+	static uint32_t seq;
+	char cur[IF_NAMESIZE], name[IF_NAMESIZE];
+	struct ctl_netns home;
+	struct ctl_nl_batch b;
+	unsigned failed;
+	int idx, rc = 0;
+
+	if (dp_tap_ifname(p->port, cur) != 0 || ctl_netns_enter(p->netns, &home) != 0)
+		return;
+	if ((idx = (int)if_nametoindex(cur)) != 0) {
+		snprintf(name, sizeof(name), "pldel%u", seq++);
+		ctl_nl_batch_init(&b);
+		ctl_nl_link_rename(&b, idx, name);
+		rc = ctl_nl_batch_send(&b, &failed);
+	}
+	if (ctl_netns_leave(&home) != 0) {
+		ctl_error("fatal: cannot return to the node netns");
+		abort();
+	}
+	if (rc != 0)
+		ctl_warn("pod del %s/%s: cannot rename %s to %s: %s (it holds the name until "
+			 "deleted, ~20 ms)", p->container_id, p->ifname, cur, name, strerror(-rc));
+}
+
 int ctl_pod_del(struct ctl_pod *p)
 {
 	char ipb[16];
@@ -200,6 +232,8 @@ int ctl_pod_del(struct ctl_pod *p)
 			ctl_route_remove(r->prefix, r->plen);
 	}
 	dp_commit();
+	if (!p->vhost)
+		release_ifname(p);
 	int rc = dp_port_remove(p->port);
 	if (rc != 0)
 		ctl_warn("pod del %s/%s: port %u removal failed: %s", p->container_id, p->ifname,

@@ -20,6 +20,7 @@ int dp_init_tables(const struct dp_config *c, char *err, size_t errlen)
 	dp.node_mask = c->node_plen ? rte_cpu_to_be_32(~0u << (32 - c->node_plen)) : 0;
 	dp.uplink = dp.host = DP_MAX_PORTS;
 	dp.slowpath_efd = -1;
+	dp.closer_pipe[0] = dp.closer_pipe[1] = -1;
 	for (unsigned i = 0; i < DP_MAX_WORKERS; i++) {
 		dp.workers[i].id = i;
 		dp.workers[i].epfd = -1;
@@ -92,7 +93,7 @@ int dp_init(int argc, char **argv, const struct dp_config *c, char *err, size_t 
 			 c->n_workers, rte_lcore_count());
 		goto fail;
 	}
-	if (dp_init_tables(c, err, errlen) == 0)
+	if (dp_init_tables(c, err, errlen) == 0 && dp_kport_closers_start(err, errlen) == 0)
 		return 0;
 fail:
 	rte_pdump_uninit();
@@ -128,6 +129,7 @@ void dp_stop(void)
 	for (pid = RTE_MAX_ETHPORTS; pid < DP_MAX_PORTS; pid++)
 		if (dp.ports[pid].active)
 			dp_kport_close(pid);
+	dp_kport_closers_stop();
 	for (unsigned i = 0; i < dp.cfg.n_workers; i++)
 		close(dp.workers[i].epfd);
 	rte_pdump_uninit();

@@ -14,6 +14,8 @@
 #include <linux/if_tun.h>
 #include <net/ethernet.h>
 #include <net/if.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -21,6 +23,7 @@
 #include <unistd.h>
 
 #include <rte_errno.h>
+#include <rte_lcore.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
@@ -100,6 +103,16 @@ int dp_tap_create(const char *ifname, enum dp_port_kind kind, const char *name,
 		return rc;
 	}
 	return kport_add(id, fd, kind, name, mac, pid, err, errlen);
+}
+
+int dp_tap_ifname(uint16_t port, char name[IFNAMSIZ])
+{
+	struct ifreq ifr = {0};
+
+	if (ioctl(dp.ports[port].fd, TUNGETIFF, &ifr) != 0)
+		return -errno;
+	snprintf(name, IFNAMSIZ, "%s", ifr.ifr_name);
+	return 0;
 }
 
 int dp_packet_create(const char *ifname, const char *name, uint16_t *pid,
@@ -307,7 +320,64 @@ uint16_t dp_kport_tx(uint16_t port, struct rte_mbuf **pkts, uint16_t n)
 	return i;
 }
 
+/* Closing a TAP takes the kernel 15-25 ms, nearly all of it waiting for
+ * RCU grace periods while it unregisters the interface. Closer threads do
+ * it, so pod.del does not hold the control thread (and every API call
+ * behind it) that long, and several closes wait out their grace periods
+ * together. The fds travel through a pipe: one 4-byte write or read is
+ * atomic, so each fd reaches exactly one closer. */
+static void *closer_main(void *arg)
+{
+	int fd;
+
+	(void)arg;
+	while (read(dp.closer_pipe[0], &fd, sizeof(fd)) == sizeof(fd) && fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+int dp_kport_closers_start(char *err, size_t errlen)
+{
+	if (pipe2(dp.closer_pipe, O_CLOEXEC) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	for (unsigned i = 0; i < DP_CLOSERS; i++) {
+		int rc = rte_ctrl_thread_create(&dp.closers[i], "pl-closer", NULL, closer_main, NULL);
+		if (rc != 0) {
+			snprintf(err, errlen, "cannot start a closer thread: %s", strerror(rc));
+			close(dp.closer_pipe[1]); /* the ones started read EOF and end */
+			while (i-- > 0)
+				pthread_join(dp.closers[i], NULL);
+			close(dp.closer_pipe[0]);
+			dp.closer_pipe[0] = dp.closer_pipe[1] = -1;
+			return -1;
+		}
+	}
+	return 0;
+}
+
 void dp_kport_close(uint16_t port)
 {
-	close(dp.ports[port].fd);
+	int fd = dp.ports[port].fd;
+
+	if (dp.closer_pipe[1] < 0 || write(dp.closer_pipe[1], &fd, sizeof(fd)) != sizeof(fd))
+		close(fd);
+}
+
+void dp_kport_closers_stop(void)
+{
+	static const int end = -1;
+
+	if (dp.closer_pipe[1] < 0)
+		return;
+	/* After every fd queued before them: a closer ends on reading one. */
+	for (unsigned i = 0; i < DP_CLOSERS; i++)
+		if (write(dp.closer_pipe[1], &end, sizeof(end)) != sizeof(end))
+			abort(); /* a pipe we own, with room to spare */
+	for (unsigned i = 0; i < DP_CLOSERS; i++)
+		pthread_join(dp.closers[i], NULL);
+	close(dp.closer_pipe[0]);
+	close(dp.closer_pipe[1]);
+	dp.closer_pipe[0] = dp.closer_pipe[1] = -1;
 }

@@ -4,6 +4,7 @@
 #define DP_PRIV_H
 
 #include <linux/virtio_net.h>
+#include <pthread.h>
 
 #include <rte_arp.h>
 #include <rte_ethdev.h>
@@ -30,6 +31,8 @@
 #define DP_SLOWPATH_RING 1024
 /* One worker may poll everything: every ethdev's queues (one per worker
  * at most) and every kernel port. 64 capped a 1-worker node at 62 pods. */
+/* Threads that close kernel ports' fds (dp_kport.c). */
+#define DP_CLOSERS 4
 #define DP_MAX_RXQ_PER_WORKER (RTE_MAX_ETHPORTS * DP_MAX_WORKERS + DP_MAX_PORTS - RTE_MAX_ETHPORTS)
 /* Every port has one tx queue per worker; the control thread uses the
  * next one, so nobody shares a tx queue (vhost-user aside: dp_port.txq_of). */
@@ -152,6 +155,8 @@ struct dp {
 	uint64_t arp_requests;
 	struct dp_port ports[DP_MAX_PORTS];
 	uint16_t uplink, host;
+	int closer_pipe[2]; /* kernel port fds for the closers (dp_kport.c) */
+	pthread_t closers[DP_CLOSERS];
 	struct dp_worker workers[DP_MAX_WORKERS];
 	volatile bool stop;
 };
@@ -213,7 +218,12 @@ bool dp_vnet_to_mbuf(const struct virtio_net_hdr *h, struct rte_mbuf *m);
 void dp_mbuf_to_vnet(const struct rte_mbuf *m, struct virtio_net_hdr *h);
 uint16_t dp_kport_rx(struct dp_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t max);
 uint16_t dp_kport_tx(uint16_t port, struct rte_mbuf **pkts, uint16_t n);
+/* Hands the port's fd to the closers (closed at once if there are none:
+ * unit tests and fuzzers). */
 void dp_kport_close(uint16_t port);
+int dp_kport_closers_start(char *err, size_t errlen);
+/* Every fd handed over is closed when this returns. */
+void dp_kport_closers_stop(void);
 /* dp_neigh.c */
 static inline uint64_t dp_neigh_mac_word(uint32_t ip)
 {
