@@ -71,6 +71,7 @@ void ctl_nl_batch_init(struct ctl_nl_batch *b)
 	b->n = 0;
 	b->optional = 0;
 	b->len = 0;
+	b->last = 0;
 }
 
 /* The next request of the batch; its sequence number is its position. */
@@ -80,8 +81,9 @@ static struct nlmsghdr *batch_next(struct ctl_nl_batch *b, uint16_t type, uint16
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(b->buf + b->len);
 
 	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags; /* NLM_F_ACK: the last one only */
 	nlh->nlmsg_seq = b->n++;
+	b->last = b->len;
 	return nlh;
 }
 
@@ -190,19 +192,24 @@ int ctl_nl_batch_send(struct ctl_nl_batch *b, unsigned *failed)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
-	unsigned acked = 0;
+	bool done = b->n == 0;
 	int rc = 0;
 
 	*failed = 0;
 	if (nl == NULL)
 		return -errno;
+	/* The kernel answers a request without NLM_F_ACK only if it refuses
+	 * it, and runs them in order: the last one's answer comes after every
+	 * other, so one read usually sees the whole batch through. */
+	if (b->n)
+		((struct nlmsghdr *)(b->buf + b->last))->nlmsg_flags |= NLM_F_ACK;
 	/* Bound (portid chosen by the kernel) on the first send; every answer
 	 * to this socket is ours. */
 	if (mnl_socket_sendto(nl, b->buf, b->len) < 0) {
 		rc = -errno;
 		goto out;
 	}
-	while (acked < b->n) {
+	while (!done) {
 		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
 		if (n < 0) {
 			rc = -errno;
@@ -214,7 +221,7 @@ int ctl_nl_batch_send(struct ctl_nl_batch *b, unsigned *failed)
 			if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_seq >= b->n)
 				continue;
 			const struct nlmsgerr *err = mnl_nlmsg_get_payload(h);
-			acked++;
+			done |= h->nlmsg_seq == b->n - 1;
 			if (err->error != 0 && rc == 0 && !(b->optional & (1u << h->nlmsg_seq))) {
 				rc = err->error;
 				*failed = h->nlmsg_seq;

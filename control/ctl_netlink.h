@@ -12,15 +12,15 @@
 #include <rte_ether.h>
 
 /* Changes go out as a batch: requests are appended, then sent in one write
- * over one socket, and every answer is read (a pod's five changes cost one
- * socket and six syscalls instead of five sockets and twenty-five). The
- * kernel runs them in order and answers each, so a refused one does not
- * stop the rest: callers undo by deleting the link. */
+ * over one socket, and the answers are read (a pod's six changes cost one
+ * socket and about four syscalls instead of six sockets and thirty). The
+ * kernel runs them in order, and a refused one does not stop the rest:
+ * callers undo by deleting the link. */
 #define CTL_NL_BATCH_MAX 8
 struct ctl_nl_batch {
 	unsigned n;
 	uint32_t optional; /* requests whose refusal is not an error */
-	size_t len;
+	size_t len, last; /* last: offset of the last request */
 	char buf[CTL_NL_BATCH_MAX * 128]; /* our requests are under 128 bytes each */
 };
 

@@ -42,6 +42,7 @@ struct ctl_node {
 	struct ctl_route *routes;
 	uint32_t route_cap;
 	uint32_t n_routes;
+	uint32_t port_routes[DP_MAX_PORTS]; /* routes whose next hop is the port */
 	uint64_t *ipam;             /* bitmap over pod_cidr */
 	uint32_t ipam_size;
 	char state_path[300];  /* pods and addresses */

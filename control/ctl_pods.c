@@ -225,8 +225,13 @@ int ctl_pod_del(struct ctl_pod *p)
 	char ipb[16];
 
 	/* Every route through the pod's port goes first, then the port, once
-	 * no worker can still hold a next hop to it. */
-	for (uint32_t i = 0; i < node.route_cap; i++) {
+	 * no worker can still hold a next hop to it. Usually that is the
+	 * pod's /32 alone; the table (max_routes long) is searched only for
+	 * routes added with dev <port>. */
+	const struct ctl_route *own = ctl_route_find(p->ip, 32);
+	if (own != NULL && own->nh.kind == DP_NH_PORT && own->nh.port == p->port)
+		ctl_route_remove(p->ip, 32);
+	for (uint32_t i = 0; node.port_routes[p->port] > 0 && i < node.route_cap; i++) {
 		struct ctl_route *r = &node.routes[i];
 		if (r->used && r->nh.kind == DP_NH_PORT && r->nh.port == p->port)
 			ctl_route_remove(r->prefix, r->plen);

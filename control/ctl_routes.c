@@ -49,6 +49,10 @@ int ctl_route_set(uint32_t prefix, uint8_t plen, const struct dp_nh_spec *nh, co
 		r = &node.routes[i];
 		node.n_routes++;
 	}
+	if (r->used && r->nh.kind == DP_NH_PORT)
+		node.port_routes[r->nh.port]--;
+	if (nh->kind == DP_NH_PORT)
+		node.port_routes[nh->port]++;
 	r->used = true;
 	r->prefix = prefix;
 	r->plen = plen;
@@ -66,6 +70,8 @@ int ctl_route_remove(uint32_t prefix, uint8_t plen)
 		return -ENOENT;
 	dp_route_del(prefix, plen);
 	rte_hash_del_key(node.route_idx, &k);
+	if (node.routes[i].nh.kind == DP_NH_PORT)
+		node.port_routes[node.routes[i].nh.port]--;
 	memset(&node.routes[i], 0, sizeof(node.routes[i]));
 	node.n_routes--;
 	return 0;

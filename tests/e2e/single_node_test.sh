@@ -154,9 +154,11 @@ assert t["/podlane/ports"]["af_packet_up0"]["kind"] == "uplink", t' "$tel" || fa
 ok "DPDK telemetry: /podlane/info, /podlane/drops, /podlane/ports"
 
 free_before=$(ctl node -o json node | python3 -c 'import json,sys; print(json.load(sys.stdin)["free_ips"])')
+ctl node route add 100.97.50.0/24 dev tap_p243_2 >/dev/null
 ctl node pod del ctr-b eth0
 ctl node -o json port list | grep tap_p243_2 >/dev/null && fail "port of pod b still listed"
 ctl node route list | grep "^$B/32" >/dev/null && fail "route to pod b still present"
+ctl node route list | grep "^100.97.50.0/24" >/dev/null && fail "route added through pod b's port still present"
 # The TAP is closed in the background (the kernel takes ~20 ms); its
 # interface gives up the name at once and is gone soon after.
 ip -n pb link show eth0 >/dev/null 2>&1 && fail "eth0 still in pod b's netns after pod del"

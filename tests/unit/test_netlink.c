@@ -115,6 +115,36 @@ static void test_first_refusal_reported(void **state)
 	ctl_nl_link_sizes(&b, lo, UINT32_MAX, 0);
 	assert_int_equal(ctl_nl_batch_send(&b, &failed), -EINVAL);
 	assert_int_equal(failed, 0);
+
+	/* Only the last request asks for an answer: its refusal still counts. */
+	ctl_nl_batch_init(&b);
+	ctl_nl_addr_add(&b, lo, ip("10.9.8.11"), 32);
+	ctl_nl_route_add(&b, ip("10.4.0.0"), 16, 0, 9999);
+	assert_int_equal(ctl_nl_batch_send(&b, &failed), -ENODEV);
+	assert_int_equal(failed, 1);
+	assert_int_equal(ctl_nl_addr_present(lo, ip("10.9.8.11"), 32), 1);
+}
+
+/* pod.del's rename: down first (the kernel renames only links that are
+ * down), then the new name; the link keeps its index. */
+static void test_rename(void **state)
+{
+	(void)state;
+	need_netns();
+	struct ctl_nl_batch b;
+	unsigned failed = 99;
+
+	ctl_nl_batch_init(&b);
+	ctl_nl_link_set(&b, lo, NULL, true);
+	ctl_nl_link_rename(&b, lo, "pldel7");
+	assert_int_equal(ctl_nl_batch_send(&b, &failed), 0);
+	assert_int_equal((int)if_nametoindex("pldel7"), lo);
+	assert_int_equal(if_nametoindex("lo"), 0);
+	ctl_nl_batch_init(&b);
+	ctl_nl_link_rename(&b, lo, "lo");
+	ctl_nl_link_set(&b, lo, NULL, true);
+	assert_int_equal(ctl_nl_batch_send(&b, &failed), 0);
+	assert_int_equal((int)if_nametoindex("lo"), lo);
 }
 
 static void test_optional_refusal_ignored(void **state)
@@ -137,6 +167,7 @@ int main(void)
 		cmocka_unit_test(test_batch_applies_every_request),
 		cmocka_unit_test(test_first_refusal_reported),
 		cmocka_unit_test(test_optional_refusal_ignored),
+		cmocka_unit_test(test_rename),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
