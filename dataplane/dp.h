@@ -59,6 +59,7 @@ enum dp_drop {
 	DP_DROP_SLOWPATH_FULL,
 	DP_DROP_NO_MBUF,
 	DP_DROP_SPOOFED, /* a pod sent from an address that is not its own */
+	DP_DROP_TX_ERROR, /* the kernel refused the frame: interface down or gone */
 	DP_DROP_MAX
 };
 extern const char *const dp_drop_names[DP_DROP_MAX];

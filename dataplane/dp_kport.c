@@ -296,9 +296,9 @@ uint16_t dp_kport_rx(struct dp_worker *w, uint16_t port, struct rte_mbuf **pkts,
 	return n;
 }
 
-/* Returns how many frames were taken (written and freed); the caller
- * keeps the rest, as with rte_eth_tx_burst. */
-uint16_t dp_kport_tx(uint16_t port, struct rte_mbuf **pkts, uint16_t n)
+/* Returns how many frames were taken (written or refused, and freed);
+ * the caller keeps the rest, as with rte_eth_tx_burst. */
+uint16_t dp_kport_tx(uint16_t port, struct rte_mbuf **pkts, uint16_t n, struct dp_refused *r)
 {
 	int fd = dp.ports[port].fd;
 	uint16_t i;
@@ -313,8 +313,15 @@ uint16_t dp_kport_tx(uint16_t port, struct rte_mbuf **pkts, uint16_t n)
 		iov[0] = (struct iovec){&h, sizeof(h)};
 		for (struct rte_mbuf *s = m; s != NULL && k <= MAX_SEGS; s = s->next)
 			iov[k++] = (struct iovec){rte_pktmbuf_mtod(s, void *), s->data_len};
-		if (unlikely(m->nb_segs > MAX_SEGS) || writev(fd, iov, (int)k) < 0)
-			break; /* EAGAIN: the kernel's queue is full; EIO: link down */
+		if (unlikely(m->nb_segs > MAX_SEGS || writev(fd, iov, (int)k) < 0)) {
+			/* A full queue keeps the rest for the caller to count;
+			 * anything else (EIO: the interface is down; EBADFD: it
+			 * was deleted; too big) is this frame's alone. */
+			if (m->nb_segs <= MAX_SEGS && (errno == EAGAIN || errno == ENOBUFS))
+				break;
+			r->pkts++;
+			r->bytes += m->pkt_len;
+		}
 		rte_pktmbuf_free(m);
 	}
 	return i;

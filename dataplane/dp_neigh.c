@@ -28,7 +28,9 @@ static void ctl_tx(uint16_t port, struct rte_mbuf *m)
 		rte_pktmbuf_free(m);
 		return;
 	}
-	uint16_t sent = dp_port_tx(port, DP_CTL_TXQ(dp.cfg.n_workers), segs, (uint16_t)n);
+	struct dp_refused r = {0};
+	uint16_t sent = dp_port_tx(port, DP_CTL_TXQ(dp.cfg.n_workers), segs, (uint16_t)n, &r);
+	dp.slowpath_stats[DP_DROP_TX_ERROR] += r.pkts;
 	rte_pktmbuf_free_bulk(&segs[sent], (unsigned)n - sent);
 }
 

@@ -173,7 +173,16 @@ struct rte_mbuf *dp_arp_request(uint16_t port, uint32_t target);
 /* dp_icmp.c */
 void dp_icmp_error(struct dp_worker *w, struct rte_mbuf *orig, uint8_t type, uint8_t code);
 /* dp_tx.c */
-uint16_t dp_port_tx(uint16_t port, unsigned sender, struct rte_mbuf **pkts, uint16_t n);
+/* Frames a port took but the kernel refused (kernel ports only: the
+ * interface is down or gone), freed and counted apart from what is sent. */
+struct dp_refused {
+	uint16_t pkts;
+	uint64_t bytes;
+};
+/* Returns how many frames the port took, sent or refused (*r); the caller
+ * keeps the rest (a full queue), as with rte_eth_tx_burst. */
+uint16_t dp_port_tx(uint16_t port, unsigned sender, struct rte_mbuf **pkts, uint16_t n,
+		    struct dp_refused *r);
 void dp_tx_flush_port(struct dp_worker *w, uint16_t port);
 void dp_tx_flush(struct dp_worker *w);
 void dp_drop(struct dp_worker *w, struct rte_mbuf *m, enum dp_drop why);
@@ -217,7 +226,7 @@ int dp_offload_resolve(struct rte_mbuf *m, struct rte_mbuf **out, uint16_t max);
 bool dp_vnet_to_mbuf(const struct virtio_net_hdr *h, struct rte_mbuf *m);
 void dp_mbuf_to_vnet(const struct rte_mbuf *m, struct virtio_net_hdr *h);
 uint16_t dp_kport_rx(struct dp_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t max);
-uint16_t dp_kport_tx(uint16_t port, struct rte_mbuf **pkts, uint16_t n);
+uint16_t dp_kport_tx(uint16_t port, struct rte_mbuf **pkts, uint16_t n, struct dp_refused *r);
 /* Hands the port's fd to the closers (closed at once if there are none:
  * unit tests and fuzzers). */
 void dp_kport_close(uint16_t port);

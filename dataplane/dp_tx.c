@@ -18,14 +18,16 @@ const char *const dp_drop_names[DP_DROP_MAX] = {
 	[DP_DROP_SLOWPATH_FULL] = "slowpath_full",
 	[DP_DROP_NO_MBUF] = "no_mbuf",
 	[DP_DROP_SPOOFED] = "spoofed",
+	[DP_DROP_TX_ERROR] = "tx_error",
 };
 
-uint16_t dp_port_tx(uint16_t port, unsigned sender, struct rte_mbuf **pkts, uint16_t n)
+uint16_t dp_port_tx(uint16_t port, unsigned sender, struct rte_mbuf **pkts, uint16_t n,
+		    struct dp_refused *r)
 {
 	struct dp_port *p = &dp.ports[port];
 
 	if (p->kport)
-		return dp_kport_tx(port, pkts, n);
+		return dp_kport_tx(port, pkts, n, r);
 	if (likely(!p->shared_txq))
 		return rte_eth_tx_burst(port, (uint16_t)sender, pkts, n);
 	uint8_t q = __atomic_load_n(&p->txq_of[sender], __ATOMIC_RELAXED);
@@ -38,16 +40,18 @@ uint16_t dp_port_tx(uint16_t port, unsigned sender, struct rte_mbuf **pkts, uint
 void dp_tx_flush_port(struct dp_worker *w, uint16_t port)
 {
 	struct dp_txbuf *b = &w->tx[port];
+	struct dp_refused r = {0};
 	uint64_t bytes = 0;
 
 	/* Counted before sending: a sent mbuf may already be reused. */
 	for (uint16_t i = 0; i < b->n; i++)
 		bytes += b->pkts[i]->pkt_len;
-	uint16_t sent = dp_port_tx(port, w->id, b->pkts, b->n);
+	uint16_t sent = dp_port_tx(port, w->id, b->pkts, b->n, &r);
 	for (uint16_t i = sent; i < b->n; i++)
 		bytes -= b->pkts[i]->pkt_len;
-	w->stats.tx_bytes[port] += bytes;
-	w->stats.tx_pkts[port] += sent;
+	w->stats.tx_bytes[port] += bytes - r.bytes;
+	w->stats.tx_pkts[port] += sent - r.pkts;
+	w->stats.drops[DP_DROP_TX_ERROR] += r.pkts;
 	if (unlikely(sent < b->n)) {
 		w->stats.drops[DP_DROP_TX_FULL] += b->n - sent;
 		rte_pktmbuf_free_bulk(&b->pkts[sent], b->n - sent);

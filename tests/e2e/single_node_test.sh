@@ -108,6 +108,20 @@ after=$(ctl node -o json stats | python3 -c 'import json,sys; print(json.load(sy
 ip netns exec pa ping -c 1 -W 2 $B >/dev/null || fail "pod a lost its own traffic after the spoofing attempt"
 ok "spoofed source addresses from a pod are dropped and counted ($((after - before)))"
 
+# A frame the kernel refuses (the pod's interface is down) counts as
+# tx_error, not as a full queue.
+netns_add pdown
+D=$(ctl node -o json pod add down /run/netns/pdown eth0 | python3 -c 'import json,sys; print(json.load(sys.stdin)["ip"].split("/")[0])')
+wait_for 5 ping1 pa "$D" >/dev/null || fail "pod down unreachable while up"
+txdrops() { ctl node -o json stats | python3 -c 'import json,sys; d=json.load(sys.stdin)["drops"]; print(d["tx_error"], d["tx_full"])'; }
+read -r e0 f0 <<<"$(txdrops)"
+ip -n pdown link set eth0 down
+ip netns exec pa ping -c 3 -i 0.2 -W 1 "$D" >/dev/null 2>&1 && fail "a pod answered with its interface down"
+read -r e1 f1 <<<"$(txdrops)"
+[ $((e1 - e0)) -ge 3 ] && [ "$f1" = "$f0" ] || fail "interface down: tx_error $e0 -> $e1, tx_full $f0 -> $f1"
+ctl node pod del down eth0 >/dev/null
+ok "frames to a pod whose interface is down count as tx_error ($((e1 - e0)))"
+
 # Bytes intact through TAP-to-TAP GSO pass-through (pod <-> pod), the
 # host TAP (node -> pod) and segmentation onto the uplink (fabric <- pod).
 tcp_bulk_check pa pb $B 32
