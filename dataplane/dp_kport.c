@@ -236,8 +236,8 @@ void dp_mbuf_to_vnet(const struct rte_mbuf *m, struct virtio_net_hdr *h)
 
 /* A TAP whose interface was deleted (ip link del in the pod; deleting the
  * netns does not do it, our fd keeps the netns alive) reports EPOLLERR
- * for good, which would keep its worker from ever
- * blocking: stop watching it. Its port stays until pod.del removes it. */
+ * for good, which would keep its worker from ever blocking: stop
+ * watching it. Its port stays until pod.del removes it. */
 static void detached(struct dp_worker *w, uint16_t port)
 {
 	epoll_ctl(w->epfd, EPOLL_CTL_DEL, dp.ports[port].fd, NULL);
@@ -352,7 +352,7 @@ int dp_kport_closers_start(char *err, size_t errlen)
 	for (unsigned i = 0; i < DP_CLOSERS; i++) {
 		int rc = rte_ctrl_thread_create(&dp.closers[i], "pl-closer", NULL, closer_main, NULL);
 		if (rc != 0) {
-			snprintf(err, errlen, "cannot start a closer thread: %s", strerror(rc));
+			snprintf(err, errlen, "cannot start a closer thread: %s", strerror(-rc));
 			close(dp.closer_pipe[1]); /* the ones started read EOF and end */
 			while (i-- > 0)
 				pthread_join(dp.closers[i], NULL);
