@@ -48,23 +48,31 @@ static int free_id(uint16_t *id, char *err, size_t errlen)
 	return -ENOSPC;
 }
 
-/* Port id (from free_id) serves fd; on failure fd is closed. */
-static int kport_add(uint16_t id, int fd, enum dp_port_kind kind, const char *name,
-		     const struct rte_ether_addr *mac, uint16_t *pid, char *err, size_t errlen)
+static void close_all(const int *fd, unsigned n)
+{
+	for (unsigned q = 0; q < n; q++)
+		close(fd[q]);
+}
+
+/* Port id (from free_id) serves fds, one per rx queue; on failure they
+ * are closed. */
+static int kport_add(uint16_t id, const int *fd, unsigned n, enum dp_port_kind kind,
+		     const char *name, const struct rte_ether_addr *mac, uint16_t *pid, char *err,
+		     size_t errlen)
 {
 	struct dp_port *p = &dp.ports[id];
 	memset(p, 0, sizeof(*p));
 	p->kport = true;
-	p->fd = fd;
+	memcpy(p->fd, fd, n * sizeof(*fd));
 	p->kind = (uint8_t)kind;
 	p->mac = *mac;
-	p->n_rxq = 1;
+	p->n_rxq = (uint16_t)n;
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	p->active = 1;
-	if (dp_workers_assign(id, 1) != 0) {
+	if (dp_workers_assign(id, (uint16_t)n) != 0) {
 		snprintf(err, errlen, "port %s: no worker can take it", name);
 		memset(p, 0, sizeof(*p));
-		close(fd);
+		close_all(fd, n);
 		return -ENOMEM;
 	}
 	if (kind == DP_PORT_HOST)
@@ -102,16 +110,62 @@ int dp_tap_create(const char *ifname, enum dp_port_kind kind, const char *name,
 		close(fd);
 		return rc;
 	}
-	return kport_add(id, fd, kind, name, mac, pid, err, errlen);
+	return kport_add(id, &fd, 1, kind, name, mac, pid, err, errlen);
 }
 
 int dp_tap_ifname(uint16_t port, char name[IFNAMSIZ])
 {
 	struct ifreq ifr = {0};
 
-	if (ioctl(dp.ports[port].fd, TUNGETIFF, &ifr) != 0)
+	if (ioctl(dp.ports[port].fd[0], TUNGETIFF, &ifr) != 0)
 		return -errno;
 	snprintf(name, IFNAMSIZ, "%s", ifr.ifr_name);
+	return 0;
+}
+
+/* One packet socket on interface idx, set up as every uplink socket is;
+ * -errno on failure. */
+static int packet_socket(unsigned idx)
+{
+	int one = 1, buf = PACKET_SOCKBUF;
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
+				  .sll_ifindex = (int)idx};
+
+	/* Our own transmissions are not echoed back to us; the qdisc is
+	 * skipped as DPDK's af_packet PMD does. */
+	if (fd < 0 || setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) != 0 ||
+	    setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) != 0 ||
+	    setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)) != 0 ||
+	    bind(fd, (struct sockaddr *)&sll, sizeof(sll)) != 0) {
+		int rc = -errno;
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+/* One socket per worker, each an rx queue, joined in a fanout group that
+ * hashes flows over them (a flow stays on one socket, in order; IPv4
+ * fragments hash on addresses only, so they stay together too). The
+ * kernel picks the group id. */
+static int packet_fanout(int *fd, unsigned n)
+{
+	int arg = PACKET_FANOUT_HASH << 16 | PACKET_FANOUT_FLAG_UNIQUEID << 16;
+	socklen_t len = sizeof(arg);
+
+	if (n < 2)
+		return 0;
+	if (setsockopt(fd[0], SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) != 0 ||
+	    getsockopt(fd[0], SOL_PACKET, PACKET_FANOUT, &arg, &len) != 0)
+		return -errno;
+	arg = (arg & 0xffff) | PACKET_FANOUT_HASH << 16;
+	for (unsigned q = 1; q < n; q++)
+		if (setsockopt(fd[q], SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) != 0)
+			return -errno;
 	return 0;
 }
 
@@ -119,8 +173,8 @@ int dp_packet_create(const char *ifname, const char *name, uint16_t *pid,
 		     struct rte_ether_addr *mac, char *err, size_t errlen)
 {
 	struct ifreq ifr = {0};
-	int one = 1, buf = PACKET_SOCKBUF, rc;
-	unsigned idx = if_nametoindex(ifname);
+	int fd[DP_MAX_WORKERS], rc;
+	unsigned idx = if_nametoindex(ifname), n = 0;
 	uint16_t id;
 
 	if ((rc = free_id(&id, err, errlen)) != 0)
@@ -129,27 +183,21 @@ int dp_packet_create(const char *ifname, const char *name, uint16_t *pid,
 		snprintf(err, errlen, "uplink interface %s: %s", ifname, strerror(errno));
 		return -ENODEV;
 	}
-	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
-	struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
-				  .sll_ifindex = (int)idx};
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	/* Our own transmissions are not echoed back to us; the qdisc is
-	 * skipped as DPDK's af_packet PMD does. */
-	if (fd < 0 || setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) != 0 ||
-	    setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) != 0 ||
-	    setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) != 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) != 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)) != 0 ||
-	    bind(fd, (struct sockaddr *)&sll, sizeof(sll)) != 0 ||
-	    ioctl(fd, SIOCGIFHWADDR, &ifr) != 0) {
+	do { /* one per worker, at least one */
+		if ((rc = packet_socket(idx)) < 0)
+			break;
+		fd[n++] = rc;
+	} while (n < dp.cfg.n_workers);
+	if (rc >= 0 && (rc = packet_fanout(fd, n)) == 0 && ioctl(fd[0], SIOCGIFHWADDR, &ifr) != 0)
 		rc = -errno;
-		snprintf(err, errlen, "uplink %s: packet socket: %s", ifname, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	if (rc < 0) {
+		snprintf(err, errlen, "uplink %s: packet socket: %s", ifname, strerror(-rc));
+		close_all(fd, n);
 		return rc;
 	}
 	memcpy(mac->addr_bytes, ifr.ifr_hwaddr.sa_data, RTE_ETHER_ADDR_LEN);
-	return kport_add(id, fd, DP_PORT_UPLINK, name, mac, pid, err, errlen);
+	return kport_add(id, fd, n, DP_PORT_UPLINK, name, mac, pid, err, errlen);
 }
 
 /* A GSO frame the kernel verified and merged (GRO on the NIC under a
@@ -238,9 +286,9 @@ void dp_mbuf_to_vnet(const struct rte_mbuf *m, struct virtio_net_hdr *h)
  * netns does not do it, our fd keeps the netns alive) reports EPOLLERR
  * for good, which would keep its worker from ever blocking: stop
  * watching it. Its port stays until pod.del removes it. */
-static void detached(struct dp_worker *w, uint16_t port)
+static void detached(struct dp_worker *w, uint16_t port, uint16_t queue)
 {
-	epoll_ctl(w->epfd, EPOLL_CTL_DEL, dp.ports[port].fd, NULL);
+	epoll_ctl(w->epfd, EPOLL_CTL_DEL, dp.ports[port].fd[queue], NULL);
 	DP_LOG_LIMITED(WARNING, "port %s: its interface was deleted, no longer polled "
 				"(pod.del removes the port)", dp.ports[port].name);
 }
@@ -248,9 +296,10 @@ static void detached(struct dp_worker *w, uint16_t port)
 /* Reads go into a big buffer (a GSO frame fits whole: the interface's
  * gso_max_size is DP_KPORT_GSO_MAX); small frames are copied out so the
  * big buffer serves the next read. */
-uint16_t dp_kport_rx(struct dp_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t max)
+uint16_t dp_kport_rx(struct dp_worker *w, uint16_t port, uint16_t queue, struct rte_mbuf **pkts,
+		     uint16_t max)
 {
-	int fd = dp.ports[port].fd;
+	int fd = dp.ports[port].fd[queue];
 	uint16_t n = 0;
 
 	while (n < max) {
@@ -266,7 +315,7 @@ uint16_t dp_kport_rx(struct dp_worker *w, uint16_t port, struct rte_mbuf **pkts,
 		ssize_t len = readv(fd, iov, 2);
 		if (len < 0) {
 			if (unlikely(errno == EBADFD))
-				detached(w, port);
+				detached(w, port, queue);
 			break; /* EAGAIN: drained (EIO: the kernel side is down) */
 		}
 		len -= (ssize_t)sizeof(h);
@@ -298,9 +347,11 @@ uint16_t dp_kport_rx(struct dp_worker *w, uint16_t port, struct rte_mbuf **pkts,
 
 /* Returns how many frames were taken (written or refused, and freed);
  * the caller keeps the rest, as with rte_eth_tx_burst. */
-uint16_t dp_kport_tx(uint16_t port, struct rte_mbuf **pkts, uint16_t n, struct dp_refused *r)
+uint16_t dp_kport_tx(uint16_t port, unsigned sender, struct rte_mbuf **pkts, uint16_t n,
+		     struct dp_refused *r)
 {
-	int fd = dp.ports[port].fd;
+	/* Any socket of a fanout group sends; each sender its own. */
+	int fd = dp.ports[port].fd[sender % dp.ports[port].n_rxq];
 	uint16_t i;
 
 	for (i = 0; i < n; i++) {
@@ -366,10 +417,11 @@ int dp_kport_closers_start(char *err, size_t errlen)
 
 void dp_kport_close(uint16_t port)
 {
-	int fd = dp.ports[port].fd;
-
-	if (dp.closer_pipe[1] < 0 || write(dp.closer_pipe[1], &fd, sizeof(fd)) != sizeof(fd))
-		close(fd);
+	for (unsigned q = 0; q < dp.ports[port].n_rxq; q++) {
+		int fd = dp.ports[port].fd[q];
+		if (dp.closer_pipe[1] < 0 || write(dp.closer_pipe[1], &fd, sizeof(fd)) != sizeof(fd))
+			close(fd);
+	}
 }
 
 void dp_kport_closers_stop(void)

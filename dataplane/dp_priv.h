@@ -54,8 +54,10 @@ struct dp_nh {
 struct dp_port {
 	uint8_t active;
 	uint8_t kind;
-	bool kport; /* kernel interface through our own fd (dp_kport.c), no ethdev */
-	int fd;
+	bool kport; /* kernel interface through our own fds (dp_kport.c), no ethdev */
+	/* Kernel ports: an fd per rx queue (n_rxq). A TAP has one; an
+	 * af_packet uplink one socket per worker in a fanout group. */
+	int fd[DP_MAX_WORKERS];
 	/* vhost-user: the guest enables as many queue pairs as it likes (up
 	 * to one per worker), so each sender (worker id, or DP_CTL_TXQ) maps
 	 * onto an enabled tx queue, kept by the queue-state callback, and
@@ -225,9 +227,13 @@ int dp_offload_resolve(struct rte_mbuf *m, struct rte_mbuf **out, uint16_t max);
 /* dp_kport.c; the header conversions are exposed for unit tests. */
 bool dp_vnet_to_mbuf(const struct virtio_net_hdr *h, struct rte_mbuf *m);
 void dp_mbuf_to_vnet(const struct rte_mbuf *m, struct virtio_net_hdr *h);
-uint16_t dp_kport_rx(struct dp_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t max);
-uint16_t dp_kport_tx(uint16_t port, struct rte_mbuf **pkts, uint16_t n, struct dp_refused *r);
-/* Hands the port's fd to the closers (closed at once if there are none:
+/* Epoll event data of a kernel port's rx queue. */
+#define DP_KPORT_EV(port, queue) ((uint32_t)(port) | (uint32_t)(queue) << 16)
+uint16_t dp_kport_rx(struct dp_worker *w, uint16_t port, uint16_t queue, struct rte_mbuf **pkts,
+		     uint16_t max);
+uint16_t dp_kport_tx(uint16_t port, unsigned sender, struct rte_mbuf **pkts, uint16_t n,
+		     struct dp_refused *r);
+/* Hands the port's fds to the closers (closed at once if there are none:
  * unit tests and fuzzers). */
 void dp_kport_close(uint16_t port);
 int dp_kport_closers_start(char *err, size_t errlen);

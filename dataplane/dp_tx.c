@@ -27,7 +27,7 @@ uint16_t dp_port_tx(uint16_t port, unsigned sender, struct rte_mbuf **pkts, uint
 	struct dp_port *p = &dp.ports[port];
 
 	if (p->kport)
-		return dp_kport_tx(port, pkts, n, r);
+		return dp_kport_tx(port, sender, pkts, n, r);
 	if (likely(!p->shared_txq))
 		return rte_eth_tx_burst(port, (uint16_t)sender, pkts, n);
 	uint8_t q = __atomic_load_n(&p->txq_of[sender], __ATOMIC_RELAXED);

@@ -51,8 +51,8 @@ static unsigned poll_kports(struct dp_worker *w, struct rte_mbuf **pkts)
 	unsigned total = 0;
 
 	for (int i = 0; i < n; i++) {
-		uint16_t port = (uint16_t)ev[i].data.u32;
-		uint16_t got = dp_kport_rx(w, port, pkts, DP_BURST);
+		uint16_t port = (uint16_t)ev[i].data.u32, queue = (uint16_t)(ev[i].data.u32 >> 16);
+		uint16_t got = dp_kport_rx(w, port, queue, pkts, DP_BURST);
 		if (got) {
 			dp_rx_burst(w, port, pkts, got);
 			total += got;
@@ -193,8 +193,9 @@ int dp_workers_assign(uint16_t port, uint16_t n_rxq)
 		next[best]->q[next[best]->n++] = (struct dp_rxq){.port = port, .queue = q};
 		if (port < RTE_MAX_ETHPORTS)
 			next[best]->n_ethdev++;
-		else if (epoll_ctl(dp.workers[best].epfd, EPOLL_CTL_ADD, dp.ports[port].fd,
-				   &(struct epoll_event){.events = EPOLLIN, .data.u32 = port}) != 0)
+		else if (epoll_ctl(dp.workers[best].epfd, EPOLL_CTL_ADD, dp.ports[port].fd[q],
+				   &(struct epoll_event){.events = EPOLLIN,
+							 .data.u32 = DP_KPORT_EV(port, q)}) != 0)
 			goto nomem; /* out of kernel memory, as good as ours */
 		if (q == 0)
 			dp.ports[port].worker = best;
@@ -221,7 +222,8 @@ int dp_workers_unassign(uint16_t port)
 				next[w]->q[next[w]->n++] = l->q[i];
 				next[w]->n_ethdev += l->q[i].port < RTE_MAX_ETHPORTS;
 			} else if (port >= RTE_MAX_ETHPORTS) {
-				epoll_ctl(dp.workers[w].epfd, EPOLL_CTL_DEL, dp.ports[port].fd, NULL);
+				epoll_ctl(dp.workers[w].epfd, EPOLL_CTL_DEL,
+					  dp.ports[port].fd[l->q[i].queue], NULL);
 			}
 		}
 	}

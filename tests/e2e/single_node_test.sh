@@ -28,6 +28,16 @@ wait_for 10 ping1 fab $B || fail "fabric host cannot reach pod b"
 ping1 pb 172.31.102.1 >/dev/null || fail "pod b cannot reach the fabric host (ARP resolution)"
 ok "off-node host <-> pod ping (ARP resolution on the uplink)"
 
+# The af_packet uplink: one socket per worker (2), fanned out by flow, so
+# each frame reaches one of them: no duplicate replies.
+up=$(ip netns exec node cat /sys/class/net/up0/ifindex)
+socks=$(ip netns exec node awk -v i="$up" '$4 == "0003" && $5 == i' /proc/net/packet | wc -l)
+[ "$socks" = 2 ] || fail "uplink: $socks packet sockets on up0, expected one per worker (2)"
+out=$(ip netns exec fab ping -c 20 -i 0.05 -W 1 $B) || fail "fabric -> pod b: $out"
+echo "$out" | grep -q DUP && fail "fabric -> pod b: duplicate replies: $out"
+echo "$out" | grep -q " 20 received" || fail "fabric -> pod b: $out"
+ok "af_packet uplink: 2 sockets in one fanout group, each frame delivered once"
+
 ttl=$(ping1 pa $B | sed -n 's/.*ttl=\([0-9]*\).*/\1/p')
 [ "$ttl" = 63 ] || fail "reply TTL $ttl, expected 63 (64 decremented by exactly one hop)"
 ok "TTL decremented by exactly 1"
