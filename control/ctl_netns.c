@@ -5,26 +5,28 @@
 
 #include "ctl_netns.h"
 
-int ctl_netns_enter(const char *path, struct ctl_netns *saved)
+int ctl_netns_enter_fd(int fd, struct ctl_netns *saved)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
 	saved->home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (saved->home < 0) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
+	if (saved->home < 0)
+		return -errno;
 	if (setns(fd, CLONE_NEWNET) != 0) {
 		int e = -errno;
-		close(fd);
 		close(saved->home);
 		return e;
 	}
-	close(fd);
 	return 0;
+}
+
+int ctl_netns_enter(const char *path, struct ctl_netns *saved)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -errno;
+	rc = ctl_netns_enter_fd(fd, saved);
+	close(fd);
+	return rc;
 }
 
 int ctl_netns_leave(struct ctl_netns *saved)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_ethdev.h>
 
@@ -192,8 +193,9 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 /* A TAP's interface lives until the dataplane's closers have closed its
  * fd (dp_kport.c, ~20 ms). Meanwhile it must not hold the pod's ifname,
  * or an ADD into the same netns right after would find the name taken:
- * it goes down and becomes pldelN. Nothing to do if the interface or the
- * netns path is gone. */
+ * it goes down and becomes pldelN. The netns is the TAP's own, not the
+ * path's: the path may name another netns by now. Nothing to do if the
+ * interface was deleted. */
 static void release_ifname(const struct ctl_pod *p)
 {
 	static uint32_t seq;
@@ -201,9 +203,13 @@ static void release_ifname(const struct ctl_pod *p)
 	struct ctl_netns home;
 	struct ctl_nl_batch b;
 	unsigned failed;
-	int idx, rc = 0;
+	int idx, rc = 0, ns;
 
-	if (dp_tap_ifname(p->port, cur) != 0 || ctl_netns_enter(p->netns, &home) != 0)
+	if (dp_tap_where(p->port, cur, &ns) != 0)
+		return;
+	rc = ctl_netns_enter_fd(ns, &home);
+	close(ns);
+	if (rc != 0)
 		return;
 	if ((idx = (int)if_nametoindex(cur)) != 0) {
 		snprintf(name, sizeof(name), "pldel%u", seq++);

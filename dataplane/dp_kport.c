@@ -113,11 +113,12 @@ int dp_tap_create(const char *ifname, enum dp_port_kind kind, const char *name,
 	return kport_add(id, &fd, 1, kind, name, mac, pid, err, errlen);
 }
 
-int dp_tap_ifname(uint16_t port, char name[IFNAMSIZ])
+int dp_tap_where(uint16_t port, char name[IFNAMSIZ], int *netns_fd)
 {
 	struct ifreq ifr = {0};
+	int fd = dp.ports[port].fd[0];
 
-	if (ioctl(dp.ports[port].fd[0], TUNGETIFF, &ifr) != 0)
+	if (ioctl(fd, TUNGETIFF, &ifr) != 0 || (*netns_fd = ioctl(fd, TUNGETDEVNETNS)) < 0)
 		return -errno;
 	snprintf(name, IFNAMSIZ, "%s", ifr.ifr_name);
 	return 0;

@@ -198,6 +198,19 @@ ctl node pod add ctr-e /run/netns/pb eth0 >/dev/null || fail "ADD into the same 
 wait_for 5 ping1 pa $B >/dev/null || fail "pod added right after a DEL into the same netns unreachable"
 ok "pod del removes port, route and interface, frees the IP; a re-ADD right after works"
 
+# By the time of DEL the netns path may name another netns (the pod's was
+# deleted, the name made again): pod.del touches the TAP's own netns only.
+netns_add preuse
+ctl node pod add reuse /run/netns/preuse eth0 >/dev/null
+ip netns del preuse
+ip netns add preuse # deleted by netns_add's exit handler
+ip -n preuse link add eth0 type veth peer name eth0p
+ip -n preuse link set eth0 up
+ctl node pod del reuse eth0 >/dev/null
+ip -n preuse -o link show eth0 | grep -q "<[A-Z,_-]*UP[,>]" ||
+	fail "pod.del changed another netns's eth0: $(ip -n preuse -o link show)"
+ok "pod.del leaves alone a new netns that reuses the pod's netns path"
+
 out=$(ctl node pod add ctr-d /run/netns/nope eth0 2>&1) && fail "pod add with a missing netns succeeded"
 [ "$out" = "podlanectl: netns: '/run/netns/nope' does not exist" ] || fail "unexpected error: $out"
 ok "bad netns gets a clear error"
