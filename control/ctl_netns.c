@@ -1,8 +1,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "ctl.h"
 #include "ctl_netns.h"
 
 int ctl_netns_enter_fd(int fd, struct ctl_netns *saved)
@@ -29,10 +32,13 @@ int ctl_netns_enter(const char *path, struct ctl_netns *saved)
 	return rc;
 }
 
-int ctl_netns_leave(struct ctl_netns *saved)
+void ctl_netns_leave(struct ctl_netns *saved)
 {
-	int rc = setns(saved->home, CLONE_NEWNET) == 0 ? 0 : -errno;
-
+	/* Can't fail short of a kernel bug, and continuing in the pod's
+	 * netns would be worse than stopping. */
+	if (setns(saved->home, CLONE_NEWNET) != 0) {
+		ctl_error("fatal: cannot return to the node netns: %s", strerror(errno));
+		abort();
+	}
 	close(saved->home);
-	return rc;
 }

@@ -10,6 +10,7 @@ struct ctl_netns {
 int ctl_netns_enter(const char *path, struct ctl_netns *saved);
 /* The same with the netns as an fd (kept open). */
 int ctl_netns_enter_fd(int fd, struct ctl_netns *saved);
-int ctl_netns_leave(struct ctl_netns *saved);
+/* Back to the saved netns; aborts if it cannot (a kernel bug). */
+void ctl_netns_leave(struct ctl_netns *saved);
 
 #endif

@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -98,12 +97,7 @@ static int tap_port(const char *netns, const char *ifname, uint32_t ip, uint16_t
 	} else {
 		rc = setup_in_netns(ifname, ip, mac, mtu, e);
 	}
-	if (ctl_netns_leave(&home) != 0) {
-		/* Can't happen short of a kernel bug, and continuing in the
-		 * pod's netns would be worse than stopping. */
-		ctl_error("fatal: cannot return to the node netns");
-		abort();
-	}
+	ctl_netns_leave(&home);
 	return rc;
 }
 
@@ -203,7 +197,7 @@ static void release_ifname(const struct ctl_pod *p)
 	struct ctl_netns home;
 	struct ctl_nl_batch b;
 	unsigned failed;
-	int idx, rc = 0, ns;
+	int idx, rc, ns;
 
 	if (dp_tap_where(p->port, cur, &ns) != 0)
 		return;
@@ -217,10 +211,7 @@ static void release_ifname(const struct ctl_pod *p)
 		ctl_nl_link_rename(&b, idx, name);
 		rc = ctl_nl_batch_send(&b, &failed);
 	}
-	if (ctl_netns_leave(&home) != 0) {
-		ctl_error("fatal: cannot return to the node netns");
-		abort();
-	}
+	ctl_netns_leave(&home);
 	if (rc != 0)
 		ctl_warn("pod del %s/%s: cannot rename %s to %s: %s (it holds the name until "
 			 "deleted, ~20 ms)", p->container_id, p->ifname, cur, name, strerror(-rc));

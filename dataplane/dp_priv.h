@@ -29,10 +29,10 @@
 #define DP_MAX_NEIGH 4096
 #define DP_NEIGH_QUEUE 4
 #define DP_SLOWPATH_RING 1024
-/* One worker may poll everything: every ethdev's queues (one per worker
- * at most) and every kernel port. 64 capped a 1-worker node at 62 pods. */
 /* Threads that close kernel ports' fds (dp_kport.c). */
 #define DP_CLOSERS 4
+/* One worker may poll everything: every ethdev's queues (one per worker
+ * at most) and every kernel port. 64 capped a 1-worker node at 62 pods. */
 #define DP_MAX_RXQ_PER_WORKER (RTE_MAX_ETHPORTS * DP_MAX_WORKERS + DP_MAX_PORTS - RTE_MAX_ETHPORTS)
 /* Every port has one tx queue per worker; the control thread uses the
  * next one, so nobody shares a tx queue (vhost-user aside: dp_port.txq_of). */
