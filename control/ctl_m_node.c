@@ -53,9 +53,10 @@ static json_t *m_port_list(json_t *params, struct ctl_err *e)
 	for (uint16_t p = 0; p < DP_MAX_PORTS; p++) {
 		if (dp_port_info(p, &pi) != 0)
 			continue;
-		json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:i, s:b}", "id", p, "name", pi.name,
-				      "kind", kind_name(pi.kind), "mac", ctl_mac_str(&pi.mac, mac),
-				      "worker", pi.worker, "link_up", pi.link_up);
+		json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:i, s:i, s:b}", "id", p, "name",
+				      pi.name, "kind", kind_name(pi.kind), "mac",
+				      ctl_mac_str(&pi.mac, mac), "mtu", pi.mtu, "worker", pi.worker,
+				      "link_up", pi.link_up);
 		if (pi.kind != DP_PORT_UPLINK) {
 			json_object_set_new(o, "peer_mac", json_string(ctl_mac_str(&pi.peer_mac, peer)));
 			json_object_set_new(o, "peer_ip", json_string(ctl_ip_str(pi.peer_ip, ip)));
@@ -93,11 +94,10 @@ static json_t *m_stats_get(json_t *params, struct ctl_err *e)
 		json_array_append_new(workers, json_pack("{s:i, s:f, s:I}", "id", w, "busy_ratio",
 							 s.worker_load[w], "busy_us",
 							 (json_int_t)s.worker_busy_us[w]));
-	return json_pack("{s:o, s:o, s:o, s:i, s:i, s:I, s:I, s:I, s:I}", "ports", ports, "drops",
-			 drops, "workers", workers, "mbufs_in_use", s.mbufs_in_use, "mbufs_total",
-			 s.mbufs_total,
-			 "icmp_errors_sent", s.icmp_sent, "icmp_errors_ratelimited",
-			 s.icmp_ratelimited, "arp_replies", s.arp_replies, "arp_requests",
-			 s.arp_requests);
+	return json_pack("{s:o, s:o, s:o, s:i, s:i, s:I, s:I, s:I, s:I, s:I}", "ports", ports,
+			 "drops", drops, "workers", workers, "mbufs_in_use", s.mbufs_in_use,
+			 "mbufs_total", s.mbufs_total, "icmp_errors_sent", s.icmp_sent,
+			 "icmp_errors_ratelimited", s.icmp_ratelimited, "arp_replies", s.arp_replies,
+			 "arp_requests", s.arp_requests, "fragmented", s.fragmented);
 }
 CTL_METHOD(PL_M_STATS_GET, m_stats_get)

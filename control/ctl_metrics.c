@@ -84,6 +84,9 @@ static void write_metrics(FILE *f)
 	help(f, "podlane_icmp_errors_ratelimited_total", "counter",
 	     "ICMP errors not sent because of the rate limit.");
 	fprintf(f, "podlane_icmp_errors_ratelimited_total %" PRIu64 "\n", s.icmp_ratelimited);
+	help(f, "podlane_fragmented_total", "counter",
+	     "Packets cut into fragments to fit an output port's MTU.");
+	fprintf(f, "podlane_fragmented_total %" PRIu64 "\n", s.fragmented);
 	help(f, "podlane_arp_requests_total", "counter", "ARP requests sent to resolve next hops.");
 	fprintf(f, "podlane_arp_requests_total %" PRIu64 "\n", s.arp_requests);
 	help(f, "podlane_arp_replies_total", "counter", "ARP replies sent (node, gateway, proxy).");

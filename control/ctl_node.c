@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <rte_ethdev.h>
 #include <rte_jhash.h>
@@ -105,6 +107,12 @@ int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 	}
 	if (upif != NULL)
 		quiet_kernel_uplink(upif);
+	struct dp_port_info info;
+	dp_port_info(up, &info);
+	/* A TAP pod's MTU is bounded by its receive buffer (DP_KPORT_GSO_MAX). */
+	node.uplink_mtu = (uint16_t)RTE_MIN(info.mtu, DP_KPORT_GSO_MAX - RTE_ETHER_HDR_LEN);
+	if (c->uplink_is_packet)
+		snprintf(node.uplink_if, sizeof(node.uplink_if), "%s", upif);
 
 	/* A native TAP like the pods': node-to-pod TCP moves as GSO frames.
 	 * Our side's MAC is the one the kernel's neighbours of pods see. */
@@ -113,13 +121,16 @@ int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 	if (dp_tap_create(c->host_port, DP_PORT_HOST, "tap_host", &mac, &pid, err, errlen) != 0)
 		return -1;
 	/* Kernel side of the host port: node IP and node MAC, so the kernel
-	 * keeps its address and its neighbours see one MAC for the node. */
+	 * keeps its address and its neighbours see one MAC for the node; the
+	 * uplink's MTU, as the frames it sends to the node network go out
+	 * there as they are. */
 	dp_port_set_peer(pid, c->node_ip, &node.node_mac);
+	dp_port_set_mtu(pid, node.uplink_mtu);
 	int idx = (int)if_nametoindex(c->host_port);
 	struct ctl_nl_batch b;
 	unsigned failed;
 	ctl_nl_batch_init(&b);
-	ctl_nl_link_sizes(&b, idx, 0, DP_KPORT_GSO_MAX);
+	ctl_nl_link_sizes(&b, idx, node.uplink_mtu, DP_KPORT_GSO_MAX);
 	ctl_nl_link_set(&b, idx, &node.node_mac, true);
 	ctl_nl_addr_add(&b, idx, c->node_ip, c->node_plen);
 	ctl_nl_route_add(&b, c->cluster_net, c->cluster_plen, 0, idx);
@@ -147,4 +158,33 @@ int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 		}
 	}
 	return 0;
+}
+
+void ctl_node_follow_mtu(void)
+{
+	struct ifreq ifr = {0};
+	struct ctl_nl_batch b;
+	unsigned failed;
+	int fd, rc;
+
+	if (node.uplink_if[0] == '\0')
+		return;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", node.uplink_if);
+	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return;
+	rc = ioctl(fd, SIOCGIFMTU, &ifr);
+	close(fd);
+	uint16_t mtu = (uint16_t)RTE_MIN(ifr.ifr_mtu, DP_KPORT_GSO_MAX - RTE_ETHER_HDR_LEN);
+	if (rc != 0 || ifr.ifr_mtu < RTE_ETHER_MIN_MTU || mtu == node.uplink_mtu)
+		return;
+	ctl_log("uplink %s: MTU %u -> %u (the host port follows; pods keep theirs)",
+		node.uplink_if, node.uplink_mtu, mtu);
+	node.uplink_mtu = mtu;
+	dp_port_set_mtu(dp_uplink_port(), mtu);
+	dp_port_set_mtu(dp_host_port(), mtu);
+	ctl_nl_batch_init(&b);
+	ctl_nl_link_sizes(&b, (int)if_nametoindex(node.cfg.host_port), mtu, 0);
+	if ((rc = ctl_nl_batch_send(&b, &failed)) != 0)
+		ctl_warn("host port %s: cannot set MTU %u: %s", node.cfg.host_port, mtu,
+			 strerror(-rc));
 }

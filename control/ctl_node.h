@@ -19,7 +19,7 @@ struct ctl_pod {
 	uint32_t ip;
 	struct rte_ether_addr mac;
 	uint16_t port;
-	uint16_t mtu; /* 0: the TAP's default */
+	uint16_t mtu; /* as asked; 0: the node's default (ctl_pod_mtu) */
 	bool vhost;   /* vhost-user port (no interface in the netns) */
 };
 
@@ -37,6 +37,10 @@ struct ctl_route {
 struct ctl_node {
 	struct ctl_config cfg;
 	struct rte_ether_addr node_mac;
+	/* The uplink's MTU: the host port's and new pods' unless they ask.
+	 * An af_packet uplink's interface is followed (ctl_node_follow_mtu). */
+	uint16_t uplink_mtu;
+	char uplink_if[IF_NAMESIZE];
 	struct ctl_pod pods[CTL_MAX_PODS];
 	struct rte_hash *route_idx; /* (prefix, plen) -> index in routes[] */
 	struct ctl_route *routes;
@@ -55,6 +59,9 @@ extern struct ctl_node node;
 int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen);
 /* The tables alone, without ports (what ctl_node_init starts with). */
 int ctl_node_tables(const struct ctl_config *c, char *err, size_t errlen);
+/* Once a second: an af_packet uplink whose interface's MTU changed gets
+ * the new one, and so does the host port. */
+void ctl_node_follow_mtu(void);
 
 /* IPAM over pod_cidr; the network and broadcast addresses are never given. */
 int ctl_ipam_alloc(uint32_t *ip);
@@ -79,6 +86,8 @@ int ctl_route_parse(json_t *o, uint32_t *prefix, uint8_t *plen, struct dp_nh_spe
 struct ctl_pod *ctl_pod_find(const char *container_id, const char *ifname);
 int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 		uint32_t want_ip, uint16_t mtu, bool vhost, struct ctl_pod **out, struct ctl_err *e);
+/* The MTU the pod's interface has: its own, or the uplink's. */
+uint16_t ctl_pod_mtu(const struct ctl_pod *p);
 
 /* vhost-user pods (ctl_vhost.c): socket and config file paths in
  * vhost_dir (-ENAMETOOLONG past a socket path's 108 bytes), the config

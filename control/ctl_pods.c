@@ -35,8 +35,9 @@ static void pod_macs(uint32_t ip, struct rte_ether_addr *pod, struct rte_ether_a
 static int setup_in_netns(const char *ifname, uint32_t ip, const struct rte_ether_addr *mac,
 			  uint16_t mtu, struct ctl_err *e)
 {
-	static const char *const step[] = {"set gso_max_size", "no IPv6 link-local", "set MAC and up",
-					   "add address", "add route to " PL_POD_GATEWAY,
+	static const char *const step[] = {"set MTU and gso_max_size", "no IPv6 link-local",
+					   "set MAC and up", "add address",
+					   "add route to " PL_POD_GATEWAY,
 					   "add default route via " PL_POD_GATEWAY};
 	struct ctl_nl_batch b;
 	uint32_t gw;
@@ -124,6 +125,11 @@ static int vhost_port(const char *id, const char *ifname, uint32_t ip,
 	return 0;
 }
 
+uint16_t ctl_pod_mtu(const struct ctl_pod *p)
+{
+	return p->mtu ? p->mtu : node.uplink_mtu;
+}
+
 int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 		uint32_t want_ip, uint16_t mtu, bool vhost, struct ctl_pod **out, struct ctl_err *e)
 {
@@ -157,12 +163,13 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 	p->mtu = mtu;
 	p->vhost = vhost;
 	rc = vhost ? vhost_port(container_id, ifname, ip, &gwmac, &pid, e)
-		   : tap_port(netns, ifname, ip, mtu, &mac, &gwmac, &pid, e);
+		   : tap_port(netns, ifname, ip, ctl_pod_mtu(p), &mac, &gwmac, &pid, e);
 	if (rc == 0 && vhost && (rc = ctl_vhost_write(p, &gwmac)) != 0)
 		ctl_fail(e, PL_E_RESOURCE, "cannot write the vhost-user config file in %s: %s",
 			 node.cfg.vhost_dir, strerror(-rc));
 	if (rc == 0) {
 		dp_port_set_peer(pid, ip, &mac);
+		dp_port_set_mtu(pid, ctl_pod_mtu(p));
 		struct dp_nh_spec nh = {.kind = DP_NH_PORT, .port = pid, .mac = mac};
 		if ((rc = ctl_route_set(ip, 32, &nh, "pod")) != 0)
 			ctl_fail(e, PL_E_RESOURCE, "route for %s: %s", ctl_ip_str(ip, ipb), strerror(-rc));

@@ -60,6 +60,7 @@ enum dp_drop {
 	DP_DROP_NO_MBUF,
 	DP_DROP_SPOOFED, /* a pod sent from an address that is not its own */
 	DP_DROP_TX_ERROR, /* the kernel refused the frame: interface down or gone */
+	DP_DROP_MTU_EXCEEDED, /* longer than the output port's MTU, DF set (ICMP sent) */
 	DP_DROP_MAX
 };
 extern const char *const dp_drop_names[DP_DROP_MAX];
@@ -73,6 +74,7 @@ struct dp_stats {
 	struct dp_port_stats port[DP_MAX_PORTS];
 	uint64_t drops[DP_DROP_MAX];
 	uint64_t icmp_sent, icmp_ratelimited, arp_replies, arp_requests;
+	uint64_t fragmented; /* packets cut into fragments to fit an output port's MTU */
 	uint32_t mbufs_in_use, mbufs_total; /* buffers out of the pool (rx rings, in flight) */
 	unsigned n_workers;
 	uint64_t worker_busy_us[DP_MAX_WORKERS]; /* since start, rounds that moved packets */
@@ -86,6 +88,7 @@ struct dp_port_info {
 	struct rte_ether_addr peer_mac; /* kernel side of a TAP */
 	uint32_t peer_ip;
 	unsigned worker;                /* worker polling its first rx queue */
+	uint16_t mtu;                   /* the longest IP packet it sends */
 	bool link_up;
 };
 
@@ -99,6 +102,10 @@ void dp_stop(void);
 int dp_port_probe(const char *devargs, uint16_t *port_id, char *err, size_t errlen);
 int dp_port_start(uint16_t port_id, enum dp_port_kind kind, char *err, size_t errlen);
 void dp_port_set_peer(uint16_t port_id, uint32_t ip, const struct rte_ether_addr *mac);
+/* The longest IP packet the port sends (its interface's MTU): longer ones
+ * are fragmented, or dropped with an ICMP "fragmentation needed" when DF
+ * is set. Ports start with their device's MTU (a TAP: 1500). */
+void dp_port_set_mtu(uint16_t port_id, uint16_t mtu);
 int dp_port_remove(uint16_t port_id);
 /* Kernel ports (dp_kport.c: our own fd, virtio-net headers, TSO). A TAP
  * creates interface ifname in the netns the calling thread is in; mac is

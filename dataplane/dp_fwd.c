@@ -26,7 +26,7 @@ static inline void ttl_dec(struct rte_ipv4_hdr *ip)
 static inline bool ttl_decrement(struct dp_worker *w, struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
 {
 	if (unlikely(ip->time_to_live <= 1)) {
-		dp_icmp_error(w, m, DP_ICMP_TIME_EXCEEDED, 0);
+		dp_icmp_error(w, m, DP_ICMP_TIME_EXCEEDED, 0, 0);
 		dp_drop(w, m, DP_DROP_TTL_EXCEEDED);
 		return false;
 	}
@@ -44,6 +44,43 @@ static inline void send_to(struct dp_worker *w, struct rte_mbuf *m, uint16_t por
 	dp_tx(w, port, m);
 }
 
+/* The MTU check every routed packet passes: its IP length against the
+ * output port's MTU, one compare; longer packets (and GSO frames, whose
+ * IP length is the whole frame's) go to dp_mtu_fit. */
+static inline bool fits(const struct rte_ipv4_hdr *ip, uint16_t port)
+{
+	return rte_be_to_cpu_16(ip->total_length) <=
+	       __atomic_load_n(&dp.ports[port].mtu, __ATOMIC_RELAXED);
+}
+
+/* Send m to dst out of port, or, dst unknown (NULL), hand it to the
+ * control thread to resolve via first. */
+static void emit(struct dp_worker *w, struct rte_mbuf *m, uint16_t port,
+		 const struct rte_ether_addr *dst, uint32_t via)
+{
+	if (likely(dst != NULL)) {
+		send_to(w, m, port, dst);
+	} else {
+		m->hash.usr = via;
+		dp_punt(w, m);
+	}
+}
+
+/* emit() m, or what dp_mtu_fit makes of it when it is too long. */
+static void output(struct dp_worker *w, struct rte_mbuf *m, const struct rte_ipv4_hdr *ip,
+		   uint16_t port, const struct rte_ether_addr *dst, uint32_t via)
+{
+	struct rte_mbuf *out[DP_MAX_FRAGS];
+
+	if (likely(fits(ip, port))) {
+		emit(w, m, port, dst, via);
+		return;
+	}
+	unsigned n = dp_mtu_fit(w, m, port, out, RTE_DIM(out));
+	for (unsigned i = 0; i < n; i++)
+		emit(w, out[i], port, dst, via);
+}
+
 void dp_ip_output(struct dp_worker *w, struct rte_mbuf *m, uint32_t hop, bool found,
 		  bool decrement_ttl)
 {
@@ -51,7 +88,7 @@ void dp_ip_output(struct dp_worker *w, struct rte_mbuf *m, uint32_t hop, bool fo
 		rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, sizeof(struct rte_ether_hdr));
 
 	if (unlikely(!found)) {
-		dp_icmp_error(w, m, DP_ICMP_DEST_UNREACH, 0 /* net unreachable */);
+		dp_icmp_error(w, m, DP_ICMP_DEST_UNREACH, 0 /* net unreachable */, 0);
 		dp_drop(w, m, DP_DROP_NO_ROUTE);
 		return;
 	}
@@ -71,7 +108,7 @@ void dp_ip_output(struct dp_worker *w, struct rte_mbuf *m, uint32_t hop, bool fo
 	case DP_NH_PORT:
 		if (decrement_ttl && !ttl_decrement(w, m, ip))
 			return;
-		send_to(w, m, nh->port, &nh->mac);
+		output(w, m, ip, nh->port, &nh->mac, 0);
 		return;
 	case DP_NH_GATEWAY:
 	case DP_NH_CONNECTED:
@@ -79,13 +116,8 @@ void dp_ip_output(struct dp_worker *w, struct rte_mbuf *m, uint32_t hop, bool fo
 			return;
 		via = nh->kind == DP_NH_GATEWAY ? nh->gw : ip->dst_addr;
 		word = dp_neigh_mac_word(via);
-		if (likely(word & DP_NEIGH_VALID)) {
-			dp_mac_from_word(word, &mac);
-			send_to(w, m, dp.uplink, &mac);
-		} else {
-			m->hash.usr = via; /* the control thread resolves it */
-			dp_punt(w, m);
-		}
+		dp_mac_from_word(word, &mac);
+		output(w, m, ip, dp.uplink, word & DP_NEIGH_VALID ? &mac : NULL, via);
 		return;
 	default:
 		dp_drop(w, m, DP_DROP_BLACKHOLE);
@@ -218,7 +250,7 @@ void dp_rx_burst(struct dp_worker *w, uint16_t port, struct rte_mbuf **pkts, uin
 		const struct dp_nh *nh = &dp.nh[hop[i] & 0x00ffffff];
 		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *,
 								  sizeof(struct rte_ether_hdr));
-		if (likely(nh->kind == DP_NH_PORT && ip->time_to_live > 1)) {
+		if (likely(nh->kind == DP_NH_PORT && ip->time_to_live > 1 && fits(ip, nh->port))) {
 			ttl_dec(ip);
 			send_to(w, m, nh->port, &nh->mac);
 		} else {

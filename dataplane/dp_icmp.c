@@ -45,7 +45,8 @@ static bool icmp_may_answer(const struct rte_ipv4_hdr *ip, uint32_t hlen, uint32
 	return true;
 }
 
-void dp_icmp_error(struct dp_worker *w, struct rte_mbuf *orig, uint8_t type, uint8_t code)
+void dp_icmp_error(struct dp_worker *w, struct rte_mbuf *orig, uint8_t type, uint8_t code,
+		   uint16_t next_mtu)
 {
 	const struct rte_ipv4_hdr *oip = rte_pktmbuf_mtod_offset(
 		orig, const struct rte_ipv4_hdr *, sizeof(struct rte_ether_hdr));
@@ -79,6 +80,7 @@ void dp_icmp_error(struct dp_worker *w, struct rte_mbuf *orig, uint8_t type, uin
 	memset(icmp, 0, sizeof(*icmp));
 	icmp->icmp_type = type;
 	icmp->icmp_code = code;
+	icmp->icmp_seq_nb = rte_cpu_to_be_16(next_mtu); /* the header's last 16 bits */
 	memcpy(icmp + 1, oip, quote);
 	icmp->icmp_cksum = ~rte_raw_cksum(icmp, sizeof(*icmp) + quote);
 	m->port = DP_MAX_PORTS; /* originated here */

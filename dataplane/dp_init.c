@@ -151,6 +151,7 @@ void dp_stats_read(struct dp_stats *out)
 			out->drops[d] += s->drops[d];
 		out->icmp_sent += s->icmp_sent;
 		out->icmp_ratelimited += s->icmp_ratelimited;
+		out->fragmented += s->fragmented;
 		out->arp_replies += s->arp_replies;
 		out->worker_busy_us[w] = (uint64_t)((double)s->busy_cycles * 1e6 / (double)rte_get_tsc_hz());
 		out->worker_load[w] = __atomic_load_n(&dp.workers[w].load_ppm, __ATOMIC_RELAXED) / 1e6;

@@ -57,12 +57,13 @@ static void close_all(const int *fd, unsigned n)
 /* Port id (from free_id) serves fds, one per rx queue; on failure they
  * are closed. */
 static int kport_add(uint16_t id, const int *fd, unsigned n, enum dp_port_kind kind,
-		     const char *name, const struct rte_ether_addr *mac, uint16_t *pid, char *err,
-		     size_t errlen)
+		     const char *name, const struct rte_ether_addr *mac, uint16_t mtu, uint16_t *pid,
+		     char *err, size_t errlen)
 {
 	struct dp_port *p = &dp.ports[id];
 	memset(p, 0, sizeof(*p));
 	p->kport = true;
+	p->mtu = mtu;
 	memcpy(p->fd, fd, n * sizeof(*fd));
 	p->kind = (uint8_t)kind;
 	p->mac = *mac;
@@ -110,7 +111,9 @@ int dp_tap_create(const char *ifname, enum dp_port_kind kind, const char *name,
 		close(fd);
 		return rc;
 	}
-	return kport_add(id, &fd, 1, kind, name, mac, pid, err, errlen);
+	/* A new TAP has the kernel's default MTU; dp_port_set_mtu follows
+	 * what the caller sets. */
+	return kport_add(id, &fd, 1, kind, name, mac, RTE_ETHER_MTU, pid, err, errlen);
 }
 
 int dp_tap_where(uint16_t port, char name[IFNAMSIZ], int *netns_fd)
@@ -192,13 +195,16 @@ int dp_packet_create(const char *ifname, const char *name, uint16_t *pid,
 	} while (n < dp.cfg.n_workers);
 	if (rc >= 0 && (rc = packet_fanout(fd, n)) == 0 && ioctl(fd[0], SIOCGIFHWADDR, &ifr) != 0)
 		rc = -errno;
+	memcpy(mac->addr_bytes, ifr.ifr_hwaddr.sa_data, RTE_ETHER_ADDR_LEN);
+	if (rc >= 0 && ioctl(fd[0], SIOCGIFMTU, &ifr) != 0)
+		rc = -errno;
 	if (rc < 0) {
 		snprintf(err, errlen, "uplink %s: packet socket: %s", ifname, strerror(-rc));
 		close_all(fd, n);
 		return rc;
 	}
-	memcpy(mac->addr_bytes, ifr.ifr_hwaddr.sa_data, RTE_ETHER_ADDR_LEN);
-	return kport_add(id, fd, n, DP_PORT_UPLINK, name, mac, pid, err, errlen);
+	return kport_add(id, fd, n, DP_PORT_UPLINK, name, mac,
+			 (uint16_t)RTE_MIN(ifr.ifr_mtu, UINT16_MAX), pid, err, errlen);
 }
 
 /* A GSO frame the kernel verified and merged (GRO on the NIC under a

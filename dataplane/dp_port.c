@@ -138,6 +138,8 @@ int dp_port_start(uint16_t pid, enum dp_port_kind kind, char *err, size_t errlen
 		return rc;
 	}
 	rte_eth_macaddr_get(pid, &p->mac);
+	if (rte_eth_dev_get_mtu(pid, &p->mtu) != 0)
+		p->mtu = RTE_ETHER_MTU;
 	p->shared_txq = shared;
 	p->n_rxq = n_rxq;
 	for (unsigned q = 0; q < RTE_DIM(p->txq_lock); q++)
@@ -166,6 +168,11 @@ void dp_port_set_peer(uint16_t pid, uint32_t ip, const struct rte_ether_addr *ma
 {
 	dp.ports[pid].peer_ip = ip;
 	dp.ports[pid].peer_mac = *mac;
+}
+
+void dp_port_set_mtu(uint16_t pid, uint16_t mtu)
+{
+	__atomic_store_n(&dp.ports[pid].mtu, mtu, __ATOMIC_RELAXED);
 }
 
 int dp_port_remove(uint16_t pid)
@@ -216,6 +223,7 @@ int dp_port_info(uint16_t pid, struct dp_port_info *out)
 	out->peer_mac = p->peer_mac;
 	out->peer_ip = p->peer_ip;
 	out->worker = p->worker;
+	out->mtu = p->mtu;
 	return 0;
 }
 

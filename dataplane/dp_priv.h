@@ -21,6 +21,7 @@
 
 /* ICMP types DPDK 22.11 does not name. */
 #define DP_ICMP_DEST_UNREACH 3
+#define DP_ICMP_FRAG_NEEDED 4 /* a DEST_UNREACH code */
 #define DP_ICMP_TIME_EXCEEDED 11
 
 #define DP_BURST 32
@@ -42,6 +43,10 @@
 #define DP_TX_OFFLOADS (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_IPV4)
 /* Segments of one GSO frame: 64 KiB at an MSS down to 128 bytes. */
 #define DP_GSO_MAX_SEGS 512
+/* Fragments of one packet (dp_mtu.c): a 9000-byte packet makes 7 at an
+ * MTU of 1500, 17 at 576; what would need more than this is dropped as
+ * mtu_exceeded. */
+#define DP_MAX_FRAGS 64
 
 struct dp_nh {
 	uint8_t kind;
@@ -67,6 +72,7 @@ struct dp_port {
 	uint32_t txq_enabled; /* bit per tx queue; queue-state callback only */
 	rte_spinlock_t txq_lock[DP_MAX_WORKERS];
 	uint16_t n_rxq;
+	uint16_t mtu; /* dp_port_set_mtu(); workers read it */
 	struct rte_ether_addr mac;
 	struct rte_ether_addr peer_mac;
 	uint32_t peer_ip;
@@ -108,7 +114,7 @@ struct dp_wstats {
 	uint64_t rx_pkts[DP_MAX_PORTS], rx_bytes[DP_MAX_PORTS];
 	uint64_t tx_pkts[DP_MAX_PORTS], tx_bytes[DP_MAX_PORTS];
 	uint64_t drops[DP_DROP_MAX];
-	uint64_t icmp_sent, icmp_ratelimited, arp_replies;
+	uint64_t icmp_sent, icmp_ratelimited, arp_replies, fragmented;
 	uint64_t busy_cycles; /* in loop rounds that moved packets */
 };
 
@@ -172,8 +178,15 @@ void dp_ip_output(struct dp_worker *w, struct rte_mbuf *m, uint32_t hop, bool fo
 /* dp_arp.c */
 void dp_arp_input(struct dp_worker *w, uint16_t port, struct rte_mbuf *m);
 struct rte_mbuf *dp_arp_request(uint16_t port, uint32_t target);
-/* dp_icmp.c */
-void dp_icmp_error(struct dp_worker *w, struct rte_mbuf *orig, uint8_t type, uint8_t code);
+/* dp_icmp.c: an error about orig to its source; next_mtu is the MTU a
+ * "fragmentation needed" carries (RFC 1191), 0 for the other kinds. */
+void dp_icmp_error(struct dp_worker *w, struct rte_mbuf *orig, uint8_t type, uint8_t code,
+		   uint16_t next_mtu);
+/* dp_mtu.c: m (IPv4, longer than port's MTU) as packets that fit it, in
+ * out[] (m consumed): its fragments, or m itself as a GSO frame whose
+ * segments fit; 0 when it was dropped (DF set: an ICMP went back). */
+unsigned dp_mtu_fit(struct dp_worker *w, struct rte_mbuf *m, uint16_t port,
+		    struct rte_mbuf **out, unsigned max);
 /* dp_tx.c */
 /* Frames a port took but the kernel refused (kernel ports only: the
  * interface is down or gone), freed and counted apart from what is sent. */

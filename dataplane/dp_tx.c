@@ -19,6 +19,7 @@ const char *const dp_drop_names[DP_DROP_MAX] = {
 	[DP_DROP_NO_MBUF] = "no_mbuf",
 	[DP_DROP_SPOOFED] = "spoofed",
 	[DP_DROP_TX_ERROR] = "tx_error",
+	[DP_DROP_MTU_EXCEEDED] = "mtu_exceeded",
 };
 
 uint16_t dp_port_tx(uint16_t port, unsigned sender, struct rte_mbuf **pkts, uint16_t n,

@@ -28,7 +28,7 @@ static const char *const usage_text =
 	"  route del PREFIX\n"
 	"  trace ADDRESS                 how a packet to ADDRESS is forwarded: route,\n"
 	"                                action, port, next hop, MAC, pod\n"
-	"  port list\n"
+	"  port list                     kind, MAC, MTU, peer, worker, link of each port\n"
 	"  stats                         per-port counters and drops by reason\n"
 	"  stats --watch [SECONDS [COUNT]]\n"
 	"                                rates per port (packets and bits per second),\n"
@@ -129,9 +129,10 @@ static void print_stats(json_t *r)
 	printf("\ndrops:\n");
 	json_object_foreach(json_object_get(r, "drops"), key, v)
 		printf("  %-16s %lld\n", key, (long long)json_integer_value(v));
-	printf("icmp errors sent %s (rate limited %s), arp replies %s, arp requests %s\n",
+	printf("icmp errors sent %s (rate limited %s), arp replies %s, arp requests %s, "
+	       "fragmented %s\n",
 	       S(r, "icmp_errors_sent"), S(r, "icmp_errors_ratelimited"), S(r, "arp_replies"),
-	       S(r, "arp_requests"));
+	       S(r, "arp_requests"), S(r, "fragmented"));
 }
 
 static void print_trace(json_t *r)
@@ -371,8 +372,10 @@ int main(int argc, char **argv)
 		table(r, (const char *const[]){"container_id", "ifname", "ip", "mac", "port", "netns", NULL},
 		      (const char *const[]){"CONTAINER", "IFNAME", "IP", "MAC", "PORT", "NETNS"});
 	} else if (strcmp(method, PL_M_PORT_LIST) == 0) {
-		table(r, (const char *const[]){"id", "name", "kind", "mac", "peer_ip", "peer_mac", "worker", "link_up", NULL},
-		      (const char *const[]){"ID", "NAME", "KIND", "MAC", "PEER_IP", "PEER_MAC", "WORKER", "LINK"});
+		table(r, (const char *const[]){"id", "name", "kind", "mac", "mtu", "peer_ip", "peer_mac",
+					       "worker", "link_up", NULL},
+		      (const char *const[]){"ID", "NAME", "KIND", "MAC", "MTU", "PEER_IP", "PEER_MAC",
+					    "WORKER", "LINK"});
 	} else if (strcmp(method, PL_M_POD_ADD) == 0) {
 		printf("pod %s/%s: ip %s mac %s gateway %s port %s%s%s\n", S(r, "container_id"),
 		       S(r, "ifname"), S(r, "ip"), S(r, "mac"), S(r, "gateway"), S(r, "port"),

@@ -64,11 +64,16 @@ class Api(unittest.TestCase):
         self.assertTrue(n["ready"])
 
     def test_port_list_and_stats(self):
-        kinds = sorted(p["kind"] for p in self.c.ok("port.list"))
+        ports = self.c.ok("port.list")
+        kinds = sorted(p["kind"] for p in ports)
         self.assertEqual(kinds[:2], ["host", "uplink"])
+        # The uplink's (a veth's 1500) is the host port's too.
+        self.assertEqual({p["mtu"] for p in ports if p["kind"] != "pod"}, {1500})
         s = self.c.ok("stats.get")
-        for reason in ("ttl_exceeded", "no_route", "bad_checksum", "not_for_us", "tx_full"):
+        for reason in ("ttl_exceeded", "no_route", "bad_checksum", "not_for_us", "tx_full",
+                       "mtu_exceeded"):
             self.assertIn(reason, s["drops"])
+        self.assertEqual(s["fragmented"], 0)
         self.assertTrue(all("rx_packets" in p for p in s["ports"]))
         self.assertEqual([w["id"] for w in s["workers"]], [0])
         self.assertTrue(0 <= s["workers"][0]["busy_ratio"] <= 1)

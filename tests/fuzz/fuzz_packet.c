@@ -51,6 +51,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		dp.ports[p].kind = p == 0 ? DP_PORT_UPLINK : p == 1 ? DP_PORT_HOST : DP_PORT_POD;
 		dp.ports[p].mac = (struct rte_ether_addr){{2, 0, 0, 0, 0, (uint8_t)(0x10 + p)}};
 		dp.ports[p].peer_mac = (struct rte_ether_addr){{2, 0, 0, 0, 0, (uint8_t)(0x20 + p)}};
+		dp.ports[p].mtu = p == 3 ? 576 : RTE_ETHER_MTU; /* pod b's: fragments, ICMP */
 	}
 	dp.uplink = 0;
 	dp.host = 1;

@@ -65,6 +65,7 @@ int t_dp_setup(void **state)
 		dpp->kind = p == T_UPLINK ? DP_PORT_UPLINK : p == T_HOST ? DP_PORT_HOST : DP_PORT_POD;
 		dpp->mac = mac_n((uint8_t)(0x10 + p));
 		dpp->peer_mac = mac_n((uint8_t)(0x20 + p));
+		dpp->mtu = RTE_ETHER_MTU;
 	}
 	dp.uplink = T_UPLINK;
 	dp.host = T_HOST;

@@ -1,6 +1,7 @@
 /* Frames with the offloads a native TAP hands over (TCP GSO, partial
  * checksums): passed as they are to TAP ports, segmented with every
  * checksum complete for the others, and bad virtio-net headers refused. */
+#include <rte_icmp.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
@@ -68,9 +69,9 @@ static struct rte_mbuf *gso_frame(uint32_t payload, uint32_t seq, struct virtio_
 	return m;
 }
 
-static void segments_are_right(struct dp_txbuf *b, uint32_t payload, uint32_t seq)
+static void segments_of(struct dp_txbuf *b, uint32_t payload, uint32_t seq, uint32_t mss)
 {
-	uint32_t want = (payload + MSS - 1) / MSS, off = 0;
+	uint32_t want = (payload + mss - 1) / mss, off = 0;
 
 	assert_int_equal(b->n, want);
 	for (uint16_t i = 0; i < b->n; i++) {
@@ -78,7 +79,7 @@ static void segments_are_right(struct dp_txbuf *b, uint32_t payload, uint32_t se
 		struct rte_ether_hdr *eth = rte_pktmbuf_mtod(s, struct rte_ether_hdr *);
 		struct rte_ipv4_hdr *ip = t_ip(s);
 		struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
-		uint32_t len = RTE_MIN((uint32_t)MSS, payload - off);
+		uint32_t len = RTE_MIN(mss, payload - off);
 
 		assert_int_equal(s->ol_flags & DP_TX_OFFLOADS, 0);
 		assert_memory_equal(&eth->dst_addr, &dp.ports[T_POD_B].peer_mac, 6);
@@ -99,6 +100,11 @@ static void segments_are_right(struct dp_txbuf *b, uint32_t payload, uint32_t se
 		off += len;
 	}
 	assert_int_equal(off, payload);
+}
+
+static void segments_are_right(struct dp_txbuf *b, uint32_t payload, uint32_t seq)
+{
+	segments_of(b, payload, seq, MSS);
 }
 
 static void take_all(struct dp_txbuf *b)
@@ -224,6 +230,65 @@ static void test_gro_frame_from_packet_socket(void **state)
 	rte_pktmbuf_free(m);
 }
 
+/* Segments longer than the output port's MTU (1000 here), without DF:
+ * cut smaller rather than fragmented, whether the port segments itself
+ * (a TAP: the header asks for the smaller size) or rte_gso does. */
+static void test_gso_segments_fit_the_mtu(void **state)
+{
+	struct dp_worker *w = &dp.workers[0];
+	struct virtio_net_hdr h, out;
+	(void)state;
+
+	routes();
+	dp.ports[T_POD_B].mtu = 1000;
+	struct rte_mbuf *m = gso_frame(9000, 33, &h);
+	assert_true(dp_vnet_to_mbuf(&h, m));
+	dp_rx_burst(w, T_POD_A, &m, 1);
+	segments_of(&w->tx[T_POD_B], 9000, 33, 1000 - L3 - L4);
+	take_all(&w->tx[T_POD_B]);
+
+	dp.ports[T_POD_B].kport = true; /* hold_tx: nothing is written */
+	m = gso_frame(9000, 33, &h);
+	assert_true(dp_vnet_to_mbuf(&h, m));
+	dp_rx_burst(w, T_POD_A, &m, 1);
+	m = t_take(w, T_POD_B);
+	dp.ports[T_POD_B].kport = false;
+	dp_mbuf_to_vnet(m, &out);
+	assert_int_equal(out.gso_size, 1000 - L3 - L4);
+	rte_pktmbuf_free(m);
+	assert_int_equal(w->stats.drops[DP_DROP_MTU_EXCEEDED], 0);
+}
+
+/* With DF (every Linux TCP socket sets it): an ICMP "fragmentation
+ * needed" with the MTU goes back, from which the pod's TCP lowers its
+ * MSS, as behind a kernel router. */
+static void test_gso_df_too_big(void **state)
+{
+	struct dp_worker *w = &dp.workers[0];
+	struct virtio_net_hdr h;
+	(void)state;
+
+	routes();
+	struct dp_nh_spec a = {.kind = DP_NH_PORT, .port = T_POD_A, .mac = dp.ports[T_POD_A].peer_mac};
+	assert_int_equal(dp_route_add(ip4(SRC), 32, &a), 0);
+	dp.ports[T_POD_B].mtu = 1400;
+	struct rte_mbuf *m = gso_frame(20000, 1, &h);
+	struct rte_ipv4_hdr *ip = t_ip(m);
+	ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	assert_true(dp_vnet_to_mbuf(&h, m));
+	dp_rx_burst(w, T_POD_A, &m, 1);
+	assert_int_equal(w->tx[T_POD_B].n, 0);
+	m = t_take(w, T_POD_A);
+	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(t_ip(m) + 1);
+	assert_int_equal(icmp->icmp_type, 3);
+	assert_int_equal(icmp->icmp_code, 4);
+	assert_int_equal(rte_be_to_cpu_16(icmp->icmp_seq_nb), 1400);
+	assert_int_equal(w->stats.drops[DP_DROP_MTU_EXCEEDED], 1);
+	rte_pktmbuf_free(m);
+}
+
 /* Headers the kernel never sends us (we offer only TSO4 and checksums). */
 static void test_bad_vnet_headers_refused(void **state)
 {
@@ -266,6 +331,8 @@ int main(void)
 		T(test_gso_passed_to_tap_ports),
 		T(test_gro_frame_from_packet_socket),
 		T(test_bad_vnet_headers_refused),
+		T(test_gso_segments_fit_the_mtu),
+		T(test_gso_df_too_big),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

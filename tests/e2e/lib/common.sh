@@ -88,6 +88,10 @@ start_node() {
 	ip link set "u-$name" netns "$name"
 	ip link set "f-$name" netns fab
 	ip -n "$name" link set "u-$name" name up0
+	if [ -n "${UPLINK_MTU:-}" ]; then # the node network's MTU, both ends
+		ip -n "$name" link set up0 mtu "$UPLINK_MTU"
+		ip -n fab link set "f-$name" mtu "$UPLINK_MTU"
+	fi
 	ip -n "$name" link set up0 up
 	ip -n fab link set "f-$name" master br0 up
 	local sock=$WORK/$name.sock
@@ -111,12 +115,13 @@ fabric() { # fabric netns with a bridge for the node network
 
 ctl() { local n=$1; shift; "$PODLANECTL" -s "$WORK/$n.sock" "$@"; }
 
-# cni_add NODE NETNS CONTAINER_ID: attach a pod with the built CNI plugin,
-# exactly as a runtime does (CNI_* environment, network config on stdin);
-# prints the pod's IP.
+# cni_add NODE NETNS CONTAINER_ID [CONFIG_KEYS]: attach a pod with the
+# built CNI plugin, exactly as a runtime does (CNI_* environment, network
+# config on stdin, CONFIG_KEYS added to it, e.g. '"mtu": 9000'); prints the
+# pod's IP.
 cni_add() {
-	local node=$1 ns=$2 cid=$3 out
-	out=$(echo '{"cniVersion": "1.0.0", "name": "podlane", "type": "podlane", "socket": "'"$WORK/$node.sock"'"}' |
+	local node=$1 ns=$2 cid=$3 keys=${4:+, $4} out
+	out=$(echo '{"cniVersion": "1.0.0", "name": "podlane", "type": "podlane", "socket": "'"$WORK/$node.sock"'"'"$keys"'}' |
 		CNI_COMMAND=ADD CNI_CONTAINERID=$cid CNI_NETNS=/run/netns/$ns CNI_IFNAME=eth0 CNI_ARGS= \
 		CNI_PATH=/usr/lib/cni "$BUILD/cni/podlane") || fail "CNI ADD $cid on $node: $out"
 	python3 -c 'import json,sys; print(json.loads(sys.argv[1])["ips"][0]["address"].split("/")[0])' "$out"
