@@ -240,8 +240,10 @@ int dp_offload_resolve(struct rte_mbuf *m, struct rte_mbuf **out, uint16_t max);
 /* dp_kport.c; the header conversions are exposed for unit tests. */
 bool dp_vnet_to_mbuf(const struct virtio_net_hdr *h, struct rte_mbuf *m);
 void dp_mbuf_to_vnet(const struct rte_mbuf *m, struct virtio_net_hdr *h);
-/* Epoll event data of a kernel port's rx queue. */
+/* Epoll event data of a kernel port's rx queue, and back. */
 #define DP_KPORT_EV(port, queue) ((uint32_t)(port) | (uint32_t)(queue) << 16)
+#define DP_KPORT_EV_PORT(ev) ((uint16_t)(ev))
+#define DP_KPORT_EV_QUEUE(ev) ((uint16_t)((ev) >> 16))
 uint16_t dp_kport_rx(struct dp_worker *w, uint16_t port, uint16_t queue, struct rte_mbuf **pkts,
 		     uint16_t max);
 uint16_t dp_kport_tx(uint16_t port, unsigned sender, struct rte_mbuf **pkts, uint16_t n,

@@ -51,7 +51,8 @@ static unsigned poll_kports(struct dp_worker *w, struct rte_mbuf **pkts)
 	unsigned total = 0;
 
 	for (int i = 0; i < n; i++) {
-		uint16_t port = (uint16_t)ev[i].data.u32, queue = (uint16_t)(ev[i].data.u32 >> 16);
+		uint16_t port = DP_KPORT_EV_PORT(ev[i].data.u32);
+		uint16_t queue = DP_KPORT_EV_QUEUE(ev[i].data.u32);
 		uint16_t got = dp_kport_rx(w, port, queue, pkts, DP_BURST);
 		if (got) {
 			dp_rx_burst(w, port, pkts, got);
