@@ -23,13 +23,18 @@ int dp_init_tables(const struct dp_config *c, char *err, size_t errlen)
 	dp.closer_pipe[0] = dp.closer_pipe[1] = -1;
 	for (unsigned i = 0; i < DP_MAX_WORKERS; i++) {
 		dp.workers[i].id = i;
-		dp.workers[i].epfd = -1;
+		dp.workers[i].epfd = dp.workers[i].kickfd = -1;
 	}
-	for (unsigned i = 0; i < c->n_workers; i++)
-		if ((dp.workers[i].epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
-			snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
+	for (unsigned i = 0; i < c->n_workers; i++) {
+		struct dp_worker *w = &dp.workers[i];
+		struct epoll_event kick = {.events = EPOLLIN, .data.u32 = DP_KICK_EV};
+		if ((w->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+		    (w->kickfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
+		    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->kickfd, &kick) != 0) {
+			snprintf(err, errlen, "worker %u: epoll and eventfd: %s", i, strerror(errno));
 			return -1;
 		}
+	}
 
 	/* Enough for every port's rx ring plus packets in flight. */
 	dp.pool = rte_pktmbuf_pool_create("podlane_mbufs", 16383, 256, 0,
@@ -121,6 +126,8 @@ void dp_stop(void)
 	uint16_t pid;
 
 	dp.stop = true;
+	for (unsigned i = 0; i < dp.cfg.n_workers; i++)
+		dp_worker_kick(&dp.workers[i]);
 	rte_eal_mp_wait_lcore();
 	RTE_ETH_FOREACH_DEV(pid) {
 		rte_eth_dev_stop(pid);
@@ -130,8 +137,10 @@ void dp_stop(void)
 		if (dp.ports[pid].active)
 			dp_kport_close(pid);
 	dp_kport_closers_stop();
-	for (unsigned i = 0; i < dp.cfg.n_workers; i++)
+	for (unsigned i = 0; i < dp.cfg.n_workers; i++) {
 		close(dp.workers[i].epfd);
+		close(dp.workers[i].kickfd);
+	}
 	rte_pdump_uninit();
 	rte_eal_cleanup();
 }

@@ -130,7 +130,8 @@ struct dp_worker {
 	/* Ports with buffered packets, so a flush never scans every port. */
 	uint16_t pending[DP_MAX_PORTS];
 	struct rte_mbuf *kport_spare; /* big buffer for the next kernel port read */
-	int epfd; /* its kernel ports' fds, to block on when idle */
+	int epfd; /* its kernel ports' fds and kickfd, to block on when idle */
+	int kickfd; /* eventfd: dp_worker_kick() ends a block */
 	uint16_t n_pending;
 	struct dp_wstats stats;
 	/* Busy share of the last dp_timer() period, in millionths; kept by
@@ -244,6 +245,8 @@ void dp_mbuf_to_vnet(const struct rte_mbuf *m, struct virtio_net_hdr *h);
 #define DP_KPORT_EV(port, queue) ((uint32_t)(port) | (uint32_t)(queue) << 16)
 #define DP_KPORT_EV_PORT(ev) ((uint16_t)(ev))
 #define DP_KPORT_EV_QUEUE(ev) ((uint16_t)((ev) >> 16))
+/* Epoll event data of a worker's kickfd: no port has this id. */
+#define DP_KICK_EV UINT32_MAX
 uint16_t dp_kport_rx(struct dp_worker *w, uint16_t port, uint16_t queue, struct rte_mbuf **pkts,
 		     uint16_t max);
 uint16_t dp_kport_tx(uint16_t port, unsigned sender, struct rte_mbuf **pkts, uint16_t n,
@@ -276,6 +279,8 @@ static inline bool dp_lookup1(uint32_t ip, uint32_t *hop)
 }
 /* dp_worker.c */
 int dp_worker_main(void *arg);
+/* Wake w if it blocks: to stop, or to take DPDK queues it must poll. */
+void dp_worker_kick(struct dp_worker *w);
 int dp_workers_assign(uint16_t port, uint16_t n_rxq);
 void dp_workers_sample(uint64_t now_tsc); /* busy share since the last call */
 int dp_workers_unassign(uint16_t port);

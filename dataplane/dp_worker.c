@@ -16,24 +16,44 @@
  * poll of every queue, and an idle node should cost ~nothing.
  * The price is up to this much latency on the first packet after. */
 #define DEEP_IDLE_SLEEP_US 3000
-/* A worker polling kernel ports only sleeps in epoll and wakes as soon as
- * a frame arrives, so it spins only briefly: spinning takes the core
- * from the pods' own threads, which on a small node are the load. */
+/* A worker polling kernel ports only (or nothing) blocks in epoll until a
+ * frame arrives or it is kicked, so it spins only briefly: spinning takes
+ * the core from the pods' own threads, which on a small node are the
+ * load, and an idle one does not wake at all. */
 #define KPORT_IDLE_SPINS 2
 #define KPORT_QUIET_ROUNDS 8
 
+void dp_worker_kick(struct dp_worker *w)
+{
+	uint64_t one = 1;
+
+	if (write(w->kickfd, &one, sizeof(one)) < 0)
+		return; /* the counter is full: the worker wakes anyway */
+}
+
+static void kicked(struct dp_worker *w)
+{
+	uint64_t n;
+
+	if (read(w->kickfd, &n, sizeof(n)) < 0)
+		return; /* drained already */
+}
+
 /* Offline while asleep, so route and port changes never wait for it.
- * block: in epoll on the worker's kernel ports (it polls nothing else). */
+ * block: in epoll on the worker's kernel ports and kickfd (it polls no
+ * DPDK queue), for as long as nothing happens. */
 static void idle_wait(struct dp_worker *w, bool block, unsigned us)
 {
 	rte_rcu_qsbr_thread_offline(dp.qsbr, w->id);
 	if (block) {
-		/* The events are dropped, not handled: gathered offline, they
+		/* Port events are dropped, not handled: gathered offline, they
 		 * may name a port removed (and its fd closed) meanwhile.
 		 * poll_kports asks again, online. */
 		struct epoll_event ev[8];
-		struct timespec ts = {.tv_nsec = (long)us * 1000};
-		epoll_pwait2(w->epfd, ev, RTE_DIM(ev), &ts, NULL);
+		int n = epoll_wait(w->epfd, ev, RTE_DIM(ev), -1);
+		for (int i = 0; i < n; i++)
+			if (ev[i].data.u32 == DP_KICK_EV)
+				kicked(w);
 	} else {
 		usleep(us);
 	}
@@ -51,6 +71,10 @@ static unsigned poll_kports(struct dp_worker *w, struct rte_mbuf **pkts)
 	unsigned total = 0;
 
 	for (int i = 0; i < n; i++) {
+		if (unlikely(ev[i].data.u32 == DP_KICK_EV)) {
+			kicked(w);
+			continue;
+		}
 		uint16_t port = DP_KPORT_EV_PORT(ev[i].data.u32);
 		uint16_t queue = DP_KPORT_EV_QUEUE(ev[i].data.u32);
 		uint16_t got = dp_kport_rx(w, port, queue, pkts, DP_BURST);
@@ -105,7 +129,7 @@ int dp_worker_main(void *arg)
 			sleep_us = 0;
 			continue;
 		}
-		bool can_block = l != NULL && l->n > 0 && l->n_ethdev == 0;
+		bool can_block = l == NULL || l->n_ethdev == 0;
 		if (++idle < (can_block ? KPORT_IDLE_SPINS : IDLE_SPINS)) {
 			if (idle == 1)
 				idle_since = rte_get_tsc_cycles();
@@ -113,8 +137,7 @@ int dp_worker_main(void *arg)
 			continue;
 		}
 		cap = rte_get_tsc_cycles() - idle_since > hz ? DEEP_IDLE_SLEEP_US : IDLE_SLEEP_MAX_US;
-		/* A frame wakes a blocked worker at once: wait the longest. */
-		sleep_us = can_block ? cap : sleep_us ? RTE_MIN(sleep_us * 2, cap) : 10;
+		sleep_us = sleep_us ? RTE_MIN(sleep_us * 2, cap) : 10;
 		idle_wait(w, can_block, sleep_us);
 	}
 	rte_pktmbuf_free(w->kport_spare);
@@ -150,6 +173,7 @@ static int publish(struct dp_rxq_list *next[DP_MAX_WORKERS])
 			continue;
 		old[i] = dp.workers[i].rxqs;
 		__atomic_store_n(&dp.workers[i].rxqs, next[i], __ATOMIC_RELEASE);
+		dp_worker_kick(&dp.workers[i]); /* it may have DPDK queues to poll now */
 	}
 	rte_rcu_qsbr_synchronize(dp.qsbr, RTE_QSBR_THRID_INVALID);
 	for (unsigned i = 0; i < dp.cfg.n_workers; i++)

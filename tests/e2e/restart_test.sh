@@ -16,7 +16,16 @@ ip netns exec pa ping -c 1 -W 2 100.96.243.2 >/dev/null || fail "no traffic befo
 routes_before=$(ctl node route list)
 pods_before=$(ctl node pod list)
 
-stop_pid "$WORK/node.pid"
+# SIGTERM: a clean stop at once, idle workers blocked in epoll included.
+pid=$(cat "$WORK/node.pid")
+exited() { [ ! -e /proc/$pid ] || [ "$(awk '{print $3}' /proc/$pid/stat)" = Z ]; }
+kill "$pid"
+wait_for 5 exited || fail "podlaned still running 5 s after SIGTERM"
+rc=0
+wait "$pid" || rc=$?
+[ $rc = 0 ] || fail "podlaned exited with status $rc on SIGTERM"
+grep -q "podlaned: stopping" "$WORK/node.log" || fail "no 'stopping' in the log"
+ok "SIGTERM: podlaned stopped cleanly within 5 s"
 ip -n pa link show eth0 >/dev/null 2>&1 && fail "pod TAP outlived the daemon"
 ip netns exec node "$PODLANED" --config "$WORK/node.json" >>"$WORK/node.log" 2>&1 &
 echo $! >"$WORK/node.pid"

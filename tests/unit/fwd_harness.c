@@ -34,6 +34,7 @@ int t_dp_setup(void **state)
 		rte_free(dp.qsbr);
 		close(dp.slowpath_efd);
 		close(dp.workers[0].epfd);
+		close(dp.workers[0].kickfd);
 		rte_mempool_free(dp.pool);
 		rte_mempool_free(dp.big_pool);
 		rte_mempool_free(dp.indirect_pool);
