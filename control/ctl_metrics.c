@@ -56,6 +56,10 @@ static void write_metrics(FILE *f)
 	fprintf(f, "podlane_info{version=\"%s\",dpdk=\"%s\"} 1\n", PODLANE_VERSION, rte_version());
 	help(f, "podlane_ready", "gauge", "1 when podlaned accepts pods.");
 	fprintf(f, "podlane_ready %d\n", node.ready ? 1 : 0);
+	help(f, "podlane_uplink_present", "gauge",
+	     "0 once the uplink's kernel interface was deleted (restart podlaned).");
+	fprintf(f, "podlane_uplink_present %d\n",
+		__atomic_load_n(&node.uplink_gone, __ATOMIC_RELAXED) ? 0 : 1);
 	help(f, "podlane_pods", "gauge", "Pods attached to this node.");
 	fprintf(f, "podlane_pods %u\n", pods);
 	help(f, "podlane_routes", "gauge", "Routes in the forwarding table.");

@@ -111,8 +111,10 @@ int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 	dp_port_info(up, &info);
 	/* A TAP pod's MTU is bounded by its receive buffer (DP_KPORT_GSO_MAX). */
 	node.uplink_mtu = (uint16_t)RTE_MIN(info.mtu, DP_KPORT_GSO_MAX - RTE_ETHER_HDR_LEN);
-	if (c->uplink_is_packet)
+	if (upif != NULL) {
 		snprintf(node.uplink_if, sizeof(node.uplink_if), "%s", upif);
+		node.uplink_ifindex = if_nametoindex(upif);
+	}
 
 	/* A native TAP like the pods': node-to-pod TCP moves as GSO frames.
 	 * Our side's MAC is the one the kernel's neighbours of pods see. */
@@ -160,14 +162,31 @@ int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 	return 0;
 }
 
-void ctl_node_follow_mtu(void)
+/* The uplink's sockets stay bound to the interface they were made on:
+ * once it is deleted nothing from the node network arrives, even if an
+ * interface of the same name comes back. Say so, loudly and once. */
+static bool uplink_present(void)
+{
+	bool gone = if_nametoindex(node.uplink_if) != node.uplink_ifindex;
+
+	if (gone != node.uplink_gone) {
+		__atomic_store_n(&node.uplink_gone, gone, __ATOMIC_RELAXED);
+		if (gone)
+			ctl_error("uplink %s: the interface was deleted or re-created; podlaned "
+				  "no longer reaches the node network: restart it",
+				  node.uplink_if);
+	}
+	return !gone;
+}
+
+void ctl_node_watch_uplink(void)
 {
 	struct ifreq ifr = {0};
 	struct ctl_nl_batch b;
 	unsigned failed;
 	int fd, rc;
 
-	if (node.uplink_if[0] == '\0')
+	if (node.uplink_if[0] == '\0' || !uplink_present() || !node.cfg.uplink_is_packet)
 		return;
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", node.uplink_if);
 	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)

@@ -38,9 +38,13 @@ struct ctl_node {
 	struct ctl_config cfg;
 	struct rte_ether_addr node_mac;
 	/* The uplink's MTU: the host port's and new pods' unless they ask.
-	 * An af_packet uplink's interface is followed (ctl_node_follow_mtu). */
+	 * A kernel interface under the uplink (uplink_if, empty for a DPDK
+	 * NIC) is watched (ctl_node_watch_uplink): its MTU (an af_packet:
+	 * uplink's), and whether it is still the one the uplink serves. */
 	uint16_t uplink_mtu;
 	char uplink_if[IF_NAMESIZE];
+	unsigned uplink_ifindex;
+	bool uplink_gone; /* read by the metrics thread */
 	struct ctl_pod pods[CTL_MAX_PODS];
 	struct rte_hash *route_idx; /* (prefix, plen) -> index in routes[] */
 	struct ctl_route *routes;
@@ -59,9 +63,10 @@ extern struct ctl_node node;
 int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen);
 /* The tables alone, without ports (what ctl_node_init starts with). */
 int ctl_node_tables(const struct ctl_config *c, char *err, size_t errlen);
-/* Once a second: an af_packet uplink whose interface's MTU changed gets
- * the new one, and so does the host port. */
-void ctl_node_follow_mtu(void);
+/* Once a second: an uplink interface deleted (or re-created: our sockets
+ * stay on the old one) is reported; an af_packet uplink whose interface's
+ * MTU changed gets the new one, and so does the host port. */
+void ctl_node_watch_uplink(void);
 
 /* IPAM over pod_cidr; the network and broadcast addresses are never given. */
 int ctl_ipam_alloc(uint32_t *ip);

@@ -194,7 +194,7 @@ int main(int argc, char **argv)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec != last.tv_sec) {
 			dp_timer();
-			ctl_node_follow_mtu();
+			ctl_node_watch_uplink();
 			last = now;
 		}
 	}

@@ -48,6 +48,8 @@ def val(name, **labels):
     raise SystemExit("no sample %s%s" % (name, labels))
 assert val("podlane_pods") == 2, val("podlane_pods")
 assert val("podlane_ready") == 1
+assert val("podlane_uplink_present") == 1
+assert val("podlane_fragmented") == 0
 assert val("podlane_routes") >= 4
 # Counters lose their _total suffix in the parser's family names.
 assert val("podlane_port_rx_packets", port="tap_p243_1", kind="pod") >= 21
