@@ -99,12 +99,13 @@ struct rte_ipv4_hdr *t_ip(struct rte_mbuf *m)
 	return rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, sizeof(struct rte_ether_hdr));
 }
 
-struct rte_mbuf *t_ipv4(uint16_t port, uint32_t src, uint32_t dst, uint8_t ttl)
+struct rte_mbuf *t_frame(struct rte_mempool *pool, uint16_t port, uint32_t src, uint32_t dst,
+			 uint8_t proto, uint16_t l3, uint8_t ttl)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(dp.pool);
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
 	assert_non_null(m);
-	uint16_t l3 = sizeof(struct rte_ipv4_hdr) + 8 + 32;
 	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + l3);
+	assert_non_null(eth);
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
 
 	eth->dst_addr = dp.ports[port].mac;
@@ -113,13 +114,19 @@ struct rte_mbuf *t_ipv4(uint16_t port, uint32_t src, uint32_t dst, uint8_t ttl)
 	memset(ip, 0, l3);
 	ip->version_ihl = RTE_IPV4_VHL_DEF;
 	ip->total_length = rte_cpu_to_be_16(l3);
+	ip->packet_id = RTE_BE16(100);
 	ip->time_to_live = ttl;
-	ip->next_proto_id = IPPROTO_UDP;
+	ip->next_proto_id = proto;
 	ip->src_addr = src;
 	ip->dst_addr = dst;
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	m->port = port;
 	return m;
+}
+
+struct rte_mbuf *t_ipv4(uint16_t port, uint32_t src, uint32_t dst, uint8_t ttl)
+{
+	return t_frame(dp.pool, port, src, dst, IPPROTO_UDP, sizeof(struct rte_ipv4_hdr) + 8 + 32, ttl);
 }
 
 struct rte_mbuf *t_arp(uint16_t port, uint16_t op, uint32_t sip, uint32_t tip,

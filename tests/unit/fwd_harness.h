@@ -38,6 +38,11 @@ static inline struct rte_ether_addr mac_n(uint8_t n)
 int t_eal_init(void);
 int t_dp_setup(void **state);
 int t_dp_teardown(void **state);
+/* A frame from the peer behind port to its MAC: Ethernet and IPv4
+ * headers (id 100, checksum right) of an l3-byte packet, the rest zero. */
+struct rte_mbuf *t_frame(struct rte_mempool *pool, uint16_t port, uint32_t src, uint32_t dst,
+			 uint8_t proto, uint16_t l3, uint8_t ttl);
+/* A small UDP one (48 bytes of IP). */
 struct rte_mbuf *t_ipv4(uint16_t port, uint32_t src, uint32_t dst, uint8_t ttl);
 struct rte_mbuf *t_arp(uint16_t port, uint16_t op, uint32_t sip, uint32_t tip,
 		       struct rte_ether_addr sha);

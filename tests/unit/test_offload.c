@@ -29,26 +29,12 @@ static uint8_t pattern(uint32_t i)
  * whole payload, the checksum field holding the pseudo-header sum. */
 static struct rte_mbuf *gso_frame(uint32_t payload, uint32_t seq, struct virtio_net_hdr *h)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(dp.big_pool);
-	assert_non_null(m);
-	struct rte_ether_hdr *eth = (void *)rte_pktmbuf_append(m, (uint16_t)(L2 + L3 + L4 + payload));
-	assert_non_null(eth);
-	struct rte_ipv4_hdr *ip = (void *)(eth + 1);
+	struct rte_mbuf *m = t_frame(dp.big_pool, T_POD_A, ip4(SRC), ip4(DST), IPPROTO_TCP,
+				     (uint16_t)(L3 + L4 + payload), 64);
+	struct rte_ipv4_hdr *ip = t_ip(m);
 	struct rte_tcp_hdr *th = (void *)(ip + 1);
 	uint8_t *data = (uint8_t *)(th + 1);
 
-	eth->dst_addr = dp.ports[T_POD_A].mac;
-	eth->src_addr = dp.ports[T_POD_A].peer_mac;
-	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
-	memset(ip, 0, L3 + L4);
-	ip->version_ihl = RTE_IPV4_VHL_DEF;
-	ip->total_length = rte_cpu_to_be_16((uint16_t)(L3 + L4 + payload));
-	ip->packet_id = RTE_BE16(100);
-	ip->time_to_live = 64;
-	ip->next_proto_id = IPPROTO_TCP;
-	ip->src_addr = ip4(SRC);
-	ip->dst_addr = ip4(DST);
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	th->src_port = RTE_BE16(40000);
 	th->dst_port = RTE_BE16(5201);
 	th->sent_seq = rte_cpu_to_be_32(seq);
