@@ -70,6 +70,9 @@ static json_t *result(const struct cni_req *r, json_t *pod)
 	/* vhost-user: CNI 1.1's socketPath (older readers ignore it). */
 	if (json_object_get(pod, "socket"))
 		json_object_set(itf, "socketPath", json_object_get(pod, "socket"));
+	/* The interface's MTU: a field of CNI 1.1's results only. */
+	if (strcmp(r->version, "1.1.0") == 0 && json_object_get(pod, "mtu"))
+		json_object_set(itf, "mtu", json_object_get(pod, "mtu"));
 	json_array_append_new(ifs, itf);
 	json_t *ip = json_pack("{s:O, s:s, s:i}", "address", json_object_get(pod, "ip"), "gateway",
 			       PL_POD_GATEWAY, "interface", (int)idx);

@@ -19,7 +19,7 @@ struct ctl_pod {
 	uint32_t ip;
 	struct rte_ether_addr mac;
 	uint16_t port;
-	uint16_t mtu; /* as asked; 0: the node's default (ctl_pod_mtu) */
+	uint16_t mtu; /* its interface's: as asked, else the uplink's at ADD */
 	bool vhost;   /* vhost-user port (no interface in the netns) */
 };
 
@@ -37,7 +37,7 @@ struct ctl_route {
 struct ctl_node {
 	struct ctl_config cfg;
 	struct rte_ether_addr node_mac;
-	/* The uplink's MTU: the host port's and new pods' unless they ask.
+	/* The uplink's MTU: the host port's, and new pods' unless they ask.
 	 * A kernel interface under the uplink (uplink_if, empty for a DPDK
 	 * NIC) is watched (ctl_node_watch_uplink): its MTU (an af_packet:
 	 * uplink's), and whether it is still the one the uplink serves. */
@@ -91,8 +91,6 @@ int ctl_route_parse(json_t *o, uint32_t *prefix, uint8_t *plen, struct dp_nh_spe
 struct ctl_pod *ctl_pod_find(const char *container_id, const char *ifname);
 int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 		uint32_t want_ip, uint16_t mtu, bool vhost, struct ctl_pod **out, struct ctl_err *e);
-/* The MTU the pod's interface has: its own, or the uplink's. */
-uint16_t ctl_pod_mtu(const struct ctl_pod *p);
 
 /* vhost-user pods (ctl_vhost.c): socket and config file paths in
  * vhost_dir (-ENAMETOOLONG past a socket path's 108 bytes), the config

@@ -125,11 +125,6 @@ static int vhost_port(const char *id, const char *ifname, uint32_t ip,
 	return 0;
 }
 
-uint16_t ctl_pod_mtu(const struct ctl_pod *p)
-{
-	return p->mtu ? p->mtu : node.uplink_mtu;
-}
-
 int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 		uint32_t want_ip, uint16_t mtu, bool vhost, struct ctl_pod **out, struct ctl_err *e)
 {
@@ -160,16 +155,16 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 	snprintf(p->netns, sizeof(p->netns), "%s", netns);
 	p->ip = ip;
 	p->mac = mac;
-	p->mtu = mtu;
+	p->mtu = mtu ? mtu : node.uplink_mtu; /* kept: a restart restores the same */
 	p->vhost = vhost;
 	rc = vhost ? vhost_port(container_id, ifname, ip, &gwmac, &pid, e)
-		   : tap_port(netns, ifname, ip, ctl_pod_mtu(p), &mac, &gwmac, &pid, e);
+		   : tap_port(netns, ifname, ip, p->mtu, &mac, &gwmac, &pid, e);
 	if (rc == 0 && vhost && (rc = ctl_vhost_write(p, &gwmac)) != 0)
 		ctl_fail(e, PL_E_RESOURCE, "cannot write the vhost-user config file in %s: %s",
 			 node.cfg.vhost_dir, strerror(-rc));
 	if (rc == 0) {
 		dp_port_set_peer(pid, ip, &mac);
-		dp_port_set_mtu(pid, ctl_pod_mtu(p));
+		dp_port_set_mtu(pid, p->mtu);
 		struct dp_nh_spec nh = {.kind = DP_NH_PORT, .port = pid, .mac = mac};
 		if ((rc = ctl_route_set(ip, 32, &nh, "pod")) != 0)
 			ctl_fail(e, PL_E_RESOURCE, "route for %s: %s", ctl_ip_str(ip, ipb), strerror(-rc));
@@ -264,8 +259,7 @@ json_t *ctl_pod_json(const struct ctl_pod *p)
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "container_id", p->container_id,
 			      "ifname", p->ifname, "netns", p->netns, "ip", cidr, "mac",
 			      ctl_mac_str(&p->mac, mac), "gateway", PL_POD_GATEWAY, "port", port);
-	if (p->mtu)
-		json_object_set_new(o, "mtu", json_integer(p->mtu));
+	json_object_set_new(o, "mtu", json_integer(p->mtu));
 	json_object_set_new(o, "interface", json_string(p->vhost ? "vhost-user" : "tap"));
 	if (p->vhost) {
 		char sock[108], file[280];

@@ -50,7 +50,7 @@ int ctl_vhost_write(const struct ctl_pod *p, const struct rte_ether_addr *gwmac)
 			      p->container_id, "ifname", p->ifname, "socket", sock, "socket_mode",
 			      "server", "ip", ctl_ip_str(p->ip, ip), "prefix_length", 32, "mac",
 			      ctl_mac_str(&p->mac, mac), "gateway", PL_POD_GATEWAY, "gateway_mac",
-			      ctl_mac_str(gwmac, gw), "mtu", ctl_pod_mtu(p));
+			      ctl_mac_str(gwmac, gw), "mtu", p->mtu);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", file);
 	rc = json_dump_file(o, tmp, JSON_INDENT(2)) == 0 ? 0 : -EIO;
 	json_decref(o);

@@ -150,6 +150,8 @@ class Cni(unittest.TestCase):
                 ifc = res["interfaces"][0]
                 self.assertEqual((ifc["name"], ifc["sandbox"]), ("eth0", self.a))
                 self.assertRegex(ifc["mac"], r"^0a:58(:[0-9a-f]{2}){4}$")
+                # The uplink's (a veth: 1500), in 1.1.0 results only.
+                self.assertEqual(ifc.get("mtu"), 1500 if v == "1.1.0" else None)
                 ip = res["ips"][0]
                 self.assertRegex(ip["address"], r"^100\.96\.243\.\d+/32$")
                 self.assertEqual((ip["gateway"], ip["interface"]), ("169.254.1.1", 0))
