@@ -109,8 +109,7 @@ int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 		quiet_kernel_uplink(upif);
 	struct dp_port_info info;
 	dp_port_info(up, &info);
-	/* A TAP pod's MTU is bounded by its receive buffer (DP_KPORT_GSO_MAX). */
-	node.uplink_mtu = (uint16_t)RTE_MIN(info.mtu, DP_KPORT_GSO_MAX - RTE_ETHER_HDR_LEN);
+	node.uplink_mtu = info.mtu;
 	if (upif != NULL) {
 		snprintf(node.uplink_if, sizeof(node.uplink_if), "%s", upif);
 		node.uplink_ifindex = if_nametoindex(upif);
@@ -127,12 +126,12 @@ int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 	 * uplink's MTU, as the frames it sends to the node network go out
 	 * there as they are. */
 	dp_port_set_peer(pid, c->node_ip, &node.node_mac);
-	dp_port_set_mtu(pid, node.uplink_mtu);
+	dp_port_set_mtu(pid, ctl_node_tap_mtu());
 	int idx = (int)if_nametoindex(c->host_port);
 	struct ctl_nl_batch b;
 	unsigned failed;
 	ctl_nl_batch_init(&b);
-	ctl_nl_link_sizes(&b, idx, node.uplink_mtu, DP_KPORT_GSO_MAX);
+	ctl_nl_link_sizes(&b, idx, ctl_node_tap_mtu(), DP_KPORT_GSO_MAX);
 	ctl_nl_link_set(&b, idx, &node.node_mac, true);
 	ctl_nl_addr_add(&b, idx, c->node_ip, c->node_plen);
 	ctl_nl_route_add(&b, c->cluster_net, c->cluster_plen, 0, idx);
@@ -162,13 +161,46 @@ int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 	return 0;
 }
 
+uint16_t ctl_node_tap_mtu(void)
+{
+	return (uint16_t)RTE_MIN(node.uplink_mtu, DP_KPORT_GSO_MAX - RTE_ETHER_HDR_LEN);
+}
+
+/* An af_packet uplink's interface got MTU mtu: the uplink and the host
+ * port take it (pods keep theirs). */
+static void follow_mtu(int mtu)
+{
+	struct ctl_nl_batch b;
+	unsigned failed;
+	int rc;
+
+	if (mtu < RTE_ETHER_MIN_MTU || mtu > UINT16_MAX || mtu == node.uplink_mtu)
+		return;
+	ctl_log("uplink %s: MTU %u -> %d (the host port follows; pods keep theirs)",
+		node.uplink_if, node.uplink_mtu, mtu);
+	node.uplink_mtu = (uint16_t)mtu;
+	dp_port_set_mtu(dp_uplink_port(), node.uplink_mtu);
+	dp_port_set_mtu(dp_host_port(), ctl_node_tap_mtu());
+	ctl_nl_batch_init(&b);
+	ctl_nl_link_sizes(&b, (int)if_nametoindex(node.cfg.host_port), ctl_node_tap_mtu(), 0);
+	if ((rc = ctl_nl_batch_send(&b, &failed)) != 0)
+		ctl_warn("host port %s: cannot set MTU %u: %s", node.cfg.host_port,
+			 ctl_node_tap_mtu(), strerror(-rc));
+}
+
 /* The uplink's sockets stay bound to the interface they were made on:
  * once it is deleted nothing from the node network arrives, even if an
  * interface of the same name comes back. Say so, loudly and once. */
-static bool uplink_present(void)
+void ctl_node_watch_uplink(void)
 {
-	bool gone = if_nametoindex(node.uplink_if) != node.uplink_ifindex;
+	struct ifreq ifr = {0};
+	int fd;
 
+	if (node.uplink_if[0] == '\0' || (fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", node.uplink_if);
+	bool gone = ioctl(fd, SIOCGIFINDEX, &ifr) != 0 ||
+		    (unsigned)ifr.ifr_ifindex != node.uplink_ifindex;
 	if (gone != node.uplink_gone) {
 		__atomic_store_n(&node.uplink_gone, gone, __ATOMIC_RELAXED);
 		if (gone)
@@ -176,34 +208,7 @@ static bool uplink_present(void)
 				  "no longer reaches the node network: restart it",
 				  node.uplink_if);
 	}
-	return !gone;
-}
-
-void ctl_node_watch_uplink(void)
-{
-	struct ifreq ifr = {0};
-	struct ctl_nl_batch b;
-	unsigned failed;
-	int fd, rc;
-
-	if (node.uplink_if[0] == '\0' || !uplink_present() || !node.cfg.uplink_is_packet)
-		return;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", node.uplink_if);
-	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
-		return;
-	rc = ioctl(fd, SIOCGIFMTU, &ifr);
+	if (!gone && node.cfg.uplink_is_packet && ioctl(fd, SIOCGIFMTU, &ifr) == 0)
+		follow_mtu(ifr.ifr_mtu);
 	close(fd);
-	uint16_t mtu = (uint16_t)RTE_MIN(ifr.ifr_mtu, DP_KPORT_GSO_MAX - RTE_ETHER_HDR_LEN);
-	if (rc != 0 || ifr.ifr_mtu < RTE_ETHER_MIN_MTU || mtu == node.uplink_mtu)
-		return;
-	ctl_log("uplink %s: MTU %u -> %u (the host port follows; pods keep theirs)",
-		node.uplink_if, node.uplink_mtu, mtu);
-	node.uplink_mtu = mtu;
-	dp_port_set_mtu(dp_uplink_port(), mtu);
-	dp_port_set_mtu(dp_host_port(), mtu);
-	ctl_nl_batch_init(&b);
-	ctl_nl_link_sizes(&b, (int)if_nametoindex(node.cfg.host_port), mtu, 0);
-	if ((rc = ctl_nl_batch_send(&b, &failed)) != 0)
-		ctl_warn("host port %s: cannot set MTU %u: %s", node.cfg.host_port, mtu,
-			 strerror(-rc));
 }

@@ -37,7 +37,8 @@ struct ctl_route {
 struct ctl_node {
 	struct ctl_config cfg;
 	struct rte_ether_addr node_mac;
-	/* The uplink's MTU: the host port's, and new pods' unless they ask.
+	/* The uplink's MTU: the host port's, and new pods' unless they ask
+	 * (ctl_node_tap_mtu).
 	 * A kernel interface under the uplink (uplink_if, empty for a DPDK
 	 * NIC) is watched (ctl_node_watch_uplink): its MTU (an af_packet:
 	 * uplink's), and whether it is still the one the uplink serves. */
@@ -67,6 +68,9 @@ int ctl_node_tables(const struct ctl_config *c, char *err, size_t errlen);
  * stay on the old one) is reported; an af_packet uplink whose interface's
  * MTU changed gets the new one, and so does the host port. */
 void ctl_node_watch_uplink(void);
+/* The MTU of a TAP (the host port; a pod unless it asks): the uplink's,
+ * at most what a receive buffer holds (DP_KPORT_GSO_MAX). */
+uint16_t ctl_node_tap_mtu(void);
 
 /* IPAM over pod_cidr; the network and broadcast addresses are never given. */
 int ctl_ipam_alloc(uint32_t *ip);

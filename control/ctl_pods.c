@@ -155,7 +155,7 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 	snprintf(p->netns, sizeof(p->netns), "%s", netns);
 	p->ip = ip;
 	p->mac = mac;
-	p->mtu = mtu ? mtu : node.uplink_mtu; /* kept: a restart restores the same */
+	p->mtu = mtu ? mtu : ctl_node_tap_mtu(); /* kept: a restart restores the same */
 	p->vhost = vhost;
 	rc = vhost ? vhost_port(container_id, ifname, ip, &gwmac, &pid, e)
 		   : tap_port(netns, ifname, ip, p->mtu, &mac, &gwmac, &pid, e);

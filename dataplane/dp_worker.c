@@ -173,7 +173,10 @@ static int publish(struct dp_rxq_list *next[DP_MAX_WORKERS])
 			continue;
 		old[i] = dp.workers[i].rxqs;
 		__atomic_store_n(&dp.workers[i].rxqs, next[i], __ATOMIC_RELEASE);
-		dp_worker_kick(&dp.workers[i]); /* it may have DPDK queues to poll now */
+		/* A blocked worker finds new kernel ports by their fds, not DPDK
+		 * queues: those it is woken for. */
+		if (next[i]->n_ethdev)
+			dp_worker_kick(&dp.workers[i]);
 	}
 	rte_rcu_qsbr_synchronize(dp.qsbr, RTE_QSBR_THRID_INVALID);
 	for (unsigned i = 0; i < dp.cfg.n_workers; i++)

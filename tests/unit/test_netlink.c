@@ -93,8 +93,8 @@ static void test_batch_applies_every_request(void **state)
 	assert_true(route_present("10.2.0.0", 16, lo));
 }
 
-/* The kernel answers every request; the first refusal is the one
- * reported, and the requests after it still ran. */
+/* The kernel answers every refusal (and the last request); the first
+ * refusal is the one reported, and the requests after it still ran. */
 static void test_first_refusal_reported(void **state)
 {
 	(void)state;
