@@ -188,9 +188,54 @@ static void follow_mtu(int mtu)
 			 ctl_node_tap_mtu(), strerror(-rc));
 }
 
-/* The uplink's sockets stay bound to the interface they were made on:
- * once it is deleted nothing from the node network arrives, even if an
- * interface of the same name comes back. Say so, loudly and once. */
+/* The node's MAC became mac (the uplink's interface was re-created with
+ * another): the kernel's side of the host port takes it, as it sends on
+ * the node network as the node, and the node network is told. */
+static void follow_mac(const struct rte_ether_addr *mac)
+{
+	char from[RTE_ETHER_ADDR_FMT_SIZE], to[RTE_ETHER_ADDR_FMT_SIZE];
+	struct ctl_nl_batch b;
+	unsigned failed;
+	int rc;
+
+	if (rte_is_same_ether_addr(mac, &node.node_mac))
+		return;
+	ctl_log("uplink %s: node MAC %s -> %s", node.uplink_if, ctl_mac_str(&node.node_mac, from),
+		ctl_mac_str(mac, to));
+	node.node_mac = *mac;
+	dp_port_set_peer(dp_host_port(), node.cfg.node_ip, mac);
+	ctl_nl_batch_init(&b);
+	ctl_nl_link_set(&b, (int)if_nametoindex(node.cfg.host_port), mac, true);
+	if ((rc = ctl_nl_batch_send(&b, &failed)) != 0)
+		ctl_warn("host port %s: cannot set MAC %s: %s", node.cfg.host_port, to,
+			 strerror(-rc));
+	dp_arp_announce();
+}
+
+/* An interface of the uplink's name is back with index idx: serve it. */
+static void rebind(unsigned idx)
+{
+	struct rte_ether_addr mac;
+	char err[256];
+
+	if (dp_packet_rebind(node.uplink_if, &mac, err, sizeof(err)) != 0) {
+		if (!node.uplink_rebind_failed)
+			ctl_error("%s: cannot serve the re-created interface (retried each second)",
+				  err);
+		node.uplink_rebind_failed = true;
+		return;
+	}
+	node.uplink_rebind_failed = false;
+	node.uplink_ifindex = idx;
+	quiet_kernel_uplink(node.uplink_if);
+	ctl_log("uplink %s: the interface is back (index %u), served again", node.uplink_if, idx);
+	follow_mac(&mac);
+}
+
+/* Sockets stay bound to the interface they were made on: once it is
+ * deleted nothing from the node network arrives, even if an interface of
+ * the same name comes back. Our af_packet: sockets are made anew on the
+ * one that comes back; DPDK's net_af_packet needs a restart. */
 void ctl_node_watch_uplink(void)
 {
 	struct ifreq ifr = {0};
@@ -199,11 +244,16 @@ void ctl_node_watch_uplink(void)
 	if (node.uplink_if[0] == '\0' || (fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
 		return;
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", node.uplink_if);
-	bool gone = ioctl(fd, SIOCGIFINDEX, &ifr) != 0 ||
-		    (unsigned)ifr.ifr_ifindex != node.uplink_ifindex;
+	unsigned idx = ioctl(fd, SIOCGIFINDEX, &ifr) == 0 ? (unsigned)ifr.ifr_ifindex : 0;
+	if (idx != 0 && idx != node.uplink_ifindex && node.cfg.uplink_is_packet)
+		rebind(idx);
+	bool gone = idx != node.uplink_ifindex;
 	if (gone != node.uplink_gone) {
 		__atomic_store_n(&node.uplink_gone, gone, __ATOMIC_RELAXED);
-		if (gone)
+		if (gone && node.cfg.uplink_is_packet && idx == 0) /* else rebind said why */
+			ctl_error("uplink %s: the interface is gone; podlaned does not reach the "
+				  "node network until it is back", node.uplink_if);
+		else if (gone)
 			ctl_error("uplink %s: the interface was deleted or re-created; podlaned "
 				  "no longer reaches the node network: restart it",
 				  node.uplink_if);

@@ -41,11 +41,13 @@ struct ctl_node {
 	 * (ctl_node_tap_mtu).
 	 * A kernel interface under the uplink (uplink_if, empty for a DPDK
 	 * NIC) is watched (ctl_node_watch_uplink): its MTU (an af_packet:
-	 * uplink's), and whether it is still the one the uplink serves. */
+	 * uplink's), and whether it is still the one the uplink serves (an
+	 * af_packet: uplink is re-bound to a re-created one). */
 	uint16_t uplink_mtu;
 	char uplink_if[IF_NAMESIZE];
 	unsigned uplink_ifindex;
 	bool uplink_gone; /* read by the metrics thread */
+	bool uplink_rebind_failed; /* said once, retried each second */
 	struct ctl_pod pods[CTL_MAX_PODS];
 	struct rte_hash *route_idx; /* (prefix, plen) -> index in routes[] */
 	struct ctl_route *routes;

@@ -119,6 +119,14 @@ int dp_tap_create(const char *ifname, enum dp_port_kind kind, const char *name,
 int dp_tap_where(uint16_t port_id, char name[16 /* IFNAMSIZ */], int *netns_fd);
 int dp_packet_create(const char *ifname, const char *name, uint16_t *port_id,
 		     struct rte_ether_addr *mac, char *err, size_t errlen);
+/* The packet socket uplink's interface was re-created (same name, new
+ * index): serve the new one with fresh sockets, in place, so the port,
+ * its routes and neighbours stay; mac gets the interface's MAC, which
+ * becomes the port's. */
+int dp_packet_rebind(const char *ifname, struct rte_ether_addr *mac, char *err, size_t errlen);
+/* Tell the node network that the node IP is at the uplink's MAC: an
+ * unsolicited ARP reply, broadcast (after the MAC changed). */
+void dp_arp_announce(void);
 int dp_port_by_name(const char *name, uint16_t *port_id);
 int dp_port_info(uint16_t port_id, struct dp_port_info *out);
 uint16_t dp_uplink_port(void);

@@ -173,26 +173,22 @@ static int packet_fanout(int *fd, unsigned n)
 	return 0;
 }
 
-int dp_packet_create(const char *ifname, const char *name, uint16_t *pid,
-		     struct rte_ether_addr *mac, char *err, size_t errlen)
+/* n packet sockets on interface ifname in one fanout group, and the
+ * interface's MAC and MTU; on failure none is left open. */
+static int packet_open(const char *ifname, int *fd, unsigned n, struct rte_ether_addr *mac,
+		       uint16_t *mtu, char *err, size_t errlen)
 {
 	struct ifreq ifr = {0};
-	int fd[DP_MAX_WORKERS], rc;
-	unsigned idx = if_nametoindex(ifname), n = 0;
-	uint16_t id;
+	unsigned idx = if_nametoindex(ifname), made = 0;
+	int rc = 0;
 
-	if ((rc = free_id(&id, err, errlen)) != 0)
-		return rc;
 	if (idx == 0) {
 		snprintf(err, errlen, "uplink interface %s: %s", ifname, strerror(errno));
 		return -ENODEV;
 	}
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	do { /* one per worker, at least one */
-		if ((rc = packet_socket(idx)) < 0)
-			break;
-		fd[n++] = rc;
-	} while (n < dp.cfg.n_workers);
+	while (made < n && (rc = packet_socket(idx)) >= 0)
+		fd[made++] = rc;
 	if (rc >= 0 && (rc = packet_fanout(fd, n)) == 0 && ioctl(fd[0], SIOCGIFHWADDR, &ifr) != 0)
 		rc = -errno;
 	memcpy(mac->addr_bytes, ifr.ifr_hwaddr.sa_data, RTE_ETHER_ADDR_LEN);
@@ -200,11 +196,57 @@ int dp_packet_create(const char *ifname, const char *name, uint16_t *pid,
 		rc = -errno;
 	if (rc < 0) {
 		snprintf(err, errlen, "uplink %s: packet socket: %s", ifname, strerror(-rc));
+		close_all(fd, made);
+		return rc;
+	}
+	*mtu = (uint16_t)RTE_MIN(ifr.ifr_mtu, UINT16_MAX);
+	return 0;
+}
+
+int dp_packet_create(const char *ifname, const char *name, uint16_t *pid,
+		     struct rte_ether_addr *mac, char *err, size_t errlen)
+{
+	int fd[DP_MAX_WORKERS], rc;
+	unsigned n = RTE_MAX(dp.cfg.n_workers, 1u); /* one per worker */
+	uint16_t id, mtu;
+
+	if ((rc = free_id(&id, err, errlen)) != 0 ||
+	    (rc = packet_open(ifname, fd, n, mac, &mtu, err, errlen)) != 0)
+		return rc;
+	return kport_add(id, fd, n, DP_PORT_UPLINK, name, mac, mtu, pid, err, errlen);
+}
+
+int dp_packet_rebind(const char *ifname, struct rte_ether_addr *mac, char *err, size_t errlen)
+{
+	int fd[DP_MAX_WORKERS], old[DP_MAX_WORKERS], rc;
+	uint16_t mtu;
+
+	if (dp.uplink >= DP_MAX_PORTS || !dp.ports[dp.uplink].kport) {
+		snprintf(err, errlen, "uplink %s: not a packet socket uplink", ifname);
+		return -ENOTSUP;
+	}
+	struct dp_port *p = &dp.ports[dp.uplink];
+	unsigned n = p->n_rxq;
+	if ((rc = packet_open(ifname, fd, n, mac, &mtu, err, errlen)) != 0)
+		return rc;
+	if ((rc = dp_workers_unassign(dp.uplink)) != 0) {
+		snprintf(err, errlen, "uplink %s: out of memory", ifname);
 		close_all(fd, n);
 		return rc;
 	}
-	return kport_add(id, fd, n, DP_PORT_UPLINK, name, mac,
-			 (uint16_t)RTE_MIN(ifr.ifr_mtu, UINT16_MAX), pid, err, errlen);
+	/* No worker reads the old sockets now; senders may still be writing
+	 * to them until every worker has passed a quiescent state, after
+	 * which they only know the new ones. */
+	for (unsigned q = 0; q < n; q++) {
+		old[q] = p->fd[q];
+		__atomic_store_n(&p->fd[q], fd[q], __ATOMIC_RELEASE);
+	}
+	p->mac = *mac;
+	rte_rcu_qsbr_synchronize(dp.qsbr, RTE_QSBR_THRID_INVALID);
+	dp_kport_close_fds(old, n);
+	if ((rc = dp_workers_assign(dp.uplink, (uint16_t)n)) != 0)
+		snprintf(err, errlen, "uplink %s: no worker can take it", ifname);
+	return rc;
 }
 
 /* A GSO frame the kernel verified and merged (GRO on the NIC under a
@@ -422,13 +464,17 @@ int dp_kport_closers_start(char *err, size_t errlen)
 	return 0;
 }
 
+void dp_kport_close_fds(const int *fd, unsigned n)
+{
+	for (unsigned q = 0; q < n; q++)
+		if (dp.closer_pipe[1] < 0 ||
+		    write(dp.closer_pipe[1], &fd[q], sizeof(fd[q])) != sizeof(fd[q]))
+			close(fd[q]);
+}
+
 void dp_kport_close(uint16_t port)
 {
-	for (unsigned q = 0; q < dp.ports[port].n_rxq; q++) {
-		int fd = dp.ports[port].fd[q];
-		if (dp.closer_pipe[1] < 0 || write(dp.closer_pipe[1], &fd, sizeof(fd)) != sizeof(fd))
-			close(fd);
-	}
+	dp_kport_close_fds(dp.ports[port].fd, dp.ports[port].n_rxq);
 }
 
 void dp_kport_closers_stop(void)

@@ -125,6 +125,23 @@ static void neigh_resolve(struct rte_mbuf *m)
 		neigh_request(n);
 }
 
+void dp_arp_announce(void)
+{
+	struct rte_mbuf *m = dp_arp_request(dp.uplink, dp.cfg.node_ip);
+
+	if (m == NULL)
+		return;
+	/* A reply, not a request: peers that only learn from replies (we
+	 * are one) update their entry too; target MAC = sender's, as Linux
+	 * wants of a gratuitous reply. */
+	struct rte_arp_hdr *arp =
+		rte_pktmbuf_mtod_offset(m, struct rte_arp_hdr *, sizeof(struct rte_ether_hdr));
+	arp->arp_opcode = RTE_BE16(RTE_ARP_OP_REPLY);
+	arp->arp_data.arp_tip = dp.cfg.node_ip;
+	arp->arp_data.arp_tha = arp->arp_data.arp_sha;
+	ctl_tx(dp.uplink, m);
+}
+
 int dp_slowpath_fd(void)
 {
 	return dp.slowpath_efd;

@@ -254,6 +254,7 @@ uint16_t dp_kport_tx(uint16_t port, unsigned sender, struct rte_mbuf **pkts, uin
 /* Hands the port's fds to the closers (closed at once if there are none:
  * unit tests and fuzzers). */
 void dp_kport_close(uint16_t port);
+void dp_kport_close_fds(const int *fd, unsigned n);
 int dp_kport_closers_start(char *err, size_t errlen);
 /* Every fd handed over is closed when this returns. */
 void dp_kport_closers_stop(void);
