@@ -27,6 +27,9 @@ struct ctl_config {
 	uint8_t pod_plen;
 	uint32_t cluster_net;
 	uint8_t cluster_plen;
+	bool has_service; /* service_cidr: the node's kernel serves it (kube-proxy) */
+	uint32_t service_net;
+	uint8_t service_plen;
 	char uplink[256];
 	bool uplink_is_pci;
 	bool uplink_is_packet; /* "af_packet:IFACE": our own packet socket (dp_kport.c) */

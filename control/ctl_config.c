@@ -10,7 +10,7 @@
 #include "pl_validate.h"
 
 static const char *const known_keys[] = {
-	"node_ip", "gateway", "pod_cidr", "cluster_cidr", "uplink", "host_port", "socket",
+	"node_ip", "gateway", "pod_cidr", "cluster_cidr", "service_cidr", "uplink", "host_port", "socket",
 	"state_dir", "workers", "eal", "max_routes", "import_table", "socket_group",
 	"max_request_mb", "log_level", "metrics_listen", "vhost_dir",
 	"vhost_group", NULL,
@@ -95,6 +95,11 @@ static int get_uint(json_t *root, const char *key, unsigned def, unsigned lo, un
 	return 0;
 }
 
+static bool overlap(uint32_t a, uint8_t alen, uint32_t b, uint8_t blen)
+{
+	return ((a ^ b) & ctl_mask(RTE_MIN(alen, blen))) == 0;
+}
+
 static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen)
 {
 	const char *key;
@@ -134,6 +139,16 @@ static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen
 	if (c->pod_plen < c->cluster_plen ||
 	    ((c->pod_net ^ c->cluster_net) & ctl_mask(c->cluster_plen)) != 0)
 		return BAD("config: 'pod_cidr' is not inside 'cluster_cidr'");
+	if (json_object_get(root, "service_cidr")) {
+		if (get_prefix(root, "service_cidr", NULL, &c->service_net, &c->service_plen, false,
+			       err, errlen))
+			return -1;
+		if (overlap(c->service_net, c->service_plen, c->cluster_net, c->cluster_plen))
+			return BAD("config: 'service_cidr' overlaps 'cluster_cidr'");
+		if (overlap(c->service_net, c->service_plen, c->node_ip, c->node_plen))
+			return BAD("config: 'service_cidr' overlaps the node network of 'node_ip'");
+		c->has_service = true;
+	}
 	if (get_str(root, "uplink", NULL, c->uplink, sizeof(c->uplink), err, errlen))
 		return -1;
 	c->uplink_is_pci = is_pci(c->uplink);

@@ -144,6 +144,8 @@ int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 	struct dp_nh_spec local = {.kind = DP_NH_LOCAL}, conn = {.kind = DP_NH_CONNECTED};
 	struct dp_nh_spec blackhole = {.kind = DP_NH_DROP};
 	if (ctl_route_set(c->node_ip, 32, &local, "system") != 0 ||
+	    /* Service IPs are the node kernel's (kube-proxy's NAT). */
+	    (c->has_service && ctl_route_set(c->service_net, c->service_plen, &local, "system") != 0) ||
 	    ctl_route_set(c->node_ip & ctl_mask(c->node_plen), c->node_plen, &conn, "system") != 0 ||
 	    /* Unassigned addresses of our own pod CIDR go nowhere else. */
 	    ctl_route_set(c->pod_net, c->pod_plen, &blackhole, "system") != 0) {
@@ -204,6 +206,7 @@ static void follow_mac(const struct rte_ether_addr *mac)
 		ctl_mac_str(mac, to));
 	node.node_mac = *mac;
 	dp_port_set_peer(dp_host_port(), node.cfg.node_ip, mac);
+	ctl_routes_follow_mac(dp_host_port(), mac);
 	ctl_nl_batch_init(&b);
 	ctl_nl_link_set(&b, (int)if_nametoindex(node.cfg.host_port), mac, true);
 	if ((rc = ctl_nl_batch_send(&b, &failed)) != 0)

@@ -84,6 +84,8 @@ uint32_t ctl_ipam_free_count(void);
 struct ctl_route *ctl_route_find(uint32_t prefix, uint8_t plen);
 int ctl_route_set(uint32_t prefix, uint8_t plen, const struct dp_nh_spec *nh, const char *origin);
 int ctl_route_remove(uint32_t prefix, uint8_t plen);
+/* Routes through port (dev PORT) now send to the peer MAC mac. */
+void ctl_routes_follow_mac(uint16_t port, const struct rte_ether_addr *mac);
 json_t *ctl_route_json(const struct ctl_route *r);
 /* "uplink", "host" or the port's DPDK name, as routes name their dev. */
 const char *ctl_port_name(uint16_t pid, char *buf, size_t len);

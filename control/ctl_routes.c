@@ -61,6 +61,20 @@ int ctl_route_set(uint32_t prefix, uint8_t plen, const struct dp_nh_spec *nh, co
 	return 0;
 }
 
+void ctl_routes_follow_mac(uint16_t port, const struct rte_ether_addr *mac)
+{
+	for (uint32_t i = 0; i < node.route_cap && node.port_routes[port]; i++) {
+		struct ctl_route *r = &node.routes[i];
+		if (!r->used || r->nh.kind != DP_NH_PORT || r->nh.port != port)
+			continue;
+		struct dp_nh_spec nh = r->nh;
+		nh.mac = *mac;
+		if (ctl_route_set(r->prefix, r->plen, &nh, r->origin) != 0)
+			ctl_warn("route to port %u: cannot take its new MAC", port);
+	}
+	dp_commit();
+}
+
 int ctl_route_remove(uint32_t prefix, uint8_t plen)
 {
 	uint64_t k = key_of(prefix, plen);

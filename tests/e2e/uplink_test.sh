@@ -24,7 +24,11 @@ mac_of() { ip -n "$1" -o link show "$2" | sed -n 's/.*link\/ether \([0-9a-f:]*\)
 packet_socks() { ip netns exec n2 awk '$4 == "0003" { print $5 }' /proc/net/packet | sort | tr '\n' ' '; }
 up0_index() { ip netns exec n2 cat /sys/class/net/up0/ifindex; }
 
+# A route into n2's kernel (dev host) sends to the node MAC too.
+ctl n2 route add 10.99.0.0/16 dev host >/dev/null
+ip -n n2 addr add 10.99.0.1/32 dev lo
 wait_for 10 ping1 p1 "$B" || fail "pod a cannot reach pod b on the other node"
+ping1 p2 10.99.0.1 || fail "pod b cannot reach n2's kernel through a dev host route"
 ping1 fab 172.31.102.102 || fail "fabric host cannot reach node n2"
 [ "$(present)" = 1 ] || fail "podlane_uplink_present is '$(present)' with the uplink there"
 old_mac=$(mac_of n2 up0)
@@ -68,6 +72,7 @@ ok "uplink re-created: served again on two new sockets (old ones closed), node M
 ping1 p1 "$B" || fail "pod a cannot reach pod b after the uplink came back"
 ping1 p2 "$A" || fail "pod b cannot reach pod a after the uplink came back"
 ping1 fab 172.31.102.102 || fail "fabric host cannot reach node n2 after the uplink came back"
+ping1 p2 10.99.0.1 || fail "the dev host route still sends to the old node MAC"
 ip -n fab neigh show 172.31.102.102 | grep -q "$new_mac" || fail "fabric still has $(ip -n fab neigh show 172.31.102.102)"
 tcp_bulk_check p1 p2 "$B" 8
-ok "after it: pods across nodes and the fabric reach node n2 at once (ARP announcement), TCP intact"
+ok "after it: pods across nodes and the fabric reach node n2 at once (ARP announcement), dev host routes too, TCP intact"
