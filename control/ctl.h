@@ -46,6 +46,7 @@ struct ctl_config {
 	int vhost_gid;        /* -1: root's */
 	uint32_t metrics_ip; /* metrics_listen; port 0 = no metrics listener */
 	uint16_t metrics_port;
+	bool masquerade; /* ctl_nat.c: masquerade what the kernel DNATs to pods */
 	int n_eal;
 	char *eal[64];
 };

@@ -12,7 +12,7 @@
 static const char *const known_keys[] = {
 	"node_ip", "gateway", "pod_cidr", "cluster_cidr", "service_cidr", "uplink", "host_port", "socket",
 	"state_dir", "workers", "eal", "max_routes", "import_table", "socket_group",
-	"max_request_mb", "log_level", "metrics_listen", "vhost_dir",
+	"max_request_mb", "log_level", "metrics_listen", "vhost_dir", "masquerade",
 	"vhost_group", NULL,
 };
 
@@ -77,6 +77,17 @@ static int get_prefix(json_t *root, const char *key, const char *def, uint32_t *
 	if (rc != 0)
 		return BAD("config: '%s' is \"%s\", expected an IPv4 prefix like 10.0.0.0/24", key,
 			   buf);
+	return 0;
+}
+
+static int get_bool(json_t *root, const char *key, bool def, bool *out, char *err,
+		    size_t errlen)
+{
+	json_t *v = json_object_get(root, key);
+
+	if (v != NULL && !json_is_boolean(v))
+		return BAD("config: '%s' must be true or false", key);
+	*out = v ? json_is_true(v) : def;
 	return 0;
 }
 
@@ -149,6 +160,8 @@ static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen
 			return BAD("config: 'service_cidr' overlaps the node network of 'node_ip'");
 		c->has_service = true;
 	}
+	if (get_bool(root, "masquerade", true, &c->masquerade, err, errlen))
+		return -1;
 	if (get_str(root, "uplink", NULL, c->uplink, sizeof(c->uplink), err, errlen))
 		return -1;
 	c->uplink_is_pci = is_pci(c->uplink);

@@ -123,6 +123,11 @@ void ctl_telemetry_register(void);
 int ctl_metrics_start(uint32_t ip, uint16_t port, char *err, size_t errlen);
 void ctl_metrics_stop(void);
 
+/* Kernel NAT toward pods masqueraded (config masquerade): an nftables
+ * table of our own on the host port. */
+int ctl_nat_start(const char *host_port, char *err, size_t errlen);
+void ctl_nat_stop(void);
+
 /* State files (state.json: pods; routes.json: API routes): each written
  * after every change to what it holds, both read once at start. */
 int ctl_state_save_pods(void);

@@ -157,7 +157,8 @@ int main(int argc, char **argv)
 		ctl_error("start-up failed: %s", err);
 		goto out_config;
 	}
-	if (ctl_node_init(&c, err, sizeof(err)) != 0) {
+	if (ctl_node_init(&c, err, sizeof(err)) != 0 ||
+	    (c.masquerade && ctl_nat_start(c.host_port, err, sizeof(err)) != 0)) {
 		ctl_error("start-up failed: %s", err);
 		goto out;
 	}
@@ -201,6 +202,7 @@ int main(int argc, char **argv)
 	ctl_log("stopping");
 	rc = 0;
 out:
+	ctl_nat_stop();
 	ctl_metrics_stop();
 	ctl_rpc_close();
 	dp_stop();

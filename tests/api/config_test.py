@@ -45,6 +45,7 @@ CASES = [
     (with_(service_cidr="10.96.0.0"), "config: 'service_cidr' is \"10.96.0.0\", expected an IPv4 prefix like 10.0.0.0/24"),
     (with_(service_cidr="100.64.0.0/10"), "config: 'service_cidr' overlaps 'cluster_cidr'"),
     (with_(service_cidr="172.31.102.128/25"), "config: 'service_cidr' overlaps the node network of 'node_ip'"),
+    (with_(masquerade="yes"), "config: 'masquerade' must be true or false"),
     (with_(uplink=None), "config: missing required key 'uplink'"),
     (with_(uplink="eth0"), "config: 'uplink' is \"eth0\", expected a PCI address (0000:01:00.0), af_packet:IFACE or vdev arguments (net_af_packet0,iface=eth0)"),
     (with_(uplink="af_packet:"), "config: 'uplink' \"af_packet:\" does not name a valid interface after 'af_packet:'"),

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Kubernetes Services beside podlane: with service_cidr set, pods' packets
-# to Service IPs go to the node's kernel, where kube-proxy's NAT picks a
-# backend. kube-proxy must masquerade (masqueradeAll): the backend then
-# answers the node, so the answer passes the kernel too, which undoes the
-# NAT (a reply straight from pod to pod would bypass it). kube-proxy is
-# emulated with its own kind of iptables rules (iptables mode).
+# Kubernetes Services and hostPorts beside podlane: NAT in the node's
+# kernel (kube-proxy, portmap). With service_cidr set, pods' packets to
+# Service IPs go to the kernel, which picks a backend; podlaned masquerades
+# what the kernel DNATs to pods (config masquerade, on by default), so the
+# backend answers the node and the answer passes the kernel too, which
+# undoes the NAT (a reply straight from pod to client would bypass it).
+# kube-proxy is emulated with its own kind of iptables rules.
 . "$(dirname "$0")/lib/common.sh"
 isolate "$@"
 
@@ -13,7 +14,7 @@ start_node n1 172.31.102.101/24 100.96.241.0/24 1 '"service_cidr": "10.96.0.0/12
 start_node n2 172.31.102.102/24 100.96.242.0/24 1
 ctl n1 route add 100.96.242.0/24 via 172.31.102.102 >/dev/null
 ctl n2 route add 100.96.241.0/24 via 172.31.102.101 >/dev/null
-for p in c1 s1 s2; do netns_add $p; done
+for p in c1 s1 s2 s3; do netns_add $p; done
 C=$(cni_add n1 c1 client)
 S1=$(cni_add n1 s1 backend-1)
 S2=$(cni_add n2 s2 backend-2)
@@ -23,30 +24,34 @@ r = [x for x in json.load(sys.stdin) if x["prefix"] == "10.96.0.0/12"]
 assert r == [{"prefix": "10.96.0.0/12", "origin": "system", "type": "local"}], r' ||
 	fail "no system route for service_cidr on n1"
 out=$(ctl n1 route del 10.96.0.0/12 2>&1) && fail "the service_cidr route could be deleted"
-ok "service_cidr is a system route to the node's kernel"
+masq_rule() { ip netns exec "$1" nft list table ip podlane 2>/dev/null | grep -c 'oifname "podlane0" ct status dnat masquerade'; }
+[ "$(masq_rule n1)" = 1 ] || fail "no masquerade rule in n1: $(ip netns exec n1 nft list ruleset 2>&1)"
+ok "service_cidr is a system route to the node's kernel; the masquerade table is in place"
 
-# kube-proxy on n1, masqueradeAll: a TCP Service on the other node's pod,
-# a UDP one (DNS-like) on a pod of this node.
-ip netns exec n1 sysctl -qw net.ipv4.ip_forward=1
+# kube-proxy on n1, as it runs by default (no masqueradeAll): a TCP Service
+# on the other node's pod, a UDP one (DNS-like) on a pod of this node.
+for n in n1 n2; do ip netns exec $n sysctl -qw net.ipv4.ip_forward=1; done
 kp() { ip netns exec n1 iptables -w -t nat "$@"; }
-kp -N KUBE-MARK-MASQ
-kp -A KUBE-MARK-MASQ -j MARK --or-mark 0x4000
-kp -A PREROUTING -d 10.96.0.10/32 -p tcp --dport 80 -j KUBE-MARK-MASQ
 kp -A PREROUTING -d 10.96.0.10/32 -p tcp --dport 80 -j DNAT --to-destination "$S2:8080"
-kp -A PREROUTING -d 10.96.0.11/32 -p udp --dport 53 -j KUBE-MARK-MASQ
 kp -A PREROUTING -d 10.96.0.11/32 -p udp --dport 53 -j DNAT --to-destination "$S1:5353"
-kp -A POSTROUTING -m mark --mark 0x4000/0x4000 -j MASQUERADE
 
-# Each backend answers with the address it saw the client at.
-ip netns exec s2 python3 -c 'import socket
-s = socket.create_server(("0.0.0.0", 8080)); s.settimeout(20)
-c, a = s.accept(); c.sendall(("%s" % a[0]).encode()); c.close()' &
-at_exit "kill $! 2>/dev/null"
+# Backends answer once with the address they saw the client at.
+serve_once() { # netns port
+	ip netns exec "$1" python3 -c 'import socket, sys
+s = socket.create_server(("0.0.0.0", int(sys.argv[1]))); s.settimeout(20)
+c, a = s.accept(); c.sendall(a[0].encode()); c.close()' "$2" &
+	at_exit "kill $! 2>/dev/null"
+	wait_for 5 ip netns exec "$1" sh -c "ss -ltn | grep -q :$2"
+}
+ask() { # netns address port: what the server answered
+	ip netns exec "$1" python3 -c 'import socket, sys
+print(socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5).recv(100).decode())' "$2" "$3" 2>&1
+}
+serve_once s2 8080
 ip netns exec s1 python3 -c 'import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 5353)); s.settimeout(20)
-d, a = s.recvfrom(100); s.sendto(("%s" % a[0]).encode(), a)' &
+d, a = s.recvfrom(100); s.sendto(a[0].encode(), a)' &
 at_exit "kill $! 2>/dev/null"
-wait_for 5 ip netns exec s2 sh -c "ss -ltn | grep -q :8080"
 wait_for 5 ip netns exec s1 sh -c "ss -lun | grep -q :5353"
 
 # The client talks to the Service's address and hears back from it (a
@@ -58,4 +63,35 @@ u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(5); u.connect
 u.send(b"q"); print("udp", u.getpeername()[0], u.recv(100).decode())' 2>&1) || fail "service calls from pod c1: $out"
 echo "$out" | grep -qx "tcp 10.96.0.10 172.31.102.101" || fail "TCP service: $out"
 echo "$out" | grep -qx "udp 10.96.0.11 172.31.102.101" || fail "UDP service: $out"
-ok "pod -> TCP Service (backend on the other node) and UDP Service (same node): answers from the Service IPs; backends see the node (masquerade)"
+ok "pod -> TCP Service (backend on the other node) and UDP Service (same node): answers from the Service IPs; backends see the node"
+
+# hostPort: the reference portmap plugin on n2, chained after podlane as
+# a runtime runs it, maps n2's port 8081 to backend 3's 8080.
+conf='{"cniVersion": "1.0.0", "name": "podlane", "type": "podlane", "socket": "'"$WORK/n2.sock"'"}'
+res=$(echo "$conf" | CNI_COMMAND=ADD CNI_CONTAINERID=backend-3 CNI_NETNS=/run/netns/s3 CNI_IFNAME=eth0 \
+	CNI_ARGS= CNI_PATH=/usr/lib/cni "$BUILD/cni/podlane") || fail "CNI ADD backend-3: $res"
+pm=$(python3 -c 'import json,sys; print(json.dumps({"cniVersion": "1.0.0", "name": "podlane", "type": "portmap",
+  "capabilities": {"portMappings": True}, "prevResult": json.loads(sys.argv[1]),
+  "runtimeConfig": {"portMappings": [{"hostPort": 8081, "containerPort": 8080, "protocol": "tcp"}]}}))' "$res")
+out=$(echo "$pm" | ip netns exec n2 env CNI_COMMAND=ADD CNI_CONTAINERID=backend-3 CNI_NETNS=/run/netns/s3 \
+	CNI_IFNAME=eth0 CNI_ARGS= CNI_PATH=/usr/lib/cni /usr/lib/cni/portmap) || fail "portmap ADD: $out"
+serve_once s3 8080
+out=$(ask fab 172.31.102.102 8081) || fail "off-node host -> hostPort 8081 on n2: $out"
+[ "$out" = 172.31.102.102 ] || fail "hostPort backend saw '$out', expected n2's address (masqueraded)"
+serve_once s3 8080
+out=$(ask c1 172.31.102.102 8081) || fail "pod on n1 -> hostPort 8081 on n2: $out"
+[ "$out" = 172.31.102.102 ] || fail "hostPort backend saw '$out' from the pod on n1, expected n2's address"
+ok "hostPort (portmap) on n2 from an off-node host and from a pod on n1"
+
+# The table goes with podlaned; with "masquerade": false there is none, and
+# the off-node client's answer comes from the pod's address: lost.
+stop_pid "$WORK/n2.pid"
+[ "$(masq_rule n2)" = 0 ] || fail "the masquerade table outlived podlaned on n2"
+sed -i 's/"workers": 1,/"workers": 1, "masquerade": false,/' "$WORK/n2.json"
+ip netns exec n2 "$PODLANED" --config "$WORK/n2.json" >>"$WORK/n2.log" 2>&1 &
+echo $! >"$WORK/n2.pid"
+wait_for 30 ctl n2 node >/dev/null || fail "n2 did not come back"
+[ "$(masq_rule n2)" = 0 ] || fail "masquerade false, yet the table is there"
+serve_once s3 8080
+out=$(ask fab 172.31.102.102 8081) && fail "hostPort worked without masquerading: $out"
+ok "the table is deleted when podlaned stops; none with masquerade false (hostPort from off the node then fails)"
