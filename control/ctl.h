@@ -47,6 +47,7 @@ struct ctl_config {
 	uint32_t metrics_ip; /* metrics_listen; port 0 = no metrics listener */
 	uint16_t metrics_port;
 	bool masquerade; /* ctl_nat.c: masquerade what the kernel DNATs to pods */
+	bool nat_outgoing; /* pods' traffic leaving cluster_cidr: via the kernel, masqueraded */
 	int n_eal;
 	char *eal[64];
 };

@@ -12,7 +12,7 @@
 static const char *const known_keys[] = {
 	"node_ip", "gateway", "pod_cidr", "cluster_cidr", "service_cidr", "uplink", "host_port", "socket",
 	"state_dir", "workers", "eal", "max_routes", "import_table", "socket_group",
-	"max_request_mb", "log_level", "metrics_listen", "vhost_dir", "masquerade",
+	"max_request_mb", "log_level", "metrics_listen", "vhost_dir", "masquerade", "nat_outgoing",
 	"vhost_group", NULL,
 };
 
@@ -160,8 +160,12 @@ static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen
 			return BAD("config: 'service_cidr' overlaps the node network of 'node_ip'");
 		c->has_service = true;
 	}
-	if (get_bool(root, "masquerade", true, &c->masquerade, err, errlen))
+	if (get_bool(root, "masquerade", true, &c->masquerade, err, errlen) ||
+	    get_bool(root, "nat_outgoing", false, &c->nat_outgoing, err, errlen))
 		return -1;
+	if (c->nat_outgoing && c->has_gateway)
+		return BAD("config: 'nat_outgoing' and 'gateway' exclude each other (with "
+			   "nat_outgoing the node kernel's routes take pods' traffic out)");
 	if (get_str(root, "uplink", NULL, c->uplink, sizeof(c->uplink), err, errlen))
 		return -1;
 	c->uplink_is_pci = is_pci(c->uplink);

@@ -8,6 +8,7 @@
 
 static const char *const actions[] = {
 	[DP_NH_DROP] = "blackhole", [DP_NH_LOCAL] = "local", [DP_NH_PORT] = "forward",
+	[DP_NH_UNREACHABLE] = "unreachable",
 	[DP_NH_GATEWAY] = "forward", [DP_NH_CONNECTED] = "forward",
 };
 
@@ -39,7 +40,7 @@ static json_t *m_route_lookup(json_t *params, struct ctl_err *e)
 		return json_pack("{s:s, s:n, s:s}", "address", a, "route", "action", "unreachable");
 	json_t *o = json_pack("{s:s, s:o, s:s}", "address", a, "route",
 			      r ? ctl_route_json(r) : json_null(), "action", actions[t.kind]);
-	if (t.kind == DP_NH_DROP)
+	if (t.kind == DP_NH_DROP || t.kind == DP_NH_UNREACHABLE)
 		return o;
 	json_object_set_new(o, "port", json_string(ctl_port_name(t.port, name, sizeof(name))));
 	if (t.next_ip)

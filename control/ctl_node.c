@@ -152,6 +152,16 @@ int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot install the node's routes");
 		return -1;
 	}
+	/* Out of the cluster through the kernel, which masquerades (ctl_nat.c);
+	 * what is inside but unknown must not go there too (the kernel routes
+	 * cluster_cidr back to us). */
+	struct dp_nh_spec unreachable = {.kind = DP_NH_UNREACHABLE};
+	if (c->nat_outgoing &&
+	    (ctl_route_set(0, 0, &local, "system") != 0 ||
+	     ctl_route_set(c->cluster_net, c->cluster_plen, &unreachable, "system") != 0)) {
+		snprintf(err, errlen, "cannot install the routes of nat_outgoing");
+		return -1;
+	}
 	if (c->has_gateway) {
 		struct dp_nh_spec gw = {.kind = DP_NH_GATEWAY, .gw = c->gateway};
 		if (ctl_route_set(0, 0, &gw, "system") != 0) {

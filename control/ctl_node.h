@@ -123,9 +123,9 @@ void ctl_telemetry_register(void);
 int ctl_metrics_start(uint32_t ip, uint16_t port, char *err, size_t errlen);
 void ctl_metrics_stop(void);
 
-/* Kernel NAT toward pods masqueraded (config masquerade): an nftables
- * table of our own on the host port. */
-int ctl_nat_start(const char *host_port, char *err, size_t errlen);
+/* The kernel NAT of config masquerade and nat_outgoing: an nftables
+ * table of our own (none when both are off). */
+int ctl_nat_start(const struct ctl_config *c, char *err, size_t errlen);
 void ctl_nat_stop(void);
 
 /* State files (state.json: pods; routes.json: API routes): each written

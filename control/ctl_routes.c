@@ -125,6 +125,9 @@ json_t *ctl_route_json(const struct ctl_route *r)
 	case DP_NH_LOCAL:
 		json_object_set_new(o, "type", json_string("local"));
 		break;
+	case DP_NH_UNREACHABLE:
+		json_object_set_new(o, "type", json_string("unreachable"));
+		break;
 	default:
 		json_object_set_new(o, "type", json_string("blackhole"));
 	}

@@ -158,7 +158,7 @@ int main(int argc, char **argv)
 		goto out_config;
 	}
 	if (ctl_node_init(&c, err, sizeof(err)) != 0 ||
-	    (c.masquerade && ctl_nat_start(c.host_port, err, sizeof(err)) != 0)) {
+	    ctl_nat_start(&c, err, sizeof(err)) != 0) {
 		ctl_error("start-up failed: %s", err);
 		goto out;
 	}

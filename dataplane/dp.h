@@ -35,6 +35,7 @@ enum dp_nh_kind {
 	DP_NH_PORT,      /* a pod (or any peer) behind one port, MAC known */
 	DP_NH_GATEWAY,   /* next-hop IP on the uplink, MAC resolved by ARP */
 	DP_NH_CONNECTED, /* on-link subnet of the uplink: resolve the destination */
+	DP_NH_UNREACHABLE, /* as no route: ICMP net unreachable to the sender */
 };
 
 struct dp_nh_spec {

@@ -81,6 +81,12 @@ static void output(struct dp_worker *w, struct rte_mbuf *m, const struct rte_ipv
 		emit(w, out[i], port, dst, via);
 }
 
+static void unreachable(struct dp_worker *w, struct rte_mbuf *m)
+{
+	dp_icmp_error(w, m, DP_ICMP_DEST_UNREACH, 0 /* net unreachable */, 0);
+	dp_drop(w, m, DP_DROP_NO_ROUTE);
+}
+
 void dp_ip_output(struct dp_worker *w, struct rte_mbuf *m, uint32_t hop, bool found,
 		  bool decrement_ttl)
 {
@@ -88,8 +94,7 @@ void dp_ip_output(struct dp_worker *w, struct rte_mbuf *m, uint32_t hop, bool fo
 		rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, sizeof(struct rte_ether_hdr));
 
 	if (unlikely(!found)) {
-		dp_icmp_error(w, m, DP_ICMP_DEST_UNREACH, 0 /* net unreachable */, 0);
-		dp_drop(w, m, DP_DROP_NO_ROUTE);
+		unreachable(w, m);
 		return;
 	}
 	const struct dp_nh *nh = &dp.nh[hop];
@@ -118,6 +123,9 @@ void dp_ip_output(struct dp_worker *w, struct rte_mbuf *m, uint32_t hop, bool fo
 		word = dp_neigh_mac_word(via);
 		dp_mac_from_word(word, &mac);
 		output(w, m, ip, dp.uplink, word & DP_NEIGH_VALID ? &mac : NULL, via);
+		return;
+	case DP_NH_UNREACHABLE:
+		unreachable(w, m);
 		return;
 	default:
 		dp_drop(w, m, DP_DROP_BLACKHOLE);

@@ -46,6 +46,8 @@ CASES = [
     (with_(service_cidr="100.64.0.0/10"), "config: 'service_cidr' overlaps 'cluster_cidr'"),
     (with_(service_cidr="172.31.102.128/25"), "config: 'service_cidr' overlaps the node network of 'node_ip'"),
     (with_(masquerade="yes"), "config: 'masquerade' must be true or false"),
+    (with_(nat_outgoing=1), "config: 'nat_outgoing' must be true or false"),
+    (with_(nat_outgoing=True, gateway="172.31.102.1"), "config: 'nat_outgoing' and 'gateway' exclude each other (with nat_outgoing the node kernel's routes take pods' traffic out)"),
     (with_(uplink=None), "config: missing required key 'uplink'"),
     (with_(uplink="eth0"), "config: 'uplink' is \"eth0\", expected a PCI address (0000:01:00.0), af_packet:IFACE or vdev arguments (net_af_packet0,iface=eth0)"),
     (with_(uplink="af_packet:"), "config: 'uplink' \"af_packet:\" does not name a valid interface after 'af_packet:'"),

@@ -53,12 +53,13 @@ pm exec c2 ping -c 1 -W 2 "$ip1" >/dev/null || fail "c2 cannot ping c1"
 pm exec c1 ping -c 1 -W 2 172.31.102.105 >/dev/null || fail "c1 cannot ping the node"
 ok "containers ping each other and the node"
 
-# Both ends keep stdin open a while, so the connection stays up to be seen.
-pm exec -d c2 sh -c 'sleep 8 | nc -l -p 5000' >/dev/null || fail "cannot start a listener in c2"
+# Both ends keep stdin open a while, so the connection stays up to be seen
+# (each podman exec takes a second or more on a busy machine).
+pm exec -d c2 sh -c 'sleep 20 | nc -l -p 5000' >/dev/null || fail "cannot start a listener in c2"
 wait_for 5 pm exec c2 sh -c 'netstat -ltn | grep :5000' || { pm exec c2 netstat -ltn; pm exec c2 ps; fail "no listener in c2"; }
-pm exec c1 sh -c "sleep 3 | nc $ip2 5000" &
+pm exec c1 sh -c "sleep 10 | nc $ip2 5000" &
 client=$!
-wait_for 5 pm exec c2 sh -c "netstat -tn | grep ESTABLISHED"
+wait_for 10 pm exec c2 sh -c "netstat -tn | grep ESTABLISHED" || fail "no connection from c1 seen in c2"
 seen=$(pm exec c2 netstat -tn | awk '/ESTABLISHED/ {print $4, $5}' | sed 's/::ffff://g')
 wait $client || true
 [ "${seen%%:*}" = "$ip2" ] && echo "$seen" | grep "$ip1:" >/dev/null || fail "c2 saw connection '$seen', expected $ip2 <- $ip1"

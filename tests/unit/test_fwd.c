@@ -96,6 +96,25 @@ static void test_no_route_unreachable(void **state)
 	rte_pktmbuf_free(m);
 }
 
+/* An unreachable route under a wider one (nat_outgoing's cluster_cidr
+ * under a default route to the kernel): the sender hears at once. */
+static void test_unreachable_route(void **state)
+{
+	struct dp_nh_spec local = {.kind = DP_NH_LOCAL}, unreach = {.kind = DP_NH_UNREACHABLE};
+	(void)state;
+	add_pod_routes();
+	assert_int_equal(dp_route_add(0, 0, &local), 0);
+	assert_int_equal(dp_route_add(ip4("100.96.0.0"), 11, &unreach), 0);
+	rx1(T_POD_A, t_ipv4(T_POD_A, ip4("100.96.243.2"), ip4("100.97.0.9"), 64));
+	struct rte_mbuf *m = t_take(W, T_POD_A);
+	assert_icmp_error(m, 3, 0, ip4("100.96.243.2"));
+	assert_int_equal(W->stats.drops[DP_DROP_NO_ROUTE], 1);
+	t_assert_no_output(W);
+	rte_pktmbuf_free(m);
+	assert_int_equal(dp_route_del(0, 0), 0);
+	assert_int_equal(dp_route_del(ip4("100.96.0.0"), 11), 0);
+}
+
 static void test_icmp_rate_limited(void **state)
 {
 	(void)state;
@@ -439,6 +458,7 @@ int main(void)
 		T(test_checksum_across_ttl_values),
 		T(test_ttl_exceeded),
 		T(test_no_route_unreachable),
+		T(test_unreachable_route),
 		T(test_icmp_rate_limited),
 		T(test_bad_headers_dropped),
 		T(test_odd_packets),

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Kubernetes Services and hostPorts beside podlane: NAT in the node's
-# kernel (kube-proxy, portmap). With service_cidr set, pods' packets to
+# NAT is the node kernel's, podlane routes around it. Services and
+# hostPorts (kube-proxy, portmap): with service_cidr set, pods' packets to
 # Service IPs go to the kernel, which picks a backend; podlaned masquerades
 # what the kernel DNATs to pods (config masquerade, on by default), so the
 # backend answers the node and the answer passes the kernel too, which
 # undoes the NAT (a reply straight from pod to client would bypass it).
-# kube-proxy is emulated with its own kind of iptables rules.
+# kube-proxy is emulated with its own kind of iptables rules. Outgoing NAT
+# (nat_outgoing): pods reach beyond the cluster through the kernel, as the
+# node's address.
 . "$(dirname "$0")/lib/common.sh"
 isolate "$@"
 
 fabric 172.31.102.1/24
-start_node n1 172.31.102.101/24 100.96.241.0/24 1 '"service_cidr": "10.96.0.0/12",'
+start_node n1 172.31.102.101/24 100.96.241.0/24 1 '"service_cidr": "10.96.0.0/12", "nat_outgoing": true,'
 start_node n2 172.31.102.102/24 100.96.242.0/24 1
 ctl n1 route add 100.96.242.0/24 via 172.31.102.102 >/dev/null
 ctl n2 route add 100.96.241.0/24 via 172.31.102.101 >/dev/null
@@ -82,6 +84,23 @@ serve_once s3 8080
 out=$(ask c1 172.31.102.102 8081) || fail "pod on n1 -> hostPort 8081 on n2: $out"
 [ "$out" = 172.31.102.102 ] || fail "hostPort backend saw '$out' from the pod on n1, expected n2's address"
 ok "hostPort (portmap) on n2 from an off-node host and from a pod on n1"
+
+# Outgoing NAT from n1: a host beyond the cluster (an address the fabric
+# holds) sees the node, the pod sees the host; the kernel's own default
+# route takes it out. Unknown cluster addresses stay unreachable rather
+# than going to the kernel, which would route them back.
+ip -n fab addr add 198.51.100.1/32 dev lo
+ip -n n1 route add default via 172.31.102.1
+serve_once fab 9000
+out=$(ip netns exec c1 python3 -c 'import socket
+t = socket.create_connection(("198.51.100.1", 9000), timeout=5)
+print(t.getpeername()[0], t.recv(100).decode())' 2>&1) || fail "pod c1 -> 198.51.100.1 with nat_outgoing: $out"
+[ "$out" = "198.51.100.1 172.31.102.101" ] || fail "outgoing NAT: pod saw / host saw '$out', expected 198.51.100.1 172.31.102.101"
+out=$(ip netns exec c1 ping -c 1 -W 2 100.97.0.9 2>&1) && fail "unknown cluster address answered: $out"
+echo "$out" | grep -qi unreachable || fail "unknown cluster address from n1: expected ICMP unreachable, got: $out"
+out=$(ip netns exec s2 ping -c 1 -W 2 198.51.100.1 2>&1) && fail "n2 has no nat_outgoing nor gateway, yet: $out"
+echo "$out" | grep -qi unreachable || fail "beyond the cluster from n2: expected ICMP unreachable, got: $out"
+ok "nat_outgoing: a pod reaches a host beyond the cluster as its node; unknown cluster addresses unreachable"
 
 # The table goes with podlaned; with "masquerade": false there is none, and
 # the off-node client's answer comes from the pod's address: lost.
