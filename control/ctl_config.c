@@ -10,10 +10,10 @@
 #include "pl_validate.h"
 
 static const char *const known_keys[] = {
-	"node_ip", "gateway", "pod_cidr", "cluster_cidr", "service_cidr", "uplink", "host_port", "socket",
-	"state_dir", "workers", "eal", "max_routes", "import_table", "socket_group",
-	"max_request_mb", "log_level", "metrics_listen", "vhost_dir", "masquerade", "nat_outgoing",
-	"vhost_group", NULL,
+	"node_ip", "gateway", "pod_cidr", "cluster_cidr", "service_cidr", "uplink", "host_port",
+	"socket", "state_dir", "workers", "eal", "max_routes", "import_table", "socket_group",
+	"max_request_mb", "log_level", "metrics_listen", "vhost_dir", "vhost_group", "masquerade",
+	"nat_outgoing", NULL,
 };
 
 #define BAD(...) (snprintf(err, errlen, __VA_ARGS__), -1)

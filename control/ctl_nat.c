@@ -78,7 +78,8 @@ int ctl_nat_start(const struct ctl_config *c, char *err, size_t errlen)
 	if (c->nat_outgoing)
 		n += snprintf(script + n, sizeof(script) - (size_t)n,
 			      "    ip saddr %s/%u ip daddr != %s/%u masquerade\n",
-			      ctl_ip_str(c->cluster_net, net), c->cluster_plen, net, c->cluster_plen);
+			      ctl_ip_str(c->cluster_net, net), c->cluster_plen, net,
+			      c->cluster_plen);
 	snprintf(script + n, sizeof(script) - (size_t)n, "  }\n}\n");
 	if (nft_run(script, why, sizeof(why)) != 0) {
 		snprintf(err, errlen, "cannot install nftables table %s: %s (see \"masquerade\" "

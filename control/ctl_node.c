@@ -145,7 +145,8 @@ int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 	struct dp_nh_spec blackhole = {.kind = DP_NH_DROP};
 	if (ctl_route_set(c->node_ip, 32, &local, "system") != 0 ||
 	    /* Service IPs are the node kernel's (kube-proxy's NAT). */
-	    (c->has_service && ctl_route_set(c->service_net, c->service_plen, &local, "system") != 0) ||
+	    (c->has_service &&
+	     ctl_route_set(c->service_net, c->service_plen, &local, "system") != 0) ||
 	    ctl_route_set(c->node_ip & ctl_mask(c->node_plen), c->node_plen, &conn, "system") != 0 ||
 	    /* Unassigned addresses of our own pod CIDR go nowhere else. */
 	    ctl_route_set(c->pod_net, c->pod_plen, &blackhole, "system") != 0) {
