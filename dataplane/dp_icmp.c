@@ -8,6 +8,9 @@
 
 #define ICMP_RATE 1000  /* errors per second per worker */
 #define ICMP_BURST 100
+/* RFC 1812 4.3.2.3: quote as much of the original datagram as fits in an
+ * error of this many bytes (Linux does the same). */
+#define ICMP_MAX_LEN 576
 
 static bool icmp_allowed(struct dp_worker *w)
 {
@@ -60,7 +63,8 @@ void dp_icmp_error(struct dp_worker *w, struct rte_mbuf *orig, uint8_t type, uin
 		w->stats.drops[DP_DROP_NO_MBUF]++;
 		return;
 	}
-	uint32_t quote = hlen + RTE_MIN(8u, l3 - hlen);
+	uint32_t quote = RTE_MIN(RTE_MIN(l3, orig->pkt_len - (uint32_t)sizeof(struct rte_ether_hdr)),
+				 ICMP_MAX_LEN - sizeof(struct rte_ipv4_hdr) - sizeof(struct rte_icmp_hdr));
 	uint32_t len = sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) +
 		       sizeof(struct rte_icmp_hdr) + quote;
 	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, len);
@@ -81,7 +85,10 @@ void dp_icmp_error(struct dp_worker *w, struct rte_mbuf *orig, uint8_t type, uin
 	icmp->icmp_type = type;
 	icmp->icmp_code = code;
 	icmp->icmp_seq_nb = rte_cpu_to_be_16(next_mtu); /* the header's last 16 bits */
-	memcpy(icmp + 1, oip, quote);
+	/* The quote may span segments (a chained frame from vhost-user). */
+	const void *q = rte_pktmbuf_read(orig, sizeof(struct rte_ether_hdr), quote, icmp + 1);
+	if (q != icmp + 1)
+		memcpy(icmp + 1, q, quote);
 	icmp->icmp_cksum = ~rte_raw_cksum(icmp, sizeof(*icmp) + quote);
 	m->port = DP_MAX_PORTS; /* originated here */
 	w->stats.icmp_sent++;

@@ -177,13 +177,27 @@ static void test_partial_checksum_completed_first(void **state)
 	take_all();
 }
 
-/* DF set: nothing goes on, the sender hears the MTU. */
-static void test_df_too_big(void **state)
+/* m as two segments, the second from byte at on. */
+static struct rte_mbuf *chained(struct rte_mbuf *m, uint16_t at)
 {
-	(void)state;
+	struct rte_mbuf *tail = rte_pktmbuf_alloc(dp.big_pool);
+	uint16_t rest = (uint16_t)(m->data_len - at);
+
+	assert_non_null(tail);
+	memcpy(rte_pktmbuf_append(tail, rest), rte_pktmbuf_mtod_offset(m, char *, at), rest);
+	/* What the first segment no longer holds must not be read there. */
+	memset(rte_pktmbuf_mtod_offset(m, char *, at), 0xee, rest);
+	assert_int_equal(rte_pktmbuf_trim(m, rest), 0);
+	assert_int_equal(rte_pktmbuf_chain(m, tail), 0);
+	return m;
+}
+
+/* DF set: nothing goes on, the sender hears the MTU, in an error of 576
+ * bytes quoting as much of the datagram as fits (RFC 1812 4.3.2.3). */
+static void df_too_big(struct rte_mbuf *m)
+{
 	routes();
 	dp.ports[T_POD_B].mtu = 1400;
-	struct rte_mbuf *m = udp_packet(1401, true);
 	dp_rx_burst(W, T_POD_A, &m, 1);
 	assert_int_equal(W->tx[T_POD_B].n, 0);
 	m = t_take(W, T_POD_A);
@@ -191,20 +205,38 @@ static void test_df_too_big(void **state)
 	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(ip + 1);
 	assert_int_equal(ip->src_addr, dp.cfg.node_ip);
 	assert_int_equal(ip->dst_addr, ip4(SRC));
+	assert_int_equal(rte_be_to_cpu_16(ip->total_length), 576);
 	assert_int_equal(icmp->icmp_type, 3);
 	assert_int_equal(icmp->icmp_code, 4); /* fragmentation needed and DF set */
 	assert_int_equal(icmp->icmp_ident, 0);
 	assert_int_equal(rte_be_to_cpu_16(icmp->icmp_seq_nb), 1400); /* next-hop MTU */
 	uint16_t l4 = rte_be_to_cpu_16(ip->total_length) - L3;
 	assert_int_equal(rte_raw_cksum(icmp, l4), 0xffff);
-	/* The quote: the packet's own header and first 8 bytes. */
+	/* The quote: the datagram's header and its first 528 bytes after. */
 	struct rte_ipv4_hdr *q = (struct rte_ipv4_hdr *)(icmp + 1);
 	assert_int_equal(q->dst_addr, ip4(DST));
 	assert_int_equal(rte_be_to_cpu_16(q->total_length), 1401);
+	struct rte_mbuf *orig = udp_packet(1401, true);
+	assert_memory_equal(q + 1, t_ip(orig) + 1, 576 - L3 - sizeof(*icmp) - L3);
+	rte_pktmbuf_free(orig);
 	assert_int_equal(W->stats.drops[DP_DROP_MTU_EXCEEDED], 1);
 	assert_int_equal(W->stats.fragmented, 0);
 	rte_pktmbuf_free(m);
 	t_assert_no_output(W);
+}
+
+static void test_df_too_big(void **state)
+{
+	(void)state;
+	df_too_big(udp_packet(1401, true));
+}
+
+/* The same datagram in two segments (as from vhost-user), split inside
+ * the part the error quotes. */
+static void test_df_too_big_chained(void **state)
+{
+	(void)state;
+	df_too_big(chained(udp_packet(1401, true), RTE_ETHER_HDR_LEN + L3 + L4 + 100));
 }
 
 /* Through the uplink to a gateway not resolved yet: each fragment waits
@@ -246,6 +278,7 @@ int main(void)
 		T(test_fragmented),
 		T(test_partial_checksum_completed_first),
 		T(test_df_too_big),
+		T(test_df_too_big_chained),
 		T(test_fragments_of_unresolved_next_hop_punted),
 		T(test_too_many_fragments),
 	};
