@@ -33,6 +33,13 @@ static json_t *m_node_info(json_t *params, struct ctl_err *e)
 			      node.n_routes, "free_ips", ctl_ipam_free_count(), "ready", node.ready);
 	if (node.cfg.has_gateway)
 		json_object_set_new(o, "gateway", json_string(ctl_ip_str(node.cfg.gateway, a)));
+	if (node.cfg.has_service) {
+		snprintf(cluster, sizeof(cluster), "%s/%u", ctl_ip_str(node.cfg.service_net, c),
+			 node.cfg.service_plen);
+		json_object_set_new(o, "service_cidr", json_string(cluster));
+	}
+	json_object_set_new(o, "masquerade", json_boolean(node.cfg.masquerade));
+	json_object_set_new(o, "nat_outgoing", json_boolean(node.cfg.nat_outgoing));
 	return o;
 }
 CTL_METHOD(PL_M_NODE_INFO, m_node_info)

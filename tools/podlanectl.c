@@ -61,7 +61,8 @@ static const char *S(json_t *o, const char *k)
 
 static void print_node(json_t *r)
 {
-	const char *keys[] = {"node_ip", "node_mac", "gateway", "pod_cidr", "cluster_cidr",
+	const char *keys[] = {"node_ip", "node_mac", "gateway", "pod_cidr",
+			      "cluster_cidr", "service_cidr", "masquerade", "nat_outgoing",
 			      "host_port", "gateway_for_pods", "workers", "pods", "routes",
 			      "free_ips", "ready", NULL};
 	for (int i = 0; keys[i]; i++)

@@ -61,6 +61,8 @@ class Api(unittest.TestCase):
         self.assertEqual(n["node_ip"], "172.31.102.105/24")
         self.assertEqual(n["pod_cidr"], "100.96.243.0/24")
         self.assertEqual(n["gateway_for_pods"], "169.254.1.1")
+        self.assertEqual((n["masquerade"], n["nat_outgoing"]), (True, False))
+        self.assertNotIn("service_cidr", n)
         self.assertTrue(n["ready"])
 
     def test_port_list_and_stats(self):

@@ -28,7 +28,9 @@ assert r == [{"prefix": "10.96.0.0/12", "origin": "system", "type": "local"}], r
 out=$(ctl n1 route del 10.96.0.0/12 2>&1) && fail "the service_cidr route could be deleted"
 masq_rule() { ip netns exec "$1" nft list table ip podlane 2>/dev/null | grep -c 'oifname "podlane0" ct status dnat masquerade'; }
 [ "$(masq_rule n1)" = 1 ] || fail "no masquerade rule in n1: $(ip netns exec n1 nft list ruleset 2>&1)"
-ok "service_cidr is a system route to the node's kernel; the masquerade table is in place"
+ctl n1 node | grep -qx "service_cidr      10.96.0.0/12" || fail "podlanectl node does not show service_cidr: $(ctl n1 node)"
+ctl n1 node | grep -qx "nat_outgoing      yes" || fail "podlanectl node does not show nat_outgoing: $(ctl n1 node)"
+ok "service_cidr is a system route to the node's kernel; the masquerade table is in place; podlanectl node shows both"
 
 # kube-proxy on n1, as it runs by default (no masqueradeAll): a TCP Service
 # on the other node's pod, a UDP one (DNS-like) on a pod of this node.
