@@ -21,6 +21,7 @@ struct ctl_pod {
 	uint16_t port;
 	uint16_t mtu; /* its interface's: as asked, else the uplink's at ADD */
 	bool vhost;   /* vhost-user port (no interface in the netns) */
+	int mtu_fd;   /* a socket in the pod's netns, to read its MTU (-1: none) */
 };
 
 /* origin says who owns a route: "system" (node, subnet, gateway), "pod",
@@ -107,6 +108,9 @@ int ctl_vhost_paths(const char *id, const char *ifname, char sock[108], char fil
 int ctl_vhost_write(const struct ctl_pod *p, const struct rte_ether_addr *gwmac);
 void ctl_vhost_remove(const struct ctl_pod *p);
 int ctl_pod_del(struct ctl_pod *p);
+/* Once a second: a TAP pod's MTU changed inside the pod after ADD (a
+ * chained tuning plugin, ip link set) becomes what podlaned sends it. */
+void ctl_pods_watch_mtu(void);
 json_t *ctl_pod_json(const struct ctl_pod *p);
 
 /* Mirror of a kernel routing table (config import_table) as routes of

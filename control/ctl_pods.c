@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <rte_ethdev.h>
@@ -74,7 +75,7 @@ static struct ctl_pod *free_slot(void)
  * given the pod's MAC, MTU, /32 and routes there. */
 static int tap_port(const char *netns, const char *ifname, uint32_t ip, uint16_t mtu,
 		    const struct rte_ether_addr *mac, const struct rte_ether_addr *gwmac,
-		    uint16_t *pid, struct ctl_err *e)
+		    uint16_t *pid, int *mtu_fd, struct ctl_err *e)
 {
 	const uint8_t *b = (const uint8_t *)&ip;
 	char name[32], derr[256];
@@ -95,8 +96,8 @@ static int tap_port(const char *netns, const char *ifname, uint32_t ip, uint16_t
 	} else if ((rc = dp_tap_create(ifname, DP_PORT_POD, name, gwmac, pid, derr,
 				       sizeof(derr))) != 0) {
 		ctl_fail(e, PL_E_RESOURCE, "%s", derr);
-	} else {
-		rc = setup_in_netns(ifname, ip, mac, mtu, e);
+	} else if ((rc = setup_in_netns(ifname, ip, mac, mtu, e)) == 0) {
+		*mtu_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0); /* ctl_pods_watch_mtu */
 	}
 	ctl_netns_leave(&home);
 	return rc;
@@ -157,8 +158,9 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 	p->mac = mac;
 	p->mtu = mtu ? mtu : ctl_node_tap_mtu(); /* kept: a restart restores the same */
 	p->vhost = vhost;
+	p->mtu_fd = -1;
 	rc = vhost ? vhost_port(container_id, ifname, ip, &gwmac, &pid, e)
-		   : tap_port(netns, ifname, ip, p->mtu, &mac, &gwmac, &pid, e);
+		   : tap_port(netns, ifname, ip, p->mtu, &mac, &gwmac, &pid, &p->mtu_fd, e);
 	if (rc == 0 && vhost && (rc = ctl_vhost_write(p, &gwmac)) != 0)
 		ctl_fail(e, PL_E_RESOURCE, "cannot write the vhost-user config file in %s: %s",
 			 node.cfg.vhost_dir, strerror(-rc));
@@ -170,6 +172,8 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 			ctl_fail(e, PL_E_RESOURCE, "route for %s: %s", ctl_ip_str(ip, ipb), strerror(-rc));
 	}
 	if (rc != 0) {
+		if (p->mtu_fd >= 0)
+			close(p->mtu_fd);
 		if (pid < DP_MAX_PORTS)
 			dp_port_remove(pid);
 		ctl_ipam_release(ip);
@@ -245,9 +249,39 @@ int ctl_pod_del(struct ctl_pod *p)
 	ctl_ipam_release(p->ip);
 	if (p->vhost)
 		ctl_vhost_remove(p);
+	if (p->mtu_fd >= 0)
+		close(p->mtu_fd);
 	ctl_log("pod del %s/%s ip %s", p->container_id, p->ifname, ctl_ip_str(p->ip, ipb));
 	memset(p, 0, sizeof(*p));
 	return 0;
+}
+
+void ctl_pods_watch_mtu(void)
+{
+	bool changed = false;
+
+	for (unsigned i = 0; i < CTL_MAX_PODS; i++) {
+		struct ctl_pod *p = &node.pods[i];
+		struct ifreq ifr = {0};
+
+		if (!p->used || p->mtu_fd < 0)
+			continue;
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", p->ifname);
+		if (ioctl(p->mtu_fd, SIOCGIFMTU, &ifr) != 0 || ifr.ifr_mtu == p->mtu)
+			continue; /* gone or renamed: pod.del will come */
+		/* What a receive buffer holds (DP_KPORT_GSO_MAX) at most. */
+		uint16_t mtu = (uint16_t)RTE_MIN(ifr.ifr_mtu,
+						 (int)(DP_KPORT_GSO_MAX - RTE_ETHER_HDR_LEN));
+		if (mtu == p->mtu)
+			continue;
+		ctl_log("pod %s/%s: MTU %u -> %u (set in the pod)", p->container_id, p->ifname,
+			p->mtu, mtu);
+		p->mtu = mtu;
+		dp_port_set_mtu(p->port, mtu);
+		changed = true;
+	}
+	if (changed)
+		ctl_state_save_pods();
 }
 
 json_t *ctl_pod_json(const struct ctl_pod *p)

@@ -196,6 +196,7 @@ int main(int argc, char **argv)
 		if (now.tv_sec != last.tv_sec) {
 			dp_timer();
 			ctl_node_watch_uplink();
+			ctl_pods_watch_mtu();
 			last = now;
 		}
 	}

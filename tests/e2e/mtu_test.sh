@@ -56,6 +56,19 @@ out=$(ip netns exec n1j ping -c 1 -W 2 -M do -s 2000 "$A" 2>&1) && fail "DF ping
 echo "$out" | grep -Eq "mtu ?= ?1400" || fail "no fragmentation-needed from pod a's port: $out"
 ok "DF into a 1400-byte pod on the same node: fragmentation needed (mtu 1400)"
 
+# Pod a's MTU changed inside the pod after ADD, as a chained tuning plugin
+# does: podlaned follows within a second and keeps it.
+ip -n n1a link set eth0 mtu 1300
+wait_for 5 grep -q "pod pod-a/eth0: MTU 1400 -> 1300 (set in the pod)" "$WORK/n1.log" ||
+	fail "no log line about pod a's MTU set in the pod"
+pod_mtu() { ctl n1 -o json pod list | python3 -c 'import json,sys
+print([p["mtu"] for p in json.load(sys.stdin) if p["container_id"] == sys.argv[1]][0])' "$1"; }
+[ "$(pod_mtu pod-a)" = 1300 ] || fail "pod.list says MTU $(pod_mtu pod-a) for pod a, expected 1300"
+grep -q '"mtu":1300' "$WORK/n1.state/state.json" || fail "state.json does not keep pod a's new MTU"
+out=$(ip netns exec n1j ping -c 1 -W 2 -M do -s 1340 "$A" 2>&1) && fail "DF ping of 1368 bytes into a 1300 pod answered: $out"
+echo "$out" | grep -Eq "mtu ?= ?1300" || fail "no fragmentation-needed with the pod's new mtu 1300: $out"
+ok "pod MTU set inside the pod after ADD (1400 -> 1300): followed, in pod.list and state.json, DF answered with 1300"
+
 # The node network's MTU changes under a running podlaned.
 ip -n n1 link set up0 mtu 1300
 ip -n fab link set f-n1 mtu 1300

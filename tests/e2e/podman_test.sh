@@ -14,7 +14,7 @@ mkdir -p "$WORK/cni" "$WORK/rootfs/bin" "$WORK/rootfs/tmp" "$WORK/rootfs/etc"
 cat >"$WORK/cni/plnet.conflist" <<CONF
 {"cniVersion": "1.0.0", "cniVersions": ["1.0.0", "1.1.0"], "name": "plnet",
  "plugins": [{"type": "podlane", "socket": "$WORK/node.sock", "mtu": 1400},
-             {"type": "tuning", "sysctl": {"net.core.somaxconn": "321"}},
+             {"type": "tuning", "sysctl": {"net.core.somaxconn": "321"}, "mtu": 1300},
              {"type": "portmap", "capabilities": {"portMappings": true}}]}
 CONF
 cat >"$WORK/containers.conf" <<CONF
@@ -45,8 +45,12 @@ ip2=$(pm inspect -f '{{(index .NetworkSettings.Networks "plnet").IPAddress}}' c2
 [ "$ip1" = 100.96.243.1 ] && [ "$ip2" = 100.96.243.2 ] || fail "container IPs $ip1 $ip2"
 ok "two containers on the podlane network: $ip1 $ip2"
 [ "$(pm exec c1 cat /proc/sys/net/core/somaxconn)" = 321 ] || fail "tuning after podlane did not apply"
-pm exec c1 ip link show eth0 | grep "mtu 1400 " >/dev/null || fail "mtu from the config not applied"
-ok "conflist chain podlane -> tuning -> portmap works; mtu 1400 applied"
+pm exec c1 ip link show eth0 | grep "mtu 1300 " >/dev/null || fail "tuning's mtu not applied"
+# podlane gave 1400, tuning then 1300: podlaned follows what the pod has.
+pod_mtu_is() { ctl node -o json pod list | python3 -c 'import json,sys
+sys.exit(0 if [p["mtu"] for p in json.load(sys.stdin) if p["ip"] == sys.argv[1] + "/32"] == [1300] else 1)' "$1"; }
+wait_for 5 pod_mtu_is "$ip1" || fail "podlaned did not follow tuning's MTU: $(ctl node pod list)"
+ok "conflist chain podlane (mtu 1400) -> tuning (mtu 1300) -> portmap works; podlaned follows tuning's MTU"
 
 pm exec c1 ping -c 1 -W 2 "$ip2" >/dev/null || fail "c1 cannot ping c2"
 pm exec c2 ping -c 1 -W 2 "$ip1" >/dev/null || fail "c2 cannot ping c1"
