@@ -75,27 +75,30 @@ static void assert_icmp_error(struct rte_mbuf *m, uint8_t type, uint8_t code, ui
 	assert_int_equal(rte_raw_cksum(icmp, l4), 0xffff);
 }
 
+/* A packet from pod a to dst with ttl: answered with ICMP type/code from
+ * the node, dropped as why, nothing else sent. */
+static void expect_icmp(uint32_t dst, uint8_t ttl, uint8_t type, uint8_t code, enum dp_drop why)
+{
+	rx1(T_POD_A, t_ipv4(T_POD_A, ip4("100.96.243.2"), dst, ttl));
+	struct rte_mbuf *m = t_take(W, T_POD_A);
+	assert_icmp_error(m, type, code, ip4("100.96.243.2"));
+	assert_int_equal(W->stats.drops[why], 1);
+	t_assert_no_output(W);
+	rte_pktmbuf_free(m);
+}
+
 static void test_ttl_exceeded(void **state)
 {
 	(void)state;
 	add_pod_routes();
-	rx1(T_POD_A, t_ipv4(T_POD_A, ip4("100.96.243.2"), ip4("100.96.243.3"), 1));
-	struct rte_mbuf *m = t_take(W, T_POD_A);
-	assert_icmp_error(m, 11, 0, ip4("100.96.243.2"));
-	assert_int_equal(W->stats.drops[DP_DROP_TTL_EXCEEDED], 1);
-	t_assert_no_output(W);
-	rte_pktmbuf_free(m);
+	expect_icmp(ip4("100.96.243.3"), 1, 11, 0, DP_DROP_TTL_EXCEEDED);
 }
 
 static void test_no_route_unreachable(void **state)
 {
 	(void)state;
 	add_pod_routes();
-	rx1(T_POD_A, t_ipv4(T_POD_A, ip4("100.96.243.2"), ip4("10.9.9.9"), 64));
-	struct rte_mbuf *m = t_take(W, T_POD_A);
-	assert_icmp_error(m, 3, 0, ip4("100.96.243.2"));
-	assert_int_equal(W->stats.drops[DP_DROP_NO_ROUTE], 1);
-	rte_pktmbuf_free(m);
+	expect_icmp(ip4("10.9.9.9"), 64, 3, 0, DP_DROP_NO_ROUTE);
 }
 
 /* An unreachable route under a wider one (nat_outgoing's cluster_cidr
@@ -107,12 +110,7 @@ static void test_unreachable_route(void **state)
 	add_pod_routes();
 	assert_int_equal(dp_route_add(0, 0, &local), 0);
 	assert_int_equal(dp_route_add(ip4("100.96.0.0"), 11, &unreach), 0);
-	rx1(T_POD_A, t_ipv4(T_POD_A, ip4("100.96.243.2"), ip4("100.97.0.9"), 64));
-	struct rte_mbuf *m = t_take(W, T_POD_A);
-	assert_icmp_error(m, 3, 0, ip4("100.96.243.2"));
-	assert_int_equal(W->stats.drops[DP_DROP_NO_ROUTE], 1);
-	t_assert_no_output(W);
-	rte_pktmbuf_free(m);
+	expect_icmp(ip4("100.97.0.9"), 64, 3, 0, DP_DROP_NO_ROUTE);
 	assert_int_equal(dp_route_del(0, 0), 0);
 	assert_int_equal(dp_route_del(ip4("100.96.0.0"), 11), 0);
 }
