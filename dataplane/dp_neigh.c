@@ -137,7 +137,6 @@ void dp_arp_announce(void)
 	struct rte_arp_hdr *arp =
 		rte_pktmbuf_mtod_offset(m, struct rte_arp_hdr *, sizeof(struct rte_ether_hdr));
 	arp->arp_opcode = RTE_BE16(RTE_ARP_OP_REPLY);
-	arp->arp_data.arp_tip = dp.cfg.node_ip;
 	arp->arp_data.arp_tha = arp->arp_data.arp_sha;
 	ctl_tx(dp.uplink, m);
 }
