@@ -61,6 +61,8 @@ int ctl_parse_ip(const char *s, uint32_t *ip);
 int ctl_parse_prefix(const char *s, uint32_t *ip, uint8_t *plen, bool host_bits_ok);
 uint32_t ctl_mask(uint8_t plen);
 const char *ctl_ip_str(uint32_t ip, char buf[16]);
+#define CTL_PREFIX_STRLEN 19 /* "255.255.255.255/32" */
+const char *ctl_prefix_str(uint32_t ip, uint8_t plen, char buf[CTL_PREFIX_STRLEN]);
 const char *ctl_mac_str(const struct rte_ether_addr *m, char buf[18]);
 
 /* Errors a handler reports: code from enum pl_rpc_error, message for the user. */

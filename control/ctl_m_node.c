@@ -15,17 +15,17 @@ CTL_METHOD(PL_M_VERSION, m_version)
 
 static json_t *m_node_info(json_t *params, struct ctl_err *e)
 {
-	char a[16], b[16], c[16], mac[18], node_ip[24], pod[24], cluster[24];
+	char a[16], mac[18], node_ip[CTL_PREFIX_STRLEN], pod[CTL_PREFIX_STRLEN];
+	char cluster[CTL_PREFIX_STRLEN], service[CTL_PREFIX_STRLEN];
 	unsigned pods = 0;
 
 	(void)params;
 	(void)e;
 	for (unsigned i = 0; i < CTL_MAX_PODS; i++)
 		pods += node.pods[i].used;
-	snprintf(node_ip, sizeof(node_ip), "%s/%u", ctl_ip_str(node.cfg.node_ip, a), node.cfg.node_plen);
-	snprintf(pod, sizeof(pod), "%s/%u", ctl_ip_str(node.cfg.pod_net, b), node.cfg.pod_plen);
-	snprintf(cluster, sizeof(cluster), "%s/%u", ctl_ip_str(node.cfg.cluster_net, c),
-		 node.cfg.cluster_plen);
+	ctl_prefix_str(node.cfg.node_ip, node.cfg.node_plen, node_ip);
+	ctl_prefix_str(node.cfg.pod_net, node.cfg.pod_plen, pod);
+	ctl_prefix_str(node.cfg.cluster_net, node.cfg.cluster_plen, cluster);
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:b}", "node_ip",
 			      node_ip, "node_mac", ctl_mac_str(&node.node_mac, mac), "pod_cidr", pod,
 			      "cluster_cidr", cluster, "host_port", node.cfg.host_port, "gateway_for_pods",
@@ -33,11 +33,10 @@ static json_t *m_node_info(json_t *params, struct ctl_err *e)
 			      node.n_routes, "free_ips", ctl_ipam_free_count(), "ready", node.ready);
 	if (node.cfg.has_gateway)
 		json_object_set_new(o, "gateway", json_string(ctl_ip_str(node.cfg.gateway, a)));
-	if (node.cfg.has_service) {
-		snprintf(cluster, sizeof(cluster), "%s/%u", ctl_ip_str(node.cfg.service_net, c),
-			 node.cfg.service_plen);
-		json_object_set_new(o, "service_cidr", json_string(cluster));
-	}
+	if (node.cfg.has_service)
+		json_object_set_new(o, "service_cidr",
+				    json_string(ctl_prefix_str(node.cfg.service_net,
+							       node.cfg.service_plen, service)));
 	json_object_set_new(o, "masquerade", json_boolean(node.cfg.masquerade));
 	json_object_set_new(o, "nat_outgoing", json_boolean(node.cfg.nat_outgoing));
 	return o;

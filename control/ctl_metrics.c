@@ -57,7 +57,8 @@ static void write_metrics(FILE *f)
 	help(f, "podlane_ready", "gauge", "1 when podlaned accepts pods.");
 	fprintf(f, "podlane_ready %d\n", node.ready ? 1 : 0);
 	help(f, "podlane_uplink_present", "gauge",
-	     "0 once the uplink's kernel interface was deleted (restart podlaned).");
+	     "0 while the uplink's kernel interface is missing (an af_packet: uplink is "
+	     "served again once it is back).");
 	fprintf(f, "podlane_uplink_present %d\n",
 		__atomic_load_n(&node.uplink_gone, __ATOMIC_RELAXED) ? 0 : 1);
 	help(f, "podlane_pods", "gauge", "Pods attached to this node.");

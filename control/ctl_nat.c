@@ -58,7 +58,7 @@ static void check_forwarding(void)
 
 int ctl_nat_start(const struct ctl_config *c, char *err, size_t errlen)
 {
-	char script[1024], why[256], net[16];
+	char script[1024], why[256], net[CTL_PREFIX_STRLEN];
 	int n;
 
 	if (!c->masquerade && !c->nat_outgoing)
@@ -77,9 +77,8 @@ int ctl_nat_start(const struct ctl_config *c, char *err, size_t errlen)
 			      "    oifname \"%s\" ct status dnat masquerade\n", c->host_port);
 	if (c->nat_outgoing)
 		n += snprintf(script + n, sizeof(script) - (size_t)n,
-			      "    ip saddr %s/%u ip daddr != %s/%u masquerade\n",
-			      ctl_ip_str(c->cluster_net, net), c->cluster_plen, net,
-			      c->cluster_plen);
+			      "    ip saddr %s ip daddr != %s masquerade\n",
+			      ctl_prefix_str(c->cluster_net, c->cluster_plen, net), net);
 	snprintf(script + n, sizeof(script) - (size_t)n, "  }\n}\n");
 	if (nft_run(script, why, sizeof(why)) != 0) {
 		snprintf(err, errlen, "cannot install nftables table %s: %s (see \"masquerade\" "

@@ -176,7 +176,7 @@ int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 
 uint16_t ctl_node_tap_mtu(void)
 {
-	return (uint16_t)RTE_MIN(node.uplink_mtu, DP_KPORT_GSO_MAX - RTE_ETHER_HDR_LEN);
+	return (uint16_t)RTE_MIN(node.uplink_mtu, DP_KPORT_MTU_MAX);
 }
 
 /* An af_packet uplink's interface got MTU mtu: the uplink and the host

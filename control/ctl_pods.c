@@ -82,10 +82,9 @@ static int tap_port(const char *netns, const char *ifname, uint32_t ip, uint16_t
 	struct ctl_netns home;
 	int rc;
 
-	/* A receive buffer holds a whole frame: see DP_KPORT_GSO_MAX. */
-	if (mtu > DP_KPORT_GSO_MAX - RTE_ETHER_HDR_LEN)
+	if (mtu > DP_KPORT_MTU_MAX)
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "mtu: at most %u on a TAP pod",
-				DP_KPORT_GSO_MAX - RTE_ETHER_HDR_LEN);
+				DP_KPORT_MTU_MAX);
 	/* The last two bytes are unique in a /16 or smaller. */
 	snprintf(name, sizeof(name), "tap_p%u_%u", b[2], b[3]);
 	if ((rc = ctl_netns_enter(netns, &home)) != 0)
@@ -267,11 +266,9 @@ void ctl_pods_watch_mtu(void)
 		if (!p->used || p->mtu_fd < 0)
 			continue;
 		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", p->ifname);
-		if (ioctl(p->mtu_fd, SIOCGIFMTU, &ifr) != 0 || ifr.ifr_mtu == p->mtu)
+		if (ioctl(p->mtu_fd, SIOCGIFMTU, &ifr) != 0)
 			continue; /* gone or renamed: pod.del will come */
-		/* What a receive buffer holds (DP_KPORT_GSO_MAX) at most. */
-		uint16_t mtu = (uint16_t)RTE_MIN(ifr.ifr_mtu,
-						 (int)(DP_KPORT_GSO_MAX - RTE_ETHER_HDR_LEN));
+		uint16_t mtu = (uint16_t)RTE_MIN(ifr.ifr_mtu, (int)DP_KPORT_MTU_MAX);
 		if (mtu == p->mtu)
 			continue;
 		ctl_log("pod %s/%s: MTU %u -> %u (set in the pod)", p->container_id, p->ifname,

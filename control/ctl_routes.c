@@ -107,10 +107,10 @@ const char *ctl_port_name(uint16_t pid, char *buf, size_t len)
 
 json_t *ctl_route_json(const struct ctl_route *r)
 {
-	char ip[16], pfx[24], name[64];
+	char ip[16], pfx[CTL_PREFIX_STRLEN], name[64];
 	json_t *o;
 
-	snprintf(pfx, sizeof(pfx), "%s/%u", ctl_ip_str(r->prefix, ip), r->plen);
+	ctl_prefix_str(r->prefix, r->plen, pfx);
 	o = json_pack("{s:s, s:s}", "prefix", pfx, "origin", r->origin);
 	switch (r->nh.kind) {
 	case DP_NH_GATEWAY:

@@ -50,6 +50,14 @@ const char *ctl_ip_str(uint32_t ip, char buf[16])
 	return inet_ntop(AF_INET, &a, buf, 16);
 }
 
+const char *ctl_prefix_str(uint32_t ip, uint8_t plen, char buf[CTL_PREFIX_STRLEN])
+{
+	char a[16];
+
+	snprintf(buf, CTL_PREFIX_STRLEN, "%s/%u", ctl_ip_str(ip, a), plen);
+	return buf;
+}
+
 const char *ctl_mac_str(const struct rte_ether_addr *m, char buf[18])
 {
 	const uint8_t *b = m->addr_bytes;

@@ -19,6 +19,8 @@
 /* gso_max_size to give a kernel port's interface: a GSO frame the kernel
  * hands over then fits one receive buffer (mbuf lengths are 16 bits). */
 #define DP_KPORT_GSO_MAX 65000
+/* The largest MTU a TAP can have: a frame of it fits one receive buffer. */
+#define DP_KPORT_MTU_MAX (DP_KPORT_GSO_MAX - RTE_ETHER_HDR_LEN)
 
 struct dp_config {
 	unsigned n_workers;

@@ -169,3 +169,15 @@ void t_assert_no_output(struct dp_worker *w)
 	for (int p = 0; p < DP_MAX_PORTS; p++)
 		assert_int_equal(w->tx[p].n, 0);
 }
+
+void t_udp_partial(struct rte_mbuf *m)
+{
+	struct rte_ipv4_hdr *ip = t_ip(m);
+	struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(ip + 1);
+	struct virtio_net_hdr h = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+				   .csum_start = RTE_ETHER_HDR_LEN + sizeof(*ip),
+				   .csum_offset = offsetof(struct rte_udp_hdr, dgram_cksum)};
+
+	uh->dgram_cksum = rte_ipv4_phdr_cksum(ip, 0);
+	assert_true(dp_vnet_to_mbuf(&h, m));
+}

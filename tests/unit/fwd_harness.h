@@ -50,5 +50,8 @@ struct rte_mbuf *t_arp(uint16_t port, uint16_t op, uint32_t sip, uint32_t tip,
 struct rte_mbuf *t_take(struct dp_worker *w, uint16_t port);
 void t_assert_no_output(struct dp_worker *w);
 struct rte_ipv4_hdr *t_ip(struct rte_mbuf *m);
+/* m's UDP checksum left partial (the pseudo-header sum) with its offload
+ * flags, as a TAP with a virtio-net header hands it over. */
+void t_udp_partial(struct rte_mbuf *m);
 
 #endif

@@ -147,11 +147,7 @@ static void test_udp_partial_checksum(void **state)
 	uh->src_port = RTE_BE16(1234);
 	uh->dst_port = RTE_BE16(53);
 	uh->dgram_len = rte_cpu_to_be_16((uint16_t)(rte_be_to_cpu_16(ip->total_length) - L3));
-	uh->dgram_cksum = rte_ipv4_phdr_cksum(ip, 0);
-	struct virtio_net_hdr h = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
-				   .csum_start = (uint16_t)(L2 + L3),
-				   .csum_offset = offsetof(struct rte_udp_hdr, dgram_cksum)};
-	assert_true(dp_vnet_to_mbuf(&h, m));
+	t_udp_partial(m);
 	dp_rx_burst(w, T_POD_A, &m, 1);
 	m = t_take(w, T_POD_B);
 	ip = t_ip(m);
