@@ -265,9 +265,10 @@ void ctl_pods_watch_mtu(void)
 
 		if (!p->used || p->mtu_fd < 0)
 			continue;
-		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", p->ifname);
-		if (ioctl(p->mtu_fd, SIOCGIFMTU, &ifr) != 0)
-			continue; /* gone or renamed: pod.del will come */
+		/* By the TAP's current name: the pod may have renamed it. */
+		if (dp_tap_where(p->port, ifr.ifr_name, NULL) != 0 ||
+		    ioctl(p->mtu_fd, SIOCGIFMTU, &ifr) != 0)
+			continue; /* gone, or moved to another netns: pod.del will come */
 		uint16_t mtu = (uint16_t)RTE_MIN(ifr.ifr_mtu, (int)DP_KPORT_MTU_MAX);
 		if (mtu == p->mtu)
 			continue;

@@ -116,9 +116,10 @@ int dp_port_remove(uint16_t port_id);
  * and gives its MAC. */
 int dp_tap_create(const char *ifname, enum dp_port_kind kind, const char *name,
 		  const struct rte_ether_addr *mac, uint16_t *port_id, char *err, size_t errlen);
-/* Where a TAP port's interface is now: its name and an fd of its netns
- * (the caller closes it), whatever became of the netns path it was made
- * in. 0, or -EBADFD once the interface was deleted. */
+/* Where a TAP port's interface is now: its name and, unless netns_fd is
+ * NULL, an fd of its netns (the caller closes it), whatever became of the
+ * name it was given and the netns path it was made in. 0, or -EBADFD once
+ * the interface was deleted. */
 int dp_tap_where(uint16_t port_id, char name[16 /* IFNAMSIZ */], int *netns_fd);
 int dp_packet_create(const char *ifname, const char *name, uint16_t *port_id,
 		     struct rte_ether_addr *mac, char *err, size_t errlen);

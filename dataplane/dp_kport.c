@@ -121,7 +121,8 @@ int dp_tap_where(uint16_t port, char name[IFNAMSIZ], int *netns_fd)
 	struct ifreq ifr = {0};
 	int fd = dp.ports[port].fd[0];
 
-	if (ioctl(fd, TUNGETIFF, &ifr) != 0 || (*netns_fd = ioctl(fd, TUNGETDEVNETNS)) < 0)
+	if (ioctl(fd, TUNGETIFF, &ifr) != 0 ||
+	    (netns_fd != NULL && (*netns_fd = ioctl(fd, TUNGETDEVNETNS)) < 0))
 		return -errno;
 	snprintf(name, IFNAMSIZ, "%s", ifr.ifr_name);
 	return 0;

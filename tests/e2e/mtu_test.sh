@@ -69,6 +69,19 @@ out=$(ip netns exec n1j ping -c 1 -W 2 -M do -s 1340 "$A" 2>&1) && fail "DF ping
 echo "$out" | grep -Eq "mtu ?= ?1300" || fail "no fragmentation-needed with the pod's new mtu 1300: $out"
 ok "pod MTU set inside the pod after ADD (1400 -> 1300): followed, in pod.list and state.json, DF answered with 1300"
 
+# Renamed inside the pod (down, rename, up: the kernel dropped its routes,
+# put back as CNI had them), then a new MTU: still followed.
+ip -n n1a link set eth0 down
+ip -n n1a link set eth0 name lan0
+ip -n n1a link set lan0 up mtu 1250
+ip -n n1a route add 169.254.1.1 dev lan0 scope link
+ip -n n1a route add default via 169.254.1.1 dev lan0
+wait_for 5 grep -q "pod pod-a/eth0: MTU 1300 -> 1250 (set in the pod)" "$WORK/n1.log" ||
+	fail "pod a's MTU on its renamed interface not followed"
+out=$(ip netns exec n1j ping -c 1 -W 2 -M do -s 1260 "$A" 2>&1) && fail "DF ping of 1288 bytes into a 1250 pod answered: $out"
+echo "$out" | grep -Eq "mtu ?= ?1250" || fail "no fragmentation-needed with the renamed pod's mtu 1250: $out"
+ok "pod interface renamed inside the pod, MTU then 1250: followed"
+
 # The node network's MTU changes under a running podlaned.
 ip -n n1 link set up0 mtu 1300
 ip -n fab link set f-n1 mtu 1300
