@@ -26,23 +26,25 @@ static void sysctl_set(const char *fmt, const char *ifname, const char *value)
 }
 
 /* The kernel interface under the uplink (our af_packet: socket or DPDK's
- * af_packet PMD), or NULL when DPDK drives the NIC itself. */
+ * af_packet or af_xdp PMD), or NULL when DPDK drives the NIC itself. */
 static const char *uplink_ifname(const struct ctl_config *c, char buf[IF_NAMESIZE])
 {
 	const char *p = strstr(c->uplink, "iface=");
 
 	if (c->uplink_is_packet)
 		return c->uplink + strlen(CTL_UPLINK_PACKET);
-	if (strncmp(c->uplink, "net_af_packet", 13) != 0 || p == NULL)
+	if ((strncmp(c->uplink, "net_af_packet", 13) != 0 &&
+	     strncmp(c->uplink, "net_af_xdp", 10) != 0) || p == NULL)
 		return NULL;
 	snprintf(buf, IF_NAMESIZE, "%.*s", (int)strcspn(p + 6, ","), p + 6);
 	return buf;
 }
 
-/* An af_packet uplink shares its frames with the kernel, which would also
- * answer them through the node IP it holds on the host port (duplicate
- * ping replies and ARP answers). Make the kernel ignore the uplink:
- * strict reverse-path filter, no ARP replies, no IPv6 on it. */
+/* An af_packet uplink shares its frames with the kernel (an af_xdp one
+ * those of queues it does not serve), which would also answer them
+ * through the node IP it holds on the host port (duplicate ping replies
+ * and ARP answers). Make the kernel ignore the uplink: strict
+ * reverse-path filter, no ARP replies, no IPv6 on it. */
 static void quiet_kernel_uplink(const char *ifname)
 {
 	sysctl_set("/proc/sys/net/ipv4/conf/%s/rp_filter", ifname, "1");

@@ -30,13 +30,15 @@ int dp_port_probe(const char *devargs, uint16_t *port_id, char *err, size_t errl
 	return 0;
 }
 
-/* af_packet spreads rx over all its queue pairs (PACKET_FANOUT) and the TAP
- * PMD wants as many rx as tx queues (a multi-queue TAP spreads flows over
+/* af_packet spreads rx over all its queue pairs (PACKET_FANOUT), af_xdp
+ * has one socket per NIC queue it was given (queue_count) and the TAP PMD
+ * wants as many rx as tx queues (a multi-queue TAP spreads flows over
  * them), so every one of those is polled; other devices get one rx queue
  * per worker (uplink, RSS) or one. */
 static uint16_t rx_queues(const struct rte_eth_dev_info *di, enum dp_port_kind kind)
 {
-	if (strcmp(di->driver_name, "net_af_packet") == 0)
+	if (strcmp(di->driver_name, "net_af_packet") == 0 ||
+	    strcmp(di->driver_name, "net_af_xdp") == 0)
 		return di->max_rx_queues;
 	if (strcmp(di->driver_name, "net_tap") == 0)
 		return (uint16_t)(dp.cfg.n_workers + 1);
@@ -54,7 +56,7 @@ static void txq_remap(struct dp_port *p)
 	uint8_t on[RTE_DIM(p->txq_lock)];
 	unsigned n = 0;
 
-	for (unsigned q = 0; q < p->n_rxq; q++)
+	for (unsigned q = 0; q < p->n_txq; q++)
 		if (p->txq_enabled & (1u << q))
 			on[n++] = (uint8_t)q;
 	for (unsigned s = 0; s <= dp.cfg.n_workers; s++)
@@ -101,17 +103,24 @@ int dp_port_start(uint16_t pid, enum dp_port_kind kind, char *err, size_t errlen
 		return rc;
 	}
 	uint16_t n_rxq = rx_queues(&di, kind);
-	/* vhost-user: queue pairs, as many as the guest enables (txq_of). */
-	bool shared = strcmp(di.driver_name, "net_vhost") == 0;
-	if (shared)
+	/* vhost-user: queue pairs, as many as the guest enables (txq_of). A
+	 * device with fewer tx queues than senders (net_af_xdp: one per
+	 * queue pair) has its queues shared the same way. */
+	bool vhost = strcmp(di.driver_name, "net_vhost") == 0;
+	if (vhost)
 		n_txq = n_rxq;
-	if (n_txq > di.max_tx_queues) {
-		snprintf(err, errlen,
-			 "port %s supports %u tx queues, podlaned needs %u (one per worker and one "
-			 "for control); for af_packet add qpairs=%u to its devargs",
-			 p->name, di.max_tx_queues, n_txq, n_txq);
+	bool shared = vhost || n_txq > di.max_tx_queues;
+	n_txq = RTE_MIN(n_txq, di.max_tx_queues);
+	if (n_rxq == 0 || n_txq == 0) {
+		snprintf(err, errlen, "port %s has no %s queue", p->name, n_rxq ? "tx" : "rx");
 		return -EINVAL;
 	}
+	/* Fragments and software-segmented GSO frames are mbuf chains. A
+	 * device that does not take chains (net_af_xdp sends the first
+	 * segment's memory for the whole length) gets them linearized
+	 * (dp_tx.c); one that does must be told, or it may choose a vector
+	 * tx path that sends the first segment only. */
+	conf.txmode.offloads = di.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
 	if (n_rxq > 1) {
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_hf = RTE_ETH_RSS_IP & di.flow_type_rss_offloads;
@@ -141,13 +150,20 @@ int dp_port_start(uint16_t pid, enum dp_port_kind kind, char *err, size_t errlen
 	if (rte_eth_dev_get_mtu(pid, &p->mtu) != 0)
 		p->mtu = RTE_ETHER_MTU;
 	p->shared_txq = shared;
+	p->single_seg = !(conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS);
 	p->n_rxq = n_rxq;
+	p->n_txq = n_txq;
 	for (unsigned q = 0; q < RTE_DIM(p->txq_lock); q++)
 		rte_spinlock_init(&p->txq_lock[q]);
-	if (shared) {
+	if (vhost) {
 		p->txq_enabled = 0;
 		rte_eth_dev_callback_register(pid, RTE_ETH_EVENT_QUEUE_STATE, vhost_queue_state, NULL);
 		vhost_queue_state(pid, RTE_ETH_EVENT_QUEUE_STATE, NULL, NULL);
+	} else if (shared) {
+		p->txq_enabled = (1u << n_txq) - 1;
+		txq_remap(p);
+		dp_log(RTE_LOG_INFO, "port %s: %u tx queue(s) shared by %u senders", p->name,
+		       n_txq, dp.cfg.n_workers + 1);
 	}
 	p->kind = (uint8_t)kind;
 	if (kind == DP_PORT_UPLINK)

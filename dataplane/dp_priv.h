@@ -66,12 +66,14 @@ struct dp_port {
 	/* vhost-user: the guest enables as many queue pairs as it likes (up
 	 * to one per worker), so each sender (worker id, or DP_CTL_TXQ) maps
 	 * onto an enabled tx queue, kept by the queue-state callback, and
-	 * takes that queue's lock. Other ports: tx queue = sender, no lock. */
+	 * takes that queue's lock; so do the senders of a device with fewer
+	 * tx queues than senders. Other ports: tx queue = sender, no lock. */
 	bool shared_txq;
+	bool single_seg; /* takes no mbuf chains: dp_tx_flush_port linearizes */
 	uint8_t txq_of[DP_MAX_WORKERS + 1];
 	uint32_t txq_enabled; /* bit per tx queue; queue-state callback only */
 	rte_spinlock_t txq_lock[DP_MAX_WORKERS];
-	uint16_t n_rxq;
+	uint16_t n_rxq, n_txq;
 	uint16_t mtu; /* dp_port_set_mtu(); workers read it */
 	struct rte_ether_addr mac;
 	struct rte_ether_addr peer_mac;

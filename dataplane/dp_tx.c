@@ -38,11 +38,32 @@ uint16_t dp_port_tx(uint16_t port, unsigned sender, struct rte_mbuf **pkts, uint
 	return sent;
 }
 
+/* A device that takes no mbuf chains gets each chain copied into its
+ * first segment; one that does not fit there (a chain longer than a
+ * buffer) is dropped as tx_error. Chains are fragments and segments of
+ * GSO frames, at most an MTU long. */
+static void linearize(struct dp_worker *w, struct dp_txbuf *b)
+{
+	uint16_t k = 0;
+
+	for (uint16_t i = 0; i < b->n; i++) {
+		struct rte_mbuf *m = b->pkts[i];
+		if (m->nb_segs > 1 && rte_pktmbuf_linearize(m) != 0)
+			dp_drop(w, m, DP_DROP_TX_ERROR);
+		else
+			b->pkts[k++] = m;
+	}
+	b->n = k;
+}
+
 void dp_tx_flush_port(struct dp_worker *w, uint16_t port)
 {
 	struct dp_txbuf *b = &w->tx[port];
 	struct dp_refused r = {0};
 	uint64_t bytes = 0;
+
+	if (unlikely(dp.ports[port].single_seg))
+		linearize(w, b);
 
 	/* Counted before sending: a sent mbuf may already be reused. */
 	for (uint16_t i = 0; i < b->n; i++)

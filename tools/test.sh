@@ -92,6 +92,7 @@ if build build-asan -Dbuildtype=debug -Doptimization=1 -Db_sanitize=address,unde
 	# LeakSanitizer on; reports land in build-asan/sanitizer (run_suites).
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:log_exe_name=1:log_path=$top/build-asan/sanitizer/asan
 	export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_exe_name=1:log_path=$top/build-asan/sanitizer/ubsan
+	export LSAN_OPTIONS=suppressions=$top/tests/lsan.supp:print_suppressions=0
 	run_suites build-asan asan
 else
 	record "asan build" 1

@@ -67,6 +67,7 @@ int t_dp_setup(void **state)
 		dpp->mac = mac_n((uint8_t)(0x10 + p));
 		dpp->peer_mac = mac_n((uint8_t)(0x20 + p));
 		dpp->mtu = RTE_ETHER_MTU;
+		dpp->single_seg = false;
 	}
 	dp.uplink = T_UPLINK;
 	dp.host = T_HOST;

@@ -84,7 +84,9 @@ wait_for() {
 start_node() {
 	local name=$1 ip=$2 cidr=$3 workers=${4:-2} extra=${5:-}
 	netns_add "$name"
-	ip link add "u-$name" type veth peer name "f-$name"
+	# UPLINK_QUEUES: the veth's queues, both ends (net_af_xdp serves queue 0)
+	local q=${UPLINK_QUEUES:+numtxqueues $UPLINK_QUEUES numrxqueues $UPLINK_QUEUES}
+	ip link add "u-$name" $q type veth peer name "f-$name" $q
 	ip link set "u-$name" netns "$name"
 	ip link set "f-$name" netns fab
 	ip -n "$name" link set "u-$name" name up0
