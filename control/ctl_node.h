@@ -55,6 +55,7 @@ struct ctl_node {
 	uint32_t route_cap;
 	uint32_t n_routes;
 	uint32_t port_routes[DP_MAX_PORTS]; /* routes whose next hop is the port */
+	uint64_t routes_gen; /* bumped by every change of the route set */
 	uint64_t *ipam;             /* bitmap over pod_cidr */
 	uint32_t ipam_size;
 	char state_path[300];  /* pods and addresses */
@@ -130,6 +131,9 @@ void ctl_metrics_stop(void);
 /* The kernel NAT of config masquerade and nat_outgoing: an nftables
  * table of our own (none when both are off). */
 int ctl_nat_start(const struct ctl_config *c, char *err, size_t errlen);
+/* Once a second and after a restore: the clients that keep their address
+ * through masquerade follow the routes changed since (nat_outgoing). */
+void ctl_nat_sync(void);
 void ctl_nat_stop(void);
 
 /* State files (state.json: pods; routes.json: API routes): each written

@@ -58,6 +58,7 @@ int ctl_route_set(uint32_t prefix, uint8_t plen, const struct dp_nh_spec *nh, co
 	r->plen = plen;
 	r->nh = *nh;
 	snprintf(r->origin, sizeof(r->origin), "%s", origin);
+	node.routes_gen++;
 	return 0;
 }
 
@@ -88,6 +89,7 @@ int ctl_route_remove(uint32_t prefix, uint8_t plen)
 		node.port_routes[node.routes[i].nh.port]--;
 	memset(&node.routes[i], 0, sizeof(node.routes[i]));
 	node.n_routes--;
+	node.routes_gen++;
 	return 0;
 }
 

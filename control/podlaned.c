@@ -163,6 +163,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	ctl_state_restore();
+	ctl_nat_sync();
 	if (dp_start_workers() != 0 || ctl_rpc_listen(c.socket, c.socket_gid, c.max_request_mb, err, sizeof(err)) != 0) {
 		ctl_error("start-up failed: %s", err[0] ? err : "cannot launch workers");
 		goto out;
@@ -197,6 +198,7 @@ int main(int argc, char **argv)
 			dp_timer();
 			ctl_node_watch_uplink();
 			ctl_pods_watch_mtu();
+			ctl_nat_sync();
 			last = now;
 		}
 	}

@@ -7,7 +7,7 @@
 # undoes the NAT (a reply straight from pod to client would bypass it).
 # kube-proxy is emulated with its own kind of iptables rules. Outgoing NAT
 # (nat_outgoing): pods reach beyond the cluster through the kernel, as the
-# node's address.
+# node's address; then only clients podlaned routes itself are masqueraded.
 . "$(dirname "$0")/lib/common.sh"
 isolate "$@"
 
@@ -26,8 +26,10 @@ r = [x for x in json.load(sys.stdin) if x["prefix"] == "10.96.0.0/12"]
 assert r == [{"prefix": "10.96.0.0/12", "origin": "system", "type": "local"}], r' ||
 	fail "no system route for service_cidr on n1"
 out=$(ctl n1 route del 10.96.0.0/12 2>&1) && fail "the service_cidr route could be deleted"
-masq_rule() { ip netns exec "$1" nft list table ip podlane 2>/dev/null | grep -c 'oifname "podlane0" ct status dnat masquerade'; }
-[ "$(masq_rule n1)" = 1 ] || fail "no masquerade rule in n1: $(ip netns exec n1 nft list ruleset 2>&1)"
+masq_rule() { ip netns exec "$1" nft list table ip podlane 2>/dev/null | grep -c "oifname \"podlane0\" ct status dnat ${2:-}masquerade"; }
+# n1 has nat_outgoing: it masquerades only clients in set "routed" (below).
+[ "$(masq_rule n1 'ip saddr @routed ')" = 1 ] || fail "no masquerade rule in n1: $(ip netns exec n1 nft list ruleset 2>&1)"
+[ "$(masq_rule n2)" = 1 ] || fail "no masquerade rule in n2: $(ip netns exec n2 nft list ruleset 2>&1)"
 ctl n1 node | grep -qx "service_cidr      10.96.0.0/12" || fail "podlanectl node does not show service_cidr: $(ctl n1 node)"
 ctl n1 node | grep -qx "nat_outgoing      yes" || fail "podlanectl node does not show nat_outgoing: $(ctl n1 node)"
 ok "service_cidr is a system route to the node's kernel; the masquerade table is in place; podlanectl node shows both"
@@ -47,10 +49,12 @@ c, a = s.accept(); c.sendall(a[0].encode()); c.close()' "$2" &
 	at_exit "kill $! 2>/dev/null"
 	wait_for 5 ip netns exec "$1" sh -c "ss -ltn | grep -q :$2"
 }
-ask() { # netns address port: what the server answered
+ask_from() { # netns source-address address port: what the server answered
 	ip netns exec "$1" python3 -c 'import socket, sys
-print(socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5).recv(100).decode())' "$2" "$3" 2>&1
+print(socket.create_connection((sys.argv[2], int(sys.argv[3])), timeout=5,
+  source_address=(sys.argv[1], 0)).recv(100).decode())' "$2" "$3" "$4" 2>&1
 }
+ask() { ask_from "$1" 0.0.0.0 "$2" "$3"; }
 serve_once s2 8080
 ip netns exec s1 python3 -c 'import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 5353)); s.settimeout(20)
@@ -69,16 +73,21 @@ echo "$out" | grep -qx "tcp 10.96.0.10 172.31.102.101" || fail "TCP service: $ou
 echo "$out" | grep -qx "udp 10.96.0.11 172.31.102.101" || fail "UDP service: $out"
 ok "pod -> TCP Service (backend on the other node) and UDP Service (same node): answers from the Service IPs; backends see the node"
 
-# hostPort: the reference portmap plugin on n2, chained after podlane as
-# a runtime runs it, maps n2's port 8081 to backend 3's 8080.
-conf='{"cniVersion": "1.0.0", "name": "podlane", "type": "podlane", "socket": "'"$WORK/n2.sock"'"}'
-res=$(echo "$conf" | CNI_COMMAND=ADD CNI_CONTAINERID=backend-3 CNI_NETNS=/run/netns/s3 CNI_IFNAME=eth0 \
-	CNI_ARGS= CNI_PATH=/usr/lib/cni "$BUILD/cni/podlane") || fail "CNI ADD backend-3: $res"
-pm=$(python3 -c 'import json,sys; print(json.dumps({"cniVersion": "1.0.0", "name": "podlane", "type": "portmap",
+# hostPort: the reference portmap plugin, chained after podlane as a
+# runtime runs it, maps the node's port to the pod's 8080.
+host_port_pod() { # node netns container-id host-port
+	local conf res pm out
+	conf='{"cniVersion": "1.0.0", "name": "podlane", "type": "podlane", "socket": "'"$WORK/$1.sock"'"}'
+	res=$(echo "$conf" | CNI_COMMAND=ADD CNI_CONTAINERID=$3 CNI_NETNS=/run/netns/$2 CNI_IFNAME=eth0 \
+		CNI_ARGS= CNI_PATH=/usr/lib/cni "$BUILD/cni/podlane") || fail "CNI ADD $3: $res"
+	pm=$(python3 -c 'import json,sys; print(json.dumps({"cniVersion": "1.0.0", "name": "podlane", "type": "portmap",
   "capabilities": {"portMappings": True}, "prevResult": json.loads(sys.argv[1]),
-  "runtimeConfig": {"portMappings": [{"hostPort": 8081, "containerPort": 8080, "protocol": "tcp"}]}}))' "$res")
-out=$(echo "$pm" | ip netns exec n2 env CNI_COMMAND=ADD CNI_CONTAINERID=backend-3 CNI_NETNS=/run/netns/s3 \
-	CNI_IFNAME=eth0 CNI_ARGS= CNI_PATH=/usr/lib/cni /usr/lib/cni/portmap) || fail "portmap ADD: $out"
+  "runtimeConfig": {"portMappings": [{"hostPort": int(sys.argv[2]), "containerPort": 8080, "protocol": "tcp"}]}}))' \
+		"$res" "$4")
+	out=$(echo "$pm" | ip netns exec "$1" env CNI_COMMAND=ADD CNI_CONTAINERID=$3 CNI_NETNS=/run/netns/$2 \
+		CNI_IFNAME=eth0 CNI_ARGS= CNI_PATH=/usr/lib/cni /usr/lib/cni/portmap) || fail "portmap ADD $3: $out"
+}
+host_port_pod n2 s3 backend-3 8081
 serve_once s3 8080
 out=$(ask fab 172.31.102.102 8081) || fail "off-node host -> hostPort 8081 on n2: $out"
 [ "$out" = 172.31.102.102 ] || fail "hostPort backend saw '$out', expected n2's address (masqueraded)"
@@ -103,6 +112,37 @@ echo "$out" | grep -qi unreachable || fail "unknown cluster address from n1: exp
 out=$(ip netns exec s2 ping -c 1 -W 2 198.51.100.1 2>&1) && fail "n2 has no nat_outgoing nor gateway, yet: $out"
 echo "$out" | grep -qi unreachable || fail "beyond the cluster from n2: expected ICMP unreachable, got: $out"
 ok "nat_outgoing: a pod reaches a host beyond the cluster as its node; unknown cluster addresses unreachable"
+
+# With nat_outgoing, answers to clients podlaned does not route itself
+# reach the kernel by the default route anyway: such clients keep their
+# address (externalTrafficPolicy: Local). Those it routes (the node
+# network, routes elsewhere, pods) are masqueraded still. A hostPort on n1:
+netns_add s4
+host_port_pod n1 s4 backend-4 8082
+routed_set() { ip netns exec n1 nft list set ip podlane routed; }
+serve_once s4 8080
+out=$(ask_from fab 198.51.100.1 172.31.102.101 8082) || fail "198.51.100.1 -> hostPort 8082 on n1: $out"
+[ "$out" = 198.51.100.1 ] || fail "hostPort backend on n1 saw '$out', expected the client's own 198.51.100.1"
+serve_once s4 8080
+out=$(ask fab 172.31.102.101 8082) || fail "fabric -> hostPort 8082 on n1: $out"
+[ "$out" = 172.31.102.101 ] || fail "client on the node network: backend saw '$out', expected n1 (masqueraded)"
+serve_once s4 8080
+out=$(ask c1 172.31.102.101 8082) || fail "pod c1 -> hostPort 8082 on n1: $out"
+[ "$out" = 172.31.102.101 ] || fail "pod client: backend saw '$out', expected n1 (masqueraded)"
+# A route to the client's network: podlaned sends the answers itself now,
+# so within a second the client is masqueraded; and no more once deleted.
+ctl n1 route add 198.51.100.0/24 via 172.31.102.1 >/dev/null
+wait_for 5 sh -c "ip netns exec n1 nft list set ip podlane routed | grep -q 198.51.100.0/24" ||
+	fail "set routed did not take the new route: $(routed_set)"
+serve_once s4 8080
+out=$(ask_from fab 198.51.100.1 172.31.102.101 8082) || fail "198.51.100.1 -> hostPort 8082, routed: $out"
+[ "$out" = 172.31.102.101 ] || fail "client behind a route: backend saw '$out', expected n1 (masqueraded)"
+ctl n1 route del 198.51.100.0/24 >/dev/null
+wait_for 5 sh -c "! ip netns exec n1 nft list set ip podlane routed | grep -q 198.51.100.0/24" ||
+	fail "set routed kept a deleted route: $(routed_set)"
+routed_set | grep -q "100.96.0.0/11" && routed_set | grep -q "172.31.102.0/24" ||
+	fail "set routed lacks cluster_cidr or the node network: $(routed_set)"
+ok "nat_outgoing: a hostPort client beyond podlaned's routes keeps its address; the node network, pods and routed clients are masqueraded"
 
 # The table goes with podlaned; with "masquerade": false there is none, and
 # the off-node client's answer comes from the pod's address: lost.
