@@ -108,13 +108,15 @@ int ctl_nat_start(const struct ctl_config *c, char *err, size_t errlen)
 	return 0;
 }
 
-/* Does podlaned route this prefix elsewhere than to the kernel? Prefixes
- * inside cluster_cidr are its own (the set holds cluster_cidr whole). */
+/* Does podlaned route this prefix elsewhere than to the kernel (a local
+ * route, or dev host)? Prefixes inside cluster_cidr are its own (the set
+ * holds cluster_cidr whole). */
 static bool routed_elsewhere(const struct ctl_route *r)
 {
 	const struct ctl_config *c = &node.cfg;
 
 	return r->used && r->nh.kind != DP_NH_LOCAL &&
+	       !(r->nh.kind == DP_NH_PORT && r->nh.port == dp_host_port()) &&
 	       !(r->plen >= c->cluster_plen &&
 		 ((r->prefix ^ c->cluster_net) & ctl_mask(c->cluster_plen)) == 0);
 }

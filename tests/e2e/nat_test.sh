@@ -142,7 +142,16 @@ wait_for 5 sh -c "! ip netns exec n1 nft list set ip podlane routed | grep -q 19
 	fail "set routed kept a deleted route: $(routed_set)"
 routed_set | grep -q "100.96.0.0/11" && routed_set | grep -q "172.31.102.0/24" ||
 	fail "set routed lacks cluster_cidr or the node network: $(routed_set)"
-ok "nat_outgoing: a hostPort client beyond podlaned's routes keeps its address; the node network, pods and routed clients are masqueraded"
+# A route to the kernel (dev host) is the kernel's to answer through.
+ctl n1 route add 198.51.100.0/25 dev host >/dev/null
+ctl n1 route add 203.0.113.0/24 via 172.31.102.1 >/dev/null # a change, seen once synced
+wait_for 5 sh -c "ip netns exec n1 nft list set ip podlane routed | grep -q 203.0.113.0/24" ||
+	fail "set routed did not take 203.0.113.0/24: $(routed_set)"
+routed_set | grep -q 198.51.100 && fail "set routed holds a dev host route: $(routed_set)"
+serve_once s4 8080
+out=$(ask_from fab 198.51.100.1 172.31.102.101 8082) || fail "198.51.100.1 -> hostPort 8082, dev host: $out"
+[ "$out" = 198.51.100.1 ] || fail "client behind a dev host route: backend saw '$out', expected 198.51.100.1"
+ok "nat_outgoing: a hostPort client beyond podlaned's routes (or behind dev host) keeps its address; the node network, pods and routed clients are masqueraded"
 
 # The table goes with podlaned; with "masquerade": false there is none, and
 # the off-node client's answer comes from the pod's address: lost.
