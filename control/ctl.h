@@ -33,6 +33,7 @@ struct ctl_config {
 	char uplink[256];
 	bool uplink_is_pci;
 	bool uplink_is_packet; /* "af_packet:IFACE": our own packet socket (dp_kport.c) */
+	unsigned uplink_mtu; /* a DPDK uplink's MTU; 0 = the device's own */
 	char host_port[IF_NAMESIZE];
 	char socket[108];
 	int socket_gid; /* -1: the daemon's own group */

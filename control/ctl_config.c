@@ -13,7 +13,7 @@ static const char *const known_keys[] = {
 	"node_ip", "gateway", "pod_cidr", "cluster_cidr", "service_cidr", "uplink", "host_port",
 	"socket", "state_dir", "workers", "eal", "max_routes", "import_table", "socket_group",
 	"max_request_mb", "log_level", "metrics_listen", "vhost_dir", "vhost_group", "masquerade",
-	"nat_outgoing", NULL,
+	"nat_outgoing", "uplink_mtu", NULL,
 };
 
 #define BAD(...) (snprintf(err, errlen, __VA_ARGS__), -1)
@@ -176,6 +176,13 @@ static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen
 	if (!c->uplink_is_pci && !c->uplink_is_packet && strncmp(c->uplink, "net_", 4) != 0)
 		return BAD("config: 'uplink' is \"%s\", expected a PCI address (0000:01:00.0), "
 			   "af_packet:IFACE or vdev arguments (net_af_packet0,iface=eth0)", c->uplink);
+	if (get_uint(root, "uplink_mtu", 0, RTE_ETHER_MIN_MTU, UINT16_MAX, &c->uplink_mtu, err,
+		     errlen))
+		return -1;
+	if (c->uplink_mtu && c->uplink_is_packet)
+		return BAD("config: 'uplink_mtu' is for a DPDK uplink; an af_packet: uplink has its "
+			   "interface's MTU (ip link set %s mtu %u)",
+			   c->uplink + strlen(CTL_UPLINK_PACKET), c->uplink_mtu);
 	if (get_str(root, "host_port", PL_DEFAULT_HOST_PORT, c->host_port, sizeof(c->host_port),
 		    err, errlen))
 		return -1;

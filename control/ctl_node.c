@@ -103,7 +103,7 @@ int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 			snprintf(err, errlen, "uplink: no port came up for '%s'", c->uplink);
 			return -1;
 		}
-		if (dp_port_start(up, DP_PORT_UPLINK, err, errlen) != 0)
+		if (dp_port_start(up, DP_PORT_UPLINK, (uint16_t)c->uplink_mtu, err, errlen) != 0)
 			return -1;
 		rte_eth_macaddr_get(up, &node.node_mac);
 	}

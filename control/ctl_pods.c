@@ -118,7 +118,7 @@ static int vhost_port(const char *id, const char *ifname, uint32_t ip,
 	snprintf(devargs, sizeof(devargs), "net_vhost_p%u_%u,iface=%s,client=1,queues=%u", b[2],
 		 b[3], sock, node.cfg.workers);
 	if ((rc = dp_port_probe(devargs, pid, derr, sizeof(derr))) != 0 ||
-	    (rc = dp_port_start(*pid, DP_PORT_POD, derr, sizeof(derr))) != 0)
+	    (rc = dp_port_start(*pid, DP_PORT_POD, 0, derr, sizeof(derr))) != 0)
 		return ctl_fail(e, PL_E_RESOURCE, "%s", derr);
 	/* net_vhost keeps its own MAC: that is the gateway's for this pod. */
 	rte_eth_macaddr_get(*pid, gwmac);

@@ -101,9 +101,12 @@ int dp_start_workers(void);
 void dp_stop(void);
 
 /* Ports: probe a vdev/PCI device (in the caller's current netns), then
- * start it with one tx queue per worker plus the control thread's. */
+ * start it with one tx queue per worker plus the control thread's, and
+ * MTU mtu (0: the device's own; frames longer than a buffer are
+ * scattered over several when the device can). */
 int dp_port_probe(const char *devargs, uint16_t *port_id, char *err, size_t errlen);
-int dp_port_start(uint16_t port_id, enum dp_port_kind kind, char *err, size_t errlen);
+int dp_port_start(uint16_t port_id, enum dp_port_kind kind, uint16_t mtu, char *err,
+		  size_t errlen);
 void dp_port_set_peer(uint16_t port_id, uint32_t ip, const struct rte_ether_addr *mac);
 /* The longest IP packet the port sends (its interface's MTU): longer ones
  * are fragmented, or dropped with an ICMP "fragmentation needed" when DF

@@ -88,7 +88,36 @@ static int vhost_queue_state(uint16_t pid, enum rte_eth_event_type type, void *a
 	return 0;
 }
 
-int dp_port_start(uint16_t pid, enum dp_port_kind kind, char *err, size_t errlen)
+/* MTU mtu into conf: within what the device takes, with rx scatter when
+ * its frames outgrow a buffer. */
+static int conf_mtu(const struct rte_eth_dev_info *di, const char *name, uint16_t mtu,
+		    struct rte_eth_conf *conf, char *err, size_t errlen)
+{
+	/* DPDK's own way to the device's L2 overhead (VLAN tags, CRC). */
+	uint32_t overhead = di->max_rx_pktlen > di->max_mtu && di->max_mtu != UINT16_MAX
+				    ? di->max_rx_pktlen - di->max_mtu
+				    : RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
+	uint32_t room = rte_pktmbuf_data_room_size(dp.pool) - RTE_PKTMBUF_HEADROOM;
+
+	if (mtu < di->min_mtu || mtu > di->max_mtu) {
+		snprintf(err, errlen, "port %s: MTU %u is not one it takes (%u to %u)", name, mtu,
+			 di->min_mtu, di->max_mtu);
+		return -EINVAL;
+	}
+	conf->rxmode.mtu = mtu;
+	if (mtu + overhead > room) {
+		if (!(di->rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER)) {
+			snprintf(err, errlen, "port %s: MTU %u makes frames longer than a %u-byte "
+				 "buffer and the device cannot scatter them (at most MTU %u)",
+				 name, mtu, room, room - overhead);
+			return -EINVAL;
+		}
+		conf->rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+	}
+	return 0;
+}
+
+int dp_port_start(uint16_t pid, enum dp_port_kind kind, uint16_t mtu, char *err, size_t errlen)
 {
 	struct rte_eth_dev_info di;
 	struct rte_eth_conf conf = {0};
@@ -121,6 +150,8 @@ int dp_port_start(uint16_t pid, enum dp_port_kind kind, char *err, size_t errlen
 	 * (dp_tx.c); one that does must be told, or it may choose a vector
 	 * tx path that sends the first segment only. */
 	conf.txmode.offloads = di.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	if (mtu && (rc = conf_mtu(&di, p->name, mtu, &conf, err, errlen)) != 0)
+		return rc;
 	if (n_rxq > 1) {
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_hf = RTE_ETH_RSS_IP & di.flow_type_rss_offloads;
@@ -130,6 +161,12 @@ int dp_port_start(uint16_t pid, enum dp_port_kind kind, char *err, size_t errlen
 	if ((rc = rte_eth_dev_configure(pid, n_rxq, n_txq, &conf)) != 0) {
 		snprintf(err, errlen, "port %s: configure %u rx/%u tx queues: %s", p->name, n_rxq,
 			 n_txq, rte_strerror(-rc));
+		return rc;
+	}
+	/* Devices over a kernel interface (af_xdp, af_packet) set its MTU here. */
+	if (mtu && (rc = rte_eth_dev_set_mtu(pid, mtu)) != 0) {
+		snprintf(err, errlen, "port %s: cannot set MTU %u: %s", p->name, mtu,
+			 rte_strerror(-rc));
 		return rc;
 	}
 	uint16_t nrx = RX_DESC, ntx = TX_DESC;

@@ -3,7 +3,8 @@
 # bound to its kernel driver. It has one tx queue per NIC queue it serves
 # (here one, for three senders: two workers and control) and takes no
 # mbuf chains, which podlaned makes of fragments and of pods' TCP
-# segmented in software: both must reach the node network intact.
+# segmented in software: both must reach the node network intact. The
+# node network's MTU is 1700, given to the DPDK port by uplink_mtu.
 . "$(dirname "$0")/lib/common.sh"
 isolate "$@"
 
@@ -11,7 +12,8 @@ fabric 172.31.102.1/24
 ip -n fab route add 100.96.244.0/24 via 172.31.102.106
 # One queue at both ends of the node's veth, so every frame arrives on the
 # queue the XDP socket serves (XDP on veth also wants rx >= the peer's tx).
-UPLINK_QUEUES=1 UPLINK="net_af_xdp0,iface=up0" start_node node 172.31.102.106/24 100.96.244.0/24 2
+export UPLINK_QUEUES=1 UPLINK="net_af_xdp0,iface=up0" UPLINK_MTU=1700
+start_node node 172.31.102.106/24 100.96.244.0/24 2 '"uplink_mtu": 1700,'
 grep -q "port net_af_xdp0: 1 tx queue(s) shared by 3 senders" "$WORK/node.log" ||
 	fail "no log line about the shared tx queue: $(cat "$WORK/node.log")"
 for p in pa pb; do netns_add $p; done
@@ -19,6 +21,14 @@ A=$(cni_add node pa pod-a '"mtu": 9000')
 B=$(cni_add node pb pod-b)
 wait_for 10 ip netns exec fab ping -c 1 -W 1 "$A" || fail "the fabric cannot reach pod a"
 ok "af_xdp uplink up with one tx queue shared by 3 senders; the fabric reaches a pod"
+
+mtu_of() { ip -n "$1" -o link show "$2" | sed -n 's/.* mtu \([0-9]*\) .*/\1/p'; }
+[ "$(mtu_of pb eth0)" = 1700 ] || fail "pod b has MTU $(mtu_of pb eth0), expected the uplink's 1700"
+out=$(ip netns exec pb ping -c 2 -W 2 -M do -s 1672 172.31.102.1) || fail "1700-byte DF pings from pod b: $out"
+out=$(ip netns exec pa ping -c 1 -W 2 -M do -s 1673 172.31.102.1 2>&1) && fail "1701-byte DF ping left the node: $out"
+echo "$out" | grep -Eq "mtu ?= ?1700" || fail "no fragmentation-needed with mtu 1700: $out"
+ip -n pa route flush cache # forget the path MTU learned: podlaned fragments below
+ok "uplink_mtu 1700: pods default to it, 1700-byte frames cross the af_xdp uplink both ways, 1701 get frag-needed"
 
 # Pod TCP leaves as GSO frames, segmented in software into chains (a
 # header mbuf and the payload by reference): linearized for af_xdp, or
@@ -28,7 +38,7 @@ tcp_bulk_check pa fab 172.31.102.1 8
 tcp_bulk_check fab pb "$B" 8
 ok "8 MiB pod -> fabric and fabric -> pod intact (software GSO segments linearized)"
 
-# Without DF, pod a's 4028-byte echoes are fragmented to the uplink's 1500
+# Without DF, pod a's 4028-byte echoes are fragmented to the uplink's 1700
 # by podlaned (fragments are chains too); the fabric answers in fragments.
 stats_num() { ctl node -o json stats | python3 -c 'import json,sys; d=json.load(sys.stdin)
 print(d[sys.argv[1]] if sys.argv[1] in d else d["drops"][sys.argv[1]])' "$1"; }
@@ -36,7 +46,7 @@ f0=$(stats_num fragmented)
 out=$(ip netns exec pa ping -c 3 -W 2 -M dont -s 4000 172.31.102.1) || fail "4000-byte pings, no DF: $out"
 echo "$out" | grep -q " 3 received" || fail "4000-byte pings, no DF: $out"
 [ $(($(stats_num fragmented) - f0)) = 3 ] || fail "expected 3 packets fragmented, counter $f0 -> $(stats_num fragmented)"
-ok "no DF: 4028-byte packets fragmented onto the af_xdp uplink, answered"
+ok "no DF: 4028-byte packets fragmented to 1700 onto the af_xdp uplink, answered"
 
 # Both pods at once (their TAPs are on different workers) and the control
 # thread's ARP: all through the one shared tx queue, nothing lost.
@@ -50,3 +60,18 @@ for p in pa pb; do
 done
 [ "$(stats_num tx_error)" = 0 ] || fail "tx_error $(stats_num tx_error): a frame could not be linearized"
 ok "two pods flooding through the shared tx queue at once: 4000 echoes, none lost"
+
+# An MTU the device cannot take: a clear error, and no start.
+stop_pid "$WORK/node.pid"
+sed -i 's/"uplink_mtu": 1700,/"uplink_mtu": 9000,/' "$WORK/node.json"
+out=$(ip netns exec node timeout 30 "$PODLANED" --config "$WORK/node.json" 2>&1) &&
+	fail "podlaned started with uplink_mtu 9000 on af_xdp"
+echo "$out" | grep -q "start-up failed: port net_af_xdp0: MTU 9000 is not one it takes (" ||
+	fail "no clear error for uplink_mtu 9000: $out"
+ok "uplink_mtu beyond what the device takes: start-up refused, saying its range"
+sed -i 's/"uplink_mtu": 9000,/"uplink_mtu": 3000,/' "$WORK/node.json"
+out=$(ip netns exec node timeout 30 "$PODLANED" --config "$WORK/node.json" 2>&1) &&
+	fail "podlaned started with uplink_mtu 3000 on af_xdp"
+echo "$out" | grep -q "start-up failed: port net_af_xdp0: MTU 3000 makes frames longer than a 2048-byte buffer and the device cannot scatter them (at most MTU 2030)" ||
+	fail "no clear error for uplink_mtu 3000: $out"
+ok "uplink_mtu whose frames outgrow a buffer on a device that cannot scatter: refused, saying the most it can take"
