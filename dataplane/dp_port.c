@@ -63,6 +63,16 @@ static void txq_remap(struct dp_port *p)
 		__atomic_store_n(&p->txq_of[s], n ? on[s % n] : 0, __ATOMIC_RELAXED);
 }
 
+/* A vhost-user guest (re)connecting, or enabling queues, turns its kicks
+ * off (polling mode): workers blocked waiting for them re-arm. */
+static int kick_workers(uint16_t pid, enum rte_eth_event_type type, void *arg, void *out)
+{
+	(void)pid, (void)type, (void)arg, (void)out;
+	for (unsigned w = 0; w < dp.cfg.n_workers; w++)
+		dp_worker_kick(&dp.workers[w]);
+	return 0;
+}
+
 /* vhost-user queue (de)activation by the guest, on the vhost events
  * thread. The PMD keeps the pending changes, so draining them also
  * catches those from before the callback was registered. A guest may
@@ -83,6 +93,7 @@ static int vhost_queue_state(uint16_t pid, enum rte_eth_event_type type, void *a
 			p->txq_enabled &= ~(1u << ev.queue_id);
 	}
 	txq_remap(p);
+	kick_workers(pid, RTE_ETH_EVENT_QUEUE_STATE, NULL, NULL);
 	dp_log(RTE_LOG_INFO, "port %s: guest has %u tx queue(s) enabled (mask 0x%x)", p->name,
 	       (unsigned)__builtin_popcount(p->txq_enabled), p->txq_enabled);
 	return 0;
@@ -150,6 +161,8 @@ int dp_port_start(uint16_t pid, enum dp_port_kind kind, uint16_t mtu, char *err,
 	 * (dp_tx.c); one that does must be told, or it may choose a vector
 	 * tx path that sends the first segment only. */
 	conf.txmode.offloads = di.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	/* vhost-user: the guest's kicks wake an idle worker (dp_worker.c). */
+	conf.intr_conf.rxq = vhost;
 	if (mtu && (rc = conf_mtu(&di, p->name, mtu, &conf, err, errlen)) != 0)
 		return rc;
 	if (n_rxq > 1) {
@@ -187,6 +200,7 @@ int dp_port_start(uint16_t pid, enum dp_port_kind kind, uint16_t mtu, char *err,
 	if (rte_eth_dev_get_mtu(pid, &p->mtu) != 0)
 		p->mtu = RTE_ETHER_MTU;
 	p->shared_txq = shared;
+	p->rx_intr = conf.intr_conf.rxq;
 	p->single_seg = !(conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS);
 	p->n_rxq = n_rxq;
 	p->n_txq = n_txq;
@@ -195,6 +209,7 @@ int dp_port_start(uint16_t pid, enum dp_port_kind kind, uint16_t mtu, char *err,
 	if (vhost) {
 		p->txq_enabled = 0;
 		rte_eth_dev_callback_register(pid, RTE_ETH_EVENT_QUEUE_STATE, vhost_queue_state, NULL);
+		rte_eth_dev_callback_register(pid, RTE_ETH_EVENT_INTR_LSC, kick_workers, NULL);
 		vhost_queue_state(pid, RTE_ETH_EVENT_QUEUE_STATE, NULL, NULL);
 	} else if (shared) {
 		p->txq_enabled = (1u << n_txq) - 1;
@@ -248,9 +263,11 @@ int dp_port_remove(uint16_t pid)
 	}
 	if (pid >= RTE_MAX_ETHPORTS)
 		return -ENOENT;
-	if (dp.ports[pid].shared_txq)
+	if (dp.ports[pid].rx_intr) { /* vhost-user's */
 		rte_eth_dev_callback_unregister(pid, RTE_ETH_EVENT_QUEUE_STATE, vhost_queue_state,
 						NULL);
+		rte_eth_dev_callback_unregister(pid, RTE_ETH_EVENT_INTR_LSC, kick_workers, NULL);
+	}
 	if (rte_eth_dev_info_get(pid, &di) != 0)
 		return -ENODEV;
 	memset(&dp.ports[pid], 0, sizeof(dp.ports[pid]));

@@ -69,6 +69,7 @@ struct dp_port {
 	 * takes that queue's lock; so do the senders of a device with fewer
 	 * tx queues than senders. Other ports: tx queue = sender, no lock. */
 	bool shared_txq;
+	bool rx_intr; /* rx interrupts configured (net_vhost: the guest's kicks) */
 	bool single_seg; /* takes no mbuf chains: dp_tx_flush_port linearizes */
 	uint8_t txq_of[DP_MAX_WORKERS + 1];
 	uint32_t txq_enabled; /* bit per tx queue; queue-state callback only */
@@ -98,11 +99,14 @@ struct dp_neigh {
 struct dp_rxq {
 	uint16_t port;
 	uint16_t queue;
+	bool intr; /* a DPDK queue whose rx interrupt fd is in the worker's epoll set */
 };
 
 struct dp_rxq_list {
+	uint64_t gen; /* distinct for every list published */
 	unsigned n;
-	unsigned n_ethdev; /* DPDK queues among them; none: the worker can block */
+	unsigned n_ethdev; /* DPDK queues among them */
+	unsigned n_intr;   /* ... with rx interrupts; all: the worker can block */
 	struct dp_rxq q[DP_MAX_RXQ_PER_WORKER];
 };
 
@@ -247,8 +251,10 @@ void dp_mbuf_to_vnet(const struct rte_mbuf *m, struct virtio_net_hdr *h);
 #define DP_KPORT_EV(port, queue) ((uint32_t)(port) | (uint32_t)(queue) << 16)
 #define DP_KPORT_EV_PORT(ev) ((uint16_t)(ev))
 #define DP_KPORT_EV_QUEUE(ev) ((uint16_t)((ev) >> 16))
-/* Epoll event data of a worker's kickfd: no port has this id. */
+/* Epoll event data of a worker's kickfd and rx interrupts: no port has
+ * these ids. */
 #define DP_KICK_EV UINT32_MAX
+#define DP_INTR_EV (UINT32_MAX - 1) /* a DPDK queue's rx interrupt (edge-triggered) */
 uint16_t dp_kport_rx(struct dp_worker *w, uint16_t port, uint16_t queue, struct rte_mbuf **pkts,
 		     uint16_t max);
 uint16_t dp_kport_tx(uint16_t port, unsigned sender, struct rte_mbuf **pkts, uint16_t n,

@@ -1,6 +1,7 @@
 /* Worker lcores: poll the rx queues they own, forward, flush tx, report a
- * quiescent state; when idle, block on their kernel ports' fds (if they
- * poll no DPDK queue) or back off to short sleeps, so an idle node costs
+ * quiescent state; when idle, block on their kernel ports' fds and DPDK
+ * queues' rx interrupts (if every DPDK queue they poll has them:
+ * vhost-user's do) or back off to short sleeps, so an idle node costs
  * almost no CPU. */
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -22,6 +23,10 @@
  * load, and an idle one does not wake at all. */
 #define KPORT_IDLE_SPINS 2
 #define KPORT_QUIET_ROUNDS 8
+/* Blocked on rx interrupts, wake up this often anyway: a guest that
+ * missed our request for kicks (it reconnected meanwhile) costs at most
+ * this much latency, not a stall. */
+#define INTR_BLOCK_MAX_MS 1000
 
 void dp_worker_kick(struct dp_worker *w)
 {
@@ -40,9 +45,10 @@ static void kicked(struct dp_worker *w)
 }
 
 /* Offline while asleep, so route and port changes never wait for it.
- * block: in epoll on the worker's kernel ports and kickfd (it polls no
- * DPDK queue), for as long as nothing happens. */
-static void idle_wait(struct dp_worker *w, bool block, unsigned us)
+ * block: in epoll on the worker's kernel ports, rx interrupts and kickfd
+ * (it polls no DPDK queue without interrupts), for as long as nothing
+ * happens, or timeout_ms. */
+static void idle_wait(struct dp_worker *w, bool block, int timeout_ms, unsigned us)
 {
 	rte_rcu_qsbr_thread_offline(dp.qsbr, w->id);
 	if (block) {
@@ -50,7 +56,7 @@ static void idle_wait(struct dp_worker *w, bool block, unsigned us)
 		 * may name a port removed (and its fd closed) meanwhile.
 		 * poll_kports asks again, online. */
 		struct epoll_event ev[8];
-		int n = epoll_wait(w->epfd, ev, RTE_DIM(ev), -1);
+		int n = epoll_wait(w->epfd, ev, RTE_DIM(ev), timeout_ms);
 		for (int i = 0; i < n; i++)
 			if (ev[i].data.u32 == DP_KICK_EV)
 				kicked(w);
@@ -71,9 +77,10 @@ static unsigned poll_kports(struct dp_worker *w, struct rte_mbuf **pkts)
 	unsigned total = 0;
 
 	for (int i = 0; i < n; i++) {
-		if (unlikely(ev[i].data.u32 == DP_KICK_EV)) {
-			kicked(w);
-			continue;
+		if (unlikely(ev[i].data.u32 >= DP_INTR_EV)) {
+			if (ev[i].data.u32 == DP_KICK_EV)
+				kicked(w);
+			continue; /* an rx interrupt: its queue is polled anyway */
 		}
 		uint16_t port = DP_KPORT_EV_PORT(ev[i].data.u32);
 		uint16_t queue = DP_KPORT_EV_QUEUE(ev[i].data.u32);
@@ -86,12 +93,36 @@ static unsigned poll_kports(struct dp_worker *w, struct rte_mbuf **pkts)
 	return total;
 }
 
+/* Guests' kicks on (before blocking) or off (polling again) for every
+ * rx queue of l that has them. */
+static void rx_intr_set(const struct dp_rxq_list *l, bool on)
+{
+	for (unsigned i = 0; i < l->n; i++) {
+		if (!l->q[i].intr)
+			continue;
+		if (on)
+			rte_eth_dev_rx_intr_enable(l->q[i].port, l->q[i].queue);
+		else
+			rte_eth_dev_rx_intr_disable(l->q[i].port, l->q[i].queue);
+	}
+	/* The request must be visible to the guest before we look at its ring
+	 * again (store then load): the guest writes its ring, then reads the
+	 * request; either it kicks, or we see its packet. */
+	if (on)
+		rte_smp_mb();
+}
+
 int dp_worker_main(void *arg)
 {
 	struct dp_worker *w = arg;
 	struct rte_mbuf *pkts[DP_BURST];
 	unsigned idle = 0, sleep_us = 0, cap, skipped = 0;
 	bool kbusy = false; /* kernel ports had frames at the last look */
+	/* Rx interrupts: on for some queue, and armed for list gen (0: to be
+	 * armed before blocking, again after each wake-up: a guest that
+	 * reconnected has turned its kicks off). */
+	bool intr_on = false;
+	uint64_t armed = 0;
 	uint64_t idle_since = 0, hz = rte_get_tsc_hz();
 
 	rte_rcu_qsbr_thread_register(dp.qsbr, w->id);
@@ -127,18 +158,32 @@ int dp_worker_main(void *arg)
 			w->stats.busy_cycles += rte_rdtsc() - start;
 			idle = 0;
 			sleep_us = 0;
+			if (intr_on) {
+				rx_intr_set(l, false);
+				intr_on = false;
+				armed = 0;
+			}
 			continue;
 		}
-		bool can_block = l == NULL || l->n_ethdev == 0;
-		if (++idle < (can_block ? KPORT_IDLE_SPINS : IDLE_SPINS)) {
+		bool can_block = l == NULL || l->n_ethdev == l->n_intr;
+		if (++idle < (l == NULL || l->n_ethdev == 0 ? KPORT_IDLE_SPINS : IDLE_SPINS)) {
 			if (idle == 1)
 				idle_since = rte_get_tsc_cycles();
 			rte_pause();
 			continue;
 		}
+		if (can_block && l != NULL && l->n_intr && armed != l->gen) {
+			/* Kicks on, then one more look: a packet queued before
+			 * the guest saw the request would never kick. */
+			rx_intr_set(l, true);
+			intr_on = true;
+			armed = l->gen;
+			continue;
+		}
 		cap = rte_get_tsc_cycles() - idle_since > hz ? DEEP_IDLE_SLEEP_US : IDLE_SLEEP_MAX_US;
 		sleep_us = sleep_us ? RTE_MIN(sleep_us * 2, cap) : 10;
-		idle_wait(w, can_block, sleep_us);
+		idle_wait(w, can_block, armed ? INTR_BLOCK_MAX_MS : -1, sleep_us);
+		armed = 0;
 	}
 	rte_pktmbuf_free(w->kport_spare);
 	w->kport_spare = NULL;
@@ -167,10 +212,12 @@ void dp_workers_sample(uint64_t now)
 static int publish(struct dp_rxq_list *next[DP_MAX_WORKERS])
 {
 	struct dp_rxq_list *old[DP_MAX_WORKERS] = {0};
+	static uint64_t gen;
 
 	for (unsigned i = 0; i < dp.cfg.n_workers; i++) {
 		if (next[i] == NULL)
 			continue;
+		next[i]->gen = ++gen;
 		old[i] = dp.workers[i].rxqs;
 		__atomic_store_n(&dp.workers[i].rxqs, next[i], __ATOMIC_RELEASE);
 		/* A blocked worker finds new kernel ports by their fds, not DPDK
@@ -218,13 +265,23 @@ int dp_workers_assign(uint16_t port, uint16_t n_rxq)
 			goto nomem;
 		if (next[best]->n == DP_MAX_RXQ_PER_WORKER)
 			goto nomem;
-		next[best]->q[next[best]->n++] = (struct dp_rxq){.port = port, .queue = q};
-		if (port < RTE_MAX_ETHPORTS)
+		struct dp_rxq *rq = &next[best]->q[next[best]->n++];
+		*rq = (struct dp_rxq){.port = port, .queue = q};
+		if (port < RTE_MAX_ETHPORTS) {
 			next[best]->n_ethdev++;
-		else if (epoll_ctl(dp.workers[best].epfd, EPOLL_CTL_ADD, dp.ports[port].fd[q],
-				   &(struct epoll_event){.events = EPOLLIN,
-							 .data.u32 = DP_KPORT_EV(port, q)}) != 0)
+			/* Edge-triggered: an interrupt fd (vhost: an epoll fd over
+			 * the guest's kick eventfd) is never read, only waited on. */
+			int fd = dp.ports[port].rx_intr ? rte_eth_dev_rx_intr_ctl_q_get_fd(port, q) : -1;
+			rq->intr = fd >= 0 &&
+				   epoll_ctl(dp.workers[best].epfd, EPOLL_CTL_ADD, fd,
+					     &(struct epoll_event){.events = EPOLLIN | EPOLLET,
+								   .data.u32 = DP_INTR_EV}) == 0;
+			next[best]->n_intr += rq->intr;
+		} else if (epoll_ctl(dp.workers[best].epfd, EPOLL_CTL_ADD, dp.ports[port].fd[q],
+				     &(struct epoll_event){.events = EPOLLIN,
+							   .data.u32 = DP_KPORT_EV(port, q)}) != 0) {
 			goto nomem; /* out of kernel memory, as good as ours */
+		}
 		if (q == 0)
 			dp.ports[port].worker = best;
 	}
@@ -246,12 +303,17 @@ int dp_workers_unassign(uint16_t port)
 		if ((next[w] = rte_zmalloc("podlane_rxqs", sizeof(*next[w]), 0)) == NULL)
 			goto nomem;
 		for (unsigned i = 0; i < l->n; i++) {
-			if (l->q[i].port != port) {
-				next[w]->q[next[w]->n++] = l->q[i];
-				next[w]->n_ethdev += l->q[i].port < RTE_MAX_ETHPORTS;
+			const struct dp_rxq *q = &l->q[i];
+			if (q->port != port) {
+				next[w]->q[next[w]->n++] = *q;
+				next[w]->n_ethdev += q->port < RTE_MAX_ETHPORTS;
+				next[w]->n_intr += q->intr;
 			} else if (port >= RTE_MAX_ETHPORTS) {
+				epoll_ctl(dp.workers[w].epfd, EPOLL_CTL_DEL, dp.ports[port].fd[q->queue],
+					  NULL);
+			} else if (q->intr) {
 				epoll_ctl(dp.workers[w].epfd, EPOLL_CTL_DEL,
-					  dp.ports[port].fd[l->q[i].queue], NULL);
+					  rte_eth_dev_rx_intr_ctl_q_get_fd(port, q->queue), NULL);
 			}
 		}
 	}

@@ -98,17 +98,9 @@ ip netns exec pa ping -c 1 -W 2 $B >/dev/null || fail "pod a -> b broken beside 
 # Idle back-off: an idle daemon costs under 5% of a core.
 sleep 2
 pid=$(cat "$WORK/node.pid") tck=$(getconf CLK_TCK)
-wakeups() { # context switches of the worker threads so far
-	local t n=0
-	for t in /proc/$pid/task/*; do
-		[[ "$(cat $t/comm)" == rte-worker-* ]] || continue
-		n=$((n + $(awk '/ctxt_switches/ {s += $2} END {print s}' $t/status)))
-	done
-	echo $n
-}
-t1=$(awk '{print $14 + $15}' /proc/$pid/stat) w1=$(wakeups)
+t1=$(awk '{print $14 + $15}' /proc/$pid/stat) w1=$(worker_wakeups $pid)
 sleep 4
-t2=$(awk '{print $14 + $15}' /proc/$pid/stat) w2=$(wakeups)
+t2=$(awk '{print $14 + $15}' /proc/$pid/stat) w2=$(worker_wakeups $pid)
 pct=$(( (t2 - t1) * 100 / (4 * tck) ))
 echo "idle CPU: $pct% of one core (2 workers), $((w2 - w1)) worker wake-ups in 4 s"
 [ "$pct" -lt 5 ] || fail "idle podlaned used $pct% of a core"

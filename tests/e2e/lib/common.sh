@@ -108,6 +108,15 @@ start_node() {
 	wait_for 30 "$PODLANECTL" -s "$sock" node || { cat "$WORK/$name.log"; fail "podlaned on $name did not become ready"; }
 }
 
+worker_wakeups() { # PID: context switches of podlaned's worker threads so far
+	local t n=0
+	for t in /proc/$1/task/*; do
+		[[ "$(cat $t/comm)" == rte-worker-* ]] || continue
+		n=$((n + $(awk '/ctxt_switches/ {s += $2} END {print s}' $t/status)))
+	done
+	echo $n
+}
+
 fabric() { # fabric netns with a bridge for the node network
 	netns_add fab
 	ip -n fab link add br0 type bridge
