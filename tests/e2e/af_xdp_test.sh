@@ -61,17 +61,17 @@ done
 [ "$(stats_num tx_error)" = 0 ] || fail "tx_error $(stats_num tx_error): a frame could not be linearized"
 ok "two pods flooding through the shared tx queue at once: 4000 echoes, none lost"
 
-# An MTU the device cannot take: a clear error, and no start.
+# MTUs the device cannot take: a clear error, and no start.
 stop_pid "$WORK/node.pid"
-sed -i 's/"uplink_mtu": 1700,/"uplink_mtu": 9000,/' "$WORK/node.json"
-out=$(ip netns exec node timeout 30 "$PODLANED" --config "$WORK/node.json" 2>&1) &&
-	fail "podlaned started with uplink_mtu 9000 on af_xdp"
-echo "$out" | grep -q "start-up failed: port net_af_xdp0: MTU 9000 is not one it takes (" ||
-	fail "no clear error for uplink_mtu 9000: $out"
+refused() { # uplink_mtu error
+	local out
+	sed -i "s/\"uplink_mtu\": [0-9]*,/\"uplink_mtu\": $1,/" "$WORK/node.json"
+	out=$(ip netns exec node timeout 30 "$PODLANED" --config "$WORK/node.json" 2>&1) &&
+		fail "podlaned started with uplink_mtu $1 on af_xdp"
+	echo "$out" | grep -qF "start-up failed: port net_af_xdp0: $2" ||
+		fail "no clear error for uplink_mtu $1: $out"
+}
+refused 9000 "MTU 9000 is not one it takes ("
 ok "uplink_mtu beyond what the device takes: start-up refused, saying its range"
-sed -i 's/"uplink_mtu": 9000,/"uplink_mtu": 3000,/' "$WORK/node.json"
-out=$(ip netns exec node timeout 30 "$PODLANED" --config "$WORK/node.json" 2>&1) &&
-	fail "podlaned started with uplink_mtu 3000 on af_xdp"
-echo "$out" | grep -q "start-up failed: port net_af_xdp0: MTU 3000 makes frames longer than a 2048-byte buffer and the device cannot scatter them (at most MTU 2030)" ||
-	fail "no clear error for uplink_mtu 3000: $out"
+refused 3000 "MTU 3000 makes frames longer than a 2048-byte buffer and the device cannot scatter them (at most MTU 2030)"
 ok "uplink_mtu whose frames outgrow a buffer on a device that cannot scatter: refused, saying the most it can take"

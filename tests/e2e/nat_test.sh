@@ -54,7 +54,6 @@ ask_from() { # netns source-address address port: what the server answered
 print(socket.create_connection((sys.argv[2], int(sys.argv[3])), timeout=5,
   source_address=(sys.argv[1], 0)).recv(100).decode())' "$2" "$3" "$4" 2>&1
 }
-ask() { ask_from "$1" 0.0.0.0 "$2" "$3"; }
 serve_once s2 8080
 ip netns exec s1 python3 -c 'import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 5353)); s.settimeout(20)
@@ -87,13 +86,17 @@ host_port_pod() { # node netns container-id host-port
 	out=$(echo "$pm" | ip netns exec "$1" env CNI_COMMAND=ADD CNI_CONTAINERID=$3 CNI_NETNS=/run/netns/$2 \
 		CNI_IFNAME=eth0 CNI_ARGS= CNI_PATH=/usr/lib/cni /usr/lib/cni/portmap) || fail "portmap ADD $3: $out"
 }
+# seen_as BACKEND-NS CLIENT-NS SOURCE NODE-IP HOST-PORT WANT WHAT: a client
+# calls a hostPort; the backend must have seen it as WANT.
+seen_as() {
+	local out
+	serve_once "$1" 8080
+	out=$(ask_from "$2" "$3" "$4" "$5") || fail "$7 -> hostPort $5 on $4: $out"
+	[ "$out" = "$6" ] || fail "$7 -> hostPort $5 on $4: the backend saw '$out', expected $6"
+}
 host_port_pod n2 s3 backend-3 8081
-serve_once s3 8080
-out=$(ask fab 172.31.102.102 8081) || fail "off-node host -> hostPort 8081 on n2: $out"
-[ "$out" = 172.31.102.102 ] || fail "hostPort backend saw '$out', expected n2's address (masqueraded)"
-serve_once s3 8080
-out=$(ask c1 172.31.102.102 8081) || fail "pod on n1 -> hostPort 8081 on n2: $out"
-[ "$out" = 172.31.102.102 ] || fail "hostPort backend saw '$out' from the pod on n1, expected n2's address"
+seen_as s3 fab 0.0.0.0 172.31.102.102 8081 172.31.102.102 "off-node host (masqueraded)"
+seen_as s3 c1 0.0.0.0 172.31.102.102 8081 172.31.102.102 "pod on n1 (masqueraded)"
 ok "hostPort (portmap) on n2 from an off-node host and from a pod on n1"
 
 # Outgoing NAT from n1: a host beyond the cluster (an address the fabric
@@ -120,23 +123,15 @@ ok "nat_outgoing: a pod reaches a host beyond the cluster as its node; unknown c
 netns_add s4
 host_port_pod n1 s4 backend-4 8082
 routed_set() { ip netns exec n1 nft list set ip podlane routed; }
-serve_once s4 8080
-out=$(ask_from fab 198.51.100.1 172.31.102.101 8082) || fail "198.51.100.1 -> hostPort 8082 on n1: $out"
-[ "$out" = 198.51.100.1 ] || fail "hostPort backend on n1 saw '$out', expected the client's own 198.51.100.1"
-serve_once s4 8080
-out=$(ask fab 172.31.102.101 8082) || fail "fabric -> hostPort 8082 on n1: $out"
-[ "$out" = 172.31.102.101 ] || fail "client on the node network: backend saw '$out', expected n1 (masqueraded)"
-serve_once s4 8080
-out=$(ask c1 172.31.102.101 8082) || fail "pod c1 -> hostPort 8082 on n1: $out"
-[ "$out" = 172.31.102.101 ] || fail "pod client: backend saw '$out', expected n1 (masqueraded)"
+seen_as s4 fab 198.51.100.1 172.31.102.101 8082 198.51.100.1 "198.51.100.1 (kept)"
+seen_as s4 fab 0.0.0.0 172.31.102.101 8082 172.31.102.101 "the node network (masqueraded)"
+seen_as s4 c1 0.0.0.0 172.31.102.101 8082 172.31.102.101 "pod c1 (masqueraded)"
 # A route to the client's network: podlaned sends the answers itself now,
 # so within a second the client is masqueraded; and no more once deleted.
 ctl n1 route add 198.51.100.0/24 via 172.31.102.1 >/dev/null
 wait_for 5 sh -c "ip netns exec n1 nft list set ip podlane routed | grep -q 198.51.100.0/24" ||
 	fail "set routed did not take the new route: $(routed_set)"
-serve_once s4 8080
-out=$(ask_from fab 198.51.100.1 172.31.102.101 8082) || fail "198.51.100.1 -> hostPort 8082, routed: $out"
-[ "$out" = 172.31.102.101 ] || fail "client behind a route: backend saw '$out', expected n1 (masqueraded)"
+seen_as s4 fab 198.51.100.1 172.31.102.101 8082 172.31.102.101 "198.51.100.1 behind a route (masqueraded)"
 ctl n1 route del 198.51.100.0/24 >/dev/null
 wait_for 5 sh -c "! ip netns exec n1 nft list set ip podlane routed | grep -q 198.51.100.0/24" ||
 	fail "set routed kept a deleted route: $(routed_set)"
@@ -148,9 +143,7 @@ ctl n1 route add 203.0.113.0/24 via 172.31.102.1 >/dev/null # a change, seen onc
 wait_for 5 sh -c "ip netns exec n1 nft list set ip podlane routed | grep -q 203.0.113.0/24" ||
 	fail "set routed did not take 203.0.113.0/24: $(routed_set)"
 routed_set | grep -q 198.51.100 && fail "set routed holds a dev host route: $(routed_set)"
-serve_once s4 8080
-out=$(ask_from fab 198.51.100.1 172.31.102.101 8082) || fail "198.51.100.1 -> hostPort 8082, dev host: $out"
-[ "$out" = 198.51.100.1 ] || fail "client behind a dev host route: backend saw '$out', expected 198.51.100.1"
+seen_as s4 fab 198.51.100.1 172.31.102.101 8082 198.51.100.1 "198.51.100.1 behind dev host (kept)"
 ok "nat_outgoing: a hostPort client beyond podlaned's routes (or behind dev host) keeps its address; the node network, pods and routed clients are masqueraded"
 
 # The table goes with podlaned; with "masquerade": false there is none, and
@@ -163,5 +156,5 @@ echo $! >"$WORK/n2.pid"
 wait_for 30 ctl n2 node >/dev/null || fail "n2 did not come back"
 [ "$(masq_rule n2)" = 0 ] || fail "masquerade false, yet the table is there"
 serve_once s3 8080
-out=$(ask fab 172.31.102.102 8081) && fail "hostPort worked without masquerading: $out"
+out=$(ask_from fab 0.0.0.0 172.31.102.102 8081) && fail "hostPort worked without masquerading: $out"
 ok "the table is deleted when podlaned stops; none with masquerade false (hostPort from off the node then fails)"
