@@ -1,4 +1,6 @@
 /* Ports: hot-plug of vdevs (TAPs) at run time, queue layout, removal. */
+#include <linux/bpf.h>
+
 #include <rte_errno.h>
 #include <rte_eth_vhost.h>
 
@@ -109,6 +111,11 @@ static int conf_mtu(const struct rte_eth_dev_info *di, const char *name, uint16_
 				    ? di->max_rx_pktlen - di->max_mtu
 				    : RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
 	uint32_t room = rte_pktmbuf_data_room_size(dp.pool) - RTE_PKTMBUF_HEADROOM;
+
+	/* af_xdp receives into our buffers, less the headroom XDP keeps in
+	 * each (frames beyond it are dropped, whatever max_mtu says). */
+	if (strcmp(di->driver_name, "net_af_xdp") == 0)
+		room -= XDP_PACKET_HEADROOM;
 
 	if (mtu < di->min_mtu || mtu > di->max_mtu) {
 		snprintf(err, errlen, "port %s: MTU %u is not one it takes (%u to %u)", name, mtu,

@@ -73,5 +73,6 @@ refused() { # uplink_mtu error
 }
 refused 9000 "MTU 9000 is not one it takes ("
 ok "uplink_mtu beyond what the device takes: start-up refused, saying its range"
-refused 3000 "MTU 3000 makes frames longer than a 2048-byte buffer and the device cannot scatter them (at most MTU 2030)"
+# Its buffers are podlaned's, less the headroom XDP keeps: 1792 bytes.
+refused 1800 "MTU 1800 makes frames longer than a 1792-byte buffer and the device cannot scatter them (at most MTU 1774)"
 ok "uplink_mtu whose frames outgrow a buffer on a device that cannot scatter: refused, saying the most it can take"
