@@ -37,6 +37,9 @@ static json_t *m_node_info(json_t *params, struct ctl_err *e)
 		json_object_set_new(o, "service_cidr",
 				    json_string(ctl_prefix_str(node.cfg.service_net,
 							       node.cfg.service_plen, service)));
+	/* The uplink and the MTU podlaned sends it now (followed, or uplink_mtu). */
+	json_object_set_new(o, "uplink", json_string(node.cfg.uplink));
+	json_object_set_new(o, "uplink_mtu", json_integer(node.uplink_mtu));
 	json_object_set_new(o, "masquerade", json_boolean(node.cfg.masquerade));
 	json_object_set_new(o, "nat_outgoing", json_boolean(node.cfg.nat_outgoing));
 	return o;

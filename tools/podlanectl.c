@@ -63,8 +63,8 @@ static void print_node(json_t *r)
 {
 	const char *keys[] = {"node_ip", "node_mac", "gateway", "pod_cidr",
 			      "cluster_cidr", "service_cidr", "masquerade", "nat_outgoing",
-			      "host_port", "gateway_for_pods", "workers", "pods", "routes",
-			      "free_ips", "ready", NULL};
+			      "uplink", "uplink_mtu", "host_port", "gateway_for_pods", "workers",
+			      "pods", "routes", "free_ips", "ready", NULL};
 	for (int i = 0; keys[i]; i++)
 		if (json_object_get(r, keys[i]))
 			printf("%-17s %s\n", keys[i], S(r, keys[i]));

@@ -24,6 +24,8 @@ ok "af_xdp uplink up with one tx queue shared by 3 senders; the fabric reaches a
 
 mtu_of() { ip -n "$1" -o link show "$2" | sed -n 's/.* mtu \([0-9]*\) .*/\1/p'; }
 [ "$(mtu_of pb eth0)" = 1700 ] || fail "pod b has MTU $(mtu_of pb eth0), expected the uplink's 1700"
+ctl node node | grep -qx "$(printf '%-17s %s' uplink_mtu 1700)" && ctl node node | grep -qx "$(printf '%-17s %s' uplink "$UPLINK")" ||
+	fail "podlanectl node does not show the uplink and uplink_mtu 1700: $(ctl node node)"
 out=$(ip netns exec pb ping -c 2 -W 2 -M do -s 1672 172.31.102.1) || fail "1700-byte DF pings from pod b: $out"
 out=$(ip netns exec pa ping -c 1 -W 2 -M do -s 1673 172.31.102.1 2>&1) && fail "1701-byte DF ping left the node: $out"
 echo "$out" | grep -Eq "mtu ?= ?1700" || fail "no fragmentation-needed with mtu 1700: $out"

@@ -88,6 +88,7 @@ ip -n fab link set f-n1 mtu 1300
 host_port_mtu_is() { [ "$(mtu_of n1 podlane0)" = "$1" ]; }
 wait_for 5 host_port_mtu_is 1300 || fail "host port still at $(mtu_of n1 podlane0) after the uplink went to 1300"
 wait_for 5 grep -q "MTU 1400 -> 1300" "$WORK/n1.log" || fail "no log line about the uplink's new MTU"
+ctl n1 node | grep -qx "$(printf '%-17s %s' uplink_mtu 1300)" || fail "podlanectl node does not show uplink_mtu 1300: $(ctl n1 node)"
 netns_add n1b
 cni_add n1 n1b pod-b >/dev/null
 [ "$(mtu_of n1b eth0)" = 1300 ] || fail "pod added after the change has $(mtu_of n1b eth0), expected 1300"
