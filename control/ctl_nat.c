@@ -103,8 +103,7 @@ int ctl_nat_start(const struct ctl_config *c, char *err, size_t errlen)
 		return -1;
 	}
 	installed = true;
-	synced_gen = node.routes_gen - 1;
-	ctl_nat_sync();
+	synced_gen = node.routes_gen - 1; /* filled by the first ctl_nat_sync */
 	return 0;
 }
 

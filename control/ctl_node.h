@@ -131,8 +131,9 @@ void ctl_metrics_stop(void);
 /* The kernel NAT of config masquerade and nat_outgoing: an nftables
  * table of our own (none when both are off). */
 int ctl_nat_start(const struct ctl_config *c, char *err, size_t errlen);
-/* Once a second and after a restore: the clients that keep their address
- * through masquerade follow the routes changed since (nat_outgoing). */
+/* After the restore at start, then once a second: the clients that keep
+ * their address through masquerade follow the routes changed since
+ * (nat_outgoing). */
 void ctl_nat_sync(void);
 void ctl_nat_stop(void);
 

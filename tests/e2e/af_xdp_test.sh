@@ -22,7 +22,6 @@ B=$(cni_add node pb pod-b)
 wait_for 10 ip netns exec fab ping -c 1 -W 1 "$A" || fail "the fabric cannot reach pod a"
 ok "af_xdp uplink up with one tx queue shared by 3 senders; the fabric reaches a pod"
 
-mtu_of() { ip -n "$1" -o link show "$2" | sed -n 's/.* mtu \([0-9]*\) .*/\1/p'; }
 [ "$(mtu_of pb eth0)" = 1700 ] || fail "pod b has MTU $(mtu_of pb eth0), expected the uplink's 1700"
 ctl node node | grep -qx "$(printf '%-17s %s' uplink_mtu 1700)" && ctl node node | grep -qx "$(printf '%-17s %s' uplink "$UPLINK")" ||
 	fail "podlanectl node does not show the uplink and uplink_mtu 1700: $(ctl node node)"
@@ -42,12 +41,10 @@ ok "8 MiB pod -> fabric and fabric -> pod intact (software GSO segments lineariz
 
 # Without DF, pod a's 4028-byte echoes are fragmented to the uplink's 1700
 # by podlaned (fragments are chains too); the fabric answers in fragments.
-stats_num() { ctl node -o json stats | python3 -c 'import json,sys; d=json.load(sys.stdin)
-print(d[sys.argv[1]] if sys.argv[1] in d else d["drops"][sys.argv[1]])' "$1"; }
-f0=$(stats_num fragmented)
+f0=$(counter node fragmented)
 out=$(ip netns exec pa ping -c 3 -W 2 -M dont -s 4000 172.31.102.1) || fail "4000-byte pings, no DF: $out"
 echo "$out" | grep -q " 3 received" || fail "4000-byte pings, no DF: $out"
-[ $(($(stats_num fragmented) - f0)) = 3 ] || fail "expected 3 packets fragmented, counter $f0 -> $(stats_num fragmented)"
+[ $(($(counter node fragmented) - f0)) = 3 ] || fail "expected 3 packets fragmented, counter $f0 -> $(counter node fragmented)"
 ok "no DF: 4028-byte packets fragmented to 1700 onto the af_xdp uplink, answered"
 
 # Both pods at once (their TAPs are on different workers) and the control
@@ -60,7 +57,7 @@ wait $pa_pid || fail "pod a flood: $(cat "$WORK/pa.ping")"
 for p in pa pb; do
 	grep -q " 0% packet loss" "$WORK/$p.ping" || fail "$p lost pings on the shared queue: $(cat "$WORK/$p.ping")"
 done
-[ "$(stats_num tx_error)" = 0 ] || fail "tx_error $(stats_num tx_error): a frame could not be linearized"
+[ "$(counter node tx_error)" = 0 ] || fail "tx_error $(counter node tx_error): a frame could not be linearized"
 ok "two pods flooding through the shared tx queue at once: 4000 echoes, none lost"
 
 # MTUs the device cannot take: a clear error, and no start.

@@ -17,16 +17,10 @@ A=$(cni_add n1 n1a pod-a)
 J1=$(cni_add n1 n1j pod-j1 '"mtu": 9000')
 J2=$(cni_add n2 n2j pod-j2 '"mtu": 9000')
 
-mtu_of() { ip -n "$1" -o link show "$2" | sed -n 's/.* mtu \([0-9]*\) .*/\1/p'; }
 [ "$(mtu_of n1a eth0)" = 1400 ] || fail "pod without an mtu has $(mtu_of n1a eth0), expected the uplink's 1400"
 [ "$(mtu_of n1j eth0)" = 9000 ] || fail "pod with mtu 9000 has $(mtu_of n1j eth0)"
 [ "$(mtu_of n1 podlane0)" = 1400 ] || fail "host port has MTU $(mtu_of n1 podlane0), expected 1400"
 ok "pods default to the uplink's MTU (1400), the host port too; mtu 9000 when asked"
-
-counter() { # node key: a top-level number or a drop reason from stats.get
-	ctl "$1" -o json stats | python3 -c 'import json,sys; d=json.load(sys.stdin); k=sys.argv[1]
-print(d[k] if k in d else d["drops"][k])' "$2"
-}
 
 # Without DF, first (no path MTU learned yet): 5028-byte echoes, cut to
 # 1400 by n1 on the way there and by n2 on the way back.

@@ -111,14 +111,14 @@ ok "idle: CPU under 5% of a core, workers asleep (beside a pod whose interface w
 ctl node pod del gone eth0 >/dev/null || fail "pod.del of the pod whose interface was deleted"
 
 # Pods cannot lie: pod a sending as pod b (or as the node) is dropped.
-before=$(ctl node -o json stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["drops"]["spoofed"])')
+before=$(counter node spoofed)
 ip -n pa addr add $B/32 dev eth0
 ip -n pa addr add 172.31.102.105/32 dev eth0
 ip netns exec pa ping -c 2 -W 1 -I $B 172.31.102.1 >/dev/null 2>&1 && fail "pod a got answers using pod b's address"
 ip netns exec pa ping -c 2 -W 1 -I 172.31.102.105 172.31.102.1 >/dev/null 2>&1 && fail "pod a got answers using the node's address"
 ip -n pa addr del $B/32 dev eth0
 ip -n pa addr del 172.31.102.105/32 dev eth0
-after=$(ctl node -o json stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["drops"]["spoofed"])')
+after=$(counter node spoofed)
 [ $((after - before)) -ge 4 ] || fail "spoofed counter rose by $((after - before)), expected >= 4"
 ip netns exec pa ping -c 1 -W 2 $B >/dev/null || fail "pod a lost its own traffic after the spoofing attempt"
 ok "spoofed source addresses from a pod are dropped and counted ($((after - before)))"

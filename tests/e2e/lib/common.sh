@@ -108,6 +108,13 @@ start_node() {
 	wait_for 30 "$PODLANECTL" -s "$sock" node || { cat "$WORK/$name.log"; fail "podlaned on $name did not become ready"; }
 }
 
+counter() { # NODE KEY: a top-level number or a drop reason from stats.get
+	ctl "$1" -o json stats | python3 -c 'import json,sys; d=json.load(sys.stdin); k=sys.argv[1]
+print(d[k] if k in d else d["drops"][k])' "$2"
+}
+
+mtu_of() { ip -n "$1" -o link show "$2" | sed -n 's/.* mtu \([0-9]*\) .*/\1/p'; } # NETNS IFACE
+
 worker_wakeups() { # PID: context switches of podlaned's worker threads so far
 	local t n=0
 	for t in /proc/$1/task/*; do
