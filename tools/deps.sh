@@ -3,7 +3,7 @@
 # they are missing. Safe to run again; needs root (or sudo) to install.
 set -euo pipefail
 
-PKGS=(build-essential pkg-config meson ninja-build clang libclang-rt-14-dev
+PKGS=(build-essential pkg-config meson ninja-build clang libclang-rt-14-dev musl-tools cmake
       libdpdk-dev dpdk libnuma-dev libjansson-dev libmnl-dev libnftables-dev libcmocka-dev
       iproute2 iputils-ping iperf3 containernetworking-plugins
       podman runc busybox-static iptables nftables bird2 python3 netcat-openbsd procps util-linux
@@ -15,10 +15,13 @@ missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep "install ok installed" >/dev/null || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-echo "installing: ${missing[*]}"
-SUDO=
-[ "$(id -u)" -eq 0 ] || SUDO=sudo
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q >/dev/null
-$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "installing: ${missing[*]}"
+	SUDO=
+	[ "$(id -u)" -eq 0 ] || SUDO=sudo
+	export DEBIAN_FRONTEND=noninteractive
+	$SUDO apt-get update -q >/dev/null
+	$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# jansson for the CNI plugin's static musl build (cni/meson.build).
+"$(dirname "$0")/musl-jansson.sh"

@@ -69,7 +69,7 @@ run_suites() { # build dir, label
 	done
 }
 
-if build build-release -Dbuildtype=release; then
+if build build-release -Dbuildtype=release -Dcni_musl=enabled; then
 	record "release build" 0; run_suites build-release release
 	PODLANE_BUILD=$top/build-release bash tests/install/install_test.sh >build-release/install_test.log 2>&1
 	rc=$?; [ $rc -eq 0 ] || tail -30 build-release/install_test.log

@@ -13,10 +13,10 @@ trap 'rm -rf "$dest"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok - $*"; }
 
-prefix=$(meson introspect "$BUILD" --buildoptions | python3 -c '
-import json, sys; print({o["name"]: o["value"] for o in json.load(sys.stdin)}["prefix"])')
-cni_dir=$(meson introspect "$BUILD" --buildoptions | python3 -c '
-import json, sys; print({o["name"]: o["value"] for o in json.load(sys.stdin)}["cni_bin_dir"])')
+opt() { meson introspect "$BUILD" --buildoptions | python3 -c '
+import json, sys; print({o["name"]: o["value"] for o in json.load(sys.stdin)}[sys.argv[1]])' "$1"; }
+prefix=$(opt prefix)
+cni_dir=$(opt cni_bin_dir)
 DESTDIR=$dest meson install -C "$BUILD" --no-rebuild --quiet >/dev/null
 root=$dest$prefix
 for f in sbin/podlaned bin/podlanectl bin/podlane-k8s-routes lib/systemd/system/podlaned.service \
@@ -26,6 +26,15 @@ for f in sbin/podlaned bin/podlanectl bin/podlane-k8s-routes lib/systemd/system/
 	[ -f "$root/$f" ] || fail "meson install did not install $f"
 done
 [ -x "$dest$cni_dir/podlane" ] || fail "CNI plugin not in $cni_dir"
+# The installed plugin runs on its own: static (musl or glibc), no library
+# to find on the host it is copied to.
+version=$(echo '{"cniVersion":"1.0.0"}' | env -i CNI_COMMAND=VERSION "$dest$cni_dir/podlane") ||
+	fail "installed CNI plugin: VERSION failed: $version"
+[[ $version == *'"supportedVersions":["0.4.0","1.0.0","1.1.0"]'* ]] ||
+	fail "installed CNI plugin: VERSION answered $version"
+if [ "$(opt b_sanitize)" = none ] && readelf -l "$dest$cni_dir/podlane" | grep -q INTERP; then
+	fail "CNI plugin is linked dynamically"
+fi
 [ -x "$root/bin/podlane-k8s-routes" ] || fail "podlane-k8s-routes not executable"
 ok "binaries, CNI plugin (in $cni_dir), unit, man pages, samples and manifests installed"
 
