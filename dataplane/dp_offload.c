@@ -1,8 +1,10 @@
-/* Offloads done in software for ports that cannot take them. Frames from a
+/* Offloads for ports that cannot take them as they are. Frames from a
  * kernel port may be TCP GSO frames or carry a partial checksum
- * (dp_kport.c); other kernel ports take them as they are, while DPDK ports
- * (a PCI or vdev uplink, vhost-user guests) get them segmented (rte_gso)
- * with every checksum complete. */
+ * (dp_kport.c); other kernel ports take them as they are. A DPDK port
+ * whose device does TSO and checksums (a NIC uplink) gets them with the
+ * flags its driver wants; other DPDK ports (vhost-user guests, af_packet
+ * and af_xdp vdevs) get them segmented (rte_gso) with every checksum
+ * complete. */
 #include <rte_gso.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
@@ -46,11 +48,54 @@ static void csum_complete(struct rte_mbuf *m)
 	memcpy(rte_pktmbuf_mtod_offset(m, void *, off), &sum, sizeof(sum)); /* may be unaligned */
 }
 
+bool dp_offload_to_device(uint16_t port, struct rte_mbuf *m)
+{
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	uint64_t l4 = m->ol_flags & RTE_MBUF_F_TX_L4_MASK, need;
+
+	/* IPv4 only: the kernel's partial checksums on anything else (IPv6
+	 * from the host port) are completed in software. */
+	if (dp.ports[port].hw_tx == 0 || eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4))
+		return false;
+	if (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG)
+		need = RTE_ETH_TX_OFFLOAD_TCP_TSO | RTE_ETH_TX_OFFLOAD_IPV4_CKSUM |
+		       RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+	else if (l4 == RTE_MBUF_F_TX_TCP_CKSUM)
+		need = RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+	else if (l4 == RTE_MBUF_F_TX_UDP_CKSUM)
+		need = RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+	else
+		return false;
+	if ((dp.ports[port].hw_tx & need) != need)
+		return false;
+	/* What drivers want beside the kernel's offsets: the L3 type, and
+	 * for TSO each segment's IP checksum (its length and id change).
+	 * The pseudo-header sum in the L4 field is redone by tx_prepare
+	 * for drivers that want it another way (without the length). */
+	m->ol_flags |= RTE_MBUF_F_TX_IPV4;
+	if (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) {
+		const struct dp_port *p = &dp.ports[port];
+		uint32_t hdrs = m->l2_len + m->l3_len + m->l4_len;
+		m->ol_flags |= RTE_MBUF_F_TX_IP_CKSUM;
+		if (p->tso_l2_in_mtu && hdrs + m->tso_segsz > p->mtu)
+			m->tso_segsz = (uint16_t)(p->mtu - hdrs); /* 14 bytes less a segment */
+	} else if (l4 == RTE_MBUF_F_TX_UDP_CKSUM) {
+		/* Not asked by the API for a checksum alone, but some drivers
+		 * sum the L4 header by it (DPDK 22.11's TAP PMD). */
+		m->l4_len = sizeof(struct rte_udp_hdr);
+	} else {
+		const struct rte_tcp_hdr *th =
+			rte_pktmbuf_mtod_offset(m, const struct rte_tcp_hdr *, m->l2_len + m->l3_len);
+		m->l4_len = (th->data_off >> 4) * 4u; /* dp_vnet_to_mbuf: the field is in the frame */
+	}
+	return true;
+}
+
 int dp_offload_resolve(struct rte_mbuf *m, struct rte_mbuf **out, uint16_t max)
 {
 	if (!(m->ol_flags & RTE_MBUF_F_TX_TCP_SEG)) {
 		csum_complete(m);
-		m->ol_flags &= ~DP_TX_OFFLOADS;
+		m->ol_flags &= ~(DP_TX_OFFLOADS | RTE_MBUF_F_TX_IP_CKSUM);
 		out[0] = m;
 		return 1;
 	}
@@ -77,7 +122,7 @@ int dp_offload_resolve(struct rte_mbuf *m, struct rte_mbuf **out, uint16_t max)
 		ip->hdr_checksum = rte_ipv4_cksum(ip);
 		th->cksum = 0;
 		th->cksum = rte_ipv4_udptcp_cksum_mbuf(s, ip, (uint16_t)(l2 + l3));
-		s->ol_flags &= ~DP_TX_OFFLOADS;
+		s->ol_flags &= ~(DP_TX_OFFLOADS | RTE_MBUF_F_TX_IP_CKSUM);
 	}
 	return n;
 }

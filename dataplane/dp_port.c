@@ -122,6 +122,13 @@ static int conf_mtu(const struct rte_eth_dev_info *di, const char *name, uint16_
 			 di->min_mtu, di->max_mtu);
 		return -EINVAL;
 	}
+	/* Devices that leave max_mtu unset still say how long a frame is. */
+	if (mtu + overhead > di->max_rx_pktlen) {
+		snprintf(err, errlen, "port %s: MTU %u makes frames longer than the %u bytes it "
+			 "receives (at most MTU %u)", name, mtu, di->max_rx_pktlen,
+			 di->max_rx_pktlen - overhead);
+		return -EINVAL;
+	}
 	conf->rxmode.mtu = mtu;
 	if (mtu + overhead > room) {
 		if (!(di->rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER)) {
@@ -168,6 +175,12 @@ int dp_port_start(uint16_t pid, enum dp_port_kind kind, uint16_t mtu, char *err,
 	 * (dp_tx.c); one that does must be told, or it may choose a vector
 	 * tx path that sends the first segment only. */
 	conf.txmode.offloads = di.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	/* Pods' TCP as 64 KiB frames and their partial checksums go to a
+	 * device that does TSO and checksums (a NIC uplink) as they are.
+	 * Not to vhost-user: what it offers depends on what the guest
+	 * negotiates later; those frames are done in software (dp_offload.c). */
+	if (!vhost)
+		conf.txmode.offloads |= di.tx_offload_capa & DP_HW_TX_OFFLOADS;
 	/* vhost-user: the guest's kicks wake an idle worker (dp_worker.c). */
 	conf.intr_conf.rxq = vhost;
 	if (mtu && (rc = conf_mtu(&di, p->name, mtu, &conf, err, errlen)) != 0)
@@ -209,6 +222,10 @@ int dp_port_start(uint16_t pid, enum dp_port_kind kind, uint16_t mtu, char *err,
 	p->shared_txq = shared;
 	p->rx_intr = conf.intr_conf.rxq;
 	p->single_seg = !(conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS);
+	p->hw_tx = conf.txmode.offloads & DP_HW_TX_OFFLOADS;
+	/* DPDK 22.11's TAP PMD refuses (and stops its burst at) a TSO frame
+	 * whose segments, Ethernet header included, outgrow its MTU. */
+	p->tso_l2_in_mtu = strcmp(di.driver_name, "net_tap") == 0;
 	p->n_rxq = n_rxq;
 	p->n_txq = n_txq;
 	for (unsigned q = 0; q < RTE_DIM(p->txq_lock); q++)
@@ -224,6 +241,11 @@ int dp_port_start(uint16_t pid, enum dp_port_kind kind, uint16_t mtu, char *err,
 		dp_log(RTE_LOG_INFO, "port %s: %u tx queue(s) shared by %u senders", p->name,
 		       n_txq, dp.cfg.n_workers + 1);
 	}
+	if (p->hw_tx & RTE_ETH_TX_OFFLOAD_TCP_TSO)
+		dp_log(RTE_LOG_INFO, "port %s: the device segments pods' TCP (TSO) and sums", p->name);
+	else if (p->hw_tx)
+		dp_log(RTE_LOG_INFO, "port %s: the device does checksums, TCP is segmented here",
+		       p->name);
 	p->kind = (uint8_t)kind;
 	if (kind == DP_PORT_UPLINK)
 		dp.uplink = pid;

@@ -39,8 +39,13 @@
  * next one, so nobody shares a tx queue (vhost-user aside: dp_port.txq_of). */
 #define DP_CTL_TXQ(n_workers) (n_workers)
 /* Offload requests a frame from a kernel port may carry (dp_kport.c);
- * DPDK ports get them done in software (dp_offload.c). */
+ * a DPDK port's device does them when it offers them (dp_port.hw_tx),
+ * else they are done in software (dp_offload.c). */
 #define DP_TX_OFFLOADS (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_IPV4)
+/* The device offloads those need: TSO (with each segment's IP checksum)
+ * and TCP/UDP checksums. */
+#define DP_HW_TX_OFFLOADS (RTE_ETH_TX_OFFLOAD_TCP_TSO | RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | \
+			   RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM)
 /* Segments of one GSO frame: 64 KiB at an MSS down to 128 bytes. */
 #define DP_GSO_MAX_SEGS 512
 /* Fragments of one packet (dp_mtu.c): a 9000-byte packet makes 7 at an
@@ -71,6 +76,8 @@ struct dp_port {
 	bool shared_txq;
 	bool rx_intr; /* rx interrupts configured (net_vhost: the guest's kicks) */
 	bool single_seg; /* takes no mbuf chains: dp_tx_flush_port linearizes */
+	uint64_t hw_tx; /* DP_HW_TX_OFFLOADS its device does (rte_eth_tx_prepare first) */
+	bool tso_l2_in_mtu; /* TSO segments' Ethernet header counts in its MTU (net_tap) */
 	uint8_t txq_of[DP_MAX_WORKERS + 1];
 	uint32_t txq_enabled; /* bit per tx queue; queue-state callback only */
 	rte_spinlock_t txq_lock[DP_MAX_WORKERS];
@@ -209,10 +216,14 @@ void dp_tx_flush_port(struct dp_worker *w, uint16_t port);
 void dp_tx_flush(struct dp_worker *w);
 void dp_drop(struct dp_worker *w, struct rte_mbuf *m, enum dp_drop why);
 void dp_punt(struct dp_worker *w, struct rte_mbuf *m);
+/* dp_offload.c: when port's device does all m's offloads, makes m ready
+ * for it and returns true. */
+bool dp_offload_to_device(uint16_t port, struct rte_mbuf *m);
 /* Does m carry offloads that port cannot take (see DP_TX_OFFLOADS)? */
-static inline bool dp_needs_soft_offload(uint16_t port, const struct rte_mbuf *m)
+static inline bool dp_needs_soft_offload(uint16_t port, struct rte_mbuf *m)
 {
-	return unlikely(m->ol_flags & DP_TX_OFFLOADS) && !dp.ports[port].kport;
+	return unlikely(m->ol_flags & DP_TX_OFFLOADS) && !dp.ports[port].kport &&
+	       !dp_offload_to_device(port, m);
 }
 void dp_tx_soft(struct dp_worker *w, uint16_t port, struct rte_mbuf *m);
 /* Buffer a packet for port; sent when DP_BURST are waiting or at the end

@@ -22,6 +22,29 @@ const char *const dp_drop_names[DP_DROP_MAX] = {
 	[DP_DROP_MTU_EXCEEDED] = "mtu_exceeded",
 };
 
+/* rte_eth_tx_burst, after rte_eth_tx_prepare on a device given offloads
+ * (pseudo-header sums as its driver wants them, limits checked). A frame
+ * it will not take is refused (*r), the rest go on. */
+static uint16_t eth_tx(const struct dp_port *p, uint16_t port, uint16_t q, struct rte_mbuf **pkts,
+		       uint16_t n, struct dp_refused *r)
+{
+	uint16_t done = 0;
+
+	if (likely(p->hw_tx == 0))
+		return rte_eth_tx_burst(port, q, pkts, n);
+	while (done < n) {
+		uint16_t ready = rte_eth_tx_prepare(port, q, pkts + done, (uint16_t)(n - done));
+		uint16_t sent = rte_eth_tx_burst(port, q, pkts + done, ready);
+		done = (uint16_t)(done + sent);
+		if (sent < ready || done == n)
+			break;
+		r->pkts++;
+		r->bytes += pkts[done]->pkt_len;
+		rte_pktmbuf_free(pkts[done++]);
+	}
+	return done;
+}
+
 uint16_t dp_port_tx(uint16_t port, unsigned sender, struct rte_mbuf **pkts, uint16_t n,
 		    struct dp_refused *r)
 {
@@ -30,10 +53,10 @@ uint16_t dp_port_tx(uint16_t port, unsigned sender, struct rte_mbuf **pkts, uint
 	if (p->kport)
 		return dp_kport_tx(port, sender, pkts, n, r);
 	if (likely(!p->shared_txq))
-		return rte_eth_tx_burst(port, (uint16_t)sender, pkts, n);
+		return eth_tx(p, port, (uint16_t)sender, pkts, n, r);
 	uint8_t q = __atomic_load_n(&p->txq_of[sender], __ATOMIC_RELAXED);
 	rte_spinlock_lock(&p->txq_lock[q]);
-	uint16_t sent = rte_eth_tx_burst(port, q, pkts, n);
+	uint16_t sent = eth_tx(p, port, q, pkts, n, r);
 	rte_spinlock_unlock(&p->txq_lock[q]);
 	return sent;
 }

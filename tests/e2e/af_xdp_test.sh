@@ -62,14 +62,7 @@ ok "two pods flooding through the shared tx queue at once: 4000 echoes, none los
 
 # MTUs the device cannot take: a clear error, and no start.
 stop_pid "$WORK/node.pid"
-refused() { # uplink_mtu error
-	local out
-	sed -i "s/\"uplink_mtu\": [0-9]*,/\"uplink_mtu\": $1,/" "$WORK/node.json"
-	out=$(ip netns exec node timeout 30 "$PODLANED" --config "$WORK/node.json" 2>&1) &&
-		fail "podlaned started with uplink_mtu $1 on af_xdp"
-	echo "$out" | grep -qF "start-up failed: port net_af_xdp0: $2" ||
-		fail "no clear error for uplink_mtu $1: $out"
-}
+refused() { mtu_refused node net_af_xdp0 "$@"; }
 refused 9000 "MTU 9000 is not one it takes ("
 ok "uplink_mtu beyond what the device takes: start-up refused, saying its range"
 # Its buffers are podlaned's, less the headroom XDP keeps: 1792 bytes.

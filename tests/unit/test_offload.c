@@ -271,6 +271,77 @@ static void test_gso_df_too_big(void **state)
 	rte_pktmbuf_free(m);
 }
 
+/* A device that does TSO and checksums (a NIC uplink) gets the GSO frame
+ * whole, flagged as DPDK drivers want it: TSO with the MSS and header
+ * lengths, the TCP and each segment's IP checksum to fill in. */
+static void test_gso_to_device_that_segments(void **state)
+{
+	struct dp_worker *w = &dp.workers[0];
+	struct virtio_net_hdr h;
+	(void)state;
+
+	routes();
+	dp.ports[T_POD_B].hw_tx = DP_HW_TX_OFFLOADS;
+	struct rte_mbuf *m = gso_frame(30000, 9, &h);
+	assert_true(dp_vnet_to_mbuf(&h, m));
+	dp_rx_burst(w, T_POD_A, &m, 1);
+	m = t_take(w, T_POD_B);
+	assert_int_equal(w->tx[T_POD_B].n, 0);
+	assert_int_equal(m->pkt_len, L2 + L3 + L4 + 30000);
+	assert_int_equal(m->ol_flags & (DP_TX_OFFLOADS | RTE_MBUF_F_TX_IP_CKSUM),
+			 RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_IPV4 |
+				 RTE_MBUF_F_TX_IP_CKSUM);
+	assert_int_equal(m->tso_segsz, MSS);
+	assert_int_equal(m->l2_len, L2);
+	assert_int_equal(m->l3_len, L3);
+	assert_int_equal(m->l4_len, L4);
+	assert_int_equal(t_ip(m)->time_to_live, 63);
+	rte_pktmbuf_free(m);
+
+	/* One whose TSO segments must fit its MTU Ethernet header and all
+	 * (DPDK 22.11's TAP PMD) gets them that much shorter. */
+	dp.ports[T_POD_B].tso_l2_in_mtu = true;
+	m = gso_frame(30000, 9, &h);
+	assert_true(dp_vnet_to_mbuf(&h, m));
+	dp_rx_burst(w, T_POD_A, &m, 1);
+	m = t_take(w, T_POD_B);
+	assert_int_equal(m->tso_segsz, dp.ports[T_POD_B].mtu - (L2 + L3 + L4));
+	rte_pktmbuf_free(m);
+}
+
+/* A device that sums but does not segment: the GSO frame is segmented
+ * here with every sum complete; a UDP datagram's partial checksum is left
+ * to the device (the field keeps the pseudo-header sum). */
+static void test_device_that_only_sums(void **state)
+{
+	struct dp_worker *w = &dp.workers[0];
+	struct virtio_net_hdr h;
+	(void)state;
+
+	routes();
+	dp.ports[T_POD_B].hw_tx = DP_HW_TX_OFFLOADS & ~RTE_ETH_TX_OFFLOAD_TCP_TSO;
+	struct rte_mbuf *m = gso_frame(5000, 3, &h);
+	assert_true(dp_vnet_to_mbuf(&h, m));
+	dp_rx_burst(w, T_POD_A, &m, 1);
+	segments_are_right(&w->tx[T_POD_B], 5000, 3);
+	take_all(&w->tx[T_POD_B]);
+
+	m = t_ipv4(T_POD_A, ip4(SRC), ip4(DST), 64);
+	struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(t_ip(m) + 1);
+	uh->dgram_len = rte_cpu_to_be_16((uint16_t)(rte_be_to_cpu_16(t_ip(m)->total_length) - L3));
+	t_udp_partial(m);
+	uint16_t phdr = uh->dgram_cksum;
+	dp_rx_burst(w, T_POD_A, &m, 1);
+	m = t_take(w, T_POD_B);
+	uh = (struct rte_udp_hdr *)(t_ip(m) + 1);
+	assert_int_equal(m->ol_flags & (DP_TX_OFFLOADS | RTE_MBUF_F_TX_IP_CKSUM),
+			 RTE_MBUF_F_TX_UDP_CKSUM | RTE_MBUF_F_TX_IPV4);
+	assert_int_equal(m->l2_len + m->l3_len, L2 + L3);
+	assert_int_equal(m->l4_len, sizeof(*uh));
+	assert_int_equal(uh->dgram_cksum, phdr);
+	rte_pktmbuf_free(m);
+}
+
 /* Headers the kernel never sends us (we offer only TSO4 and checksums). */
 static void test_bad_vnet_headers_refused(void **state)
 {
@@ -315,6 +386,8 @@ int main(void)
 		T(test_bad_vnet_headers_refused),
 		T(test_gso_segments_fit_the_mtu),
 		T(test_gso_df_too_big),
+		T(test_gso_to_device_that_segments),
+		T(test_device_that_only_sums),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -113,6 +113,15 @@ counter() { # NODE KEY: a top-level number or a drop reason from stats.get
 print(d[k] if k in d else d["drops"][k])' "$2"
 }
 
+mtu_refused() { # NODE PORT UPLINK_MTU ERROR: podlaned (stopped) refuses to start with it
+	local out
+	sed -i "s/\"uplink_mtu\": [0-9]*,/\"uplink_mtu\": $3,/" "$WORK/$1.json"
+	out=$(ip netns exec "$1" timeout 30 "$PODLANED" --config "$WORK/$1.json" 2>&1) &&
+		fail "podlaned started with uplink_mtu $3 on $2"
+	echo "$out" | grep -qF "start-up failed: port $2: $4" ||
+		fail "no clear error for uplink_mtu $3 on $2: $out"
+}
+
 mtu_of() { ip -n "$1" -o link show "$2" | sed -n 's/.* mtu \([0-9]*\) .*/\1/p'; } # NETNS IFACE
 
 worker_wakeups() { # PID: context switches of podlaned's worker threads so far
