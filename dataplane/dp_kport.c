@@ -68,6 +68,7 @@ static int kport_add(uint16_t id, const int *fd, unsigned n, enum dp_port_kind k
 	p->kind = (uint8_t)kind;
 	p->mac = *mac;
 	p->n_rxq = (uint16_t)n;
+	p->gro = kind != DP_PORT_UPLINK; /* TAPs */
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	p->active = 1;
 	if (dp_workers_assign(id, (uint16_t)n) != 0) {

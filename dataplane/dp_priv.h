@@ -78,6 +78,7 @@ struct dp_port {
 	bool single_seg; /* takes no mbuf chains: dp_tx_flush_port linearizes */
 	uint64_t hw_tx; /* DP_HW_TX_OFFLOADS its device does (rte_eth_tx_prepare first) */
 	bool tso_l2_in_mtu; /* TSO segments' Ethernet header counts in its MTU (net_tap) */
+	bool gro; /* a TAP: TCP segments to it are merged first (dp_gro.c) */
 	uint8_t txq_of[DP_MAX_WORKERS + 1];
 	uint32_t txq_enabled; /* bit per tx queue; queue-state callback only */
 	rte_spinlock_t txq_lock[DP_MAX_WORKERS];
@@ -213,6 +214,8 @@ struct dp_refused {
 uint16_t dp_port_tx(uint16_t port, unsigned sender, struct rte_mbuf **pkts, uint16_t n,
 		    struct dp_refused *r);
 void dp_tx_flush_port(struct dp_worker *w, uint16_t port);
+/* dp_gro.c: b's mergeable TCP segments merged into GSO frames, in place. */
+void dp_gro(struct dp_txbuf *b);
 void dp_tx_flush(struct dp_worker *w);
 void dp_drop(struct dp_worker *w, struct rte_mbuf *m, enum dp_drop why);
 void dp_punt(struct dp_worker *w, struct rte_mbuf *m);

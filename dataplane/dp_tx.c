@@ -87,6 +87,8 @@ void dp_tx_flush_port(struct dp_worker *w, uint16_t port)
 
 	if (unlikely(dp.ports[port].single_seg))
 		linearize(w, b);
+	else if (dp.ports[port].gro && b->n > 1)
+		dp_gro(b);
 
 	/* Counted before sending: a sent mbuf may already be reused. */
 	for (uint16_t i = 0; i < b->n; i++)

@@ -4,7 +4,8 @@
 # Pods' TCP must reach it as whole GSO frames, not segmented by podlaned,
 # and arrive intact; UDP with the kernel's partial checksums must arrive
 # with right ones (the receivers' kernels check every sum: the PMD writes
-# plain frames).
+# plain frames). TCP arriving MTU-sized from the uplink must reach the pod
+# merged (GRO), intact.
 . "$(dirname "$0")/lib/common.sh"
 isolate "$@"
 
@@ -31,18 +32,24 @@ A=$(cni_add node pa pod-a)
 wait_for 10 ip netns exec fab ping -c 1 -W 1 "$A" || fail "the fabric cannot reach pod a"
 ok "net_tap uplink offering TSO and checksums; the fabric reaches a pod"
 
-uplink_tx() { # packets bytes the uplink port was handed
+port_tx() { # PORT: packets and bytes the port was handed so far
 	ctl node -o json stats | python3 -c 'import json,sys
-p = [p for p in json.load(sys.stdin)["ports"] if p["name"] == "net_tap0"][0]
-print(p["tx_packets"], p["tx_bytes"])'
+p = [p for p in json.load(sys.stdin)["ports"] if p["name"] == sys.argv[1]][0]
+print(p["tx_packets"], p["tx_bytes"])' "$1"
 }
-read -r p0 b0 <<<"$(uplink_tx)"
-tcp_bulk_check pa fab 172.31.102.1 8
-read -r p1 b1 <<<"$(uplink_tx)"
-avg=$(((b1 - b0) / (p1 - p0)))
+avg_frame() { # PORT MB SRC-NS DST-NS DST-IP: bytes per frame the port was handed for the transfer
+	local p0 b0 p1 b1
+	read -r p0 b0 <<<"$(port_tx "$1")"
+	tcp_bulk_check "$3" "$4" "$5" "$2"
+	read -r p1 b1 <<<"$(port_tx "$1")"
+	echo $(((b1 - b0) / (p1 - p0)))
+}
+avg=$(avg_frame net_tap0 8 pa fab 172.31.102.1)
 [ "$avg" -gt 3000 ] || fail "the uplink was handed frames of $avg bytes on average: segmented by podlaned"
-tcp_bulk_check fab pa "$A" 8
-ok "8 MiB pod -> fabric handed to the device as GSO frames ($avg bytes on average), intact; fabric -> pod intact"
+ok "8 MiB pod -> fabric handed to the device as GSO frames ($avg bytes on average), intact"
+avg=$(avg_frame tap_p245_1 8 fab pa "$A")
+[ "$avg" -gt 3000 ] || fail "pod a's TAP was written frames of $avg bytes on average: not merged"
+ok "8 MiB fabric -> pod, MTU-sized off the uplink, written to the pod merged ($avg bytes on average), intact"
 
 ip netns exec fab python3 -c '
 import socket

@@ -342,6 +342,92 @@ static void test_device_that_only_sums(void **state)
 	rte_pktmbuf_free(m);
 }
 
+/* A TCP segment as a NIC delivers it: DF (as Linux sends TCP; rte_gro
+ * merges others only with consecutive IP ids), a full checksum, these
+ * flags. */
+static struct rte_mbuf *segment(uint32_t payload, uint32_t seq, uint8_t flags)
+{
+	struct virtio_net_hdr h;
+	struct rte_mbuf *m = gso_frame(payload, seq, &h);
+	struct rte_ipv4_hdr *ip = t_ip(m);
+	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+
+	ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	th->tcp_flags = flags;
+	th->cksum = 0;
+	th->cksum = rte_ipv4_udptcp_cksum_mbuf(m, ip, L2 + L3);
+	return m;
+}
+
+static uint32_t seq_of(struct rte_mbuf *m)
+{
+	return rte_be_to_cpu_32(((const struct rte_tcp_hdr *)(t_ip(m) + 1))->sent_seq);
+}
+
+/* Segments bound for a TAP: merged into one GSO frame the kernel takes,
+ * payload in order, headers right. */
+static void test_gro_merges_segments(void **state)
+{
+	struct dp_txbuf b = {0};
+	struct virtio_net_hdr out;
+	(void)state;
+
+	for (uint32_t i = 0; i < 4; i++)
+		b.pkts[b.n++] = segment(1000, 5000 + i * 1000, RTE_TCP_ACK_FLAG);
+	dp_gro(&b);
+	assert_int_equal(b.n, 1);
+	struct rte_mbuf *m = b.pkts[0];
+	struct rte_ipv4_hdr *ip = t_ip(m);
+	assert_int_equal(m->pkt_len, L2 + L3 + L4 + 4000);
+	assert_int_equal(rte_be_to_cpu_16(ip->total_length), L3 + L4 + 4000);
+	assert_int_equal(rte_ipv4_cksum(ip), 0);
+	assert_int_equal(((struct rte_tcp_hdr *)(ip + 1))->cksum, rte_ipv4_phdr_cksum(ip, 0));
+	assert_int_equal(seq_of(m), 5000);
+	for (uint32_t k = 0; k < 4000; k++) {
+		uint8_t byte;
+		const uint8_t *p = rte_pktmbuf_read(m, L2 + L3 + L4 + k, 1, &byte);
+		if (*p != pattern(k % 1000))
+			fail_msg("merged byte %u: %u, want %u", k, *p, pattern(k % 1000));
+	}
+	dp_mbuf_to_vnet(m, &out);
+	assert_int_equal(out.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	assert_int_equal(out.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+	assert_int_equal(out.gso_size, 1000);
+	assert_int_equal(out.hdr_len, L2 + L3 + L4);
+	rte_pktmbuf_free(m);
+}
+
+/* What cannot be merged (PSH, a bad checksum) keeps its place: nothing
+ * of its flow overtakes it, and a bad segment goes on for the pod's stack
+ * to drop. */
+static void test_gro_keeps_order(void **state)
+{
+	struct dp_txbuf b = {0};
+	(void)state;
+
+	b.pkts[b.n++] = segment(1000, 0, RTE_TCP_ACK_FLAG);
+	b.pkts[b.n++] = segment(1000, 1000, RTE_TCP_ACK_FLAG);
+	b.pkts[b.n++] = segment(1000, 2000, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG);
+	b.pkts[b.n++] = segment(1000, 3000, RTE_TCP_ACK_FLAG);
+	b.pkts[b.n++] = segment(1000, 4000, RTE_TCP_ACK_FLAG);
+	struct rte_mbuf *bad = segment(1000, 5000, RTE_TCP_ACK_FLAG);
+	((struct rte_tcp_hdr *)(t_ip(bad) + 1))->cksum ^= 1;
+	b.pkts[b.n++] = bad;
+	b.pkts[b.n++] = segment(1000, 6000, RTE_TCP_ACK_FLAG);
+	dp_gro(&b);
+	const uint32_t seq[] = {0, 2000, 3000, 5000, 6000};
+	const uint16_t segs[] = {2, 1, 2, 1, 1};
+	assert_int_equal(b.n, RTE_DIM(seq));
+	for (uint16_t i = 0; i < b.n; i++) {
+		assert_int_equal(seq_of(b.pkts[i]), seq[i]);
+		assert_int_equal(b.pkts[i]->nb_segs, segs[i]);
+		assert_int_equal(!!(b.pkts[i]->ol_flags & RTE_MBUF_F_TX_TCP_SEG), segs[i] > 1);
+	}
+	rte_pktmbuf_free_bulk(b.pkts, b.n);
+}
+
 /* Headers the kernel never sends us (we offer only TSO4 and checksums). */
 static void test_bad_vnet_headers_refused(void **state)
 {
@@ -388,6 +474,8 @@ int main(void)
 		T(test_gso_df_too_big),
 		T(test_gso_to_device_that_segments),
 		T(test_device_that_only_sums),
+		T(test_gro_merges_segments),
+		T(test_gro_keeps_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
