@@ -50,12 +50,14 @@ static void csum_complete(struct rte_mbuf *m)
 
 bool dp_offload_to_device(uint16_t port, struct rte_mbuf *m)
 {
+	const struct dp_port *p = &dp.ports[port];
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	uint64_t l4 = m->ol_flags & RTE_MBUF_F_TX_L4_MASK, need;
+	uint32_t hdrs = m->l2_len + m->l3_len + m->l4_len; /* TSO frames' */
 
 	/* IPv4 only: the kernel's partial checksums on anything else (IPv6
 	 * from the host port) are completed in software. */
-	if (dp.ports[port].hw_tx == 0 || eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4))
+	if (likely(p->hw_tx == 0) || eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4))
 		return false;
 	if (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG)
 		need = RTE_ETH_TX_OFFLOAD_TCP_TSO | RTE_ETH_TX_OFFLOAD_IPV4_CKSUM |
@@ -66,7 +68,8 @@ bool dp_offload_to_device(uint16_t port, struct rte_mbuf *m)
 		need = RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
 	else
 		return false;
-	if ((dp.ports[port].hw_tx & need) != need)
+	if ((p->hw_tx & need) != need ||
+	    (p->tso_l2_in_mtu && (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) && hdrs >= p->mtu))
 		return false;
 	/* What drivers want beside the kernel's offsets: the L3 type, and
 	 * for TSO each segment's IP checksum (its length and id change).
@@ -74,8 +77,6 @@ bool dp_offload_to_device(uint16_t port, struct rte_mbuf *m)
 	 * for drivers that want it another way (without the length). */
 	m->ol_flags |= RTE_MBUF_F_TX_IPV4;
 	if (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) {
-		const struct dp_port *p = &dp.ports[port];
-		uint32_t hdrs = m->l2_len + m->l3_len + m->l4_len;
 		m->ol_flags |= RTE_MBUF_F_TX_IP_CKSUM;
 		if (p->tso_l2_in_mtu && hdrs + m->tso_segsz > p->mtu)
 			m->tso_segsz = (uint16_t)(p->mtu - hdrs); /* 14 bytes less a segment */

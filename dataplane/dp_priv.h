@@ -222,7 +222,8 @@ void dp_punt(struct dp_worker *w, struct rte_mbuf *m);
 /* dp_offload.c: when port's device does all m's offloads, makes m ready
  * for it and returns true. */
 bool dp_offload_to_device(uint16_t port, struct rte_mbuf *m);
-/* Does m carry offloads that port cannot take (see DP_TX_OFFLOADS)? */
+/* Does m carry offloads that port cannot take (see DP_TX_OFFLOADS)? Those
+ * its device takes are made ready for it on the way. */
 static inline bool dp_needs_soft_offload(uint16_t port, struct rte_mbuf *m)
 {
 	return unlikely(m->ol_flags & DP_TX_OFFLOADS) && !dp.ports[port].kport &&
