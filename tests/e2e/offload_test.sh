@@ -13,6 +13,7 @@ fabric 172.31.102.1/24
 ip -n fab route add 100.96.245.0/24 via 172.31.102.107
 # DPDK 22.11's TAP PMD refuses a TSO frame whose segments, Ethernet header
 # included, outgrow its MTU: podlaned makes them 14 bytes shorter for it.
+# (uplink_mtu is its default, written out for the refusal at the end.)
 export UPLINK="net_tap0,iface=upt0"
 start_node node 172.31.102.107/24 100.96.245.0/24 1 '"uplink_mtu": 1500,'
 grep -q "port net_tap0: the device segments pods' TCP (TSO) and sums" "$WORK/node.log" ||
