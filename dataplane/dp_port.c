@@ -181,6 +181,14 @@ int dp_port_start(uint16_t pid, enum dp_port_kind kind, uint16_t mtu, char *err,
 	 * negotiates later; those frames are done in software (dp_offload.c). */
 	if (!vhost)
 		conf.txmode.offloads |= di.tx_offload_capa & DP_HW_TX_OFFLOADS;
+	/* The device's word on checksums spares the workers summing IP
+	 * headers (dp_fwd.c) and TCP segments they merge for a TAP
+	 * (dp_gro.c). Not vhost-user's: asked for, it would hand over the
+	 * guest's partial checksums instead of completing them. */
+	if (!vhost)
+		conf.rxmode.offloads = di.rx_offload_capa & (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM |
+							     RTE_ETH_RX_OFFLOAD_TCP_CKSUM |
+							     RTE_ETH_RX_OFFLOAD_UDP_CKSUM);
 	/* vhost-user: the guest's kicks wake an idle worker (dp_worker.c). */
 	conf.intr_conf.rxq = vhost;
 	if (mtu && (rc = conf_mtu(&di, p->name, mtu, &conf, err, errlen)) != 0)

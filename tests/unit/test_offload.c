@@ -428,6 +428,23 @@ static void test_gro_keeps_order(void **state)
 	rte_pktmbuf_free_bulk(b.pkts, b.n);
 }
 
+/* A segment whose checksum the device checked (RX offload) is not summed
+ * again: its word is taken, even over a wrong field. */
+static void test_gro_takes_the_device_word(void **state)
+{
+	struct dp_txbuf b = {0};
+	(void)state;
+
+	b.pkts[b.n++] = segment(1000, 0, RTE_TCP_ACK_FLAG);
+	b.pkts[b.n] = segment(1000, 1000, RTE_TCP_ACK_FLAG);
+	((struct rte_tcp_hdr *)(t_ip(b.pkts[b.n]) + 1))->cksum ^= 1;
+	b.pkts[b.n++]->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+	dp_gro(&b);
+	assert_int_equal(b.n, 1);
+	assert_int_equal(b.pkts[0]->nb_segs, 2);
+	rte_pktmbuf_free(b.pkts[0]);
+}
+
 /* Headers the kernel never sends us (we offer only TSO4 and checksums). */
 static void test_bad_vnet_headers_refused(void **state)
 {
@@ -476,6 +493,7 @@ int main(void)
 		T(test_device_that_only_sums),
 		T(test_gro_merges_segments),
 		T(test_gro_keeps_order),
+		T(test_gro_takes_the_device_word),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
