@@ -54,11 +54,21 @@ ip netns exec pa ping -q -f -c 2000 172.31.102.1 >"$WORK/pa.ping" 2>&1 &
 pa_pid=$!
 ip netns exec pb ping -q -f -c 2000 172.31.102.1 >"$WORK/pb.ping" 2>&1 || fail "pod b flood: $(cat "$WORK/pb.ping")"
 wait $pa_pid || fail "pod a flood: $(cat "$WORK/pa.ping")"
+# podlaned and the PMD must drop nothing. Once, under ASan, one echo of the
+# 4000 went missing with every podlaned counter at zero (somewhere in the
+# kernels: the veth's XDP ring, the fabric re-learning the node after the
+# flush), so a flood may miss one echo, not more.
 for p in pa pb; do
-	grep -q " 0% packet loss" "$WORK/$p.ping" || fail "$p lost pings on the shared queue: $(cat "$WORK/$p.ping")"
+	got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$WORK/$p.ping")
+	[ "${got:-0}" -ge 1999 ] || fail "$p lost pings on the shared queue: $(cat "$WORK/$p.ping")"
 done
-[ "$(counter node tx_error)" = 0 ] || fail "tx_error $(counter node tx_error): a frame could not be linearized"
-ok "two pods flooding through the shared tx queue at once: 4000 echoes, none lost"
+for c in tx_full tx_error no_mbuf; do
+	[ "$(counter node $c)" = 0 ] || fail "podlaned dropped frames: $c $(counter node $c)"
+done
+ctl node -o json stats | python3 -c 'import json,sys
+p = [p for p in json.load(sys.stdin)["ports"] if p["name"] == "net_af_xdp0"][0]
+sys.exit(p["rx_missed"] + p["rx_errors"] + p["tx_errors"])' || fail "the af_xdp PMD dropped frames: $(ctl node stats)"
+ok "two pods flooding through the shared tx queue at once: podlaned and the PMD dropped none of 4000 echoes"
 
 # MTUs the device cannot take: a clear error, and no start.
 stop_pid "$WORK/node.pid"
