@@ -176,19 +176,19 @@ int dp_port_start(uint16_t pid, enum dp_port_kind kind, uint16_t mtu, char *err,
 	 * tx path that sends the first segment only. */
 	conf.txmode.offloads = di.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
 	/* Pods' TCP as 64 KiB frames and their partial checksums go to a
-	 * device that does TSO and checksums (a NIC uplink) as they are.
-	 * Not to vhost-user: what it offers depends on what the guest
-	 * negotiates later; those frames are done in software (dp_offload.c). */
-	if (!vhost)
-		conf.txmode.offloads |= di.tx_offload_capa & DP_HW_TX_OFFLOADS;
-	/* The device's word on checksums spares the workers summing IP
-	 * headers (dp_fwd.c) and TCP segments they merge for a TAP
-	 * (dp_gro.c). Not vhost-user's: asked for, it would hand over the
+	 * device that does TSO and checksums (a NIC uplink) as they are, and
+	 * its word on received checksums spares the workers summing IP
+	 * headers (dp_fwd.c) and the TCP segments they merge for a TAP
+	 * (dp_gro.c). Not vhost-user: what it offers depends on what the
+	 * guest negotiates later (those frames are done in software,
+	 * dp_offload.c), and asked for RX checksums it would hand over the
 	 * guest's partial checksums instead of completing them. */
-	if (!vhost)
+	if (!vhost) {
+		conf.txmode.offloads |= di.tx_offload_capa & DP_HW_TX_OFFLOADS;
 		conf.rxmode.offloads = di.rx_offload_capa & (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM |
 							     RTE_ETH_RX_OFFLOAD_TCP_CKSUM |
 							     RTE_ETH_RX_OFFLOAD_UDP_CKSUM);
+	}
 	/* vhost-user: the guest's kicks wake an idle worker (dp_worker.c). */
 	conf.intr_conf.rxq = vhost;
 	if (mtu && (rc = conf_mtu(&di, p->name, mtu, &conf, err, errlen)) != 0)
