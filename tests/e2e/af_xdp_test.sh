@@ -62,12 +62,9 @@ for p in pa pb; do
 	got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$WORK/$p.ping")
 	[ "${got:-0}" -ge 1999 ] || fail "$p lost pings on the shared queue: $(cat "$WORK/$p.ping")"
 done
-for c in tx_full tx_error no_mbuf; do
-	[ "$(counter node $c)" = 0 ] || fail "podlaned dropped frames: $c $(counter node $c)"
-done
-ctl node -o json stats | python3 -c 'import json,sys
-p = [p for p in json.load(sys.stdin)["ports"] if p["name"] == "net_af_xdp0"][0]
-sys.exit(p["rx_missed"] + p["rx_errors"] + p["tx_errors"])' || fail "the af_xdp PMD dropped frames: $(ctl node stats)"
+no_drops node tx_full tx_error no_mbuf
+[ "$(port_counter node net_af_xdp0 rx_missed rx_errors tx_errors)" = "0 0 0" ] ||
+	fail "the af_xdp PMD dropped frames: $(ctl node stats)"
 ok "two pods flooding through the shared tx queue at once: podlaned and the PMD dropped none of 4000 echoes"
 
 # MTUs the device cannot take: a clear error, and no start.

@@ -55,6 +55,17 @@ static struct rte_mbuf *gso_frame(uint32_t payload, uint32_t seq, struct virtio_
 	return m;
 }
 
+/* Pod a sends that frame (with its virtio-net header) to pod b; what
+ * comes of it waits in worker 0's tx buffer for pod b's port. */
+static void pod_a_sends(uint32_t payload, uint32_t seq)
+{
+	struct virtio_net_hdr h;
+	struct rte_mbuf *m = gso_frame(payload, seq, &h);
+
+	assert_true(dp_vnet_to_mbuf(&h, m));
+	dp_rx_burst(&dp.workers[0], T_POD_A, &m, 1);
+}
+
 static void segments_of(struct dp_txbuf *b, uint32_t payload, uint32_t seq, uint32_t mss)
 {
 	uint32_t want = (payload + mss - 1) / mss, off = 0;
@@ -123,13 +134,10 @@ static void test_gso_segmented_for_other_ports(void **state)
 static void test_partial_checksum_completed(void **state)
 {
 	struct dp_worker *w = &dp.workers[0];
-	struct virtio_net_hdr h;
 	(void)state;
 
 	routes();
-	struct rte_mbuf *m = gso_frame(700, 5, &h);
-	assert_true(dp_vnet_to_mbuf(&h, m));
-	dp_rx_burst(w, T_POD_A, &m, 1);
+	pod_a_sends(700, 5);
 	segments_are_right(&w->tx[T_POD_B], 700, 5);
 	take_all(&w->tx[T_POD_B]);
 }
@@ -161,15 +169,13 @@ static void test_udp_partial_checksum(void **state)
 static void test_gso_passed_to_tap_ports(void **state)
 {
 	struct dp_worker *w = &dp.workers[0];
-	struct virtio_net_hdr h, out;
+	struct virtio_net_hdr out;
 	(void)state;
 
 	routes();
 	dp.ports[T_POD_B].kport = true; /* hold_tx: nothing is written */
-	struct rte_mbuf *m = gso_frame(30000, 7, &h);
-	assert_true(dp_vnet_to_mbuf(&h, m));
-	dp_rx_burst(w, T_POD_A, &m, 1);
-	m = t_take(w, T_POD_B);
+	pod_a_sends(30000, 7);
+	struct rte_mbuf *m = t_take(w, T_POD_B);
 	dp.ports[T_POD_B].kport = false;
 	assert_int_equal(m->pkt_len, L2 + L3 + L4 + 30000);
 	assert_int_equal(t_ip(m)->time_to_live, 63);
@@ -218,22 +224,18 @@ static void test_gro_frame_from_packet_socket(void **state)
 static void test_gso_segments_fit_the_mtu(void **state)
 {
 	struct dp_worker *w = &dp.workers[0];
-	struct virtio_net_hdr h, out;
+	struct virtio_net_hdr out;
 	(void)state;
 
 	routes();
 	dp.ports[T_POD_B].mtu = 1000;
-	struct rte_mbuf *m = gso_frame(9000, 33, &h);
-	assert_true(dp_vnet_to_mbuf(&h, m));
-	dp_rx_burst(w, T_POD_A, &m, 1);
+	pod_a_sends(9000, 33);
 	segments_of(&w->tx[T_POD_B], 9000, 33, 1000 - L3 - L4);
 	take_all(&w->tx[T_POD_B]);
 
 	dp.ports[T_POD_B].kport = true; /* hold_tx: nothing is written */
-	m = gso_frame(9000, 33, &h);
-	assert_true(dp_vnet_to_mbuf(&h, m));
-	dp_rx_burst(w, T_POD_A, &m, 1);
-	m = t_take(w, T_POD_B);
+	pod_a_sends(9000, 33);
+	struct rte_mbuf *m = t_take(w, T_POD_B);
 	dp.ports[T_POD_B].kport = false;
 	dp_mbuf_to_vnet(m, &out);
 	assert_int_equal(out.gso_size, 1000 - L3 - L4);
@@ -277,15 +279,12 @@ static void test_gso_df_too_big(void **state)
 static void test_gso_to_device_that_segments(void **state)
 {
 	struct dp_worker *w = &dp.workers[0];
-	struct virtio_net_hdr h;
 	(void)state;
 
 	routes();
 	dp.ports[T_POD_B].hw_tx = DP_HW_TX_OFFLOADS;
-	struct rte_mbuf *m = gso_frame(30000, 9, &h);
-	assert_true(dp_vnet_to_mbuf(&h, m));
-	dp_rx_burst(w, T_POD_A, &m, 1);
-	m = t_take(w, T_POD_B);
+	pod_a_sends(30000, 9);
+	struct rte_mbuf *m = t_take(w, T_POD_B);
 	assert_int_equal(w->tx[T_POD_B].n, 0);
 	assert_int_equal(m->pkt_len, L2 + L3 + L4 + 30000);
 	assert_int_equal(m->ol_flags & (DP_TX_OFFLOADS | RTE_MBUF_F_TX_IP_CKSUM),
@@ -301,9 +300,7 @@ static void test_gso_to_device_that_segments(void **state)
 	/* One whose TSO segments must fit its MTU Ethernet header and all
 	 * (DPDK 22.11's TAP PMD) gets them that much shorter. */
 	dp.ports[T_POD_B].tso_l2_in_mtu = true;
-	m = gso_frame(30000, 9, &h);
-	assert_true(dp_vnet_to_mbuf(&h, m));
-	dp_rx_burst(w, T_POD_A, &m, 1);
+	pod_a_sends(30000, 9);
 	m = t_take(w, T_POD_B);
 	assert_int_equal(m->tso_segsz, dp.ports[T_POD_B].mtu - (L2 + L3 + L4));
 	rte_pktmbuf_free(m);
@@ -315,18 +312,15 @@ static void test_gso_to_device_that_segments(void **state)
 static void test_device_that_only_sums(void **state)
 {
 	struct dp_worker *w = &dp.workers[0];
-	struct virtio_net_hdr h;
 	(void)state;
 
 	routes();
 	dp.ports[T_POD_B].hw_tx = DP_HW_TX_OFFLOADS & ~RTE_ETH_TX_OFFLOAD_TCP_TSO;
-	struct rte_mbuf *m = gso_frame(5000, 3, &h);
-	assert_true(dp_vnet_to_mbuf(&h, m));
-	dp_rx_burst(w, T_POD_A, &m, 1);
+	pod_a_sends(5000, 3);
 	segments_are_right(&w->tx[T_POD_B], 5000, 3);
 	take_all(&w->tx[T_POD_B]);
 
-	m = t_ipv4(T_POD_A, ip4(SRC), ip4(DST), 64);
+	struct rte_mbuf *m = t_ipv4(T_POD_A, ip4(SRC), ip4(DST), 64);
 	struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(t_ip(m) + 1);
 	uh->dgram_len = rte_cpu_to_be_16((uint16_t)(rte_be_to_cpu_16(t_ip(m)->total_length) - L3));
 	t_udp_partial(m);

@@ -113,6 +113,19 @@ counter() { # NODE KEY: a top-level number or a drop reason from stats.get
 print(d[k] if k in d else d["drops"][k])' "$2"
 }
 
+no_drops() { # NODE REASON...: podlaned counted none of these drops
+	local k
+	for k in "${@:2}"; do
+		[ "$(counter "$1" "$k")" = 0 ] || fail "podlaned on $1 dropped frames: $k $(counter "$1" "$k")"
+	done
+}
+
+port_counter() { # NODE PORT KEY...: the port's counters from stats.get, in that order
+	ctl "$1" -o json stats | python3 -c 'import json,sys
+p = [p for p in json.load(sys.stdin)["ports"] if p["name"] == sys.argv[1]][0]
+print(*(p[k] for k in sys.argv[2:]))' "${@:2}"
+}
+
 mtu_refused() { # NODE PORT UPLINK_MTU ERROR: podlaned (stopped) refuses to start with it
 	local out
 	sed -i "s/\"uplink_mtu\": [0-9]*,/\"uplink_mtu\": $3,/" "$WORK/$1.json"
