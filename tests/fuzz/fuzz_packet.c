@@ -1,5 +1,8 @@
-/* Arbitrary bytes as a frame received on the uplink, the host port or a
- * pod port, through parse, ARP, routing, ICMP and the slow path. */
+/* Arbitrary bytes as frames received on the uplink, the host port or a
+ * pod port, through parse, ARP, routing, ICMP, the slow path and the
+ * transmit side: GRO towards the pods (TAPs' ports merge TCP) and the
+ * uplink's device offloads (it does TSO and checksums, with net_tap's
+ * MTU quirk). */
 #include <arpa/inet.h>
 #include <stdint.h>
 
@@ -55,9 +58,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	}
 	dp.uplink = 0;
 	dp.host = 1;
+	dp.ports[0].hw_tx = DP_HW_TX_OFFLOADS;
+	dp.ports[0].tso_l2_in_mtu = true;
 	dp.ports[2].peer_ip = ip4("100.96.243.2");
 	dp.ports[3].peer_ip = ip4("100.96.243.3");
-	dp.workers[0].hold_tx = true;
+	dp.ports[2].gro = dp.ports[3].gro = true;
 	struct dp_nh_spec a = {.kind = DP_NH_PORT, .port = 2, .mac = dp.ports[2].peer_mac};
 	struct dp_nh_spec b = {.kind = DP_NH_PORT, .port = 3, .mac = dp.ports[3].peer_mac};
 	struct dp_nh_spec local = {.kind = DP_NH_LOCAL}, conn = {.kind = DP_NH_CONNECTED};
@@ -70,38 +75,60 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* One frame of len bytes at data as an mbuf, a virtio-net header first
+ * if vnet; NULL if it is not one a port could have received. */
+static struct rte_mbuf *frame_of(const uint8_t *data, size_t len, bool vnet)
+{
+	struct virtio_net_hdr h;
+	size_t hl = vnet ? sizeof(h) : 0;
+	struct rte_mbuf *m;
+
+	if (len < hl)
+		return NULL;
+	memcpy(&h, data, hl);
+	if ((m = rte_pktmbuf_alloc(vnet ? dp.big_pool : dp.pool)) == NULL)
+		abort();
+	char *frame = rte_pktmbuf_append(m, (uint16_t)(len - hl));
+	if (frame == NULL) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	memcpy(frame, data + hl, len - hl);
+	if (vnet && !dp_vnet_to_mbuf(&h, m)) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	return m;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct dp_worker *w = &dp.workers[0];
-	struct rte_mbuf *m;
+	struct rte_mbuf *pkts[DP_BURST], *m; /* a worker's rx burst */
+	uint16_t n = 0;
 
-	/* data[0]: input port (low 2 bits); bit 7: the frame comes from a
-	 * native TAP, a virtio-net header first (offloads, GSO). */
+	/* data[0]: input port (low 2 bits); bit 7: frames come from a native
+	 * TAP, a virtio-net header first (offloads, GSO); bit 6: a burst,
+	 * each frame a 2-byte big-endian length and its bytes (else the rest
+	 * is one frame). */
 	if (size < 1 || size > 20000)
 		return 0;
-	bool vnet = data[0] & 0x80;
-	struct virtio_net_hdr h;
-	size_t hl = vnet ? sizeof(h) : 0;
-	if (size < 1 + hl)
-		return 0;
-	memcpy(&h, data + 1, hl);
-	if ((m = rte_pktmbuf_alloc(vnet ? dp.big_pool : dp.pool)) == NULL)
-		abort();
-	char *frame = rte_pktmbuf_append(m, (uint16_t)(size - 1 - hl));
-	if (frame == NULL) {
-		rte_pktmbuf_free(m);
-		return 0;
+	bool vnet = data[0] & 0x80, burst = data[0] & 0x40;
+	for (size_t at = 1; at < size && n < RTE_DIM(pkts);) {
+		size_t len = size - at;
+		if (burst) {
+			if (len < 2)
+				break;
+			len = RTE_MIN((size_t)(data[at] << 8 | data[at + 1]), len - 2);
+			at += 2;
+		}
+		if ((m = frame_of(data + at, len, vnet)) != NULL)
+			pkts[n++] = m;
+		at += len;
 	}
-	memcpy(frame, data + 1 + hl, size - 1 - hl);
-	if (vnet && !dp_vnet_to_mbuf(&h, m)) {
-		rte_pktmbuf_free(m);
-		return 0;
-	}
-	dp_rx_burst(w, data[0] % 4, &m, 1);
-	for (uint16_t p = 0; p < DP_MAX_PORTS; p++) {
-		rte_pktmbuf_free_bulk(w->tx[p].pkts, w->tx[p].n);
-		w->tx[p].n = 0;
-	}
+	if (n)
+		dp_rx_burst(w, data[0] % 4, pkts, n);
+	dp_tx_flush(w);
 	dp_slowpath_run();
 	for (int p = 0; p < 4; p++)
 		for (int q = 0; q < 2; q++)
