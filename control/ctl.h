@@ -39,6 +39,7 @@ struct ctl_config {
 	int socket_gid; /* -1: the daemon's own group */
 	char state_dir[256];
 	unsigned workers;
+	int worker_nice;
 	uint32_t max_routes;
 	uint32_t import_table; /* kernel table mirrored into ours; 0 = none */
 	unsigned max_request_mb;

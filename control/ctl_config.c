@@ -13,7 +13,7 @@ static const char *const known_keys[] = {
 	"node_ip", "gateway", "pod_cidr", "cluster_cidr", "service_cidr", "uplink", "host_port",
 	"socket", "state_dir", "workers", "eal", "max_routes", "import_table", "socket_group",
 	"max_request_mb", "log_level", "metrics_listen", "vhost_dir", "vhost_group", "masquerade",
-	"nat_outgoing", "uplink_mtu", NULL,
+	"nat_outgoing", "uplink_mtu", "worker_nice", NULL,
 };
 
 #define BAD(...) (snprintf(err, errlen, __VA_ARGS__), -1)
@@ -103,6 +103,21 @@ static int get_uint(json_t *root, const char *key, unsigned def, unsigned lo, un
 	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
 		return BAD("config: '%s' must be an integer from %u to %u", key, lo, hi);
 	*out = (unsigned)json_integer_value(v);
+	return 0;
+}
+
+static int get_int(json_t *root, const char *key, int def, int lo, int hi, int *out, char *err,
+		   size_t errlen)
+{
+	json_t *v = json_object_get(root, key);
+
+	if (v == NULL) {
+		*out = def;
+		return 0;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+		return BAD("config: '%s' must be an integer from %d to %d", key, lo, hi);
+	*out = (int)json_integer_value(v);
 	return 0;
 }
 
@@ -196,6 +211,8 @@ static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen
 		    err, errlen))
 		return -1;
 	if (get_uint(root, "workers", 1, 1, DP_MAX_WORKERS, &c->workers, err, errlen))
+		return -1;
+	if (get_int(root, "worker_nice", -10, -20, 19, &c->worker_nice, err, errlen))
 		return -1;
 	if (get_uint(root, "max_routes", 1u << 16, 1024, DP_MAX_ROUTES, &c->max_routes, err,
 		     errlen))

@@ -149,8 +149,9 @@ int main(int argc, char **argv)
 	dp_log_init(c.log_level);
 	char *eal[128];
 	int n_eal = eal_argv(&c, argc - optind, argv + optind, eal);
-	struct dp_config dc = {.n_workers = c.workers, .node_ip = c.node_ip,
-			       .node_plen = c.node_plen, .max_routes = c.max_routes + 64};
+	struct dp_config dc = {.n_workers = c.workers, .worker_nice = c.worker_nice,
+			       .node_ip = c.node_ip, .node_plen = c.node_plen,
+			       .max_routes = c.max_routes + 64};
 
 	int rc = 1;
 	if (dp_init(n_eal, eal, &dc, err, sizeof(err)) != 0) {

@@ -24,6 +24,7 @@
 
 struct dp_config {
 	unsigned n_workers;
+	int worker_nice; /* the workers' scheduling priority (nice) */
 	uint32_t node_ip;
 	uint8_t node_plen;
 	uint32_t max_routes;

@@ -1,6 +1,8 @@
 /* Dataplane start-up and shutdown: EAL, mbufs, tables, workers. */
+#include <errno.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
@@ -106,14 +108,31 @@ fail:
 	return -1;
 }
 
+/* Runs on a worker's lcore (its thread) before the worker: 0 or errno. */
+static int set_nice(void *arg)
+{
+	return setpriority(PRIO_PROCESS, (id_t)gettid(), *(const int *)arg) == 0 ? 0 : errno;
+}
+
 int dp_start_workers(void)
 {
 	unsigned lcore, i = 0;
+	int rc;
 
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		if (i == dp.cfg.n_workers)
 			break;
 		dp.workers[i].lcore = lcore;
+		/* A worker sharing its core with pods is preempted by each pod
+		 * it wakes (a write to a TAP runs the pod's receive path and
+		 * wakes its reader), and the pods' frames wait meanwhile; the
+		 * kernel's own packet work (softirq) goes before
+		 * applications. Not fatal: it runs, at the default priority. */
+		if (rte_eal_remote_launch(set_nice, &dp.cfg.worker_nice, lcore) != 0)
+			return -1;
+		if ((rc = rte_eal_wait_lcore(lcore)) != 0)
+			dp_log(RTE_LOG_WARNING, "worker %u: cannot set its nice to %d: %s", i,
+			       dp.cfg.worker_nice, strerror(rc));
 		if (rte_eal_remote_launch(dp_worker_main, &dp.workers[i], lcore) != 0)
 			return -1;
 		i++;

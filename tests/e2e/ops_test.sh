@@ -14,12 +14,14 @@ ip -n fab route add 100.96.243.0/24 via 172.31.102.105
 EAL_MEM="$EAL_MEM --base-virtaddr 0x200000000000"
 # dpdk-dumpcap captures ethdevs only: DPDK's af_packet PMD as the uplink.
 UPLINK="net_af_packet0,iface=up0"
-start_node node 172.31.102.105/24 100.96.243.0/24 2 '"metrics_listen": "127.0.0.1:9464", "log_level": "debug",'
+start_node node 172.31.102.105/24 100.96.243.0/24 2 '"metrics_listen": "127.0.0.1:9464", "log_level": "debug", "worker_nice": 3,'
 netns_add pa
 netns_add pb
 ctl node pod add ctr-a /run/netns/pa eth0 >/dev/null
 ctl node pod add ctr-b /run/netns/pb eth0 >/dev/null
 A=100.96.243.1 B=100.96.243.2
+[ "$(worker_nices "$(cat "$WORK/node.pid")")" = "3 3" ] ||
+	fail "workers' nice: $(worker_nices "$(cat "$WORK/node.pid")"), want worker_nice 3"
 wait_for 10 ip netns exec pa ping -c 1 -W 1 $B || fail "pod a cannot reach pod b"
 ip netns exec pa ping -q -c 20 -i 0.01 $B >/dev/null || fail "pings lost"
 ctl node route del 1.2.3.0/24 2>/dev/null && fail "deleting a missing route succeeded"

@@ -108,6 +108,7 @@ echo "idle CPU: $pct% of one core (2 workers), $((w2 - w1)) worker wake-ups in 4
 # IPv6 frames may); they used to wake every 1-3 ms (~3800 times here).
 [ $((w2 - w1)) -lt 100 ] || fail "idle workers woke $((w2 - w1)) times in 4 s"
 ok "idle: CPU under 5% of a core, workers asleep (beside a pod whose interface was deleted)"
+[ "$(worker_nices $pid)" = "-10 -10" ] || fail "workers' nice: $(worker_nices $pid), want the default -10"
 ctl node pod del gone eth0 >/dev/null || fail "pod.del of the pod whose interface was deleted"
 
 # Pods cannot lie: pod a sending as pod b (or as the node) is dropped.

@@ -146,6 +146,13 @@ worker_wakeups() { # PID: context switches of podlaned's worker threads so far
 	echo $n
 }
 
+worker_nices() { # PID: the nice value of each of podlaned's worker threads
+	local t
+	for t in /proc/$1/task/*; do
+		[[ "$(cat $t/comm)" == rte-worker-* ]] && awk '{print $19}' $t/stat
+	done | xargs
+}
+
 fabric() { # fabric netns with a bridge for the node network
 	netns_add fab
 	ip -n fab link add br0 type bridge
