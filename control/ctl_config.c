@@ -91,33 +91,30 @@ static int get_bool(json_t *root, const char *key, bool def, bool *out, char *er
 	return 0;
 }
 
-static int get_uint(json_t *root, const char *key, unsigned def, unsigned lo, unsigned hi,
-		    unsigned *out, char *err, size_t errlen)
+/* An optional integer from lo to hi, def when absent. */
+static int get_integer(json_t *root, const char *key, json_int_t def, json_int_t lo, json_int_t hi,
+		       json_int_t *out, char *err, size_t errlen)
 {
 	json_t *v = json_object_get(root, key);
 
-	if (v == NULL) {
-		*out = def;
+	*out = def;
+	if (v == NULL)
 		return 0;
-	}
 	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
-		return BAD("config: '%s' must be an integer from %u to %u", key, lo, hi);
-	*out = (unsigned)json_integer_value(v);
+		return BAD("config: '%s' must be an integer from %" JSON_INTEGER_FORMAT
+			   " to %" JSON_INTEGER_FORMAT, key, lo, hi);
+	*out = json_integer_value(v);
 	return 0;
 }
 
-static int get_int(json_t *root, const char *key, int def, int lo, int hi, int *out, char *err,
-		   size_t errlen)
+static int get_uint(json_t *root, const char *key, unsigned def, unsigned lo, unsigned hi,
+		    unsigned *out, char *err, size_t errlen)
 {
-	json_t *v = json_object_get(root, key);
+	json_int_t v;
 
-	if (v == NULL) {
-		*out = def;
-		return 0;
-	}
-	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
-		return BAD("config: '%s' must be an integer from %d to %d", key, lo, hi);
-	*out = (int)json_integer_value(v);
+	if (get_integer(root, key, def, lo, hi, &v, err, errlen) != 0)
+		return -1;
+	*out = (unsigned)v;
 	return 0;
 }
 
@@ -130,6 +127,7 @@ static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen
 {
 	const char *key;
 	json_t *v;
+	json_int_t nice;
 	char buf[32];
 
 	if (!json_is_object(root))
@@ -212,8 +210,9 @@ static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen
 		return -1;
 	if (get_uint(root, "workers", 1, 1, DP_MAX_WORKERS, &c->workers, err, errlen))
 		return -1;
-	if (get_int(root, "worker_nice", -10, -20, 19, &c->worker_nice, err, errlen))
+	if (get_integer(root, "worker_nice", -10, -20, 19, &nice, err, errlen))
 		return -1;
+	c->worker_nice = (int)nice;
 	if (get_uint(root, "max_routes", 1u << 16, 1024, DP_MAX_ROUTES, &c->max_routes, err,
 		     errlen))
 		return -1;
