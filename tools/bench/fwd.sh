@@ -107,7 +107,12 @@ for line in kv.split("\n"):
     name, size, r = k.split(",")
     res.setdefault(size, {}).setdefault(name, [0.0] * int(rounds))[int(r) - 1] = float(v)
 med = statistics.median
-ratio = lambda r, a, b: med(x / max(y, 1) for x, y in zip(r[a], r[b]))
+ratios = lambda r, a, b: [x / max(y, 1) for x, y in zip(r[a], r[b])]
+ratio = lambda r, a, b: med(ratios(r, a, b))
+# The rounds' spread beside the median: on these VMs one round's ratio
+# can be half or twice the next one's.
+spread = lambda r, a, b: "" if len(r[a]) < 2 else " (%.2f-%.2f)" % (
+    min(ratios(r, a, b)), max(ratios(r, a, b)))
 print("Forwarding, both directions, 256 prefixes x 256 destinations each way, %s s x %s rounds, 1 router core"
       % (secs, rounds))
 print("| size | podlane Mpps | l3fwd Mpps | kernel Mpps (offered) | podlane Gbit/s | podlane/l3fwd | podlane/kernel |")
@@ -117,10 +122,11 @@ for s in sizes.split():
     r = res[s]
     m = {name: med(v) for name, v in r.items()}
     summary[s] = dict(m, podlane_per_l3fwd=ratio(r, "podlane", "l3fwd"), podlane_per_kernel=ratio(r, "podlane", "kernel"))
-    print("| %s B | %.2f | %.2f | %.2f (%.2f) | %.2f | %.2fx | %.2fx |" % (
+    print("| %s B | %.2f | %.2f | %.2f (%.2f) | %.2f | %.2fx%s | %.2fx%s |" % (
         s, m["podlane"] / 1e6, m["l3fwd"] / 1e6, m["kernel"] / 1e6, m["kernel_offered"] / 1e6,
-        m["podlane"] * int(s) * 8 / 1e9, summary[s]["podlane_per_l3fwd"], summary[s]["podlane_per_kernel"]))
-print("(medians over the rounds; a ratio is the median of the rounds' ratios)")
+        m["podlane"] * int(s) * 8 / 1e9, summary[s]["podlane_per_l3fwd"], spread(r, "podlane", "l3fwd"),
+        summary[s]["podlane_per_kernel"], spread(r, "podlane", "kernel")))
+print("(medians over the rounds; a ratio is the median of the rounds' ratios, their range in brackets)")
 json.dump({"seconds": float(secs), "rounds": int(rounds), "results": summary, "per_round": res},
           open(out, "w"), indent=1)
 for s in sizes.split():
