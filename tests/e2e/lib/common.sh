@@ -137,10 +137,16 @@ mtu_refused() { # NODE PORT UPLINK_MTU ERROR: podlaned (stopped) refuses to star
 
 mtu_of() { ip -n "$1" -o link show "$2" | sed -n 's/.* mtu \([0-9]*\) .*/\1/p'; } # NETNS IFACE
 
+worker_tasks() { # PID: the /proc task directories of podlaned's worker threads
+	local t
+	for t in /proc/$1/task/*; do
+		if [[ "$(cat $t/comm)" == rte-worker-* ]]; then echo $t; fi
+	done
+}
+
 worker_wakeups() { # PID: context switches of podlaned's worker threads so far
 	local t n=0
-	for t in /proc/$1/task/*; do
-		[[ "$(cat $t/comm)" == rte-worker-* ]] || continue
+	for t in $(worker_tasks $1); do
 		n=$((n + $(awk '/ctxt_switches/ {s += $2} END {print s}' $t/status)))
 	done
 	echo $n
@@ -148,9 +154,7 @@ worker_wakeups() { # PID: context switches of podlaned's worker threads so far
 
 worker_nices() { # PID: the nice value of each of podlaned's worker threads
 	local t
-	for t in /proc/$1/task/*; do
-		[[ "$(cat $t/comm)" == rte-worker-* ]] && awk '{print $19}' $t/stat
-	done | xargs
+	for t in $(worker_tasks $1); do awk '{print $19}' $t/stat; done | xargs
 }
 
 fabric() { # fabric netns with a bridge for the node network
