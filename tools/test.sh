@@ -33,6 +33,13 @@ else
 fi
 echo "DPDK memory: $PODLANE_EAL_MEM"
 
+# Static checks of the tree (tests/lint): once, before any build.
+for t in tests/lint/*_test.sh; do
+	out=$(bash "$t" 2>&1)
+	rc=$?; [ $rc -eq 0 ] || echo "$out"
+	record "lint $(basename "$t")" $rc
+done
+
 build() { # dir, meson args...
 	local dir=$1; shift
 	if [ ! -d "$dir" ]; then meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }; fi
@@ -115,7 +122,7 @@ if CC=clang build build-fuzz -Dfuzz=true -Dtests=false -Dbuildtype=debug -Doptim
 			-artifact_prefix=build-fuzz/crash-$t- "$corpus" >build-fuzz/fuzz_$t.log 2>&1
 		rc=$?; [ $rc -eq 0 ] || tail -40 build-fuzz/fuzz_$t.log
 		rm -rf "$corpus"
-		record "fuzz $t (${FUZZ_SECONDS}s, $(grep -o 'Done [0-9]* runs' build-fuzz/fuzz_$t.log | head -1))" $rc
+		record "fuzz $t (${FUZZ_SECONDS}s, $(grep -o -m1 'Done [0-9]* runs' build-fuzz/fuzz_$t.log))" $rc
 	done
 else
 	record "fuzz build" 1

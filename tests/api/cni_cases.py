@@ -30,7 +30,7 @@ def cni(command, config, cid="ctr1", netns="/run/netns/cni-a", ifname="eth0", en
         else:
             env[k] = v
     stdin = raw if raw is not None else json.dumps(config)
-    p = subprocess.run([PLUGIN], input=stdin.encode(), env=env, capture_output=True, timeout=30)
+    p = subprocess.run([PLUGIN], input=stdin.encode(), env=env, capture_output=True, timeout=60)
     out = p.stdout.decode()
     return p.returncode, (json.loads(out) if out.strip() else None)
 

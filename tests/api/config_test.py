@@ -17,7 +17,7 @@ def run(cfg_text):
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         f.write(cfg_text)
     try:
-        p = subprocess.run([PODLANED, "--config", f.name], capture_output=True, text=True, timeout=20)
+        p = subprocess.run([PODLANED, "--config", f.name], capture_output=True, text=True, timeout=60)
         return p.returncode, p.stderr.strip(), f.name
     finally:
         os.unlink(f.name)
@@ -102,13 +102,13 @@ class Config(unittest.TestCase):
         with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
             f.write(with_())
             f.flush()
-            p = subprocess.run([PODLANED, "--config", f.name, "--check"], capture_output=True, text=True, timeout=20)
+            p = subprocess.run([PODLANED, "--config", f.name, "--check"], capture_output=True, text=True, timeout=60)
             self.assertEqual((p.returncode, p.stdout, p.stderr), (0, f.name + ": ok\n", ""))
             f.seek(0)
             f.write(with_(workers=99))
             f.truncate()
             f.flush()
-            p = subprocess.run([PODLANED, "--config", f.name, "--check"], capture_output=True, text=True, timeout=20)
+            p = subprocess.run([PODLANED, "--config", f.name, "--check"], capture_output=True, text=True, timeout=60)
             self.assertEqual((p.returncode, p.stderr.strip()),
                              (2, "podlaned: config: 'workers' must be an integer from 1 to 8"))
 

@@ -61,7 +61,7 @@ class K8sRoutes(unittest.TestCase):
         cls.api.server_close()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
-    def run_tool(self, *args, stdin=None, timeout=20):
+    def run_tool(self, *args, stdin=None, timeout=60):
         return subprocess.run([TOOL, *args], input=stdin, capture_output=True, text=True, timeout=timeout)
 
     def test_routes_from_api(self):

@@ -23,11 +23,11 @@ wait_for 10 ip netns exec fab ping -c 1 -W 1 "$A" || fail "the fabric cannot rea
 ok "af_xdp uplink up with one tx queue shared by 3 senders; the fabric reaches a pod"
 
 [ "$(mtu_of pb eth0)" = 1700 ] || fail "pod b has MTU $(mtu_of pb eth0), expected the uplink's 1700"
-ctl node node | grep -qx "$(printf '%-17s %s' uplink_mtu 1700)" && ctl node node | grep -qx "$(printf '%-17s %s' uplink "$UPLINK")" ||
+grep -qx "$(printf '%-17s %s' uplink_mtu 1700)" <<<"$(ctl node node)" && grep -qx "$(printf '%-17s %s' uplink "$UPLINK")" <<<"$(ctl node node)" ||
 	fail "podlanectl node does not show the uplink and uplink_mtu 1700: $(ctl node node)"
 out=$(ip netns exec pb ping -c 2 -W 2 -M do -s 1672 172.31.102.1) || fail "1700-byte DF pings from pod b: $out"
 out=$(ip netns exec pa ping -c 1 -W 2 -M do -s 1673 172.31.102.1 2>&1) && fail "1701-byte DF ping left the node: $out"
-echo "$out" | grep -Eq "mtu ?= ?1700" || fail "no fragmentation-needed with mtu 1700: $out"
+grep -Eq "mtu ?= ?1700" <<<"$out" || fail "no fragmentation-needed with mtu 1700: $out"
 ip -n pa route flush cache # forget the path MTU learned: podlaned fragments below
 ok "uplink_mtu 1700: pods default to it, 1700-byte frames cross the af_xdp uplink both ways, 1701 get frag-needed"
 
@@ -43,7 +43,7 @@ ok "8 MiB pod -> fabric and fabric -> pod intact (software GSO segments lineariz
 # by podlaned (fragments are chains too); the fabric answers in fragments.
 f0=$(counter node fragmented)
 out=$(ip netns exec pa ping -c 3 -W 2 -M dont -s 4000 172.31.102.1) || fail "4000-byte pings, no DF: $out"
-echo "$out" | grep -q " 3 received" || fail "4000-byte pings, no DF: $out"
+grep -q " 3 received" <<<"$out" || fail "4000-byte pings, no DF: $out"
 [ $(($(counter node fragmented) - f0)) = 3 ] || fail "expected 3 packets fragmented, counter $f0 -> $(counter node fragmented)"
 ok "no DF: 4028-byte packets fragmented to 1700 onto the af_xdp uplink, answered"
 

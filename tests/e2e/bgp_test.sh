@@ -63,7 +63,7 @@ wait_for 30 gone || fail "n2's pod CIDR not withdrawn within 30 s of stopping it
 t1=$(date +%s.%N)
 echo "withdrawn in $(python3 -c "print('%.2f' % ($t1 - $t0))") s after stopping n2's BIRD"
 out=$(ip netns exec n1a ping -c 1 -W 2 "${IP[2]}" 2>&1) && fail "n2's pod still reachable after withdrawal"
-echo "$out" | grep -i unreachable >/dev/null || fail "expected ICMP unreachable, got: $out"
+grep -i unreachable >/dev/null <<<"$out" || fail "expected ICMP unreachable, got: $out"
 ok "withdrawal: routes gone, traffic to n2's pods gets ICMP unreachable"
 
 start_bird 2

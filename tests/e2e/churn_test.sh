@@ -100,7 +100,7 @@ print(d["lost_packets"], d["packets"])' "$WORK/iperf.json") || fail "no iperf3 r
 [ "$lost" = 0 ] || fail "iperf3 lost $lost of $total datagrams during churn"
 ok "churn ($CYCLES pod cycles + 100k-route replace_all, ${churn_s} s): 0 API errors, ping 0/$sent lost, UDP 0/$total lost"
 
-ctl node route list | grep -q "churn" && fail "churn routes left behind"
+grep -q "churn" <<<"$(ctl node route list)" && fail "churn routes left behind"
 wait_for 10 sh -c "[ \"\$(ls /proc/$pid/fd | wc -l)\" = $fds0 ]" || fail "open fds $(ls /proc/$pid/fd | wc -l), baseline $fds0"
 settled() { read -r _ m < <(usage); [ "$m" = "$mbufs0" ]; }
 wait_for 10 settled || fail "mbufs in use $(usage | cut -d' ' -f2), baseline $mbufs0"

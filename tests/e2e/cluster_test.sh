@@ -127,6 +127,6 @@ ok "iperf3 across nodes: podlane $rate Gbit/s, kernel $krate Gbit/s, ratio $(pyt
 # A node leaves: its routes go, traffic to its pods gets ICMP unreachable.
 echo "$(k8s_nodes 1 3)" | "$E2E_TOP/tools/podlane-k8s-routes" --node n1 --socket "$WORK/n1.sock" >/dev/null
 out=$(ip netns exec n1a ping -c 1 -W 2 "${IP[n2a]}" 2>&1) && fail "n2's pod still reachable after its route was withdrawn"
-echo "$out" | grep -i "unreachable" >/dev/null || fail "expected ICMP unreachable, got: $out"
+grep -i "unreachable" >/dev/null <<<"$out" || fail "expected ICMP unreachable, got: $out"
 ok "withdrawn node: its pods get ICMP net unreachable from the node"
 echo "cluster: all passed"

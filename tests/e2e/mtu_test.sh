@@ -26,7 +26,7 @@ ok "pods default to the uplink's MTU (1400), the host port too; mtu 9000 when as
 # 1400 by n1 on the way there and by n2 on the way back.
 f1=$(counter n1 fragmented) f2=$(counter n2 fragmented)
 out=$(ip netns exec n1j ping -c 3 -W 2 -M dont -s 5000 "$J2") || fail "5000-byte pings, no DF: $out"
-echo "$out" | grep -q " 3 received" || fail "5000-byte pings, no DF: $out"
+grep -q " 3 received" <<<"$out" || fail "5000-byte pings, no DF: $out"
 [ $(($(counter n1 fragmented) - f1)) = 3 ] && [ $(($(counter n2 fragmented) - f2)) = 3 ] ||
 	fail "expected 3 packets fragmented by each node: n1 $f1 -> $(counter n1 fragmented), n2 $f2 -> $(counter n2 fragmented)"
 ok "no DF: 5028-byte packets fragmented to the uplink's 1400 both ways, pings answered"
@@ -35,19 +35,19 @@ ok "no DF: 5028-byte packets fragmented to the uplink's 1400 both ways, pings an
 # the path's MTU, which would lower the MSS it offers): their MSS says
 # 8960, the path 1400; only the ICMP tells them.
 tcp_bulk_check n2j n1j "$J1" 8
-ip -n n2j route get "$J1" | grep -q "mtu 1400" || fail "TCP sender learned no path MTU: $(ip -n n2j route get "$J1")"
+grep -q "mtu 1400" <<<"$(ip -n n2j route get "$J1")" || fail "TCP sender learned no path MTU: $(ip -n n2j route get "$J1")"
 ok "TCP across nodes between 9000-byte pods: bytes intact, path MTU 1400 learned"
 
 # DF: the sender hears the MTU, from the node.
 out=$(ip netns exec n1j ping -c 1 -W 2 -M do -s 2000 "$J2" 2>&1) && fail "DF ping of 2028 bytes over a 1400 path answered: $out"
-echo "$out" | grep -Eq "mtu ?= ?1400" || fail "no fragmentation-needed with mtu 1400: $out"
-ip -n n1j route get "$J2" | grep -q "mtu 1400" || fail "pod j1 learned no path MTU: $(ip -n n1j route get "$J2")"
+grep -Eq "mtu ?= ?1400" <<<"$out" || fail "no fragmentation-needed with mtu 1400: $out"
+grep -q "mtu 1400" <<<"$(ip -n n1j route get "$J2")" || fail "pod j1 learned no path MTU: $(ip -n n1j route get "$J2")"
 [ "$(counter n1 mtu_exceeded)" -ge 1 ] || fail "mtu_exceeded not counted"
 ok "DF across nodes: ICMP fragmentation needed (mtu 1400), path MTU learned, mtu_exceeded counted"
 
 # Same node, into a pod whose interface is 1400.
 out=$(ip netns exec n1j ping -c 1 -W 2 -M do -s 2000 "$A" 2>&1) && fail "DF ping of 2028 bytes into a 1400 pod answered: $out"
-echo "$out" | grep -Eq "mtu ?= ?1400" || fail "no fragmentation-needed from pod a's port: $out"
+grep -Eq "mtu ?= ?1400" <<<"$out" || fail "no fragmentation-needed from pod a's port: $out"
 ok "DF into a 1400-byte pod on the same node: fragmentation needed (mtu 1400)"
 
 # Pod a's MTU changed inside the pod after ADD, as a chained tuning plugin
@@ -60,7 +60,7 @@ print([p["mtu"] for p in json.load(sys.stdin) if p["container_id"] == sys.argv[1
 [ "$(pod_mtu pod-a)" = 1300 ] || fail "pod.list says MTU $(pod_mtu pod-a) for pod a, expected 1300"
 grep -q '"mtu":1300' "$WORK/n1.state/state.json" || fail "state.json does not keep pod a's new MTU"
 out=$(ip netns exec n1j ping -c 1 -W 2 -M do -s 1340 "$A" 2>&1) && fail "DF ping of 1368 bytes into a 1300 pod answered: $out"
-echo "$out" | grep -Eq "mtu ?= ?1300" || fail "no fragmentation-needed with the pod's new mtu 1300: $out"
+grep -Eq "mtu ?= ?1300" <<<"$out" || fail "no fragmentation-needed with the pod's new mtu 1300: $out"
 ok "pod MTU set inside the pod after ADD (1400 -> 1300): followed, in pod.list and state.json, DF answered with 1300"
 
 # Renamed inside the pod (down, rename, up: the kernel dropped its routes,
@@ -73,7 +73,7 @@ ip -n n1a route add default via 169.254.1.1 dev lan0
 wait_for 5 grep -q "pod pod-a/eth0: MTU 1300 -> 1250 (set in the pod)" "$WORK/n1.log" ||
 	fail "pod a's MTU on its renamed interface not followed"
 out=$(ip netns exec n1j ping -c 1 -W 2 -M do -s 1260 "$A" 2>&1) && fail "DF ping of 1288 bytes into a 1250 pod answered: $out"
-echo "$out" | grep -Eq "mtu ?= ?1250" || fail "no fragmentation-needed with the renamed pod's mtu 1250: $out"
+grep -Eq "mtu ?= ?1250" <<<"$out" || fail "no fragmentation-needed with the renamed pod's mtu 1250: $out"
 ok "pod interface renamed inside the pod, MTU then 1250: followed"
 
 # The node network's MTU changes under a running podlaned.
@@ -82,11 +82,11 @@ ip -n fab link set f-n1 mtu 1300
 host_port_mtu_is() { [ "$(mtu_of n1 podlane0)" = "$1" ]; }
 wait_for 5 host_port_mtu_is 1300 || fail "host port still at $(mtu_of n1 podlane0) after the uplink went to 1300"
 wait_for 5 grep -q "MTU 1400 -> 1300" "$WORK/n1.log" || fail "no log line about the uplink's new MTU"
-ctl n1 node | grep -qx "$(printf '%-17s %s' uplink_mtu 1300)" || fail "podlanectl node does not show uplink_mtu 1300: $(ctl n1 node)"
+grep -qx "$(printf '%-17s %s' uplink_mtu 1300)" <<<"$(ctl n1 node)" || fail "podlanectl node does not show uplink_mtu 1300: $(ctl n1 node)"
 netns_add n1b
 cni_add n1 n1b pod-b >/dev/null
 [ "$(mtu_of n1b eth0)" = 1300 ] || fail "pod added after the change has $(mtu_of n1b eth0), expected 1300"
 out=$(ip netns exec n1j ping -c 1 -W 2 -M do -s 1340 "$J2" 2>&1) && fail "DF ping of 1368 bytes over a 1300 path answered: $out"
-echo "$out" | grep -Eq "mtu ?= ?1300" || fail "no fragmentation-needed with mtu 1300: $out"
+grep -Eq "mtu ?= ?1300" <<<"$out" || fail "no fragmentation-needed with mtu 1300: $out"
 ok "uplink MTU 1400 -> 1300 at run time: host port, new pods and the check follow"
 

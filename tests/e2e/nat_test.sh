@@ -30,8 +30,8 @@ masq_rule() { ip netns exec "$1" nft list table ip podlane 2>/dev/null | grep -c
 # n1 has nat_outgoing: it masquerades only clients in set "routed" (below).
 [ "$(masq_rule n1 'ip saddr @routed ')" = 1 ] || fail "no masquerade rule in n1: $(ip netns exec n1 nft list ruleset 2>&1)"
 [ "$(masq_rule n2)" = 1 ] || fail "no masquerade rule in n2: $(ip netns exec n2 nft list ruleset 2>&1)"
-ctl n1 node | grep -qx "service_cidr      10.96.0.0/12" || fail "podlanectl node does not show service_cidr: $(ctl n1 node)"
-ctl n1 node | grep -qx "nat_outgoing      yes" || fail "podlanectl node does not show nat_outgoing: $(ctl n1 node)"
+grep -qx "service_cidr      10.96.0.0/12" <<<"$(ctl n1 node)" || fail "podlanectl node does not show service_cidr: $(ctl n1 node)"
+grep -qx "nat_outgoing      yes" <<<"$(ctl n1 node)" || fail "podlanectl node does not show nat_outgoing: $(ctl n1 node)"
 ok "service_cidr is a system route to the node's kernel; the masquerade table is in place; podlanectl node shows both"
 
 # kube-proxy on n1, as it runs by default (no masqueradeAll): a TCP Service
@@ -68,8 +68,8 @@ t = socket.create_connection(("10.96.0.10", 80), timeout=5)
 print("tcp", t.getpeername()[0], t.recv(100).decode())
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(5); u.connect(("10.96.0.11", 53))
 u.send(b"q"); print("udp", u.getpeername()[0], u.recv(100).decode())' 2>&1) || fail "service calls from pod c1: $out"
-echo "$out" | grep -qx "tcp 10.96.0.10 172.31.102.101" || fail "TCP service: $out"
-echo "$out" | grep -qx "udp 10.96.0.11 172.31.102.101" || fail "UDP service: $out"
+grep -qx "tcp 10.96.0.10 172.31.102.101" <<<"$out" || fail "TCP service: $out"
+grep -qx "udp 10.96.0.11 172.31.102.101" <<<"$out" || fail "UDP service: $out"
 ok "pod -> TCP Service (backend on the other node) and UDP Service (same node): answers from the Service IPs; backends see the node"
 
 # hostPort: the reference portmap plugin, chained after podlane as a
@@ -111,9 +111,9 @@ t = socket.create_connection(("198.51.100.1", 9000), timeout=5)
 print(t.getpeername()[0], t.recv(100).decode())' 2>&1) || fail "pod c1 -> 198.51.100.1 with nat_outgoing: $out"
 [ "$out" = "198.51.100.1 172.31.102.101" ] || fail "outgoing NAT: pod saw / host saw '$out', expected 198.51.100.1 172.31.102.101"
 out=$(ip netns exec c1 ping -c 1 -W 2 100.97.0.9 2>&1) && fail "unknown cluster address answered: $out"
-echo "$out" | grep -qi unreachable || fail "unknown cluster address from n1: expected ICMP unreachable, got: $out"
+grep -qi unreachable <<<"$out" || fail "unknown cluster address from n1: expected ICMP unreachable, got: $out"
 out=$(ip netns exec s2 ping -c 1 -W 2 198.51.100.1 2>&1) && fail "n2 has no nat_outgoing nor gateway, yet: $out"
-echo "$out" | grep -qi unreachable || fail "beyond the cluster from n2: expected ICMP unreachable, got: $out"
+grep -qi unreachable <<<"$out" || fail "beyond the cluster from n2: expected ICMP unreachable, got: $out"
 ok "nat_outgoing: a pod reaches a host beyond the cluster as its node; unknown cluster addresses unreachable"
 
 # With nat_outgoing, answers to clients podlaned does not route itself
@@ -135,14 +135,14 @@ seen_as s4 fab 198.51.100.1 172.31.102.101 8082 172.31.102.101 "198.51.100.1 beh
 ctl n1 route del 198.51.100.0/24 >/dev/null
 wait_for 5 sh -c "! ip netns exec n1 nft list set ip podlane routed | grep -q 198.51.100.0/24" ||
 	fail "set routed kept a deleted route: $(routed_set)"
-routed_set | grep -q "100.96.0.0/11" && routed_set | grep -q "172.31.102.0/24" ||
+grep -q "100.96.0.0/11" <<<"$(routed_set)" && grep -q "172.31.102.0/24" <<<"$(routed_set)" ||
 	fail "set routed lacks cluster_cidr or the node network: $(routed_set)"
 # A route to the kernel (dev host) is the kernel's to answer through.
 ctl n1 route add 198.51.100.0/25 dev host >/dev/null
 ctl n1 route add 203.0.113.0/24 via 172.31.102.1 >/dev/null # a change, seen once synced
 wait_for 5 sh -c "ip netns exec n1 nft list set ip podlane routed | grep -q 203.0.113.0/24" ||
 	fail "set routed did not take 203.0.113.0/24: $(routed_set)"
-routed_set | grep -q 198.51.100 && fail "set routed holds a dev host route: $(routed_set)"
+grep -q 198.51.100 <<<"$(routed_set)" && fail "set routed holds a dev host route: $(routed_set)"
 seen_as s4 fab 198.51.100.1 172.31.102.101 8082 198.51.100.1 "198.51.100.1 behind dev host (kept)"
 ok "nat_outgoing: a hostPort client beyond podlaned's routes (or behind dev host) keeps its address; the node network, pods and routed clients are masqueraded"
 

@@ -90,16 +90,16 @@ ok "dpdk-telemetry.py -f <file-prefix> runs /podlane/info and /podlane/drops"
 
 # --- podlanectl trace: the dataplane's own decision.
 out=$(ctl node trace $B)
-echo "$out" | grep -q "^route     $B/32 dev tap_p243_2 (pod)$" || fail "trace route: $out"
-echo "$out" | grep -q "^action    forward$" || fail "trace action: $out"
-echo "$out" | grep -q "^mac       0a:58:64:60:f3:02$" || fail "trace mac: $out"
-echo "$out" | grep -q "^pod       ctr-b/eth0$" || fail "trace pod: $out"
+grep -q "^route     $B/32 dev tap_p243_2 (pod)$" <<<"$out" || fail "trace route: $out"
+grep -q "^action    forward$" <<<"$out" || fail "trace action: $out"
+grep -q "^mac       0a:58:64:60:f3:02$" <<<"$out" || fail "trace mac: $out"
+grep -q "^pod       ctr-b/eth0$" <<<"$out" || fail "trace pod: $out"
 out=$(ctl node trace 172.31.102.1)
-echo "$out" | grep -q "^next_hop  172.31.102.1$" || fail "trace connected: $out"
+grep -q "^next_hop  172.31.102.1$" <<<"$out" || fail "trace connected: $out"
 out=$(ctl node trace 172.31.102.105)
-echo "$out" | grep -q "^action    local$" || fail "trace node address: $out"
+grep -q "^action    local$" <<<"$out" || fail "trace node address: $out"
 out=$(ctl node trace 8.8.8.8)
-echo "$out" | grep -q "^action    unreachable$" || fail "trace without route: $out"
+grep -q "^action    unreachable$" <<<"$out" || fail "trace without route: $out"
 ctl node trace 300.1.1.1 2>"$WORK/err" && fail "trace of a bad address succeeded"
 grep -q "address: '300.1.1.1' is not an IPv4 address" "$WORK/err" || fail "bad trace error: $(cat "$WORK/err")"
 ok "trace shows route, action, port, next hop, MAC and pod"

@@ -66,7 +66,7 @@ client=$!
 wait_for 10 pm exec c2 sh -c "netstat -tn | grep ESTABLISHED" || fail "no connection from c1 seen in c2"
 seen=$(pm exec c2 netstat -tn | awk '/ESTABLISHED/ {print $4, $5}' | sed 's/::ffff://g')
 wait $client || true
-[ "${seen%%:*}" = "$ip2" ] && echo "$seen" | grep "$ip1:" >/dev/null || fail "c2 saw connection '$seen', expected $ip2 <- $ip1"
+[ "${seen%%:*}" = "$ip2" ] && grep "$ip1:" >/dev/null <<<"$seen" || fail "c2 saw connection '$seen', expected $ip2 <- $ip1"
 ok "TCP c1 -> c2: c2 sees $seen (own address, peer's pod address)"
 
 pm rm -f -t 0 c2 >/dev/null
@@ -78,7 +78,7 @@ ok "podman rm released $ip2 and c3 reused it"
 
 stop_pid "$WORK/node.pid"
 out=$(pm run --rm --name c4 --network plnet localhost/plbusybox true 2>&1) && fail "podman run worked without podlaned"
-echo "$out" | grep "podlaned is not reachable; try again later" >/dev/null ||
+grep "podlaned is not reachable; try again later" >/dev/null <<<"$out" ||
 	fail "unclear error with podlaned down: $out"
 ok "podman run with podlaned stopped fails clearly: $(echo "$out" | tail -1)"
 echo "podman: all passed"

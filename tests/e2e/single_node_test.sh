@@ -34,8 +34,8 @@ up=$(ip netns exec node cat /sys/class/net/up0/ifindex)
 socks=$(ip netns exec node awk -v i="$up" '$4 == "0003" && $5 == i' /proc/net/packet | wc -l)
 [ "$socks" = 2 ] || fail "uplink: $socks packet sockets on up0, expected one per worker (2)"
 out=$(ip netns exec fab ping -c 20 -i 0.05 -W 1 $B) || fail "fabric -> pod b: $out"
-echo "$out" | grep -q DUP && fail "fabric -> pod b: duplicate replies: $out"
-echo "$out" | grep -q " 20 received" || fail "fabric -> pod b: $out"
+grep -q DUP <<<"$out" && fail "fabric -> pod b: duplicate replies: $out"
+grep -q " 20 received" <<<"$out" || fail "fabric -> pod b: $out"
 ok "af_packet uplink: 2 sockets in one fanout group, each frame delivered once"
 
 ttl=$(ping1 pa $B | sed -n 's/.*ttl=\([0-9]*\).*/\1/p')
@@ -213,7 +213,7 @@ ip netns add preuse # deleted by netns_add's exit handler
 ip -n preuse link add eth0 type veth peer name eth0p
 ip -n preuse link set eth0 up
 ctl node pod del reuse eth0 >/dev/null
-ip -n preuse -o link show eth0 | grep -q "<[A-Z,_-]*UP[,>]" ||
+grep -q "<[A-Z,_-]*UP[,>]" <<<"$(ip -n preuse -o link show eth0)" ||
 	fail "pod.del changed another netns's eth0: $(ip -n preuse -o link show)"
 ok "pod.del leaves alone a new netns that reuses the pod's netns path"
 

@@ -73,6 +73,6 @@ ping1 p1 "$B" || fail "pod a cannot reach pod b after the uplink came back"
 ping1 p2 "$A" || fail "pod b cannot reach pod a after the uplink came back"
 ping1 fab 172.31.102.102 || fail "fabric host cannot reach node n2 after the uplink came back"
 ping1 p2 10.99.0.1 || fail "the dev host route still sends to the old node MAC"
-ip -n fab neigh show 172.31.102.102 | grep -q "$new_mac" || fail "fabric still has $(ip -n fab neigh show 172.31.102.102)"
+grep -q "$new_mac" <<<"$(ip -n fab neigh show 172.31.102.102)" || fail "fabric still has $(ip -n fab neigh show 172.31.102.102)"
 tcp_bulk_check p1 p2 "$B" 8
 ok "after it: pods across nodes and the fabric reach node n2 at once (ARP announcement), dev host routes too, TCP intact"

@@ -86,7 +86,7 @@ ok "podlaned restarted: vhost-user pod restored from state, reconnected, ping ag
 
 ctl node pod del vpod eth0 >/dev/null
 [ ! -e "$CONF" ] && [ ! -e "$SOCK" ] || fail "DEL left $(ls "$VDIR")"
-ctl node port list | grep -q net_vhost && fail "DEL left the vhost port"
+grep -q net_vhost <<<"$(ctl node port list)" && fail "DEL left the vhost port"
 ok "DEL removed port, socket and config file"
 
 # Multi-queue: podlaned offers one queue pair per worker (2 here); plgen

@@ -32,7 +32,7 @@ version=$(echo '{"cniVersion":"1.0.0"}' | env -i CNI_COMMAND=VERSION "$dest$cni_
 	fail "installed CNI plugin: VERSION failed: $version"
 [[ $version == *'"supportedVersions":["0.4.0","1.0.0","1.1.0"]'* ]] ||
 	fail "installed CNI plugin: VERSION answered $version"
-if [ "$(opt b_sanitize)" = none ] && readelf -l "$dest$cni_dir/podlane" | grep -q INTERP; then
+if [ "$(opt b_sanitize)" = none ] && grep -q INTERP <<<"$(readelf -l "$dest$cni_dir/podlane")"; then
 	fail "CNI plugin is linked dynamically"
 fi
 [ -x "$root/bin/podlane-k8s-routes" ] || fail "podlane-k8s-routes not executable"

@@ -67,10 +67,13 @@ ok() { echo "ok - $*"; }
 
 netns_add() { ip netns add "$1"; at_exit "ip netns del $1"; ip -n "$1" link set lo up; }
 
-# wait_for DEADLINE_S CMD... : poll until CMD succeeds (never a blind sleep)
+# wait_for DEADLINE_S CMD... : poll until CMD succeeds (never a blind sleep).
+# A deadline guards against a hang, it does not measure speed: a condition
+# that holds returns at once, so deadlines are stretched PL_TIME_SCALE
+# times (default 3) for the ASan build on a busy machine.
 has_line() { [ -n "$(sed -n "$1p" "$2")" ]; } # has_line N FILE (for wait_for)
 wait_for() {
-	local end=$((SECONDS + $1)); shift
+	local end=$((SECONDS + $1 * ${PL_TIME_SCALE:-3})); shift
 	until "$@" >/dev/null 2>&1; do
 		[ $SECONDS -lt $end ] || return 1
 		sleep 0.1
@@ -131,7 +134,7 @@ mtu_refused() { # NODE PORT UPLINK_MTU ERROR: podlaned (stopped) refuses to star
 	sed -i "s/\"uplink_mtu\": [0-9]*,/\"uplink_mtu\": $3,/" "$WORK/$1.json"
 	out=$(ip netns exec "$1" timeout 30 "$PODLANED" --config "$WORK/$1.json" 2>&1) &&
 		fail "podlaned started with uplink_mtu $3 on $2"
-	echo "$out" | grep -qF "start-up failed: port $2: $4" ||
+	grep -qF "start-up failed: port $2: $4" <<<"$out" ||
 		fail "no clear error for uplink_mtu $3 on $2: $out"
 }
 
