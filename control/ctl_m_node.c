@@ -1,5 +1,4 @@
 /* Methods about the node as a whole: node.info, version, port.list, stats.get. */
-#include <rte_ethdev.h>
 #include <rte_version.h>
 
 #include "ctl_node.h"

@@ -1,7 +1,6 @@
 /* route.lookup: how the dataplane forwards a packet to one address, for
  * `podlanectl trace`. The next hop, port and MAC come from the workers'
  * own tables (dp_route_trace); the matching route from the control copy. */
-#include <rte_ethdev.h>
 
 #include "ctl_node.h"
 #include "ctl_rpc.h"

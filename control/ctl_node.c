@@ -7,7 +7,6 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include <rte_ethdev.h>
 #include <rte_jhash.h>
 
 #include "ctl_netlink.h"
@@ -79,7 +78,7 @@ int ctl_node_tables(const struct ctl_config *c, char *err, size_t errlen)
 int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 {
 	char ip[16];
-	uint16_t pid, up = RTE_MAX_ETHPORTS;
+	uint16_t pid, up;
 	int rc;
 
 	if (ctl_node_tables(c, err, errlen) != 0)
@@ -95,22 +94,18 @@ int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 			return -1;
 	} else {
 		/* The uplink is the one port EAL probed from the allowlist/--vdev. */
-		RTE_ETH_FOREACH_DEV(pid) {
-			up = pid;
-			break;
-		}
-		if (up == RTE_MAX_ETHPORTS) {
+		if (dp_port_probed(&up) != 0) {
 			snprintf(err, errlen, "uplink: no port came up for '%s'", c->uplink);
 			return -1;
 		}
 		if (dp_port_start(up, DP_PORT_UPLINK, (uint16_t)c->uplink_mtu, err, errlen) != 0)
 			return -1;
-		rte_eth_macaddr_get(up, &node.node_mac);
 	}
 	if (upif != NULL)
 		quiet_kernel_uplink(upif);
 	struct dp_port_info info;
 	dp_port_info(up, &info);
+	node.node_mac = info.mac;
 	node.uplink_mtu = info.mtu;
 	if (upif != NULL) {
 		snprintf(node.uplink_if, sizeof(node.uplink_if), "%s", upif);

@@ -7,7 +7,6 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include <rte_ethdev.h>
 
 #include "ctl_netlink.h"
 #include "ctl_netns.h"
@@ -121,7 +120,9 @@ static int vhost_port(const char *id, const char *ifname, uint32_t ip,
 	    (rc = dp_port_start(*pid, DP_PORT_POD, 0, derr, sizeof(derr))) != 0)
 		return ctl_fail(e, PL_E_RESOURCE, "%s", derr);
 	/* net_vhost keeps its own MAC: that is the gateway's for this pod. */
-	rte_eth_macaddr_get(*pid, gwmac);
+	struct dp_port_info pi;
+	dp_port_info(*pid, &pi);
+	*gwmac = pi.mac;
 	return 0;
 }
 

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <rte_ethdev.h>
 
 #include "ctl_node.h"
 

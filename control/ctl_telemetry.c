@@ -2,7 +2,6 @@
  * of /run/dpdk/<file-prefix>/dpdk_telemetry.v2): /podlane/info,
  * /podlane/drops, /podlane/ports. Callbacks run on DPDK's telemetry
  * thread and only read counters and sizes. */
-#include <rte_ethdev.h>
 #include <rte_telemetry.h>
 
 #include "ctl_node.h"

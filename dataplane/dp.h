@@ -106,6 +106,9 @@ void dp_stop(void);
  * MTU mtu (0: the device's own; frames longer than a buffer are
  * scattered over several when the device can). */
 int dp_port_probe(const char *devargs, uint16_t *port_id, char *err, size_t errlen);
+/* The first device EAL probed at start (from the allowlist or --vdev):
+ * 0, or -ENODEV when there is none. */
+int dp_port_probed(uint16_t *port_id);
 int dp_port_start(uint16_t port_id, enum dp_port_kind kind, uint16_t mtu, char *err,
 		  size_t errlen);
 void dp_port_set_peer(uint16_t port_id, uint32_t ip, const struct rte_ether_addr *mac);

@@ -4,7 +4,7 @@
 #include <rte_icmp.h>
 #include <rte_ip.h>
 
-#include "dp_priv.h"
+#include "dp_ip4.h"
 
 #define ICMP_RATE 1000  /* errors per second per worker */
 #define ICMP_BURST 100
@@ -93,10 +93,5 @@ void dp_icmp_error(struct dp_worker *w, struct rte_mbuf *orig, uint8_t type, uin
 	m->port = DP_MAX_PORTS; /* originated here */
 	w->stats.icmp_sent++;
 
-	uint32_t hop;
-	if (!dp_lookup1(rte_be_to_cpu_32(ip->dst_addr), &hop)) {
-		dp_drop(w, m, DP_DROP_NO_ROUTE);
-		return;
-	}
-	dp_ip_output(w, m, hop, true, false);
+	dp_ip4_output_one(w, m, dp_ip4_lookup1(rte_be_to_cpu_32(ip->dst_addr)), false);
 }

@@ -2,7 +2,7 @@
  * fragments, or, with DF set, dropped and answered with an ICMP
  * "fragmentation needed" carrying the MTU (RFC 1191), from which the
  * sender's path MTU discovery learns; without it a pod whose MTU is larger
- * than the node network's would see its big packets vanish. dp_fwd.c
+ * than the node network's would see its big packets vanish. dp_ip4_output.c
  * calls here only for packets longer than the MTU. */
 #include <rte_ip_frag.h>
 

@@ -8,7 +8,7 @@
 #include <rte_cycles.h>
 #include <rte_ip.h>
 
-#include "dp_priv.h"
+#include "dp_ip4.h"
 
 #define NEIGH_REACHABLE_S 60 /* then re-probed while still used */
 #define NEIGH_MAX_PROBES 3
@@ -103,9 +103,18 @@ static void neigh_learn(struct rte_mbuf *m)
 		rte_pktmbuf_free(m);
 }
 
+/* The address to resolve for a punted packet: its next hop's gateway,
+ * or its destination on the node network. */
+static uint32_t punted_next_ip(const struct rte_mbuf *m)
+{
+	const struct dp_nh *nh = &dp.nh[m->hash.usr];
+
+	return nh->kind == DP_NH_GATEWAY ? nh->gw : dp_ip4_hdr(m)->dst_addr;
+}
+
 static void neigh_resolve(struct rte_mbuf *m)
 {
-	struct dp_neigh *n = neigh_get(m->hash.usr, true);
+	struct dp_neigh *n = neigh_get(punted_next_ip(m), true);
 
 	if (n == NULL) {
 		DP_LOG_LIMITED(WARNING, "neighbour table full: dropping packets to unresolved next hops");

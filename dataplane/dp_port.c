@@ -32,6 +32,17 @@ int dp_port_probe(const char *devargs, uint16_t *port_id, char *err, size_t errl
 	return 0;
 }
 
+int dp_port_probed(uint16_t *port_id)
+{
+	uint16_t pid;
+
+	RTE_ETH_FOREACH_DEV(pid) {
+		*port_id = pid;
+		return 0;
+	}
+	return -ENODEV;
+}
+
 /* af_packet spreads rx over all its queue pairs (PACKET_FANOUT), af_xdp
  * has one socket per NIC queue it was given (queue_count) and the TAP PMD
  * wants as many rx as tx queues (a multi-queue TAP spreads flows over
@@ -178,7 +189,7 @@ int dp_port_start(uint16_t pid, enum dp_port_kind kind, uint16_t mtu, char *err,
 	/* Pods' TCP as 64 KiB frames and their partial checksums go to a
 	 * device that does TSO and checksums (a NIC uplink) as they are, and
 	 * its word on received checksums spares the workers summing IP
-	 * headers (dp_fwd.c) and the TCP segments they merge for a TAP
+	 * headers (dp_ip4.c) and the TCP segments they merge for a TAP
 	 * (dp_gro.c). Not vhost-user: what it offers depends on what the
 	 * guest negotiates later (those frames are done in software,
 	 * dp_offload.c), and asked for RX checksums it would hand over the

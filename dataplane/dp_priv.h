@@ -186,10 +186,30 @@ struct dp {
 
 extern struct dp dp;
 
-/* dp_fwd.c */
+/* A burst on its way through the stages of the receive path (dp_rx.c):
+ * each stage takes the packets it is given and keeps the survivors, in
+ * order. */
+struct dp_pkts {
+	uint16_t n;
+	struct rte_mbuf *m[DP_BURST];
+	uint32_t key[DP_BURST]; /* route lookup keys: IPv4 destinations, host order */
+	uint32_t hop[DP_BURST]; /* next hop (dp_ip4_route), DP_HOP_NONE: no route */
+};
+/* No next hop. dp.default_hop - 1 when there is no default route. */
+#define DP_HOP_NONE UINT32_MAX
+
+/* The stages, in the order dp_rx_burst runs them. */
 void dp_rx_burst(struct dp_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n);
-void dp_ip_output(struct dp_worker *w, struct rte_mbuf *m, uint32_t hop, bool found,
-		  bool decrement_ttl);
+/* dp_l2.c, the parse stage: pkts (from port) sorted out in one pass; IPv4
+ * frames whose headers pass (dp_ip4.h) land in ip4 for routing. */
+void dp_l2_input(struct dp_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n,
+		 struct dp_pkts *ip4);
+/* dp_ip4.c */
+void dp_ip4_route(struct dp_pkts *v);
+/* dp_ip4_output.c: every packet of v sent, punted or dropped; _one for a
+ * single packet (hop may be DP_HOP_NONE), e.g. one made here (ICMP). */
+void dp_ip4_output(struct dp_worker *w, struct dp_pkts *v);
+void dp_ip4_output_one(struct dp_worker *w, struct rte_mbuf *m, uint32_t hop, bool decrement_ttl);
 /* dp_arp.c */
 void dp_arp_input(struct dp_worker *w, uint16_t port, struct rte_mbuf *m);
 struct rte_mbuf *dp_arp_request(uint16_t port, uint32_t target);
@@ -218,6 +238,8 @@ void dp_tx_flush_port(struct dp_worker *w, uint16_t port);
 void dp_gro(struct dp_txbuf *b);
 void dp_tx_flush(struct dp_worker *w);
 void dp_drop(struct dp_worker *w, struct rte_mbuf *m, enum dp_drop why);
+/* Hand m to the control thread: ARP, or a packet whose next hop (the
+ * index in m->hash.usr) has no MAC yet. */
 void dp_punt(struct dp_worker *w, struct rte_mbuf *m);
 /* dp_offload.c: when port's device does all m's offloads, makes m ready
  * for it and returns true. */
@@ -256,6 +278,28 @@ static inline void dp_tx(struct dp_worker *w, uint16_t port, struct rte_mbuf *m)
 	if (b->n >= DP_BURST && !w->hold_tx)
 		dp_tx_flush_port(w, port);
 }
+/* m out of port to dst: MACs rewritten, buffered for transmit. */
+static inline void dp_send_to(struct dp_worker *w, struct rte_mbuf *m, uint16_t port,
+			      const struct rte_ether_addr *dst)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+
+	rte_ether_addr_copy(dst, &eth->dst_addr);
+	rte_ether_addr_copy(&dp.ports[port].mac, &eth->src_addr);
+	dp_tx(w, port, m);
+}
+/* dp_send_to(), or, dst unknown (NULL), to the control thread, which
+ * resolves next hop hop's MAC and sends m once it has it. */
+static inline void dp_emit(struct dp_worker *w, struct rte_mbuf *m, uint16_t port,
+			   const struct rte_ether_addr *dst, uint32_t hop)
+{
+	if (likely(dst != NULL)) {
+		dp_send_to(w, m, port, dst);
+	} else {
+		m->hash.usr = hop;
+		dp_punt(w, m);
+	}
+}
 /* dp_offload.c: m as ready-to-send frames in out[] (m consumed), or a
  * negative errno with m untouched. */
 int dp_offload_resolve(struct rte_mbuf *m, struct rte_mbuf **out, uint16_t max);
@@ -292,15 +336,7 @@ static inline void dp_mac_from_word(uint64_t w, struct rte_ether_addr *mac)
 	for (int i = 0; i < RTE_ETHER_ADDR_LEN; i++)
 		mac->addr_bytes[i] = (uint8_t)(w >> (8 * i));
 }
-/* Route lookup of one address (host order) including the default route. */
-static inline bool dp_lookup1(uint32_t ip, uint32_t *hop)
-{
-	if (rte_lpm_lookup(dp.lpm, ip, hop) == 0)
-		return true;
-	uint32_t d = __atomic_load_n(&dp.default_hop, __ATOMIC_ACQUIRE);
-	*hop = d - 1;
-	return d != 0;
-}
+
 /* dp_worker.c */
 int dp_worker_main(void *arg);
 /* Wake w if it blocks: to stop, or to take DPDK queues it must poll. */

@@ -5,7 +5,7 @@
 #include <rte_jhash.h>
 #include <rte_malloc.h>
 
-#include "dp_priv.h"
+#include "dp_ip4.h"
 
 struct nh_key {
 	uint8_t kind;
@@ -168,16 +168,19 @@ void dp_commit(void)
 	if (dp.n_nh_deferred == 0)
 		return;
 	rte_rcu_qsbr_synchronize(dp.qsbr, RTE_QSBR_THRID_INVALID);
+	/* Packets punted name their next hop: resolve those waiting before
+	 * a freed one can be reused. No worker punts with one any more. */
+	dp_slowpath_run();
 	while (dp.n_nh_deferred)
 		dp.nh_free[dp.n_nh_free++] = dp.nh_deferred[--dp.n_nh_deferred];
 }
 
 int dp_route_trace(uint32_t dst, struct dp_trace *t)
 {
-	uint32_t hop;
+	uint32_t hop = dp_ip4_lookup1(rte_be_to_cpu_32(dst));
 
 	memset(t, 0, sizeof(*t));
-	if (!dp_lookup1(rte_be_to_cpu_32(dst), &hop))
+	if (hop == DP_HOP_NONE)
 		return -ENOENT;
 	const struct dp_nh *nh = &dp.nh[hop];
 	t->kind = nh->kind;

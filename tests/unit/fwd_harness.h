@@ -12,7 +12,7 @@
 #include <rte_eal.h>
 #include <rte_eth_ring.h>
 
-#include "dp_priv.h"
+#include "dp_ip4.h"
 
 #define T_UPLINK 0
 #define T_HOST 1

@@ -1,0 +1,75 @@
+/* IPv4 on the fast path, inline for every stage: a frame's header, the
+ * checks the parse stage (dp_l2.c) makes of each IPv4 frame, the lookup
+ * of one address. */
+#ifndef DP_IP4_H
+#define DP_IP4_H
+
+#include <rte_ip.h>
+
+#include "dp_priv.h"
+
+static inline struct rte_ipv4_hdr *dp_ip4_hdr(const struct rte_mbuf *m)
+{
+	return rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, sizeof(struct rte_ether_hdr));
+}
+
+/* Returns the drop reason, or DP_DROP_MAX when the header is good. */
+static inline enum dp_drop dp_ip4_check(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip)
+{
+	uint32_t l3 = m->data_len - (uint32_t)sizeof(struct rte_ether_hdr);
+
+	if (unlikely(m->data_len < sizeof(struct rte_ether_hdr) + sizeof(*ip)))
+		return DP_DROP_BAD_IP_HEADER;
+	uint32_t hlen = (ip->version_ihl & 0xf) * 4u;
+	uint32_t tlen = rte_be_to_cpu_16(ip->total_length);
+	if (unlikely((ip->version_ihl >> 4) != 4 || hlen < sizeof(*ip) || hlen > l3 ||
+		     tlen < hlen || tlen > m->pkt_len - sizeof(struct rte_ether_hdr)))
+		return DP_DROP_BAD_IP_HEADER;
+	if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD)
+		return DP_DROP_MAX;
+	uint32_t sum;
+	if (likely(hlen == sizeof(*ip))) { /* no options: five words, no loop */
+		uint32_t w[5];
+		memcpy(w, ip, sizeof(w)); /* compiles to five loads */
+		uint64_t s = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
+		s = (s & 0xffffffff) + (s >> 32);
+		s = (s & 0xffff) + (s >> 16);
+		s = (s & 0xffff) + (s >> 16);
+		sum = (uint32_t)((s & 0xffff) + (s >> 16));
+	} else {
+		sum = rte_raw_cksum(ip, hlen);
+	}
+	return unlikely(sum != 0xffff) ? DP_DROP_BAD_CHECKSUM : DP_DROP_MAX;
+}
+
+/* An IPv4 frame from port in: dropped with its reason, or appended to v
+ * with its lookup key. Pods cannot lie: a pod port carries only its
+ * pod's address. */
+static inline void dp_ip4_accept(struct dp_worker *w, const struct dp_port *in,
+				 struct rte_mbuf *m, struct dp_pkts *v)
+{
+	const struct rte_ipv4_hdr *ip = dp_ip4_hdr(m);
+	enum dp_drop why = dp_ip4_check(m, ip);
+
+	if (in->kind == DP_PORT_POD && ip->src_addr != in->peer_ip && why == DP_DROP_MAX)
+		why = DP_DROP_SPOOFED;
+	if (unlikely(why != DP_DROP_MAX)) {
+		dp_drop(w, m, why);
+		return;
+	}
+	v->key[v->n] = rte_be_to_cpu_32(ip->dst_addr);
+	v->m[v->n++] = m;
+}
+
+/* Next hop of one address (host order), the default route included, or
+ * DP_HOP_NONE. */
+static inline uint32_t dp_ip4_lookup1(uint32_t ip)
+{
+	uint32_t hop;
+
+	if (rte_lpm_lookup(dp.lpm, ip, &hop) == 0)
+		return hop;
+	return __atomic_load_n(&dp.default_hop, __ATOMIC_ACQUIRE) - 1;
+}
+
+#endif

@@ -1,0 +1,20 @@
+/* The receive path of a burst as a sequence of stages (docs/design.md,
+ * "Packet path"). Each stage is one file and one call: it takes the
+ * packets it is handed, consumes those it drops, punts or sends elsewhere,
+ * and hands the rest on, in order. Runs on worker lcores. */
+#include "dp_priv.h"
+
+void dp_rx_burst(struct dp_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct dp_pkts ip4;
+	uint64_t bytes = 0;
+
+	for (uint16_t i = 0; i < n; i++)
+		bytes += pkts[i]->pkt_len;
+	w->stats.rx_pkts[port] += n;
+	w->stats.rx_bytes[port] += bytes;
+
+	dp_l2_input(w, port, pkts, n, &ip4); /* ARP, the kernel's frames, IPv4 checks */
+	dp_ip4_route(&ip4);                  /* each destination's next hop */
+	dp_ip4_output(w, &ip4);              /* TTL, MTU, MAC rewrite, transmit */
+}
