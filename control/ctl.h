@@ -17,6 +17,9 @@
 #define CTL_ERR_LEN 512
 
 #define CTL_UPLINK_PACKET "af_packet:"
+/* About 210 bytes of hugepage memory per flow (docs/services.md). */
+#define CTL_DEFAULT_MAX_FLOWS 131072
+#define CTL_DEFAULT_MAX_SERVICES 4096
 
 struct ctl_config {
 	uint32_t node_ip; /* network byte order, as every address here */
@@ -41,6 +44,8 @@ struct ctl_config {
 	unsigned workers;
 	int worker_nice;
 	uint32_t max_routes;
+	uint32_t max_flows;    /* tracked connections of Services */
+	uint32_t max_services; /* Service frontends (ip, port, protocol) */
 	uint32_t import_table; /* kernel table mirrored into ours; 0 = none */
 	unsigned max_request_mb;
 	char log_level[16];

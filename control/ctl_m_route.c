@@ -8,7 +8,7 @@
 
 static bool reserved_origin(const char *o)
 {
-	return strcmp(o, "system") == 0 || strcmp(o, "pod") == 0;
+	return strcmp(o, "system") == 0 || strcmp(o, "pod") == 0 || strcmp(o, "service") == 0;
 }
 
 /* origin param: optional, a short name, never one of ours. */
@@ -20,7 +20,7 @@ static const char *origin_param(json_t *params, const char *def, struct ctl_err 
 		return e->code ? NULL : def;
 	if (o[0] == '\0' || strlen(o) >= CTL_ORIGIN_LEN || reserved_origin(o)) {
 		ctl_fail(e, PL_E_INVALID_PARAMS, "origin: '%.32s' is not allowed (1-%d characters, "
-			 "not system or pod)", o, CTL_ORIGIN_LEN - 1);
+			 "not system, pod or service)", o, CTL_ORIGIN_LEN - 1);
 		return NULL;
 	}
 	return o;

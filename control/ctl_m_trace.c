@@ -1,6 +1,13 @@
 /* route.lookup: how the dataplane forwards a packet to one address, for
  * `podlanectl trace`. The next hop, port and MAC come from the workers'
- * own tables (dp_route_trace); the matching route from the control copy. */
+ * own tables (dp_route_trace); the matching route from the control copy.
+ * Given a port (and protocol, source), a Service's address is answered
+ * with the service and the backend the connection gets, then the route
+ * to that backend. */
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
 
 #include "ctl_node.h"
 #include "ctl_rpc.h"
@@ -9,7 +16,55 @@ static const char *const actions[] = {
 	[DP_NH_DROP] = "blackhole", [DP_NH_LOCAL] = "local", [DP_NH_PORT] = "forward",
 	[DP_NH_UNREACHABLE] = "unreachable",
 	[DP_NH_GATEWAY] = "forward", [DP_NH_CONNECTED] = "forward",
+	[DP_NH_SERVICE] = "service",
 };
+
+/* The service a connection to dst:port reaches, and its backend: into
+ * o, with *dst becoming the backend's address. 1: a service with a
+ * backend; 0: not a service; -1 (*e) bad parameters; 2: a service that
+ * refuses it (no endpoints). */
+static int trace_service(json_t *params, json_t *o, uint32_t *dst, struct ctl_err *e)
+{
+	json_t *pv = json_object_get(params, "port"), *sv = json_object_get(params, "source_port");
+	const char *proto = ctl_param_str(params, "protocol", false, e);
+	const char *src = ctl_param_str(params, "source", false, e);
+	uint32_t sip = 0, id, bip;
+	uint16_t bport;
+	char name[CTL_SVC_STRLEN], a[16];
+
+	if (e->code)
+		return -1;
+	if (pv == NULL)
+		return 0;
+	if (!json_is_integer(pv) || json_integer_value(pv) < 1 || json_integer_value(pv) > 65535 ||
+	    (sv != NULL && (!json_is_integer(sv) || json_integer_value(sv) < 1 ||
+			    json_integer_value(sv) > 65535)))
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "port, source_port: must be port numbers "
+				"1-65535");
+	if (proto != NULL && strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0)
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "protocol: '%.16s' is not tcp or udp", proto);
+	if (src != NULL && ctl_parse_ip(src, &sip) != 0)
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "source: '%.64s' is not an IPv4 address",
+				src);
+	uint8_t p = proto && strcmp(proto, "udp") == 0 ? IPPROTO_UDP : IPPROTO_TCP;
+	uint16_t port = rte_cpu_to_be_16((uint16_t)json_integer_value(pv));
+	uint16_t sport = rte_cpu_to_be_16((uint16_t)(sv ? json_integer_value(sv) : 40000));
+	int rc = dp_svc_trace(sip, sport, *dst, port, p, json_is_true(json_object_get(params, "external")),
+			      &id, &bip, &bport);
+	if (rc == -ENOENT)
+		return 0;
+	const struct ctl_svc *s = &node.svcs[id];
+	json_t *so = json_pack("{s:s}", "service", ctl_svc_str(s, name));
+	if (s->name[0])
+		json_object_set_new(so, "name", json_string(s->name));
+	json_object_set_new(o, "service", so);
+	if (rc != 0)
+		return 2;
+	snprintf(name, sizeof(name), "%s:%u", ctl_ip_str(bip, a), rte_be_to_cpu_16(bport));
+	json_object_set_new(o, "backend", json_string(name));
+	*dst = bip;
+	return 1;
+}
 
 static const struct ctl_route *longest_match(uint32_t ip)
 {
@@ -34,13 +89,26 @@ static json_t *m_route_lookup(json_t *params, struct ctl_err *e)
 		ctl_fail(e, PL_E_INVALID_PARAMS, "address: '%.64s' is not an IPv4 address", a);
 		return NULL;
 	}
-	const struct ctl_route *r = longest_match(dst);
-	if (dp_route_trace(dst, &t) != 0)
-		return json_pack("{s:s, s:n, s:s}", "address", a, "route", "action", "unreachable");
-	json_t *o = json_pack("{s:s, s:o, s:s}", "address", a, "route",
-			      r ? ctl_route_json(r) : json_null(), "action", actions[t.kind]);
-	if (t.kind == DP_NH_DROP || t.kind == DP_NH_UNREACHABLE)
+	json_t *o = json_pack("{s:s}", "address", a);
+	int svc = trace_service(params, o, &dst, e);
+	if (svc < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	if (svc == 2) {
+		json_object_set_new(o, "action", json_string("reject"));
 		return o;
+	}
+	const struct ctl_route *r = longest_match(dst);
+	if (dp_route_trace(dst, &t) != 0) {
+		json_object_set_new(o, "route", json_null());
+		json_object_set_new(o, "action", json_string("unreachable"));
+		return o;
+	}
+	json_object_set_new(o, "route", r ? ctl_route_json(r) : json_null());
+	json_object_set_new(o, "action", json_string(actions[t.kind]));
+	if (t.kind == DP_NH_DROP || t.kind == DP_NH_UNREACHABLE || t.kind == DP_NH_SERVICE)
+		return o; /* a service's address without a port: no backend to name */
 	json_object_set_new(o, "port", json_string(ctl_port_name(t.port, name, sizeof(name))));
 	if (t.next_ip)
 		json_object_set_new(o, "next_hop", json_string(ctl_ip_str(t.next_ip, ip)));

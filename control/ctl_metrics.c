@@ -41,8 +41,50 @@ static void port_metric(FILE *f, const struct dp_stats *s, const char *name, con
 				kinds[pi.kind], *(const uint64_t *)((const char *)&s->port[p] + off));
 }
 
+/* Per Service: what its id's counters say, under the services' lock (the
+ * control thread may be replacing one). */
+static void service_metrics(FILE *f)
+{
+	static const struct {
+		const char *name, *text;
+		size_t off;
+	} m[] = {
+		{"podlane_service_connections_total", "Connections balanced to a Service's backends.",
+		 offsetof(struct dp_svc_stats, flows)},
+		{"podlane_service_packets_total", "Packets to a Service (client to backend).",
+		 offsetof(struct dp_svc_stats, pkts)},
+		{"podlane_service_bytes_total", "Bytes to a Service (client to backend).",
+		 offsetof(struct dp_svc_stats, bytes)},
+		{"podlane_service_rejected_total", "Connections refused for want of endpoints.",
+		 offsetof(struct dp_svc_stats, rejected)},
+	};
+	char svc[CTL_SVC_STRLEN];
+
+	ctl_svc_lock();
+	for (unsigned k = 0; k < RTE_DIM(m); k++) {
+		help(f, m[k].name, "counter", m[k].text);
+		for (uint32_t i = 0; i < node.cfg.max_services; i++) {
+			struct dp_svc_stats st;
+			if (!node.svcs[i].used)
+				continue;
+			dp_svc_stats_read(i, &st);
+			fprintf(f, "%s{service=\"%s\",name=\"%s\"} %" PRIu64 "\n", m[k].name,
+				ctl_svc_str(&node.svcs[i], svc), node.svcs[i].name,
+				*(const uint64_t *)((const char *)&st + m[k].off));
+		}
+	}
+	help(f, "podlane_service_backends", "gauge", "Endpoints a Service balances over.");
+	for (uint32_t i = 0; i < node.cfg.max_services; i++)
+		if (node.svcs[i].used)
+			fprintf(f, "podlane_service_backends{service=\"%s\",name=\"%s\"} %u\n",
+				ctl_svc_str(&node.svcs[i], svc), node.svcs[i].name,
+				node.svcs[i].n_backends);
+	ctl_svc_unlock();
+}
+
 /* Port names are ours (tap_p96_3, af_packet_eth1) or DPDK device names (no quotes or
- * backslashes), method names are ours: no label needs escaping. */
+ * backslashes), method names are ours, service names are refused with
+ * quotes, backslashes or newlines: no label needs escaping. */
 static void write_metrics(FILE *f)
 {
 	static struct dp_stats s; /* only this thread uses it */
@@ -96,6 +138,14 @@ static void write_metrics(FILE *f)
 	fprintf(f, "podlane_arp_requests_total %" PRIu64 "\n", s.arp_requests);
 	help(f, "podlane_arp_replies_total", "counter", "ARP replies sent (node, gateway, proxy).");
 	fprintf(f, "podlane_arp_replies_total %" PRIu64 "\n", s.arp_replies);
+
+	help(f, "podlane_flows", "gauge", "Connections tracked for Services (the conntrack table).");
+	fprintf(f, "podlane_flows %" PRIu64 "\n", s.flows_in_use);
+	help(f, "podlane_flows_max", "gauge", "Room in the conntrack table (config max_flows).");
+	fprintf(f, "podlane_flows_max %" PRIu64 "\n", s.flows_max);
+	help(f, "podlane_flows_created_total", "counter", "Connections to Services tracked.");
+	fprintf(f, "podlane_flows_created_total %" PRIu64 "\n", s.flows_created);
+	service_metrics(f);
 
 	help(f, "podlane_mbufs_in_use", "gauge",
 	     "Packet buffers taken from the pool (in queues, in flight or leaked).");

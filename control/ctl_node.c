@@ -70,8 +70,13 @@ int ctl_node_tables(const struct ctl_config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory for %u routes", node.route_cap);
 		return -1;
 	}
+	if (ctl_svc_tables(c) != 0) {
+		snprintf(err, errlen, "out of memory for %u services", c->max_services);
+		return -1;
+	}
 	snprintf(node.state_path, sizeof(node.state_path), "%s/state.json", c->state_dir);
 	snprintf(node.routes_path, sizeof(node.routes_path), "%s/routes.json", c->state_dir);
+	snprintf(node.services_path, sizeof(node.services_path), "%s/services.json", c->state_dir);
 	return 0;
 }
 
@@ -132,6 +137,10 @@ int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 	ctl_nl_link_set(&b, idx, &node.node_mac, true);
 	ctl_nl_addr_add(&b, idx, c->node_ip, c->node_plen);
 	ctl_nl_route_add(&b, c->cluster_net, c->cluster_plen, 0, idx);
+	/* The node's own connections to Services podlaned balances (kube-
+	 * proxy's rules, where it runs, DNAT before this route matters). */
+	if (c->has_service)
+		ctl_nl_route_add(&b, c->service_net, c->service_plen, 0, idx);
 	if (idx == 0 || (rc = ctl_nl_batch_send(&b, &failed)) != 0) {
 		snprintf(err, errlen, "host port %s: cannot set node address and routes: %s",
 			 c->host_port, idx == 0 ? "interface missing" : strerror(-rc));

@@ -35,6 +35,25 @@ struct ctl_route {
 	struct dp_nh_spec nh;
 };
 
+/* A Service (ctl_services.c): known by (ip, port, proto); ports in
+ * network byte order, as addresses. Its slot is its dataplane id. */
+#define CTL_SVC_STRLEN 32 /* "255.255.255.255:65535/tcp" */
+struct ctl_svc {
+	bool used;
+	uint32_t ip;
+	uint16_t port;
+	uint8_t proto;
+	uint16_t node_port; /* 0: none */
+	bool ext_local;     /* externalTrafficPolicy Local */
+	uint32_t affinity_s;
+	unsigned n_ext;
+	uint32_t ext[DP_SVC_MAX_EXT];
+	unsigned n_backends;
+	struct dp_backend_spec *backends; /* sorted by (ip, port) */
+	char name[128];
+	char origin[CTL_ORIGIN_LEN];
+};
+
 struct ctl_node {
 	struct ctl_config cfg;
 	struct rte_ether_addr node_mac;
@@ -58,8 +77,14 @@ struct ctl_node {
 	uint64_t routes_gen; /* bumped by every change of the route set */
 	uint64_t *ipam;             /* bitmap over pod_cidr */
 	uint32_t ipam_size;
+	struct ctl_svc *svcs; /* max_services slots */
+	struct rte_hash *svc_idx;  /* (ip, port, proto) -> slot */
+	struct rte_hash *vip_refs; /* service address -> services using it */
+	uint32_t *svc_free; /* free slots, oldest first */
+	uint32_t n_svc_free, n_svcs;
 	char state_path[300];  /* pods and addresses */
 	char routes_path[300]; /* routes added through the API */
+	char services_path[300];
 	bool ready;
 };
 
@@ -96,6 +121,35 @@ int ctl_route_prefix(const char *p, uint32_t *prefix, uint8_t *plen, struct ctl_
 /* Parse {"prefix": .., "via": ..} or {"prefix": .., "dev": ..}. */
 int ctl_route_parse(json_t *o, uint32_t *prefix, uint8_t *plen, struct dp_nh_spec *nh,
 		    struct ctl_err *e);
+
+/* Services (ctl_services.c). Parse an API object (ip, port, protocol,
+ * backends and the optional keys) into s, whose backends the caller frees
+ * (ctl_svc_free) unless ctl_svc_set took them. */
+int ctl_svc_tables(const struct ctl_config *c);
+int ctl_svc_key_parse(json_t *o, uint32_t *ip, uint16_t *port, uint8_t *proto, struct ctl_err *e);
+int ctl_svc_parse(json_t *o, struct ctl_svc *s, struct ctl_err *e);
+void ctl_svc_free(struct ctl_svc *s);
+bool ctl_svc_same(const struct ctl_svc *a, const struct ctl_svc *b);
+struct ctl_svc *ctl_svc_find(uint32_t ip, uint16_t port, uint8_t proto);
+/* s added or replacing the service of its (ip, port, proto), its /32
+ * routes with it; takes s's backends. */
+int ctl_svc_set(struct ctl_svc *s, const char *origin, struct ctl_err *e);
+void ctl_svc_remove(struct ctl_svc *s);
+/* Refusals checked before anything changes: an address of s that is a
+ * route of another origin; a frontend (ip, external IP or node_port with
+ * the port and protocol) claimed twice by set[n] and the services that
+ * stay (those of other origins than keep_origin; with keep_origin NULL,
+ * all but set[0]'s own). */
+int ctl_svc_route_conflict(const struct ctl_svc *s, struct ctl_err *e);
+int ctl_svc_frontend_clash(const struct ctl_svc *set, size_t n, const char *keep_origin,
+			   struct ctl_err *e);
+json_t *ctl_svc_json(const struct ctl_svc *s, bool stats);
+const char *ctl_svc_str(const struct ctl_svc *s, char buf[CTL_SVC_STRLEN]);
+const char *ctl_proto_name(uint8_t proto);
+/* Held by the control thread while it changes services, by the metrics
+ * thread while it reads them. */
+void ctl_svc_lock(void);
+void ctl_svc_unlock(void);
 
 /* Pods */
 struct ctl_pod *ctl_pod_find(const char *container_id, const char *ifname);
@@ -137,10 +191,12 @@ int ctl_nat_start(const struct ctl_config *c, char *err, size_t errlen);
 void ctl_nat_sync(void);
 void ctl_nat_stop(void);
 
-/* State files (state.json: pods; routes.json: API routes): each written
+/* State files (state.json: pods; routes.json: API routes; services.json):
+ * each written
  * after every change to what it holds, both read once at start. */
 int ctl_state_save_pods(void);
 int ctl_state_save_routes(void);
+int ctl_state_save_services(void);
 int ctl_state_restore(void);
 
 #endif

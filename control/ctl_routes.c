@@ -129,6 +129,9 @@ json_t *ctl_route_json(const struct ctl_route *r)
 	case DP_NH_UNREACHABLE:
 		json_object_set_new(o, "type", json_string("unreachable"));
 		break;
+	case DP_NH_SERVICE:
+		json_object_set_new(o, "type", json_string("service"));
+		break;
 	default:
 		json_object_set_new(o, "type", json_string("blackhole"));
 	}

@@ -1,8 +1,8 @@
-/* The state files: state.json (pods and their addresses) and routes.json
- * (routes added through the API), each rewritten after every change to
- * what it holds, and read at start so a restarted daemon brings back its
- * pods, addresses and routes. Two files, so a pod change never rewrites
- * 100k agent routes.
+/* The state files: state.json (pods and their addresses), routes.json
+ * (routes added through the API) and services.json, each rewritten after
+ * every change to what it holds, and read at start so a restarted daemon
+ * brings back its pods, addresses, routes and services. Apart, so a pod
+ * change never rewrites 100k agent routes.
  *
  * A write goes into FILE.prev (which holds the copy before last), then
  * renameat2(RENAME_EXCHANGE) swaps the two names: FILE is the new copy and
@@ -11,8 +11,8 @@
  * freed per write: ext4 made a create + rename-over cost 150 us, an
  * exchange costs 17.
  *
- * routes.json is fsynced (file, then directory): an operator's routes must
- * outlive a power cut. state.json is not: what it protects against is the
+ * routes.json and services.json are fsynced (file, then directory): an
+ * operator's routes and services must outlive a power cut. state.json is not: what it protects against is the
  * daemon stopping, and the page cache outlives any process; a pod can
  * never outlive the kernel (its netns and TAP die with it), and at start
  * pods whose netns is gone are released anyway. The two fsyncs were 0.9 ms
@@ -111,12 +111,23 @@ int ctl_state_save_routes(void)
 
 	for (uint32_t i = 0; i < node.route_cap; i++) {
 		const struct ctl_route *r = &node.routes[i];
-		/* Kernel-mirrored routes come back from the kernel, not from here. */
+		/* Kernel-mirrored routes come back from the kernel, service
+		 * ones with their services. */
 		if (r->used && strcmp(r->origin, "system") != 0 && strcmp(r->origin, "pod") != 0 &&
-		    strcmp(r->origin, "kernel") != 0)
+		    strcmp(r->origin, "kernel") != 0 && strcmp(r->origin, "service") != 0)
 			json_array_append_new(routes, ctl_route_json(r));
 	}
 	return save_doc(node.routes_path, "routes", routes, true);
+}
+
+int ctl_state_save_services(void)
+{
+	json_t *svcs = json_array();
+
+	for (uint32_t i = 0; i < node.cfg.max_services; i++)
+		if (node.svcs[i].used)
+			json_array_append_new(svcs, ctl_svc_json(&node.svcs[i], false));
+	return save_doc(node.services_path, "services", svcs, true);
 }
 
 static void restore_pods(json_t *pods)
@@ -165,6 +176,23 @@ static void restore_routes(json_t *routes)
 		if (ctl_route_parse(o, &prefix, &plen, &nh, &e) != 0 ||
 		    ctl_route_set(prefix, plen, &nh, origin ? origin : "static") != 0)
 			ctl_warn("state: route entry %zu not restored: %s", i, e.msg);
+	}
+}
+
+static void restore_services(json_t *svcs)
+{
+	size_t i;
+	json_t *o;
+
+	json_array_foreach(svcs, i, o) {
+		struct ctl_svc s;
+		struct ctl_err e = {0};
+		const char *origin = json_string_value(json_object_get(o, "origin"));
+
+		if (ctl_svc_parse(o, &s, &e) != 0 || ctl_svc_route_conflict(&s, &e) != 0 ||
+		    ctl_svc_set(&s, origin ? origin : "static", &e) != 0)
+			ctl_warn("state: service entry %zu not restored: %s", i, e.msg);
+		ctl_svc_free(&s);
 	}
 }
 
@@ -220,16 +248,22 @@ int ctl_state_restore(void)
 	}
 	json_t *pods = load_or_prev(node.state_path, "pods");
 	json_t *routes = load_or_prev(node.routes_path, "routes");
+	json_t *svcs = load_or_prev(node.services_path, "services");
 	if (pods != NULL)
 		restore_pods(json_object_get(pods, "pods"));
 	if (routes != NULL)
 		restore_routes(json_object_get(routes, "routes"));
 	else if (pods != NULL && json_is_array(json_object_get(pods, "routes")))
 		restore_routes(json_object_get(pods, "routes")); /* 0.1 kept them in state.json */
+	if (svcs != NULL)
+		restore_services(json_object_get(svcs, "services"));
 	dp_commit();
 	json_decref(pods);
 	json_decref(routes);
-	/* Rewrite both: what could not be restored is gone for good. */
+	json_decref(svcs);
+	/* Rewrite them: what could not be restored is gone for good. */
 	rc = ctl_state_save_pods();
-	return ctl_state_save_routes() ? -1 : rc;
+	if (ctl_state_save_routes() != 0)
+		rc = -1;
+	return ctl_state_save_services() ? -1 : rc;
 }

@@ -151,7 +151,8 @@ int main(int argc, char **argv)
 	int n_eal = eal_argv(&c, argc - optind, argv + optind, eal);
 	struct dp_config dc = {.n_workers = c.workers, .worker_nice = c.worker_nice,
 			       .node_ip = c.node_ip, .node_plen = c.node_plen,
-			       .max_routes = c.max_routes + 64};
+			       .max_routes = c.max_routes + 64, .max_flows = c.max_flows,
+			       .max_services = c.max_services};
 
 	int rc = 1;
 	if (dp_init(n_eal, eal, &dc, err, sizeof(err)) != 0) {

@@ -28,6 +28,8 @@ struct dp_config {
 	uint32_t node_ip;
 	uint8_t node_plen;
 	uint32_t max_routes;
+	uint32_t max_flows;    /* tracked connections (Service NAT) */
+	uint32_t max_services; /* service ids 0 .. max_services - 1 */
 };
 
 enum dp_port_kind { DP_PORT_UPLINK, DP_PORT_HOST, DP_PORT_POD };
@@ -39,6 +41,7 @@ enum dp_nh_kind {
 	DP_NH_GATEWAY,   /* next-hop IP on the uplink, MAC resolved by ARP */
 	DP_NH_CONNECTED, /* on-link subnet of the uplink: resolve the destination */
 	DP_NH_UNREACHABLE, /* as no route: ICMP net unreachable to the sender */
+	DP_NH_SERVICE,   /* a Service's IP: the NAT stage picks a backend (dp_nat4.c) */
 };
 
 struct dp_nh_spec {
@@ -65,6 +68,9 @@ enum dp_drop {
 	DP_DROP_SPOOFED, /* a pod sent from an address that is not its own */
 	DP_DROP_TX_ERROR, /* the kernel refused the frame: interface down or gone */
 	DP_DROP_MTU_EXCEEDED, /* longer than the output port's MTU, DF set (ICMP sent) */
+	DP_DROP_CONNTRACK_FULL, /* a new Service connection found no room (max_flows) */
+	DP_DROP_NO_BACKEND, /* to a Service without (local) endpoints: rejected as kube-proxy does */
+	DP_DROP_NAT_FRAGMENT, /* a later fragment to a Service IP: no ports to pick a backend by */
 	DP_DROP_MAX
 };
 extern const char *const dp_drop_names[DP_DROP_MAX];
@@ -79,6 +85,7 @@ struct dp_stats {
 	uint64_t drops[DP_DROP_MAX];
 	uint64_t icmp_sent, icmp_ratelimited, arp_replies, arp_requests;
 	uint64_t fragmented; /* packets cut into fragments to fit an output port's MTU */
+	uint64_t flows_created, flows_in_use, flows_max;
 	uint32_t mbufs_in_use, mbufs_total; /* buffers out of the pool (rx rings, in flight) */
 	unsigned n_workers;
 	uint64_t worker_busy_us[DP_MAX_WORKERS]; /* since start, rounds that moved packets */
@@ -163,6 +170,59 @@ struct dp_trace {
 int dp_route_trace(uint32_t dst, struct dp_trace *t); /* -ENOENT: no route */
 
 void dp_stats_read(struct dp_stats *out);
+
+/* Services (dp_svc.c): {ip, port, protocol} and its frontends on external
+ * IPs and the node IP's NodePort -> backends, balanced by Maglev over
+ * connections the workers track (dp_ct.c). Published whole, so workers see
+ * the old version or the new one; the old is freed at dp_commit(). */
+#define DP_SVC_MAX_EXT 16
+#define DP_SVC_MAX_BACKENDS 1024
+struct dp_backend_spec {
+	uint32_t ip;
+	uint16_t port;   /* network byte order, as every port here */
+	bool local;      /* on this node */
+};
+struct dp_svc_spec {
+	uint32_t ip;
+	uint16_t port;
+	uint8_t proto;      /* IPPROTO_TCP or IPPROTO_UDP */
+	uint16_t node_port; /* 0: none */
+	bool ext_local;     /* externalTrafficPolicy Local */
+	uint32_t affinity_s; /* sessionAffinity ClientIP timeout; 0: none */
+	unsigned n_ext;
+	uint32_t ext[DP_SVC_MAX_EXT]; /* external and load-balancer IPs */
+	unsigned n_backends;
+	const struct dp_backend_spec *backends;
+};
+/* Service id (below max_services) becomes s: 0, -EEXIST when one of its
+ * frontends is another id's, -ENOMEM. */
+int dp_svc_set(uint32_t id, const struct dp_svc_spec *s);
+void dp_svc_del(uint32_t id);
+struct dp_svc_stats {
+	uint64_t flows, pkts, bytes; /* connections made, packets and bytes to it */
+	uint64_t rejected;           /* refused for want of endpoints */
+};
+void dp_svc_stats_read(uint32_t id, struct dp_svc_stats *out);
+/* The backend a connection (network order) would get: its tracked flow's,
+ * else a new pick. 0 with *svc_id, *bip and *bport set; -ENOENT: not a
+ * service; -ENODATA: a service without a backend for it. */
+int dp_svc_trace(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, uint8_t proto,
+		 bool external, uint32_t *svc_id, uint32_t *bip, uint16_t *bport);
+
+/* Tracked connections (dp_ct.c), for listing: each in-use flow. */
+struct dp_flow_view {
+	uint8_t proto;
+	uint32_t src[2], dst[2];    /* [0] as the client sent it, [1] the reply */
+	uint16_t sport[2], dport[2];
+	uint64_t pkts[2], bytes[2];
+	uint32_t svc;       /* service id + 1, 0: none */
+	uint32_t idle_s, timeout_s;
+	const char *state;
+};
+void dp_ct_walk(void (*cb)(const struct dp_flow_view *f, void *arg), void *arg);
+/* Forget tracked connections: all (svc_id < 0) or a service's. */
+unsigned dp_ct_flush(int64_t svc_id);
+void dp_ct_count(uint64_t *in_use, uint64_t *max);
 
 /* Control-thread slow path: ARP learning and resolution. The fd becomes
  * readable when workers hand packets over; call dp_slowpath_run() then,

@@ -4,7 +4,7 @@
 #include <rte_icmp.h>
 #include <rte_ip.h>
 
-#include "dp_ip4.h"
+#include "dp_nat.h"
 
 #define ICMP_RATE 1000  /* errors per second per worker */
 #define ICMP_BURST 100
@@ -79,8 +79,6 @@ void dp_icmp_error(struct dp_worker *w, struct rte_mbuf *orig, uint8_t type, uin
 	ip->time_to_live = 64;
 	ip->next_proto_id = IPPROTO_ICMP;
 	ip->src_addr = dp.cfg.node_ip;
-	ip->dst_addr = oip->src_addr;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	memset(icmp, 0, sizeof(*icmp));
 	icmp->icmp_type = type;
 	icmp->icmp_code = code;
@@ -89,6 +87,11 @@ void dp_icmp_error(struct dp_worker *w, struct rte_mbuf *orig, uint8_t type, uin
 	const void *q = rte_pktmbuf_read(orig, sizeof(struct rte_ether_hdr), quote, icmp + 1);
 	if (q != icmp + 1)
 		memcpy(icmp + 1, q, quote);
+	/* About a packet the Service NAT translated: the quote as its sender
+	 * sent it, and the error to that sender (dp_nat4.c). */
+	uint32_t sender = dp_nat4_unquote((struct rte_ipv4_hdr *)(icmp + 1), quote);
+	ip->dst_addr = sender ? sender : oip->src_addr;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	icmp->icmp_cksum = ~rte_raw_cksum(icmp, sizeof(*icmp) + quote);
 	m->port = DP_MAX_PORTS; /* originated here */
 	w->stats.icmp_sent++;

@@ -9,9 +9,10 @@
 #include <rte_errno.h>
 #include <rte_jhash.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 #include <rte_pdump.h>
 
-#include "dp_priv.h"
+#include "dp_nat.h"
 
 struct dp dp;
 
@@ -59,6 +60,13 @@ int dp_init_tables(const struct dp_config *c, char *err, size_t errlen)
 		return -1;
 	}
 	if (dp_route_init(c->max_routes, err, errlen) != 0)
+		return -1;
+	dp.nat = rte_zmalloc("podlane_nat", sizeof(*dp.nat), RTE_CACHE_LINE_SIZE);
+	if (dp.nat == NULL) {
+		snprintf(err, errlen, "cannot allocate the NAT state");
+		return -1;
+	}
+	if (dp_ct_init(c->max_flows, err, errlen) != 0 || dp_svc_init(c->max_services, err, errlen) != 0)
 		return -1;
 	struct rte_hash_parameters hp = {
 		.name = "podlane_neigh",
@@ -181,6 +189,7 @@ void dp_stats_read(struct dp_stats *out)
 		out->icmp_ratelimited += s->icmp_ratelimited;
 		out->fragmented += s->fragmented;
 		out->arp_replies += s->arp_replies;
+		out->flows_created += s->flows_created;
 		out->worker_busy_us[w] = (uint64_t)((double)s->busy_cycles * 1e6 / (double)rte_get_tsc_hz());
 		out->worker_load[w] = __atomic_load_n(&dp.workers[w].load_ppm, __ATOMIC_RELAXED) / 1e6;
 	}
@@ -192,6 +201,7 @@ void dp_stats_read(struct dp_stats *out)
 	for (unsigned d = 0; d < DP_DROP_MAX; d++)
 		out->drops[d] += dp.slowpath_stats[d];
 	out->arp_requests = dp.arp_requests;
+	dp_ct_count(&out->flows_in_use, &out->flows_max);
 	for (uint16_t p = 0; p < RTE_MAX_ETHPORTS; p++) { /* ethdevs only */
 		struct rte_eth_stats hw;
 		if (!dp.ports[p].active || rte_eth_stats_get(p, &hw) != 0)

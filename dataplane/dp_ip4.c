@@ -5,11 +5,6 @@
 
 void dp_ip4_route(struct dp_pkts *v)
 {
-	if (v->n == 0)
-		return;
-	rte_lpm_lookup_bulk(dp.lpm, v->key, v->hop, v->n);
-	uint32_t def = __atomic_load_n(&dp.default_hop, __ATOMIC_ACQUIRE);
-	for (uint16_t i = 0; i < v->n; i++)
-		v->hop[i] = likely(v->hop[i] & RTE_LPM_LOOKUP_SUCCESS) ? v->hop[i] & 0x00ffffff
-								      : def - 1;
+	if (v->n)
+		dp_ip4_hops(v->key, v->hop, v->n);
 }

@@ -61,6 +61,17 @@ static inline void dp_ip4_accept(struct dp_worker *w, const struct dp_port *in,
 	v->m[v->n++] = m;
 }
 
+/* Next hops of n addresses (host order), the default route included
+ * (DP_HOP_NONE where none): the bulk LPM lookup the route stage and the
+ * NAT stage (again, after translating) make. */
+static inline void dp_ip4_hops(const uint32_t *dst, uint32_t *hop, unsigned n)
+{
+	rte_lpm_lookup_bulk(dp.lpm, dst, hop, n);
+	uint32_t def = __atomic_load_n(&dp.default_hop, __ATOMIC_ACQUIRE);
+	for (unsigned i = 0; i < n; i++)
+		hop[i] = likely(hop[i] & RTE_LPM_LOOKUP_SUCCESS) ? hop[i] & 0x00ffffff : def - 1;
+}
+
 /* Next hop of one address (host order), the default route included, or
  * DP_HOP_NONE. */
 static inline uint32_t dp_ip4_lookup1(uint32_t ip)

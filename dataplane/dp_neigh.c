@@ -8,7 +8,7 @@
 #include <rte_cycles.h>
 #include <rte_ip.h>
 
-#include "dp_ip4.h"
+#include "dp_nat.h"
 
 #define NEIGH_REACHABLE_S 60 /* then re-probed while still used */
 #define NEIGH_MAX_PROBES 3
@@ -218,8 +218,10 @@ void dp_timer(void)
 {
 	uint64_t now = rte_get_tsc_cycles(), hz = rte_get_tsc_hz();
 
+	__atomic_store_n(&dp.now_s, dp.now_s + 1, __ATOMIC_RELAXED);
 	dp_slowpath_run();
 	dp_workers_sample(now);
+	dp_nat_timer();
 	for (uint32_t i = 0; i < DP_MAX_NEIGH; i++)
 		if (dp.neigh[i].ip != 0)
 			neigh_age(&dp.neigh[i], now, hz);

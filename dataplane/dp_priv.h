@@ -23,6 +23,7 @@
 #define DP_ICMP_DEST_UNREACH 3
 #define DP_ICMP_FRAG_NEEDED 4 /* a DEST_UNREACH code */
 #define DP_ICMP_TIME_EXCEEDED 11
+#define DP_ICMP_PARAM_PROBLEM 12
 
 #define DP_BURST 32
 #define DP_TXBUF (2 * DP_BURST)
@@ -79,6 +80,10 @@ struct dp_port {
 	uint64_t hw_tx; /* DP_HW_TX_OFFLOADS its device does (rte_eth_tx_prepare first) */
 	bool tso_l2_in_mtu; /* TSO segments' Ethernet header counts in its MTU (net_tap) */
 	bool gro; /* a TAP: TCP segments to it are merged first (dp_gro.c) */
+	/* Set by workers when a translated connection makes it so (dp_nat4.c):
+	 * packets to this port's peer (a client) or from it (a backend of
+	 * off-node clients) are looked up in the connection table. */
+	uint8_t ct_reply_to, ct_reply_from;
 	uint8_t txq_of[DP_MAX_WORKERS + 1];
 	uint32_t txq_enabled; /* bit per tx queue; queue-state callback only */
 	rte_spinlock_t txq_lock[DP_MAX_WORKERS];
@@ -129,6 +134,7 @@ struct dp_wstats {
 	uint64_t tx_pkts[DP_MAX_PORTS], tx_bytes[DP_MAX_PORTS];
 	uint64_t drops[DP_DROP_MAX];
 	uint64_t icmp_sent, icmp_ratelimited, arp_replies, fragmented;
+	uint64_t flows_created;
 	uint64_t busy_cycles; /* in loop rounds that moved packets */
 };
 
@@ -154,8 +160,12 @@ struct dp_worker {
 	uint64_t load_busy, load_tsc;
 } __rte_cache_aligned;
 
+struct dp_nat; /* dp_nat.h */
+
 struct dp {
 	struct dp_config cfg;
+	uint32_t now_s; /* seconds since start, counted by dp_timer() */
+	struct dp_nat *nat;
 	uint32_t node_mask; /* network byte order */
 	struct rte_mempool *pool;
 	struct rte_mempool *big_pool;      /* kernel port reads: a whole GSO frame each */

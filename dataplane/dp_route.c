@@ -5,7 +5,7 @@
 #include <rte_jhash.h>
 #include <rte_malloc.h>
 
-#include "dp_ip4.h"
+#include "dp_nat.h"
 
 struct nh_key {
 	uint8_t kind;
@@ -165,7 +165,7 @@ int dp_route_del(uint32_t prefix, uint8_t plen)
 
 void dp_commit(void)
 {
-	if (dp.n_nh_deferred == 0)
+	if (dp.n_nh_deferred == 0 && dp.nat->n_svc_deferred == 0)
 		return;
 	rte_rcu_qsbr_synchronize(dp.qsbr, RTE_QSBR_THRID_INVALID);
 	/* Packets punted name their next hop: resolve those waiting before
@@ -173,6 +173,7 @@ void dp_commit(void)
 	dp_slowpath_run();
 	while (dp.n_nh_deferred)
 		dp.nh_free[dp.n_nh_free++] = dp.nh_deferred[--dp.n_nh_deferred];
+	dp_svc_commit();
 }
 
 int dp_route_trace(uint32_t dst, struct dp_trace *t)

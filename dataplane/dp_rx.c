@@ -2,7 +2,7 @@
  * "Packet path"). Each stage is one file and one call: it takes the
  * packets it is handed, consumes those it drops, punts or sends elsewhere,
  * and hands the rest on, in order. Runs on worker lcores. */
-#include "dp_priv.h"
+#include "dp_nat.h"
 
 void dp_rx_burst(struct dp_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n)
 {
@@ -16,5 +16,6 @@ void dp_rx_burst(struct dp_worker *w, uint16_t port, struct rte_mbuf **pkts, uin
 
 	dp_l2_input(w, port, pkts, n, &ip4); /* ARP, the kernel's frames, IPv4 checks */
 	dp_ip4_route(&ip4);                  /* each destination's next hop */
+	dp_nat4(w, port, &ip4);              /* Services: DNAT, its replies, routed again */
 	dp_ip4_output(w, &ip4);              /* TTL, MTU, MAC rewrite, transmit */
 }

@@ -20,6 +20,9 @@ const char *const dp_drop_names[DP_DROP_MAX] = {
 	[DP_DROP_SPOOFED] = "spoofed",
 	[DP_DROP_TX_ERROR] = "tx_error",
 	[DP_DROP_MTU_EXCEEDED] = "mtu_exceeded",
+	[DP_DROP_CONNTRACK_FULL] = "conntrack_full",
+	[DP_DROP_NO_BACKEND] = "no_backend",
+	[DP_DROP_NAT_FRAGMENT] = "nat_fragment",
 };
 
 /* rte_eth_tx_burst, after rte_eth_tx_prepare on a device given offloads

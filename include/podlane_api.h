@@ -28,6 +28,12 @@
 #define PL_M_ROUTE_LIST "route.list"
 #define PL_M_ROUTE_LOOKUP "route.lookup"
 #define PL_M_ROUTE_REPLACE_ALL "route.replace_all"
+#define PL_M_SERVICE_ADD "service.add"
+#define PL_M_SERVICE_DEL "service.del"
+#define PL_M_SERVICE_LIST "service.list"
+#define PL_M_SERVICE_REPLACE_ALL "service.replace_all"
+#define PL_M_CONNTRACK_LIST "conntrack.list"
+#define PL_M_CONNTRACK_FLUSH "conntrack.flush"
 #define PL_M_PORT_LIST "port.list"
 #define PL_M_STATS_GET "stats.get"
 #define PL_M_VERSION "version"
@@ -39,8 +45,8 @@ enum pl_rpc_error {
 	PL_E_METHOD_NOT_FOUND = -32601,
 	PL_E_INVALID_PARAMS = -32602,
 	PL_E_INTERNAL = -32603,
-	PL_E_NOT_FOUND = -32001,    /* pod, route or port does not exist */
-	PL_E_EXISTS = -32002,       /* pod or route already exists */
+	PL_E_NOT_FOUND = -32001,    /* pod, route, service or port does not exist */
+	PL_E_EXISTS = -32002,       /* pod, route or service (or its address) already exists */
 	PL_E_NO_ADDRESS = -32003,   /* the pod CIDR is exhausted */
 	PL_E_RESOURCE = -32004,     /* out of ports, next hops or memory */
 	PL_E_NETNS = -32005,        /* the pod netns cannot be entered or set up */

@@ -87,7 +87,7 @@ import json
 print(json.dumps({"items": [{"metadata": {"name": "n%d" % i}, "spec": {"podCIDR": "100.96.24%d.0/24" % i},
     "status": {"addresses": [{"type": "InternalIP", "address": "172.31.102.10%d" % i}]}} for i in (1, 2, 3)]}))')
 for i in "${NODES[@]}"; do
-	echo "$nodes" | "$top/tools/podlane-k8s-routes" --node n$i --socket $D/n$i.sock >/dev/null
+	echo "$nodes" | "$top/tools/podlane-k8s" --node n$i --socket $D/n$i.sock >/dev/null
 done
 
 printf '\n%-20s %-20s %-5s %-6s %s\n' FROM TO PROTO RESULT RTT

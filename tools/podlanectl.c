@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "pl_client.h"
+#include "podlanectl.h"
 #include "podlane_api.h"
 
 static const char *const usage_text =
@@ -26,8 +27,19 @@ static const char *const usage_text =
 	"  route add PREFIX via IP       next hop on the node network\n"
 	"  route add PREFIX dev PORT     a port from 'port list' (or uplink, host)\n"
 	"  route del PREFIX\n"
-	"  trace ADDRESS                 how a packet to ADDRESS is forwarded: route,\n"
-	"                                action, port, next hop, MAC, pod\n"
+	"  service list                  services: frontends, backends, counters\n"
+	"  service add IP:PORT[/tcp|udp] [BACKEND_IP:PORT...] [--node-port N]\n"
+	"        [--external-ip IP]... [--local] [--affinity SECONDS] [--name NAME]\n"
+	"                                balance connections to IP:PORT over the backends\n"
+	"                                (--local: externalTrafficPolicy Local)\n"
+	"  service del IP:PORT[/tcp|udp]\n"
+	"  conntrack list [IP:PORT[/tcp|udp]] [--limit N]\n"
+	"                                tracked connections, all or a service's\n"
+	"  conntrack flush [IP:PORT[/tcp|udp]]\n"
+	"  trace ADDRESS[:PORT[/tcp|udp]] [from SOURCE[:PORT]]\n"
+	"                                how a packet to ADDRESS is forwarded: the\n"
+	"                                service and backend it gets, route, action,\n"
+	"                                port, next hop, MAC, pod\n"
 	"  port list                     kind, MAC, MTU, peer, worker, link of each port\n"
 	"  stats                         per-port counters and drops by reason\n"
 	"  stats --watch [SECONDS [COUNT]]\n"
@@ -41,7 +53,7 @@ static const char *const usage_text =
 	"  -h, --help          this help\n"
 	"exit codes: 0 ok, 1 podlaned reported an error or is unreachable, 2 bad usage\n";
 
-static const char *S(json_t *o, const char *k)
+const char *cli_str(json_t *o, const char *k)
 {
 	json_t *v = json_object_get(o, k);
 	static char buf[4][32];
@@ -67,11 +79,10 @@ static void print_node(json_t *r)
 			      "pods", "routes", "free_ips", "ready", NULL};
 	for (int i = 0; keys[i]; i++)
 		if (json_object_get(r, keys[i]))
-			printf("%-17s %s\n", keys[i], S(r, keys[i]));
+			printf("%-17s %s\n", keys[i], cli_str(r, keys[i]));
 }
 
-/* A table of the given columns from an array of objects, widths fitted. */
-static void table(json_t *rows, const char *const cols[], const char *const heads[])
+void cli_table(json_t *rows, const char *const cols[], const char *const heads[])
 {
 	size_t w[16] = {0}, i;
 	int n = 0;
@@ -83,25 +94,25 @@ static void table(json_t *rows, const char *const cols[], const char *const head
 		w[c] = strlen(heads[c]);
 	json_array_foreach(rows, i, r)
 		for (int c = 0; c < n; c++)
-			if (strlen(S(r, cols[c])) > w[c])
-				w[c] = strlen(S(r, cols[c]));
+			if (strlen(cli_str(r, cols[c])) > w[c])
+				w[c] = strlen(cli_str(r, cols[c]));
 	/* The last column is not padded: no trailing spaces. */
 	for (int c = 0; c < n; c++)
 		printf("%-*s%s", c + 1 < n ? (int)w[c] : 0, heads[c], c + 1 < n ? "  " : "\n");
 	json_array_foreach(rows, i, r)
 		for (int c = 0; c < n; c++)
-			printf("%-*s%s", c + 1 < n ? (int)w[c] : 0, S(r, cols[c]), c + 1 < n ? "  " : "\n");
+			printf("%-*s%s", c + 1 < n ? (int)w[c] : 0, cli_str(r, cols[c]), c + 1 < n ? "  " : "\n");
 }
 
 /* One "next hop" text for a route: via IP, dev PORT or the route type. */
 static const char *nexthop(json_t *o, char nh[96])
 {
 	if (json_object_get(o, "via"))
-		snprintf(nh, 96, "via %s", S(o, "via"));
+		snprintf(nh, 96, "via %s", cli_str(o, "via"));
 	else if (json_object_get(o, "dev"))
-		snprintf(nh, 96, "dev %s", S(o, "dev"));
+		snprintf(nh, 96, "dev %s", cli_str(o, "dev"));
 	else
-		snprintf(nh, 96, "%s", S(o, "type"));
+		snprintf(nh, 96, "%s", cli_str(o, "type"));
 	return nh;
 }
 
@@ -113,7 +124,7 @@ static void print_routes(json_t *r)
 
 	json_array_foreach(r, i, o)
 		json_object_set_new(o, "nexthop", json_string(nexthop(o, nh)));
-	table(r, (const char *const[]){"prefix", "nexthop", "origin", NULL},
+	cli_table(r, (const char *const[]){"prefix", "nexthop", "origin", NULL},
 	      (const char *const[]){"PREFIX", "NEXTHOP", "ORIGIN"});
 }
 
@@ -122,7 +133,7 @@ static void print_stats(json_t *r)
 	const char *key;
 	json_t *v;
 
-	table(json_object_get(r, "ports"),
+	cli_table(json_object_get(r, "ports"),
 	      (const char *const[]){"id", "name", "rx_packets", "rx_bytes", "tx_packets", "tx_bytes",
 				    "rx_missed", NULL},
 	      (const char *const[]){"ID", "PORT", "RX_PKTS", "RX_BYTES", "TX_PKTS", "TX_BYTES",
@@ -132,8 +143,8 @@ static void print_stats(json_t *r)
 		printf("  %-16s %lld\n", key, (long long)json_integer_value(v));
 	printf("icmp errors sent %s (rate limited %s), arp replies %s, arp requests %s, "
 	       "fragmented %s\n",
-	       S(r, "icmp_errors_sent"), S(r, "icmp_errors_ratelimited"), S(r, "arp_replies"),
-	       S(r, "arp_requests"), S(r, "fragmented"));
+	       cli_str(r, "icmp_errors_sent"), cli_str(r, "icmp_errors_ratelimited"), cli_str(r, "arp_replies"),
+	       cli_str(r, "arp_requests"), cli_str(r, "fragmented"));
 }
 
 static void print_trace(json_t *r)
@@ -141,21 +152,33 @@ static void print_trace(json_t *r)
 	json_t *route = json_object_get(r, "route"), *pod = json_object_get(r, "pod");
 	char nh[96];
 
-	printf("%-9s %s\n", "address", S(r, "address"));
+	printf("%-9s %s\n", "address", cli_str(r, "address"));
+	if (json_is_object(json_object_get(r, "service"))) {
+		json_t *sv = json_object_get(r, "service");
+		bool named = json_object_get(sv, "name") != NULL;
+		printf("%-9s %s%s%s%s\n", "service", cli_str(sv, "service"), named ? " (" : "",
+		       named ? cli_str(sv, "name") : "", named ? ")" : "");
+		if (json_object_get(r, "backend"))
+			printf("%-9s %s\n", "backend", cli_str(r, "backend"));
+	}
+	if (json_object_get(r, "route") == NULL) { /* refused: no endpoint */
+		printf("%-9s %s\n", "action", cli_str(r, "action"));
+		return;
+	}
 	if (json_is_object(route)) {
-		printf("%-9s %s %s (%s)\n", "route", S(route, "prefix"), nexthop(route, nh),
-		       S(route, "origin"));
+		printf("%-9s %s %s (%s)\n", "route", cli_str(route, "prefix"), nexthop(route, nh),
+		       cli_str(route, "origin"));
 	} else {
 		printf("%-9s none\n", "route");
 	}
-	printf("%-9s %s\n", "action", S(r, "action"));
+	printf("%-9s %s\n", "action", cli_str(r, "action"));
 	const char *keys[] = {"port", "next_hop", "mac", NULL};
 	for (int i = 0; keys[i]; i++)
 		if (json_object_get(r, keys[i]))
 			printf("%-9s %s\n", keys[i],
-			       json_is_null(json_object_get(r, keys[i])) ? "unresolved" : S(r, keys[i]));
+			       json_is_null(json_object_get(r, keys[i])) ? "unresolved" : cli_str(r, keys[i]));
 	if (json_is_object(pod))
-		printf("%-9s %s/%s\n", "pod", S(pod, "container_id"), S(pod, "ifname"));
+		printf("%-9s %s/%s\n", "pod", cli_str(pod, "container_id"), cli_str(pod, "ifname"));
 }
 
 static double num(json_t *o, const char *k)
@@ -170,7 +193,7 @@ static json_t *port_by_id(json_t *ports, json_int_t id, const char *name)
 
 	json_array_foreach(ports, i, p)
 		if (json_integer_value(json_object_get(p, "id")) == id &&
-		    strcmp(S(p, "name"), name) == 0)
+		    strcmp(cli_str(p, "name"), name) == 0)
 			return p;
 	return NULL;
 }
@@ -194,8 +217,8 @@ static void print_rates(json_t *prev, json_t *cur, double dt)
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
 	printf("%s  every %.1f s\n", stamp, dt);
 	json_array_foreach(json_object_get(cur, "ports"), i, p) {
-		json_t *o = port_by_id(json_object_get(prev, "ports"), json_integer_value(json_object_get(p, "id")), S(p, "name"));
-		json_t *row = json_pack("{s:s}", "name", S(p, "name"));
+		json_t *o = port_by_id(json_object_get(prev, "ports"), json_integer_value(json_object_get(p, "id")), cli_str(p, "name"));
+		json_t *row = json_pack("{s:s}", "name", cli_str(p, "name"));
 		if (o == NULL)
 			o = p; /* a port that just appeared: no rate yet */
 		set_rate(row, "rx_pps", (num(p, "rx_packets") - num(o, "rx_packets")) / dt);
@@ -205,7 +228,7 @@ static void print_rates(json_t *prev, json_t *cur, double dt)
 		set_rate(row, "missed", (num(p, "rx_missed") - num(o, "rx_missed")) / dt);
 		json_array_append_new(rows, row);
 	}
-	table(rows, (const char *const[]){"name", "rx_pps", "rx_bps", "tx_pps", "tx_bps", "missed", NULL},
+	cli_table(rows, (const char *const[]){"name", "rx_pps", "rx_bps", "tx_pps", "tx_bps", "missed", NULL},
 	      (const char *const[]){"PORT", "RX_PPS", "RX_BIT/S", "TX_PPS", "TX_BIT/S", "MISSED/S"});
 	json_decref(rows);
 	json_object_foreach(json_object_get(cur, "drops"), key, v) {
@@ -214,7 +237,7 @@ static void print_rates(json_t *prev, json_t *cur, double dt)
 			printf("drops %s: %.0f/s\n", key, d / dt);
 	}
 	json_array_foreach(json_object_get(cur, "workers"), i, p)
-		printf("%sworker %s busy %.1f%%", i ? ", " : "", S(p, "id"), num(p, "busy_ratio") * 100);
+		printf("%sworker %s busy %.1f%%", i ? ", " : "", cli_str(p, "id"), num(p, "busy_ratio") * 100);
 	printf("\n\n");
 	fflush(stdout);
 }
@@ -324,10 +347,15 @@ int main(int argc, char **argv)
 		params = json_pack("{s:s}", "prefix", a[2]);
 	} else if (IS(0, "port") && IS(1, "list") && n == 2) {
 		method = PL_M_PORT_LIST;
-	} else if (IS(0, "trace") && n == 2) {
+	} else if (IS(0, "trace") && (n == 2 || (n == 4 && IS(2, "from")))) {
 		method = PL_M_ROUTE_LOOKUP;
-		params = json_pack("{s:s}", "address", a[1]);
+		if ((params = cli_trace_params(a[1], n == 4 ? a[3] : NULL)) == NULL)
+			return bad_usage("trace: ADDRESS[:PORT[/tcp|udp]] [from SOURCE[:PORT]]");
 		print = print_trace;
+	} else if (IS(0, "service") || IS(0, "conntrack")) {
+		const char *why = NULL;
+		if (cli_svc_command(n, a, &method, &params, &print, &why) != 0)
+			return bad_usage(why);
 	} else if (IS(0, "stats") && IS(1, "--watch") && n <= 4) {
 		char *end = NULL;
 		interval = n > 2 ? strtod(a[2], &end) : 1;
@@ -370,24 +398,24 @@ int main(int argc, char **argv)
 	} else if (print) {
 		print(r);
 	} else if (strcmp(method, PL_M_POD_LIST) == 0) {
-		table(r, (const char *const[]){"container_id", "ifname", "ip", "mac", "port", "netns", NULL},
+		cli_table(r, (const char *const[]){"container_id", "ifname", "ip", "mac", "port", "netns", NULL},
 		      (const char *const[]){"CONTAINER", "IFNAME", "IP", "MAC", "PORT", "NETNS"});
 	} else if (strcmp(method, PL_M_PORT_LIST) == 0) {
-		table(r, (const char *const[]){"id", "name", "kind", "mac", "mtu", "peer_ip", "peer_mac",
+		cli_table(r, (const char *const[]){"id", "name", "kind", "mac", "mtu", "peer_ip", "peer_mac",
 					       "worker", "link_up", NULL},
 		      (const char *const[]){"ID", "NAME", "KIND", "MAC", "MTU", "PEER_IP", "PEER_MAC",
 					    "WORKER", "LINK"});
 	} else if (strcmp(method, PL_M_POD_ADD) == 0) {
-		printf("pod %s/%s: ip %s mac %s gateway %s port %s%s%s\n", S(r, "container_id"),
-		       S(r, "ifname"), S(r, "ip"), S(r, "mac"), S(r, "gateway"), S(r, "port"),
+		printf("pod %s/%s: ip %s mac %s gateway %s port %s%s%s\n", cli_str(r, "container_id"),
+		       cli_str(r, "ifname"), cli_str(r, "ip"), cli_str(r, "mac"), cli_str(r, "gateway"), cli_str(r, "port"),
 		       json_object_get(r, "socket") ? " socket " : "",
-		       json_object_get(r, "socket") ? S(r, "socket") : "");
+		       json_object_get(r, "socket") ? cli_str(r, "socket") : "");
 	} else if (strcmp(method, PL_M_POD_DEL) == 0) {
 		printf(json_is_true(json_object_get(r, "deleted")) ? "pod %s/%s deleted (released %s)\n"
 								  : "pod %s/%s was not attached%s\n",
-		       a[2], a[3], json_object_get(r, "ip") ? S(r, "ip") : "");
+		       a[2], a[3], json_object_get(r, "ip") ? cli_str(r, "ip") : "");
 	} else if (strcmp(method, PL_M_VERSION) == 0) {
-		printf("podlaned %s (DPDK %s)\n", S(r, "version"), S(r, "dpdk"));
+		printf("podlaned %s (DPDK %s)\n", cli_str(r, "version"), cli_str(r, "dpdk"));
 	} else if (strcmp(method, PL_M_ROUTE_DEL) == 0) {
 		printf("route %s deleted\n", a[2]);
 	} else {

@@ -123,7 +123,7 @@ class Api(unittest.TestCase):
              "dev: no port named 'nosuch' (see port.list)"),
             ({"prefix": 5, "via": "172.31.102.106"}, -32602, "prefix: missing or not a string"),
             ({"prefix": "100.96.244.0/24", "via": "172.31.102.106", "origin": "system"}, -32602,
-             "origin: 'system' is not allowed (1-15 characters, not system or pod)"),
+             "origin: 'system' is not allowed (1-15 characters, not system, pod or service)"),
         ]
         for params, code, msg in cases:
             with self.subTest(params=params):
@@ -191,6 +191,120 @@ class Api(unittest.TestCase):
         r = self.c.ok("route.replace_all", {"origin": "t-agent", "routes": []})
         self.assertEqual(r["removed"], 1000)
         self.assertEqual(self.c.ok("route.list", {"origin": "t-agent"}), [])
+
+    SVC = {"ip": "10.96.0.10", "port": 80, "protocol": "tcp",
+           "backends": [{"ip": "100.96.243.9", "port": 8080}, {"ip": "100.96.244.9", "port": 8080}]}
+
+    def test_service_errors_name_the_field(self):
+        def svc(**kw):
+            s = dict(self.SVC)
+            s.update(kw)
+            return {k: v for k, v in s.items() if v is not None}
+        cases = [
+            (svc(ip=None), -32602, "ip: missing"),
+            (svc(ip="10.96.0"), -32602, "ip: 10.96.0 is not an IPv4 address"),
+            (svc(port=0), -32602, "port: must be a port number 1-65535"),
+            (svc(port="80"), -32602, "port: must be a port number 1-65535"),
+            (svc(protocol="sctp"), -32602, "protocol: 'sctp' is not supported (tcp, udp)"),
+            (svc(protocol=None), -32602, "protocol: missing"),
+            (svc(ip="172.31.102.105"), -32602,
+             "ip: 172.31.102.105 is the node's own address (use node_port)"),
+            (svc(ip="100.96.1.1"), -32602, "ip: 100.96.1.1 is in cluster_cidr (pods' addresses)"),
+            (svc(ip="224.0.0.1"), -32602, "ip: 224.0.0.1 is not a unicast address a service can have"),
+            (svc(backends=None), -32602, "backends: missing (an empty list for none)"),
+            (svc(backends=[{"ip": "100.96.243.9"}]), -32602, "backends[0].port: missing"),
+            (svc(backends=[{"ip": "0.0.0.0", "port": 1}]), -32602,
+             "backends[0].ip: 0.0.0.0 is not a unicast address"),
+            (svc(backends=[{"ip": "100.96.243.9", "port": 1}] * 2), -32602,
+             "backends: 100.96.243.9:1 appears twice"),
+            (svc(backends=[{"ip": "100.96.243.9", "port": 1}] * 1025), -32602,
+             "backends: must be a list of at most 1024 {ip, port}"),
+            (svc(node_port=70000), -32602, "node_port: must be a port number 1-65535"),
+            (svc(external_ips=["100.96.0.1"]), -32602,
+             "external_ips[0]: 100.96.0.1 is in cluster_cidr (pods' addresses)"),
+            (svc(external_ips=["198.51.100.1", "198.51.100.1"]), -32602,
+             "external_ips[1]: 198.51.100.1 appears twice"),
+            (svc(external_traffic_policy="local"), -32602,
+             "external_traffic_policy: must be Cluster or Local"),
+            (svc(affinity_timeout=86401), -32602, "affinity_timeout: must be 0 (none) to 86400 seconds"),
+            (svc(name='a"b'), -32602,
+             "name: must be a string of 1-127 characters without quotes, backslashes or newlines"),
+            (svc(color="red"), -32602, "color: unknown key of a service"),
+        ]
+        for params, code, msg in cases:
+            with self.subTest(params=params):
+                self.assertEqual(self.c.err("service.add", params), (code, msg))
+        self.assertEqual(self.c.ok("service.list"), [])
+        self.assertEqual(self.c.err("service.del", {"ip": "10.96.0.99", "port": 1, "protocol": "udp"}),
+                         (-32001, "no service 10.96.0.99:1/udp"))
+
+    def test_service_add_list_del(self):
+        r = self.c.ok("service.add", dict(self.SVC, node_port=30080, name="default/web"))
+        self.assertEqual(r, dict(self.SVC, node_port=30080, name="default/web", origin="static"))
+        try:
+            listed = self.c.ok("service.list")
+            self.assertEqual(len(listed), 1)
+            self.assertEqual(listed[0]["stats"], {"connections": 0, "packets": 0, "bytes": 0, "rejected": 0})
+            self.assertEqual(self.c.err("service.add", self.SVC)[0], -32002)
+            # Its address is a route of origin "service", which no one else may take.
+            self.assertIn({"prefix": "10.96.0.10/32", "type": "service", "origin": "service"},
+                          self.c.ok("route.list"))
+            self.assertEqual(self.c.err("route.del", {"prefix": "10.96.0.10/32"}),
+                             (-32602, "route 10.96.0.10/32 belongs to service and cannot be deleted"))
+            other = dict(self.SVC, ip="10.96.0.11", node_port=30080)
+            self.assertEqual(self.c.err("service.add", other),
+                             (-32002, "172.31.102.105:30080/tcp is a frontend of two services (ip, "
+                                      "external_ips and node_port must be unique)"))
+            self.c.ok("route.add", {"prefix": "198.51.100.7/32", "via": "172.31.102.106"})
+            self.assertEqual(self.c.err("service.add", dict(other, node_port=30081, external_ips=["198.51.100.7"])),
+                             (-32002, "external_ips: 198.51.100.7/32 is already a route of origin static"))
+            self.c.ok("route.del", {"prefix": "198.51.100.7/32"})
+            t = self.c.ok("route.lookup", {"address": "10.96.0.10", "port": 80, "source": "100.96.243.2",
+                                           "source_port": 40000})
+            self.assertEqual(t["service"], {"service": "10.96.0.10:80/tcp", "name": "default/web"})
+            self.assertIn(t["backend"], ("100.96.243.9:8080", "100.96.244.9:8080"))
+            self.assertEqual(self.c.ok("route.lookup", {"address": "10.96.0.10"})["action"], "service")
+        finally:
+            r = self.c.ok("service.del", {"ip": "10.96.0.10", "port": 80, "protocol": "tcp"})
+        self.assertEqual(r, {"deleted": "10.96.0.10:80/tcp"})
+        self.assertEqual(self.c.ok("service.list"), [])
+        self.assertNotIn("10.96.0.10/32", [x["prefix"] for x in self.c.ok("route.list")])
+
+    def test_service_replace_all_applies_the_diff(self):
+        def svcs(n, port=8080):
+            return [{"ip": "10.97.%d.%d" % (i // 250, i % 250 + 1), "port": 53, "protocol": "udp",
+                     "backends": [{"ip": "100.96.243.%d" % (i % 200 + 1), "port": port}]} for i in range(n)]
+        r = self.c.ok("service.replace_all", {"origin": "t-k8s", "services": svcs(300)})
+        self.assertEqual((r["added"], r["changed"], r["removed"], r["unchanged"]), (300, 0, 0, 0))
+        new = svcs(200)
+        new[0]["backends"][0]["port"] = 9090
+        r = self.c.ok("service.replace_all", {"origin": "t-k8s", "services": new})
+        self.assertEqual((r["added"], r["changed"], r["removed"], r["unchanged"]), (0, 1, 100, 199))
+        bad = svcs(150) + [{"ip": "10.97.9.9", "port": 53, "protocol": "icmp", "backends": []}]
+        self.assertEqual(self.c.err("service.replace_all", {"origin": "t-k8s", "services": bad}),
+                         (-32602, "services[150]: protocol: 'icmp' is not supported (tcp, udp)"))
+        self.assertEqual(self.c.err("service.replace_all", {"origin": "t-k8s", "services": svcs(2) + svcs(1)}),
+                         (-32602, "services: 10.97.0.1:53/udp appears twice"))
+        self.assertEqual(len(self.c.ok("service.list", {"origin": "t-k8s"})), 200)
+        self.c.ok("service.add", {"ip": "10.98.0.1", "port": 53, "protocol": "udp", "backends": []})
+        clash = svcs(1) + [{"ip": "10.98.0.1", "port": 53, "protocol": "udp", "backends": []}]
+        self.assertEqual(self.c.err("service.replace_all", {"origin": "t-k8s", "services": clash}),
+                         (-32002, "services[1]: 10.98.0.1:53/udp is already a service of origin static"))
+        self.c.ok("service.del", {"ip": "10.98.0.1", "port": 53, "protocol": "udp"})
+        r = self.c.ok("service.replace_all", {"origin": "t-k8s", "services": []})
+        self.assertEqual(r["removed"], 200)
+        self.assertEqual(self.c.ok("service.list"), [])
+
+    def test_conntrack_params(self):
+        r = self.c.ok("conntrack.list")
+        self.assertEqual((r["flows"], r["matched"], r["in_use"]), ([], 0, 0))
+        self.assertGreaterEqual(r["max"], 1024)
+        self.assertEqual(self.c.err("conntrack.list", {"ip": "10.96.0.1", "port": 5, "protocol": "tcp"}),
+                         (-32001, "no service 10.96.0.1:5/tcp"))
+        self.assertEqual(self.c.err("conntrack.list", {"limit": -1}),
+                         (-32602, "limit: must be a whole number"))
+        self.assertEqual(self.c.err("conntrack.flush", {"ip": "10.96.0.1"}), (-32602, "port: missing"))
+        self.assertEqual(self.c.ok("conntrack.flush"), {"flushed": 0})
 
     def test_replace_all_100k_routes(self):
         import time

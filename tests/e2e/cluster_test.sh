@@ -16,7 +16,7 @@ for i in 1 2 3; do
 done
 nodes=$(k8s_nodes 1 2 3)
 for i in 1 2 3; do
-	echo "$nodes" | "$E2E_TOP/tools/podlane-k8s-routes" --node n$i --socket "$WORK/n$i.sock" >/dev/null
+	echo "$nodes" | "$E2E_TOP/tools/podlane-k8s" --node n$i --socket "$WORK/n$i.sock" >/dev/null
 done
 [ "$(ctl n1 route list | grep -c ' k8s$')" = 2 ] || fail "n1 should have 2 k8s routes: $(ctl n1 route list)"
 ok "6 pods via CNI, routes from Node objects: ${IP[*]}"
@@ -125,7 +125,7 @@ printf '| path (TCP, 2 s, same run) | Gbit/s |\n|---|---|\n| podlane pod -> pod 
 ok "iperf3 across nodes: podlane $rate Gbit/s, kernel $krate Gbit/s, ratio $(python3 -c "print('%.2f' % ($rate / $krate))")x"
 
 # A node leaves: its routes go, traffic to its pods gets ICMP unreachable.
-echo "$(k8s_nodes 1 3)" | "$E2E_TOP/tools/podlane-k8s-routes" --node n1 --socket "$WORK/n1.sock" >/dev/null
+echo "$(k8s_nodes 1 3)" | "$E2E_TOP/tools/podlane-k8s" --node n1 --socket "$WORK/n1.sock" >/dev/null
 out=$(ip netns exec n1a ping -c 1 -W 2 "${IP[n2a]}" 2>&1) && fail "n2's pod still reachable after its route was withdrawn"
 grep -i "unreachable" >/dev/null <<<"$out" || fail "expected ICMP unreachable, got: $out"
 ok "withdrawn node: its pods get ICMP net unreachable from the node"

@@ -1,14 +1,16 @@
 /* Arbitrary bytes as frames received on the uplink, the host port or a
- * pod port, through parse, ARP, routing, ICMP, the slow path and the
- * transmit side: GRO towards the pods (TAPs' ports merge TCP) and the
- * uplink's device offloads (it does TSO and checksums, with net_tap's
- * MTU quirk). */
+ * pod port, through parse, ARP, routing, the Service NAT (a TCP and a UDP
+ * service on 10.96.0.10 with a NodePort, an external IP, affinity and a
+ * backend on each side; flows aged as time passes, one second an input),
+ * ICMP, the slow path and the transmit side: GRO towards the pods (TAPs'
+ * ports merge TCP) and the uplink's device offloads (it does TSO and
+ * checksums, with net_tap's MTU quirk). */
 #include <arpa/inet.h>
 #include <stdint.h>
 
 #include <rte_eth_ring.h>
 
-#include "dp_priv.h"
+#include "dp_nat.h"
 #include "fuzz_env.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -26,7 +28,7 @@ static uint32_t ip4(const char *s)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	struct dp_config c = {.n_workers = 1, .node_ip = ip4("172.31.102.105"), .node_plen = 24,
-			      .max_routes = 1024};
+			      .max_routes = 1024, .max_flows = 1024, .max_services = 16};
 	char err[256], name[32];
 
 	(void)argc;
@@ -72,6 +74,21 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	dp_route_add(ip4("172.31.102.105"), 32, &local);
 	dp_route_add(ip4("172.31.102.0"), 24, &conn);
 	dp_route_add(0, 0, &gw);
+	struct dp_backend_spec be[2] = {
+		{.ip = ip4("100.96.243.3"), .port = RTE_BE16(8080), .local = true},
+		{.ip = ip4("100.96.244.9"), .port = RTE_BE16(8080)},
+	};
+	struct dp_svc_spec tcp = {.ip = ip4("10.96.0.10"), .port = RTE_BE16(80), .proto = IPPROTO_TCP,
+				  .node_port = RTE_BE16(30080), .n_ext = 1,
+				  .ext = {ip4("198.51.100.10")}, .n_backends = 2, .backends = be};
+	struct dp_svc_spec udp = {.ip = ip4("10.96.0.10"), .port = RTE_BE16(53), .proto = IPPROTO_UDP,
+				  .affinity_s = 30, .ext_local = true, .node_port = RTE_BE16(30053),
+				  .n_backends = 2, .backends = be};
+	struct dp_nh_spec svc = {.kind = DP_NH_SERVICE};
+	if (dp_svc_set(0, &tcp) != 0 || dp_svc_set(1, &udp) != 0 ||
+	    dp_route_add(ip4("10.96.0.10"), 32, &svc) != 0 ||
+	    dp_route_add(ip4("198.51.100.10"), 32, &svc) != 0)
+		abort();
 	return 0;
 }
 
@@ -130,6 +147,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		dp_rx_burst(w, data[0] % 4, pkts, n);
 	dp_tx_flush(w);
 	dp_slowpath_run();
+	dp.now_s++;
+	dp_nat_timer();
 	for (int p = 0; p < 4; p++)
 		for (int q = 0; q < 2; q++)
 			while (rte_ring_dequeue(txr[p][q], (void **)&m) == 0)

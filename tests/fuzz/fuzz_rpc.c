@@ -36,7 +36,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 				  "\"100.96.243.0/24\", \"uplink\": \"net_null0\"}";
 	struct ctl_config c;
 	char err[CTL_ERR_LEN];
-	struct dp_config dc = {.n_workers = 1, .max_routes = 1 << 12};
+	struct dp_config dc = {.n_workers = 1, .max_routes = 1 << 12, .max_flows = 1024,
+			       .max_services = 64};
 
 	(void)argc;
 	(void)argv;
@@ -47,6 +48,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	atexit(remove_state_dir);
 	snprintf(c.state_dir, sizeof(c.state_dir), "%s", state_dir);
 	c.max_routes = 1 << 12;
+	c.max_services = dc.max_services;
 	dc.node_ip = c.node_ip;
 	dc.node_plen = c.node_plen;
 	if (dp_init_tables(&dc, err, sizeof(err)) != 0 || ctl_node_tables(&c, err, sizeof(err)) != 0)

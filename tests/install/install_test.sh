@@ -19,7 +19,7 @@ prefix=$(opt prefix)
 cni_dir=$(opt cni_bin_dir)
 DESTDIR=$dest meson install -C "$BUILD" --no-rebuild --quiet >/dev/null
 root=$dest$prefix
-for f in sbin/podlaned bin/podlanectl bin/podlane-k8s-routes lib/systemd/system/podlaned.service \
+for f in sbin/podlaned bin/podlanectl bin/podlane-k8s lib/systemd/system/podlaned.service \
 	share/man/man8/podlaned.8 share/man/man8/podlanectl.8 share/man/man8/podlane.8 \
 	share/podlane/podlaned.json share/podlane/10-podlane.conflist share/podlane/k8s/daemonset.yaml \
 	share/podlane/k8s/configmap.yaml share/podlane/k8s/rbac.yaml share/podlane/k8s/Containerfile; do
@@ -35,7 +35,7 @@ version=$(echo '{"cniVersion":"1.0.0"}' | env -i CNI_COMMAND=VERSION "$dest$cni_
 if [ "$(opt b_sanitize)" = none ] && grep -q INTERP <<<"$(readelf -l "$dest$cni_dir/podlane")"; then
 	fail "CNI plugin is linked dynamically"
 fi
-[ -x "$root/bin/podlane-k8s-routes" ] || fail "podlane-k8s-routes not executable"
+[ -x "$root/bin/podlane-k8s" ] || fail "podlane-k8s not executable"
 ok "binaries, CNI plugin (in $cni_dir), unit, man pages, samples and manifests installed"
 
 # The unit names the installed binary; verify it where it really is.
@@ -101,7 +101,7 @@ rules = by[("ClusterRole", "podlane")]["rules"]
 assert any("nodes" in r["resources"] and "list" in r["verbs"] for r in rules)
 vols = {v["name"]: v for v in pod["volumes"]}
 cm = by[("ConfigMap", vols["config"]["configMap"]["name"])]
-installed = {"podlaned": "sbin", "podlanectl": "bin", "podlane-k8s-routes": "bin"}
+installed = {"podlaned": "sbin", "podlanectl": "bin", "podlane-k8s": "bin"}
 for c in pod["initContainers"] + pod["containers"]:
     for m in c.get("volumeMounts", []):
         assert m["name"] in vols, (c["name"], m["name"])

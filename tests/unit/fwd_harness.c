@@ -2,6 +2,7 @@
 #include <rte_malloc.h>
 #include <rte_ip.h>
 
+#include "dp_nat.h"
 #include "fwd_harness.h"
 
 struct rte_ring *t_txr[T_NPORTS][2];
@@ -19,7 +20,8 @@ int t_dp_setup(void **state)
 	static int eal_done;
 	char err[256], name[32];
 	struct dp_config c = {.n_workers = 1, .node_ip = ip4("172.31.102.105"),
-			      .node_plen = 24, .max_routes = 1 << 16};
+			      .node_plen = 24, .max_routes = 1 << 16, .max_flows = 4096,
+			      .max_services = 64};
 
 	(void)state;
 	if (!eal_done) {
@@ -27,6 +29,7 @@ int t_dp_setup(void **state)
 			return -1;
 	} else {
 		/* Tables are re-created per test; the ports stay. */
+		dp_nat_fini();
 		rte_lpm_free(dp.lpm);
 		rte_hash_free(dp.nh_by_key);
 		rte_hash_free(dp.neigh_hash);

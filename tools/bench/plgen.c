@@ -6,12 +6,15 @@
  * flowgen cannot do this in 22.11: its MACs and addresses are fixed.
  *
  *   plgen EAL-ARGS -- --seconds S [--warmup S] [--size BYTES] [--flows N]
- *         [--random] [--stride N] [--rate PPS] [--queues N] [--ring N]
+ *         [--random] [--stride N] [--sports N] [--dport N] [--rate PPS]
+ *         [--queues N] [--ring N]
  *         --port SRC_MAC,GW_MAC,SRC_IP,DST_BASE[,FLOWS] ...   (one per port)
  *
- * Destinations are DST_BASE + STRIDE * (0..FLOWS-1) (FLOWS per port or
- * --flows; 0: the port only receives; STRIDE 256 puts each in its own /24),
- * in order or, with --random, drawn at random.
+ * Flow k (0..FLOWS-1; FLOWS per port or --flows; 0: the port only
+ * receives) goes from source port 1024 + k % SPORTS to DST_BASE + STRIDE *
+ * (k / SPORTS), UDP port DPORT (default 1024; SPORTS default 1: flows are
+ * destinations; STRIDE 256 puts each in its own /24), in order or, with
+ * --random, drawn at random.
  * --rate caps what each port sends (packets per second; default: all it
  * can). With --queues N every port sends round-robin on N queue pairs (the
  * virtio_user vdev needs queues=N too) and counts rx per queue. --ring sets
@@ -49,6 +52,7 @@ struct gen_port {
 
 static struct gen_port ports[MAX_PORTS];
 static unsigned n_ports, flows = 1024, size = 64, n_queues = 1, stride = 1, ring = 1024;
+static unsigned sports = 1, dport = 1024;
 static double seconds = 5, warmup = 2, rate;
 static bool random_dst;
 
@@ -93,10 +97,10 @@ static void fill(struct gen_port *p, struct rte_mbuf *m)
 	ip->next_proto_id = IPPROTO_UDP;
 	ip->src_addr = rte_cpu_to_be_32(p->src_ip);
 	uint32_t k = random_dst ? xorshift() % p->flows : p->next;
-	ip->dst_addr = rte_cpu_to_be_32(p->dst_base + k * stride);
+	ip->dst_addr = rte_cpu_to_be_32(p->dst_base + k / sports * stride);
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	udp->src_port = rte_cpu_to_be_16(1024);
-	udp->dst_port = rte_cpu_to_be_16(1024);
+	udp->src_port = rte_cpu_to_be_16((uint16_t)(1024 + k % sports));
+	udp->dst_port = rte_cpu_to_be_16((uint16_t)dport);
 	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(l3 - sizeof(*ip)));
 	udp->dgram_cksum = 0;
 	m->data_len = m->pkt_len = size;
@@ -121,6 +125,7 @@ int main(int argc, char **argv)
 		{"port", required_argument, NULL, 'p'},    {"queues", required_argument, NULL, 'q'},
 		{"random", no_argument, NULL, 'r'},        {"rate", required_argument, NULL, 'R'},
 		{"stride", required_argument, NULL, 'S'},  {"ring", required_argument, NULL, 'g'},
+		{"sports", required_argument, NULL, 'P'},  {"dport", required_argument, NULL, 'D'},
 		{NULL, 0, NULL, 0},
 	};
 	int n = rte_eal_init(argc, argv), o;
@@ -150,14 +155,19 @@ int main(int argc, char **argv)
 			stride = (unsigned)atoi(optarg);
 		else if (o == 'g')
 			ring = (unsigned)atoi(optarg);
+		else if (o == 'P')
+			sports = (unsigned)atoi(optarg);
+		else if (o == 'D')
+			dport = (unsigned)atoi(optarg);
 		else
 			die("unknown option");
 	}
 	if (n_ports == 0 || n_ports != rte_eth_dev_count_avail() || size < 60 || size > 1514 ||
 	    flows == 0 || seconds <= 0 || n_queues < 1 || n_queues > MAX_QUEUES || ring < 64 ||
-	    ring > 8192 || !rte_is_power_of_2(ring))
+	    ring > 8192 || !rte_is_power_of_2(ring) || sports < 1 || sports > 64512 || dport < 1 ||
+	    dport > 65535)
 		die("need one --port per ethdev, --size 60..1514, --flows >= 1, --seconds > 0, "
-		    "--queues 1..8, --ring a power of 2 in 64..8192");
+		    "--queues 1..8, --ring a power of 2 in 64..8192, --sports 1..64512, --dport 1..65535");
 	for (unsigned i = 0; i < n_ports; i++)
 		if (ports[i].flows == UINT32_MAX)
 			ports[i].flows = flows;

@@ -5,9 +5,16 @@
  * --toggle-collect=dp_rx_burst` (instructions per packet), which these
  * VMs' drifting clocks are not.
  *
- *   plpath [--flows N] [--packets N] route
+ *   plpath [--flows N] [--packets N] [--max-flows N] route | service | beside | memory
  *
  * route:   UDP pod A -> pod B (a /32 to B's port), N source ports.
+ * service: UDP pod A -> a ClusterIP:53 with 4 backends (pods B and C,
+ *          two ports each), N connections tracked (the first pass makes
+ *          them, the measured ones find them).
+ * beside:  as route, with that service present and A one of its clients
+ *          (A's replies are looked up in the connection table).
+ * memory:  the hugepage heap the dataplane's tables take with room for
+ *          --max-flows connections (default 65536), in bytes.
  * Prints one JSON object. Uses --no-huge memory. */
 #include <getopt.h>
 #include <stdio.h>
@@ -17,9 +24,10 @@
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_eth_ring.h>
+#include <rte_malloc.h>
 #include <rte_udp.h>
 
-#include "dp_ip4.h"
+#include "dp_nat.h"
 
 #define NPORTS 4
 #define POD_A 2
@@ -75,6 +83,22 @@ static void route(uint32_t ip, uint16_t port)
 		exit(1);
 }
 
+static void service(void)
+{
+	struct dp_backend_spec b[4] = {
+		{.ip = ip4(100, 96, 243, POD_B), .port = rte_cpu_to_be_16(5353), .local = true},
+		{.ip = ip4(100, 96, 243, POD_B), .port = rte_cpu_to_be_16(5354), .local = true},
+		{.ip = ip4(100, 96, 243, 9), .port = rte_cpu_to_be_16(5353), .local = true},
+		{.ip = ip4(100, 96, 243, 9), .port = rte_cpu_to_be_16(5354), .local = true},
+	};
+	struct dp_svc_spec s = {.ip = ip4(10, 96, 0, 10), .port = rte_cpu_to_be_16(53),
+				.proto = IPPROTO_UDP, .n_backends = 4, .backends = b};
+	struct dp_nh_spec nh = {.kind = DP_NH_SERVICE};
+	route(ip4(100, 96, 243, 9), POD_B); /* a second backend pod, behind the same port */
+	if (dp_svc_set(0, &s) != 0 || dp_route_add(s.ip, 32, &nh) != 0)
+		exit(1);
+}
+
 /* A 64-byte UDP frame from pod A to dst:dport from source port sport. */
 static void frame(struct rte_mbuf *m, uint32_t dst, uint16_t sport, uint16_t dport)
 {
@@ -121,8 +145,9 @@ int main(int argc, char **argv)
 		       "--no-telemetry", "-l", "0", "--log-level", "lib.eal:error", NULL};
 	static const struct option opts[] = {{"flows", required_argument, NULL, 'f'},
 					     {"packets", required_argument, NULL, 'p'},
+					     {"max-flows", required_argument, NULL, 'm'},
 					     {NULL, 0, NULL, 0}};
-	unsigned flows = 1024, packets = 1u << 20;
+	unsigned flows = 1024, packets = 1u << 20, max_flows = 65536;
 	char err[256];
 	int o;
 
@@ -131,42 +156,62 @@ int main(int argc, char **argv)
 			flows = (unsigned)strtoul(optarg, NULL, 10);
 		else if (o == 'p')
 			packets = (unsigned)strtoul(optarg, NULL, 10);
+		else if (o == 'm')
+			max_flows = (unsigned)strtoul(optarg, NULL, 10);
 		else
 			return 2;
 	}
 	const char *what = optind < argc ? argv[optind] : "";
-	if (strcmp(what, "route") != 0 || flows == 0 || flows > 60000) {
-		fprintf(stderr, "usage: plpath [--flows 1..60000] [--packets N] route\n");
+	bool svc = strcmp(what, "service") == 0, beside = strcmp(what, "beside") == 0;
+	bool memory = strcmp(what, "memory") == 0;
+	if ((!svc && !beside && !memory && strcmp(what, "route") != 0) || flows == 0 ||
+	    flows > 60000 || max_flows < 1024 || max_flows > (1u << 24)) {
+		fprintf(stderr, "usage: plpath [--flows 1..60000] [--packets N] [--max-flows "
+			"1024..16777216] route|service|beside|memory\n");
 		return 2;
 	}
+	if (memory)
+		eal[3] = "3072";
 	if (rte_eal_init(RTE_DIM(eal) - 1, eal) < 0)
 		return 1;
 	struct dp_config c = {.n_workers = 1, .node_ip = ip4(172, 31, 102, 105), .node_plen = 24,
-			      .max_routes = 1024};
+			      .max_routes = 1024, .max_flows = max_flows, .max_services = 16};
 	if (dp_init_tables(&c, err, sizeof(err)) != 0) {
 		fprintf(stderr, "plpath: %s\n", err);
 		return 1;
 	}
+	if (memory) {
+		struct rte_malloc_socket_stats ms;
+		rte_malloc_get_socket_stats(rte_socket_id(), &ms);
+		printf("{\"case\": \"memory\", \"max_flows\": %u, \"heap_bytes\": %zu}\n", max_flows,
+		       ms.heap_allocsz_bytes);
+		return 0;
+	}
 	ports();
 	route(dp.ports[POD_A].peer_ip, POD_A);
 	route(dp.ports[POD_B].peer_ip, POD_B);
-	uint32_t dst = dp.ports[POD_B].peer_ip;
-	uint16_t dport = 5353;
+	if (svc || beside)
+		service();
+	uint32_t dst = svc ? ip4(10, 96, 0, 10) : dp.ports[POD_B].peer_ip;
+	uint16_t dport = svc ? 53 : 5353;
 	struct dp_worker *w = &dp.workers[0];
 	struct rte_mbuf *pkts[DP_BURST];
 	/* The measured packets in ROUNDS rounds: the best round says what the
 	 * path costs, the others what the machine took from it meanwhile. */
 	uint64_t cycles[ROUNDS] = {0}, sent = 0;
 
-	for (unsigned pass = 1; pass < 3; pass++) {
-		/* Pass 1 warms up, pass 2 is measured. */
-		unsigned total = pass == 1 ? flows : packets;
+	/* A client of the service: one connection, so A's port is watched. */
+	for (unsigned pass = beside ? 0 : 1; pass < 3; pass++) {
+		/* Pass 0 makes A a client, pass 1 warms up (makes the
+		 * connections), pass 2 is measured. */
+		unsigned total = pass == 0 ? 1 : pass == 1 ? flows : packets;
 		for (unsigned done = 0; done < total; done += DP_BURST) {
 			unsigned n = RTE_MIN((unsigned)DP_BURST, total - done);
 			if (rte_pktmbuf_alloc_bulk(dp.pool, pkts, n) != 0)
 				return 1;
 			for (unsigned i = 0; i < n; i++)
-				frame(pkts[i], dst, (uint16_t)(10000 + (done + i) % flows), dport);
+				frame(pkts[i], pass == 0 ? ip4(10, 96, 0, 10) : dst,
+				      (uint16_t)(10000 + (done + i) % flows), pass == 0 ? 53 : dport);
 			uint64_t t = rte_rdtsc();
 			dp_rx_burst(w, POD_A, pkts, (uint16_t)n);
 			dp_tx_flush(w);
@@ -183,8 +228,8 @@ int main(int argc, char **argv)
 	qsort(cycles, ROUNDS, sizeof(cycles[0]), cmp_u64);
 	double per_round = (double)sent / ROUNDS;
 	printf("{\"case\": \"%s\", \"flows\": %u, \"packets\": %" PRIu64 ", \"cycles_per_packet\": %.1f, "
-	       "\"median\": %.1f, \"to_pod_b\": %" PRIu64 "}\n",
+	       "\"median\": %.1f, \"to_pod_b\": %" PRIu64 ", \"flows_tracked\": %" PRIu64 "}\n",
 	       what, flows, sent, (double)cycles[0] / per_round,
-	       (double)cycles[ROUNDS / 2] / per_round, out);
+	       (double)cycles[ROUNDS / 2] / per_round, out, st.flows_in_use);
 	return 0;
 }

@@ -59,7 +59,8 @@ int main(int argc, char **argv)
 		}
 	if (rte_eal_init(RTE_DIM(eal) - 1, eal) < 0)
 		return 1;
-	struct dp_config c = {.n_workers = 1, .max_routes = DP_MAX_ROUTES};
+	struct dp_config c = {.n_workers = 1, .max_routes = DP_MAX_ROUTES, .max_flows = 1024,
+			      .max_services = 1};
 	if (dp_init_tables(&c, err, sizeof(err)) != 0) {
 		fprintf(stderr, "plroute: %s\n", err);
 		return 1;

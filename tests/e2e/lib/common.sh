@@ -185,7 +185,7 @@ cni_add() {
 k8s_nodes() {
 	python3 - "$@" <<'PY'
 import json, sys
-items = [{"metadata": {"name": "n%s" % i}, "spec": {"podCIDR": "100.96.24%s.0/24" % i},
+items = [{"kind": "Node", "metadata": {"name": "n%s" % i}, "spec": {"podCIDR": "100.96.24%s.0/24" % i},
           "status": {"addresses": [{"type": "InternalIP", "address": "172.31.102.10%s" % i}]}}
          for i in sys.argv[1:]]
 print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))

@@ -1,0 +1,100 @@
+/* conntrack.list and conntrack.flush: the dataplane's tracked connections
+ * (dp_ct.c), all of them or one service's. */
+#include <string.h>
+
+#include "ctl_node.h"
+#include "ctl_rpc.h"
+
+#define LIST_DEFAULT 10000
+
+/* The service named by params' ip, port and protocol, or none asked
+ * (*id -1); -1 with *e filled when it is named wrong or unknown. */
+static int service_param(json_t *params, int64_t *id, struct ctl_err *e)
+{
+	uint32_t ip;
+	uint16_t port;
+	uint8_t proto;
+	char name[CTL_SVC_STRLEN];
+
+	*id = -1;
+	if (json_object_get(params, "ip") == NULL && json_object_get(params, "port") == NULL &&
+	    json_object_get(params, "protocol") == NULL)
+		return 0;
+	if (ctl_svc_key_parse(params, &ip, &port, &proto, e) != 0)
+		return -1;
+	const struct ctl_svc *s = ctl_svc_find(ip, port, proto);
+	if (s == NULL) {
+		struct ctl_svc k = {.ip = ip, .port = port, .proto = proto};
+		return ctl_fail(e, PL_E_NOT_FOUND, "no service %s", ctl_svc_str(&k, name));
+	}
+	*id = s - node.svcs;
+	return 0;
+}
+
+struct list {
+	int64_t svc;
+	json_int_t limit, total;
+	json_t *flows;
+};
+
+static json_t *end(uint32_t ip, uint16_t port)
+{
+	char a[16];
+	return json_pack("{s:s, s:i}", "ip", ctl_ip_str(ip, a), "port", rte_be_to_cpu_16(port));
+}
+
+static void one(const struct dp_flow_view *f, void *arg)
+{
+	struct list *l = arg;
+	char name[CTL_SVC_STRLEN];
+
+	if (l->svc >= 0 && f->svc != (uint64_t)l->svc + 1)
+		return;
+	if (l->total++ >= l->limit)
+		return;
+	json_t *o = json_pack("{s:s, s:s, s:{s:o, s:o}, s:{s:o, s:o}, s:[I, I], s:[I, I], s:i, s:i}",
+			      "protocol", ctl_proto_name(f->proto),
+			      "state", f->state, "original", "source", end(f->src[0], f->sport[0]),
+			      "destination", end(f->dst[0], f->dport[0]), "reply", "source",
+			      end(f->src[1], f->sport[1]), "destination", end(f->dst[1], f->dport[1]),
+			      "packets", (json_int_t)f->pkts[0], (json_int_t)f->pkts[1], "bytes",
+			      (json_int_t)f->bytes[0], (json_int_t)f->bytes[1], "idle", f->idle_s,
+			      "timeout", f->timeout_s);
+	const struct ctl_svc *s = f->svc ? &node.svcs[f->svc - 1] : NULL;
+	json_object_set_new(o, "service", s && s->used ? json_string(ctl_svc_str(s, name)) : json_null());
+	json_array_append_new(l->flows, o);
+}
+
+static json_t *m_conntrack_list(json_t *params, struct ctl_err *e)
+{
+	struct list l = {.limit = LIST_DEFAULT};
+	json_t *v = json_object_get(params, "limit");
+	uint64_t in_use, max;
+
+	if (service_param(params, &l.svc, e) != 0)
+		return NULL;
+	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0)) {
+		ctl_fail(e, PL_E_INVALID_PARAMS, "limit: must be a whole number");
+		return NULL;
+	}
+	if (v != NULL)
+		l.limit = json_integer_value(v);
+	l.flows = json_array();
+	dp_ct_walk(one, &l);
+	dp_ct_count(&in_use, &max);
+	return json_pack("{s:o, s:I, s:I, s:I}", "flows", l.flows, "matched", l.total, "in_use",
+			 (json_int_t)in_use, "max", (json_int_t)max);
+}
+CTL_METHOD(PL_M_CONNTRACK_LIST, m_conntrack_list)
+
+static json_t *m_conntrack_flush(json_t *params, struct ctl_err *e)
+{
+	int64_t svc;
+
+	if (service_param(params, &svc, e) != 0)
+		return NULL;
+	unsigned n = dp_ct_flush(svc);
+	ctl_log("conntrack flush%s: %u connection(s) forgotten", svc >= 0 ? " of a service" : "", n);
+	return json_pack("{s:i}", "flushed", n);
+}
+CTL_METHOD(PL_M_CONNTRACK_FLUSH, m_conntrack_flush)

@@ -1,0 +1,326 @@
+/* Services, the control copy: what the API and the state file say, kept in
+ * step with the dataplane's (dp_svc_set) and with the /32 routes (origin
+ * "service", next hop DP_NH_SERVICE) that bring each service IP and
+ * external IP to the NAT stage. A service is known by (ip, port, protocol);
+ * its slot index is its dataplane id. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_jhash.h>
+
+#include "ctl_node.h"
+
+struct svc_key {
+	uint32_t ip;
+	uint16_t port;
+	uint8_t proto;
+	uint8_t pad;
+};
+
+/* The metrics thread reads names and counts while the control thread
+ * changes services: both take this (the control thread only to write). */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+void ctl_svc_lock(void)
+{
+	pthread_mutex_lock(&lock);
+}
+
+void ctl_svc_unlock(void)
+{
+	pthread_mutex_unlock(&lock);
+}
+
+int ctl_svc_tables(const struct ctl_config *c)
+{
+	struct rte_hash_parameters hp = {
+		.name = "podlane_ctl_svcs",
+		.entries = c->max_services,
+		.key_len = sizeof(struct svc_key),
+		.hash_func = rte_jhash,
+		.socket_id = SOCKET_ID_ANY,
+	};
+	struct rte_hash_parameters vp = {
+		.name = "podlane_ctl_vips",
+		.entries = (uint32_t)c->max_services * 2,
+		.key_len = sizeof(uint32_t),
+		.hash_func = rte_jhash,
+		.socket_id = SOCKET_ID_ANY,
+	};
+
+	node.svcs = calloc(c->max_services, sizeof(*node.svcs));
+	node.svc_free = calloc(c->max_services, sizeof(*node.svc_free));
+	node.svc_idx = rte_hash_create(&hp);
+	node.vip_refs = rte_hash_create(&vp);
+	if (node.svcs == NULL || node.svc_free == NULL || node.svc_idx == NULL ||
+	    node.vip_refs == NULL)
+		return -1;
+	for (uint32_t i = 0; i < c->max_services; i++)
+		node.svc_free[i] = i;
+	node.n_svc_free = c->max_services;
+	return 0;
+}
+
+const char *ctl_proto_name(uint8_t proto)
+{
+	return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp"
+		: proto == IPPROTO_ICMP ? "icmp" : "other";
+}
+
+static struct svc_key key_of(uint32_t ip, uint16_t port, uint8_t proto)
+{
+	return (struct svc_key){.ip = ip, .port = port, .proto = proto};
+}
+
+struct ctl_svc *ctl_svc_find(uint32_t ip, uint16_t port, uint8_t proto)
+{
+	struct svc_key k = key_of(ip, port, proto);
+	void *data;
+
+	if (rte_hash_lookup_data(node.svc_idx, &k, &data) < 0)
+		return NULL;
+	return &node.svcs[(uintptr_t)data];
+}
+
+const char *ctl_svc_str(const struct ctl_svc *s, char buf[CTL_SVC_STRLEN])
+{
+	char ip[16];
+
+	snprintf(buf, CTL_SVC_STRLEN, "%s:%u/%s", ctl_ip_str(s->ip, ip), rte_be_to_cpu_16(s->port),
+		 ctl_proto_name(s->proto));
+	return buf;
+}
+
+/* Service IPs and external IPs are /32 routes of origin "service", one
+ * per address however many services share it. */
+static uint32_t vip_refs(uint32_t ip)
+{
+	void *data;
+	return rte_hash_lookup_data(node.vip_refs, &ip, &data) < 0 ? 0 : (uint32_t)(uintptr_t)data;
+}
+
+static int vip_get(uint32_t ip)
+{
+	uint32_t n = vip_refs(ip);
+	struct dp_nh_spec nh = {.kind = DP_NH_SERVICE};
+	int rc;
+
+	if (n == 0 && (rc = ctl_route_set(ip, 32, &nh, "service")) != 0)
+		return rc;
+	if (rte_hash_add_key_data(node.vip_refs, &ip, (void *)(uintptr_t)(n + 1)) != 0) {
+		if (n == 0)
+			ctl_route_remove(ip, 32);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+static void vip_put(uint32_t ip)
+{
+	uint32_t n = vip_refs(ip);
+
+	if (n > 1) {
+		rte_hash_add_key_data(node.vip_refs, &ip, (void *)(uintptr_t)(n - 1));
+		return;
+	}
+	rte_hash_del_key(node.vip_refs, &ip);
+	ctl_route_remove(ip, 32);
+}
+
+/* The addresses of s that need a /32: its ip and external IPs. */
+static unsigned vips(const struct ctl_svc *s, uint32_t *out)
+{
+	unsigned n = 0;
+
+	out[n++] = s->ip;
+	for (unsigned i = 0; i < s->n_ext; i++)
+		out[n++] = s->ext[i];
+	return n;
+}
+
+int ctl_svc_route_conflict(const struct ctl_svc *s, struct ctl_err *e)
+{
+	uint32_t v[DP_SVC_MAX_EXT + 1];
+	unsigned n = vips(s, v);
+	char ip[16];
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct ctl_route *r = ctl_route_find(v[i], 32);
+		if (r != NULL && strcmp(r->origin, "service") != 0)
+			return ctl_fail(e, PL_E_EXISTS, "%s: %s/32 is already a route of origin %s",
+					i ? "external_ips" : "ip", ctl_ip_str(v[i], ip), r->origin);
+	}
+	return 0;
+}
+
+static void to_spec(const struct ctl_svc *s, struct dp_svc_spec *d)
+{
+	*d = (struct dp_svc_spec){.ip = s->ip, .port = s->port, .proto = s->proto,
+				  .node_port = s->node_port, .ext_local = s->ext_local,
+				  .affinity_s = s->affinity_s, .n_ext = s->n_ext,
+				  .n_backends = s->n_backends, .backends = s->backends};
+	memcpy(d->ext, s->ext, s->n_ext * sizeof(s->ext[0]));
+}
+
+int ctl_svc_set(struct ctl_svc *s, const char *origin, struct ctl_err *e)
+{
+	struct ctl_svc *old = ctl_svc_find(s->ip, s->port, s->proto);
+	uint32_t id, nv[DP_SVC_MAX_EXT + 1], ov[DP_SVC_MAX_EXT + 1];
+	struct dp_svc_spec spec;
+	struct svc_key k = key_of(s->ip, s->port, s->proto);
+	char name[CTL_SVC_STRLEN];
+	unsigned n_new = vips(s, nv), n_old = old ? vips(old, ov) : 0, got = 0;
+	int rc = 0;
+
+	if (old == NULL && node.n_svc_free == 0)
+		return ctl_fail(e, PL_E_RESOURCE, "%s: max_services (%u) reached",
+				ctl_svc_str(s, name), node.cfg.max_services);
+	id = old ? (uint32_t)(old - node.svcs) : node.svc_free[0];
+	for (; got < n_new && (rc = vip_get(nv[got])) == 0; got++)
+		;
+	to_spec(s, &spec);
+	if (rc == 0 && (rc = dp_svc_set(id, &spec)) != 0 && rc != -EEXIST)
+		rc = -ENOMEM;
+	if (rc != 0) {
+		while (got > 0)
+			vip_put(nv[--got]);
+		if (rc == -EEXIST)
+			return ctl_fail(e, PL_E_EXISTS, "%s: its node_port or an external IP is "
+					"another service's", ctl_svc_str(s, name));
+		return ctl_fail(e, PL_E_RESOURCE, "%s: %s", ctl_svc_str(s, name),
+				rc == -ENOSPC ? "route table full" : "out of memory");
+	}
+	for (unsigned i = 0; i < n_old; i++)
+		vip_put(ov[i]);
+	ctl_svc_lock();
+	if (old == NULL) {
+		memmove(node.svc_free, node.svc_free + 1, --node.n_svc_free * sizeof(uint32_t));
+		rte_hash_add_key_data(node.svc_idx, &k, (void *)(uintptr_t)id);
+		node.n_svcs++;
+	} else {
+		ctl_svc_free(old);
+	}
+	node.svcs[id] = *s;
+	node.svcs[id].used = true;
+	snprintf(node.svcs[id].origin, sizeof(node.svcs[id].origin), "%s", origin);
+	ctl_svc_unlock();
+	s->backends = NULL; /* the table's now */
+	return 0;
+}
+
+void ctl_svc_remove(struct ctl_svc *s)
+{
+	uint32_t v[DP_SVC_MAX_EXT + 1], id = (uint32_t)(s - node.svcs);
+	unsigned n = vips(s, v);
+	struct svc_key k = key_of(s->ip, s->port, s->proto);
+
+	dp_svc_del(id);
+	for (unsigned i = 0; i < n; i++)
+		vip_put(v[i]);
+	ctl_svc_lock();
+	rte_hash_del_key(node.svc_idx, &k);
+	ctl_svc_free(s);
+	memset(s, 0, sizeof(*s));
+	/* An id goes to the back of the queue: not given again at once. */
+	node.svc_free[node.n_svc_free++] = id;
+	node.n_svcs--;
+	ctl_svc_unlock();
+}
+
+json_t *ctl_svc_json(const struct ctl_svc *s, bool stats)
+{
+	char ip[16];
+	json_t *b = json_array(), *o;
+
+	for (unsigned i = 0; i < s->n_backends; i++)
+		json_array_append_new(b, json_pack("{s:s, s:i}", "ip",
+						   ctl_ip_str(s->backends[i].ip, ip), "port",
+						   rte_be_to_cpu_16(s->backends[i].port)));
+	o = json_pack("{s:s, s:i, s:s, s:o, s:s}", "ip", ctl_ip_str(s->ip, ip), "port",
+		      rte_be_to_cpu_16(s->port), "protocol", ctl_proto_name(s->proto), "backends", b,
+		      "origin", s->origin);
+	if (s->name[0])
+		json_object_set_new(o, "name", json_string(s->name));
+	if (s->node_port)
+		json_object_set_new(o, "node_port", json_integer(rte_be_to_cpu_16(s->node_port)));
+	if (s->n_ext) {
+		json_t *x = json_array();
+		for (unsigned i = 0; i < s->n_ext; i++)
+			json_array_append_new(x, json_string(ctl_ip_str(s->ext[i], ip)));
+		json_object_set_new(o, "external_ips", x);
+	}
+	if (s->ext_local)
+		json_object_set_new(o, "external_traffic_policy", json_string("Local"));
+	if (s->affinity_s)
+		json_object_set_new(o, "affinity_timeout", json_integer(s->affinity_s));
+	if (stats) {
+		struct dp_svc_stats st;
+		dp_svc_stats_read((uint32_t)(s - node.svcs), &st);
+		json_object_set_new(o, "stats", json_pack("{s:I, s:I, s:I, s:I}", "connections",
+							  (json_int_t)st.flows, "packets",
+							  (json_int_t)st.pkts, "bytes",
+							  (json_int_t)st.bytes, "rejected",
+							  (json_int_t)st.rejected));
+	}
+	return o;
+}
+
+/* Frontends of a set of services, to find two services claiming one:
+ * (ip or the node IP, port, protocol) packed in 64 bits. */
+static unsigned frontends(const struct ctl_svc *s, uint64_t *out)
+{
+	unsigned n = 0;
+	uint64_t tail = (uint64_t)rte_be_to_cpu_16(s->port) << 8 | s->proto;
+
+	out[n++] = (uint64_t)rte_be_to_cpu_32(s->ip) << 24 | tail;
+	for (unsigned i = 0; i < s->n_ext; i++)
+		out[n++] = (uint64_t)rte_be_to_cpu_32(s->ext[i]) << 24 | tail;
+	if (s->node_port)
+		out[n++] = (uint64_t)rte_be_to_cpu_32(node.cfg.node_ip) << 24 |
+			   (uint64_t)rte_be_to_cpu_16(s->node_port) << 8 | s->proto;
+	return n;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int ctl_svc_frontend_clash(const struct ctl_svc *set, size_t n, const char *keep_origin,
+			   struct ctl_err *e)
+{
+	size_t cap = (n + node.n_svcs) * (DP_SVC_MAX_EXT + 2), m = 0;
+	uint64_t *f = malloc(cap ? cap * sizeof(*f) : 1);
+	int rc = 0;
+
+	if (f == NULL)
+		return ctl_fail(e, PL_E_RESOURCE, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		m += frontends(&set[i], f + m);
+	/* Services that stay: another origin's (replace_all), or all of them
+	 * but the one being replaced (keep_origin NULL: set is one service). */
+	for (uint32_t i = 0; i < node.cfg.max_services; i++) {
+		const struct ctl_svc *s = &node.svcs[i];
+		if (!s->used || (keep_origin ? strcmp(s->origin, keep_origin) == 0
+					     : (s->ip == set->ip && s->port == set->port &&
+						s->proto == set->proto)))
+			continue;
+		m += frontends(s, f + m);
+	}
+	qsort(f, m, sizeof(*f), cmp_u64);
+	for (size_t i = 1; i < m && rc == 0; i++)
+		if (f[i] == f[i - 1]) {
+			char ip[16];
+			rc = ctl_fail(e, PL_E_EXISTS, "%s:%u/%s is a frontend of two services (ip, "
+				      "external_ips and node_port must be unique)",
+				      ctl_ip_str(rte_cpu_to_be_32((uint32_t)(f[i] >> 24)), ip),
+				      (unsigned)((f[i] >> 8) & 0xffff),
+				      ctl_proto_name((uint8_t)f[i]));
+		}
+	free(f);
+	return rc;
+}

@@ -1,0 +1,267 @@
+/* Connection tracking (dp_ct.c), Services (dp_svc.c) and the NAT stage
+ * that uses both (dp_nat4.c). Dataplane internal, like dp_priv.h. */
+#ifndef DP_NAT_H
+#define DP_NAT_H
+
+#include <rte_hash_crc.h>
+
+#include "dp_ip4.h"
+
+/* One direction of a flow, as its packets carry it. Addresses and ports
+ * in network order; an ICMP echo carries its id as sport (request) or
+ * dport (reply), so that a reply's key is its request's reversed. */
+struct dp_ct_key {
+	uint32_t src, dst;
+	uint16_t sport, dport;
+	uint8_t proto;
+	uint8_t pad[3];
+};
+
+/* The connection table's hash (its hash_func): CRC32 of the two 8-byte
+ * halves, inline where the NAT stage hashes keys itself. */
+static inline uint32_t dp_ct_hash(const void *key, uint32_t len, uint32_t init)
+{
+	uint64_t w[2];
+
+	(void)len; /* always sizeof(struct dp_ct_key) */
+	memcpy(w, key, sizeof(w));
+	return rte_hash_crc_8byte(w[1], rte_hash_crc_8byte(w[0], init));
+}
+
+#define DP_CT_ORIG 0  /* as the client sent it */
+#define DP_CT_REPLY 1 /* the answer, as it comes back (after NAT: from the backend) */
+
+/* What a flow has seen, set by workers (atomic or, only when new): its
+ * timeout follows from it (dp_ct_timeout). */
+#define DP_CT_REPLIED 0x01
+#define DP_CT_FIN_ORIG 0x02
+#define DP_CT_FIN_REPLY 0x04
+#define DP_CT_RST 0x08
+
+/* A tracked connection. key[] are written once, before the flow's keys
+ * are in the table; the rest by whichever worker passes a packet. A
+ * packet matching key[d] leaves as key[!d] reversed: the translation is
+ * in the keys themselves. */
+struct dp_flow {
+	struct dp_ct_key key[2];
+	uint32_t last_seen; /* dp.now_s */
+	uint32_t svc;       /* service id + 1; 0: none */
+	uint8_t flags;
+	uint8_t in_use;     /* for walkers: set once published, cleared when freed */
+	/* What translating a packet of each direction adds to its checksums
+	 * (one's complement, RFC 1624): its addresses, its ports. */
+	uint16_t dsum_addr[2], dsum_port[2];
+	uint64_t pkts[2], bytes[2];
+};
+
+/* One's complement arithmetic on values as they lie in memory (network
+ * order): a sum of 16-bit words does not depend on byte order. */
+static inline uint16_t dp_csum_fold(uint32_t s)
+{
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
+}
+
+/* The sum to add to a checksum over words summing to from, for them to
+ * sum to to instead. */
+static inline uint16_t dp_csum_delta(uint32_t from, uint32_t to)
+{
+	return dp_csum_fold((uint16_t)~dp_csum_fold(from) + (uint32_t)dp_csum_fold(to));
+}
+
+static inline uint32_t dp_csum_w32(uint32_t v)
+{
+	return (v & 0xffff) + (v >> 16);
+}
+
+/* A service's backend as the workers use it. */
+struct dp_backend {
+	uint32_t ip;
+	uint16_t port;
+	uint8_t local; /* on this node (ETP Local from off-node picks these) */
+	uint8_t pad;
+};
+
+/* A service as published to the workers: immutable, replaced whole by
+ * dp_svc_set (old ones freed at dp_commit). */
+struct dp_svc {
+	uint32_t id;
+	uint32_t gen; /* distinct for every version: affinity entries name it */
+	uint32_t ip;
+	uint16_t port;
+	uint8_t proto;
+	uint8_t ext_local; /* externalTrafficPolicy Local */
+	uint32_t affinity_s;
+	uint16_t node_port;
+	uint16_t n_backends, n_local;
+	uint32_t m; /* Maglev table size (a prime), 0 without backends */
+	struct dp_backend *backends; /* sorted by (ip, port): the table does not depend on order */
+	uint16_t *table;             /* m entries: index into backends */
+	uint16_t *local_table;       /* m entries over the local ones, or NULL */
+	unsigned n_ext;
+	uint32_t ext[DP_SVC_MAX_EXT];
+};
+
+/* Frontend table entries: what (ip, port, protocol) leads to a service. */
+struct dp_svc_fe_key {
+	uint32_t ip;
+	uint16_t port;
+	uint8_t proto;
+	uint8_t pad;
+};
+#define DP_FE_EXTERNAL (1u << 31) /* a NodePort or external IP: externalTrafficPolicy applies */
+#define DP_FLOW_CACHE 16384 /* entries per worker (64 KiB) */
+
+/* sessionAffinity ClientIP: (service, client) -> the backend it had. */
+struct dp_aff_key {
+	uint32_t svc;
+	uint32_t client;
+};
+struct dp_aff {
+	struct dp_aff_key key;
+	uint64_t backend; /* ip | port << 32 | 1 << 48 (valid); one atomic word */
+	uint32_t last_seen;
+	uint32_t pad;
+};
+#define DP_AFF_VALID (1ull << 48)
+
+struct dp_nat {
+	uint32_t max_flows;
+	struct rte_hash *ct;        /* dp_ct_key -> flow id << 1 | direction */
+	struct dp_flow *flows;
+	struct rte_ring *free_ids;  /* flow ids free to take (workers take, control gives) */
+	uint32_t age_next;          /* where the next aging slice starts */
+	uint32_t max_svcs;
+	struct dp_svc **svcs;       /* by id, published with RCU */
+	struct rte_hash *fe;        /* dp_svc_fe_key -> service id | DP_FE_EXTERNAL */
+	struct rte_hash *aff;       /* dp_aff_key -> position in affs[] (the key's) */
+	struct dp_aff *affs;
+	uint32_t aff_cap;
+	uint32_t n_svcs;
+	uint32_t n_node_ports; /* frontends on the node IP: the node's packets are looked at */
+	uint32_t svc_gen;
+	struct dp_svc *svc_deferred[64]; /* replaced, freed at dp_commit */
+	unsigned n_svc_deferred;
+	uint8_t *lost; /* bit per service id: lost backends since the last commit */
+	struct dp_svc_wstats *svc_stats[DP_MAX_WORKERS]; /* per worker, by service id */
+	/* Per worker: the flow (id << 1 | direction) a key's hash last led
+	 * to, checked against the flow's own key before use, so nothing ever
+	 * invalidates it (dp_nat4.c). */
+	uint32_t *flow_cache[DP_MAX_WORKERS];
+	bool active; /* services or flows exist: the NAT stage runs (control thread sets) */
+};
+
+struct dp_svc_wstats {
+	uint64_t flows, pkts, bytes, rejected;
+};
+
+/* dp_ct.c */
+int dp_ct_init(uint32_t max_flows, char *err, size_t errlen);
+void dp_ct_free(void);
+/* The flow a key belongs to and which direction it is, or -1. */
+static inline int64_t dp_ct_lookup(const struct dp_ct_key *k)
+{
+	void *data;
+
+	if (rte_hash_lookup_data(dp.nat->ct, k, &data) < 0)
+		return -1;
+	return (int64_t)(uintptr_t)data;
+}
+/* A new flow with both keys (orig, then the reply it expects): its id,
+ * or -ENOSPC (table full), -EEXIST (the reply key belongs to another). */
+int64_t dp_ct_create(const struct dp_ct_key *orig, const struct dp_ct_key *reply, uint32_t svc);
+/* A packet of flow id in direction dir, l3 bytes long, with TCP flags
+ * tcp (0 for other protocols). */
+static inline void dp_ct_seen(struct dp_flow *f, unsigned dir, uint32_t bytes, uint8_t tcp)
+{
+	uint32_t now = __atomic_load_n(&dp.now_s, __ATOMIC_RELAXED);
+	uint8_t add = (dir == DP_CT_REPLY ? DP_CT_REPLIED : 0);
+
+	if (tcp & RTE_TCP_FIN_FLAG)
+		add |= dir == DP_CT_ORIG ? DP_CT_FIN_ORIG : DP_CT_FIN_REPLY;
+	if (tcp & RTE_TCP_RST_FLAG)
+		add |= DP_CT_RST;
+	if (unlikely((f->flags & add) != add))
+		__atomic_fetch_or(&f->flags, add, __ATOMIC_RELAXED);
+	if (f->last_seen != now)
+		__atomic_store_n(&f->last_seen, now, __ATOMIC_RELAXED);
+	/* One writer per direction in practice (a flow's packets come in on
+	 * one queue): plain adds, a count may be lost to a rare race. */
+	f->pkts[dir]++;
+	f->bytes[dir] += bytes;
+}
+/* Seconds a flow with these flags and protocol lives without a packet. */
+uint32_t dp_ct_timeout(uint8_t proto, uint8_t flags);
+/* Control thread: expire idle flows (a slice of the table per call, the
+ * whole of it every few seconds), and flows matching a filter. */
+void dp_ct_age(void);
+/* Deletes the flows doomed() names; returns how many. */
+unsigned dp_ct_remove_if(bool (*doomed)(const struct dp_flow *f, void *arg), void *arg);
+
+/* Once a second from dp_timer(): aging, and whether the stage runs. */
+void dp_nat_timer(void);
+/* Everything dp_init_tables() made for the NAT, freed (tests). */
+void dp_nat_fini(void);
+
+/* dp_svc.c */
+int dp_svc_init(uint32_t max_svcs, char *err, size_t errlen);
+void dp_svc_free(void);
+/* Maglev (Eisenbud et al., NSDI 2016): table[m] of backend indexes
+ * filled from each backend's permutation of the slots; m prime. */
+void dp_maglev_fill(const struct dp_backend *b, const uint16_t *idx, unsigned n, uint32_t m,
+		    uint16_t *table);
+uint32_t dp_maglev_size(unsigned n_backends);
+/* The backend a new flow of svc gets (NULL: none to give). external: the
+ * client came from off the node to a NodePort or external IP. */
+const struct dp_backend *dp_svc_pick(const struct dp_svc *s, const struct dp_ct_key *k,
+				     uint32_t hash, bool external);
+void dp_svc_age(void);
+/* dp_commit(), after the grace period: replaced versions freed, UDP flows
+ * to backends their service lost forgotten. */
+void dp_svc_commit(void);
+
+/* Where a packet's L4 fields are, as the NAT reads and writes them
+ * (headers may lie at any alignment: byte pointers, dp_get16/dp_put16). */
+struct dp_l4 {
+	uint8_t *sport, *dport; /* ICMP echo: the id, in one of them */
+	uint8_t *csum;          /* NULL: none (UDP without a checksum) */
+	bool pseudo;            /* the checksum covers the pseudo-header */
+	uint8_t tcp_flags;
+};
+
+static inline uint16_t dp_get16(const uint8_t *p)
+{
+	uint16_t v;
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline void dp_put16(uint8_t *p, uint16_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+/* The live flow a table entry's data names, or NULL (freed, or made
+ * half when the table was full). */
+static inline struct dp_flow *dp_ct_live(int64_t data)
+{
+	struct dp_flow *f = &dp.nat->flows[data >> 1];
+	return __atomic_load_n(&f->in_use, __ATOMIC_ACQUIRE) == 1 ? f : NULL;
+}
+
+/* dp_nat4.c: the stage (dp_rx.c). */
+void dp_nat4(struct dp_worker *w, uint16_t port, struct dp_pkts *v);
+/* dp_nat4_hdr.c: what the NAT reads of headers and how it rewrites them
+ * where a flow's precomputed sums do not serve: the L4 fields of a
+ * packet (false: none the NAT can use) and its key; ICMP errors about a
+ * translated connection, translated (true); and the quote of an error
+ * podlaned sends about a packet it translated, put back as its sender
+ * sent it (a client matches the error to its socket by the quote), with
+ * the sender's address returned (0: no such flow). */
+bool dp_l4_parse(struct rte_ipv4_hdr *ip, uint8_t *p, uint32_t avail, struct dp_l4 *l,
+		 struct dp_ct_key *k);
+bool dp_nat4_icmp_error(struct rte_mbuf *m, struct rte_ipv4_hdr *ip);
+uint32_t dp_nat4_unquote(struct rte_ipv4_hdr *quoted, uint32_t len);
+
+#endif

@@ -1,0 +1,188 @@
+/* What the Service NAT reads of a packet's headers, and the general
+ * rewrite of a header to another tuple: for ICMP errors about translated
+ * connections (their outer header and their quote) and for the quotes of
+ * errors podlaned sends itself. The common case, a packet of a known
+ * flow, is dp_nat4.c's translate with the flow's own checksum sums. */
+#include <rte_icmp.h>
+#include <rte_ip.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
+#include "dp_nat.h"
+
+#define fold dp_csum_fold
+#define w32 dp_csum_w32
+#define get16 dp_get16
+#define put16 dp_put16
+
+/* What a header becomes. */
+struct tuple {
+	uint32_t src, dst;
+	uint16_t sport, dport;
+};
+
+/* RFC 1624, eqn. 3: checksum *c over words that summed to from and now
+ * sum to to. (ICMP errors and their quotes are complete: no partial
+ * checksums here.) */
+static inline void csum_adjust(uint8_t *c, uint32_t from, uint32_t to)
+{
+	put16(c, (uint16_t)~fold((uint16_t)~get16(c) + (uint32_t)dp_csum_delta(from, to)));
+}
+
+/* The key of an ICMP echo has its id as sport (request) or dport
+ * (reply); a truncated header, another ICMP message or another protocol
+ * has none. */
+bool dp_l4_parse(struct rte_ipv4_hdr *ip, uint8_t *p, uint32_t avail, struct dp_l4 *l,
+		 struct dp_ct_key *k)
+{
+	memset(l, 0, sizeof(*l));
+	memset(k, 0, sizeof(*k));
+	k->src = ip->src_addr;
+	k->dst = ip->dst_addr;
+	k->proto = ip->next_proto_id;
+	switch (k->proto) {
+	case IPPROTO_TCP:
+		if (avail < offsetof(struct rte_tcp_hdr, rx_win))
+			return false;
+		l->sport = p + offsetof(struct rte_tcp_hdr, src_port);
+		l->dport = p + offsetof(struct rte_tcp_hdr, dst_port);
+		l->tcp_flags = p[offsetof(struct rte_tcp_hdr, tcp_flags)];
+		/* A quote may end before the checksum. */
+		if (avail >= offsetof(struct rte_tcp_hdr, tcp_urp))
+			l->csum = p + offsetof(struct rte_tcp_hdr, cksum);
+		l->pseudo = true;
+		break;
+	case IPPROTO_UDP:
+		if (avail < sizeof(struct rte_udp_hdr))
+			return false;
+		l->sport = p + offsetof(struct rte_udp_hdr, src_port);
+		l->dport = p + offsetof(struct rte_udp_hdr, dst_port);
+		if (get16(p + offsetof(struct rte_udp_hdr, dgram_cksum)) != 0)
+			l->csum = p + offsetof(struct rte_udp_hdr, dgram_cksum);
+		l->pseudo = true;
+		break;
+	case IPPROTO_ICMP:
+		if (avail < sizeof(struct rte_icmp_hdr))
+			return false;
+		if (p[0] == RTE_IP_ICMP_ECHO_REQUEST)
+			l->sport = p + offsetof(struct rte_icmp_hdr, icmp_ident);
+		else if (p[0] == RTE_IP_ICMP_ECHO_REPLY)
+			l->dport = p + offsetof(struct rte_icmp_hdr, icmp_ident);
+		else
+			return false;
+		l->csum = p + offsetof(struct rte_icmp_hdr, icmp_cksum);
+		break;
+	default:
+		return false;
+	}
+	k->sport = l->sport ? get16(l->sport) : 0;
+	k->dport = l->dport ? get16(l->dport) : 0;
+	return true;
+}
+
+static void rewrite(struct rte_ipv4_hdr *ip, const struct dp_l4 *l, const struct tuple *to)
+{
+	uint32_t from_a = w32(ip->src_addr) + w32(ip->dst_addr), to_a = w32(to->src) + w32(to->dst);
+	uint32_t from_p = 0, to_p = 0;
+
+	if (l->sport) {
+		from_p += get16(l->sport);
+		to_p += to->sport;
+		put16(l->sport, to->sport);
+	}
+	if (l->dport) {
+		from_p += get16(l->dport);
+		to_p += to->dport;
+		put16(l->dport, to->dport);
+	}
+	csum_adjust((uint8_t *)ip + offsetof(struct rte_ipv4_hdr, hdr_checksum), from_a, to_a);
+	ip->src_addr = to->src;
+	ip->dst_addr = to->dst;
+	if (l->csum == NULL)
+		return;
+	if (l->pseudo)
+		csum_adjust(l->csum, from_a + from_p, to_a + to_p);
+	else
+		csum_adjust(l->csum, from_p, to_p);
+	if (l->pseudo && ip->next_proto_id == IPPROTO_UDP && get16(l->csum) == 0)
+		put16(l->csum, 0xffff); /* 0 would mean "no checksum" */
+}
+
+static inline struct tuple reversed(const struct dp_ct_key *k)
+{
+	return (struct tuple){.src = k->dst, .dst = k->src, .sport = k->dport, .dport = k->sport};
+}
+
+static inline struct tuple as_is(const struct dp_ct_key *k)
+{
+	return (struct tuple){.src = k->src, .dst = k->dst, .sport = k->sport, .dport = k->dport};
+}
+
+static inline struct dp_ct_key key_reversed(const struct dp_ct_key *k)
+{
+	return (struct dp_ct_key){.src = k->dst, .dst = k->src, .sport = k->dport,
+				  .dport = k->sport, .proto = k->proto};
+}
+
+/* The flow a quoted packet (an ICMP error's, q with len bytes) belongs
+ * to: the quote is one direction after translation, so reversed it is the
+ * other's key; the quote goes back to what its sender sent. Returns the
+ * sender's address, or 0 when no flow matches. */
+static uint32_t unquote(struct rte_ipv4_hdr *q, uint32_t len)
+{
+	uint32_t hlen = (q->version_ihl & 0xf) * 4u;
+	struct dp_ct_key k;
+	struct dp_l4 l;
+
+	if (len < sizeof(*q) || hlen < sizeof(*q) || hlen > len ||
+	    (q->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK)) ||
+	    !dp_l4_parse(q, (uint8_t *)q + hlen, len - hlen, &l, &k))
+		return 0;
+	struct dp_ct_key rk = key_reversed(&k);
+	int64_t data = dp_ct_lookup(&rk);
+	struct dp_flow *f = data < 0 ? NULL : dp_ct_live(data);
+	if (f == NULL)
+		return 0;
+	struct tuple orig = as_is(&f->key[!(data & 1)]);
+	/* The quote's own checksums too: its L4 one if quoted that far. */
+	rewrite(q, &l, &orig);
+	return orig.src;
+}
+
+uint32_t dp_nat4_unquote(struct rte_ipv4_hdr *q, uint32_t len)
+{
+	if (!__atomic_load_n(&dp.nat->active, __ATOMIC_RELAXED))
+		return 0;
+	return unquote(q, len);
+}
+
+/* An ICMP error about a translated connection: its quote as the sender
+ * sent it, sent to that sender, from the address it talked to when the
+ * error comes from the peer itself. */
+bool dp_nat4_icmp_error(struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
+{
+	uint32_t hlen = (ip->version_ihl & 0xf) * 4u;
+	uint32_t len = rte_be_to_cpu_16(ip->total_length) - hlen;
+	struct rte_icmp_hdr *ic = (struct rte_icmp_hdr *)((uint8_t *)ip + hlen);
+	uint32_t avail = RTE_MIN(len, m->data_len - RTE_ETHER_HDR_LEN - hlen);
+
+	if (avail < sizeof(*ic) + sizeof(struct rte_ipv4_hdr) + 8 ||
+	    (ic->icmp_type != DP_ICMP_DEST_UNREACH && ic->icmp_type != DP_ICMP_TIME_EXCEEDED &&
+	     ic->icmp_type != DP_ICMP_PARAM_PROBLEM))
+		return false;
+	struct rte_ipv4_hdr *q = (struct rte_ipv4_hdr *)(ic + 1);
+	uint32_t peer = q->dst_addr; /* whom the quoted packet went to */
+	uint32_t sender = unquote(q, avail - sizeof(*ic));
+	if (sender == 0)
+		return false;
+	struct tuple to = {.src = ip->src_addr == peer ? q->dst_addr : ip->src_addr, .dst = sender};
+	struct dp_l4 none = {0};
+	rewrite(ip, &none, &to);
+	uint16_t sum = 0;
+	ic->icmp_cksum = 0;
+	if (rte_raw_cksum_mbuf(m, RTE_ETHER_HDR_LEN + hlen, len, &sum) != 0)
+		sum = 0; /* cannot happen: ip_check vouched for the length */
+	ic->icmp_cksum = (uint16_t)~sum;
+	return true;
+}
+

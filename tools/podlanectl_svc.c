@@ -1,0 +1,282 @@
+/* podlanectl's service and conntrack commands: their parameters from the
+ * command line (IP:PORT/PROTOCOL as people write them), their results as
+ * tables. */
+#include <arpa/inet.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "podlanectl.h"
+#include "podlane_api.h"
+
+/* "IP:PORT" into ip and port (1..65535); false when it is not that. */
+static bool ip_port(const char *s, char ip[16], long *port)
+{
+	const char *colon = strrchr(s, ':');
+	struct in_addr a;
+	char *end;
+
+	if (colon == NULL || colon - s >= 16)
+		return false;
+	memcpy(ip, s, (size_t)(colon - s));
+	ip[colon - s] = '\0';
+	*port = strtol(colon + 1, &end, 10);
+	return inet_pton(AF_INET, ip, &a) == 1 && *end == '\0' && colon[1] != '\0' && *port >= 1 &&
+	       *port <= 65535;
+}
+
+/* "IP:PORT[/tcp|udp]" as the ip, port and protocol members of o. */
+static bool frontend(const char *s, json_t *o)
+{
+	char buf[40], ip[16];
+	const char *proto = "tcp";
+	long port;
+
+	if (strlen(s) >= sizeof(buf))
+		return false;
+	strcpy(buf, s);
+	char *slash = strchr(buf, '/');
+	if (slash != NULL) {
+		*slash = '\0';
+		proto = slash + 1;
+		if (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0)
+			return false;
+	}
+	if (!ip_port(buf, ip, &port))
+		return false;
+	json_object_set_new(o, "ip", json_string(ip));
+	json_object_set_new(o, "port", json_integer(port));
+	json_object_set_new(o, "protocol", json_string(proto));
+	return true;
+}
+
+json_t *cli_trace_params(const char *to, const char *from)
+{
+	json_t *p = json_object();
+	char ip[16];
+	long port;
+
+	if (strchr(to, ':') == NULL) {
+		json_object_set_new(p, "address", json_string(to));
+	} else {
+		if (!frontend(to, p))
+			goto bad;
+		json_object_set(p, "address", json_object_get(p, "ip"));
+		json_object_del(p, "ip");
+	}
+	if (from != NULL && strchr(from, ':') != NULL) {
+		if (!ip_port(from, ip, &port))
+			goto bad;
+		json_object_set_new(p, "source", json_string(ip));
+		json_object_set_new(p, "source_port", json_integer(port));
+	} else if (from != NULL) {
+		json_object_set_new(p, "source", json_string(from));
+	}
+	return p;
+bad:
+	json_decref(p);
+	return NULL;
+}
+
+static char *join_backends(json_t *b)
+{
+	size_t i, len = 1, at = 0;
+	json_t *o;
+
+	json_array_foreach(b, i, o)
+		len += strlen(cli_str(o, "ip")) + strlen(cli_str(o, "port")) + 2;
+	char *s = malloc(len);
+	if (s == NULL)
+		return NULL;
+	s[0] = '\0';
+	json_array_foreach(b, i, o)
+		at += (size_t)sprintf(s + at, "%s%s:%s", i ? "," : "", cli_str(o, "ip"),
+				      cli_str(o, "port"));
+	return s;
+}
+
+static void print_services(json_t *r)
+{
+	size_t i;
+	json_t *s;
+	char buf[48];
+
+	json_array_foreach(r, i, s) {
+		json_t *st = json_object_get(s, "stats");
+		snprintf(buf, sizeof(buf), "%s:%s/%s", cli_str(s, "ip"), cli_str(s, "port"),
+			 cli_str(s, "protocol"));
+		json_object_set_new(s, "service", json_string(buf));
+		char *b = join_backends(json_object_get(s, "backends"));
+		json_object_set_new(s, "backend_list", json_string(b && b[0] ? b : "none"));
+		free(b);
+		json_object_set_new(s, "policy", json_string(json_object_get(s, "external_traffic_policy")
+								 ? "Local" : "Cluster"));
+		json_object_set(s, "conns", json_object_get(st, "connections"));
+		json_object_set(s, "rejected", json_object_get(st, "rejected"));
+	}
+	cli_table(r, (const char *const[]){"service", "name", "backend_list", "node_port", "policy",
+					   "affinity_timeout", "conns", "rejected", "origin", NULL},
+		  (const char *const[]){"SERVICE", "NAME", "BACKENDS", "NODE_PORT", "EXTERNAL",
+					"AFFINITY", "CONNS", "REJECTED", "ORIGIN"});
+}
+
+static const char *endpoints(json_t *dir, char buf[64])
+{
+	json_t *s = json_object_get(dir, "source"), *d = json_object_get(dir, "destination");
+	snprintf(buf, 64, "%s:%s>%s:%s", cli_str(s, "ip"), cli_str(s, "port"), cli_str(d, "ip"),
+		 cli_str(d, "port"));
+	return buf;
+}
+
+static void print_conntrack(json_t *r)
+{
+	json_t *flows = json_object_get(r, "flows"), *f;
+	char b[64];
+	size_t i;
+
+	json_array_foreach(flows, i, f) {
+		json_t *p = json_object_get(f, "packets");
+		json_object_set_new(f, "orig", json_string(endpoints(json_object_get(f, "original"), b)));
+		json_object_set_new(f, "repl", json_string(endpoints(json_object_get(f, "reply"), b)));
+		snprintf(b, sizeof(b), "%lld/%lld", (long long)json_integer_value(json_array_get(p, 0)),
+			 (long long)json_integer_value(json_array_get(p, 1)));
+		json_object_set_new(f, "pkts", json_string(b));
+	}
+	cli_table(flows, (const char *const[]){"protocol", "state", "orig", "repl", "pkts", "idle",
+					       "service", NULL},
+		  (const char *const[]){"PROTO", "STATE", "ORIGINAL", "REPLY", "PACKETS", "IDLE",
+					"SERVICE"});
+	printf("%zu shown of %s matching; %s of %s tracked\n", json_array_size(flows),
+	       cli_str(r, "matched"), cli_str(r, "in_use"), cli_str(r, "max"));
+}
+
+static void print_flushed(json_t *r)
+{
+	printf("%s connection(s) forgotten\n", cli_str(r, "flushed"));
+}
+
+static void print_service(json_t *r)
+{
+	json_t *one = json_pack("[O]", r);
+	json_object_set_new(json_array_get(one, 0), "stats", json_object());
+	print_services(one);
+	json_decref(one);
+}
+
+static void print_deleted(json_t *r)
+{
+	printf("service %s deleted\n", cli_str(r, "deleted"));
+}
+
+/* service add's options after the backends; false on a bad one. */
+static bool add_options(int n, char **a, int i, json_t *p)
+{
+	json_t *ext = json_array();
+	char *end;
+
+	for (; i < n; i++) {
+		bool more = i + 1 < n;
+		long v;
+		if (strcmp(a[i], "--local") == 0) {
+			json_object_set_new(p, "external_traffic_policy", json_string("Local"));
+		} else if (strcmp(a[i], "--node-port") == 0 && more) {
+			v = strtol(a[++i], &end, 10);
+			if (*end || v < 1 || v > 65535)
+				goto bad;
+			json_object_set_new(p, "node_port", json_integer(v));
+		} else if (strcmp(a[i], "--affinity") == 0 && more) {
+			v = strtol(a[++i], &end, 10);
+			if (*end || v < 0 || v > 86400)
+				goto bad;
+			json_object_set_new(p, "affinity_timeout", json_integer(v));
+		} else if (strcmp(a[i], "--name") == 0 && more) {
+			json_object_set_new(p, "name", json_string(a[++i]));
+		} else if (strcmp(a[i], "--external-ip") == 0 && more) {
+			json_array_append_new(ext, json_string(a[++i]));
+		} else {
+			goto bad;
+		}
+	}
+	if (json_array_size(ext))
+		json_object_set_new(p, "external_ips", ext);
+	else
+		json_decref(ext);
+	return true;
+bad:
+	json_decref(ext);
+	return false;
+}
+
+static int service_add(int n, char **a, json_t **params, const char **why)
+{
+	json_t *p = json_object(), *b = json_array();
+	int i = 3;
+	char ip[16];
+	long port;
+
+	*params = p;
+	json_object_set_new(p, "backends", b);
+	*why = "service add: IP:PORT[/tcp|udp] [BACKEND_IP:PORT...] [--node-port N] "
+	       "[--external-ip IP]... [--local] [--affinity SECONDS] [--name NAME]";
+	if (n < 3 || !frontend(a[2], p))
+		return 1;
+	for (; i < n && strncmp(a[i], "--", 2) != 0; i++) {
+		if (!ip_port(a[i], ip, &port))
+			return 1;
+		json_array_append_new(b, json_pack("{s:s, s:i}", "ip", ip, "port", (int)port));
+	}
+	return add_options(n, a, i, p) ? 0 : 1;
+}
+
+int cli_svc_command(int n, char **a, const char **method, json_t **params,
+		    void (**print)(json_t *), const char **why)
+{
+	bool svc = strcmp(a[0], "service") == 0;
+	const char *verb = n > 1 ? a[1] : "";
+
+	*params = json_object();
+	if (svc && strcmp(verb, "list") == 0 && n == 2) {
+		*method = PL_M_SERVICE_LIST;
+		*print = print_services;
+	} else if (svc && strcmp(verb, "add") == 0) {
+		json_decref(*params);
+		*method = PL_M_SERVICE_ADD;
+		*print = print_service;
+		if (service_add(n, a, params, why) == 0)
+			return 0;
+		json_decref(*params);
+		*params = NULL;
+		return 1;
+	} else if (svc && strcmp(verb, "del") == 0 && n == 3 && frontend(a[2], *params)) {
+		*method = PL_M_SERVICE_DEL;
+		*print = print_deleted;
+	} else if (!svc && strcmp(verb, "list") == 0 && n <= 5) {
+		*method = PL_M_CONNTRACK_LIST;
+		*print = print_conntrack;
+		for (int i = 2; i < n; i++) {
+			char *end;
+			if (strcmp(a[i], "--limit") == 0 && i + 1 < n) {
+				long v = strtol(a[++i], &end, 10);
+				if (*end || v < 0)
+					goto bad;
+				json_object_set_new(*params, "limit", json_integer(v));
+			} else if (!frontend(a[i], *params)) {
+				goto bad;
+			}
+		}
+	} else if (!svc && strcmp(verb, "flush") == 0 && n <= 3 &&
+		   (n == 2 || frontend(a[2], *params))) {
+		*method = PL_M_CONNTRACK_FLUSH;
+		*print = print_flushed;
+	} else {
+		goto bad;
+	}
+	return 0;
+bad:
+	json_decref(*params);
+	*params = NULL;
+	*why = svc ? "service: list | add IP:PORT[/tcp|udp] ... | del IP:PORT[/tcp|udp]"
+		   : "conntrack: list [IP:PORT[/tcp|udp]] [--limit N] | flush [IP:PORT[/tcp|udp]]";
+	return 1;
+}
