@@ -164,6 +164,13 @@ static int new_flow(struct dp_worker *w, struct rte_mbuf *m, struct dp_port *in,
 			      .proto = k->proto};
 	bool snat = (off_node && !b->local) || b->ip == k->src;
 	int64_t id = snat ? snat_create(k, &r, s->id + 1) : dp_ct_create(k, &r, s->id + 1);
+	if (id == -EEXIST && !snat) {
+		/* The client's port already talks to this backend through
+		 * another service IP: the answers could not be told apart
+		 * without a source port of our own. */
+		snat = true;
+		id = snat_create(k, &r, s->id + 1);
+	}
 	if (id < 0) {
 		dp_drop(w, m, DP_DROP_CONNTRACK_FULL);
 		return NAT_GONE;

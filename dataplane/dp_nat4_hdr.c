@@ -108,11 +108,6 @@ static void rewrite(struct rte_ipv4_hdr *ip, const struct dp_l4 *l, const struct
 		put16(l->csum, 0xffff); /* 0 would mean "no checksum" */
 }
 
-static inline struct tuple reversed(const struct dp_ct_key *k)
-{
-	return (struct tuple){.src = k->dst, .dst = k->src, .sport = k->dport, .dport = k->sport};
-}
-
 static inline struct tuple as_is(const struct dp_ct_key *k)
 {
 	return (struct tuple){.src = k->src, .dst = k->dst, .sport = k->sport, .dport = k->dport};

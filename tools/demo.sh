@@ -3,8 +3,9 @@
 # up a simulated 3-node podlane cluster in network namespaces (no NIC, no
 # hugepages needed): a fabric bridge for the node network 172.31.102.0/24,
 # three nodes each running podlaned, two pods per node attached with the
-# podlane CNI plugin, routes from Kubernetes-like Node objects. Runs the
-# connectivity matrix and one iperf3, then leaves it all up.
+# podlane CNI plugin, routes and a Service from Kubernetes-like objects
+# (tools/podlane-k8s). Runs the connectivity matrix, the Service from each
+# node's pods and one iperf3, then leaves it all up.
 #   tools/demo.sh        bring it up
 #   tools/demo.sh down   remove everything it created
 set -euo pipefail
@@ -16,7 +17,7 @@ NODES=(1 2 3)
 
 down() {
 	for i in "${NODES[@]}"; do
-		for f in $D/podlaned-n$i.pid $D/iperf.pid; do
+		for f in $D/podlaned-n$i.pid $D/iperf.pid $D/web-n$i.pid; do
 			[ -f "$f" ] || continue
 			pid=$(cat "$f")
 			kill "$pid" 2>/dev/null || true
@@ -56,6 +57,7 @@ for i in "${NODES[@]}"; do
 	ip -n $P-fab link set $P-f$i master br0 up
 	cat >$D/n$i.json <<-CFG
 	{"node_ip": "172.31.102.10$i/24", "gateway": "172.31.102.1", "pod_cidr": "100.96.24$i.0/24",
+	 "service_cidr": "10.96.0.0/12",
 	 "uplink": "af_packet:up0", "socket": "$D/n$i.sock", "state_dir": "$D/n$i.state",
 	 "workers": 1, "eal": ["--no-huge", "-m", "512", "--file-prefix", "$P-n$i"]}
 	CFG
@@ -81,13 +83,30 @@ for i in "${NODES[@]}"; do
 		PODS+=(n$i$p)
 	done
 done
-# Routes between nodes: what an agent derives from the Kubernetes Node objects.
-nodes=$(python3 -c '
-import json
-print(json.dumps({"items": [{"metadata": {"name": "n%d" % i}, "spec": {"podCIDR": "100.96.24%d.0/24" % i},
-    "status": {"addresses": [{"type": "InternalIP", "address": "172.31.102.10%d" % i}]}} for i in (1, 2, 3)]}))')
+# A web server (it answers with its address and the client's) in the b
+# pods of nodes 2 and 3: the backends of Service demo/web.
+for i in 2 3; do
+	ip netns exec $P-n${i}b python3 "$top/tests/e2e/lib/whoami.py" 8080 >$D/web-n$i.log 2>&1 &
+	echo $! >$D/web-n$i.pid
+done
+for i in 2 3; do
+	for _ in $(seq 50); do grep -q ready $D/web-n$i.log && break; sleep 0.1; done
+done
+# Routes between nodes and the Service: what the agent derives from the
+# Kubernetes objects (Nodes, Service, EndpointSlice), as kubectl prints them.
+objects=$(python3 -c '
+import json, sys
+nodes = [{"kind": "Node", "metadata": {"name": "n%d" % i}, "spec": {"podCIDR": "100.96.24%d.0/24" % i},
+          "status": {"addresses": [{"type": "InternalIP", "address": "172.31.102.10%d" % i}]}} for i in (1, 2, 3)]
+svc = {"kind": "Service", "metadata": {"namespace": "demo", "name": "web"},
+       "spec": {"clusterIP": "10.96.0.10", "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}}
+eps = {"kind": "EndpointSlice", "addressType": "IPv4",
+       "metadata": {"namespace": "demo", "name": "web-1", "labels": {"kubernetes.io/service-name": "web"}},
+       "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
+       "endpoints": [{"addresses": [a], "conditions": {"ready": True}} for a in sys.argv[1:]]}
+print(json.dumps({"kind": "List", "items": nodes + [svc, eps]}))' "${IP[n2b]}" "${IP[n3b]}")
 for i in "${NODES[@]}"; do
-	echo "$nodes" | "$top/tools/podlane-k8s" --node n$i --socket $D/n$i.sock >/dev/null
+	echo "$objects" | "$top/tools/podlane-k8s" --node n$i --socket $D/n$i.sock >/dev/null
 done
 
 printf '\n%-20s %-20s %-5s %-6s %s\n' FROM TO PROTO RESULT RTT
@@ -110,6 +129,17 @@ for i in "${NODES[@]}"; do
 	row $P-n${i}b "pod n${i}b" 172.31.102.10$(( i % 3 + 1 )) "node n$(( i % 3 + 1 ))"
 done
 
+# The Service from a pod of each node: which backend answered, and the
+# address it saw the client at (the client pod's own: no NAT of the source).
+for i in "${NODES[@]}"; do
+	if out=$(ip netns exec $P-n${i}a python3 "$top/tests/e2e/lib/ask.py" tcp 10.96.0.10 80 4 2>&1); then
+		printf '%-20s %-20s %-5s %-6s %s\n' "pod n${i}a ${IP[n${i}a]}" "service 10.96.0.10:80" tcp ok \
+			"backends $(awk '{print $1}' <<<"$out" | sort -u | xargs), seen as $(awk '{print $2}' <<<"$out" | cut -d: -f1 | sort -u | xargs)"
+	else
+		printf '%-20s %-20s %-5s %-6s %s\n' "pod n${i}a ${IP[n${i}a]}" "service 10.96.0.10:80" tcp FAIL "$out"
+	fi
+done
+
 ip netns exec $P-n2b iperf3 -s -1 -D -p 5201 --pidfile $D/iperf.pid
 sleep 0.3
 rate=$(ip netns exec $P-n1a iperf3 -c "${IP[n2b]}" -t 2 -J 2>/dev/null | python3 -c '
@@ -121,6 +151,9 @@ cat <<EOF2
 The cluster is up: nodes $P-n1..3 (172.31.102.101..103), pods $P-n<i>a/b. Poke around:
   $top/build/tools/podlanectl --socket $D/n1.sock pod list
   $top/build/tools/podlanectl --socket $D/n1.sock route list
+  $top/build/tools/podlanectl --socket $D/n1.sock service list
+  $top/build/tools/podlanectl --socket $D/n1.sock conntrack list
+  $top/build/tools/podlanectl --socket $D/n1.sock trace 10.96.0.10:80 from ${IP[n1a]}:40000
   $top/build/tools/podlanectl --socket $D/n1.sock stats
   ip netns exec $P-n1a ping ${IP[n3b]}
   ip netns exec $P-n1a ip route

@@ -251,7 +251,7 @@ int cli_svc_command(int n, char **a, const char **method, json_t **params,
 	} else if (svc && strcmp(verb, "del") == 0 && n == 3 && frontend(a[2], *params)) {
 		*method = PL_M_SERVICE_DEL;
 		*print = print_deleted;
-	} else if (!svc && strcmp(verb, "list") == 0 && n <= 5) {
+	} else if (!svc && strcmp(verb, "list") == 0 && n <= 6) {
 		*method = PL_M_CONNTRACK_LIST;
 		*print = print_conntrack;
 		for (int i = 2; i < n; i++) {
@@ -261,12 +261,13 @@ int cli_svc_command(int n, char **a, const char **method, json_t **params,
 				if (*end || v < 0)
 					goto bad;
 				json_object_set_new(*params, "limit", json_integer(v));
-			} else if (!frontend(a[i], *params)) {
+			} else if (strcmp(a[i], "--service") != 0 || i + 1 == n ||
+				   !frontend(a[++i], *params)) {
 				goto bad;
 			}
 		}
-	} else if (!svc && strcmp(verb, "flush") == 0 && n <= 3 &&
-		   (n == 2 || frontend(a[2], *params))) {
+	} else if (!svc && strcmp(verb, "flush") == 0 &&
+		   (n == 2 || (n == 4 && strcmp(a[2], "--service") == 0 && frontend(a[3], *params)))) {
 		*method = PL_M_CONNTRACK_FLUSH;
 		*print = print_flushed;
 	} else {
@@ -277,6 +278,7 @@ bad:
 	json_decref(*params);
 	*params = NULL;
 	*why = svc ? "service: list | add IP:PORT[/tcp|udp] ... | del IP:PORT[/tcp|udp]"
-		   : "conntrack: list [IP:PORT[/tcp|udp]] [--limit N] | flush [IP:PORT[/tcp|udp]]";
+		   : "conntrack: list [--service IP:PORT[/tcp|udp]] [--limit N] | "
+		     "flush [--service IP:PORT[/tcp|udp]]";
 	return 1;
 }

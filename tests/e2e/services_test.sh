@@ -119,6 +119,18 @@ done
 [ "$(counter n1 no_backend)" -ge 3 ] || fail "no_backend not counted: $(counter n1 no_backend)"
 ok "a service without endpoints and a port the service IP does not serve: connection refused within a second, counted"
 
+# podlanectl's own service commands.
+ctl n1 service add 10.96.0.50:8080 "${IP[b1]}:8080" "${IP[b2]}:8080" --node-port 30090 \
+	--external-ip 198.51.100.50 --local --affinity 5 --name t/cli >/dev/null || fail "service add"
+out=$(ctl n1 service list)
+grep -qE "^10\.96\.0\.50:8080/tcp +t/cli +${IP[b1]}:8080,${IP[b2]}:8080 +30090 +Local +5 +0 +0 +static$" <<<"$out" ||
+	fail "service list: $out"
+cell c1 tcp 10.96.0.50 8080 1 "b1 b2" client
+out=$(ctl n1 service add 10.96.0.51:8080/sctp 2>&1) && fail "sctp accepted: $out"
+[[ "$out" == "podlanectl: service add: IP:PORT[/tcp|udp]"* ]] || fail "service add usage: $out"
+[ "$(ctl n1 service del 10.96.0.50:8080)" = "service 10.96.0.50:8080/tcp deleted" ] || fail "service del"
+ok "podlanectl service add, list (table), del; a bad protocol is a usage error"
+
 out=$(ctl n1 trace 10.96.0.10:80 from "${IP[c1]}":40000)
 grep -qx "service   10.96.0.10:80/tcp (default/web:http)" <<<"$out" || fail "trace service: $out"
 b=$(sed -n 's/^backend   \(.*\):8080$/\1/p' <<<"$out")
@@ -170,7 +182,7 @@ ok "a backend removed under traffic: $moved of 40 UDP flows were on it and moved
 python3 "$E2E_TOP/tools/bench/plapi.py" "$WORK/n1.sock" service.replace_all \
 	"{\"origin\": \"k8s\", \"services\": $SERVICES}" >/dev/null
 
-out=$(ctl n1 -o json conntrack list 10.96.0.11:53/udp)
+out=$(ctl n1 -o json conntrack list --service 10.96.0.11:53/udp)
 python3 -c 'import json, sys
 r = json.loads(sys.argv[1]); f = r["flows"]
 assert r["matched"] == len(f) >= 40 and r["in_use"] >= len(f), r
@@ -179,8 +191,8 @@ assert x["service"] == "10.96.0.11:53/udp" and x["protocol"] == "udp", x
 assert x["original"]["source"]["ip"] == sys.argv[2] and x["original"]["destination"] == {"ip": "10.96.0.11", "port": 53}, x
 assert x["reply"]["destination"]["ip"] == sys.argv[2] and x["packets"][0] >= 1 and x["state"] in ("replied", "unreplied"), x' \
 	"$out" "${IP[c1]}" || fail "conntrack list: $out"
-out=$(ctl n1 conntrack flush 10.96.0.11:53/udp)
-[ "$(ctl n1 -o json conntrack list 10.96.0.11:53/udp | python3 -c 'import json,sys; print(json.load(sys.stdin)["matched"])')" = 0 ] ||
+out=$(ctl n1 conntrack flush --service 10.96.0.11:53/udp)
+[ "$(ctl n1 -o json conntrack list --service 10.96.0.11:53/udp | python3 -c 'import json,sys; print(json.load(sys.stdin)["matched"])')" = 0 ] ||
 	fail "flows left after flush ($out)"
 ok "conntrack list shows a service's flows both ways; flush forgets them ($out)"
 

@@ -368,6 +368,44 @@ static void test_hairpin(void **state)
 	rte_pktmbuf_free(m);
 }
 
+/* One client port to two service IPs that share a backend: the second
+ * connection's answers would look like the first's, so it is SNATed. */
+static void test_same_backend_twice(void **state)
+{
+	struct dp_svc_spec x = {.ip = ip4("10.96.0.11")};
+	struct dp_backend_spec b = {.ip = ip4(B), .port = be16(8080), .local = true};
+	struct dp_nh_spec svc = {.kind = DP_NH_SERVICE};
+
+	(void)state;
+	routes();
+	service(0, IPPROTO_TCP, (const char *const[]){B}, 1, NULL);
+	x.port = be16(80);
+	x.proto = IPPROTO_TCP;
+	x.n_backends = 1;
+	x.backends = &b;
+	assert_int_equal(dp_svc_set(1, &x), 0);
+	assert_int_equal(dp_route_add(ip4("10.96.0.11"), 32, &svc), 0);
+	rx1(T_POD_A, l4_frame(T_POD_A, A, 40000, VIP, 80, IPPROTO_TCP, 64));
+	struct rte_mbuf *m = out1(T_POD_B);
+	assert_packet(m, A, 40000, B, 8080);
+	rte_pktmbuf_free(m);
+	rx1(T_POD_A, l4_frame(T_POD_A, A, 40000, "10.96.0.11", 80, IPPROTO_TCP, 64));
+	m = out1(T_POD_B);
+	uint16_t sport = rte_be_to_cpu_16(((uint16_t *)(t_ip(m) + 1))[0]);
+	assert_true(sport >= 61000);
+	assert_packet(m, NODE, sport, B, 8080);
+	rte_pktmbuf_free(m);
+	/* Each answer goes back as its own service. */
+	rx1(T_POD_B, l4_frame(T_POD_B, B, 8080, A, 40000, IPPROTO_TCP, 64));
+	m = out1(T_POD_A);
+	assert_packet(m, VIP, 80, A, 40000);
+	rte_pktmbuf_free(m);
+	rx1(T_POD_B, l4_frame(T_POD_B, B, 8080, NODE, sport, IPPROTO_TCP, 64));
+	m = out1(T_POD_A);
+	assert_packet(m, "10.96.0.11", 80, A, 40000);
+	rte_pktmbuf_free(m);
+}
+
 static void test_timeouts(void **state)
 {
 	(void)state;
@@ -512,6 +550,7 @@ int main(void)
 		T(test_nodeport_snat),
 		T(test_nodeport_local_backend),
 		T(test_hairpin),
+		T(test_same_backend_twice),
 		T(test_timeouts),
 		T(test_stale_udp),
 		T(test_conntrack_full),
