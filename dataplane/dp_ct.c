@@ -53,7 +53,7 @@ int dp_ct_init(uint32_t max_flows, char *err, size_t errlen)
 					     SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_EXACT_SZ);
 	for (unsigned w = 0; w < dp.cfg.n_workers; w++)
 		if ((nat->flow_cache[w] = rte_zmalloc("podlane_flow_cache",
-						      DP_FLOW_CACHE * sizeof(uint32_t), 0)) == NULL)
+						      DP_FLOW_CACHE * sizeof(uint64_t), 0)) == NULL)
 			nat->ct = NULL; /* said below */
 	if (nat->ct == NULL || nat->flows == NULL || nat->free_ids == NULL) {
 		snprintf(err, errlen, "cannot allocate the connection table for %u flows (max_flows; "

@@ -111,7 +111,7 @@ struct dp_svc_fe_key {
 	uint8_t pad;
 };
 #define DP_FE_EXTERNAL (1u << 31) /* a NodePort or external IP: externalTrafficPolicy applies */
-#define DP_FLOW_CACHE 16384 /* entries per worker (64 KiB) */
+#define DP_FLOW_CACHE 16384 /* entries per worker (128 KiB) */
 
 /* sessionAffinity ClientIP: (service, client) -> the backend it had. */
 struct dp_aff_key {
@@ -146,9 +146,10 @@ struct dp_nat {
 	uint8_t *lost; /* bit per service id: lost backends since the last commit */
 	struct dp_svc_wstats *svc_stats[DP_MAX_WORKERS]; /* per worker, by service id */
 	/* Per worker: the flow (id << 1 | direction) a key's hash last led
-	 * to, checked against the flow's own key before use, so nothing ever
-	 * invalidates it (dp_nat4.c). */
-	uint32_t *flow_cache[DP_MAX_WORKERS];
+	 * to, with that hash above it (a tag: a miss costs no flow read); the
+	 * flow's own key confirms it before use, so nothing ever invalidates
+	 * it (dp_nat4.c). */
+	uint64_t *flow_cache[DP_MAX_WORKERS];
 	bool active; /* services or flows exist: the NAT stage runs (control thread sets) */
 };
 

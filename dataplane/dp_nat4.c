@@ -30,7 +30,9 @@ enum { NAT_PASS, NAT_DONE, NAT_GONE };
  * (32768-60999), which the node's own connections use. */
 #define SNAT_PORT_MIN 61000
 #define SNAT_PORTS (65536 - SNAT_PORT_MIN)
-#define SNAT_TRIES 32
+/* Ports tried for a new SNATed connection: a failed try costs a lookup,
+ * and a flood of connections SNAT cannot place must not stall a worker. */
+#define SNAT_TRIES 8
 
 #define fold dp_csum_fold
 #define get16 dp_get16
@@ -228,6 +230,47 @@ static int unknown(struct dp_worker *w, struct rte_mbuf *m, struct dp_port *in,
 	return NAT_PASS;
 }
 
+/* The flows of nk keys into data[], a bit each in the result where found:
+ * the worker's cache first (an entry is the key's hash and the flow; the
+ * caller confirms with the flow's own key), one bulk lookup of the table
+ * for the rest. The flows found are prefetched for the translation. */
+static uint64_t find_flows(struct dp_worker *w, const struct dp_ct_key *keys,
+			   const hash_sig_t *sig, uint16_t nk, void **data)
+{
+	struct dp_nat *nat = dp.nat;
+	uint64_t *cache = nat->flow_cache[w->id], hits = 0, fh = 0;
+	const void *kp[DP_BURST];
+	hash_sig_t msig[DP_BURST];
+	uint16_t miss[DP_BURST], nm = 0;
+	void *found[DP_BURST];
+
+	for (uint16_t j = 0; j < nk; j++) {
+		uint64_t e = cache[sig[j] % DP_FLOW_CACHE];
+		if ((uint32_t)(e >> 32) == sig[j]) {
+			data[j] = (void *)(uintptr_t)(uint32_t)e;
+			hits |= 1ull << j;
+			rte_prefetch0(&nat->flows[(uint32_t)e >> 1]);
+		} else {
+			kp[nm] = &keys[j];
+			msig[nm] = sig[j];
+			miss[nm++] = j;
+		}
+	}
+	if (nm == 0)
+		return hits;
+	rte_hash_lookup_with_hash_bulk_data(nat->ct, kp, msig, nm, &fh, found);
+	for (uint16_t x = 0; x < nm; x++) {
+		if (!(fh >> x & 1))
+			continue;
+		uint32_t d = (uint32_t)(uintptr_t)found[x];
+		data[miss[x]] = found[x];
+		hits |= 1ull << miss[x];
+		cache[msig[x] % DP_FLOW_CACHE] = (uint64_t)msig[x] << 32 | d;
+		rte_prefetch0(&nat->flows[d >> 1]);
+	}
+	return hits;
+}
+
 /* Which packets to look at: see the top of this file. */
 static inline bool watched(const struct dp_nh *nh, bool every, bool local)
 {
@@ -254,10 +297,8 @@ void dp_nat4(struct dp_worker *w, uint16_t port, struct dp_pkts *v)
 	uint16_t at[DP_BURST], nk = 0;
 	struct dp_l4 l[DP_BURST];
 	struct dp_ct_key keys[DP_BURST];
-	const void *kp[DP_BURST];
 	hash_sig_t sig[DP_BURST];
 	void *data[DP_BURST];
-	uint64_t hits = 0;
 
 	for (uint16_t i = 0; i < v->n; i++) {
 		const struct dp_nh *nh = v->hop[i] == DP_HOP_NONE ? NULL : &dp.nh[v->hop[i]];
@@ -272,41 +313,13 @@ void dp_nat4(struct dp_worker *w, uint16_t port, struct dp_pkts *v)
 		sig[nk] = dp_ct_hash(&keys[nk], sizeof(keys[nk]), 0);
 		nk++;
 	}
-	/* The worker's cache first; the table for what it does not have. */
-	uint32_t *cache = nat->flow_cache[w->id];
-	uint16_t miss[DP_BURST], nm = 0;
-	hash_sig_t msig[DP_BURST];
-	for (uint16_t j = 0; j < nk; j++) {
-		uint32_t c = cache[sig[j] % DP_FLOW_CACHE];
-		const struct dp_flow *f = &nat->flows[c >> 1];
-		if (__atomic_load_n(&f->in_use, __ATOMIC_ACQUIRE) == 1 &&
-		    memcmp(&f->key[c & 1], &keys[j], sizeof(keys[j])) == 0) {
-			data[j] = (void *)(uintptr_t)c;
-			hits |= 1ull << j;
-		} else {
-			kp[nm] = &keys[j];
-			msig[nm] = sig[j];
-			miss[nm++] = j;
-		}
-	}
-	if (nm) {
-		void *found[DP_BURST];
-		uint64_t fh = 0;
-		rte_hash_lookup_with_hash_bulk_data(nat->ct, kp, msig, nm, &fh, found);
-		for (uint16_t x = 0; x < nm; x++) {
-			uint16_t j = miss[x];
-			if (!(fh >> x & 1))
-				continue;
-			data[j] = found[x];
-			hits |= 1ull << j;
-			cache[msig[x] % DP_FLOW_CACHE] = (uint32_t)(uintptr_t)found[x];
-		}
-	}
+	uint64_t hits = nk ? find_flows(w, keys, sig, nk, data) : 0;
 	for (uint16_t j = 0; j < nk; j++) {
 		uint16_t i = at[j];
+		unsigned dir = (uintptr_t)data[j] & 1;
 		struct dp_flow *f = (hits >> j & 1) ? dp_ct_live((int64_t)(uintptr_t)data[j]) : NULL;
-		if (likely(f != NULL)) {
-			translate(w, v->m[i], dp_ip4_hdr(v->m[i]), &l[j], f, (uintptr_t)data[j] & 1);
+		if (likely(f != NULL && memcmp(&f->key[dir], &keys[j], sizeof(keys[j])) == 0)) {
+			translate(w, v->m[i], dp_ip4_hdr(v->m[i]), &l[j], f, dir);
 			fate[i] = NAT_DONE;
 		} else {
 			fate[i] = (uint8_t)unknown(w, v->m[i], in,

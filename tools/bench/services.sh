@@ -6,8 +6,8 @@
 #  - TCP between TAP pods (iperf3, Gbit/s) and new TCP connections per
 #    second (a client connecting and closing in a loop);
 #  - 64 B UDP on the DPDK generator wiring (vhost-user pods, 1 worker):
-#    the direct rate, and a ClusterIP with 4 backends at 10k, 100k and 1M
-#    tracked connections (16 service IPs x 62500 source ports for 1M);
+#    the direct rate, and ClusterIPs with 4 backends each at 10k, 100k and
+#    1M tracked connections (16 service IPs x 62500 source ports for 1M);
 #  - memory per tracked connection (tools/bench/plpath memory).
 # Rounds alternate the paths (these VMs drift); ratios are medians of the
 # rounds' ratios.
@@ -90,10 +90,13 @@ ip netns del fab # podlane_pair makes its own
 # podlaned has room for 1M connections (about 250 MB of hugepages).
 EAL_MEM="-m 768"
 podlane_pair 1 '"max_flows": 1100000, "max_services": 64,'
+# Each service its own 4 backends (ports of pod B): a client port talking to
+# two services must not meet one backend port twice (the answers would be
+# the same tuple), or 1M connections would not fit 62500 client ports.
 svcs=$(python3 -c 'import json, sys
-b = [{"ip": sys.argv[1], "port": p} for p in (1024, 1025, 1026, 1027)]
 print(json.dumps({"origin": "bench", "services": [
-    {"ip": "10.96.1.%d" % i, "port": 53, "protocol": "udp", "backends": b} for i in range(16)]}))' "$B")
+    {"ip": "10.96.1.%d" % i, "port": 53, "protocol": "udp",
+     "backends": [{"ip": sys.argv[1], "port": 1024 + 4 * i + k} for k in range(4)]} for i in range(16)]}))' "$B")
 python3 "$top/tools/bench/plapi.py" "$WORK/node.sock" service.replace_all "$svcs" >/dev/null
 # mpps NAME DST FLOWS ROUND: what reached pod B, flows from FLOWS/62500
 # destinations (one per /32) and up to 62500 source ports each.
