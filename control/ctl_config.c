@@ -144,6 +144,14 @@ static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen
 	if (c->node_plen == 0 || c->node_plen > 30)
 		return BAD("config: 'node_ip' needs the node network's prefix length (1..30), e.g. "
 			   "172.31.102.105/24");
+	uint32_t node_net = c->node_ip & ctl_mask(c->node_plen);
+	uint32_t node_bcast = node_net | ~ctl_mask(c->node_plen);
+	uint32_t h = rte_be_to_cpu_32(c->node_ip);
+	if (h == 0 || (h >> 24) == 127 || h >= 0xe0000000 || c->node_ip == node_net ||
+	    c->node_ip == node_bcast)
+		return BAD("config: 'node_ip' %s is not a host address of its network (not the "
+			   "network or broadcast address, loopback, multicast or 0.0.0.0)",
+			   json_string_value(json_object_get(root, "node_ip")));
 	if (json_object_get(root, "gateway")) {
 		if (get_str(root, "gateway", NULL, buf, sizeof(buf), err, errlen))
 			return -1;
@@ -151,11 +159,17 @@ static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen
 			return BAD("config: 'gateway' is \"%s\", expected an IPv4 address", buf);
 		if (((c->gateway ^ c->node_ip) & ctl_mask(c->node_plen)) != 0)
 			return BAD("config: 'gateway' %s is not on the node network of 'node_ip'", buf);
+		if (c->gateway == c->node_ip || c->gateway == node_net || c->gateway == node_bcast)
+			return BAD("config: 'gateway' %s is the node's own, the network's or the "
+				   "broadcast address", buf);
 		c->has_gateway = true;
 	}
 	if (get_prefix(root, "cluster_cidr", PL_DEFAULT_CLUSTER_CIDR, &c->cluster_net,
 		       &c->cluster_plen, false, err, errlen))
 		return -1;
+	if (overlap(c->cluster_net, c->cluster_plen, c->node_ip, c->node_plen))
+		return BAD("config: 'cluster_cidr' overlaps the node network of 'node_ip' (the "
+			   "kernel routes cluster_cidr to podlaned)");
 	if (get_prefix(root, "pod_cidr", NULL, &c->pod_net, &c->pod_plen, false, err, errlen))
 		return -1;
 	if (c->pod_plen < 16 || c->pod_plen > 30)
@@ -203,11 +217,15 @@ static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen
 		return BAD("config: 'host_port' \"%s\" is not a valid interface name", c->host_port);
 	if (get_str(root, "socket", PL_DEFAULT_SOCKET, c->socket, sizeof(c->socket), err, errlen))
 		return -1;
+	if (c->socket[0] != '/')
+		return BAD("config: 'socket' must be an absolute path");
 	if (get_group(root, "socket_group", &c->socket_gid, err, errlen))
 		return -1;
 	if (get_str(root, "state_dir", PL_DEFAULT_STATE_DIR, c->state_dir, sizeof(c->state_dir),
 		    err, errlen))
 		return -1;
+	if (c->state_dir[0] != '/')
+		return BAD("config: 'state_dir' must be an absolute path");
 	if (get_uint(root, "workers", 1, 1, DP_MAX_WORKERS, &c->workers, err, errlen))
 		return -1;
 	if (get_integer(root, "worker_nice", -10, -20, 19, &nice, err, errlen))

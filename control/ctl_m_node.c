@@ -83,6 +83,7 @@ static json_t *m_stats_get(json_t *params, struct ctl_err *e)
 
 	(void)params;
 	(void)e;
+	ctl_ports_watch(); /* the kernel's drops at our kernel ports, now */
 	dp_stats_read(&s);
 	for (uint16_t p = 0; p < DP_MAX_PORTS; p++) {
 		if (dp_port_info(p, &pi) != 0)

@@ -46,8 +46,8 @@ static json_t *m_pod_add(json_t *params, struct ctl_err *e)
 		return NULL;
 	if ((netns = ctl_param_str(params, "netns", true, e)) == NULL)
 		return NULL;
-	if (netns[0] != '/' || access(netns, R_OK) != 0) {
-		ctl_fail(e, PL_E_NETNS, "netns: '%.200s' does not exist", netns);
+	if (netns[0] != '/') {
+		ctl_fail(e, PL_E_NETNS, "netns: '%.200s' is not an absolute path", netns);
 		return NULL;
 	}
 	kind = ctl_param_str(params, "kind", false, e);
@@ -66,6 +66,10 @@ static json_t *m_pod_add(json_t *params, struct ctl_err *e)
 		ctl_fail(e, PL_E_INVALID_PARAMS, "ip: '%.32s' is not an IPv4 address", ip);
 		return NULL;
 	}
+	if (ip != NULL && want == 0) { /* 0 asks ctl_pod_add to allocate one */
+		ctl_fail(e, PL_E_INVALID_PARAMS, "ip: %.32s is not a usable address of pod_cidr", ip);
+		return NULL;
+	}
 	json_t *jm = json_object_get(params, "mtu");
 	if (jm && (!json_is_integer(jm) || json_integer_value(jm) < 68 || json_integer_value(jm) > 65535)) {
 		ctl_fail(e, PL_E_INVALID_PARAMS, "mtu: must be an integer from 68 to 65535");
@@ -82,7 +86,13 @@ static json_t *m_pod_add(json_t *params, struct ctl_err *e)
 	if (ctl_pod_add(id, netns, ifname, want, mtu, vhost, &p, e) != 0)
 		return NULL;
 	dp_commit();
-	ctl_state_save_pods();
+	int rc = ctl_state_save_pods();
+	if (rc != 0) { /* a pod a restart would not bring back: not added */
+		ctl_pod_del(p);
+		ctl_state_save_pods();
+		ctl_state_refused(e, rc, true);
+		return NULL;
+	}
 	return ctl_pod_json(p);
 }
 CTL_METHOD(PL_M_POD_ADD, m_pod_add)
@@ -95,11 +105,17 @@ static json_t *m_pod_del(json_t *params, struct ctl_err *e)
 
 	if (id == NULL)
 		return NULL;
-	if (p == NULL) /* already gone: DEL is idempotent */
-		return json_pack("{s:b}", "deleted", 0);
+	if (p == NULL) { /* already gone: DEL is idempotent, once it is on disk */
+		int rc = ctl_state_dirty() ? ctl_state_save_pods() : 0;
+		return rc ? (ctl_state_refused(e, rc, false), NULL) : json_pack("{s:b}", "deleted", 0);
+	}
 	ctl_ip_str(p->ip, ip);
 	ctl_pod_del(p);
-	ctl_state_save_pods();
+	int rc = ctl_state_save_pods();
+	if (rc != 0) {
+		ctl_state_refused(e, rc, false);
+		return NULL;
+	}
 	return json_pack("{s:b, s:s}", "deleted", 1, "ip", ip);
 }
 CTL_METHOD(PL_M_POD_DEL, m_pod_del)
@@ -109,7 +125,7 @@ static json_t *m_pod_check(json_t *params, struct ctl_err *e)
 	const char *id, *ifname;
 	struct ctl_pod *p = pod_key(params, &id, &ifname, e);
 	struct ctl_netns home;
-	int idx, present = 0, rc;
+	int idx, present = 0, routes = 0, rc;
 
 	if (id == NULL)
 		return NULL;
@@ -124,8 +140,15 @@ static json_t *m_pod_check(json_t *params, struct ctl_err *e)
 		return NULL;
 	}
 	idx = (int)if_nametoindex(p->ifname);
-	if (idx != 0)
+	uint32_t gw;
+	ctl_parse_ip(PL_POD_GATEWAY, &gw);
+	if (idx != 0) {
 		present = ctl_nl_addr_present(idx, p->ip, 32);
+		/* Its routes as pod.add made them: the gateway on the link, and
+		 * the default route through it. */
+		routes = (ctl_nl_route_present(idx, gw, 32, 0) == 1) +
+			 (ctl_nl_route_present(idx, 0, 0, gw) == 1);
+	}
 	ctl_netns_leave(&home);
 	if (idx == 0) {
 		ctl_fail(e, PL_E_NOT_FOUND, "interface %s is missing from netns %s", p->ifname, p->netns);
@@ -135,6 +158,11 @@ static json_t *m_pod_check(json_t *params, struct ctl_err *e)
 		char ip[16];
 		ctl_fail(e, PL_E_NOT_FOUND, "interface %s lacks its address %s/32", p->ifname,
 			 ctl_ip_str(p->ip, ip));
+		return NULL;
+	}
+	if (routes != 2) {
+		ctl_fail(e, PL_E_NOT_FOUND, "interface %s lacks its routes (%s/32 on the link, "
+			 "default via %s)", p->ifname, PL_POD_GATEWAY, PL_POD_GATEWAY);
 		return NULL;
 	}
 	return ctl_pod_json(p);

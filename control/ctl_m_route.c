@@ -8,7 +8,10 @@
 
 static bool reserved_origin(const char *o)
 {
-	return strcmp(o, "system") == 0 || strcmp(o, "pod") == 0 || strcmp(o, "service") == 0;
+	/* kernel: the mirror of import_table, which a restart makes again
+	 * from the kernel's table, not from routes.json. */
+	return strcmp(o, "system") == 0 || strcmp(o, "pod") == 0 || strcmp(o, "service") == 0 ||
+	       strcmp(o, "kernel") == 0;
 }
 
 /* origin param: optional, a short name, never one of ours. */
@@ -20,7 +23,7 @@ static const char *origin_param(json_t *params, const char *def, struct ctl_err 
 		return e->code ? NULL : def;
 	if (o[0] == '\0' || strlen(o) >= CTL_ORIGIN_LEN || reserved_origin(o)) {
 		ctl_fail(e, PL_E_INVALID_PARAMS, "origin: '%.32s' is not allowed (1-%d characters, "
-			 "not system, pod or service)", o, CTL_ORIGIN_LEN - 1);
+			 "not system, pod, service or kernel)", o, CTL_ORIGIN_LEN - 1);
 		return NULL;
 	}
 	return o;
@@ -50,8 +53,13 @@ static json_t *m_route_add(json_t *params, struct ctl_err *e)
 		ctl_fail(e, PL_E_RESOURCE, "cannot add route: %s", rc == -ENOSPC ? "route table full" : strerror(-rc));
 		return NULL;
 	}
+	if ((rc = ctl_state_save_routes()) != 0) {
+		ctl_route_remove(prefix, plen);
+		dp_commit();
+		ctl_state_refused(e, rc, true);
+		return NULL;
+	}
 	ctl_log("route add %s (%s)", json_string_value(json_object_get(params, "prefix")), origin);
-	ctl_state_save_routes();
 	return ctl_route_json(ctl_route_find(prefix, plen));
 }
 CTL_METHOD(PL_M_ROUTE_ADD, m_route_add)
@@ -76,7 +84,11 @@ static json_t *m_route_del(json_t *params, struct ctl_err *e)
 	ctl_route_remove(prefix, plen);
 	dp_commit();
 	ctl_log("route del %s", p);
-	ctl_state_save_routes();
+	int rc = ctl_state_save_routes();
+	if (rc != 0) {
+		ctl_state_refused(e, rc, false);
+		return NULL;
+	}
 	return json_pack("{s:s}", "deleted", p);
 }
 CTL_METHOD(PL_M_ROUTE_DEL, m_route_del)
@@ -191,7 +203,11 @@ static json_t *m_route_replace_all(json_t *params, struct ctl_err *e)
 	dp_commit();
 	ctl_log("route replace_all origin %s: %u added, %u changed, %u removed, %u unchanged",
 		origin, added, changed, removed, unchanged);
-	ctl_state_save_routes();
+	int rc = ctl_state_save_routes();
+	if (rc != 0) {
+		ctl_state_refused(e, rc, false);
+		return NULL;
+	}
 	return json_pack("{s:s, s:i, s:i, s:i, s:i}", "origin", origin, "added", added, "changed",
 			 changed, "removed", removed, "unchanged", unchanged);
 fail:

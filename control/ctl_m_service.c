@@ -37,8 +37,14 @@ static json_t *m_service_add(json_t *params, struct ctl_err *e)
 	    ctl_svc_set(&s, origin, e) != 0)
 		goto fail;
 	dp_commit();
+	int rc = ctl_state_save_services();
+	if (rc != 0) {
+		ctl_svc_remove(ctl_svc_find(s.ip, s.port, s.proto));
+		dp_commit();
+		ctl_state_refused(e, rc, true);
+		goto fail;
+	}
 	ctl_log("service add %s (%u backends, %s)", ctl_svc_str(&s, name), s.n_backends, origin);
-	ctl_state_save_services();
 	return ctl_svc_json(ctl_svc_find(s.ip, s.port, s.proto), false);
 fail:
 	ctl_svc_free(&s);
@@ -65,7 +71,11 @@ static json_t *m_service_del(json_t *params, struct ctl_err *e)
 	ctl_svc_remove(s);
 	dp_commit();
 	ctl_log("service del %s", name);
-	ctl_state_save_services();
+	int rc = ctl_state_save_services();
+	if (rc != 0) {
+		ctl_state_refused(e, rc, false);
+		return NULL;
+	}
 	return json_pack("{s:s}", "deleted", name);
 }
 CTL_METHOD(PL_M_SERVICE_DEL, m_service_del)
@@ -182,7 +192,11 @@ static json_t *m_service_replace_all(json_t *params, struct ctl_err *e)
 	dp_commit();
 	ctl_log("service replace_all origin %s: %u added, %u changed, %u removed, %u unchanged",
 		origin, added, changed, removed, unchanged);
-	ctl_state_save_services();
+	int rc = ctl_state_save_services();
+	if (rc != 0) {
+		ctl_state_refused(e, rc, false);
+		return NULL;
+	}
 	return json_pack("{s:s, s:i, s:i, s:i, s:i}", "origin", origin, "added", added, "changed",
 			 changed, "removed", removed, "unchanged", unchanged);
 fail:

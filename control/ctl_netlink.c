@@ -33,35 +33,53 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* Send one request and read until its ACK (or the end of a dump). */
+struct mnl_socket *ctl_nl_open(void)
+{
+	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+
+	if (nl != NULL && mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		int rc = errno;
+		mnl_socket_close(nl);
+		errno = rc;
+		return NULL;
+	}
+	return nl;
+}
+
+void ctl_nl_close(struct mnl_socket *nl)
+{
+	if (nl != NULL)
+		mnl_socket_close(nl);
+}
+
+/* Send one request over nl and read until its ACK (or the end of a dump). */
+static int nl_talk_on(struct mnl_socket *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+{
+	static uint32_t seq;
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	unsigned portid = mnl_socket_get_portid(nl);
+	int rc;
+
+	nlh->nlmsg_seq = ++seq;
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	do {
+		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (n < 0)
+			return -errno;
+		rc = mnl_cb_run(buf, (size_t)n, nlh->nlmsg_seq, portid, cb, data);
+	} while (rc > MNL_CB_STOP);
+	return rc < 0 ? -errno : 0;
+}
+
+/* The same over a socket of its own, in the calling thread's netns. */
 static int nl_talk(struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
-	int rc;
+	struct mnl_socket *nl = ctl_nl_open();
 
 	if (nl == NULL)
 		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	unsigned portid = mnl_socket_get_portid(nl);
-	nlh->nlmsg_seq = (uint32_t)time(NULL);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	do {
-		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (n < 0) {
-			rc = -errno;
-			goto out;
-		}
-		rc = mnl_cb_run(buf, (size_t)n, nlh->nlmsg_seq, portid, cb, data);
-	} while (rc > MNL_CB_STOP);
-	rc = rc < 0 ? -errno : 0;
-out:
+	int rc = nl_talk_on(nl, nlh, cb, data);
 	mnl_socket_close(nl);
 	return rc;
 }
@@ -259,4 +277,73 @@ int ctl_nl_addr_present(int ifindex, uint32_t ip, uint8_t plen)
 	ifa->ifa_family = AF_INET;
 	int rc = nl_talk(nlh, addr_cb, &r);
 	return rc < 0 ? rc : r.found;
+}
+
+struct route_req {
+	int ifindex;
+	uint32_t dst, gw;
+	uint8_t plen;
+	int found;
+};
+
+static int route_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	struct route_req *r = data;
+	uint32_t dst = 0, gw = 0, oif = 0;
+	const struct nlattr *a;
+
+	if (rtm->rtm_table != RT_TABLE_MAIN || rtm->rtm_dst_len != r->plen)
+		return MNL_CB_OK;
+	mnl_attr_for_each(a, nlh, sizeof(*rtm)) {
+		if (mnl_attr_get_type(a) == RTA_DST)
+			dst = mnl_attr_get_u32(a);
+		else if (mnl_attr_get_type(a) == RTA_GATEWAY)
+			gw = mnl_attr_get_u32(a);
+		else if (mnl_attr_get_type(a) == RTA_OIF)
+			oif = mnl_attr_get_u32(a);
+	}
+	if (dst == r->dst && gw == r->gw && oif == (uint32_t)r->ifindex)
+		r->found = 1;
+	return MNL_CB_OK;
+}
+
+int ctl_nl_route_present(int ifindex, uint32_t dst, uint8_t plen, uint32_t gw)
+{
+	struct route_req r = {.ifindex = ifindex, .dst = dst, .gw = gw, .plen = plen};
+	int rc = ctl_nl_route_dump(route_cb, &r);
+	return rc < 0 ? rc : r.found;
+}
+
+static int link_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct ctl_nl_link *l = data;
+	const struct nlattr *a;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct ifinfomsg)) {
+		if (mnl_attr_get_type(a) == IFLA_MTU && mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			l->mtu = mnl_attr_get_u32(a);
+		else if (mnl_attr_get_type(a) == IFLA_STATS64 &&
+			 mnl_attr_get_payload_len(a) >= sizeof(struct rtnl_link_stats64)) {
+			struct rtnl_link_stats64 st;
+			memcpy(&st, mnl_attr_get_payload(a), sizeof(st)); /* 4-byte aligned */
+			l->tx_dropped = st.tx_dropped;
+		}
+	}
+	return MNL_CB_OK;
+}
+
+int ctl_nl_link_get(struct mnl_socket *nl, const char *name, struct ctl_nl_link *out)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *ifi;
+
+	memset(out, 0, sizeof(*out));
+	nlh->nlmsg_type = RTM_GETLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK; /* nl_talk_on reads to the ACK */
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	return nl != NULL ? nl_talk_on(nl, nlh, link_cb, out) : nl_talk(nlh, link_cb, out);
 }

@@ -1,6 +1,8 @@
 /* Minimal rtnetlink (libmnl) for what podlaned sets up in a netns: link
  * MAC/up, an address, routes. Each call talks to the netns the calling
- * thread is in at that moment. Return 0 or a negative errno. */
+ * thread is in at that moment, except through a socket from ctl_nl_open,
+ * which stays in the netns it was opened in. Return 0 or a negative
+ * errno. */
 #ifndef CTL_NETLINK_H
 #define CTL_NETLINK_H
 
@@ -8,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <libmnl/libmnl.h>
 #include <linux/netlink.h>
 #include <rte_ether.h>
 
@@ -49,5 +52,22 @@ int ctl_nl_batch_send(struct ctl_nl_batch *b, unsigned *failed);
 int ctl_nl_route_dump(int (*cb)(const struct nlmsghdr *nlh, void *data), void *data);
 /* Does ifindex hold ip/plen? 1 yes, 0 no, negative errno. */
 int ctl_nl_addr_present(int ifindex, uint32_t ip, uint8_t plen);
+/* Is dst/plen routed through ifindex (via gw; 0: directly) in the main
+ * table? 1 yes, 0 no, negative errno. */
+int ctl_nl_route_present(int ifindex, uint32_t dst, uint8_t plen, uint32_t gw);
+
+/* A socket in the calling thread's netns, to ask about its links later
+ * from any netns; NULL (errno set) on failure. */
+struct mnl_socket *ctl_nl_open(void);
+void ctl_nl_close(struct mnl_socket *nl); /* NULL: nothing */
+/* What podlaned watches of a link it made: the MTU the pod may change,
+ * and tx_dropped: what the pod's stack sent that the kernel dropped (a
+ * TAP's queue full) before podlaned read it. */
+struct ctl_nl_link {
+	uint32_t mtu;
+	uint64_t tx_dropped;
+};
+/* Link name, asked over nl (NULL: the calling thread's netns). */
+int ctl_nl_link_get(struct mnl_socket *nl, const char *name, struct ctl_nl_link *out);
 
 #endif

@@ -1,6 +1,9 @@
+/* Entering pods' network namespaces from the control thread. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/nsfs.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,12 +24,50 @@ int ctl_netns_enter_fd(int fd, struct ctl_netns *saved)
 	return 0;
 }
 
+int ctl_netns_open(const char *path, struct stat *st)
+{
+	struct stat own;
+	int fd;
+
+	if (strlen(path) >= CTL_NETNS_PATH_MAX)
+		return -ENAMETOOLONG;
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) < 0)
+		return -errno;
+	if (ioctl(fd, NS_GET_NSTYPE) != CLONE_NEWNET) {
+		close(fd);
+		return -ENOTTY;
+	}
+	if (fstat(fd, st) != 0 || stat("/proc/self/ns/net", &own) != 0 ||
+	    (st->st_dev == own.st_dev && st->st_ino == own.st_ino)) {
+		close(fd);
+		return -EBUSY;
+	}
+	return fd;
+}
+
+const char *ctl_netns_error(int rc)
+{
+	switch (rc) {
+	case -ENOENT:
+		return "does not exist";
+	case -ENAMETOOLONG:
+		return "is longer than 255 characters";
+	case -ENOTTY:
+		return "is not a network namespace";
+	case -EBUSY:
+		return "is podlaned's own network namespace";
+	default:
+		return strerror(-rc);
+	}
+}
+
 int ctl_netns_enter(const char *path, struct ctl_netns *saved)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+	struct stat st;
+	int fd = ctl_netns_open(path, &st), rc;
 
 	if (fd < 0)
-		return -errno;
+		return fd;
 	rc = ctl_netns_enter_fd(fd, saved);
 	close(fd);
 	return rc;

@@ -256,6 +256,16 @@ static void rebind(unsigned idx)
  * deleted nothing from the node network arrives, even if an interface of
  * the same name comes back. Our af_packet: sockets are made anew on the
  * one that comes back; DPDK's net_af_packet needs a restart. */
+void ctl_ports_watch(void)
+{
+	struct ctl_nl_link l;
+
+	ctl_pods_watch();
+	if (ctl_nl_link_get(NULL, node.cfg.host_port, &l) == 0)
+		dp_kport_set_missed(dp_host_port(), l.tx_dropped);
+	dp_kport_read_missed();
+}
+
 void ctl_node_watch_uplink(void)
 {
 	struct ifreq ifr = {0};

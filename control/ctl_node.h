@@ -3,10 +3,14 @@
 #ifndef CTL_NODE_H
 #define CTL_NODE_H
 
+#include <sys/types.h>
+
 #include <rte_hash.h>
 
 #include "ctl.h"
 #include "dp.h"
+
+struct mnl_socket;
 
 #define CTL_MAX_PODS DP_MAX_PORTS
 #define CTL_ORIGIN_LEN 16
@@ -21,7 +25,9 @@ struct ctl_pod {
 	uint16_t port;
 	uint16_t mtu; /* its interface's: as asked, else the uplink's at ADD */
 	bool vhost;   /* vhost-user port (no interface in the netns) */
-	int mtu_fd;   /* a socket in the pod's netns, to read its MTU (-1: none) */
+	dev_t ns_dev; /* its netns, as it was when added: one TAP pod per netns */
+	ino_t ns_ino;
+	struct mnl_socket *nl; /* a TAP pod's: rtnetlink in its netns (ctl_pods_watch) */
 };
 
 /* origin says who owns a route: "system" (node, subnet, gateway), "pod",
@@ -97,6 +103,10 @@ int ctl_node_tables(const struct ctl_config *c, char *err, size_t errlen);
  * stay on the old one) is reported; an af_packet uplink whose interface's
  * MTU changed gets the new one, and so does the host port. */
 void ctl_node_watch_uplink(void);
+/* Once a second, and before stats.get: pods' TAPs (ctl_pods_watch), and
+ * the drops of the host TAP and a packet socket uplink, as their ports'
+ * rx_missed. */
+void ctl_ports_watch(void);
 /* The MTU of a TAP (the host port; a pod unless it asks): the uplink's,
  * at most what a receive buffer holds (DP_KPORT_GSO_MAX). */
 uint16_t ctl_node_tap_mtu(void);
@@ -163,9 +173,10 @@ int ctl_vhost_paths(const char *id, const char *ifname, char sock[108], char fil
 int ctl_vhost_write(const struct ctl_pod *p, const struct rte_ether_addr *gwmac);
 void ctl_vhost_remove(const struct ctl_pod *p);
 int ctl_pod_del(struct ctl_pod *p);
-/* Once a second: a TAP pod's MTU changed inside the pod after ADD (a
- * chained tuning plugin, ip link set) becomes what podlaned sends it. */
-void ctl_pods_watch_mtu(void);
+/* Once a second (ctl_ports_watch): a TAP pod's MTU changed inside the pod
+ * after ADD (a chained tuning plugin, ip link set) becomes what podlaned
+ * sends it; what its TAP dropped, its port's rx_missed. */
+void ctl_pods_watch(void);
 json_t *ctl_pod_json(const struct ctl_pod *p);
 
 /* Mirror of a kernel routing table (config import_table) as routes of
@@ -197,6 +208,16 @@ void ctl_nat_stop(void);
 int ctl_state_save_pods(void);
 int ctl_state_save_routes(void);
 int ctl_state_save_services(void);
-int ctl_state_restore(void);
+/* The answer to a change whose state file could not be written (rc):
+ * an add was undone ("not added"), a delete or a replacement stays
+ * applied and its file is written again every second. */
+int ctl_state_refused(struct ctl_err *e, int rc, bool undone);
+/* Once a second: files whose last write failed are written again. */
+void ctl_state_retry(void);
+bool ctl_state_dirty(void); /* some change is not on disk */
+/* Creates state_dir if need be; fails (with the reason) unless podlaned
+ * can write files there. Checked before start-up builds anything. */
+int ctl_state_dir_check(const char *dir, char *err, size_t errlen);
+void ctl_state_restore(void);
 
 #endif

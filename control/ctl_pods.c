@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 
@@ -62,6 +61,28 @@ static int setup_in_netns(const char *ifname, uint32_t ip, const struct rte_ethe
 	return ctl_fail(e, PL_E_NETNS, "%s on %s: %s", step[failed], ifname, strerror(-rc));
 }
 
+/* A pod's netns, open: a network namespace other than podlaned's own,
+ * and for a TAP pod no other TAP pod's. podlane gives a pod one
+ * interface, whose default route is the pod's: a second one in the same
+ * netns would take it over (and leave the pod without one when deleted). */
+static int pod_netns(const char *netns, bool vhost, struct stat *st, struct ctl_err *e)
+{
+	int ns = ctl_netns_open(netns, st);
+
+	if (ns < 0)
+		return ctl_fail(e, PL_E_NETNS, "netns: '%.200s' %s", netns, ctl_netns_error(ns));
+	for (unsigned i = 0; !vhost && i < CTL_MAX_PODS; i++) {
+		const struct ctl_pod *o = &node.pods[i];
+		if (o->used && !o->vhost && o->ns_dev == st->st_dev && o->ns_ino == st->st_ino) {
+			close(ns);
+			return ctl_fail(e, PL_E_EXISTS, "netns: '%.200s' already holds pod %s/%s (one "
+					"interface a pod: its default route is that interface's)",
+					netns, o->container_id, o->ifname);
+		}
+	}
+	return ns;
+}
+
 static struct ctl_pod *free_slot(void)
 {
 	for (unsigned i = 0; i < CTL_MAX_PODS; i++)
@@ -72,21 +93,18 @@ static struct ctl_pod *free_slot(void)
 
 /* A native TAP (dataplane/dp_kport.c) created inside the pod's netns, then
  * given the pod's MAC, MTU, /32 and routes there. */
-static int tap_port(const char *netns, const char *ifname, uint32_t ip, uint16_t mtu,
+static int tap_port(int ns, const char *netns, const char *ifname, uint32_t ip, uint16_t mtu,
 		    const struct rte_ether_addr *mac, const struct rte_ether_addr *gwmac,
-		    uint16_t *pid, int *mtu_fd, struct ctl_err *e)
+		    uint16_t *pid, struct mnl_socket **nl, struct ctl_err *e)
 {
 	const uint8_t *b = (const uint8_t *)&ip;
 	char name[32], derr[256];
 	struct ctl_netns home;
 	int rc;
 
-	if (mtu > DP_KPORT_MTU_MAX)
-		return ctl_fail(e, PL_E_INVALID_PARAMS, "mtu: at most %u on a TAP pod",
-				DP_KPORT_MTU_MAX);
 	/* The last two bytes are unique in a /16 or smaller. */
 	snprintf(name, sizeof(name), "tap_p%u_%u", b[2], b[3]);
-	if ((rc = ctl_netns_enter(netns, &home)) != 0)
+	if ((rc = ctl_netns_enter_fd(ns, &home)) != 0)
 		return ctl_fail(e, PL_E_NETNS, "netns: cannot enter %s: %s", netns, strerror(-rc));
 	if (if_nametoindex(ifname) != 0) {
 		ctl_fail(e, PL_E_EXISTS, "ifname: %s already exists in netns %s", ifname, netns);
@@ -95,7 +113,7 @@ static int tap_port(const char *netns, const char *ifname, uint32_t ip, uint16_t
 				       sizeof(derr))) != 0) {
 		ctl_fail(e, PL_E_RESOURCE, "%s", derr);
 	} else if ((rc = setup_in_netns(ifname, ip, mac, mtu, e)) == 0) {
-		*mtu_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0); /* ctl_pods_watch_mtu */
+		*nl = ctl_nl_open(); /* ctl_ports_watch */
 	}
 	ctl_netns_leave(&home);
 	return rc;
@@ -138,8 +156,16 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 
 	if (p == NULL)
 		return ctl_fail(e, PL_E_RESOURCE, "this node holds at most %u pods", CTL_MAX_PODS);
+	if (!vhost && mtu > DP_KPORT_MTU_MAX)
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "mtu: at most %u on a TAP pod",
+				DP_KPORT_MTU_MAX);
+	struct stat nst;
+	int ns = pod_netns(netns, vhost, &nst, e);
+	if (ns < 0)
+		return -1;
 	rc = want_ip ? ctl_ipam_reserve(want_ip) : ctl_ipam_alloc(&ip);
 	if (rc != 0) {
+		close(ns);
 		if (want_ip && rc == -EEXIST)
 			return ctl_fail(e, PL_E_EXISTS, "ip: %s is already in use", ctl_ip_str(want_ip, ipb));
 		if (want_ip)
@@ -158,9 +184,11 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 	p->mac = mac;
 	p->mtu = mtu ? mtu : ctl_node_tap_mtu(); /* kept: a restart restores the same */
 	p->vhost = vhost;
-	p->mtu_fd = -1;
+	p->ns_dev = nst.st_dev;
+	p->ns_ino = nst.st_ino;
 	rc = vhost ? vhost_port(container_id, ifname, ip, &gwmac, &pid, e)
-		   : tap_port(netns, ifname, ip, p->mtu, &mac, &gwmac, &pid, &p->mtu_fd, e);
+		   : tap_port(ns, netns, ifname, ip, p->mtu, &mac, &gwmac, &pid, &p->nl, e);
+	close(ns);
 	if (rc == 0 && vhost && (rc = ctl_vhost_write(p, &gwmac)) != 0)
 		ctl_fail(e, PL_E_RESOURCE, "cannot write the vhost-user config file in %s: %s",
 			 node.cfg.vhost_dir, strerror(-rc));
@@ -172,8 +200,7 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 			ctl_fail(e, PL_E_RESOURCE, "route for %s: %s", ctl_ip_str(ip, ipb), strerror(-rc));
 	}
 	if (rc != 0) {
-		if (p->mtu_fd >= 0)
-			close(p->mtu_fd);
+		ctl_nl_close(p->nl);
 		if (pid < DP_MAX_PORTS)
 			dp_port_remove(pid);
 		ctl_ipam_release(ip);
@@ -232,14 +259,21 @@ int ctl_pod_del(struct ctl_pod *p)
 	 * pod's /32 alone; the table (max_routes long) is searched only for
 	 * routes added with dev <port>. */
 	const struct ctl_route *own = ctl_route_find(p->ip, 32);
+	bool saved_routes = false; /* routes.json holds one of them */
 	if (own != NULL && own->nh.kind == DP_NH_PORT && own->nh.port == p->port)
 		ctl_route_remove(p->ip, 32);
 	for (uint32_t i = 0; node.port_routes[p->port] > 0 && i < node.route_cap; i++) {
 		struct ctl_route *r = &node.routes[i];
-		if (r->used && r->nh.kind == DP_NH_PORT && r->nh.port == p->port)
+		if (r->used && r->nh.kind == DP_NH_PORT && r->nh.port == p->port) {
+			saved_routes |= strcmp(r->origin, "system") != 0 && strcmp(r->origin, "kernel") != 0;
 			ctl_route_remove(r->prefix, r->plen);
+		}
 	}
 	dp_commit();
+	/* Gone for good: a restart must not bring them back onto whichever pod
+	 * has this port's name by then. */
+	if (saved_routes)
+		ctl_state_save_routes();
 	if (!p->vhost)
 		release_ifname(p);
 	int rc = dp_port_remove(p->port);
@@ -249,29 +283,29 @@ int ctl_pod_del(struct ctl_pod *p)
 	ctl_ipam_release(p->ip);
 	if (p->vhost)
 		ctl_vhost_remove(p);
-	if (p->mtu_fd >= 0)
-		close(p->mtu_fd);
+	ctl_nl_close(p->nl);
 	ctl_log("pod del %s/%s ip %s", p->container_id, p->ifname, ctl_ip_str(p->ip, ipb));
 	memset(p, 0, sizeof(*p));
 	return 0;
 }
 
-void ctl_pods_watch_mtu(void)
+void ctl_pods_watch(void)
 {
 	bool changed = false;
 
 	for (unsigned i = 0; i < CTL_MAX_PODS; i++) {
 		struct ctl_pod *p = &node.pods[i];
-		struct ifreq ifr = {0};
+		struct ctl_nl_link l;
+		char name[IFNAMSIZ];
 
-		if (!p->used || p->mtu_fd < 0)
+		if (!p->used || p->nl == NULL)
 			continue;
 		/* By the TAP's current name: the pod may have renamed it. */
-		if (dp_tap_where(p->port, ifr.ifr_name, NULL) != 0 ||
-		    ioctl(p->mtu_fd, SIOCGIFMTU, &ifr) != 0)
+		if (dp_tap_where(p->port, name, NULL) != 0 || ctl_nl_link_get(p->nl, name, &l) != 0)
 			continue; /* gone, or moved to another netns: pod.del will come */
-		uint16_t mtu = (uint16_t)RTE_MIN(ifr.ifr_mtu, (int)DP_KPORT_MTU_MAX);
-		if (mtu == p->mtu)
+		dp_kport_set_missed(p->port, l.tx_dropped);
+		uint16_t mtu = (uint16_t)RTE_MIN(l.mtu, (uint32_t)DP_KPORT_MTU_MAX);
+		if (mtu == p->mtu || l.mtu < RTE_ETHER_MIN_MTU)
 			continue;
 		ctl_log("pod %s/%s: MTU %u -> %u (set in the pod)", p->container_id, p->ifname,
 			p->mtu, mtu);

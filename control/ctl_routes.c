@@ -188,6 +188,15 @@ int ctl_route_parse(json_t *o, uint32_t *prefix, uint8_t *plen, struct dp_nh_spe
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "prefix: missing or not a string");
 	if (ctl_route_prefix(p, prefix, plen, e) != 0)
 		return -1;
+	/* This node's pods have their /32s from pod.add: a route there would
+	 * take a free address's (or, after a restart, a pod's) place. */
+	if (*plen >= node.cfg.pod_plen &&
+	    ((*prefix ^ node.cfg.pod_net) & ctl_mask(node.cfg.pod_plen)) == 0) {
+		char pc[CTL_PREFIX_STRLEN];
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "prefix: %s is inside pod_cidr %s (this "
+				"node's pods, routed by pod.add)", p,
+				ctl_prefix_str(node.cfg.pod_net, node.cfg.pod_plen, pc));
+	}
 	if ((via == NULL) == (dev == NULL))
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "give exactly one of via or dev for %s", p);
 	if (dev != NULL) {

@@ -3,6 +3,7 @@
  * never block, requests are bounded (max_request_mb), replies a client
  * does not read are bounded too. */
 #include <errno.h>
+#include <inttypes.h>
 #include <grp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@ struct client {
 	char *in;
 	size_t in_len, in_cap;
 	uint64_t partial_since_ms; /* first byte of a still incomplete request */
+	uint64_t active_ms;        /* when it last sent something */
 	char *out;
 	size_t out_len, out_off;
 };
@@ -105,11 +107,11 @@ static char *reply(json_t *id, json_t *result, int code, const char *msg)
 char *ctl_rpc_handle(const char *line, size_t len)
 {
 	json_error_t je;
-	json_t *req = json_loadb(line, len, 0, &je), *id, *params, *result;
+	json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je), *id, *params, *result;
 	struct ctl_err e = {0};
 	const char *method;
 	char msg[CTL_ERR_LEN + 64];
-	bool ran = false;
+	bool ran = false, valid = false;
 	char *out;
 
 	if (req == NULL) {
@@ -137,6 +139,7 @@ char *ctl_rpc_handle(const char *line, size_t len)
 		out = reply(id, NULL, PL_E_INVALID_PARAMS, "params must be an object");
 	} else {
 		struct ctl_method *m = srv.methods;
+		valid = true;
 		while (m && strcmp(m->name, method) != 0)
 			m = m->next;
 		if (m == NULL) {
@@ -155,7 +158,9 @@ char *ctl_rpc_handle(const char *line, size_t len)
 	}
 	if (!ran)
 		__atomic_fetch_add(&srv.invalid, 1, __ATOMIC_RELAXED);
-	if (id == NULL) { /* a notification: no response */
+	/* A notification (a valid request without id) gets no answer; an
+	 * invalid request gets one with id null (JSON-RPC 2.0, 5). */
+	if (id == NULL && valid) {
 		free(out);
 		out = NULL;
 	}
@@ -278,6 +283,7 @@ static void client_read(unsigned slot)
 			return;
 		}
 		c->in_len += (size_t)n;
+		c->active_ms = now_ms();
 		char *start = c->in, *nl;
 		while ((nl = memchr(start, '\n', c->in_len - (size_t)(start - c->in))) != NULL) {
 			size_t len = (size_t)(nl - start);
@@ -317,6 +323,30 @@ static bool peer_allowed(const struct ucred *cr)
 	return cr->uid == 0 || cr->uid == geteuid() || cr->gid == srv.gid;
 }
 
+/* The slot of the client idle longest (at least PL_CLIENT_EVICT_MS,
+ * nothing half-sent either way), freed for a new one; MAX_CLIENTS if
+ * every client is busy. */
+static unsigned evict_idlest(void)
+{
+	uint64_t now = now_ms(), oldest = now - PL_CLIENT_EVICT_MS;
+	unsigned slot = MAX_CLIENTS;
+
+	for (unsigned i = 0; i < MAX_CLIENTS; i++) {
+		const struct client *c = srv.clients[i];
+		if (c && !c->closing && !c->partial_since_ms && c->out_len == c->out_off &&
+		    c->active_ms <= oldest) {
+			oldest = c->active_ms;
+			slot = i;
+		}
+	}
+	if (slot < MAX_CLIENTS) {
+		ctl_warn("every client slot taken: closing client pid %d, idle %" PRIu64 " s, for a "
+			 "new one", srv.clients[slot]->pid, (now - oldest) / 1000);
+		client_close(slot);
+	}
+	return slot;
+}
+
 static void accept_clients(void)
 {
 	for (;;) {
@@ -329,6 +359,8 @@ static void accept_clients(void)
 		unsigned slot = 0;
 		while (slot < MAX_CLIENTS && srv.clients[slot])
 			slot++;
+		if (slot == MAX_CLIENTS)
+			slot = evict_idlest();
 		if (slot == MAX_CLIENTS) {
 			ctl_warn("refusing client pid %d uid %u: %d clients already", cr.pid, cr.uid,
 				MAX_CLIENTS);
@@ -343,6 +375,7 @@ static void accept_clients(void)
 		c->fd = fd;
 		c->pid = cr.pid;
 		c->uid = cr.uid;
+		c->active_ms = now_ms();
 		srv.clients[slot] = c;
 		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = TAG_CLIENT + slot};
 		epoll_ctl(srv.epfd, EPOLL_CTL_ADD, fd, &ev);
@@ -355,38 +388,75 @@ static void accept_clients(void)
 	}
 }
 
-/* A client that starts a request and never finishes it is dropped, so it
- * cannot hold a slot and a buffer for ever. */
-static void expire_partial(void)
+/* A client that starts a request and never finishes it is dropped, and
+ * so is one silent for PL_CLIENT_IDLE_MS: neither holds a slot and a
+ * buffer for ever. */
+static void expire_clients(void)
 {
 	uint64_t now = now_ms();
 
 	for (unsigned i = 0; i < MAX_CLIENTS; i++) {
 		struct client *c = srv.clients[i];
-		if (c && !c->closing && c->partial_since_ms &&
-		    now - c->partial_since_ms > PL_REQUEST_DEADLINE_MS) {
+		if (c == NULL || c->closing)
+			continue;
+		if (c->partial_since_ms && now - c->partial_since_ms > PL_REQUEST_DEADLINE_MS) {
 			ctl_warn("client pid %d: request incomplete after %d ms, closing", c->pid,
 				PL_REQUEST_DEADLINE_MS);
 			send_error_and_close(i, PL_E_TIMEOUT, "request not completed within 5 s");
+		} else if (now - c->active_ms > PL_CLIENT_IDLE_MS && c->out_len == c->out_off) {
+			ctl_debug("client pid %d: idle for %d s, closing", c->pid,
+				  PL_CLIENT_IDLE_MS / 1000);
+			client_close(i);
 		}
 	}
 }
 
-int ctl_rpc_listen(const char *path, int gid, unsigned max_request_mb, char *err, size_t errlen)
+int ctl_rpc_path_check(const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	char dir[108];
+	char dir[sizeof(sa.sun_path)];
 	struct stat st;
 
-	srv.max_request = (size_t)max_request_mb << 20;
-	snprintf(srv.path, sizeof(srv.path), "%s", path);
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "socket %s: longer than %zu bytes", path, sizeof(sa.sun_path) - 1);
+		return -1;
+	}
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	snprintf(dir, sizeof(dir), "%s", path);
 	char *slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = '\0';
-		mkdir(dir, 0755);
+		ctl_mkdir_p(dir);
 	}
+	/* What is there already: a stale socket of ours goes; a live one is
+	 * another podlaned's, anything else is not ours to delete. */
+	if (lstat(path, &st) != 0)
+		return 0;
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "socket %s: exists and is not a socket", path);
+		return -1;
+	}
+	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	if (probe >= 0)
+		close(probe);
+	if (live) {
+		snprintf(err, errlen, "socket %s: another process serves it (another podlaned?)", path);
+		return -1;
+	}
+	return 0;
+}
+
+int ctl_rpc_listen(const char *path, int gid, unsigned max_request_mb, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct stat st;
+
+	if (ctl_rpc_path_check(path, err, errlen) != 0)
+		return -1;
+	srv.max_request = (size_t)max_request_mb << 20;
+	snprintf(srv.path, sizeof(srv.path), "%s", path);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	srv.epfd = epoll_create1(EPOLL_CLOEXEC);
 	srv.lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	unlink(path);
@@ -419,7 +489,7 @@ int ctl_rpc_poll(int timeout_ms)
 
 	if (n < 0)
 		return errno == EINTR ? 0 : -1;
-	expire_partial();
+	expire_clients();
 	for (int i = 0; i < n; i++) {
 		uint32_t tag = evs[i].data.u32;
 		if (tag == TAG_LISTEN) {

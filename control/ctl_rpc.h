@@ -35,6 +35,9 @@ char *ctl_rpc_handle(const char *line, size_t len);
 /* The server: listen on path, then serve from the caller's loop. */
 /* gid: group owning the socket (mode 0660), or -1 to keep the daemon's;
  * a request line longer than max_request_mb is refused. */
+/* Fails, with the reason, if path cannot be podlaned's socket: too long,
+ * something that is not a socket, or a socket another process serves. */
+int ctl_rpc_path_check(const char *path, char *err, size_t errlen);
 int ctl_rpc_listen(const char *path, int gid, unsigned max_request_mb, char *err, size_t errlen);
 /* Run one epoll round of at most timeout_ms. Returns -1 on a fatal error. */
 int ctl_rpc_poll(int timeout_ms);

@@ -83,6 +83,8 @@ static int save_doc(const char *path, const char *key, json_t *items, bool durab
 	}
 	if (fd >= 0)
 		close(fd);
+	if (rc != 0 && fd >= 0 && unlink(prev) != 0)
+		ctl_warn("cannot remove the half-written %s: %s", prev, strerror(errno));
 	free(text);
 	json_decref(root);
 	if (durable && rc == 0 &&
@@ -95,6 +97,20 @@ static int save_doc(const char *path, const char *key, json_t *items, bool durab
 	return rc;
 }
 
+/* Files whose last write failed: written again at every change and once a
+ * second (ctl_state_retry) until one succeeds. */
+enum { DIRTY_PODS = 1, DIRTY_ROUTES = 2, DIRTY_SERVICES = 4 };
+static unsigned dirty;
+
+static int mark(unsigned which, int rc)
+{
+	if (rc == 0)
+		dirty &= ~which;
+	else
+		dirty |= which;
+	return rc;
+}
+
 int ctl_state_save_pods(void)
 {
 	json_t *pods = json_array();
@@ -102,7 +118,7 @@ int ctl_state_save_pods(void)
 	for (unsigned i = 0; i < CTL_MAX_PODS; i++)
 		if (node.pods[i].used)
 			json_array_append_new(pods, ctl_pod_json(&node.pods[i]));
-	return save_doc(node.state_path, "pods", pods, false);
+	return mark(DIRTY_PODS, save_doc(node.state_path, "pods", pods, false));
 }
 
 int ctl_state_save_routes(void)
@@ -117,7 +133,7 @@ int ctl_state_save_routes(void)
 		    strcmp(r->origin, "kernel") != 0 && strcmp(r->origin, "service") != 0)
 			json_array_append_new(routes, ctl_route_json(r));
 	}
-	return save_doc(node.routes_path, "routes", routes, true);
+	return mark(DIRTY_ROUTES, save_doc(node.routes_path, "routes", routes, true));
 }
 
 int ctl_state_save_services(void)
@@ -127,7 +143,29 @@ int ctl_state_save_services(void)
 	for (uint32_t i = 0; i < node.cfg.max_services; i++)
 		if (node.svcs[i].used)
 			json_array_append_new(svcs, ctl_svc_json(&node.svcs[i], false));
-	return save_doc(node.services_path, "services", svcs, true);
+	return mark(DIRTY_SERVICES, save_doc(node.services_path, "services", svcs, true));
+}
+
+int ctl_state_refused(struct ctl_err *e, int rc, bool undone)
+{
+	return ctl_fail(e, PL_E_RESOURCE, "cannot save the state in %s: %s%s", node.cfg.state_dir,
+			strerror(-rc), undone ? "; nothing was changed"
+					      : "; the change is made and is saved again every second");
+}
+
+void ctl_state_retry(void)
+{
+	if (dirty & DIRTY_PODS)
+		ctl_state_save_pods();
+	if (dirty & DIRTY_ROUTES)
+		ctl_state_save_routes();
+	if (dirty & DIRTY_SERVICES)
+		ctl_state_save_services();
+}
+
+bool ctl_state_dirty(void)
+{
+	return dirty != 0;
 }
 
 static void restore_pods(json_t *pods)
@@ -234,18 +272,37 @@ static json_t *load_or_prev(const char *path, const char *key)
 		ctl_warn("no usable state in %s or %s; starting without it", path, prev);
 		return NULL;
 	}
-	ctl_warn("using the previous good state %s", prev);
+	/* The damaged copy goes aside and the good one takes its name: the
+	 * rewrite that follows makes a second good copy in FILE.prev, so a
+	 * second damage still leaves one. (Left in place, the damaged copy
+	 * would have become FILE.prev, and a second damage left nothing.) */
+	char aside[340];
+	snprintf(aside, sizeof(aside), "%s.damaged", path);
+	if ((rename(path, aside) != 0 && errno != ENOENT) || rename(prev, path) != 0)
+		ctl_warn("cannot put the damaged %s aside: %s", path, strerror(errno));
+	ctl_warn("using the previous good state %s (the damaged one is now %s)", prev, aside);
 	return root;
 }
 
-int ctl_state_restore(void)
+int ctl_state_dir_check(const char *dir, char *err, size_t errlen)
 {
-	int rc = ctl_mkdir_p(node.cfg.state_dir);
+	int rc = ctl_mkdir_p(dir);
+	struct stat st;
 
-	if (rc != 0) {
-		ctl_error("cannot create state_dir %s: %s", node.cfg.state_dir, strerror(-rc));
-		return rc;
-	}
+	/* A state_dir podlaned cannot write is a bad config, not a moment to
+	 * run without saving what it is told. */
+	if (rc == 0 && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)))
+		rc = -ENOTDIR;
+	if (rc == 0 && access(dir, W_OK | X_OK) != 0)
+		rc = -errno;
+	if (rc != 0)
+		snprintf(err, errlen, "state_dir %s is not a directory podlaned can write (%s)", dir,
+			 strerror(-rc));
+	return rc;
+}
+
+void ctl_state_restore(void)
+{
 	json_t *pods = load_or_prev(node.state_path, "pods");
 	json_t *routes = load_or_prev(node.routes_path, "routes");
 	json_t *svcs = load_or_prev(node.services_path, "services");
@@ -261,9 +318,9 @@ int ctl_state_restore(void)
 	json_decref(pods);
 	json_decref(routes);
 	json_decref(svcs);
-	/* Rewrite them: what could not be restored is gone for good. */
-	rc = ctl_state_save_pods();
-	if (ctl_state_save_routes() != 0)
-		rc = -1;
-	return ctl_state_save_services() ? -1 : rc;
+	/* Rewrite them: what could not be restored is gone for good. A write
+	 * that fails now (a full disk) is tried again every second. */
+	ctl_state_save_pods();
+	ctl_state_save_routes();
+	ctl_state_save_services();
 }

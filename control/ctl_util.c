@@ -32,11 +32,13 @@ int ctl_parse_prefix(const char *s, uint32_t *ip, uint8_t *plen, bool host_bits_
 		return -1;
 	strcpy(buf, s);
 	slash = strchr(buf, '/');
-	if (slash == NULL || slash[1] == '\0')
+	/* Digits only after the slash: strtol would take " 24" and "+24". */
+	if (slash == NULL || strlen(slash + 1) < 1 || strlen(slash + 1) > 2 ||
+	    strspn(slash + 1, "0123456789") != strlen(slash + 1))
 		return -1;
 	*slash = '\0';
 	long l = strtol(slash + 1, &end, 10);
-	if (*end != '\0' || l < 0 || l > 32 || ctl_parse_ip(buf, ip) != 0)
+	if (l > 32 || ctl_parse_ip(buf, ip) != 0)
 		return -1;
 	*plen = (uint8_t)l;
 	if (!host_bits_ok && (*ip & ~ctl_mask(*plen)) != 0)

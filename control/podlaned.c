@@ -14,6 +14,8 @@
 
 static volatile sig_atomic_t stopping;
 
+#define EAL_USER_MAX 64
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -146,7 +148,21 @@ int main(int argc, char **argv)
 		ctl_config_free(&c);
 		return 0;
 	}
+	/* Ours (at most 9), the config's (at most 32), the user's. */
+	if (argc - optind > EAL_USER_MAX) {
+		fprintf(stderr, "podlaned: at most %d EAL arguments after --, not %d\n", EAL_USER_MAX,
+			argc - optind);
+		ctl_config_free(&c);
+		return 2;
+	}
 	dp_log_init(c.log_level);
+	/* Paths first: a bad one must stop the start before ports exist. */
+	if (ctl_state_dir_check(c.state_dir, err, sizeof(err)) != 0 ||
+	    ctl_rpc_path_check(c.socket, err, sizeof(err)) != 0) {
+		ctl_error("start-up failed: %s", err);
+		ctl_config_free(&c);
+		return 1;
+	}
 	char *eal[128];
 	int n_eal = eal_argv(&c, argc - optind, argv + optind, eal);
 	struct dp_config dc = {.n_workers = c.workers, .worker_nice = c.worker_nice,
@@ -199,8 +215,9 @@ int main(int argc, char **argv)
 		if (now.tv_sec != last.tv_sec) {
 			dp_timer();
 			ctl_node_watch_uplink();
-			ctl_pods_watch_mtu();
+			ctl_ports_watch();
 			ctl_nat_sync();
+			ctl_state_retry();
 			last = now;
 		}
 	}

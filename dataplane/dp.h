@@ -142,6 +142,13 @@ int dp_packet_create(const char *ifname, const char *name, uint16_t *port_id,
  * its routes and neighbours stay; mac gets the interface's MAC, which
  * becomes the port's. */
 int dp_packet_rebind(const char *ifname, struct rte_ether_addr *mac, char *err, size_t errlen);
+/* Frames the kernel dropped at a kernel port before podlaned read them
+ * (its rx_missed, as a NIC's imissed): a packet socket's are read from
+ * the kernel here (control thread); a TAP's are the interface's
+ * tx_dropped, which only the TAP's netns can tell: the control thread
+ * reads it there and sets it. */
+void dp_kport_read_missed(void);
+void dp_kport_set_missed(uint16_t port_id, uint64_t n);
 /* Tell the node network that the node IP is at the uplink's MAC: an
  * unsolicited ARP reply, broadcast (after the MAC changed). */
 void dp_arp_announce(void);

@@ -202,6 +202,10 @@ void dp_stats_read(struct dp_stats *out)
 		out->drops[d] += dp.slowpath_stats[d];
 	out->arp_requests = dp.arp_requests;
 	dp_ct_count(&out->flows_in_use, &out->flows_max);
+	for (uint16_t p = RTE_MAX_ETHPORTS; p < DP_MAX_PORTS; p++)
+		if (dp.ports[p].active)
+			out->port[p].hw_rx_missed =
+				__atomic_load_n(&dp.ports[p].kernel_missed, __ATOMIC_RELAXED);
 	for (uint16_t p = 0; p < RTE_MAX_ETHPORTS; p++) { /* ethdevs only */
 		struct rte_eth_stats hw;
 		if (!dp.ports[p].active || rte_eth_stats_get(p, &hw) != 0)

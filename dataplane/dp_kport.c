@@ -251,6 +251,31 @@ int dp_packet_rebind(const char *ifname, struct rte_ether_addr *mac, char *err, 
 	return rc;
 }
 
+void dp_kport_read_missed(void)
+{
+	for (uint16_t id = RTE_MAX_ETHPORTS; id < DP_MAX_PORTS; id++) {
+		struct dp_port *p = &dp.ports[id];
+		uint64_t n = 0;
+		if (!p->active || p->kind != DP_PORT_UPLINK)
+			continue;
+		/* Each read returns the drops since the last and resets them. */
+		for (unsigned q = 0; q < p->n_rxq; q++) {
+			struct tpacket_stats st;
+			socklen_t len = sizeof(st);
+			int fd = __atomic_load_n(&p->fd[q], __ATOMIC_ACQUIRE);
+			if (getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0)
+				n += st.tp_drops;
+		}
+		__atomic_store_n(&p->kernel_missed, p->kernel_missed + n, __ATOMIC_RELAXED);
+	}
+}
+
+void dp_kport_set_missed(uint16_t port, uint64_t n)
+{
+	if (port < DP_MAX_PORTS && dp.ports[port].kport)
+		__atomic_store_n(&dp.ports[port].kernel_missed, n, __ATOMIC_RELAXED);
+}
+
 /* A GSO frame the kernel verified and merged (GRO on the NIC under a
  * packet socket): its TCP checksum field belongs to the first segment.
  * Make it partial, the pseudo-header sum over the whole length as Linux

@@ -89,6 +89,7 @@ struct dp_port {
 	rte_spinlock_t txq_lock[DP_MAX_WORKERS];
 	uint16_t n_rxq, n_txq;
 	uint16_t mtu; /* dp_port_set_mtu(); workers read it */
+	uint64_t kernel_missed; /* kernel ports: dp_kport_read_missed() */
 	struct rte_ether_addr mac;
 	struct rte_ether_addr peer_mac;
 	uint32_t peer_ip;

@@ -17,6 +17,11 @@
 #define PL_DEFAULT_MAX_REQUEST_MB 1
 /* A request must be complete (newline) this long after its first byte. */
 #define PL_REQUEST_DEADLINE_MS 5000
+/* A connection that sends nothing for this long is closed; and when every
+ * client slot is taken, a new client takes the slot of the one idle
+ * longest (at least PL_CLIENT_EVICT_MS). */
+#define PL_CLIENT_IDLE_MS 600000
+#define PL_CLIENT_EVICT_MS 1000
 
 #define PL_M_NODE_INFO "node.info"
 #define PL_M_POD_ADD "pod.add"

@@ -249,16 +249,30 @@ static double mono_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int watch_stats(struct pl_client *c, double interval, long count)
+/* stats.get; once more on a new connection if this one was closed (podlaned
+ * closes connections idle for PL_CLIENT_IDLE_MS, and restarts). */
+static json_t *stats(struct pl_client *c, const char *sock, char *msg, size_t len)
+{
+	int code;
+	json_t *r = pl_client_call(c, PL_M_STATS_GET, NULL, &code, msg, len);
+
+	if (r != NULL || code != 0)
+		return r;
+	pl_client_close(c);
+	if (pl_client_open(c, sock, 30000, msg, len) != 0)
+		return NULL;
+	return pl_client_call(c, PL_M_STATS_GET, NULL, &code, msg, len);
+}
+
+static int watch_stats(struct pl_client *c, const char *sock, double interval, long count)
 {
 	char msg[1024];
-	int code;
-	json_t *prev = pl_client_call(c, PL_M_STATS_GET, NULL, &code, msg, sizeof(msg));
+	json_t *prev = stats(c, sock, msg, sizeof(msg));
 	double t0 = mono_s();
 
 	for (long n = 0; prev != NULL && (count == 0 || n < count); n++) {
 		usleep((useconds_t)(interval * 1e6));
-		json_t *cur = pl_client_call(c, PL_M_STATS_GET, NULL, &code, msg, sizeof(msg));
+		json_t *cur = stats(c, sock, msg, sizeof(msg));
 		double t1 = mono_s();
 		if (cur == NULL) {
 			json_decref(prev);
@@ -382,7 +396,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (watch) {
-		int rc = watch_stats(&c, interval, count);
+		int rc = watch_stats(&c, sock, interval, count);
 		pl_client_close(&c);
 		return rc;
 	}

@@ -123,7 +123,7 @@ class Api(unittest.TestCase):
              "dev: no port named 'nosuch' (see port.list)"),
             ({"prefix": 5, "via": "172.31.102.106"}, -32602, "prefix: missing or not a string"),
             ({"prefix": "100.96.244.0/24", "via": "172.31.102.106", "origin": "system"}, -32602,
-             "origin: 'system' is not allowed (1-15 characters, not system, pod or service)"),
+             "origin: 'system' is not allowed (1-15 characters, not system, pod, service or kernel)"),
         ]
         for params, code, msg in cases:
             with self.subTest(params=params):
@@ -350,6 +350,100 @@ class Api(unittest.TestCase):
         self.assertEqual(self.c.err("pod.check", {"container_id": "nope", "ifname": "eth0"}),
                          (-32001, "no pod nope/eth0"))
         self.assertEqual(self.c.ok("node.info")["free_ips"], before)
+
+    def test_netns_paths_are_checked_without_blocking(self):
+        """Issue 30: a FIFO blocked the control thread; podlaned's own netns
+        got the pod's interface and routes; a long path was cut short."""
+        import os
+        import tempfile
+        tmp = tempfile.mkdtemp()
+        fifo = os.path.join(tmp, "fifo")
+        os.mkfifo(fifo)
+        long = "/" + "n" * 300
+        cases = [
+            (fifo, "netns: '%s' is not a network namespace" % fifo),
+            (tmp, "netns: '%s' is not a network namespace" % tmp),
+            ("/dev/null", "netns: '/dev/null' is not a network namespace"),
+            ("/proc/self/ns/net", "netns: '/proc/self/ns/net' is podlaned's own network namespace"),
+            ("/proc/self/ns/mnt", "netns: '/proc/self/ns/mnt' is not a network namespace"),
+            (long, "netns: '%s' is longer than 255 characters" % long[:200]),
+            ("/" + "n" * 254, "netns: '%s' does not exist" % ("/" + "n" * 254)[:200]),
+            ("run/netns/x", "netns: 'run/netns/x' is not an absolute path"),
+        ]
+        for netns, msg in cases:
+            for kind in ("tap", "vhost-user"):
+                with self.subTest(netns=netns[:40], kind=kind):
+                    self.assertEqual(self.c.err("pod.add", {"container_id": "c1", "netns": netns,
+                                                            "ifname": "eth0", "kind": kind}), (-32005, msg))
+        self.assertEqual(self.c.ok("pod.list"), [])
+        os.unlink(fifo)
+        os.rmdir(tmp)
+
+    def test_lenient_input_is_refused(self):
+        """Issue 30, item 13: each of these was accepted."""
+        for prefix in ("100.96.244.0/ 24", "100.96.244.0/+24", "100.96.244.0/024", "100.96.244.0/"):
+            with self.subTest(prefix=prefix):
+                self.assertEqual(self.c.err("route.add", {"prefix": prefix, "via": "172.31.102.106"}),
+                                 (-32602, "prefix: '%s' is not an IPv4 prefix like 100.96.244.0/24" % prefix))
+        self.assertEqual(self.c.err("pod.add", {"container_id": "c1", "netns": "/run/netns/x", "ifname": "eth0",
+                                                "ip": "0.0.0.0"}),
+                         (-32602, "ip: 0.0.0.0 is not a usable address of pod_cidr"))
+        r = self.c.raw(b'{"jsonrpc":"2.0","id":3,"method":"version","method":"route.list"}\n')
+        self.assertEqual((r["id"], r["error"]["code"]), (None, -32700))
+        self.assertIn("duplicate object key", r["error"]["message"])
+        # Invalid requests without an id are answered, with id null.
+        for line in (b"{}\n", b'{"jsonrpc":"1.0","method":"version"}\n', b'{"jsonrpc":"2.0","method":5}\n'):
+            with self.subTest(line=line):
+                r = self.c.raw(line)
+                self.assertEqual((r["id"], r["error"]["code"]), (None, -32600))
+
+    def test_routes_that_would_drift_are_refused(self):
+        """Issue 30, item 7: a /32 on a free pod address was taken over by
+        the pod later given it, and won over it after a restart; origin
+        kernel was accepted but never saved."""
+        for prefix in ("100.96.243.7/32", "100.96.243.0/24", "100.96.243.128/25"):
+            with self.subTest(prefix=prefix):
+                self.assertEqual(self.c.err("route.add", {"prefix": prefix, "via": "172.31.102.106"}),
+                                 (-32602, "prefix: %s is inside pod_cidr 100.96.243.0/24 (this node's pods, "
+                                  "routed by pod.add)" % prefix))
+        self.assertEqual(self.c.err("route.replace_all", {"origin": "agent", "routes": [
+            {"prefix": "100.96.243.9/32", "via": "172.31.102.106"}]})[1],
+            "routes[0]: prefix: 100.96.243.9/32 is inside pod_cidr 100.96.243.0/24 (this node's pods, "
+            "routed by pod.add)")
+        msg = "origin: 'kernel' is not allowed (1-15 characters, not system, pod, service or kernel)"
+        self.assertEqual(self.c.err("route.add", {"prefix": "100.96.244.0/24", "via": "172.31.102.106",
+                                                  "origin": "kernel"}), (-32602, msg))
+        self.assertEqual(self.c.err("route.replace_all", {"origin": "kernel", "routes": []}), (-32602, msg))
+        # A wider prefix holding pod_cidr is fine: the pods' /32s are longer.
+        self.c.ok("route.add", {"prefix": "100.96.0.0/16", "via": "172.31.102.106"})
+        self.c.ok("route.del", {"prefix": "100.96.0.0/16"})
+
+    def test_idle_clients_make_room(self):
+        """Issue 30, item 8: 256 clients that never send held every slot
+        for ever. The one idle longest (at least 1 s) makes room."""
+        import select
+        import socket as so
+        import time
+        idle = []
+        for _ in range(300):  # more than the 256 slots
+            s = so.socket(so.AF_UNIX)
+            s.connect(SOCK)
+            idle.append(s)
+        time.sleep(1.5)
+        fresh = [Client() for _ in range(10)]  # kept open: each takes a slot
+        for c in fresh:
+            self.assertRegex(c.ok("version")["version"], r"^\d+\.\d+\.\d+$")
+        # 44 or more refused at once (every slot busy, none idle 1 s yet),
+        # then one evicted for each fresh client.
+        want, closed, end = 300 - 256 + 10, [], time.time() + 30
+        while len(closed) < want and time.time() < end:
+            closed, _, _ = select.select(idle, [], [], 1)
+        self.assertGreaterEqual(len(closed), want)
+        self.assertTrue(all(s.recv(1) == b"" for s in closed))
+        for c in fresh:
+            c.close()
+        for s in idle:
+            s.close()
 
     def test_oversize_request_refused_others_unaffected(self):
         other = Client()

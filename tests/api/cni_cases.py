@@ -202,6 +202,34 @@ class Cni(unittest.TestCase):
         self.assertEqual((rc, out["code"]), (1, 102))
         self.assertIn("lacks its address", out["msg"])
 
+    def test_check_finds_missing_routes(self):
+        rc, res = cni("ADD", conf())
+        self.assertEqual(rc, 0, res)
+        subprocess.run(["ip", "-n", "cni-a", "route", "del", "default"], check=True)
+        rc, out = cni("CHECK", conf(prevResult=res))
+        self.assertEqual((rc, out["code"]), (1, 102))
+        self.assertEqual(out["msg"], "interface eth0 lacks its routes (169.254.1.1/32 on the link, "
+                         "default via 169.254.1.1)")
+
+    def test_second_attachment_in_a_pods_netns_is_refused(self):
+        """Issue 30: another container's ADD into pod b's netns took over
+        b's default route, and its DEL left b with none while CHECK of b
+        still passed. podlane gives a pod one interface."""
+        rc, rb = cni("ADD", conf(), cid="pb", netns=self.b)
+        self.assertEqual(rc, 0, rb)
+        for cid, ifname in (("other", "eth1"), ("pb", "eth1")):
+            with self.subTest(cid=cid, ifname=ifname):
+                rc, out = cni("ADD", conf(), cid=cid, netns=self.b, ifname=ifname)
+                self.assertEqual((rc, out["code"]), (1, 100))
+                self.assertEqual(out["msg"], "netns: '/run/netns/cni-b' already holds pod pb/eth0 "
+                                 "(one interface a pod: its default route is that interface's)")
+                self.assertEqual(cni("DEL", conf(), cid=cid, netns=self.b, ifname=ifname), (0, None))
+        route = subprocess.run(["ip", "-n", "cni-b", "route", "show", "default"], capture_output=True,
+                               text=True).stdout
+        self.assertEqual(route.split()[:5], ["default", "via", "169.254.1.1", "dev", "eth0"])
+        self.assertEqual(cni("CHECK", conf(prevResult=rb), cid="pb", netns=self.b), (0, None))
+        self.assertEqual([p["container_id"] for p in daemon("pod.list")], ["pb"])
+
     def test_ipam_host_local(self):
         data = WORK + "/host-local"
         ipam = {"type": "host-local", "dataDir": data,

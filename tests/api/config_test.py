@@ -2,6 +2,7 @@
 before touching DPDK. Table-driven over the built binary."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -9,15 +10,27 @@ import unittest
 
 BUILD = os.environ.get("PODLANE_BUILD", os.path.join(os.path.dirname(__file__), "../../build"))
 PODLANED = os.path.join(BUILD, "control/podlaned")
+TMP = tempfile.mkdtemp(prefix="podlane-cfgtest.")
+# Should a bad config slip through (a regression, a stale build), the
+# daemon it starts must not touch the machine: a network namespace of its
+# own (see daemon()), no hugepages, no files in /run/dpdk, its socket and
+# state in a temporary directory. (A cluster_cidr of 0.0.0.0/0 once
+# replaced the host's default route.)
 GOOD = {"node_ip": "172.31.102.105/24", "pod_cidr": "100.96.243.0/24",
-        "uplink": "net_tap0,iface=up0"}
+        "uplink": "net_tap0,iface=up0", "socket": TMP + "/s.sock", "state_dir": TMP + "/state",
+        "eal": ["--no-huge", "-m", "64", "--in-memory"]}
+
+
+def daemon(*args, **kw):
+    return subprocess.run(["unshare", "--net", "--", PODLANED] + list(args), capture_output=True,
+                          text=True, timeout=60, **kw)
 
 
 def run(cfg_text):
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         f.write(cfg_text)
     try:
-        p = subprocess.run([PODLANED, "--config", f.name], capture_output=True, text=True, timeout=60)
+        p = daemon("--config", f.name)
         return p.returncode, p.stderr.strip(), f.name
     finally:
         os.unlink(f.name)
@@ -82,6 +95,21 @@ CASES = [
     (with_(metrics_listen="127.0.0.1:70000"), "config: 'metrics_listen' is \"127.0.0.1:70000\", expected ADDRESS:PORT like 127.0.0.1:9464"),
     (with_(metrics_listen="1.2.3:80"), "config: 'metrics_listen' is \"1.2.3:80\", expected ADDRESS:PORT like 127.0.0.1:9464"),
     ("[1, 2]", "config: the top level must be a JSON object"),
+    # Values checked against each other (issue 30: a config that breaks the node).
+    (with_(cluster_cidr="0.0.0.0/0"), "config: 'cluster_cidr' overlaps the node network of 'node_ip' (the kernel routes cluster_cidr to podlaned)"),
+    (with_(cluster_cidr="172.0.0.0/8", pod_cidr="172.16.0.0/24"), "config: 'cluster_cidr' overlaps the node network of 'node_ip' (the kernel routes cluster_cidr to podlaned)"),
+    (with_(node_ip="100.96.243.1/24"), "config: 'cluster_cidr' overlaps the node network of 'node_ip' (the kernel routes cluster_cidr to podlaned)"),
+    (with_(node_ip="172.31.102.0/24"), "config: 'node_ip' 172.31.102.0/24 is not a host address of its network (not the network or broadcast address, loopback, multicast or 0.0.0.0)"),
+    (with_(node_ip="172.31.102.255/24"), "config: 'node_ip' 172.31.102.255/24 is not a host address of its network (not the network or broadcast address, loopback, multicast or 0.0.0.0)"),
+    (with_(node_ip="127.0.0.5/8"), "config: 'node_ip' 127.0.0.5/8 is not a host address of its network (not the network or broadcast address, loopback, multicast or 0.0.0.0)"),
+    (with_(node_ip="224.1.1.1/24"), "config: 'node_ip' 224.1.1.1/24 is not a host address of its network (not the network or broadcast address, loopback, multicast or 0.0.0.0)"),
+    (with_(node_ip="0.0.0.0/8"), "config: 'node_ip' 0.0.0.0/8 is not a host address of its network (not the network or broadcast address, loopback, multicast or 0.0.0.0)"),
+    (with_(gateway="172.31.102.105"), "config: 'gateway' 172.31.102.105 is the node's own, the network's or the broadcast address"),
+    (with_(gateway="172.31.102.255"), "config: 'gateway' 172.31.102.255 is the node's own, the network's or the broadcast address"),
+    (with_(node_ip="172.31.102.105/ 24"), "config: 'node_ip' is \"172.31.102.105/ 24\", expected an IPv4 prefix like 10.0.0.0/24"),
+    (with_(node_ip="172.31.102.105/+24"), "config: 'node_ip' is \"172.31.102.105/+24\", expected an IPv4 prefix like 10.0.0.0/24"),
+    (with_(socket="run/podlane.sock"), "config: 'socket' must be an absolute path"),
+    (with_(state_dir="state"), "config: 'state_dir' must be an absolute path"),
 ]
 
 
@@ -102,15 +130,42 @@ class Config(unittest.TestCase):
         with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
             f.write(with_())
             f.flush()
-            p = subprocess.run([PODLANED, "--config", f.name, "--check"], capture_output=True, text=True, timeout=60)
+            p = daemon("--config", f.name, "--check")
             self.assertEqual((p.returncode, p.stdout, p.stderr), (0, f.name + ": ok\n", ""))
             f.seek(0)
             f.write(with_(workers=99))
             f.truncate()
             f.flush()
-            p = subprocess.run([PODLANED, "--config", f.name, "--check"], capture_output=True, text=True, timeout=60)
+            p = daemon("--config", f.name, "--check")
             self.assertEqual((p.returncode, p.stderr.strip()),
                              (2, "podlaned: config: 'workers' must be an integer from 1 to 8"))
+
+    def test_unusable_state_dir_and_socket_stop_the_start(self):
+        """A state_dir podlaned cannot write, or a socket path that is a
+        file, stops it at start (before, it ran without saving anything,
+        or deleted the file); and too many EAL arguments are a usage error
+        (they overflowed a fixed array)."""
+        tmp = tempfile.mkdtemp(dir=TMP)
+        plain = os.path.join(tmp, "plain")
+        with open(plain, "w") as f:
+            f.write("keep me")
+        base = dict(GOOD, socket=os.path.join(tmp, "s.sock"))
+        for cfg, msg in [
+                (dict(base, state_dir="/dev/null"), "start-up failed: state_dir /dev/null is not a directory podlaned can write (Not a directory)"),
+                (dict(base, state_dir=plain + "/x"), "start-up failed: state_dir %s/x is not a directory podlaned can write (Not a directory)" % plain),
+                (dict(base, state_dir=tmp, socket=plain), "start-up failed: socket %s: exists and is not a socket" % plain)]:
+            with self.subTest(msg=msg):
+                p = daemon("--config", "/dev/stdin", input=json.dumps(cfg))
+                self.assertEqual(p.returncode, 1, p.stderr)
+                self.assertTrue(p.stderr.strip().endswith(" podlaned: error: " + msg), p.stderr)
+        with open(plain) as f:
+            self.assertEqual(f.read(), "keep me")
+        with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
+            f.write(with_())
+            f.flush()
+            p = daemon("--config", f.name, "--", *["-v"] * 200)
+            self.assertEqual((p.returncode, p.stderr.strip()),
+                             (2, "podlaned: at most 64 EAL arguments after --, not 200"))
 
     def test_missing_file_and_usage(self):
         p = subprocess.run([PODLANED, "--config", "/nonexistent.json"], capture_output=True, text=True)
@@ -121,6 +176,10 @@ class Config(unittest.TestCase):
         p = subprocess.run([PODLANED, "--help"], capture_output=True, text=True)
         self.assertEqual(p.returncode, 0)
         self.assertIn("usage: podlaned --config FILE [-- EAL-ARGS...]", p.stdout)
+
+
+def tearDownModule():
+    shutil.rmtree(TMP, ignore_errors=True)
 
 
 if __name__ == "__main__":

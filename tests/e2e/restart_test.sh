@@ -68,13 +68,21 @@ ok "kill -9 under traffic: pods back, iperf3 completed, outage measured"
 
 # A damaged state file: the previous good copy is used, and said so.
 stop_pid "$WORK/node.pid"
-head -c 25 "$WORK/node.state/state.json" >"$WORK/trunc" && mv "$WORK/trunc" "$WORK/node.state/state.json"
+head -c 25 "$WORK/node.state/state.json" >"$WORK/trunc.txt"
+cp "$WORK/trunc.txt" "$WORK/node.state/state.json"
 restart_node
 grep "state file .*state.json is corrupt" "$WORK/node.log" >/dev/null || fail "no log line for the corrupt state file"
 grep "using the previous good state" "$WORK/node.log" >/dev/null || fail "previous state not used"
 [ "$(ctl node pod list)" = "$pods_before" ] || fail "pods not restored from the previous copy"
 [ "$(ctl node route list)" = "$routes_before" ] || fail "routes not restored from the previous copy"
-ok "truncated state file: previous good copy used, pods and routes back"
+[ "$(head -c 25 "$WORK/node.state/state.json.damaged")" = "$(cat "$WORK/trunc.txt")" ] ||
+	fail "the damaged copy was not kept as state.json.damaged"
+# Damaged again before any change: the recovery left two good copies.
+stop_pid "$WORK/node.pid"
+echo '{"version": 1, "pods": [' >"$WORK/node.state/state.json"
+restart_node
+[ "$(ctl node pod list)" = "$pods_before" ] || fail "a second damage lost the pods: $(ctl node pod list)"
+ok "truncated state file: previous good copy used, pods and routes back, and again after a second damage"
 
 # A write goes to FILE.prev and swaps names with FILE. Left by earlier
 # versions, FILE.prev may be a hard link to FILE: the next write must

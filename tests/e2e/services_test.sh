@@ -12,7 +12,7 @@ isolate "$@"
 LIB=$E2E_TOP/tests/e2e/lib
 FAB=172.31.102.1 N1=172.31.102.101 N2=172.31.102.102
 fabric $FAB/24
-start_node n1 $N1/24 100.96.241.0/24 2 '"service_cidr": "10.96.0.0/12",'
+start_node n1 $N1/24 100.96.241.0/24 2 '"service_cidr": "10.96.0.0/12", "metrics_listen": "127.0.0.1:9464",'
 start_node n2 $N2/24 100.96.242.0/24 1 '"service_cidr": "10.96.0.0/12", "max_flows": 1024,'
 ctl n1 route add 100.96.242.0/24 via $N2 >/dev/null
 ctl n2 route add 100.96.241.0/24 via $N1 >/dev/null
@@ -137,6 +137,20 @@ b=$(sed -n 's/^backend   \(.*\):8080$/\1/p' <<<"$out")
 [[ " ${IP[b1]} ${IP[b2]} ${IP[b3]} " == *" $b "* ]] || fail "trace backend: $out"
 [ "$b" = "$(ask c1 tcp 10.96.0.10 80 1 40000 | sed 's/:.*//')" ] || fail "the connection went elsewhere than trace said ($b)"
 ok "trace names the service and the backend a connection gets, and the connection gets it"
+
+metrics=$(ip netns exec n1 curl -sf http://127.0.0.1:9464/metrics) || fail "no metrics from n1"
+python3 - "$metrics" <<'PY' || fail "service metrics: $(grep -E 'service|flows' <<<"$metrics")"
+import re, sys
+m = dict(re.findall(r'^(podlane_[a-z_]+(?:\{[^}]*\})?) (\S+)$', sys.argv[1], re.M))
+web = '{service="10.96.0.10:80/tcp",name="default/web:http"}'
+assert float(m["podlane_service_connections_total" + web]) >= 60, m
+assert float(m["podlane_service_packets_total" + web]) > 0 and float(m["podlane_service_bytes_total" + web]) > 0
+assert m["podlane_service_backends" + web] == "3"
+assert float(m['podlane_service_rejected_total{service="10.96.0.12:80/tcp",name=""}']) >= 1
+assert float(m["podlane_flows"]) > 0 and float(m["podlane_flows_created_total"]) >= 60
+assert float(m['podlane_drops_total{reason="no_backend"}']) >= 3
+PY
+ok "Prometheus: connections, packets, bytes, backends and refusals per service; tracked connections"
 
 # A backend removed under traffic. 40 UDP flows (source ports 20000-20039)
 # and a TCP connection kept open; b3 leaves both services. UDP flows on b1

@@ -138,6 +138,32 @@ read -r e1 f1 <<<"$(txdrops)"
 ctl node pod del down eth0 >/dev/null
 ok "frames to a pod whose interface is down count as tx_error ($((e1 - e0)))"
 
+# Frames the kernel drops before podlaned reads them (podlaned stopped
+# while pod a and the fabric send) are the ports' rx_missed: a TAP's
+# queue (its tx_dropped, which podlanectl must match exactly) and the
+# uplink's packet sockets (PACKET_STATISTICS).
+blast() { # NETNS DST N: N UDP datagrams as fast as one socket sends them
+	ip netns exec "$1" python3 -c 'import socket,sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(int(sys.argv[2])):
+    s.sendto(b"x" * 64, (sys.argv[1], 9))' "$2" "$3"
+}
+tap_a=$(ctl node -o json pod list | python3 -c 'import json,sys; print([p["port"] for p in json.load(sys.stdin) if p["container_id"] == "ctr-a"][0])')
+up_missed0=$(port_counter node af_packet_up0 rx_missed)
+pid=$(cat "$WORK/node.pid")
+kill -STOP "$pid"
+blast pa $B 5000
+blast fab $B 60000
+kill -CONT "$pid"
+kernel=$(ip -n pa -s -j link show eth0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["stats64"]["tx"]["dropped"])')
+[ "$kernel" -gt 0 ] || fail "pod a's TAP dropped nothing: the test needs a full queue"
+[ "$(port_counter node "$tap_a" rx_missed)" = "$kernel" ] ||
+	fail "pod a's port: rx_missed $(port_counter node "$tap_a" rx_missed), the kernel dropped $kernel"
+up_missed=$(( $(port_counter node af_packet_up0 rx_missed) - up_missed0 ))
+[ "$up_missed" -gt 0 ] || fail "uplink: no rx_missed after 60000 frames to a stopped podlaned"
+ctl node stats | grep -q "RX_MISSED" || fail "podlanectl stats shows no RX_MISSED column"
+ok "kernel drops before podlaned reads: TAP $kernel (= its tx_dropped), uplink $up_missed, as rx_missed"
+
 # Bytes intact through TAP-to-TAP GSO pass-through (pod <-> pod), the
 # host TAP (node -> pod) and segmentation onto the uplink (fabric <- pod).
 tcp_bulk_check pa pb $B 32

@@ -100,6 +100,8 @@ start_node() {
 	ip -n "$name" link set up0 up
 	ip -n fab link set "f-$name" master br0 up
 	local sock=$WORK/$name.sock
+	# vhost-user files stay inside WORK too (the default is /run/podlane/vhost).
+	[[ "$extra" == *'"vhost_dir"'* ]] || extra="\"vhost_dir\": \"$WORK/$name.vhost\", $extra"
 	cat >"$WORK/$name.json" <<-CFG
 	{"node_ip": "$ip", "pod_cidr": "$cidr", "uplink": "${UPLINK:-af_packet:up0}",
 	 "socket": "$sock", "state_dir": "$WORK/$name.state", "workers": $workers, $extra
