@@ -26,7 +26,7 @@ int ctl_parse_ip(const char *s, uint32_t *ip)
 
 int ctl_parse_prefix(const char *s, uint32_t *ip, uint8_t *plen, bool host_bits_ok)
 {
-	char buf[32], *slash, *end;
+	char buf[32], *slash;
 
 	if (s == NULL || strlen(s) >= sizeof(buf))
 		return -1;
@@ -37,7 +37,7 @@ int ctl_parse_prefix(const char *s, uint32_t *ip, uint8_t *plen, bool host_bits_
 	    strspn(slash + 1, "0123456789") != strlen(slash + 1))
 		return -1;
 	*slash = '\0';
-	long l = strtol(slash + 1, &end, 10);
+	long l = strtol(slash + 1, NULL, 10);
 	if (l > 32 || ctl_parse_ip(buf, ip) != 0)
 		return -1;
 	*plen = (uint8_t)l;
