@@ -52,7 +52,7 @@ ok "full state_dir: pod.add and route.add refused with the reason, nothing chang
 
 out=$(ctl node route del 100.96.245.0/24 2>&1) && fail "route del answered success: $out"
 grep -qF "$full; the change is made and is saved again every second" <<<"$out" || fail "route del: $out"
-ctl node route list | grep -q "^100.96.245.0/24 " && fail "route del did not take effect"
+grep -q "^100.96.245.0/24 " <<<"$(ctl node route list)" && fail "route del did not take effect"
 rm "$st"/fill*
 saved_del() { ! grep -q 100.96.245.0/24 "$st/routes.json"; }
 wait_for 5 saved_del || fail "routes.json still holds the deleted route once there is room"
@@ -67,7 +67,7 @@ ok "route.del on a full state_dir: applied, written once there is room, the rest
 # next pod given that address (and port name) must not inherit it.
 port=$(ctl node -o json pod list | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["port"])')
 ctl node route add 100.97.50.0/24 dev "$port" >/dev/null
-ctl node route list | grep -q "^100.97.50.0/24 *dev $port " || fail "no route through $port"
+grep -q "^100.97.50.0/24 *dev $port " <<<"$(ctl node route list)" || fail "no route through $port"
 ctl node pod del ctr-a eth0 >/dev/null
 grep -q 100.97.50.0/24 "$st/routes.json" && fail "routes.json keeps the deleted pod's route"
 ctl node pod add ctr-c /run/netns/pc eth0 >/dev/null
@@ -75,6 +75,6 @@ ctl node pod add ctr-c /run/netns/pc eth0 >/dev/null
 	fail "the new pod has another port name: this check needs the same"
 stop_pid "$WORK/node.pid"
 restart_node
-ctl node route list | grep -q "^100.97.50.0/24 " && fail "the deleted pod's route came back on $port"
+grep -q "^100.97.50.0/24 " <<<"$(ctl node route list)" && fail "the deleted pod's route came back on $port"
 ok "a route through a deleted pod's port stays gone after a restart"
 echo "state: all passed"
