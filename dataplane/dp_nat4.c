@@ -15,7 +15,9 @@
  * through this node: an off-node client of a backend on another node,
  * and a pod reaching itself through a Service (hairpin); those are
  * SNATed to the node IP, from ports above the kernel's ephemeral range so
- * the kernel's own connections (kubelet probes) never collide. ICMP errors
+ * the kernel's own connections (kubelet probes) never collide. A client
+ * port whose answers would look like another flow's (the same backend
+ * through two service IPs) gets such a port too, its address kept. ICMP errors
  * about a translated connection are translated too, quote included. */
 #include <rte_icmp.h>
 #include <rte_ip.h>
@@ -85,15 +87,16 @@ static int reject(struct dp_worker *w, struct rte_mbuf *m, uint32_t svc_id, uint
 	return NAT_GONE;
 }
 
-/* The flow with the reply from the node IP, on a port of the SNAT range
- * free for this backend (the client's own when it is in the range). */
-static int64_t snat_create(const struct dp_ct_key *k, struct dp_ct_key *r, uint32_t svc)
+/* The flow with the reply to addr (the node IP, or the client's own), on
+ * a port of the SNAT range free for this backend. */
+static int64_t snat_create(const struct dp_ct_key *k, struct dp_ct_key *r, uint32_t svc,
+			   uint32_t addr)
 {
 	static rte_spinlock_t lock = RTE_SPINLOCK_INITIALIZER;
 	uint32_t seed = rte_be_to_cpu_16(k->sport) + rte_be_to_cpu_32(k->src);
 	int64_t id = -EEXIST;
 
-	r->dst = dp.cfg.node_ip;
+	r->dst = addr;
 	/* Two workers must not pick the same port for the same backend. */
 	rte_spinlock_lock(&lock);
 	for (unsigned t = 0; t < SNAT_TRIES && id == -EEXIST; t++) {
@@ -165,13 +168,15 @@ static int new_flow(struct dp_worker *w, struct rte_mbuf *m, struct dp_port *in,
 	struct dp_ct_key r = {.src = b->ip, .dst = k->src, .sport = b->port, .dport = k->sport,
 			      .proto = k->proto};
 	bool snat = (off_node && !b->local) || b->ip == k->src;
-	int64_t id = snat ? snat_create(k, &r, s->id + 1) : dp_ct_create(k, &r, s->id + 1);
+	int64_t id = snat ? snat_create(k, &r, s->id + 1, dp.cfg.node_ip)
+			  : dp_ct_create(k, &r, s->id + 1);
 	if (id == -EEXIST && !snat) {
-		/* The client's port already talks to this backend through
-		 * another service IP: the answers could not be told apart
-		 * without a source port of our own. */
-		snat = true;
-		id = snat_create(k, &r, s->id + 1);
+		/* The client's port already talks to this backend (through
+		 * another service IP, or a closed connection not yet
+		 * forgotten): the answers could not be told apart. Another
+		 * source port, the client's address kept, as the kernel's NAT
+		 * does. */
+		id = snat_create(k, &r, s->id + 1, k->src);
 	}
 	if (id < 0) {
 		dp_drop(w, m, DP_DROP_CONNTRACK_FULL);

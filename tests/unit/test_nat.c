@@ -369,7 +369,8 @@ static void test_hairpin(void **state)
 }
 
 /* One client port to two service IPs that share a backend: the second
- * connection's answers would look like the first's, so it is SNATed. */
+ * connection's answers would look like the first's, so it gets another
+ * source port (its address kept). */
 static void test_same_backend_twice(void **state)
 {
 	struct dp_svc_spec x = {.ip = ip4("10.96.0.11")};
@@ -393,14 +394,14 @@ static void test_same_backend_twice(void **state)
 	m = out1(T_POD_B);
 	uint16_t sport = rte_be_to_cpu_16(((uint16_t *)(t_ip(m) + 1))[0]);
 	assert_true(sport >= 61000);
-	assert_packet(m, NODE, sport, B, 8080);
+	assert_packet(m, A, sport, B, 8080);
 	rte_pktmbuf_free(m);
 	/* Each answer goes back as its own service. */
 	rx1(T_POD_B, l4_frame(T_POD_B, B, 8080, A, 40000, IPPROTO_TCP, 64));
 	m = out1(T_POD_A);
 	assert_packet(m, VIP, 80, A, 40000);
 	rte_pktmbuf_free(m);
-	rx1(T_POD_B, l4_frame(T_POD_B, B, 8080, NODE, sport, IPPROTO_TCP, 64));
+	rx1(T_POD_B, l4_frame(T_POD_B, B, 8080, A, sport, IPPROTO_TCP, 64));
 	m = out1(T_POD_A);
 	assert_packet(m, "10.96.0.11", 80, A, 40000);
 	rte_pktmbuf_free(m);
