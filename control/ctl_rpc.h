@@ -32,18 +32,9 @@ uint64_t ctl_rpc_invalid_count(void);
  * trailing newline), or NULL for a notification (no id). */
 char *ctl_rpc_handle(const char *line, size_t len);
 
-/* The server: listen on path, then serve from the caller's loop. */
-/* gid: group owning the socket (mode 0660), or -1 to keep the daemon's;
- * a request line longer than max_request_mb is refused. */
-/* Fails, with the reason, if path cannot be podlaned's socket: too long,
- * something that is not a socket, or a socket another process serves. */
-int ctl_rpc_path_check(const char *path, char *err, size_t errlen);
-int ctl_rpc_listen(const char *path, int gid, unsigned max_request_mb, char *err, size_t errlen);
-/* Run one epoll round of at most timeout_ms. Returns -1 on a fatal error. */
-int ctl_rpc_poll(int timeout_ms);
-/* Call cb when fd is readable (the dataplane's slow path, netlink). */
-int ctl_rpc_watch_fd(int fd, void (*cb)(void));
-void ctl_rpc_close(void);
+/* The same for an error with no request to answer (id null), for the
+ * server's own refusals. */
+char *ctl_rpc_error(int code, const char *msg);
 
 /* Params helpers: fetch a string member or fail naming it. */
 const char *ctl_param_str(json_t *params, const char *key, bool required, struct ctl_err *e);

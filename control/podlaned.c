@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "ctl_node.h"
-#include "ctl_rpc.h"
+#include "ctl_server.h"
 #include "dp.h"
 
 static volatile sig_atomic_t stopping;
@@ -158,7 +158,7 @@ int main(int argc, char **argv)
 	dp_log_init(c.log_level);
 	/* Paths first: a bad one must stop the start before ports exist. */
 	if (ctl_state_dir_check(c.state_dir, err, sizeof(err)) != 0 ||
-	    ctl_rpc_path_check(c.socket, err, sizeof(err)) != 0) {
+	    ctl_server_path_check(c.socket, err, sizeof(err)) != 0) {
 		ctl_error("start-up failed: %s", err);
 		ctl_config_free(&c);
 		return 1;
@@ -182,14 +182,14 @@ int main(int argc, char **argv)
 	}
 	ctl_state_restore();
 	ctl_nat_sync();
-	if (dp_start_workers() != 0 || ctl_rpc_listen(c.socket, c.socket_gid, c.max_request_mb, err, sizeof(err)) != 0) {
+	if (dp_start_workers() != 0 || ctl_server_listen(c.socket, c.socket_gid, c.max_request_mb, err, sizeof(err)) != 0) {
 		ctl_error("start-up failed: %s", err[0] ? err : "cannot launch workers");
 		goto out;
 	}
-	ctl_rpc_watch_fd(dp_slowpath_fd(), dp_slowpath_run);
+	ctl_server_watch_fd(dp_slowpath_fd(), dp_slowpath_run);
 	if (c.import_table) {
 		int fd = ctl_kroutes_start(c.import_table);
-		if (fd < 0 || ctl_rpc_watch_fd(fd, ctl_kroutes_event) != 0) {
+		if (fd < 0 || ctl_server_watch_fd(fd, ctl_kroutes_event) != 0) {
 			ctl_error("start-up failed: cannot mirror kernel table %u", c.import_table);
 			goto out;
 		}
@@ -209,7 +209,7 @@ int main(int argc, char **argv)
 	struct timespec last, now;
 	clock_gettime(CLOCK_MONOTONIC, &last);
 	while (!stopping) {
-		if (ctl_rpc_poll(200) != 0)
+		if (ctl_server_poll(200) != 0)
 			break;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec != last.tv_sec) {
@@ -226,7 +226,7 @@ int main(int argc, char **argv)
 out:
 	ctl_nat_stop();
 	ctl_metrics_stop();
-	ctl_rpc_close();
+	ctl_server_close();
 	dp_stop();
 out_config:
 	ctl_config_free(&c);

@@ -3,7 +3,7 @@
  * network pass through as they are (it is an L2 host there); frames not
  * addressed to us are dropped; IPv4 frames are checked (dp_ip4_accept)
  * and go on to routing. One pass, not one per layer: a pass over a burst
- * costs ~3 cycles a packet (tools/bench/plpath). Runs on worker lcores. */
+ * costs ~3 cycles a packet (dataplane/bench/plpath). Runs on worker lcores. */
 #include "dp_ip4.h"
 
 static inline bool mac_eq(const struct rte_ether_addr *a, const struct rte_ether_addr *b)

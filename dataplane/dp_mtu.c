@@ -57,7 +57,7 @@ unsigned dp_mtu_fit(struct dp_worker *w, struct rte_mbuf *m, uint16_t port,
 	bool df = (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG)) != 0;
 
 	if (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) {
-		/* A GSO frame (dp_kport.c): what goes on the wire are its
+		/* A GSO frame (dp_kport_io.c): what goes on the wire are its
 		 * segments, each of them headers + tso_segsz. */
 		uint32_t hdrs = m->l3_len + m->l4_len;
 		if (hdrs + m->tso_segsz <= mtu) {

@@ -13,7 +13,7 @@
 #define NEIGH_REACHABLE_S 60 /* then re-probed while still used */
 #define NEIGH_MAX_PROBES 3
 
-static void ctl_tx(uint16_t port, struct rte_mbuf *m)
+static void slowpath_tx(uint16_t port, struct rte_mbuf *m)
 {
 	struct rte_mbuf *segs[DP_GSO_MAX_SEGS];
 	int n = 1;
@@ -34,7 +34,7 @@ static void ctl_tx(uint16_t port, struct rte_mbuf *m)
 	rte_pktmbuf_free_bulk(&segs[sent], (unsigned)n - sent);
 }
 
-static void ctl_drop(struct rte_mbuf *m, enum dp_drop why)
+static void slowpath_drop(struct rte_mbuf *m, enum dp_drop why)
 {
 	dp.slowpath_stats[why]++;
 	rte_pktmbuf_free(m);
@@ -65,7 +65,7 @@ static void neigh_request(struct dp_neigh *n)
 	if (m == NULL)
 		return;
 	dp.arp_requests++;
-	ctl_tx(dp.uplink, m);
+	slowpath_tx(dp.uplink, m);
 }
 
 static void neigh_send(uint64_t word, struct rte_mbuf *m)
@@ -74,7 +74,7 @@ static void neigh_send(uint64_t word, struct rte_mbuf *m)
 
 	dp_mac_from_word(word, &eth->dst_addr);
 	rte_ether_addr_copy(&dp.ports[dp.uplink].mac, &eth->src_addr);
-	ctl_tx(dp.uplink, m);
+	slowpath_tx(dp.uplink, m);
 }
 
 static void neigh_learn(struct rte_mbuf *m)
@@ -98,7 +98,7 @@ static void neigh_learn(struct rte_mbuf *m)
 	}
 	/* The kernel may have asked too (it shares the node IP and MAC). */
 	if (arp->arp_data.arp_tip == dp.cfg.node_ip)
-		ctl_tx(dp.host, m);
+		slowpath_tx(dp.host, m);
 	else
 		rte_pktmbuf_free(m);
 }
@@ -118,7 +118,7 @@ static void neigh_resolve(struct rte_mbuf *m)
 
 	if (n == NULL) {
 		DP_LOG_LIMITED(WARNING, "neighbour table full: dropping packets to unresolved next hops");
-		ctl_drop(m, DP_DROP_ARP_FAILED);
+		slowpath_drop(m, DP_DROP_ARP_FAILED);
 		return;
 	}
 	uint64_t word = __atomic_load_n(&n->mac_word, __ATOMIC_RELAXED);
@@ -129,7 +129,7 @@ static void neigh_resolve(struct rte_mbuf *m)
 	if (n->n_queued < DP_NEIGH_QUEUE)
 		n->queue[n->n_queued++] = m;
 	else
-		ctl_drop(m, DP_DROP_ARP_QUEUE_FULL);
+		slowpath_drop(m, DP_DROP_ARP_QUEUE_FULL);
 	if (rte_get_tsc_cycles() - n->last_req >= rte_get_tsc_hz())
 		neigh_request(n);
 }
@@ -147,7 +147,7 @@ void dp_arp_announce(void)
 		rte_pktmbuf_mtod_offset(m, struct rte_arp_hdr *, sizeof(struct rte_ether_hdr));
 	arp->arp_opcode = RTE_BE16(RTE_ARP_OP_REPLY);
 	arp->arp_data.arp_tha = arp->arp_data.arp_sha;
-	ctl_tx(dp.uplink, m);
+	slowpath_tx(dp.uplink, m);
 }
 
 int dp_slowpath_fd(void)
@@ -197,7 +197,7 @@ static void neigh_age(struct dp_neigh *n, uint64_t now, uint64_t hz)
 			       "%u queued packet(s) dropped", ip_str(n->ip, b),
 			       NEIGH_MAX_PROBES, n->n_queued);
 		for (uint8_t i = 0; i < n->n_queued; i++)
-			ctl_drop(n->queue[i], DP_DROP_ARP_FAILED);
+			slowpath_drop(n->queue[i], DP_DROP_ARP_FAILED);
 		n->n_queued = 0;
 		n->probes = 0;
 		return;
@@ -214,14 +214,8 @@ static void neigh_age(struct dp_neigh *n, uint64_t now, uint64_t hz)
 	}
 }
 
-void dp_timer(void)
+void dp_neigh_age(uint64_t now, uint64_t hz)
 {
-	uint64_t now = rte_get_tsc_cycles(), hz = rte_get_tsc_hz();
-
-	__atomic_store_n(&dp.now_s, dp.now_s + 1, __ATOMIC_RELAXED);
-	dp_slowpath_run();
-	dp_workers_sample(now);
-	dp_nat_timer();
 	for (uint32_t i = 0; i < DP_MAX_NEIGH; i++)
 		if (dp.neigh[i].ip != 0)
 			neigh_age(&dp.neigh[i], now, hz);

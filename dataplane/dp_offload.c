@@ -1,6 +1,6 @@
 /* Offloads for ports that cannot take them as they are. Frames from a
  * kernel port may be TCP GSO frames or carry a partial checksum
- * (dp_kport.c); other kernel ports take them as they are. A DPDK port
+ * (dp_kport_io.c); other kernel ports take them as they are. A DPDK port
  * whose device does TSO and checksums (a NIC uplink) gets them with the
  * flags its driver wants; other DPDK ports (vhost-user guests, af_packet
  * and af_xdp vdevs) get them segmented (rte_gso) with every checksum
@@ -40,7 +40,7 @@ static void csum_complete(struct rte_mbuf *m)
 
 	if (end < off + 2 || off + 2 > m->data_len ||
 	    (l4 != RTE_MBUF_F_TX_TCP_CKSUM && l4 != RTE_MBUF_F_TX_UDP_CKSUM))
-		return; /* dp_kport.c checked the offsets; nothing sane to do */
+		return; /* dp_kport_io.c checked the offsets; nothing sane to do */
 	rte_raw_cksum_mbuf(m, start, end - start, &raw);
 	uint16_t sum = (uint16_t)~raw;
 	if (sum == 0 && l4 == RTE_MBUF_F_TX_UDP_CKSUM)

@@ -1,4 +1,7 @@
-/* Ports: hot-plug of vdevs (TAPs) at run time, queue layout, removal. */
+/* DPDK ethdev ports: the uplink's device (a NIC, or net_af_xdp, net_tap
+ * and the like on a kernel interface) and vhost-user pods, hot-plugged as
+ * vdevs at run time; their queue layout, offloads and removal. Pods' TAPs
+ * and packet-socket uplinks are kernel ports (dp_kport.c), not ethdevs. */
 #include <linux/bpf.h>
 
 #include <rte_errno.h>
@@ -45,7 +48,7 @@ int dp_port_probed(uint16_t *port_id)
 
 /* af_packet spreads rx over all its queue pairs (PACKET_FANOUT), af_xdp
  * has one socket per NIC queue it was given (queue_count) and the TAP PMD
- * wants as many rx as tx queues (a multi-queue TAP spreads flows over
+ * (an uplink on net_tap) wants as many rx as tx queues (a multi-queue TAP spreads flows over
  * them), so every one of those is polled; other devices get one rx queue
  * per worker (uplink, RSS) or one. */
 static uint16_t rx_queues(const struct rte_eth_dev_info *di, enum dp_port_kind kind)

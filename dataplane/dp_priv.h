@@ -1,5 +1,6 @@
-/* Dataplane internals shared by the dataplane's own files (and its unit
- * tests). Nothing outside dataplane/ includes this. */
+/* Dataplane internals shared by the dataplane's own files, its benchmarks
+ * (bench/) and its unit tests and fuzzers. Nothing else includes this: the
+ * build gives this folder to no other part (control/ sees include/dp.h). */
 #ifndef DP_PRIV_H
 #define DP_PRIV_H
 
@@ -39,7 +40,7 @@
 /* Every port has one tx queue per worker; the control thread uses the
  * next one, so nobody shares a tx queue (vhost-user aside: dp_port.txq_of). */
 #define DP_CTL_TXQ(n_workers) (n_workers)
-/* Offload requests a frame from a kernel port may carry (dp_kport.c);
+/* Offload requests a frame from a kernel port may carry (dp_kport_io.c);
  * a DPDK port's device does them when it offers them (dp_port.hw_tx),
  * else they are done in software (dp_offload.c). */
 #define DP_TX_OFFLOADS (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_IPV4)
@@ -314,7 +315,7 @@ static inline void dp_emit(struct dp_worker *w, struct rte_mbuf *m, uint16_t por
 /* dp_offload.c: m as ready-to-send frames in out[] (m consumed), or a
  * negative errno with m untouched. */
 int dp_offload_resolve(struct rte_mbuf *m, struct rte_mbuf **out, uint16_t max);
-/* dp_kport.c; the header conversions are exposed for unit tests. */
+/* dp_kport_io.c; the header conversions are exposed for unit tests. */
 bool dp_vnet_to_mbuf(const struct virtio_net_hdr *h, struct rte_mbuf *m);
 void dp_mbuf_to_vnet(const struct rte_mbuf *m, struct virtio_net_hdr *h);
 /* Epoll event data of a kernel port's rx queue, and back. */
@@ -329,7 +330,7 @@ uint16_t dp_kport_rx(struct dp_worker *w, uint16_t port, uint16_t queue, struct 
 		     uint16_t max);
 uint16_t dp_kport_tx(uint16_t port, unsigned sender, struct rte_mbuf **pkts, uint16_t n,
 		     struct dp_refused *r);
-/* Hands the port's fds to the closers (closed at once if there are none:
+/* dp_kport.c. Hands the port's fds to the closers (closed at once if there are none:
  * unit tests and fuzzers). */
 void dp_kport_close(uint16_t port);
 void dp_kport_close_fds(const int *fd, unsigned n);
@@ -337,6 +338,8 @@ int dp_kport_closers_start(char *err, size_t errlen);
 /* Every fd handed over is closed when this returns. */
 void dp_kport_closers_stop(void);
 /* dp_neigh.c */
+/* Once a second (dp_timer): re-probe, forget and give up on neighbours. */
+void dp_neigh_age(uint64_t now_tsc, uint64_t hz);
 static inline uint64_t dp_neigh_mac_word(uint32_t ip)
 {
 	int32_t i = rte_hash_lookup(dp.neigh_hash, &ip);
@@ -352,13 +355,10 @@ static inline void dp_mac_from_word(uint64_t w, struct rte_ether_addr *mac)
 int dp_worker_main(void *arg);
 /* Wake w if it blocks: to stop, or to take DPDK queues it must poll. */
 void dp_worker_kick(struct dp_worker *w);
+/* dp_rxq_assign.c */
 int dp_workers_assign(uint16_t port, uint16_t n_rxq);
-void dp_workers_sample(uint64_t now_tsc); /* busy share since the last call */
 int dp_workers_unassign(uint16_t port);
 /* dp_route.c */
 int dp_route_init(uint32_t max_routes, char *err, size_t errlen);
-
-/* Internal init for tests: everything of dp_init() after rte_eal_init. */
-int dp_init_tables(const struct dp_config *c, char *err, size_t errlen);
 
 #endif

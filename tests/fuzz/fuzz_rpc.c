@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "ctl_node.h"
-#include "dp_priv.h"
+#include "dp.h"
 #include "ctl_rpc.h"
 #include "fuzz_env.h"
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Route scale and route updates.
-#  1. The dataplane's own interface (tools/bench/plroute): routes added and
+#  1. The dataplane's own interface (dataplane/bench/plroute): routes added and
 #     deleted per second, LPM lookup cycles in order and at random.
 #  2. podlaned forwarding with N /24 routes installed (route.replace_all),
 #     one destination per route, in order and at random; worker time per
@@ -26,7 +26,7 @@ OUT=${OUT:-$BUILD/bench-routes.json}
 [[ "$EAL_MEM" != *--no-huge* ]] || fail "vhost-user needs hugepages"
 API="python3 $top/tools/bench/plapi.py $WORK/node.sock"
 
-"$BUILD/tools/plroute" $INTERNAL >"$WORK/plroute.jsonl" || fail "plroute failed"
+"$BUILD/dataplane/bench/plroute" $INTERNAL >"$WORK/plroute.jsonl" || fail "plroute failed"
 
 podlane_pair 1 '"max_request_mb": 64, "max_routes": 1048576,'
 # table FILE N SHIFT: N /24s in 16.0.0.0/4 towards pod B; routes below

@@ -8,7 +8,7 @@
 #  - 64 B UDP on the DPDK generator wiring (vhost-user pods, 1 worker):
 #    the direct rate, and ClusterIPs with 4 backends each at 10k, 100k and
 #    1M tracked connections (16 service IPs x 62500 source ports for 1M);
-#  - memory per tracked connection (tools/bench/plpath memory).
+#  - memory per tracked connection (dataplane/bench/plpath memory).
 # Rounds alternate the paths (these VMs drift); ratios are medians of the
 # rounds' ratios.
 #
@@ -116,8 +116,8 @@ done
 
 # --- Memory per tracked connection: the dataplane's heap with room for
 # 64k and for 1M connections.
-m0=$("$BUILD/tools/plpath" --max-flows 65536 memory | python3 -c 'import json,sys; print(json.load(sys.stdin)["heap_bytes"])')
-m1=$("$BUILD/tools/plpath" --max-flows 1048576 memory | python3 -c 'import json,sys; print(json.load(sys.stdin)["heap_bytes"])')
+m0=$("$BUILD/dataplane/bench/plpath" --max-flows 65536 memory | python3 -c 'import json,sys; print(json.load(sys.stdin)["heap_bytes"])')
+m1=$("$BUILD/dataplane/bench/plpath" --max-flows 1048576 memory | python3 -c 'import json,sys; print(json.load(sys.stdin)["heap_bytes"])')
 RES[memory,per_flow,1]=$(((m1 - m0) / (1048576 - 65536)))
 
 python3 - "$OUT" "$SECS" "$ROUNDS" "$FLOW_COUNTS" "$(for k in "${!RES[@]}"; do echo "$k=${RES[$k]}"; done)" <<'PY'

@@ -1,6 +1,8 @@
 /* The dataplane's whole interface to the control side. Every function here
- * is called from the control thread only (single writer); workers never
- * block on it. Addresses are IPv4 in network byte order. */
+ * that changes something is called from the control thread only (single
+ * writer); the readers marked "any thread" are also called by the metrics
+ * and telemetry threads. Workers never block on any of it. Addresses are
+ * IPv4 in network byte order. */
 #ifndef DP_H
 #define DP_H
 
@@ -105,6 +107,9 @@ struct dp_port_info {
 
 /* Initialise EAL (argv as for rte_eal_init), memory, route table, RCU. */
 int dp_init(int argc, char **argv, const struct dp_config *c, char *err, size_t errlen);
+/* For tests and fuzzers of either side: everything of dp_init() after
+ * rte_eal_init (the caller ran it), no ports, no workers. */
+int dp_init_tables(const struct dp_config *c, char *err, size_t errlen);
 int dp_start_workers(void);
 void dp_stop(void);
 
@@ -153,7 +158,7 @@ void dp_kport_set_missed(uint16_t port_id, uint64_t n);
  * unsolicited ARP reply, broadcast (after the MAC changed). */
 void dp_arp_announce(void);
 int dp_port_by_name(const char *name, uint16_t *port_id);
-int dp_port_info(uint16_t port_id, struct dp_port_info *out);
+int dp_port_info(uint16_t port_id, struct dp_port_info *out); /* any thread */
 uint16_t dp_uplink_port(void);
 uint16_t dp_host_port(void);
 
@@ -176,6 +181,7 @@ struct dp_trace {
 };
 int dp_route_trace(uint32_t dst, struct dp_trace *t); /* -ENOENT: no route */
 
+/* Any thread: sums the workers' counters, each read relaxed. */
 void dp_stats_read(struct dp_stats *out);
 
 /* Services (dp_svc.c): {ip, port, protocol} and its frontends on external
@@ -209,7 +215,7 @@ struct dp_svc_stats {
 	uint64_t flows, pkts, bytes; /* connections made, packets and bytes to it */
 	uint64_t rejected;           /* refused for want of endpoints */
 };
-void dp_svc_stats_read(uint32_t id, struct dp_svc_stats *out);
+void dp_svc_stats_read(uint32_t id, struct dp_svc_stats *out); /* any thread */
 /* The backend a connection (network order) would get: its tracked flow's,
  * else a new pick. 0 with *svc_id, *bip and *bport set; -ENOENT: not a
  * service; -ENODATA: a service without a backend for it. */
