@@ -1,0 +1,171 @@
+/* route.replace_all (control/ctl_m_route.c): an agent's whole set applied
+ * as a diff against what that origin had, validated in full first (a bad
+ * entry changes nothing), other origins' routes untouched; and what the
+ * dataplane then does with a packet. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ctl_harness.h"
+#include "dp.h"
+#include "podlane_api.h"
+
+static const char config[] = "{\"node_ip\": \"172.31.102.105/24\", \"pod_cidr\": "
+			     "\"100.96.243.0/24\", \"uplink\": \"net_null0\"}";
+
+/* {"prefix": p, "via": v}, ... from "p>v p>v ..." */
+static json_t *routes(const char *spec)
+{
+	json_t *a = json_array();
+	char buf[512], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", spec);
+	for (char *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+		char *gt = strchr(t, '>');
+		*gt = '\0';
+		json_array_append_new(a, json_pack("{s:s, s:s}", "prefix", t, "via", gt + 1));
+	}
+	return a;
+}
+
+static json_t *replace_all(const char *origin, const char *spec)
+{
+	return json_pack("{s:s, s:o}", "origin", origin, "routes", routes(spec));
+}
+
+/* origin's routes as "p>v p>v ..." in prefix order, as route.list gives them. */
+static void expect_routes(const char *origin, const char *want)
+{
+	json_t *l = ctl_call_ok(PL_M_ROUTE_LIST, json_pack("{s:s}", "origin", origin)), *r;
+	char got[512] = "";
+	size_t i, n = 0;
+
+	json_array_foreach(l, i, r)
+		n += (size_t)snprintf(got + n, sizeof(got) - n, "%s%s>%s", n ? " " : "",
+				      json_string_value(json_object_get(r, "prefix")),
+				      json_string_value(json_object_get(r, "via")));
+	json_decref(l);
+	assert_string_equal(got, want);
+}
+
+static void expect_counts(json_t *r, int added, int changed, int removed, int unchanged)
+{
+	assert_non_null(r);
+	assert_int_equal(json_integer_value(json_object_get(r, "added")), added);
+	assert_int_equal(json_integer_value(json_object_get(r, "changed")), changed);
+	assert_int_equal(json_integer_value(json_object_get(r, "removed")), removed);
+	assert_int_equal(json_integer_value(json_object_get(r, "unchanged")), unchanged);
+	json_decref(r);
+}
+
+static void expect_error(json_t *params, int want_code, const char *want_msg)
+{
+	char msg[512];
+	int code;
+	json_t *r = ctl_call(PL_M_ROUTE_REPLACE_ALL, params, &code, msg, sizeof(msg));
+
+	assert_null(r);
+	assert_int_equal(code, want_code);
+	assert_string_equal(msg, want_msg);
+}
+
+/* The next hop the dataplane gives a packet to dst: its gateway, or
+ * "none" without a route. */
+static void expect_next_hop(const char *dst, const char *want)
+{
+	struct dp_trace t;
+	struct in_addr a;
+	char got[INET_ADDRSTRLEN] = "none";
+
+	assert_int_equal(inet_pton(AF_INET, dst, &a), 1);
+	if (dp_route_trace(a.s_addr, &t) == 0)
+		inet_ntop(AF_INET, &t.next_ip, got, sizeof(got));
+	assert_string_equal(got, want);
+}
+
+static void test_diff(void **state)
+{
+	(void)state;
+	expect_counts(ctl_call_ok(PL_M_ROUTE_REPLACE_ALL,
+				  replace_all("agent-a", "100.96.1.0/24>172.31.102.1 "
+							 "100.96.2.0/24>172.31.102.2 "
+							 "100.96.3.0/24>172.31.102.3")),
+		      3, 0, 0, 0);
+	expect_routes("agent-a", "100.96.1.0/24>172.31.102.1 100.96.2.0/24>172.31.102.2 "
+				 "100.96.3.0/24>172.31.102.3");
+	expect_next_hop("100.96.2.9", "172.31.102.2");
+	/* The same set again changes nothing. */
+	expect_counts(ctl_call_ok(PL_M_ROUTE_REPLACE_ALL,
+				  replace_all("agent-a", "100.96.3.0/24>172.31.102.3 "
+							 "100.96.1.0/24>172.31.102.1 "
+							 "100.96.2.0/24>172.31.102.2")),
+		      0, 0, 0, 3);
+	/* One kept, one moved, one gone, one new. */
+	expect_counts(ctl_call_ok(PL_M_ROUTE_REPLACE_ALL,
+				  replace_all("agent-a", "100.96.1.0/24>172.31.102.1 "
+							 "100.96.2.0/24>172.31.102.9 "
+							 "100.96.4.0/24>172.31.102.4")),
+		      1, 1, 1, 1);
+	expect_routes("agent-a", "100.96.1.0/24>172.31.102.1 100.96.2.0/24>172.31.102.9 "
+				 "100.96.4.0/24>172.31.102.4");
+	expect_next_hop("100.96.2.9", "172.31.102.9");
+	expect_next_hop("100.96.3.9", "none");
+	expect_next_hop("100.96.4.9", "172.31.102.4");
+}
+
+/* Another origin's and route.add's routes are not the agent's to change. */
+static void test_origins_apart(void **state)
+{
+	(void)state;
+	json_decref(ctl_call_ok(PL_M_ROUTE_ADD, json_pack("{s:s, s:s}", "prefix", "100.96.9.0/24",
+							  "via", "172.31.102.50")));
+	expect_counts(ctl_call_ok(PL_M_ROUTE_REPLACE_ALL,
+				  replace_all("agent-b", "100.96.10.0/24>172.31.102.10")),
+		      1, 0, 0, 0);
+	expect_error(replace_all("agent-b", "100.96.10.0/24>172.31.102.10 100.96.1.0/24>172.31.102.1"),
+		     PL_E_EXISTS, "routes[1]: 100.96.1.0/24 is already a route of origin agent-a");
+	expect_error(replace_all("agent-b", "100.96.9.0/24>172.31.102.50"), PL_E_EXISTS,
+		     "routes[0]: 100.96.9.0/24 is already a route of origin static");
+	/* An empty set removes that origin's routes only. */
+	expect_counts(ctl_call_ok(PL_M_ROUTE_REPLACE_ALL, replace_all("agent-b", "")), 0, 0, 1, 0);
+	expect_routes("agent-b", "");
+	expect_routes("static", "100.96.9.0/24>172.31.102.50");
+	expect_routes("agent-a", "100.96.1.0/24>172.31.102.1 100.96.2.0/24>172.31.102.9 "
+				 "100.96.4.0/24>172.31.102.4");
+}
+
+/* A bad set is refused whole, with the entry named: nothing changes. */
+static void test_refused_whole(void **state)
+{
+	(void)state;
+	expect_error(replace_all("agent-a", "100.96.1.0/24>172.31.102.1 100.96.5.0/33>172.31.102.5"),
+		     PL_E_INVALID_PARAMS,
+		     "routes[1]: prefix: '100.96.5.0/33' is not an IPv4 prefix like 100.96.244.0/24");
+	expect_error(replace_all("agent-a", "100.96.5.0/24>172.31.102.5 100.96.5.0/24>172.31.102.6"),
+		     PL_E_INVALID_PARAMS, "routes: 100.96.5.0/24 appears twice");
+	expect_error(replace_all("system", "100.96.5.0/24>172.31.102.5"), PL_E_INVALID_PARAMS,
+		     "origin: 'system' is not allowed (1-15 characters, not system, pod, service or "
+		     "kernel)");
+	expect_error(json_pack("{s:s, s:s}", "origin", "agent-a", "routes", "all"),
+		     PL_E_INVALID_PARAMS, "routes: missing or not an array");
+	expect_routes("agent-a", "100.96.1.0/24>172.31.102.1 100.96.2.0/24>172.31.102.9 "
+				 "100.96.4.0/24>172.31.102.4");
+	expect_next_hop("100.96.5.1", "none");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_diff),
+		cmocka_unit_test(test_origins_apart),
+		cmocka_unit_test(test_refused_whole),
+	};
+	ctl_harness_init(config);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
