@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <rte_cycles.h>
-#include <rte_malloc.h>
 
 #include "dp_priv.h"
 
