@@ -21,7 +21,9 @@ bench_prepare() {
 	[ -z "${PL_ISOLATED:-}" ] || return 0
 	"$top/tools/deps.sh" "$@" >&2 || exit 1
 	export PODLANE_BUILD=${PODLANE_BUILD:-$top/build-release}
-	[ -d "$PODLANE_BUILD" ] || meson setup "$PODLANE_BUILD" -Dbuildtype=release >/dev/null
+	# build.ninja, not the directory: run.sh makes its results folder
+	# (build-release/bench/...) before any benchmark gets here.
+	[ -f "$PODLANE_BUILD/build.ninja" ] || meson setup "$PODLANE_BUILD" -Dbuildtype=release >/dev/null || exit 1
 	ninja -C "$PODLANE_BUILD" >&2 || exit 1
 	[ "$(cat /proc/sys/vm/nr_hugepages)" -ge 1024 ] || echo 1024 >/proc/sys/vm/nr_hugepages
 	mountpoint -q /dev/hugepages || mount -t hugetlbfs nodev /dev/hugepages
