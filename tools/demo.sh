@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # The README's first command: installs what is missing, builds, and brings
 # up a simulated 3-node podlane cluster in network namespaces (no NIC, no
-# hugepages needed): a fabric bridge for the node network 172.31.102.0/24,
-# three nodes each running podlaned, two pods per node attached with the
-# podlane CNI plugin, routes and a Service from Kubernetes-like objects
-# (tools/podlane-k8s). Runs the connectivity matrix, the Service from each
-# node's pods and one iperf3, then leaves it all up.
+# hugepages needed): the node network 172.31.102.0/24 on a gateway router
+# (netns pl-demo-fab, 172.31.102.1) with a network behind it
+# (198.51.100.0/24) and a host there standing for clients outside the
+# cluster, three nodes each running podlaned, two pods per node attached
+# with the podlane CNI plugin, routes and a Service from Kubernetes-like
+# objects (tools/podlane-k8s), and BGP from each node's BIRD to the
+# gateway's, which so learns every node's pod CIDR (docs/bgp.md). Runs the
+# connectivity matrix (the outside host included: no NAT either way), the
+# Service from each node's pods and one iperf3, then leaves it all up.
 #   tools/demo.sh        bring it up
 #   tools/demo.sh down   remove everything it created
 set -euo pipefail
@@ -17,7 +21,8 @@ NODES=(1 2 3)
 
 down() {
 	for i in "${NODES[@]}"; do
-		for f in $D/podlaned-n$i.pid $D/iperf.pid $D/web-n$i.pid; do
+		for f in $D/podlaned-n$i.pid $D/bird-n$i.pid $D/bird-fab.pid $D/iperf.pid $D/web-n$i.pid \
+			$D/echo-ext.pid; do
 			[ -f "$f" ] || continue
 			pid=$(cat "$f")
 			kill "$pid" 2>/dev/null || true
@@ -45,6 +50,18 @@ ip -n $P-fab link set lo up
 ip -n $P-fab link add br0 type bridge
 ip -n $P-fab addr add 172.31.102.1/24 dev br0
 ip -n $P-fab link set br0 up
+# Behind the gateway: the outside network and its host.
+ip netns add $P-ext
+ip -n $P-ext link set lo up
+ip link add $P-g type veth peer name $P-e
+ip link set $P-g netns $P-fab
+ip link set $P-e netns $P-ext
+ip -n $P-fab addr add 198.51.100.1/24 dev $P-g
+ip -n $P-fab link set $P-g up
+ip -n $P-ext addr add 198.51.100.10/24 dev $P-e
+ip -n $P-ext link set $P-e up
+ip -n $P-ext route add default via 198.51.100.1
+ip netns exec $P-fab sysctl -qw net.ipv4.ip_forward=1
 for i in "${NODES[@]}"; do
 	ns=$P-n$i
 	ip netns add $ns
@@ -108,6 +125,41 @@ print(json.dumps({"kind": "List", "items": nodes + [svc, eps]}))' "${IP[n2b]}" "
 for i in "${NODES[@]}"; do
 	echo "$objects" | "$top/tools/podlane-k8s" --node n$i --socket $D/n$i.sock >/dev/null
 done
+# BGP to the gateway (docs/bgp.md, "The gateway router"): each node's BIRD
+# announces its pod CIDR; the gateway's installs them, each via its node.
+bird_in() { # NETNS NAME CONFIG
+	printf '%s\n' "$3" >$D/bird-$2.conf
+	ip netns exec "$1" bird -f -c $D/bird-$2.conf -s $D/bird-$2.ctl >$D/bird-$2.log 2>&1 &
+	echo $! >$D/bird-$2.pid
+}
+for i in "${NODES[@]}"; do
+	bird_in $P-n$i n$i "router id 172.31.102.10$i;
+protocol device { scan time 2; }
+protocol static pods { ipv4; route 100.96.24$i.0/24 blackhole; }
+protocol bgp to_gateway {
+	local 172.31.102.10$i as 64512; neighbor 172.31.102.1 as 64512; direct;
+	connect retry time 2; error wait time 1, 4;
+	ipv4 { import none; export where proto = \"pods\"; next hop self; };
+}"
+done
+bird_in $P-fab fab "router id 172.31.102.1;
+protocol device { scan time 2; }
+protocol kernel { ipv4 { import none; export where source = RTS_BGP; }; }
+template bgp node {
+	local 172.31.102.1 as 64512; direct; connect retry time 2; error wait time 1, 4;
+	ipv4 { import all; export none; gateway direct; };
+}
+$(for i in "${NODES[@]}"; do echo "protocol bgp n$i from node { neighbor 172.31.102.10$i as 64512; }"; done)"
+for _ in $(seq 300); do
+	[ "$(ip -n $P-fab route show proto bird | grep -c '^100\.96\.24[0-9]\.0/24 via')" = ${#NODES[@]} ] && break
+	sleep 0.1
+done
+echo "gateway $P-fab (172.31.102.1), routes learnt by BGP:"
+ip -n $P-fab route show proto bird | sed 's/^/  /'
+# The outside host answers TCP with the address it saw (tests/e2e/lib/whoami.py).
+ip netns exec $P-ext python3 "$top/tests/e2e/lib/whoami.py" 8080 >$D/echo-ext.log 2>&1 &
+echo $! >$D/echo-ext.pid
+for _ in $(seq 50); do grep -q ready $D/echo-ext.log && break; sleep 0.1; done
 
 printf '\n%-20s %-20s %-5s %-6s %s\n' FROM TO PROTO RESULT RTT
 row() { # from-ns from-label to-ip to-label
@@ -127,6 +179,22 @@ done
 for i in "${NODES[@]}"; do
 	row $P-n$i "node n$i" "${IP[n$(( i % 3 + 1 ))a]}" "pod n$(( i % 3 + 1 ))a ${IP[n$(( i % 3 + 1 ))a]}"
 	row $P-n${i}b "pod n${i}b" 172.31.102.10$(( i % 3 + 1 )) "node n$(( i % 3 + 1 ))"
+done
+# Beyond the cluster: the outside host and the gateway itself, both ways.
+for i in "${NODES[@]}"; do
+	row $P-ext "ext 198.51.100.10" "${IP[n${i}a]}" "pod n${i}a ${IP[n${i}a]}"
+	row $P-n${i}a "pod n${i}a" 198.51.100.10 "ext 198.51.100.10"
+	row $P-fab "gateway 172.31.102.1" "${IP[n${i}b]}" "pod n${i}b ${IP[n${i}b]}"
+done
+# TCP from each pod to the outside host: the address the host saw (the
+# pod's own: no NAT on the way out).
+for i in "${NODES[@]}"; do
+	if out=$(ip netns exec $P-n${i}a python3 "$top/tests/e2e/lib/ask.py" tcp 198.51.100.10 8080 1 2>&1); then
+		printf '%-20s %-20s %-5s %-6s %s\n' "pod n${i}a ${IP[n${i}a]}" "ext 198.51.100.10" tcp ok \
+			"seen as $(awk '{print $2}' <<<"$out" | cut -d: -f1)"
+	else
+		printf '%-20s %-20s %-5s %-6s %s\n' "pod n${i}a ${IP[n${i}a]}" "ext 198.51.100.10" tcp FAIL "$out"
+	fi
 done
 
 # The Service from a pod of each node: which backend answered, and the
@@ -148,7 +216,8 @@ printf '%-20s %-20s %-5s %-6s %s\n' "pod n1a" "pod n2b ${IP[n2b]}" tcp iperf3 "$
 
 cat <<EOF2
 
-The cluster is up: nodes $P-n1..3 (172.31.102.101..103), pods $P-n<i>a/b. Poke around:
+The cluster is up: nodes $P-n1..3 (172.31.102.101..103), pods $P-n<i>a/b, the
+gateway $P-fab (172.31.102.1) and the outside host $P-ext (198.51.100.10). Poke around:
   $top/build/tools/podlanectl --socket $D/n1.sock pod list
   $top/build/tools/podlanectl --socket $D/n1.sock route list
   $top/build/tools/podlanectl --socket $D/n1.sock service list
@@ -158,6 +227,8 @@ The cluster is up: nodes $P-n1..3 (172.31.102.101..103), pods $P-n<i>a/b. Poke a
   ip netns exec $P-n1a ping ${IP[n3b]}
   ip netns exec $P-n1a ip route
   ip netns exec $P-n1 ip addr show podlane0
-Daemon logs: $D/podlaned-n*.log
+  ip -n $P-fab route                  # each node's pod CIDR via that node (BGP)
+  ip netns exec $P-ext ping ${IP[n2a]}
+Daemon logs: $D/podlaned-n*.log, BIRD's: $D/bird-*.log
 Remove it all: tools/demo.sh down
 EOF2
