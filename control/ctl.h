@@ -17,9 +17,10 @@
 #define CTL_ERR_LEN 512
 
 #define CTL_UPLINK_PACKET "af_packet:"
-/* About 210 bytes of hugepage memory per flow (docs/services.md). */
+/* About 260 bytes of hugepage memory per flow (docs/services.md). */
 #define CTL_DEFAULT_MAX_FLOWS 131072
 #define CTL_DEFAULT_MAX_SERVICES 4096
+#define CTL_DEFAULT_DROP_RECORDS 256
 
 struct ctl_config {
 	uint32_t node_ip; /* network byte order, as every address here */
@@ -46,6 +47,7 @@ struct ctl_config {
 	uint32_t max_routes;
 	uint32_t max_flows;    /* tracked connections of Services */
 	uint32_t max_services; /* Service frontends (ip, port, protocol) */
+	unsigned drop_records; /* dropped packets the recorder keeps (drops.list); 0: none */
 	uint32_t import_table; /* kernel table mirrored into ours; 0 = none */
 	unsigned max_request_mb;
 	char log_level[16];

@@ -52,7 +52,7 @@ struct dp_flow {
 	 * (one's complement, RFC 1624): its addresses, its ports. */
 	uint16_t dsum_addr[2], dsum_port[2];
 	uint64_t pkts[2], bytes[2];
-};
+} __rte_aligned(32); /* 96 bytes: two cache lines each, never three (88 would span three in 3 of 8) */
 
 /* One's complement arithmetic on values as they lie in memory (network
  * order): a sum of 16-bit words does not depend on byte order. */
