@@ -13,7 +13,8 @@ static const char *const known_keys[] = {
 	"node_ip", "gateway", "pod_cidr", "cluster_cidr", "service_cidr", "uplink", "host_port",
 	"socket", "state_dir", "workers", "eal", "max_routes", "import_table", "socket_group",
 	"max_request_mb", "log_level", "metrics_listen", "vhost_dir", "vhost_group", "masquerade",
-	"nat_outgoing", "uplink_mtu", "worker_nice", "max_flows", "max_services", NULL,
+	"nat_outgoing", "uplink_mtu", "worker_nice", "max_flows", "max_services",
+	"drop_records", NULL,
 };
 
 #define BAD(...) (snprintf(err, errlen, __VA_ARGS__), -1)
@@ -237,6 +238,8 @@ static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen
 	if (get_uint(root, "max_flows", CTL_DEFAULT_MAX_FLOWS, 1024, 1u << 24, &c->max_flows, err,
 		     errlen) ||
 	    get_uint(root, "max_services", CTL_DEFAULT_MAX_SERVICES, 1, 65535, &c->max_services,
+		     err, errlen) ||
+	    get_uint(root, "drop_records", CTL_DEFAULT_DROP_RECORDS, 0, 65536, &c->drop_records,
 		     err, errlen))
 		return -1;
 	if (get_uint(root, "max_request_mb", PL_DEFAULT_MAX_REQUEST_MB, 1, 256, &c->max_request_mb,

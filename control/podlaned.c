@@ -168,7 +168,7 @@ int main(int argc, char **argv)
 	struct dp_config dc = {.n_workers = c.workers, .worker_nice = c.worker_nice,
 			       .node_ip = c.node_ip, .node_plen = c.node_plen,
 			       .max_routes = c.max_routes + 64, .max_flows = c.max_flows,
-			       .max_services = c.max_services};
+			       .max_services = c.max_services, .drop_records = c.drop_records};
 
 	int rc = 1;
 	if (dp_init(n_eal, eal, &dc, err, sizeof(err)) != 0) {

@@ -66,7 +66,8 @@ int dp_init_tables(const struct dp_config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot allocate the NAT state");
 		return -1;
 	}
-	if (dp_ct_init(c->max_flows, err, errlen) != 0 || dp_svc_init(c->max_services, err, errlen) != 0)
+	if (dp_ct_init(c->max_flows, err, errlen) != 0 || dp_svc_init(c->max_services, err, errlen) != 0 ||
+	    dp_drops_init(c->drop_records, err, errlen) != 0)
 		return -1;
 	struct rte_hash_parameters hp = {
 		.name = "podlane_neigh",

@@ -151,6 +151,7 @@ uint16_t dp_kport_rx(struct dp_worker *w, uint16_t port, uint16_t queue, struct 
 			w->kport_spare = NULL;
 		}
 		m->data_len = (uint16_t)len;
+		m->port = port; /* as ethdevs set it: the drop recorder tells where a drop came in */
 		m->pkt_len = (uint32_t)len;
 		if (unlikely(!dp_vnet_to_mbuf(&h, m))) {
 			dp_drop(w, m, DP_DROP_BAD_IP_HEADER); /* offload we never offered */

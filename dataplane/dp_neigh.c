@@ -37,6 +37,8 @@ static void slowpath_tx(uint16_t port, struct rte_mbuf *m)
 static void slowpath_drop(struct rte_mbuf *m, enum dp_drop why)
 {
 	dp.slowpath_stats[why]++;
+	if (dp.drops_per_writer)
+		dp_drops_record(DP_DROPS_CTL, m, why);
 	rte_pktmbuf_free(m);
 }
 

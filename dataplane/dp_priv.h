@@ -164,8 +164,18 @@ struct dp_worker {
 
 struct dp_nat; /* dp_nat.h */
 
+struct dp_drop_rec;
+
 struct dp {
 	struct dp_config cfg;
+	/* The drop recorder (dp_drops.c): a ring per writer, workers' then
+	 * the control thread's (DP_DROPS_CTL). */
+	struct dp_drop_rec *drop_recs;
+	unsigned drops_per_writer; /* 0: not recording */
+	struct {
+		uint32_t n; /* records written; a line each: writers share none */
+	} __rte_cache_aligned drops_head[DP_MAX_WORKERS + 1];
+	uint64_t drops_tsc0, drops_ns0;
 	uint32_t now_s; /* seconds since start, counted by dp_timer() */
 	struct dp_nat *nat;
 	uint32_t node_mask; /* network byte order */
@@ -337,6 +347,10 @@ void dp_kport_close_fds(const int *fd, unsigned n);
 int dp_kport_closers_start(char *err, size_t errlen);
 /* Every fd handed over is closed when this returns. */
 void dp_kport_closers_stop(void);
+/* dp_drops.c */
+#define DP_DROPS_CTL (dp.cfg.n_workers) /* the control thread's recorder ring */
+int dp_drops_init(unsigned records, char *err, size_t errlen);
+void dp_drops_record(unsigned writer, const struct rte_mbuf *m, enum dp_drop why);
 /* dp_neigh.c */
 /* Once a second (dp_timer): re-probe, forget and give up on neighbours. */
 void dp_neigh_age(uint64_t now_tsc, uint64_t hz);

@@ -125,6 +125,8 @@ void dp_tx_flush(struct dp_worker *w)
 void dp_drop(struct dp_worker *w, struct rte_mbuf *m, enum dp_drop why)
 {
 	w->stats.drops[why]++;
+	if (dp.drops_per_writer)
+		dp_drops_record(w->id, m, why);
 	rte_pktmbuf_free(m);
 }
 

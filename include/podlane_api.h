@@ -41,6 +41,7 @@
 #define PL_M_CONNTRACK_FLUSH "conntrack.flush"
 #define PL_M_PORT_LIST "port.list"
 #define PL_M_STATS_GET "stats.get"
+#define PL_M_DROPS_LIST "drops.list"
 #define PL_M_VERSION "version"
 
 /* JSON-RPC 2.0 standard codes, then ours (server error range). */

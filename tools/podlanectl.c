@@ -40,6 +40,10 @@ static const char *const usage_text =
 	"                                how a packet to ADDRESS is forwarded: the\n"
 	"                                service and backend it gets, route, action,\n"
 	"                                port, next hop, MAC, pod\n"
+	"  drops [--reason REASON] [--pod CONTAINER_ID] [--limit N] [-w FILE]\n"
+	"                                the last dropped packets podlaned recorded:\n"
+	"                                time, reason, port, pod, headers; -w writes\n"
+	"                                them as pcapng (tcpdump -r FILE)\n"
 	"  port list                     kind, MAC, MTU, peer, worker, link of each port\n"
 	"  stats                         per-port counters and drops by reason\n"
 	"  stats --watch [SECONDS [COUNT]]\n"
@@ -366,6 +370,10 @@ int main(int argc, char **argv)
 		if ((params = cli_trace_params(a[1], n == 4 ? a[3] : NULL)) == NULL)
 			return bad_usage("trace: ADDRESS[:PORT[/tcp|udp]] [from SOURCE[:PORT]]");
 		print = print_trace;
+	} else if (IS(0, "drops")) {
+		const char *why = NULL;
+		if (cli_drops_command(n, a, &method, &params, &print, &why) != 0)
+			return bad_usage(why);
 	} else if (IS(0, "service") || IS(0, "conntrack")) {
 		const char *why = NULL;
 		if (cli_svc_command(n, a, &method, &params, &print, &why) != 0)

@@ -1,5 +1,6 @@
-/* podlanectl's parts: printing helpers (podlanectl.c) and the service and
- * conntrack commands (podlanectl_svc.c). */
+/* podlanectl's parts: printing helpers (podlanectl.c), the service and
+ * conntrack commands (podlanectl_svc.c) and the drops command
+ * (podlanectl_drops.c). */
 #ifndef PODLANECTL_H
 #define PODLANECTL_H
 
@@ -14,6 +15,9 @@ void cli_table(json_t *rows, const char *const cols[], const char *const heads[]
  * the printer of its result; non-zero with *why on bad usage. */
 int cli_svc_command(int n, char **a, const char **method, json_t **params,
 		    void (**print)(json_t *), const char **why);
+/* "drops ...": drops.list's params and its printer (-w FILE: pcapng). */
+int cli_drops_command(int n, char **a, const char **method, json_t **params,
+		      void (**print)(json_t *), const char **why);
 /* route.lookup's params for ADDRESS[:PORT[/tcp|udp]] and SOURCE[:PORT]
  * (may be NULL); NULL when either is malformed. */
 json_t *cli_trace_params(const char *to, const char *from);

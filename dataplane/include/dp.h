@@ -32,6 +32,7 @@ struct dp_config {
 	uint32_t max_routes;
 	uint32_t max_flows;    /* tracked connections (Service NAT) */
 	uint32_t max_services; /* service ids 0 .. max_services - 1 */
+	unsigned drop_records; /* dropped packets kept (dp_drops_read); 0: none */
 };
 
 enum dp_port_kind { DP_PORT_UPLINK, DP_PORT_HOST, DP_PORT_POD };
@@ -183,6 +184,19 @@ int dp_route_trace(uint32_t dst, struct dp_trace *t); /* -ENOENT: no route */
 
 /* Any thread: sums the workers' counters, each read relaxed. */
 void dp_stats_read(struct dp_stats *out);
+
+/* The drop recorder (dp_drops.c): the last drop_records dropped packets. */
+#define DP_DROP_SNAP 128 /* bytes kept of each, from its Ethernet header */
+struct dp_drop_info {
+	uint64_t time_ns; /* CLOCK_REALTIME */
+	enum dp_drop why;
+	uint16_t port;    /* it came in on (DP_MAX_PORTS and above: unknown) */
+	uint32_t len;     /* its whole length */
+	uint16_t caplen;  /* bytes in data */
+	uint8_t data[DP_DROP_SNAP];
+};
+/* Control thread: the drops recorded, oldest first, at most max. */
+unsigned dp_drops_read(struct dp_drop_info *out, unsigned max);
 
 /* Services (dp_svc.c): {ip, port, protocol} and its frontends on external
  * IPs and the node IP's NodePort -> backends, balanced by Maglev over

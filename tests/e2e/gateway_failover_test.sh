@@ -79,7 +79,7 @@ done
 [ "$kept" = 10 ] || fail "the gateway dropped n1's pod CIDR while n1's BIRD restarted ($kept of 10 checks kept it)"
 # -R: recover; its kernel protocol keeps the routes it left until BGP is back.
 BIRD_ARGS=-R bird_node 1 "$BFD"
-established() { birdc -s "$WORK/bird-gw.ctl" show protocols n1 | grep -q Established; }
+established() { grep -q Established <<<"$(birdc -s "$WORK/bird-gw.ctl" show protocols n1)"; }
 wait_for 60 established || fail "n1's BGP session not re-established after the restart"
 sleep 1
 read -r n_lost n_sent <<<"$(lost gr)"

@@ -91,6 +91,9 @@ static const struct {
 	 "config: 'socket_group' \"no-such-group-podlane\" is not a group on this machine"},
 	{"{" BASE ", \"eal\": [\"--no-huge\", 1]}", "config: 'eal' item 1 is not a string"},
 	{"{" BASE ", \"eal\": \"--no-huge\"}", "config: 'eal' must be an array of at most 32 strings"},
+	{"{" BASE ", \"drop_records\": 0}", NULL},
+	{"{" BASE ", \"drop_records\": 65537}",
+	 "config: 'drop_records' must be an integer from 0 to 65536"},
 };
 
 static void test_table(void **state)
@@ -142,6 +145,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.worker_nice, -10);
 	assert_int_equal(c.max_routes, 65536);
 	assert_int_equal(c.max_request_mb, 1);
+	assert_int_equal(c.drop_records, 256);
 	assert_int_equal(c.socket_gid, -1);
 	assert_int_equal(c.metrics_port, 0);
 	assert_int_equal(c.import_table, 0);
