@@ -5,6 +5,8 @@
 
 #include <jansson.h>
 
+#include "pl_validate.h"
+
 /* The spec's error codes, then ours (documented in cni/README.md). */
 enum cni_code {
 	CNI_E_VERSION = 1,
@@ -33,6 +35,11 @@ struct cni_req {
 	json_t *prev;            /* prevResult, or NULL */
 	const char *interface;   /* "tap" or "vhost-user" */
 	char arg_buf[64];        /* a value taken from CNI_ARGS */
+	/* The pod's Kubernetes namespace and name (CNI_ARGS K8S_POD_NAMESPACE,
+	 * K8S_POD_NAME, as kubelet sets them); empty when not given. One byte
+	 * more than the longest valid: a longer value is refused, not cut. */
+	char k8s_namespace[PL_K8S_NAMESPACE_MAX + 2];
+	char k8s_name[PL_K8S_NAME_MAX + 2];
 };
 
 extern const char *const cni_versions[]; /* supported, NULL-terminated */

@@ -99,6 +99,10 @@ int cni_add(struct cni_req *r)
 	if (mtu)
 		json_object_set(params, "mtu", mtu);
 	json_object_set_new(params, "kind", json_string(r->interface));
+	if (r->k8s_name[0]) {
+		json_object_set_new(params, "k8s_namespace", json_string(r->k8s_namespace));
+		json_object_set_new(params, "k8s_name", json_string(r->k8s_name));
+	}
 	connect_or_retry_later(r, &c, CNI_E_TRY_LATER);
 	if (r->ipam) {
 		ipam_res = cni_ipam_exec(r, "ADD");

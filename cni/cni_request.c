@@ -153,6 +153,16 @@ static void check_conf(struct cni_req *r, bool version_only)
 	r->prev = json_object_get(c, "prevResult");
 	if (r->prev && !json_is_object(r->prev))
 		cni_fail(r, CNI_E_CONFIG, NULL, "network config: prevResult must be an object");
+	const char *ns = cni_arg(r->args, "K8S_POD_NAMESPACE", r->k8s_namespace, sizeof(r->k8s_namespace));
+	const char *name = cni_arg(r->args, "K8S_POD_NAME", r->k8s_name, sizeof(r->k8s_name));
+	if (ns && !pl_valid_k8s_name(ns, false))
+		cni_fail(r, CNI_E_ENV, NULL, "CNI_ARGS: K8S_POD_NAMESPACE '%.64s' is not a Kubernetes "
+			 "namespace", ns);
+	if (name && !pl_valid_k8s_name(name, true))
+		cni_fail(r, CNI_E_ENV, NULL, "CNI_ARGS: K8S_POD_NAME '%.64s' is not a Kubernetes pod name",
+			 name);
+	if (!ns || !name) /* labels need both */
+		r->k8s_namespace[0] = r->k8s_name[0] = '\0';
 }
 
 void cni_request_parse(struct cni_req *r, char *(*get)(const char *), const char *conf,

@@ -11,14 +11,6 @@
 #include "ctl_node.h"
 #include "ctl_rpc.h"
 
-static const struct ctl_pod *pod_on(uint16_t port)
-{
-	for (unsigned i = 0; i < CTL_MAX_PODS; i++)
-		if (node.pods[i].used && node.pods[i].port == port)
-			return &node.pods[i];
-	return NULL;
-}
-
 static int reason_param(json_t *params, int *why, struct ctl_err *e)
 {
 	const char *r = ctl_param_str(params, "reason", false, e);
@@ -76,7 +68,7 @@ static json_t *record(const struct dp_drop_info *d)
 	char when[64], hex[2 * DP_DROP_SNAP + 1];
 	time_t s = (time_t)(d->time_ns / 1000000000u);
 	struct tm tm;
-	const struct ctl_pod *pod = pod_on(d->port);
+	const struct ctl_pod *pod = ctl_pod_on_port(d->port);
 
 	gmtime_r(&s, &tm);
 	size_t n = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
@@ -89,6 +81,8 @@ static json_t *record(const struct dp_drop_info *d)
 			      dp_port_info(d->port, &pi) == 0 ? json_string(pi.name) : json_null(), "pod",
 			      pod ? json_string(pod->container_id) : json_null(), "length", d->len,
 			      "data", hex);
+	if (pod != NULL && pod->k8s_name[0])
+		json_object_set_new(o, "k8s_pod", json_sprintf("%s/%s", pod->k8s_namespace, pod->k8s_name));
 	decode(o, d->data, d->caplen);
 	return o;
 }

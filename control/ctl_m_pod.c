@@ -76,6 +76,9 @@ static json_t *m_pod_add(json_t *params, struct ctl_err *e)
 		return NULL;
 	}
 	uint16_t mtu = jm ? (uint16_t)json_integer_value(jm) : 0;
+	char k8s_ns[PL_K8S_NAMESPACE_MAX + 1], k8s_name[PL_K8S_NAME_MAX + 1];
+	if (ctl_pod_k8s_names(params, k8s_ns, k8s_name, e) != 0)
+		return NULL;
 	if (p != NULL) {
 		/* A retried ADD for the same attachment gets the same answer. */
 		if (strcmp(p->netns, netns) == 0 && (want == 0 || want == p->ip) && p->vhost == vhost)
@@ -85,6 +88,8 @@ static json_t *m_pod_add(json_t *params, struct ctl_err *e)
 	}
 	if (ctl_pod_add(id, netns, ifname, want, mtu, vhost, &p, e) != 0)
 		return NULL;
+	memcpy(p->k8s_namespace, k8s_ns, sizeof(k8s_ns));
+	memcpy(p->k8s_name, k8s_name, sizeof(k8s_name));
 	dp_commit();
 	int rc = ctl_state_save_pods();
 	if (rc != 0) { /* a pod a restart would not bring back: not added */

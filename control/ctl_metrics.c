@@ -35,10 +35,19 @@ static void port_metric(FILE *f, const struct dp_stats *s, const char *name, con
 	struct dp_port_info pi;
 
 	help(f, name, "counter", text);
-	for (uint16_t p = 0; p < DP_MAX_PORTS; p++)
-		if (dp_port_info(p, &pi) == 0)
-			fprintf(f, "%s{port=\"%s\",kind=\"%s\"} %" PRIu64 "\n", name, pi.name,
-				kinds[pi.kind], *(const uint64_t *)((const char *)&s->port[p] + off));
+	for (uint16_t p = 0; p < DP_MAX_PORTS; p++) {
+		if (dp_port_info(p, &pi) != 0)
+			continue;
+		/* A pod's port: its Kubernetes namespace and name too (kubelet's
+		 * CNI_ARGS), as cAdvisor labels a pod's series. */
+		const struct ctl_pod *pod = pi.kind == DP_PORT_POD ? ctl_pod_on_port(p) : NULL;
+		char k8s[PL_K8S_NAMESPACE_MAX + PL_K8S_NAME_MAX + 32] = "";
+		if (pod != NULL && pod->k8s_name[0])
+			snprintf(k8s, sizeof(k8s), ",namespace=\"%s\",pod=\"%s\"", pod->k8s_namespace,
+				 pod->k8s_name);
+		fprintf(f, "%s{port=\"%s\",kind=\"%s\"%s} %" PRIu64 "\n", name, pi.name, kinds[pi.kind],
+			k8s, *(const uint64_t *)((const char *)&s->port[p] + off));
+	}
 }
 
 /* Per Service: what its id's counters say, under the services' lock (the

@@ -9,6 +9,7 @@
 
 #include "ctl.h"
 #include "dp.h"
+#include "pl_validate.h"
 
 struct mnl_socket;
 
@@ -20,6 +21,10 @@ struct ctl_pod {
 	char container_id[256];
 	char ifname[IF_NAMESIZE];
 	char netns[256];
+	/* Kubernetes' name of the pod, from the CNI_ARGS kubelet gives
+	 * (K8S_POD_NAMESPACE, K8S_POD_NAME); empty when not given. */
+	char k8s_namespace[PL_K8S_NAMESPACE_MAX + 1];
+	char k8s_name[PL_K8S_NAME_MAX + 1];
 	uint32_t ip;
 	struct rte_ether_addr mac;
 	uint16_t port;
@@ -163,6 +168,11 @@ void ctl_svc_unlock(void);
 
 /* Pods */
 struct ctl_pod *ctl_pod_find(const char *container_id, const char *ifname);
+const struct ctl_pod *ctl_pod_on_port(uint16_t port); /* NULL: no pod's */
+/* The pod's Kubernetes namespace and name from o's k8s_namespace and
+ * k8s_name (both or neither), checked; -1 with *e filled. */
+int ctl_pod_k8s_names(json_t *o, char ns[PL_K8S_NAMESPACE_MAX + 1], char name[PL_K8S_NAME_MAX + 1],
+		      struct ctl_err *e);
 int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 		uint32_t want_ip, uint16_t mtu, bool vhost, struct ctl_pod **out, struct ctl_err *e);
 

@@ -11,6 +11,14 @@
 #include "ctl_netns.h"
 #include "ctl_node.h"
 
+const struct ctl_pod *ctl_pod_on_port(uint16_t port)
+{
+	for (unsigned i = 0; i < CTL_MAX_PODS; i++)
+		if (node.pods[i].used && node.pods[i].port == port)
+			return &node.pods[i];
+	return NULL;
+}
+
 struct ctl_pod *ctl_pod_find(const char *container_id, const char *ifname)
 {
 	for (unsigned i = 0; i < CTL_MAX_PODS; i++) {
@@ -317,6 +325,31 @@ void ctl_pods_watch(void)
 		ctl_state_save_pods();
 }
 
+int ctl_pod_k8s_names(json_t *o, char ns[PL_K8S_NAMESPACE_MAX + 1], char name[PL_K8S_NAME_MAX + 1],
+		      struct ctl_err *e)
+{
+	json_t *jn = json_object_get(o, "k8s_namespace"), *jm = json_object_get(o, "k8s_name");
+	const char *n = json_string_value(jn), *m = json_string_value(jm);
+
+	ns[0] = name[0] = '\0';
+	if ((jn && !n) || (jm && !m))
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "%s: must be a string",
+				jn && !n ? "k8s_namespace" : "k8s_name");
+	if ((n == NULL) != (m == NULL))
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "k8s_namespace and k8s_name: give both or neither");
+	if (n == NULL)
+		return 0;
+	if (!pl_valid_k8s_name(n, false))
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "k8s_namespace: '%.64s' is not a Kubernetes "
+				"namespace (lowercase letters, digits and '-', at most 63)", n);
+	if (!pl_valid_k8s_name(m, true))
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "k8s_name: '%.64s' is not a Kubernetes pod "
+				"name (lowercase letters, digits, '-' and '.', at most 253)", m);
+	snprintf(ns, PL_K8S_NAMESPACE_MAX + 1, "%s", n);
+	snprintf(name, PL_K8S_NAME_MAX + 1, "%s", m);
+	return 0;
+}
+
 json_t *ctl_pod_json(const struct ctl_pod *p)
 {
 	char ip[16], cidr[24], mac[18], port[64];
@@ -328,6 +361,10 @@ json_t *ctl_pod_json(const struct ctl_pod *p)
 			      ctl_mac_str(&p->mac, mac), "gateway", PL_POD_GATEWAY, "port", port);
 	json_object_set_new(o, "mtu", json_integer(p->mtu));
 	json_object_set_new(o, "interface", json_string(p->vhost ? "vhost-user" : "tap"));
+	if (p->k8s_name[0]) {
+		json_object_set_new(o, "k8s_namespace", json_string(p->k8s_namespace));
+		json_object_set_new(o, "k8s_name", json_string(p->k8s_name));
+	}
 	if (p->vhost) {
 		char sock[108], file[280];
 		ctl_vhost_paths(p->container_id, p->ifname, sock, file);

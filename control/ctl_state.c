@@ -181,7 +181,7 @@ static void restore_pods(json_t *pods)
 		uint32_t addr;
 		uint8_t plen;
 		struct ctl_pod *p;
-		struct ctl_err e;
+		struct ctl_err e = {0};
 
 		if (!id || !ifn || !ns || !ip || ctl_parse_prefix(ip, &addr, &plen, true) != 0) {
 			ctl_warn("state: skipping malformed pod entry %zu", i);
@@ -194,8 +194,16 @@ static void restore_pods(json_t *pods)
 		uint16_t mtu = (uint16_t)json_integer_value(json_object_get(o, "mtu"));
 		const char *kind = json_string_value(json_object_get(o, "interface"));
 		bool vhost = kind != NULL && strcmp(kind, "vhost-user") == 0;
-		if (ctl_pod_add(id, ns, ifn, addr, mtu, vhost, &p, &e) != 0)
+		char k8s_ns[PL_K8S_NAMESPACE_MAX + 1], k8s_name[PL_K8S_NAME_MAX + 1];
+		if (ctl_pod_k8s_names(o, k8s_ns, k8s_name, &e) != 0)
+			ctl_warn("state: pod %s/%s: %s (kept without its Kubernetes name)", id, ifn, e.msg);
+		e = (struct ctl_err){0};
+		if (ctl_pod_add(id, ns, ifn, addr, mtu, vhost, &p, &e) != 0) {
 			ctl_warn("state: pod %s/%s not restored: %s", id, ifn, e.msg);
+			continue;
+		}
+		memcpy(p->k8s_namespace, k8s_ns, sizeof(k8s_ns));
+		memcpy(p->k8s_name, k8s_name, sizeof(k8s_name));
 	}
 }
 

@@ -420,8 +420,15 @@ int main(int argc, char **argv)
 	} else if (print) {
 		print(r);
 	} else if (strcmp(method, PL_M_POD_LIST) == 0) {
-		cli_table(r, (const char *const[]){"container_id", "ifname", "ip", "mac", "port", "netns", NULL},
-		      (const char *const[]){"CONTAINER", "IFNAME", "IP", "MAC", "PORT", "NETNS"});
+		size_t i;
+		json_t *p;
+		json_array_foreach(r, i, p)
+			if (json_object_get(p, "k8s_name"))
+				json_object_set_new(p, "k8s_pod", json_sprintf("%s/%s", cli_str(p, "k8s_namespace"),
+									      cli_str(p, "k8s_name")));
+		cli_table(r, (const char *const[]){"container_id", "k8s_pod", "ifname", "ip", "mac", "port",
+						   "netns", NULL},
+			  (const char *const[]){"CONTAINER", "POD", "IFNAME", "IP", "MAC", "PORT", "NETNS"});
 	} else if (strcmp(method, PL_M_PORT_LIST) == 0) {
 		cli_table(r, (const char *const[]){"id", "name", "kind", "mac", "mtu", "peer_ip", "peer_mac",
 					       "worker", "link_up", NULL},

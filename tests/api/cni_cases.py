@@ -88,6 +88,10 @@ class Cni(unittest.TestCase):
              'network config: runtimeConfig.interface must be "tap" or "vhost-user"'),
             ("bad CNI_ARGS interface", dict(command="ADD", env_over={"CNI_ARGS": "K8S_POD_NAME=p;PODLANE_INTERFACE=tun"}),
              4, "CNI_ARGS: PODLANE_INTERFACE must be tap or vhost-user, not 'tun'"),
+            ("bad CNI_ARGS pod name", dict(command="ADD", env_over={"CNI_ARGS": "K8S_POD_NAMESPACE=default;K8S_POD_NAME=Web_1"}),
+             4, "CNI_ARGS: K8S_POD_NAME 'Web_1' is not a Kubernetes pod name"),
+            ("bad CNI_ARGS namespace", dict(command="ADD", env_over={"CNI_ARGS": "K8S_POD_NAMESPACE=%s;K8S_POD_NAME=w" % ("n" * 64)}),
+             4, "CNI_ARGS: K8S_POD_NAMESPACE '%s' is not a Kubernetes namespace" % ("n" * 64)),
             ("bad mtu", dict(command="ADD", config=conf(mtu=10)), 7, "network config: mtu must be an integer from 68 to 65535"),
             ("no container id", dict(command="ADD", env_over={"CNI_CONTAINERID": ""}), 4, "CNI_CONTAINERID is not set"),
             ("bad container id", dict(command="ADD", cid="../../etc"), 4,
@@ -178,6 +182,20 @@ class Cni(unittest.TestCase):
         ipb = rb["ips"][0]["address"].split("/")[0]
         p = subprocess.run(["ip", "netns", "exec", "cni-a", "ping", "-c", "1", "-W", "2", ipb], capture_output=True)
         self.assertEqual(p.returncode, 0, p.stdout)
+
+    def test_kubernetes_pod_name(self):
+        """kubelet's K8S_POD_NAMESPACE and K8S_POD_NAME reach podlaned (pod
+        list, metrics labels); one without the other is no name."""
+        args = "IgnoreUnknown=1;K8S_POD_NAMESPACE=shop;K8S_POD_NAME=cart-7d9f.x;K8S_POD_INFRA_CONTAINER_ID=ctr1"
+        rc, res = cni("ADD", conf(), env_over={"CNI_ARGS": args})
+        self.assertEqual(rc, 0, res)
+        rc, _ = cni("ADD", conf(), cid="ctr2", netns=self.b, env_over={"CNI_ARGS": "K8S_POD_NAME=alone"})
+        self.assertEqual(rc, 0)
+        pods = {p["container_id"]: p for p in daemon("pod.list")}
+        self.assertEqual((pods["ctr1"]["k8s_namespace"], pods["ctr1"]["k8s_name"]), ("shop", "cart-7d9f.x"))
+        self.assertNotIn("k8s_name", pods["ctr2"])
+        for cid, ns in (("ctr1", self.a), ("ctr2", self.b)):
+            self.assertEqual(cni("DEL", conf(), cid=cid, netns=ns)[0], 0)
 
     def test_mtu(self):
         rc, res = cni("ADD", conf(mtu=1400))

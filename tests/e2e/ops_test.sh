@@ -18,7 +18,8 @@ start_node node 172.31.102.105/24 100.96.243.0/24 2 '"metrics_listen": "127.0.0.
 netns_add pa
 netns_add pb
 ctl node pod add ctr-a /run/netns/pa eth0 >/dev/null
-ctl node pod add ctr-b /run/netns/pb eth0 >/dev/null
+# Pod b through the CNI plugin with kubelet's CNI_ARGS: its Kubernetes name labels its series.
+POD_ARGS="K8S_POD_NAMESPACE=shop;K8S_POD_NAME=cart-7d9f" cni_add node pb ctr-b >/dev/null
 A=100.96.243.1 B=100.96.243.2
 [ "$(worker_nices "$(cat "$WORK/node.pid")")" = "3 3" ] ||
 	fail "workers' nice: $(worker_nices "$(cat "$WORK/node.pid")"), want worker_nice 3"
@@ -55,7 +56,7 @@ assert val("podlane_fragmented") == 0
 assert val("podlane_routes") >= 4
 # Counters lose their _total suffix in the parser's family names.
 assert val("podlane_port_rx_packets", port="tap_p243_1", kind="pod") >= 21
-assert val("podlane_port_tx_packets", port="tap_p243_2", kind="pod") >= 21
+assert val("podlane_port_tx_packets", port="tap_p243_2", kind="pod", namespace="shop", pod="cart-7d9f") >= 21
 assert val("podlane_drops", reason="no_route") == 0
 assert val("podlane_api_requests", method="pod.add", result="ok") == 2
 assert val("podlane_api_requests", method="route.del", result="error") == 1

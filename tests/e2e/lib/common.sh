@@ -173,12 +173,12 @@ ctl() { local n=$1; shift; "$PODLANECTL" -s "$WORK/$n.sock" "$@"; }
 
 # cni_add NODE NETNS CONTAINER_ID [CONFIG_KEYS]: attach a pod with the
 # built CNI plugin, exactly as a runtime does (CNI_* environment, network
-# config on stdin, CONFIG_KEYS added to it, e.g. '"mtu": 9000'); prints the
-# pod's IP.
+# config on stdin, CONFIG_KEYS added to it, e.g. '"mtu": 9000'; CNI_ARGS
+# from POD_ARGS, e.g. K8S_POD_NAMESPACE=a;K8S_POD_NAME=b); prints the pod's IP.
 cni_add() {
 	local node=$1 ns=$2 cid=$3 keys=${4:+, $4} out
 	out=$(echo '{"cniVersion": "1.0.0", "name": "podlane", "type": "podlane", "socket": "'"$WORK/$node.sock"'"'"$keys"'}' |
-		CNI_COMMAND=ADD CNI_CONTAINERID=$cid CNI_NETNS=/run/netns/$ns CNI_IFNAME=eth0 CNI_ARGS= \
+		CNI_COMMAND=ADD CNI_CONTAINERID=$cid CNI_NETNS=/run/netns/$ns CNI_IFNAME=eth0 CNI_ARGS=${POD_ARGS:-} \
 		CNI_PATH=/usr/lib/cni "$BUILD/cni/podlane") || fail "CNI ADD $cid on $node: $out"
 	python3 -c 'import json,sys; print(json.loads(sys.argv[1])["ips"][0]["address"].split("/")[0])' "$out"
 }
