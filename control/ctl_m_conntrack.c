@@ -1,5 +1,5 @@
 /* conntrack.list and conntrack.flush: the dataplane's tracked connections
- * (dp_ct.c), all of them or one service's. */
+ * (dp_ct.c), all of them, one service's or (list) one pod's. */
 #include <string.h>
 
 #include "ctl_node.h"
@@ -33,6 +33,7 @@ static int service_param(json_t *params, int64_t *id, struct ctl_err *e)
 
 struct list {
 	int64_t svc;
+	uint32_t pod_ip; /* 0: any; else flows with the pod at either end */
 	json_int_t limit, total;
 	json_t *flows;
 };
@@ -49,6 +50,9 @@ static void one(const struct dp_flow_view *f, void *arg)
 	char name[CTL_SVC_STRLEN];
 
 	if (l->svc >= 0 && f->svc != (uint64_t)l->svc + 1)
+		return;
+	if (l->pod_ip && f->src[0] != l->pod_ip && f->dst[0] != l->pod_ip && f->src[1] != l->pod_ip &&
+	    f->dst[1] != l->pod_ip)
 		return;
 	if (l->total++ >= l->limit)
 		return;
@@ -73,6 +77,16 @@ static json_t *m_conntrack_list(json_t *params, struct ctl_err *e)
 
 	if (service_param(params, &l.svc, e) != 0)
 		return NULL;
+	const char *pod = ctl_param_str(params, "pod", false, e);
+	if (pod == NULL && e->code)
+		return NULL;
+	for (unsigned i = 0; pod != NULL && i < CTL_MAX_PODS && !l.pod_ip; i++)
+		if (node.pods[i].used && strcmp(node.pods[i].container_id, pod) == 0)
+			l.pod_ip = node.pods[i].ip;
+	if (pod != NULL && !l.pod_ip) {
+		ctl_fail(e, PL_E_NOT_FOUND, "pod: no pod '%.64s'", pod);
+		return NULL;
+	}
 	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0)) {
 		ctl_fail(e, PL_E_INVALID_PARAMS, "limit: must be a whole number");
 		return NULL;

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "pl_client.h"
@@ -33,8 +32,9 @@ static const char *const usage_text =
 	"                                balance connections to IP:PORT over the backends\n"
 	"                                (--local: externalTrafficPolicy Local)\n"
 	"  service del IP:PORT[/tcp|udp]\n"
-	"  conntrack list [--service IP:PORT[/tcp|udp]] [--limit N]\n"
-	"                                tracked connections, all or a service's\n"
+	"  conntrack list [--service IP:PORT[/tcp|udp]] [--pod CONTAINER_ID] [--limit N]\n"
+	"                                tracked connections, all or a service's or a\n"
+	"                                pod's: both directions, packets and bytes each\n"
 	"  conntrack flush [--service IP:PORT[/tcp|udp]]\n"
 	"  trace ADDRESS[:PORT[/tcp|udp]] [from SOURCE[:PORT]]\n"
 	"                                how a packet to ADDRESS is forwarded: the\n"
@@ -48,8 +48,9 @@ static const char *const usage_text =
 	"  stats                         per-port counters and drops by reason\n"
 	"  stats --watch [SECONDS [COUNT]]\n"
 	"                                rates per port (packets and bits per second),\n"
-	"                                drops and worker load every SECONDS (default 1),\n"
-	"                                COUNT times (default: until interrupted)\n"
+	"                                drops, worker load and the busiest tracked\n"
+	"                                connections every SECONDS (default 1), COUNT\n"
+	"                                times (default: until interrupted)\n"
 	"\n"
 	"options:\n"
 	"  -s, --socket PATH   podlaned socket (default " PL_DEFAULT_SOCKET ")\n"
@@ -185,117 +186,6 @@ static void print_trace(json_t *r)
 		printf("%-9s %s/%s\n", "pod", cli_str(pod, "container_id"), cli_str(pod, "ifname"));
 }
 
-static double num(json_t *o, const char *k)
-{
-	return json_number_value(json_object_get(o, k));
-}
-
-static json_t *port_by_id(json_t *ports, json_int_t id, const char *name)
-{
-	size_t i;
-	json_t *p;
-
-	json_array_foreach(ports, i, p)
-		if (json_integer_value(json_object_get(p, "id")) == id &&
-		    strcmp(cli_str(p, "name"), name) == 0)
-			return p;
-	return NULL;
-}
-
-static void set_rate(json_t *row, const char *k, double v)
-{
-	char b[32];
-	snprintf(b, sizeof(b), "%.0f", v);
-	json_object_set_new(row, k, json_string(b));
-}
-
-/* One block per interval: rates from the difference of two stats.get. */
-static void print_rates(json_t *prev, json_t *cur, double dt)
-{
-	json_t *rows = json_array(), *p, *v;
-	const char *key;
-	char stamp[32];
-	time_t now = time(NULL);
-	size_t i;
-
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-	printf("%s  every %.1f s\n", stamp, dt);
-	json_array_foreach(json_object_get(cur, "ports"), i, p) {
-		json_t *o = port_by_id(json_object_get(prev, "ports"), json_integer_value(json_object_get(p, "id")), cli_str(p, "name"));
-		json_t *row = json_pack("{s:s}", "name", cli_str(p, "name"));
-		if (o == NULL)
-			o = p; /* a port that just appeared: no rate yet */
-		set_rate(row, "rx_pps", (num(p, "rx_packets") - num(o, "rx_packets")) / dt);
-		set_rate(row, "rx_bps", (num(p, "rx_bytes") - num(o, "rx_bytes")) * 8 / dt);
-		set_rate(row, "tx_pps", (num(p, "tx_packets") - num(o, "tx_packets")) / dt);
-		set_rate(row, "tx_bps", (num(p, "tx_bytes") - num(o, "tx_bytes")) * 8 / dt);
-		set_rate(row, "missed", (num(p, "rx_missed") - num(o, "rx_missed")) / dt);
-		json_array_append_new(rows, row);
-	}
-	cli_table(rows, (const char *const[]){"name", "rx_pps", "rx_bps", "tx_pps", "tx_bps", "missed", NULL},
-	      (const char *const[]){"PORT", "RX_PPS", "RX_BIT/S", "TX_PPS", "TX_BIT/S", "MISSED/S"});
-	json_decref(rows);
-	json_object_foreach(json_object_get(cur, "drops"), key, v) {
-		double d = json_number_value(v) - num(json_object_get(prev, "drops"), key);
-		if (d > 0)
-			printf("drops %s: %.0f/s\n", key, d / dt);
-	}
-	json_array_foreach(json_object_get(cur, "workers"), i, p)
-		printf("%sworker %s busy %.1f%%", i ? ", " : "", cli_str(p, "id"), num(p, "busy_ratio") * 100);
-	printf("\n\n");
-	fflush(stdout);
-}
-
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* stats.get; once more on a new connection if this one was closed (podlaned
- * closes connections idle for PL_CLIENT_IDLE_MS, and restarts). */
-static json_t *stats(struct pl_client *c, const char *sock, char *msg, size_t len)
-{
-	int code;
-	json_t *r = pl_client_call(c, PL_M_STATS_GET, NULL, &code, msg, len);
-
-	if (r != NULL || code != 0)
-		return r;
-	pl_client_close(c);
-	if (pl_client_open(c, sock, 30000, msg, len) != 0)
-		return NULL;
-	return pl_client_call(c, PL_M_STATS_GET, NULL, &code, msg, len);
-}
-
-static int watch_stats(struct pl_client *c, const char *sock, double interval, long count)
-{
-	char msg[1024];
-	json_t *prev = stats(c, sock, msg, sizeof(msg));
-	double t0 = mono_s();
-
-	for (long n = 0; prev != NULL && (count == 0 || n < count); n++) {
-		usleep((useconds_t)(interval * 1e6));
-		json_t *cur = stats(c, sock, msg, sizeof(msg));
-		double t1 = mono_s();
-		if (cur == NULL) {
-			json_decref(prev);
-			prev = NULL;
-			break;
-		}
-		print_rates(prev, cur, t1 - t0);
-		json_decref(prev);
-		prev = cur;
-		t0 = t1;
-	}
-	if (prev == NULL) {
-		fprintf(stderr, "podlanectl: %s\n", msg);
-		return 1;
-	}
-	json_decref(prev);
-	return 0;
-}
-
 static int bad_usage(const char *why)
 {
 	fprintf(stderr, "podlanectl: %s\n%s", why, usage_text);
@@ -404,7 +294,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (watch) {
-		int rc = watch_stats(&c, sock, interval, count);
+		int rc = cli_watch_stats(&c, sock, interval, count);
 		pl_client_close(&c);
 		return rc;
 	}

@@ -1,6 +1,6 @@
 /* podlanectl's parts: printing helpers (podlanectl.c), the service and
- * conntrack commands (podlanectl_svc.c) and the drops command
- * (podlanectl_drops.c). */
+ * conntrack commands (podlanectl_svc.c), the drops command
+ * (podlanectl_drops.c) and stats --watch (podlanectl_watch.c). */
 #ifndef PODLANECTL_H
 #define PODLANECTL_H
 
@@ -18,6 +18,9 @@ int cli_svc_command(int n, char **a, const char **method, json_t **params,
 /* "drops ...": drops.list's params and its printer (-w FILE: pcapng). */
 int cli_drops_command(int n, char **a, const char **method, json_t **params,
 		      void (**print)(json_t *), const char **why);
+/* stats --watch: every interval seconds, count times (0: until stopped). */
+struct pl_client;
+int cli_watch_stats(struct pl_client *c, const char *sock, double interval, long count);
 /* route.lookup's params for ADDRESS[:PORT[/tcp|udp]] and SOURCE[:PORT]
  * (may be NULL); NULL when either is malformed. */
 json_t *cli_trace_params(const char *to, const char *from);

@@ -251,7 +251,7 @@ int cli_svc_command(int n, char **a, const char **method, json_t **params,
 	} else if (svc && strcmp(verb, "del") == 0 && n == 3 && frontend(a[2], *params)) {
 		*method = PL_M_SERVICE_DEL;
 		*print = print_deleted;
-	} else if (!svc && strcmp(verb, "list") == 0 && n <= 6) {
+	} else if (!svc && strcmp(verb, "list") == 0 && n <= 8) {
 		*method = PL_M_CONNTRACK_LIST;
 		*print = print_conntrack;
 		for (int i = 2; i < n; i++) {
@@ -261,6 +261,8 @@ int cli_svc_command(int n, char **a, const char **method, json_t **params,
 				if (*end || v < 0)
 					goto bad;
 				json_object_set_new(*params, "limit", json_integer(v));
+			} else if (strcmp(a[i], "--pod") == 0 && i + 1 < n) {
+				json_object_set_new(*params, "pod", json_string(a[++i]));
 			} else if (strcmp(a[i], "--service") != 0 || i + 1 == n ||
 				   !frontend(a[++i], *params)) {
 				goto bad;
@@ -278,7 +280,7 @@ bad:
 	json_decref(*params);
 	*params = NULL;
 	*why = svc ? "service: list | add IP:PORT[/tcp|udp] ... | del IP:PORT[/tcp|udp]"
-		   : "conntrack: list [--service IP:PORT[/tcp|udp]] [--limit N] | "
+		   : "conntrack: list [--service IP:PORT[/tcp|udp]] [--pod CONTAINER_ID] [--limit N] | "
 		     "flush [--service IP:PORT[/tcp|udp]]";
 	return 1;
 }

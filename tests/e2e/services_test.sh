@@ -210,6 +210,33 @@ out=$(ctl n1 conntrack flush --service 10.96.0.11:53/udp)
 	fail "flows left after flush ($out)"
 ok "conntrack list shows a service's flows both ways; flush forgets them ($out)"
 
+# A pod's connections, and the busiest ones in stats --watch: c1 sends UDP
+# to the DNS service for 3 s from one socket (one flow).
+ip netns exec c1 python3 -c 'import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 21000))
+end = time.monotonic() + 3
+while time.monotonic() < end:
+    s.sendto(b"x" * 1000, ("10.96.0.11", 53)); time.sleep(0.001)' &
+sender=$!
+at_exit "kill $sender 2>/dev/null || true"
+tracked() { grep -q 21000 <<<"$(ctl n1 conntrack list --pod pod-c1)"; }
+wait_for 5 tracked || fail "c1's flow not tracked: $(ctl n1 conntrack list --pod pod-c1)"
+out=$(ctl n1 -o json conntrack list --pod pod-c1)
+python3 -c 'import json, sys
+ip = sys.argv[2]; f = json.loads(sys.argv[1])["flows"]
+assert f and all(ip in (x["original"]["source"]["ip"], x["original"]["destination"]["ip"],
+                        x["reply"]["source"]["ip"], x["reply"]["destination"]["ip"]) for x in f), f' "$out" "${IP[c1]}" ||
+	fail "conntrack list --pod pod-c1: $out"
+[ "$(ctl n1 -o json conntrack list --pod pod-b1 | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["flows"]) > 0)')" = True ] ||
+	fail "conntrack list --pod pod-b1 (a backend) found nothing"
+out=$(ctl n1 conntrack list --pod pod-c2 2>&1) && fail "a pod of another node accepted"
+[ "$out" = "podlanectl: pod: no pod 'pod-c2'" ] || fail "conntrack list --pod pod-c2: $out"
+ctl n1 stats --watch 0.5 2 >"$WORK/watch.txt"
+grep -q "^udp ${IP[c1]}:21000 > 10.96.0.11:53  *[0-9]*  *10.96.0.11:53/udp$" "$WORK/watch.txt" ||
+	fail "stats --watch shows no top connection: $(cat "$WORK/watch.txt")"
+wait "$sender" || true
+ok "conntrack list --pod: a pod's connections, either end; stats --watch lists the busiest"
+
 # A full connection table (n2: max_flows 1024): new connections dropped
 # and counted, the existing ones go on; room again after a flush.
 ask c2 udp 10.96.0.11 53 1 30000 >/dev/null || fail "c2 before the flood"
