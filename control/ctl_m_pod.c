@@ -111,17 +111,12 @@ static json_t *m_pod_del(json_t *params, struct ctl_err *e)
 	if (id == NULL)
 		return NULL;
 	if (p == NULL) { /* already gone: DEL is idempotent, once it is on disk */
-		int rc = ctl_state_dirty() ? ctl_state_save_pods() : 0;
-		return rc ? (ctl_state_refused(e, rc, false), NULL) : json_pack("{s:b}", "deleted", 0);
+		return ctl_state_kept(ctl_state_dirty() ? ctl_state_save_pods() : 0,
+				      json_pack("{s:b}", "deleted", 0), e);
 	}
 	ctl_ip_str(p->ip, ip);
 	ctl_pod_del(p);
-	int rc = ctl_state_save_pods();
-	if (rc != 0) {
-		ctl_state_refused(e, rc, false);
-		return NULL;
-	}
-	return json_pack("{s:b, s:s}", "deleted", 1, "ip", ip);
+	return ctl_state_kept(ctl_state_save_pods(), json_pack("{s:b, s:s}", "deleted", 1, "ip", ip), e);
 }
 CTL_METHOD(PL_M_POD_DEL, m_pod_del)
 

@@ -84,12 +84,7 @@ static json_t *m_route_del(json_t *params, struct ctl_err *e)
 	ctl_route_remove(prefix, plen);
 	dp_commit();
 	ctl_log("route del %s", p);
-	int rc = ctl_state_save_routes();
-	if (rc != 0) {
-		ctl_state_refused(e, rc, false);
-		return NULL;
-	}
-	return json_pack("{s:s}", "deleted", p);
+	return ctl_state_kept(ctl_state_save_routes(), json_pack("{s:s}", "deleted", p), e);
 }
 CTL_METHOD(PL_M_ROUTE_DEL, m_route_del)
 
@@ -203,13 +198,10 @@ static json_t *m_route_replace_all(json_t *params, struct ctl_err *e)
 	dp_commit();
 	ctl_log("route replace_all origin %s: %u added, %u changed, %u removed, %u unchanged",
 		origin, added, changed, removed, unchanged);
-	int rc = ctl_state_save_routes();
-	if (rc != 0) {
-		ctl_state_refused(e, rc, false);
-		return NULL;
-	}
-	return json_pack("{s:s, s:i, s:i, s:i, s:i}", "origin", origin, "added", added, "changed",
-			 changed, "removed", removed, "unchanged", unchanged);
+	return ctl_state_kept(ctl_state_save_routes(),
+			      json_pack("{s:s, s:i, s:i, s:i, s:i}", "origin", origin, "added", added,
+					"changed", changed, "removed", removed, "unchanged", unchanged),
+			      e);
 fail:
 	free(w);
 	return NULL;

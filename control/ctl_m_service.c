@@ -71,12 +71,7 @@ static json_t *m_service_del(json_t *params, struct ctl_err *e)
 	ctl_svc_remove(s);
 	dp_commit();
 	ctl_log("service del %s", name);
-	int rc = ctl_state_save_services();
-	if (rc != 0) {
-		ctl_state_refused(e, rc, false);
-		return NULL;
-	}
-	return json_pack("{s:s}", "deleted", name);
+	return ctl_state_kept(ctl_state_save_services(), json_pack("{s:s}", "deleted", name), e);
 }
 CTL_METHOD(PL_M_SERVICE_DEL, m_service_del)
 
@@ -192,13 +187,10 @@ static json_t *m_service_replace_all(json_t *params, struct ctl_err *e)
 	dp_commit();
 	ctl_log("service replace_all origin %s: %u added, %u changed, %u removed, %u unchanged",
 		origin, added, changed, removed, unchanged);
-	int rc = ctl_state_save_services();
-	if (rc != 0) {
-		ctl_state_refused(e, rc, false);
-		return NULL;
-	}
-	return json_pack("{s:s, s:i, s:i, s:i, s:i}", "origin", origin, "added", added, "changed",
-			 changed, "removed", removed, "unchanged", unchanged);
+	return ctl_state_kept(ctl_state_save_services(),
+			      json_pack("{s:s, s:i, s:i, s:i, s:i}", "origin", origin, "added", added,
+					"changed", changed, "removed", removed, "unchanged", unchanged),
+			      e);
 fail:
 	free_all(w, n);
 	return NULL;

@@ -222,6 +222,9 @@ int ctl_state_save_services(void);
  * an add was undone ("not added"), a delete or a replacement stays
  * applied and its file is written again every second. */
 int ctl_state_refused(struct ctl_err *e, int rc, bool undone);
+/* A change made and kept: result when its save (rc) succeeded, else NULL
+ * with *e saying it is saved again every second (result freed). */
+json_t *ctl_state_kept(int rc, json_t *result, struct ctl_err *e);
 /* Once a second: files whose last write failed are written again. */
 void ctl_state_retry(void);
 bool ctl_state_dirty(void); /* some change is not on disk */

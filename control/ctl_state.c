@@ -153,6 +153,15 @@ int ctl_state_refused(struct ctl_err *e, int rc, bool undone)
 					      : "; the change is made and is saved again every second");
 }
 
+json_t *ctl_state_kept(int rc, json_t *result, struct ctl_err *e)
+{
+	if (rc == 0)
+		return result;
+	json_decref(result);
+	ctl_state_refused(e, rc, false);
+	return NULL;
+}
+
 void ctl_state_retry(void)
 {
 	if (dirty & DIRTY_PODS)
