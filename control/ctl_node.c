@@ -64,6 +64,7 @@ int ctl_node_tables(const struct ctl_config *c, char *err, size_t errlen)
 		.key_len = sizeof(uint64_t),
 		.hash_func = rte_jhash,
 		.socket_id = SOCKET_ID_ANY,
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE, /* room for every route */
 	};
 	node.route_idx = rte_hash_create(&hp);
 	if (node.routes == NULL || node.ipam == NULL || node.route_idx == NULL) {

@@ -42,6 +42,9 @@ int ctl_svc_tables(const struct ctl_config *c)
 		.key_len = sizeof(struct svc_key),
 		.hash_func = rte_jhash,
 		.socket_id = SOCKET_ID_ANY,
+		/* Room for every entry: without extendable buckets an add can
+		 * fail well before it (a full bucket). */
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
 	};
 	struct rte_hash_parameters vp = {
 		.name = "podlane_ctl_vips",
@@ -49,6 +52,9 @@ int ctl_svc_tables(const struct ctl_config *c)
 		.key_len = sizeof(uint32_t),
 		.hash_func = rte_jhash,
 		.socket_id = SOCKET_ID_ANY,
+		/* Room for every entry: without extendable buckets an add can
+		 * fail well before it (a full bucket). */
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
 	};
 
 	node.svcs = calloc(c->max_services, sizeof(*node.svcs));
@@ -80,7 +86,7 @@ struct ctl_svc *ctl_svc_find(uint32_t ip, uint16_t port, uint8_t proto)
 	struct svc_key k = key_of(ip, port, proto);
 	void *data;
 
-	if (rte_hash_lookup_data(node.svc_idx, &k, &data) < 0)
+	if (rte_hash_lookup_data(node.svc_idx, &k, &data) < 0 || !node.svcs[(uintptr_t)data].used)
 		return NULL;
 	return &node.svcs[(uintptr_t)data];
 }
@@ -179,6 +185,11 @@ int ctl_svc_set(struct ctl_svc *s, const char *origin, struct ctl_err *e)
 		return ctl_fail(e, PL_E_RESOURCE, "%s: max_services (%u) reached",
 				ctl_svc_str(s, name), node.cfg.max_services);
 	id = old ? (uint32_t)(old - node.svcs) : node.svc_free[0];
+	/* Indexed first: a service the index cannot find would be one no call
+	 * could see or remove (the slot stays unused until the end). */
+	if (old == NULL && rte_hash_add_key_data(node.svc_idx, &k, (void *)(uintptr_t)id) != 0)
+		return ctl_fail(e, PL_E_RESOURCE, "%s: the service index is full",
+				ctl_svc_str(s, name));
 	for (; got < n_new && (rc = vip_get(nv[got])) == 0; got++)
 		;
 	to_spec(s, &spec);
@@ -187,6 +198,8 @@ int ctl_svc_set(struct ctl_svc *s, const char *origin, struct ctl_err *e)
 	if (rc != 0) {
 		while (got > 0)
 			vip_put(nv[--got]);
+		if (old == NULL)
+			rte_hash_del_key(node.svc_idx, &k);
 		if (rc == -EEXIST)
 			return ctl_fail(e, PL_E_EXISTS, "%s: its node_port or an external IP is "
 					"another service's", ctl_svc_str(s, name));
@@ -198,7 +211,6 @@ int ctl_svc_set(struct ctl_svc *s, const char *origin, struct ctl_err *e)
 	ctl_svc_lock();
 	if (old == NULL) {
 		memmove(node.svc_free, node.svc_free + 1, --node.n_svc_free * sizeof(uint32_t));
-		rte_hash_add_key_data(node.svc_idx, &k, (void *)(uintptr_t)id);
 		node.n_svcs++;
 	} else {
 		ctl_svc_free(old);
