@@ -13,7 +13,10 @@ A=$(cni_add n1 pa pod-a)
 B=$(cni_add n1 pb pod-b)
 
 # A pod sending from an address that is not its own, and a ping whose TTL
-# runs out at podlaned.
+# runs out at podlaned. (A good ping first: the pod knows its gateway's MAC,
+# so the spoofed pings leave at once; its ARP requests from the spoofed
+# address would be dropped too, and it might never send them.)
+ip netns exec pa ping -c 1 -W 2 "$B" >/dev/null || fail "pod a cannot reach pod b"
 ip -n pa addr add 100.96.9.9/32 dev eth0
 ip netns exec pa ping -c 2 -W 1 -I 100.96.9.9 "$B" >/dev/null 2>&1 && fail "a spoofed ping got an answer"
 ip netns exec pa ping -c 1 -W 1 -t 1 "$B" >/dev/null 2>&1 && fail "a ping with TTL 1 reached another pod"
