@@ -12,6 +12,8 @@ bench_start() {
 	bench_prepare "${pkgs[@]}"
 	. "$top/tests/e2e/lib/common.sh"
 	isolate "$@"
+	# The machine's hugepages as they were, on every way out.
+	[ -z "${PL_BENCH_HP_WAS:-}" ] || at_exit "echo $PL_BENCH_HP_WAS >/proc/sys/vm/nr_hugepages"
 	QUICK=0
 	if [ "${1:-}" = --quick ]; then QUICK=1; fi # not `&&`: its status would end the function under set -e
 }
@@ -25,7 +27,12 @@ bench_prepare() {
 	# (build-release/bench/...) before any benchmark gets here.
 	[ -f "$PODLANE_BUILD/build.ninja" ] || meson setup "$PODLANE_BUILD" -Dbuildtype=release >/dev/null || exit 1
 	ninja -C "$PODLANE_BUILD" >&2 || exit 1
-	[ "$(cat /proc/sys/vm/nr_hugepages)" -ge 1024 ] || echo 1024 >/proc/sys/vm/nr_hugepages
+	local hp
+	hp=$(cat /proc/sys/vm/nr_hugepages)
+	if [ "$hp" -lt 1024 ]; then
+		echo 1024 >/proc/sys/vm/nr_hugepages
+		export PL_BENCH_HP_WAS=$hp # given back at exit (bench_start)
+	fi
 	mountpoint -q /dev/hugepages || mount -t hugetlbfs nodev /dev/hugepages
 	export PODLANE_EAL_MEM=${PODLANE_EAL_MEM:--m 256}
 }
