@@ -80,13 +80,12 @@ static json_t *m_conntrack_list(json_t *params, struct ctl_err *e)
 	const char *pod = ctl_param_str(params, "pod", false, e);
 	if (pod == NULL && e->code)
 		return NULL;
-	for (unsigned i = 0; pod != NULL && i < CTL_MAX_PODS && !l.pod_ip; i++)
-		if (node.pods[i].used && strcmp(node.pods[i].container_id, pod) == 0)
-			l.pod_ip = node.pods[i].ip;
-	if (pod != NULL && !l.pod_ip) {
+	const struct ctl_pod *p = pod ? ctl_pod_by_id(pod) : NULL;
+	if (pod != NULL && p == NULL) {
 		ctl_fail(e, PL_E_NOT_FOUND, "pod: no pod '%.64s'", pod);
 		return NULL;
 	}
+	l.pod_ip = p ? p->ip : 0;
 	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0)) {
 		ctl_fail(e, PL_E_INVALID_PARAMS, "limit: must be a whole number");
 		return NULL;

@@ -100,13 +100,12 @@ static json_t *m_drops_list(json_t *params, struct ctl_err *e)
 		return NULL;
 	}
 	if (pod_id != NULL) {
-		for (unsigned i = 0; i < CTL_MAX_PODS && pod_port < 0; i++)
-			if (node.pods[i].used && strcmp(node.pods[i].container_id, pod_id) == 0)
-				pod_port = node.pods[i].port;
-		if (pod_port < 0) {
+		const struct ctl_pod *p = ctl_pod_by_id(pod_id);
+		if (p == NULL) {
 			ctl_fail(e, PL_E_NOT_FOUND, "pod: no pod '%.64s'", pod_id);
 			return NULL;
 		}
+		pod_port = p->port;
 	}
 	unsigned cap = node.cfg.drop_records + DP_MAX_WORKERS + 1; /* rounded up per writer */
 	struct dp_drop_info *d = malloc(cap * sizeof(*d));

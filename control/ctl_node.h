@@ -169,6 +169,7 @@ void ctl_svc_unlock(void);
 /* Pods */
 struct ctl_pod *ctl_pod_find(const char *container_id, const char *ifname);
 const struct ctl_pod *ctl_pod_on_port(uint16_t port); /* NULL: no pod's */
+const struct ctl_pod *ctl_pod_by_id(const char *container_id); /* its first attachment */
 /* The pod's Kubernetes namespace and name from o's k8s_namespace and
  * k8s_name (both or neither), checked; -1 with *e filled. */
 int ctl_pod_k8s_names(json_t *o, char ns[PL_K8S_NAMESPACE_MAX + 1], char name[PL_K8S_NAME_MAX + 1],

@@ -11,6 +11,14 @@
 #include "ctl_netns.h"
 #include "ctl_node.h"
 
+const struct ctl_pod *ctl_pod_by_id(const char *container_id)
+{
+	for (unsigned i = 0; i < CTL_MAX_PODS; i++)
+		if (node.pods[i].used && strcmp(node.pods[i].container_id, container_id) == 0)
+			return &node.pods[i];
+	return NULL;
+}
+
 const struct ctl_pod *ctl_pod_on_port(uint16_t port)
 {
 	for (unsigned i = 0; i < CTL_MAX_PODS; i++)
