@@ -145,3 +145,50 @@ json_t *pl_client_call(struct pl_client *c, const char *method, json_t *params, 
 	json_decref(resp);
 	return result;
 }
+
+int pl_client_notify(struct pl_client *c, const char *method, json_t *params, char *msg,
+		     size_t msglen)
+{
+	json_t *req = json_pack("{s:s, s:s, s:o}", "jsonrpc", "2.0", "method", method, "params",
+				params ? params : json_object());
+	char *s = json_dumps(req, JSON_COMPACT);
+	size_t n = s ? strlen(s) : 0;
+	char *line = s ? realloc(s, n + 2) : NULL;
+	int rc = -1;
+
+	json_decref(req);
+	if (line == NULL) {
+		free(s);
+		snprintf(msg, msglen, "out of memory");
+		return -1;
+	}
+	memcpy(line + n, "\n", 2);
+	rc = send_all(c->fd, line, n + 1);
+	if (rc != 0)
+		snprintf(msg, msglen, "podlaned closed the connection: %s", strerror(errno));
+	free(line);
+	return rc;
+}
+
+json_t *pl_client_next(struct pl_client *c, char *msg, size_t msglen)
+{
+	struct timeval forever = {0};
+	size_t len;
+	json_error_t je;
+
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &forever, sizeof(forever));
+	errno = 0;
+	char *line = read_line(c, &len);
+	if (line == NULL) {
+		int e = errno;
+		snprintf(msg, msglen, "podlaned closed the connection%s%s", e ? ": " : "",
+			 e ? strerror(e) : "");
+		errno = e;
+		return NULL;
+	}
+	json_t *n = json_loadb(line, len, 0, &je);
+	free(line);
+	if (n == NULL)
+		snprintf(msg, msglen, "bad line from podlaned: %s", je.text);
+	return n;
+}

@@ -23,4 +23,14 @@ void pl_client_close(struct pl_client *c);
 json_t *pl_client_call(struct pl_client *c, const char *method, json_t *params, int *code,
 		       char *msg, size_t msglen);
 
+/* Sends method with params (stolen; may be NULL) as a notification: no
+ * reply comes. 0, or -1 with msg set. */
+int pl_client_notify(struct pl_client *c, const char *method, json_t *params, char *msg,
+		     size_t msglen);
+/* The next line podlaned sends on its own (a notification, e.g. a
+ * capture's packets), waiting as long as it takes (a signal ends the wait:
+ * NULL with errno EINTR). NULL with msg set when the connection ends or
+ * the line is not JSON. */
+json_t *pl_client_next(struct pl_client *c, char *msg, size_t msglen);
+
 #endif

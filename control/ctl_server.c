@@ -22,6 +22,10 @@
 #define TAG_LISTEN 0
 #define TAG_WATCH 1 /* .. TAG_WATCH + MAX_WATCH - 1 */
 #define TAG_CLIENT (TAG_WATCH + MAX_WATCH)
+/* A stream's client with more output than this waiting is behind: its
+ * stream is not pumped until it catches up (its packets wait, then are
+ * lost in the dataplane, counted). */
+#define STREAM_BACKLOG (1u << 20)
 
 struct client {
 	int fd;
@@ -34,6 +38,7 @@ struct client {
 	uint64_t active_ms;        /* when it last sent something */
 	char *out;
 	size_t out_len, out_off;
+	struct ctl_stream *stream; /* the connection carries one (ctl_server_stream) */
 };
 
 static struct {
@@ -44,7 +49,9 @@ static struct {
 	gid_t gid;
 	size_t max_request;
 	struct client *clients[MAX_CLIENTS];
-} srv = {.epfd = -1, .lfd = -1};
+	int current; /* the slot whose request is being answered, or -1 */
+	unsigned n_streams;
+} srv = {.epfd = -1, .lfd = -1, .current = -1};
 
 static uint64_t now_ms(void)
 {
@@ -58,6 +65,10 @@ static void client_close(unsigned slot)
 {
 	struct client *c = srv.clients[slot];
 
+	if (c->stream != NULL) {
+		c->stream->end(c->stream);
+		srv.n_streams--;
+	}
 	epoll_ctl(srv.epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	free(c->in);
@@ -170,7 +181,9 @@ static void client_read(unsigned slot)
 				return;
 			}
 			if (len > 0 && !(len == 1 && start[0] == '\r')) {
+				srv.current = (int)slot;
 				char *r = ctl_rpc_handle(start, len);
+				srv.current = -1;
 				if (r != NULL && !queue_out(c, r)) {
 					free(r);
 					client_close(slot);
@@ -211,8 +224,8 @@ static unsigned evict_idlest(void)
 
 	for (unsigned i = 0; i < MAX_CLIENTS; i++) {
 		const struct client *c = srv.clients[i];
-		if (c && !c->closing && !c->partial_since_ms && c->out_len == c->out_off &&
-		    c->active_ms <= oldest) {
+		if (c && !c->closing && !c->stream && !c->partial_since_ms &&
+		    c->out_len == c->out_off && c->active_ms <= oldest) {
 			oldest = c->active_ms;
 			slot = i;
 		}
@@ -277,11 +290,12 @@ static void expire_clients(void)
 		struct client *c = srv.clients[i];
 		if (c == NULL || c->closing)
 			continue;
-		if (c->partial_since_ms && now - c->partial_since_ms > PL_REQUEST_DEADLINE_MS) {
+		if (c->stream == NULL && c->partial_since_ms && now - c->partial_since_ms > PL_REQUEST_DEADLINE_MS) {
 			ctl_warn("client pid %d: request incomplete after %d ms, closing", c->pid,
 				PL_REQUEST_DEADLINE_MS);
 			send_error_and_close(i, PL_E_TIMEOUT, "request not completed within 5 s");
-		} else if (now - c->active_ms > PL_CLIENT_IDLE_MS && c->out_len == c->out_off) {
+		} else if (c->stream == NULL && now - c->active_ms > PL_CLIENT_IDLE_MS &&
+			   c->out_len == c->out_off) {
 			ctl_debug("client pid %d: idle for %d s, closing", c->pid,
 				  PL_CLIENT_IDLE_MS / 1000);
 			client_close(i);
@@ -360,9 +374,57 @@ int ctl_server_watch_fd(int fd, void (*cb)(void))
 	return 0;
 }
 
+int ctl_server_stream(struct ctl_stream *s)
+{
+	if (srv.current < 0 || srv.clients[srv.current]->stream != NULL)
+		return -1;
+	s->slot = (unsigned)srv.current;
+	srv.clients[srv.current]->stream = s;
+	srv.n_streams++;
+	return 0;
+}
+
+struct ctl_stream *ctl_server_current_stream(void)
+{
+	return srv.current < 0 ? NULL : srv.clients[srv.current]->stream;
+}
+
+bool ctl_stream_send(struct ctl_stream *s, const char *line)
+{
+	struct client *c = srv.clients[s->slot];
+	size_t n = strlen(line);
+	char *p;
+
+	if (c->out_len - c->out_off + n + 1 > MAX_PENDING_OUT || (p = malloc(n + 2)) == NULL)
+		return false;
+	memcpy(p, line, n);
+	memcpy(p + n, "\n", 2);
+	bool ok = queue_out(c, p);
+	free(p);
+	return ok;
+}
+
+/* Each stream whose client keeps up gets its turn; one that is over
+ * closes once its output is sent. */
+static void pump_streams(void)
+{
+	for (unsigned i = 0; i < MAX_CLIENTS && srv.n_streams; i++) {
+		struct client *c = srv.clients[i];
+		if (c == NULL || c->stream == NULL || c->closing ||
+		    c->out_len - c->out_off > STREAM_BACKLOG)
+			continue;
+		if (!c->stream->pump(c->stream))
+			c->closing = true;
+		if (c->out_len > c->out_off ? !flush_out(i) : c->closing)
+			client_close(i);
+	}
+}
+
 int ctl_server_poll(int timeout_ms)
 {
 	struct epoll_event evs[32];
+	if (srv.n_streams && timeout_ms > CTL_STREAM_MS)
+		timeout_ms = CTL_STREAM_MS;
 	int n = epoll_wait(srv.epfd, evs, 32, timeout_ms);
 
 	if (n < 0)
@@ -390,6 +452,7 @@ int ctl_server_poll(int timeout_ms)
 				client_read(slot);
 		}
 	}
+	pump_streams();
 	return 0;
 }
 

@@ -6,8 +6,6 @@
  * odd while it is written, and a reader on the control thread skips it
  * then. Costs nothing per forwarded packet; a drop costs one copy of its
  * headers. */
-#include <time.h>
-
 #include <rte_cycles.h>
 #include <rte_malloc.h>
 
@@ -36,11 +34,6 @@ int dp_drops_init(unsigned records, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot allocate the drop recorder (%u records)", records);
 		return -1;
 	}
-	/* Record times are TSC; wall clock = this pair's difference. */
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	dp.drops_tsc0 = rte_get_tsc_cycles();
-	dp.drops_ns0 = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	return 0;
 }
 
@@ -72,7 +65,6 @@ static int by_time(const void *a, const void *b)
 unsigned dp_drops_read(struct dp_drop_info *out, unsigned max)
 {
 	unsigned writers = dp.cfg.n_workers + 1, n = 0;
-	uint64_t hz = rte_get_tsc_hz();
 
 	for (size_t i = 0; i < (size_t)writers * dp.drops_per_writer && n < max; i++) {
 		const struct dp_drop_rec *r = &dp.drop_recs[i];
@@ -84,8 +76,7 @@ unsigned dp_drops_read(struct dp_drop_info *out, unsigned max)
 		d->port = r->port;
 		d->len = r->len;
 		d->caplen = RTE_MIN(r->caplen, (uint16_t)DP_DROP_SNAP);
-		uint64_t since = r->tsc - dp.drops_tsc0;
-		d->time_ns = dp.drops_ns0 + since / hz * 1000000000u + since % hz * 1000000000u / hz;
+		d->time_ns = dp_tsc_to_ns(r->tsc);
 		memcpy(d->data, r->data, d->caplen);
 		rte_atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (__atomic_load_n(&r->seq, __ATOMIC_RELAXED) == seq)

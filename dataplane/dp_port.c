@@ -301,6 +301,7 @@ int dp_port_remove(uint16_t pid)
 	if (pid >= DP_MAX_PORTS)
 		return -EINVAL;
 	if (dp.ports[pid].active) {
+		dp_capture_port_removed(pid); /* unassign waits for the workers */
 		int rc = dp_workers_unassign(pid);
 		if (rc != 0)
 			return rc;

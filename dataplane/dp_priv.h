@@ -66,6 +66,7 @@ struct dp_nh {
 struct dp_port {
 	uint8_t active;
 	uint8_t kind;
+	uint8_t capture; /* bit per capture running on it (dp_capture.c) */
 	bool kport; /* kernel interface through our own fds (dp_kport.c), no ethdev */
 	/* Kernel ports: an fd per rx queue (n_rxq). A TAP has one; an
 	 * af_packet uplink one socket per worker in a fanout group. */
@@ -175,7 +176,9 @@ struct dp {
 	struct {
 		uint32_t n; /* records written; a line each: writers share none */
 	} __rte_cache_aligned drops_head[DP_MAX_WORKERS + 1];
-	uint64_t drops_tsc0, drops_ns0;
+	/* Wall clock of a TSC value: CLOCK_REALTIME at clock_tsc0 was
+	 * clock_ns0 (dp_tsc_to_ns). */
+	uint64_t clock_tsc0, clock_ns0;
 	uint32_t now_s; /* seconds since start, counted by dp_timer() */
 	struct dp_nat *nat;
 	uint32_t node_mask; /* network byte order */
@@ -351,6 +354,24 @@ void dp_kport_closers_stop(void);
 #define DP_DROPS_CTL (dp.cfg.n_workers) /* the control thread's recorder ring */
 int dp_drops_init(unsigned records, char *err, size_t errlen);
 void dp_drops_record(unsigned writer, const struct rte_mbuf *m, enum dp_drop why);
+/* dp_capture.c: pkts, received (DP_CAPTURE_IN) or about to be sent
+ * (DP_CAPTURE_OUT) on port by writer (a worker, or DP_CTL_TXQ), to the
+ * captures running there. Inline: a test per burst when none is. */
+void dp_capture_burst(unsigned writer, uint16_t port, uint8_t dir, struct rte_mbuf *const *pkts,
+		      uint16_t n);
+static inline void dp_capture(unsigned writer, uint16_t port, uint8_t dir,
+			      struct rte_mbuf *const *pkts, uint16_t n)
+{
+	if (unlikely(__atomic_load_n(&dp.ports[port].capture, __ATOMIC_RELAXED)))
+		dp_capture_burst(writer, port, dir, pkts, n);
+}
+/* Captures on port end: it is being removed (the caller then waits for
+ * the workers, before the port id is reused). */
+void dp_capture_port_removed(uint16_t port);
+/* dp_timer.c: a TSC value as CLOCK_REALTIME nanoseconds, from the pair
+ * dp_clock_init() took. */
+void dp_clock_init(void);
+uint64_t dp_tsc_to_ns(uint64_t tsc);
 /* dp_neigh.c */
 /* Once a second (dp_timer): re-probe, forget and give up on neighbours. */
 void dp_neigh_age(uint64_t now_tsc, uint64_t hz);

@@ -13,6 +13,7 @@ void dp_rx_burst(struct dp_worker *w, uint16_t port, struct rte_mbuf **pkts, uin
 		bytes += pkts[i]->pkt_len;
 	w->stats.rx_pkts[port] += n;
 	w->stats.rx_bytes[port] += bytes;
+	dp_capture(w->id, port, DP_CAPTURE_IN, pkts, n); /* as received */
 
 	dp_l2_input(w, port, pkts, n, &ip4); /* ARP, the kernel's frames, IPv4 checks */
 	dp_ip4_route(&ip4);                  /* each destination's next hop */

@@ -1,8 +1,27 @@
-/* The dataplane's once-a-second work on the control thread: the clock
- * flows age by, workers' load, flow aging, neighbour probes and aging. */
+/* The dataplane's clocks and its once-a-second work on the control
+ * thread: the clock flows age by, workers' load, flow aging, neighbour
+ * probes and aging. */
+#include <time.h>
+
 #include <rte_cycles.h>
 
 #include "dp_nat.h"
+
+void dp_clock_init(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	dp.clock_tsc0 = rte_get_tsc_cycles();
+	dp.clock_ns0 = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t dp_tsc_to_ns(uint64_t tsc)
+{
+	uint64_t hz = rte_get_tsc_hz(), since = tsc - dp.clock_tsc0;
+
+	return dp.clock_ns0 + since / hz * 1000000000u + since % hz * 1000000000u / hz;
+}
 
 /* Each worker's busy share since the last second, for stats and metrics. */
 static void workers_sample(uint64_t now)

@@ -53,6 +53,7 @@ uint16_t dp_port_tx(uint16_t port, unsigned sender, struct rte_mbuf **pkts, uint
 {
 	struct dp_port *p = &dp.ports[port];
 
+	dp_capture(sender, port, DP_CAPTURE_OUT, pkts, n); /* as handed to the port */
 	if (p->kport)
 		return dp_kport_tx(port, sender, pkts, n, r);
 	if (likely(!p->shared_txq))

@@ -42,6 +42,11 @@
 #define PL_M_PORT_LIST "port.list"
 #define PL_M_STATS_GET "stats.get"
 #define PL_M_DROPS_LIST "drops.list"
+#define PL_M_CAPTURE_START "capture.start"
+#define PL_M_CAPTURE_STOP "capture.stop"
+/* Notifications podlaned sends on a capture's connection. */
+#define PL_N_CAPTURE_PACKETS "capture.packets"
+#define PL_N_CAPTURE_END "capture.end"
 #define PL_M_VERSION "version"
 
 /* JSON-RPC 2.0 standard codes, then ours (server error range). */

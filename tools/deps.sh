@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PKGS=(build-essential pkg-config meson ninja-build clang libclang-rt-14-dev musl-tools cmake
-      libdpdk-dev dpdk libnuma-dev libjansson-dev libmnl-dev libnftables-dev libcmocka-dev
+      libdpdk-dev dpdk libnuma-dev libjansson-dev libmnl-dev libnftables-dev libcmocka-dev libpcap-dev
       iproute2 iputils-ping iperf3 containernetworking-plugins
       podman runc busybox-static iptables nftables bird2 python3 netcat-openbsd procps util-linux
       dpdk-dev tcpdump ethtool curl python3-prometheus-client python3-yaml yamllint man-db bsdextrautils systemd)

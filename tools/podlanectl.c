@@ -44,6 +44,12 @@ static const char *const usage_text =
 	"                                the last dropped packets podlaned recorded:\n"
 	"                                time, reason, port, pod, headers; -w writes\n"
 	"                                them as pcapng (tcpdump -r FILE)\n"
+	"  capture TARGET [-c COUNT] [-s SNAPLEN] [-w FILE] [-Q in|out|inout] [FILTER]\n"
+	"                                the frames TARGET (a pod's container id or\n"
+	"                                NAMESPACE/NAME, a port from 'port list',\n"
+	"                                uplink or host) receives and sends, through a\n"
+	"                                tcpdump filter: one line each, or -w pcapng\n"
+	"                                (\"-\": stdout); until COUNT or interrupted\n"
 	"  port list                     kind, MAC, MTU, peer, worker, link of each port\n"
 	"  stats                         per-port counters and drops by reason\n"
 	"  stats --watch [SECONDS [COUNT]]\n"
@@ -205,6 +211,7 @@ int main(int argc, char **argv)
 	json_t *params = NULL;
 	void (*print)(json_t *) = NULL;
 	bool watch = false;
+	const char *capture_to = NULL; /* capture -w FILE */
 	double interval = 1;
 	long count = 0;
 	int o;
@@ -268,6 +275,10 @@ int main(int argc, char **argv)
 		const char *why = NULL;
 		if (cli_svc_command(n, a, &method, &params, &print, &why) != 0)
 			return bad_usage(why);
+	} else if (IS(0, "capture")) {
+		if ((params = cli_capture_params(n, a, &capture_to)) == NULL)
+			return bad_usage(cli_capture_usage);
+		method = PL_M_CAPTURE_START;
 	} else if (IS(0, "stats") && IS(1, "--watch") && n <= 4) {
 		char *end = NULL;
 		interval = n > 2 ? strtod(a[2], &end) : 1;
@@ -293,8 +304,8 @@ int main(int argc, char **argv)
 		json_decref(params);
 		return 1;
 	}
-	if (watch) {
-		int rc = cli_watch_stats(&c, sock, interval, count);
+	if (watch || strcmp(method, PL_M_CAPTURE_START) == 0) {
+		int rc = watch ? cli_watch_stats(&c, sock, interval, count) : cli_capture(&c, params, capture_to);
 		pl_client_close(&c);
 		return rc;
 	}

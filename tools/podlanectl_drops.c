@@ -10,6 +10,8 @@
 #include "podlanectl.h"
 #include "podlane_api.h"
 
+#define DROP_SNAP_MAX 512 /* bytes podlaned keeps of a drop: DP_DROP_SNAP, with room */
+
 static const char *out_path; /* -w FILE */
 
 /* "2026-12-06T20:05:01.123456Z" -> nanoseconds since 1970 (0: malformed). */
@@ -26,69 +28,19 @@ static uint64_t time_ns(const char *s)
 	return (uint64_t)timegm(&tm) * 1000000000u + (uint64_t)us * 1000u;
 }
 
-/* pcapng blocks (draft-ietf-opsawg-pcapng), little-endian as this host. */
-static void put32(FILE *f, uint32_t v) { fwrite(&v, 4, 1, f); }
-static void put16(FILE *f, uint16_t v) { fwrite(&v, 2, 1, f); }
-static void pad(FILE *f, size_t n) { static const uint8_t z[4]; fwrite(z, 1, (4 - n % 4) % 4, f); }
-#define PAD4(n) (((n) + 3u) & ~3u)
-
-static void header_blocks(FILE *f)
-{
-	put32(f, 0x0A0D0D0A); /* section header */
-	put32(f, 28);
-	put32(f, 0x1A2B3C4D);
-	put16(f, 1);
-	put16(f, 0);
-	put32(f, 0xffffffff); /* section length unknown */
-	put32(f, 0xffffffff);
-	put32(f, 28);
-	put32(f, 1); /* interface: Ethernet, timestamps in ns (if_tsresol 9) */
-	put32(f, 32);
-	put16(f, 1);
-	put16(f, 0);
-	put32(f, 0);
-	put16(f, 9);
-	put16(f, 1);
-	put32(f, 9);
-	put32(f, 0); /* end of options */
-	put32(f, 32);
-}
-
 static int packet_block(FILE *f, json_t *d)
 {
-	const char *hex = json_string_value(json_object_get(d, "data"));
-	uint8_t data[1024];
-	size_t n = hex ? strlen(hex) / 2 : 0;
+	uint8_t data[2 * DROP_SNAP_MAX];
+	long n = cli_unhex(json_string_value(json_object_get(d, "data")), data, sizeof(data));
 	char comment[256];
 
-	if (n > sizeof(data))
+	if (n < 0)
 		return -1;
-	for (size_t i = 0; i < n; i++) {
-		unsigned b;
-		if (sscanf(hex + 2 * i, "%2x", &b) != 1)
-			return -1;
-		data[i] = (uint8_t)b;
-	}
-	int cl = snprintf(comment, sizeof(comment), "podlane drop: reason %s, port %s, pod %s",
-			  cli_str(d, "reason"), cli_str(d, "port"), cli_str(d, "pod"));
-	size_t clen = (size_t)cl < sizeof(comment) ? (size_t)cl : sizeof(comment) - 1;
-	uint32_t total = 32 + PAD4((uint32_t)n) + 4 + PAD4((uint32_t)clen) + 4;
-	uint64_t ts = time_ns(json_string_value(json_object_get(d, "time")));
-	put32(f, 6); /* enhanced packet */
-	put32(f, total);
-	put32(f, 0);
-	put32(f, (uint32_t)(ts >> 32));
-	put32(f, (uint32_t)ts);
-	put32(f, (uint32_t)n);
-	put32(f, (uint32_t)json_integer_value(json_object_get(d, "length")));
-	fwrite(data, 1, n, f);
-	pad(f, n);
-	put16(f, 1); /* opt_comment */
-	put16(f, (uint16_t)clen);
-	fwrite(comment, 1, clen, f);
-	pad(f, clen);
-	put32(f, 0);
-	put32(f, total);
+	snprintf(comment, sizeof(comment), "podlane drop: reason %s, port %s, pod %s",
+		 cli_str(d, "reason"), cli_str(d, "port"), cli_str(d, "pod"));
+	cli_pcapng_packet(f, time_ns(json_string_value(json_object_get(d, "time"))), data,
+			  (uint32_t)n, (uint32_t)json_integer_value(json_object_get(d, "length")),
+			  CLI_DIR_IN, comment);
 	return 0;
 }
 
@@ -102,7 +54,7 @@ static void write_pcapng(json_t *drops)
 		perror(out_path);
 		exit(1);
 	}
-	header_blocks(f);
+	cli_pcapng_header(f, NULL);
 	json_array_foreach(drops, i, d) {
 		if (packet_block(f, d) != 0) {
 			fprintf(stderr, "podlanectl: drop %zu: malformed data from podlaned\n", i);

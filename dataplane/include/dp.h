@@ -198,6 +198,43 @@ struct dp_drop_info {
 /* Control thread: the drops recorded, oldest first, at most max. */
 unsigned dp_drops_read(struct dp_drop_info *out, unsigned max);
 
+/* Packet capture (dp_capture.c): up to DP_MAX_CAPTURES at once, each on
+ * one port, of the frames it receives and/or sends, through a pcap
+ * filter. Costs a workers' burst one test of a per-port byte while none
+ * runs on its port. */
+#define DP_MAX_CAPTURES 8
+#define DP_CAPTURE_SNAP_MAX 262144 /* tcpdump's default: whole frames */
+enum { DP_CAPTURE_IN = 1, DP_CAPTURE_OUT = 2 };
+struct dp_capture_spec {
+	uint16_t port;
+	uint8_t dirs;        /* DP_CAPTURE_IN | DP_CAPTURE_OUT */
+	uint32_t snaplen;    /* 1 .. DP_CAPTURE_SNAP_MAX */
+	const char *filter;  /* pcap filter expression; NULL or "": every frame */
+};
+/* Control thread: the new capture's id (0 .. DP_MAX_CAPTURES - 1), or -1
+ * with err: the filter's error as libpcap words it, or no slot or memory. */
+int dp_capture_start(const struct dp_capture_spec *s, char *err, size_t errlen);
+/* Control thread: ends it; its packets not yet read are freed. */
+void dp_capture_stop(int id);
+struct dp_captured {
+	uint64_t time_ns;    /* CLOCK_REALTIME */
+	uint32_t len;        /* the frame's whole length */
+	uint32_t caplen;     /* bytes in data */
+	uint8_t dir;         /* DP_CAPTURE_IN or DP_CAPTURE_OUT */
+	const uint8_t *data; /* valid during the call only */
+};
+/* Control thread: hands fn up to max captured frames, oldest first;
+ * returns how many. */
+unsigned dp_capture_read(int id, unsigned max, void (*fn)(void *ctx, const struct dp_captured *),
+			 void *ctx);
+/* Control thread: frames that matched but were lost (the capture's queue
+ * or its buffers were full: the reader is behind). */
+uint64_t dp_capture_lost(int id);
+/* Control thread: false once its port is gone (the frames queued before
+ * can still be read). */
+bool dp_capture_alive(int id);
+unsigned dp_capture_count(void); /* captures running */
+
 /* Services (dp_svc.c): {ip, port, protocol} and its frontends on external
  * IPs and the node IP's NodePort -> backends, balanced by Maglev over
  * connections the workers track (dp_ct.c). Published whole, so workers see

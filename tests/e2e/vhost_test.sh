@@ -49,6 +49,19 @@ wait_for 30 ping1 $V || fail "TAP pod cannot ping the vhost-user pod $V: $(tail 
 ttl=$(ping1 $V | sed -n 's/.*ttl=\([0-9]*\).*/\1/p')
 ok "TAP pod -> vhost-user pod (testpmd icmpecho) ping through podlaned (reply ttl $ttl)"
 
+# podlanectl capture on the vhost-user pod: the request it is sent, the
+# reply it sends back, with their directions.
+"$PODLANECTL" -s "$WORK/node.sock" capture vpod -c 2 icmp >"$WORK/vcap.out" 2>"$WORK/vcap.err" &
+vcap=$!
+capturing() { [ "$(counter node captures)" = 1 ]; }
+wait_for 10 capturing || fail "capture on the vhost-user pod did not start"
+ping1 $V >/dev/null || fail "ping under capture"
+wait $vcap || fail "capture on the vhost-user pod: $(cat "$WORK/vcap.err")"
+grep -q "^[0-9:.]* out IP $A > $V: ICMP echo request" "$WORK/vcap.out" &&
+	grep -q "^[0-9:.]* in  IP $V > $A: ICMP echo reply" "$WORK/vcap.out" ||
+	fail "vhost-user capture: $(cat "$WORK/vcap.out" "$WORK/vcap.err")"
+ok "capture on a vhost-user pod: the ping it was sent and its reply"
+
 # Idle, workers polling vhost-user queues block until the guest kicks
 # (they used to wake every 1-3 ms: ~1000 times in 2 s here); then every
 # echo comes back well inside the wake-up they make anyway each second.

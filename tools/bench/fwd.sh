@@ -7,7 +7,11 @@
 # vhost-user ports (no kernel in the path); the kernel gets two veths, its
 # forwarding steered onto core 1 with RPS, the generator on AF_XDP.
 # The three take turns for ROUNDS rounds (these VMs' speed drifts within
-# minutes): each ratio is the median of the rounds' ratios.
+# minutes): each ratio is the median of the rounds' ratios. podlaned also
+# runs with a capture (podlanectl capture, to /dev/null) on a port off the
+# path (the host port), and on the path's first port with a filter no
+# frame matches (each pays the filter, none a copy): their rates as
+# ratios to podlaned without one, same round.
 #
 #   tools/bench/fwd.sh [--quick]        (root; sets up what it needs)
 #
@@ -32,9 +36,17 @@ spread_routes "%s %s\n" | while read -r pfx pod; do
 done | python3 -c 'import json,sys; print(json.dumps({"origin": "bench", "routes": [json.loads(l) for l in sys.stdin]}))' \
 	>"$WORK/routes.json"
 python3 "$top/tools/bench/plapi.py" "$WORK/node.sock" route.replace_all "@$WORK/routes.json" >/dev/null
-run_podlane() { # SIZE
+run_podlane() { # SIZE [NAME]
 	plgen "$WORK/p$1.json" $(gen_args "$1" "$G0" "$G1") -- "path=$S0,mac=$M0" "path=$S1,mac=$M1"
-	rate podlane "$1" "$WORK/p$1.json"
+	rate "${2:-podlane}" "$1" "$WORK/p$1.json"
+}
+capturing() { [ "$(counter node captures)" = 1 ]; }
+run_podlane_captured() { # SIZE NAME TARGET [FILTER]
+	"$PODLANECTL" -s "$WORK/node.sock" capture "$3" -w /dev/null ${4:+"$4"} 2>"$WORK/capture.log" &
+	echo $! >"$WORK/capture.pid"
+	wait_for 10 capturing || fail "capture on $3 did not start: $(cat "$WORK/capture.log")"
+	run_podlane "$1" "$2"
+	stop_pid "$WORK/capture.pid"
 }
 
 # --- DPDK l3fwd (LPM): Debian's example sources, rx offload request masked
@@ -95,7 +107,13 @@ run_kernel() { # SIZE
 }
 
 for R in $(seq "$ROUNDS"); do
-	for s in $SIZES; do run_podlane "$s"; run_l3fwd "$s"; run_kernel "$s"; done
+	for s in $SIZES; do
+		run_podlane "$s"
+		run_podlane_captured "$s" podlane_cap_other host
+		run_podlane_captured "$s" podlane_cap_filter "$P0" "udp port 7"
+		run_l3fwd "$s"
+		run_kernel "$s"
+	done
 done
 
 python3 - "$OUT" "$SECS" "$SIZES" "$ROUNDS" "$(for k in "${!RES[@]}"; do echo "$k=${RES[$k]}"; done)" <<'PY'
@@ -127,9 +145,21 @@ for s in sizes.split():
         m["podlane"] * int(s) * 8 / 1e9, summary[s]["podlane_per_l3fwd"], spread(r, "podlane", "l3fwd"),
         summary[s]["podlane_per_kernel"], spread(r, "podlane", "kernel")))
 print("(medians over the rounds; a ratio is the median of the rounds' ratios, their range in brackets)")
+print()
+print("| size | podlane Mpps | with a capture on another port | with a capture on its port, filter matching nothing |")
+print("|---|---|---|---|")
+for s in sizes.split():
+    r = res[s]
+    for k in ("podlane_cap_other", "podlane_cap_filter"):
+        summary[s][k + "_ratio"] = ratio(r, k, "podlane")
+    print("| %s B | %.2f | %.2f Mpps, %.2fx%s | %.2f Mpps, %.2fx%s |" % (
+        s, med(r["podlane"]) / 1e6, med(r["podlane_cap_other"]) / 1e6,
+        summary[s]["podlane_cap_other_ratio"], spread(r, "podlane_cap_other", "podlane"),
+        med(r["podlane_cap_filter"]) / 1e6, summary[s]["podlane_cap_filter_ratio"],
+        spread(r, "podlane_cap_filter", "podlane")))
 json.dump({"seconds": float(secs), "rounds": int(rounds), "results": summary, "per_round": res},
           open(out, "w"), indent=1)
 for s in sizes.split():
-    for name in ("podlane", "l3fwd", "kernel"):
+    for name in ("podlane", "l3fwd", "kernel", "podlane_cap_other", "podlane_cap_filter"):
         assert min(res[s][name]) > 0, "%s forwarded nothing at %s B" % (name, s)
 PY
