@@ -1,7 +1,9 @@
 /* The JSON-RPC server: non-blocking, one epoll loop on the control thread.
  * A slow or stuck client only ever costs its own buffers: reads and writes
  * never block, requests are bounded (max_request_mb), replies a client
- * does not read are bounded too. */
+ * does not read are bounded too. A connection may carry a stream after a
+ * reply (ctl_server_stream: a capture's packets), pumped each round while
+ * its client keeps up. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>

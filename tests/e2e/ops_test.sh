@@ -141,9 +141,22 @@ grep -q "^<3>podlaned: error: start-up failed: workers is 1 but EAL has 1 lcores
 	fail "no journald priority prefix: $(cat "$WORK/j.log")"
 ok "under journald, lines carry their syslog priority"
 
+# --- podlanectl capture on this DPDK (net_af_packet PMD) uplink: the
+# fabric's pings to pod a in, the replies out.
+ip netns exec fab ping -c 1 -W 2 $A >/dev/null || fail "the fabric cannot reach pod a"
+"$PODLANECTL" -s "$WORK/node.sock" capture uplink -c 4 icmp >"$WORK/pcap.txt" 2>"$WORK/pcap.err" &
+pcap_pid=$!
+capturing() { [ "$(counter node captures)" = 1 ]; }
+wait_for 10 capturing || fail "podlanectl capture on the uplink did not start: $(cat "$WORK/pcap.err")"
+ip netns exec fab ping -c 2 -i 0.2 $A >/dev/null || fail "ping during capture failed"
+wait $pcap_pid || fail "podlanectl capture: $(cat "$WORK/pcap.err")"
+[ "$(grep -c "^[0-9:.]* in  IP 172.31.102.1 > $A: ICMP echo request" "$WORK/pcap.txt")" = 2 ] &&
+	[ "$(grep -c "^[0-9:.]* out IP $A > 172.31.102.1: ICMP echo reply" "$WORK/pcap.txt")" = 2 ] ||
+	fail "podlanectl capture on a DPDK uplink: $(cat "$WORK/pcap.txt")"
+ok "podlanectl capture on a DPDK uplink: the pings in, the replies out"
+
 # --- dpdk-dumpcap: capture a ping to a pod on the uplink (an ethdev; pod
-# TAPs are not, their traffic is seen with tcpdump in the pod) and read it
-# back with tcpdump.
+# TAPs are not) and read it back with tcpdump.
 if [[ "$EAL_MEM" == *--no-huge* ]]; then
 	echo "skip - dpdk-dumpcap needs hugepages (multi-process shared memory); none here"
 	exit 0
