@@ -76,7 +76,8 @@ static json_t *record(const struct dp_drop_info *d)
 	for (unsigned i = 0; i < d->caplen; i++)
 		snprintf(hex + 2 * i, 3, "%02x", d->data[i]);
 	hex[2 * d->caplen] = '\0';
-	json_t *o = json_pack("{s:s, s:s, s:o, s:o, s:i, s:s}", "time", when, "reason",
+	json_t *o = json_pack("{s:s, s:I, s:s, s:o, s:o, s:i, s:s}", "time", when, "time_ns",
+			      (json_int_t)d->time_ns, "reason",
 			      dp_drop_names[d->why], "port",
 			      dp_port_info(d->port, &pi) == 0 ? json_string(pi.name) : json_null(), "pod",
 			      pod ? json_string(pod->container_id) : json_null(), "length", d->len,

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "podlanectl.h"
 #include "podlane_api.h"
@@ -13,20 +12,6 @@
 #define DROP_SNAP_MAX 512 /* bytes podlaned keeps of a drop: DP_DROP_SNAP, with room */
 
 static const char *out_path; /* -w FILE */
-
-/* "2026-12-06T20:05:01.123456Z" -> nanoseconds since 1970 (0: malformed). */
-static uint64_t time_ns(const char *s)
-{
-	struct tm tm = {0};
-	unsigned us;
-
-	if (s == NULL || sscanf(s, "%d-%d-%dT%d:%d:%d.%6uZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-				&tm.tm_hour, &tm.tm_min, &tm.tm_sec, &us) != 7)
-		return 0;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	return (uint64_t)timegm(&tm) * 1000000000u + (uint64_t)us * 1000u;
-}
 
 static int packet_block(FILE *f, json_t *d)
 {
@@ -38,7 +23,7 @@ static int packet_block(FILE *f, json_t *d)
 		return -1;
 	snprintf(comment, sizeof(comment), "podlane drop: reason %s, port %s, pod %s",
 		 cli_str(d, "reason"), cli_str(d, "port"), cli_str(d, "pod"));
-	cli_pcapng_packet(f, time_ns(json_string_value(json_object_get(d, "time"))), data,
+	cli_pcapng_packet(f, (uint64_t)json_integer_value(json_object_get(d, "time_ns")), data,
 			  (uint32_t)n, (uint32_t)json_integer_value(json_object_get(d, "length")),
 			  CLI_DIR_IN, comment);
 	return 0;
