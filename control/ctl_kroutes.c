@@ -17,8 +17,11 @@ static struct mnl_socket *mon;
 static uint32_t mirrored;
 
 struct kroute {
-	uint32_t table, dst, gw;
+	uint32_t table, dst;
+	uint32_t gw[DP_ECMP_MAX]; /* a multipath route's every next hop */
+	unsigned n_gw;
 	uint8_t plen;
+	bool too_many;
 };
 
 static void parse(const struct nlmsghdr *nlh, struct kroute *k)
@@ -38,18 +41,25 @@ static void parse(const struct nlmsghdr *nlh, struct kroute *k)
 			k->dst = mnl_attr_get_u32(a);
 			break;
 		case RTA_GATEWAY:
-			k->gw = mnl_attr_get_u32(a);
+			k->gw[0] = mnl_attr_get_u32(a);
+			k->n_gw = 1;
 			break;
-		case RTA_MULTIPATH: { /* ECMP: the first next hop carries it */
+		case RTA_MULTIPATH: { /* ECMP: each next hop its gateway */
 			const struct rtnexthop *nh = mnl_attr_get_payload(a);
-			const struct nlattr *na;
-			if (mnl_attr_get_payload_len(a) < sizeof(*nh))
-				break;
-			for (na = (const struct nlattr *)RTNH_DATA(nh);
-			     (const char *)na < (const char *)nh + nh->rtnh_len;
-			     na = mnl_attr_next(na))
-				if (mnl_attr_get_type(na) == RTA_GATEWAY)
-					k->gw = mnl_attr_get_u32(na);
+			int left = (int)mnl_attr_get_payload_len(a);
+			for (; RTNH_OK(nh, left); left -= (int)RTNH_ALIGN(nh->rtnh_len), nh = RTNH_NEXT(nh)) {
+				const struct nlattr *na;
+				for (na = (const struct nlattr *)RTNH_DATA(nh);
+				     mnl_attr_ok(na, (int)((const char *)nh + nh->rtnh_len - (const char *)na));
+				     na = mnl_attr_next(na)) {
+					if (mnl_attr_get_type(na) != RTA_GATEWAY)
+						continue;
+					if (k->n_gw == DP_ECMP_MAX)
+						k->too_many = true;
+					else
+						k->gw[k->n_gw++] = mnl_attr_get_u32(na);
+				}
+			}
 			break;
 		}
 		}
@@ -82,21 +92,25 @@ static int on_route(const struct nlmsghdr *nlh, void *data)
 		}
 		return MNL_CB_OK;
 	}
-	if (rtm->rtm_type != RTN_UNICAST || k.gw == 0 ||
-	    ((k.gw ^ node.cfg.node_ip) & ctl_mask(node.cfg.node_plen)) != 0) {
-		ctl_warn("kernel route %s/%u ignored: needs a gateway on the node network",
-			ctl_ip_str(k.dst, a), k.plen);
+	struct dp_nh_spec nh;
+	struct ctl_err e = {0};
+	if (rtm->rtm_type != RTN_UNICAST || k.n_gw == 0 || ctl_nh_gateways(&nh, k.gw, k.n_gw, &e) != 0) {
+		ctl_warn("kernel route %s/%u ignored: needs gateways on the node network%s%s",
+			 ctl_ip_str(k.dst, a), k.plen, e.code ? ": " : "", e.code ? e.msg : "");
 		return MNL_CB_OK;
 	}
-	struct dp_nh_spec nh = {.kind = DP_NH_GATEWAY, .gw = k.gw};
-	bool is_new = r == NULL || r->nh.gw != k.gw;
+	if (k.too_many)
+		ctl_warn("kernel route %s/%u: only its first %d next hops are mirrored",
+			 ctl_ip_str(k.dst, a), k.plen, DP_ECMP_MAX);
+	bool is_new = r == NULL || !ctl_nh_same(&r->nh, &nh);
 	if (ctl_route_set(k.dst, k.plen, &nh, ORIGIN) != 0) {
 		ctl_warn("kernel route %s/%u not mirrored: route table full", ctl_ip_str(k.dst, a), k.plen);
 		return MNL_CB_OK;
 	}
 	ctl_route_find(k.dst, k.plen)->stale = false;
 	if (is_new) {
-		ctl_log("kernel route add %s/%u via %s", ctl_ip_str(k.dst, a), k.plen, ctl_ip_str(k.gw, b));
+		ctl_log("kernel route add %s/%u via %s%s", ctl_ip_str(k.dst, a), k.plen,
+			ctl_ip_str(k.gw[0], b), k.n_gw > 1 ? " and more (ECMP)" : "");
 		*changed = true;
 	}
 	return MNL_CB_OK;

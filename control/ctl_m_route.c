@@ -189,7 +189,7 @@ static json_t *m_route_replace_all(json_t *params, struct ctl_err *e)
 		}
 		if (!existed)
 			added++;
-		else if (memcmp(&old, &w[i].nh, sizeof(old)) != 0)
+		else if (!ctl_nh_same(&old, &w[i].nh))
 			changed++;
 		else
 			unchanged++;

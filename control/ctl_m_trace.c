@@ -16,14 +16,15 @@ static const char *const actions[] = {
 	[DP_NH_DROP] = "blackhole", [DP_NH_LOCAL] = "local", [DP_NH_PORT] = "forward",
 	[DP_NH_UNREACHABLE] = "unreachable",
 	[DP_NH_GATEWAY] = "forward", [DP_NH_CONNECTED] = "forward",
-	[DP_NH_SERVICE] = "service",
+	[DP_NH_SERVICE] = "service", [DP_NH_ECMP] = "forward",
 };
 
 /* The service a connection to dst:port reaches, and its backend: into
  * o, with *dst becoming the backend's address. 1: a service with a
  * backend; 0: not a service; -1 (*e) bad parameters; 2: a service that
- * refuses it (no endpoints). */
-static int trace_service(json_t *params, json_t *o, uint32_t *dst, struct ctl_err *e)
+ * refuses it (no endpoints). *f: the flow as it leaves (for ECMP). */
+static int trace_service(json_t *params, json_t *o, uint32_t *dst, struct dp_flow_tuple *f,
+			 struct ctl_err *e)
 {
 	json_t *pv = json_object_get(params, "port"), *sv = json_object_get(params, "source_port");
 	const char *proto = ctl_param_str(params, "protocol", false, e);
@@ -34,6 +35,10 @@ static int trace_service(json_t *params, json_t *o, uint32_t *dst, struct ctl_er
 
 	if (e->code)
 		return -1;
+	if (src != NULL && ctl_parse_ip(src, &f->src) != 0)
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "source: '%.64s' is not an IPv4 address",
+				src);
+	sip = f->src;
 	if (pv == NULL)
 		return 0;
 	if (!json_is_integer(pv) || json_integer_value(pv) < 1 || json_integer_value(pv) > 65535 ||
@@ -43,12 +48,10 @@ static int trace_service(json_t *params, json_t *o, uint32_t *dst, struct ctl_er
 				"1-65535");
 	if (proto != NULL && strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0)
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "protocol: '%.16s' is not tcp or udp", proto);
-	if (src != NULL && ctl_parse_ip(src, &sip) != 0)
-		return ctl_fail(e, PL_E_INVALID_PARAMS, "source: '%.64s' is not an IPv4 address",
-				src);
 	uint8_t p = proto && strcmp(proto, "udp") == 0 ? IPPROTO_UDP : IPPROTO_TCP;
 	uint16_t port = rte_cpu_to_be_16((uint16_t)json_integer_value(pv));
 	uint16_t sport = rte_cpu_to_be_16((uint16_t)(sv ? json_integer_value(sv) : 40000));
+	*f = (struct dp_flow_tuple){.src = sip, .proto = p, .sport = sport, .dport = port};
 	int rc = dp_svc_trace(sip, sport, *dst, port, p, json_is_true(json_object_get(params, "external")),
 			      &id, &bip, &bport);
 	if (rc == -ENOENT)
@@ -63,6 +66,7 @@ static int trace_service(json_t *params, json_t *o, uint32_t *dst, struct ctl_er
 	snprintf(name, sizeof(name), "%s:%u", ctl_ip_str(bip, a), rte_be_to_cpu_16(bport));
 	json_object_set_new(o, "backend", json_string(name));
 	*dst = bip;
+	f->dport = bport;
 	return 1;
 }
 
@@ -81,6 +85,7 @@ static json_t *m_route_lookup(json_t *params, struct ctl_err *e)
 	const char *a = ctl_param_str(params, "address", true, e);
 	char name[64], ip[16], mac[18];
 	struct dp_trace t;
+	struct dp_flow_tuple f = {0};
 	uint32_t dst;
 
 	if (a == NULL)
@@ -90,7 +95,7 @@ static json_t *m_route_lookup(json_t *params, struct ctl_err *e)
 		return NULL;
 	}
 	json_t *o = json_pack("{s:s}", "address", a);
-	int svc = trace_service(params, o, &dst, e);
+	int svc = trace_service(params, o, &dst, &f, e);
 	if (svc < 0) {
 		json_decref(o);
 		return NULL;
@@ -100,7 +105,7 @@ static json_t *m_route_lookup(json_t *params, struct ctl_err *e)
 		return o;
 	}
 	const struct ctl_route *r = longest_match(dst);
-	if (dp_route_trace(dst, &t) != 0) {
+	if (dp_route_trace(dst, &f, &t) != 0) {
 		json_object_set_new(o, "route", json_null());
 		json_object_set_new(o, "action", json_string("unreachable"));
 		return o;
@@ -113,6 +118,13 @@ static json_t *m_route_lookup(json_t *params, struct ctl_err *e)
 	if (t.next_ip)
 		json_object_set_new(o, "next_hop", json_string(ctl_ip_str(t.next_ip, ip)));
 	json_object_set_new(o, "mac", t.mac_known ? json_string(ctl_mac_str(&t.mac, mac)) : json_null());
+	if (t.n_members) { /* ECMP: next_hop is this flow's of them */
+		json_t *ms = json_array();
+		for (unsigned i = 0; i < t.n_members; i++)
+			json_array_append_new(ms, json_pack("{s:s, s:b}", "ip", ctl_ip_str(t.members[i].ip, ip),
+							    "resolved", t.members[i].mac_known));
+		json_object_set_new(o, "members", ms);
+	}
 	for (unsigned i = 0; t.kind == DP_NH_PORT && i < CTL_MAX_PODS; i++)
 		if (node.pods[i].used && node.pods[i].port == t.port)
 			json_object_set_new(o, "pod", json_pack("{s:s, s:s}", "container_id",

@@ -116,6 +116,14 @@ static void write_metrics(FILE *f)
 	fprintf(f, "podlane_pods %u\n", pods);
 	help(f, "podlane_routes", "gauge", "Routes in the forwarding table.");
 	fprintf(f, "podlane_routes %u\n", node.n_routes);
+	struct dp_gw_state gws[64];
+	unsigned n_gw = dp_ecmp_gateways(gws, RTE_DIM(gws));
+	char gwip[16];
+	help(f, "podlane_ecmp_gateway_resolved", "gauge",
+	     "Gateways of ECMP routes: 1 while one answers ARP (in its sets), 0 while left out.");
+	for (unsigned i = 0; i < n_gw; i++)
+		fprintf(f, "podlane_ecmp_gateway_resolved{gateway=\"%s\"} %d\n", ctl_ip_str(gws[i].ip, gwip),
+			gws[i].resolved);
 	help(f, "podlane_free_pod_addresses", "gauge", "Unallocated addresses in the pod CIDR.");
 	fprintf(f, "podlane_free_pod_addresses %u\n", ctl_ipam_free_count());
 

@@ -134,6 +134,11 @@ const char *ctl_port_name(uint16_t pid, char *buf, size_t len);
 /* A route prefix given by a caller: host bits must be clear. */
 int ctl_route_prefix(const char *p, uint32_t *prefix, uint8_t *plen, struct ctl_err *e);
 /* Parse {"prefix": .., "via": ..} or {"prefix": .., "dev": ..}. */
+/* nh for n gateways (at most DP_ECMP_MAX, each a neighbour on the node
+ * network, no two alike): one is DP_NH_GATEWAY, more DP_NH_ECMP in address
+ * order (the same set is the same route). */
+bool ctl_nh_same(const struct dp_nh_spec *a, const struct dp_nh_spec *b);
+int ctl_nh_gateways(struct dp_nh_spec *nh, const uint32_t *gws, unsigned n, struct ctl_err *e);
 int ctl_route_parse(json_t *o, uint32_t *prefix, uint8_t *plen, struct dp_nh_spec *nh,
 		    struct ctl_err *e);
 

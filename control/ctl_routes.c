@@ -1,7 +1,9 @@
 /* The route set: the control copy (for listing and the state file) kept
  * in step with the dataplane's LPM. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 
@@ -19,10 +21,11 @@ struct ctl_route *ctl_route_find(uint32_t prefix, uint8_t plen)
 	return i < 0 ? NULL : &node.routes[i];
 }
 
-static bool same_nh(const struct dp_nh_spec *a, const struct dp_nh_spec *b)
+bool ctl_nh_same(const struct dp_nh_spec *a, const struct dp_nh_spec *b)
 {
 	return a->kind == b->kind && a->port == b->port && a->gw == b->gw &&
-	       rte_is_same_ether_addr(&a->mac, &b->mac);
+	       rte_is_same_ether_addr(&a->mac, &b->mac) && a->n_gw == b->n_gw &&
+	       memcmp(a->gws, b->gws, a->n_gw * sizeof(a->gws[0])) == 0;
 }
 
 int ctl_route_set(uint32_t prefix, uint8_t plen, const struct dp_nh_spec *nh, const char *origin)
@@ -30,7 +33,7 @@ int ctl_route_set(uint32_t prefix, uint8_t plen, const struct dp_nh_spec *nh, co
 	struct ctl_route *r = ctl_route_find(prefix, plen);
 	int rc;
 
-	if (r != NULL && same_nh(&r->nh, nh)) {
+	if (r != NULL && ctl_nh_same(&r->nh, nh)) {
 		snprintf(r->origin, sizeof(r->origin), "%s", origin);
 		return 0;
 	}
@@ -117,6 +120,13 @@ json_t *ctl_route_json(const struct ctl_route *r)
 	case DP_NH_GATEWAY:
 		json_object_set_new(o, "via", json_string(ctl_ip_str(r->nh.gw, ip)));
 		break;
+	case DP_NH_ECMP: {
+		json_t *via = json_array();
+		for (unsigned i = 0; i < r->nh.n_gw; i++)
+			json_array_append_new(via, json_string(ctl_ip_str(r->nh.gws[i], ip)));
+		json_object_set_new(o, "via", via);
+		break;
+	}
 	case DP_NH_PORT:
 		json_object_set_new(o, "dev", json_string(ctl_port_name(r->nh.port, name, sizeof(name))));
 		break;
@@ -163,6 +173,59 @@ static int dev_nh(const char *dev, struct dp_nh_spec *nh, struct ctl_err *e)
 	return 0;
 }
 
+static int gw_cmp(const void *a, const void *b)
+{
+	uint32_t x = ntohl(*(const uint32_t *)a), y = ntohl(*(const uint32_t *)b);
+	return x < y ? -1 : x > y;
+}
+
+int ctl_nh_gateways(struct dp_nh_spec *nh, const uint32_t *gws, unsigned n, struct ctl_err *e)
+{
+	char a[16];
+
+	memset(nh, 0, sizeof(*nh));
+	if (n == 0 || n > DP_ECMP_MAX)
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "via: a list of 1 to %d gateways", DP_ECMP_MAX);
+	for (unsigned i = 0; i < n; i++) {
+		if (((gws[i] ^ node.cfg.node_ip) & ctl_mask(node.cfg.node_plen)) != 0 ||
+		    gws[i] == node.cfg.node_ip)
+			return ctl_fail(e, PL_E_INVALID_PARAMS,
+					"via: %s is not a neighbour on the node network",
+					ctl_ip_str(gws[i], a));
+		for (unsigned j = 0; j < i; j++)
+			if (gws[j] == gws[i])
+				return ctl_fail(e, PL_E_INVALID_PARAMS, "via: %s twice",
+						ctl_ip_str(gws[i], a));
+	}
+	if (n == 1) {
+		nh->kind = DP_NH_GATEWAY;
+		nh->gw = gws[0];
+		return 0;
+	}
+	memcpy(nh->gws, gws, n * sizeof(gws[0]));
+	qsort(nh->gws, n, sizeof(nh->gws[0]), gw_cmp);
+	nh->kind = DP_NH_ECMP;
+	nh->n_gw = (uint8_t)n;
+	return 0;
+}
+
+/* via: one gateway's address, or a list of them (ECMP). */
+static int via_nh(json_t *via, struct dp_nh_spec *nh, struct ctl_err *e)
+{
+	size_t n = json_is_array(via) ? json_array_size(via) : 1;
+	uint32_t gws[DP_ECMP_MAX];
+
+	if (n == 0 || n > DP_ECMP_MAX)
+		return ctl_nh_gateways(nh, gws, 0, e);
+	for (size_t i = 0; i < n; i++) {
+		const char *v = json_string_value(json_is_array(via) ? json_array_get(via, i) : via);
+		if (v == NULL || ctl_parse_ip(v, &gws[i]) != 0)
+			return ctl_fail(e, PL_E_INVALID_PARAMS, "via: '%s' is not an IPv4 address",
+					v ? v : "(not a string)");
+	}
+	return ctl_nh_gateways(nh, gws, (unsigned)n, e);
+}
+
 int ctl_route_prefix(const char *p, uint32_t *prefix, uint8_t *plen, struct ctl_err *e)
 {
 	int rc = ctl_parse_prefix(p, prefix, plen, false);
@@ -204,13 +267,5 @@ int ctl_route_parse(json_t *o, uint32_t *prefix, uint8_t *plen, struct dp_nh_spe
 			return ctl_fail(e, PL_E_INVALID_PARAMS, "dev: not a string");
 		return dev_nh(json_string_value(dev), nh, e);
 	}
-	const char *v = json_string_value(via);
-	if (v == NULL || ctl_parse_ip(v, &nh->gw) != 0)
-		return ctl_fail(e, PL_E_INVALID_PARAMS, "via: '%s' is not an IPv4 address", v ? v : "(not a string)");
-	if (((nh->gw ^ node.cfg.node_ip) & ctl_mask(node.cfg.node_plen)) != 0 ||
-	    nh->gw == node.cfg.node_ip)
-		return ctl_fail(e, PL_E_INVALID_PARAMS,
-				"via: %s is not a neighbour on the node network", v);
-	nh->kind = DP_NH_GATEWAY;
-	return 0;
+	return via_nh(via, nh, e);
 }

@@ -4,6 +4,7 @@
 #ifndef DP_IP4_H
 #define DP_IP4_H
 
+#include <rte_hash_crc.h>
 #include <rte_ip.h>
 
 #include "dp_priv.h"
@@ -81,6 +82,50 @@ static inline uint32_t dp_ip4_lookup1(uint32_t ip)
 	if (rte_lpm_lookup(dp.lpm, ip, &hop) == 0)
 		return hop;
 	return __atomic_load_n(&dp.default_hop, __ATOMIC_ACQUIRE) - 1;
+}
+
+/* A flow's hash for ECMP: addresses, protocol and, unless fragmented, ports. */
+static inline uint32_t dp_flow_hash(uint32_t src, uint32_t dst, uint8_t proto, uint32_t ports)
+{
+	return rte_hash_crc_4byte(ports, rte_hash_crc_4byte(dst, rte_hash_crc_4byte(src, proto)));
+}
+
+static inline uint32_t dp_ip4_flow_hash(const struct rte_ipv4_hdr *ip)
+{
+	uint32_t ports = 0;
+
+	if ((ip->next_proto_id == IPPROTO_TCP || ip->next_proto_id == IPPROTO_UDP ||
+	     ip->next_proto_id == IPPROTO_SCTP) &&
+	    !(ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)))
+		memcpy(&ports, (const uint8_t *)ip + (ip->version_ihl & 0xf) * 4, sizeof(ports));
+	return dp_flow_hash(ip->src_addr, ip->dst_addr, ip->next_proto_id, ports);
+}
+
+/* The gateway next hop an ECMP next hop gives a flow of this hash: its
+ * own by the hash while it resolves; else, by the hash again, one of
+ * those that resolve; else its own (to be resolved). *word: its MAC. */
+static inline uint32_t dp_ecmp_pick(const struct dp_nh *nh, uint32_t hash, uint64_t *word)
+{
+	unsigned n = nh->n_members, first = hash % n, n_ok = 0;
+	uint32_t ok[DP_ECMP_MAX];
+	uint64_t words[DP_ECMP_MAX];
+
+	*word = dp_neigh_mac_word(dp.nh[nh->members[first]].gw);
+	if (likely(*word & DP_NEIGH_VALID))
+		return nh->members[first];
+	for (unsigned k = 1; k < n; k++) {
+		uint32_t hop = nh->members[(first + k) % n];
+		uint64_t w = dp_neigh_mac_word(dp.nh[hop].gw);
+		if (w & DP_NEIGH_VALID) {
+			ok[n_ok] = hop;
+			words[n_ok++] = w;
+		}
+	}
+	if (n_ok == 0)
+		return nh->members[first];
+	unsigned i = (hash >> 16) % n_ok;
+	*word = words[i];
+	return ok[i];
 }
 
 #endif

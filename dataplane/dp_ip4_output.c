@@ -94,6 +94,13 @@ void dp_ip4_output_one(struct dp_worker *w, struct rte_mbuf *m, uint32_t hop, bo
 		dp_mac_from_word(word, &mac);
 		output(w, m, ip, dp.uplink, word & DP_NEIGH_VALID ? &mac : NULL, hop);
 		return;
+	case DP_NH_ECMP:
+		if (decrement_ttl && !ttl_decrement(w, m, ip))
+			return;
+		hop = dp_ecmp_pick(nh, dp_ip4_flow_hash(ip), &word);
+		dp_mac_from_word(word, &mac);
+		output(w, m, ip, dp.uplink, word & DP_NEIGH_VALID ? &mac : NULL, hop);
+		return;
 	case DP_NH_UNREACHABLE:
 		unreachable(w, m);
 		return;

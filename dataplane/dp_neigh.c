@@ -3,6 +3,7 @@
  * ARP requests, hold a few packets per neighbour, learn replies and age
  * entries. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -11,6 +12,9 @@
 #include "dp_nat.h"
 
 #define NEIGH_REACHABLE_S 60 /* then re-probed while still used */
+/* An ECMP gateway is re-confirmed every second: a dead one leaves its
+ * sets after NEIGH_MAX_PROBES more, not a minute later. */
+#define NEIGH_ECMP_REACHABLE_S 1
 #define NEIGH_MAX_PROBES 3
 
 static void slowpath_tx(uint16_t port, struct rte_mbuf *m)
@@ -181,6 +185,33 @@ static const char *ip_str(uint32_t ip, char b[INET_ADDRSTRLEN])
 	return inet_ntop(AF_INET, &ip, b, INET_ADDRSTRLEN);
 }
 
+int dp_neigh_ecmp_watch(uint32_t ip, bool on)
+{
+	struct dp_neigh *n = neigh_get(ip, on);
+
+	if (n == NULL)
+		return on ? -ENOSPC : 0;
+	if (on && n->ecmp_refs++ == 0 && !(n->mac_word & DP_NEIGH_VALID))
+		neigh_request(n); /* resolved before its first flow, not by it */
+	else if (!on && n->ecmp_refs > 0)
+		n->ecmp_refs--;
+	return 0;
+}
+
+unsigned dp_ecmp_gateways(struct dp_gw_state *out, unsigned max)
+{
+	unsigned n = 0;
+
+	for (uint32_t i = 0; i < DP_MAX_NEIGH && n < max; i++) {
+		const struct dp_neigh *e = &dp.neigh[i];
+		if (__atomic_load_n(&e->ecmp_refs, __ATOMIC_RELAXED) == 0)
+			continue;
+		out[n].ip = __atomic_load_n(&e->ip, __ATOMIC_RELAXED);
+		out[n++].resolved = __atomic_load_n(&e->mac_word, __ATOMIC_RELAXED) & DP_NEIGH_VALID;
+	}
+	return n;
+}
+
 static void neigh_age(struct dp_neigh *n, uint64_t now, uint64_t hz)
 {
 	uint64_t word = n->mac_word;
@@ -189,9 +220,11 @@ static void neigh_age(struct dp_neigh *n, uint64_t now, uint64_t hz)
 	if (now - n->last_req < hz)
 		return;
 	if (!(word & DP_NEIGH_VALID)) {
-		if (n->n_queued == 0)
+		/* An ECMP gateway's flows go to the others meanwhile: ask on,
+		 * once a second, so it rejoins when it answers. */
+		if (n->n_queued == 0 && n->ecmp_refs == 0)
 			return;
-		if (n->probes < NEIGH_MAX_PROBES) {
+		if (n->probes < NEIGH_MAX_PROBES || n->n_queued == 0) {
 			neigh_request(n);
 			return;
 		}
@@ -204,13 +237,17 @@ static void neigh_age(struct dp_neigh *n, uint64_t now, uint64_t hz)
 		n->probes = 0;
 		return;
 	}
-	if (now - n->confirmed < NEIGH_REACHABLE_S * hz)
+	if (now - n->confirmed < (n->ecmp_refs ? NEIGH_ECMP_REACHABLE_S : NEIGH_REACHABLE_S) * hz)
 		return;
 	if (n->probes < NEIGH_MAX_PROBES)
 		neigh_request(n); /* still used meanwhile, as the kernel's STALE */
 	else {
-		DP_LOG_LIMITED(INFO, "neighbour %s: stopped answering ARP, forgotten",
-			       ip_str(n->ip, b));
+		if (n->ecmp_refs)
+			DP_LOG_LIMITED(WARNING, "ECMP gateway %s: stopped answering ARP, its flows "
+				       "move to the other gateways", ip_str(n->ip, b));
+		else
+			DP_LOG_LIMITED(INFO, "neighbour %s: stopped answering ARP, forgotten",
+				       ip_str(n->ip, b));
 		__atomic_store_n(&n->mac_word, 0, __ATOMIC_RELEASE);
 		n->probes = 0;
 	}

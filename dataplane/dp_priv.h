@@ -57,10 +57,13 @@
 
 struct dp_nh {
 	uint8_t kind;
+	uint8_t n_members; /* DP_NH_ECMP */
 	uint16_t port;
 	uint32_t gw;
 	struct rte_ether_addr mac;
-	uint32_t refcnt; /* routes using it; control thread only */
+	uint32_t refcnt; /* routes (and ECMP next hops) using it; control thread only */
+	/* DP_NH_ECMP: its gateways' next hops (DP_NH_GATEWAY), by address. */
+	uint16_t members[DP_ECMP_MAX];
 };
 
 struct dp_port {
@@ -109,6 +112,7 @@ struct dp_neigh {
 	uint64_t last_req;    /* tsc of the last request we sent */
 	uint8_t probes;       /* unanswered requests */
 	uint8_t n_queued;
+	uint16_t ecmp_refs;   /* ECMP next hops it is a gateway of: re-confirmed every second */
 	struct rte_mbuf *queue[DP_NEIGH_QUEUE];
 };
 
@@ -373,6 +377,9 @@ void dp_capture_port_removed(uint16_t port);
 void dp_clock_init(void);
 uint64_t dp_tsc_to_ns(uint64_t tsc);
 /* dp_neigh.c */
+/* An ECMP gateway (on: one more next hop has it; off: one fewer): kept
+ * confirmed every second while any has it (dp_neigh_age). */
+int dp_neigh_ecmp_watch(uint32_t ip, bool on);
 /* Once a second (dp_timer): re-probe, forget and give up on neighbours. */
 void dp_neigh_age(uint64_t now_tsc, uint64_t hz);
 static inline uint64_t dp_neigh_mac_word(uint32_t ip)

@@ -9,11 +9,12 @@
 
 struct nh_key {
 	uint8_t kind;
-	uint8_t pad;
+	uint8_t n_gw;
 	uint16_t port;
 	uint32_t gw;
 	struct rte_ether_addr mac;
 	uint16_t pad2;
+	uint32_t gws[DP_ECMP_MAX];
 };
 
 int dp_route_init(uint32_t max_routes, char *err, size_t errlen)
@@ -71,8 +72,51 @@ static struct nh_key key_of(const struct dp_nh_spec *s)
 		k.mac = s->mac;
 	} else if (s->kind == DP_NH_GATEWAY) {
 		k.gw = s->gw;
+	} else if (s->kind == DP_NH_ECMP) {
+		k.n_gw = (uint8_t)RTE_MIN(s->n_gw, DP_ECMP_MAX);
+		memcpy(k.gws, s->gws, k.n_gw * sizeof(k.gws[0]));
 	}
 	return k;
+}
+
+static void nh_put(uint32_t i);
+static int nh_get(const struct dp_nh_spec *s);
+
+/* What a next hop going away holds: an ECMP one's members. (Workers may
+ * still read them until dp_commit: the members' own next hops are freed
+ * after the same grace period.) */
+static void nh_release(struct dp_nh *nh)
+{
+	if (nh->kind != DP_NH_ECMP)
+		return;
+	for (unsigned j = 0; j < nh->n_members; j++) {
+		dp_neigh_ecmp_watch(dp.nh[nh->members[j]].gw, false);
+		nh_put(nh->members[j]);
+	}
+}
+
+/* An ECMP next hop's members: a gateway next hop each, its neighbour
+ * watched. 0, or -errno with none taken. */
+static int members_get(struct dp_nh *nh, const struct nh_key *k)
+{
+	if (k->n_gw < 2)
+		return -EINVAL;
+	for (unsigned j = 0; j < k->n_gw; j++) {
+		struct dp_nh_spec g = {.kind = DP_NH_GATEWAY, .gw = k->gws[j]};
+		int m = nh_get(&g);
+		if (m < 0 || dp_neigh_ecmp_watch(k->gws[j], true) != 0) {
+			if (m >= 0)
+				nh_put((uint32_t)m);
+			while (j-- > 0) {
+				dp_neigh_ecmp_watch(k->gws[j], false);
+				nh_put(nh->members[j]);
+			}
+			return m < 0 ? m : -ENOSPC;
+		}
+		nh->members[j] = (uint16_t)m;
+	}
+	nh->n_members = k->n_gw;
+	return 0;
 }
 
 static int nh_get(const struct dp_nh_spec *s)
@@ -89,12 +133,21 @@ static int nh_get(const struct dp_nh_spec *s)
 		return -ENOSPC;
 	uint32_t i = dp.nh_free[--dp.n_nh_free];
 	struct dp_nh *nh = &dp.nh[i];
+	if (k.kind == DP_NH_ECMP) {
+		int rc = members_get(nh, &k);
+		if (rc != 0) {
+			dp.nh_free[dp.n_nh_free++] = i;
+			return rc;
+		}
+	}
 	nh->kind = k.kind;
 	nh->port = k.port;
 	nh->gw = k.gw;
 	nh->mac = k.mac;
 	nh->refcnt = 1;
 	if (rte_hash_add_key_data(dp.nh_by_key, &k, (void *)(uintptr_t)i) < 0) {
+		nh->refcnt = 0;
+		nh_release(nh);
 		dp.nh_free[dp.n_nh_free++] = i;
 		return -ENOSPC;
 	}
@@ -107,9 +160,13 @@ static void nh_put(uint32_t i)
 
 	if (--nh->refcnt > 0)
 		return;
-	struct dp_nh_spec s = {.kind = nh->kind, .port = nh->port, .gw = nh->gw, .mac = nh->mac};
+	struct dp_nh_spec s = {.kind = nh->kind, .port = nh->port, .gw = nh->gw, .mac = nh->mac,
+			       .n_gw = nh->kind == DP_NH_ECMP ? nh->n_members : 0};
+	for (unsigned j = 0; j < s.n_gw; j++)
+		s.gws[j] = dp.nh[nh->members[j]].gw;
 	struct nh_key k = key_of(&s);
 	rte_hash_del_key(dp.nh_by_key, &k);
+	nh_release(nh);
 	dp.nh_deferred[dp.n_nh_deferred++] = i;
 }
 
@@ -176,7 +233,7 @@ void dp_commit(void)
 	dp_svc_commit();
 }
 
-int dp_route_trace(uint32_t dst, struct dp_trace *t)
+int dp_route_trace(uint32_t dst, const struct dp_flow_tuple *f, struct dp_trace *t)
 {
 	uint32_t hop = dp_ip4_lookup1(rte_be_to_cpu_32(dst));
 
@@ -184,6 +241,18 @@ int dp_route_trace(uint32_t dst, struct dp_trace *t)
 	if (hop == DP_HOP_NONE)
 		return -ENOENT;
 	const struct dp_nh *nh = &dp.nh[hop];
+	if (nh->kind == DP_NH_ECMP) {
+		uint64_t w;
+		for (unsigned j = 0; j < nh->n_members; j++) {
+			t->members[j].ip = dp.nh[nh->members[j]].gw;
+			w = dp_neigh_mac_word(t->members[j].ip);
+			t->members[j].mac_known = (w & DP_NEIGH_VALID) != 0;
+		}
+		t->n_members = nh->n_members;
+		uint32_t ports = f ? (uint32_t)f->sport | (uint32_t)f->dport << 16 : 0;
+		nh = &dp.nh[dp_ecmp_pick(nh, dp_flow_hash(f ? f->src : 0, dst, f ? f->proto : 0, ports),
+					 &w)];
+	}
 	t->kind = nh->kind;
 	t->port = nh->port;
 	switch (nh->kind) {

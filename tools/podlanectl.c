@@ -23,7 +23,9 @@ static const char *const usage_text =
 	"                                with a TAP (default) or a vhost-user port\n"
 	"  pod del ID IFNAME\n"
 	"  route list\n"
-	"  route add PREFIX via IP       next hop on the node network\n"
+	"  route add PREFIX via IP[,IP...]\n"
+	"                                next hop on the node network; several:\n"
+	"                                ECMP, each flow hashed to one of them\n"
 	"  route add PREFIX dev PORT     a port from 'port list' (or uplink, host)\n"
 	"  route del PREFIX\n"
 	"  service list                  services: frontends, backends, counters\n"
@@ -115,15 +117,24 @@ void cli_table(json_t *rows, const char *const cols[], const char *const heads[]
 			printf("%-*s%s", c + 1 < n ? (int)w[c] : 0, cli_str(r, cols[c]), c + 1 < n ? "  " : "\n");
 }
 
-/* One "next hop" text for a route: via IP, dev PORT or the route type. */
-static const char *nexthop(json_t *o, char nh[96])
+/* One "next hop" text for a route: via IP (IP,IP... for ECMP), dev PORT
+ * or the route type. */
+static const char *nexthop(json_t *o, char nh[192])
 {
-	if (json_object_get(o, "via"))
-		snprintf(nh, 96, "via %s", cli_str(o, "via"));
+	json_t *via = json_object_get(o, "via"), *g;
+	size_t i, n = 0;
+
+	if (json_is_array(via)) {
+		n = (size_t)snprintf(nh, 192, "via ");
+		json_array_foreach(via, i, g)
+			n += (size_t)snprintf(nh + n, n < 192 ? 192 - n : 0, "%s%s", i ? "," : "",
+					      json_string_value(g));
+	} else if (via)
+		snprintf(nh, 192, "via %s", cli_str(o, "via"));
 	else if (json_object_get(o, "dev"))
-		snprintf(nh, 96, "dev %s", cli_str(o, "dev"));
+		snprintf(nh, 192, "dev %s", cli_str(o, "dev"));
 	else
-		snprintf(nh, 96, "%s", cli_str(o, "type"));
+		snprintf(nh, 192, "%s", cli_str(o, "type"));
 	return nh;
 }
 
@@ -131,7 +142,7 @@ static void print_routes(json_t *r)
 {
 	size_t i;
 	json_t *o;
-	char nh[96];
+	char nh[192];
 
 	json_array_foreach(r, i, o)
 		json_object_set_new(o, "nexthop", json_string(nexthop(o, nh)));
@@ -161,7 +172,7 @@ static void print_stats(json_t *r)
 static void print_trace(json_t *r)
 {
 	json_t *route = json_object_get(r, "route"), *pod = json_object_get(r, "pod");
-	char nh[96];
+	char nh[192];
 
 	printf("%-9s %s\n", "address", cli_str(r, "address"));
 	if (json_is_object(json_object_get(r, "service"))) {
@@ -188,6 +199,11 @@ static void print_trace(json_t *r)
 		if (json_object_get(r, keys[i]))
 			printf("%-9s %s\n", keys[i],
 			       json_is_null(json_object_get(r, keys[i])) ? "unresolved" : cli_str(r, keys[i]));
+	json_t *m;
+	size_t i;
+	json_array_foreach(json_object_get(r, "members"), i, m) /* ECMP: every gateway */
+		printf("%-9s %s%s\n", i ? "" : "members", cli_str(m, "ip"),
+		       json_is_true(json_object_get(m, "resolved")) ? "" : " (unresolved: left out)");
 	if (json_is_object(pod))
 		printf("%-9s %s/%s\n", "pod", cli_str(pod, "container_id"), cli_str(pod, "ifname"));
 }
@@ -257,6 +273,12 @@ int main(int argc, char **argv)
 	} else if (IS(0, "route") && IS(1, "add") && n == 5 && (IS(3, "via") || IS(3, "dev"))) {
 		method = PL_M_ROUTE_ADD;
 		params = json_pack("{s:s, s:s}", "prefix", a[2], a[3], a[4]);
+		if (IS(3, "via") && strchr(a[4], ',')) { /* ECMP: via IP,IP... */
+			json_t *via = json_array();
+			for (char *g = strtok(a[4], ","); g; g = strtok(NULL, ","))
+				json_array_append_new(via, json_string(g));
+			json_object_set_new(params, "via", via);
+		}
 	} else if (IS(0, "route") && IS(1, "del") && n == 3) {
 		method = PL_M_ROUTE_DEL;
 		params = json_pack("{s:s}", "prefix", a[2]);

@@ -45,13 +45,22 @@ enum dp_nh_kind {
 	DP_NH_CONNECTED, /* on-link subnet of the uplink: resolve the destination */
 	DP_NH_UNREACHABLE, /* as no route: ICMP net unreachable to the sender */
 	DP_NH_SERVICE,   /* a Service's IP: the NAT stage picks a backend (dp_nat4.c) */
+	DP_NH_ECMP,      /* several gateways on the uplink: a flow's hash picks one */
 };
+/* ECMP: a route's gateways, at most this many. Each flow (addresses,
+ * protocol, ports) keeps its gateway while that one resolves; a gateway
+ * whose ARP entry fails leaves the set (its flows spread over the
+ * others) until it answers again. Members are re-confirmed by ARP every
+ * second, so a dead one leaves within about 4 s. */
+#define DP_ECMP_MAX 8
 
 struct dp_nh_spec {
 	enum dp_nh_kind kind;
 	uint16_t port;            /* DP_NH_PORT */
 	struct rte_ether_addr mac; /* DP_NH_PORT: the peer's MAC */
 	uint32_t gw;              /* DP_NH_GATEWAY */
+	uint8_t n_gw;             /* DP_NH_ECMP: gws[0 .. n_gw - 1], 2 or more, ascending */
+	uint32_t gws[DP_ECMP_MAX];
 };
 
 enum dp_drop {
@@ -179,8 +188,29 @@ struct dp_trace {
 	uint32_t next_ip;
 	bool mac_known;
 	struct rte_ether_addr mac;
+	/* DP_NH_ECMP: every gateway (next_ip is the one the flow takes; kind
+	 * says DP_NH_GATEWAY then) and whether it resolves. */
+	unsigned n_members;
+	struct {
+		uint32_t ip;
+		bool mac_known;
+	} members[DP_ECMP_MAX];
 };
-int dp_route_trace(uint32_t dst, struct dp_trace *t); /* -ENOENT: no route */
+/* Any thread: the gateways of ECMP routes, each with whether it resolves
+ * (is in its sets); how many, at most max. */
+struct dp_gw_state {
+	uint32_t ip;
+	bool resolved;
+};
+unsigned dp_ecmp_gateways(struct dp_gw_state *out, unsigned max);
+/* The flow's addresses, protocol and ports (network order; 0 when not
+ * known) pick an ECMP route's gateway as a worker would. */
+struct dp_flow_tuple {
+	uint32_t src;
+	uint8_t proto;
+	uint16_t sport, dport;
+};
+int dp_route_trace(uint32_t dst, const struct dp_flow_tuple *f, struct dp_trace *t); /* -ENOENT */
 
 /* Any thread: sums the workers' counters, each read relaxed. */
 void dp_stats_read(struct dp_stats *out);

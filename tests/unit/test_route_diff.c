@@ -84,7 +84,7 @@ static void expect_next_hop(const char *dst, const char *want)
 	char got[INET_ADDRSTRLEN] = "none";
 
 	assert_int_equal(inet_pton(AF_INET, dst, &a), 1);
-	if (dp_route_trace(a.s_addr, &t) == 0)
+	if (dp_route_trace(a.s_addr, NULL, &t) == 0)
 		inet_ntop(AF_INET, &t.next_ip, got, sizeof(got));
 	assert_string_equal(got, want);
 }

@@ -161,7 +161,7 @@ static void test_roundtrip(void **state)
 	struct in_addr a, via;
 	inet_pton(AF_INET, "100.96.3.77", &a);
 	inet_pton(AF_INET, "172.31.102.3", &via);
-	assert_int_equal(dp_route_trace(a.s_addr, &t), 0);
+	assert_int_equal(dp_route_trace(a.s_addr, NULL, &t), 0);
 	assert_int_equal(t.next_ip, via.s_addr);
 	free(routes);
 	free(svcs);

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# ECMP: two gateway routers on the node network (gw1, gw2) both reach the
+# outside network (host ext, 198.51.100.10). A route via both spreads
+# pods' flows over them (counted at each gateway), each flow on one;
+# route list, trace and metrics show the members; gw1 stops: its flows
+# move to gw2 and traffic goes on; gw1 back: it rejoins. A kernel
+# multipath route (import_table, as BIRD installs one) arrives with every
+# next hop; bad gateway lists get the exact error.
+. "$(dirname "$0")/lib/common.sh"
+isolate "$@"
+
+fabric 172.31.102.1/24
+netns_add ext
+ip -n ext addr add 198.51.100.10/32 dev lo
+for g in 1 2; do
+	netns_add gw$g
+	ip link add g$g-f type veth peer name g$g-n
+	ip link set g$g-f netns fab
+	ip link set g$g-n netns gw$g
+	ip -n fab link set g$g-f master br0 up
+	ip -n gw$g addr add 172.31.102.1$g/24 dev g$g-n
+	ip -n gw$g link set g$g-n up
+	ip link add g$g-e type veth peer name e$g
+	ip link set g$g-e netns gw$g
+	ip link set e$g netns ext
+	ip -n gw$g addr add 10.0.$g.1/30 dev g$g-e
+	ip -n gw$g link set g$g-e up
+	ip -n ext addr add 10.0.$g.2/30 dev e$g
+	ip -n ext link set e$g up
+	ip -n gw$g route add 198.51.100.0/24 via 10.0.$g.2
+	ip -n gw$g route add 100.96.241.0/24 via 172.31.102.101
+	ip netns exec gw$g sysctl -qw net.ipv4.ip_forward=1
+	# What the gateway forwards of the test's flows (UDP to port 9), exactly.
+	ip netns exec gw$g nft add table ip t
+	ip netns exec gw$g nft add chain ip t forwarded '{ type filter hook forward priority 0; }'
+	ip netns exec gw$g nft add rule ip t forwarded udp dport 9 counter
+done
+ip -n ext route add 100.96.0.0/11 nexthop via 10.0.1.1 nexthop via 10.0.2.1
+
+start_node n1 172.31.102.101/24 100.96.241.0/24 1 '"import_table": 100, "metrics_listen": "127.0.0.1:9466",'
+netns_add pa
+A=$(cni_add n1 pa pod-a)
+ctl n1 route add 198.51.100.0/24 via 172.31.102.12,172.31.102.11 >/dev/null || fail "route add via two gateways"
+out=$(ctl n1 route list)
+grep -q "^198.51.100.0/24  *via 172.31.102.11,172.31.102.12  *static$" <<<"$out" || fail "route list: $out"
+# Both asked for by ARP at once, before any flow.
+resolved() { [ "$(ctl n1 -o json trace 198.51.100.10 | python3 -c 'import json,sys
+print(sum(m["resolved"] for m in json.load(sys.stdin)["members"]))')" = "$1" ]; }
+wait_for 10 resolved 2 || fail "the gateways were not resolved: $(ctl n1 trace 198.51.100.10)"
+ok "route via two gateways: listed with both, both resolved before any flow"
+
+rx() { # UDP datagrams to port 9 gateway $1 forwarded so far
+	ip netns exec "gw$1" nft -j list chain ip t forwarded | python3 -c 'import json,sys
+print([r["rule"]["expr"][-1]["counter"]["packets"] for r in json.load(sys.stdin)["nftables"] if "rule" in r][0])'
+}
+# flows: one UDP datagram from each of 64 source ports of pod a to ext.
+flows() {
+	ip netns exec pa python3 -c 'import socket
+for p in range(20000, 20064):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("", p))
+    s.sendto(b"x", ("198.51.100.10", 9))
+    s.close()'
+}
+counted() { # "G1 G2": the flows each gateway forwarded
+	local a b
+	a=$(rx 1) b=$(rx 2)
+	flows
+	sleep 0.5
+	echo "$(($(rx 1) - a)) $(($(rx 2) - b))"
+}
+read -r c1 c2 <<<"$(counted)"
+[ $((c1 + c2)) = 64 ] && [ "$c1" -ge 10 ] && [ "$c2" -ge 10 ] || fail "64 flows not spread: gw1 $c1, gw2 $c2"
+read -r d1 d2 <<<"$(counted)"
+[ "$d1" = "$c1" ] && [ "$d2" = "$c2" ] || fail "flows changed gateways: gw1 $c1 then $d1"
+ok "64 flows spread over both gateways (gw1 $c1, gw2 $c2), each on its own (again: $d1, $d2)"
+
+out=$(ctl n1 trace 198.51.100.10:9/udp from "$A:20000")
+echo "$out"
+grep -q "^next_hop  172.31.102.1[12]$" <<<"$out" && grep -q "^members   172.31.102.11$" <<<"$out" &&
+	grep -q "^          172.31.102.12$" <<<"$out" || fail "trace: $out"
+metrics=$(ip netns exec n1 curl -sf http://127.0.0.1:9466/metrics) || fail "no /metrics"
+grep -q '^podlane_ecmp_gateway_resolved{gateway="172.31.102.11"} 1$' <<<"$metrics" &&
+	grep -q '^podlane_ecmp_gateway_resolved{gateway="172.31.102.12"} 1$' <<<"$metrics" ||
+	fail "metrics: $(grep ecmp <<<"$metrics")"
+ip netns exec ext nc -l 8080 >"$WORK/got" &
+at_exit "kill $! 2>/dev/null"
+listening() { [ -n "$(ip netns exec ext ss -Htln "sport = :8080")" ]; }
+wait_for 5 listening || fail "no server on ext"
+ip netns exec pa sh -c "echo hello | nc -N -w 3 198.51.100.10 8080" || fail "TCP pod -> ext over ECMP"
+wait_for 5 grep -q hello "$WORK/got" || fail "ext did not get the data"
+ok "trace names the flow's gateway and both members, metrics both resolved; TCP through ECMP"
+
+# gw1 stops (its node-network side goes down; the outside network stops
+# using it too). podlaned notices by ARP within seconds; traffic goes on.
+ip -n gw1 link set g1-n down
+ip -n ext route replace 100.96.0.0/11 via 10.0.2.1
+start=$SECONDS
+left() { grep -q "ECMP gateway 172.31.102.11: stopped answering ARP" "$WORK/n1.log"; }
+wait_for 15 left || fail "gw1 did not leave the set: $(tail -5 "$WORK/n1.log")"
+took=$((SECONDS - start))
+read -r c1 c2 <<<"$(counted)"
+[ "$c1" = 0 ] && [ "$c2" = 64 ] || fail "after gw1 stopped: gw1 $c1, gw2 $c2"
+ip netns exec pa ping -c 2 -W 2 198.51.100.10 >/dev/null || fail "ping ext after gw1 stopped"
+ok "gw1 stopped: left the set within $took s, every flow through gw2"
+
+ip -n gw1 link set g1-n up
+ip -n ext route replace 100.96.0.0/11 nexthop via 10.0.1.1 nexthop via 10.0.2.1
+wait_for 10 resolved 2 || fail "gw1 did not rejoin: $(ctl n1 trace 198.51.100.10)"
+read -r c1 c2 <<<"$(counted)"
+[ "$c1" = "$d1" ] && [ "$c2" = "$d2" ] || fail "after gw1 came back: gw1 $c1, gw2 $c2 (before: $d1, $d2)"
+ok "gw1 back: rejoined, each flow on its gateway of before (gw1 $c1, gw2 $c2)"
+
+# A kernel multipath route in the mirrored table, as BIRD's merge paths makes.
+ip -n n1 route add 198.51.101.0/24 table 100 nexthop via 172.31.102.11 nexthop via 172.31.102.12
+mirrored() { grep -q "^198.51.101.0/24  *via 172.31.102.11,172.31.102.12  *kernel$" <<<"$(ctl n1 route list)"; }
+wait_for 10 mirrored || fail "kernel multipath route: $(ctl n1 route list)"
+ip -n n1 route del 198.51.101.0/24 table 100
+gone() { ! grep -q "^198.51.101.0/24 " <<<"$(ctl n1 route list)"; }
+wait_for 10 gone || fail "kernel multipath route not withdrawn"
+ok "a kernel multipath route is mirrored with every next hop, and withdrawn"
+
+for bad in '["172.31.102.11", "172.31.102.11"]|via: 172.31.102.11 twice' \
+	'[]|via: a list of 1 to 8 gateways' \
+	'["172.31.102.11", "10.9.9.9"]|via: 10.9.9.9 is not a neighbour on the node network' \
+	'["172.31.102.11", 5]|via: '"'"'(not a string)'"'"' is not an IPv4 address' \
+	"[$(printf '"172.31.102.%s",' 21 22 23 24 25 26 27 28)\"172.31.102.29\"]|via: a list of 1 to 8 gateways"; do
+	out=$(python3 "$E2E_TOP/tools/bench/plapi.py" "$WORK/n1.sock" route.add \
+		"{\"prefix\": \"198.51.102.0/24\", \"via\": ${bad%%|*}}" 2>&1) && fail "accepted via ${bad%%|*}"
+	grep -qF "${bad#*|}" <<<"$out" || fail "via ${bad%%|*}: $out"
+done
+ok "bad gateway lists get the exact error"
+echo "ecmp: all passed"
