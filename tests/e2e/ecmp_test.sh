@@ -4,8 +4,10 @@
 # pods' flows over them (counted at each gateway), each flow on one;
 # route list, trace and metrics show the members; gw1 stops: its flows
 # move to gw2 and traffic goes on; gw1 back: it rejoins. A kernel
-# multipath route (import_table, as BIRD installs one) arrives with every
-# next hop; bad gateway lists get the exact error.
+# multipath route (import_table) arrives with every next hop; then both
+# gateways announce the outside network by BGP (BIRD, merge paths on the
+# node): spread again, and gw1's withdrawal moves its flows. Bad gateway
+# lists get the exact error.
 . "$(dirname "$0")/lib/common.sh"
 isolate "$@"
 
@@ -119,6 +121,43 @@ ip -n n1 route del 198.51.101.0/24 table 100
 gone() { ! grep -q "^198.51.101.0/24 " <<<"$(ctl n1 route list)"; }
 wait_for 10 gone || fail "kernel multipath route not withdrawn"
 ok "a kernel multipath route is mirrored with every next hop, and withdrawn"
+
+# Both gateways announce the outside network by BGP; the node's BIRD
+# merges the two paths (merge paths) into one multipath route in table
+# 100, which podlaned mirrors with both next hops. A gateway whose BGP
+# session ends (BIRD stopped) is withdrawn at once.
+. "$(dirname "$0")/lib/gateway.sh" # bird_in
+ctl n1 route del 198.51.100.0/24 >/dev/null || fail "route del"
+for g in 1 2; do
+	bird_in gw$g gw$g "router id 172.31.102.1$g;
+protocol device { scan time 2; }
+protocol static outside { ipv4; route 198.51.100.0/24 blackhole; }
+protocol bgp node {
+	local 172.31.102.1$g as 64601; neighbor 172.31.102.101 as 64512; direct;
+	connect retry time 2; error wait time 1, 4;
+	ipv4 { import none; export where proto = \"outside\"; next hop self; };
+}"
+done
+bird_in n1 n1 "router id 172.31.102.101;
+protocol device { scan time 2; }
+protocol kernel { ipv4 { import none; export where source = RTS_BGP; }; kernel table 100; merge paths on; }
+template bgp gws {
+	local 172.31.102.101 as 64512; direct; connect retry time 2; error wait time 1, 4;
+	ipv4 { import all; export none; gateway direct; };
+}
+protocol bgp gw1 from gws { neighbor 172.31.102.11 as 64601; }
+protocol bgp gw2 from gws { neighbor 172.31.102.12 as 64601; }"
+via() { grep -q "^198.51.100.0/24  *via $1  *kernel$" <<<"$(ctl n1 route list)"; }
+wait_for 30 via 172.31.102.11,172.31.102.12 ||
+	fail "BGP ECMP route not mirrored: $(ctl n1 route list; ip -n n1 route show table 100)"
+read -r c1 c2 <<<"$(counted)"
+[ $((c1 + c2)) = 64 ] && [ "$c1" -ge 10 ] && [ "$c2" -ge 10 ] || fail "BGP ECMP: 64 flows not spread: gw1 $c1, gw2 $c2"
+spread="gw1 $c1, gw2 $c2"
+stop_pid "$WORK/bird-gw1.pid"
+wait_for 15 via 172.31.102.12 || fail "gw1's path not withdrawn: $(ctl n1 route list)"
+read -r c1 c2 <<<"$(counted)"
+[ "$c1" = 0 ] && [ "$c2" = 64 ] || fail "after gw1's BGP session ended: gw1 $c1, gw2 $c2"
+ok "both gateways announce by BGP: one ECMP route, flows spread ($spread); gw1 withdrawn: all through gw2"
 
 for bad in '["172.31.102.11", "172.31.102.11"]|via: 172.31.102.11 twice' \
 	'[]|via: a list of 1 to 8 gateways' \
