@@ -72,6 +72,8 @@ void dp_arp_input(struct dp_worker *w, uint16_t port, struct rte_mbuf *m)
 
 struct rte_mbuf *dp_arp_request(uint16_t port, uint32_t target)
 {
+	if (port >= DP_MAX_PORTS) /* no uplink (yet): no one to ask */
+		return NULL;
 	struct rte_mbuf *m = rte_pktmbuf_alloc(dp.pool);
 	const struct rte_ether_addr *mac = &dp.ports[port].mac;
 

@@ -80,9 +80,14 @@ static void listing(char *routes, size_t rlen, char *svcs, size_t slen)
 		const char *origin = json_string_value(json_object_get(o, "origin"));
 		if (ours(origin))
 			continue;
-		n += (size_t)snprintf(routes + n, rlen - n, "%s%s>%s(%s)", n ? " " : "",
-				      json_string_value(json_object_get(o, "prefix")),
-				      json_string_value(json_object_get(o, "via")), origin);
+		json_t *via = json_object_get(o, "via"), *g;
+		n += (size_t)snprintf(routes + n, rlen - n, "%s%s>", n ? " " : "",
+				      json_string_value(json_object_get(o, "prefix")));
+		json_array_foreach(via, j, g) /* ECMP: its gateways */
+			n += (size_t)snprintf(routes + n, rlen - n, "%s%s", j ? "," : "",
+					      json_string_value(g));
+		n += (size_t)snprintf(routes + n, rlen - n, "%s(%s)",
+				      json_is_string(via) ? json_string_value(via) : "", origin);
 	}
 	json_decref(l);
 	l = ctl_call_ok(PL_M_SERVICE_LIST, NULL);
@@ -130,8 +135,8 @@ static void forget_all(void)
 	expect("", "");
 }
 
-#define ROUTES "100.96.1.0/24>172.31.102.1(static) 100.96.2.0/24>172.31.102.2(agent-a) " \
-	       "100.96.3.0/24>172.31.102.3(agent-a)"
+#define ROUTES "100.96.1.0/24>172.31.102.1(static) 100.96.5.0/24>172.31.102.4,172.31.102.5(static) " \
+	       "100.96.2.0/24>172.31.102.2(agent-a) 100.96.3.0/24>172.31.102.3(agent-a)"
 #define SVCS "10.96.0.10:53/udp>100.96.1.5:5353,100.96.243.9:53"
 
 /* What the API was told comes back, with each route's origin. */
@@ -140,6 +145,8 @@ static void test_roundtrip(void **state)
 	(void)state;
 	json_decref(ctl_call_ok(PL_M_ROUTE_ADD, json_pack("{s:s, s:s}", "prefix", "100.96.1.0/24",
 							  "via", "172.31.102.1")));
+	json_decref(ctl_call_ok(PL_M_ROUTE_ADD, json_pack("{s:s, s:[s, s]}", "prefix", "100.96.5.0/24",
+							  "via", "172.31.102.5", "172.31.102.4")));
 	json_decref(ctl_call_ok(PL_M_ROUTE_REPLACE_ALL,
 				json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}]}", "origin", "agent-a",
 					  "routes", "prefix", "100.96.2.0/24", "via", "172.31.102.2",
@@ -163,6 +170,11 @@ static void test_roundtrip(void **state)
 	inet_pton(AF_INET, "172.31.102.3", &via);
 	assert_int_equal(dp_route_trace(a.s_addr, NULL, &t), 0);
 	assert_int_equal(t.next_ip, via.s_addr);
+	inet_pton(AF_INET, "100.96.5.77", &a);
+	inet_pton(AF_INET, "172.31.102.5", &via);
+	assert_int_equal(dp_route_trace(a.s_addr, NULL, &t), 0);
+	assert_int_equal(t.n_members, 2); /* ECMP, in the dataplane too */
+	assert_int_equal(t.members[1].ip, via.s_addr);
 	free(routes);
 	free(svcs);
 }
@@ -189,7 +201,7 @@ static void test_damaged_uses_previous(void **state)
 	char *damaged = slurp("routes.json.damaged");
 	assert_string_equal(damaged, now);
 	json_t *doc = parse("routes.json"); /* rewritten whole */
-	assert_int_equal(json_array_size(json_object_get(doc, "routes")), 3);
+	assert_int_equal(json_array_size(json_object_get(doc, "routes")), 4);
 	json_decref(doc);
 	free(now);
 	free(prev);
