@@ -71,14 +71,18 @@ static bool pump(struct ctl_stream *s)
 {
 	struct capture *c = (struct capture *)s;
 	json_int_t left = c->count ? c->count - c->sent : PER_ROUND;
-	unsigned max = (unsigned)(left < PER_ROUND ? left : PER_ROUND);
-
-	unsigned n = 0;
+	unsigned max = (unsigned)(left < PER_ROUND ? left : PER_ROUND), n = 0;
+	bool empty = false; /* every frame queued so far is sent */
 
 	c->batch = json_array();
 	c->batch_bytes = 0;
-	while (n < max && c->batch_bytes < BATCH_BYTES && dp_capture_read(c->id, 1, add_frame, c))
+	while (n < max && c->batch_bytes < BATCH_BYTES) {
+		if (dp_capture_read(c->id, 1, add_frame, c) == 0) {
+			empty = true;
+			break;
+		}
 		n++;
+	}
 	uint64_t lost = dp_capture_lost(c->id);
 	if (n > 0 || lost != c->lost_sent) {
 		json_int_t got = (json_int_t)json_array_size(c->batch);
@@ -94,8 +98,8 @@ static bool pump(struct ctl_stream *s)
 	c->batch = NULL;
 	const char *why = c->behind ? "client_behind"
 			  : c->count && c->sent >= c->count ? "count"
-			  : !dp_capture_alive(c->id) && n < max ? "port_removed"
-			  : c->stopping && n < max ? "stopped"
+			  : !dp_capture_alive(c->id) && empty ? "port_removed"
+			  : c->stopping && empty ? "stopped"
 			  : NULL;
 	if (why == NULL)
 		return true;
