@@ -88,8 +88,7 @@ static json_t *m_pod_add(json_t *params, struct ctl_err *e)
 	}
 	if (ctl_pod_add(id, netns, ifname, want, mtu, vhost, &p, e) != 0)
 		return NULL;
-	memcpy(p->k8s_namespace, k8s_ns, sizeof(k8s_ns));
-	memcpy(p->k8s_name, k8s_name, sizeof(k8s_name));
+	ctl_pod_set_k8s_names(p, k8s_ns, k8s_name);
 	dp_commit();
 	int rc = ctl_state_save_pods();
 	if (rc != 0) { /* a pod a restart would not bring back: not added */

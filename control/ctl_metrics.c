@@ -40,11 +40,10 @@ static void port_metric(FILE *f, const struct dp_stats *s, const char *name, con
 			continue;
 		/* A pod's port: its Kubernetes namespace and name too (kubelet's
 		 * CNI_ARGS), as cAdvisor labels a pod's series. */
-		const struct ctl_pod *pod = pi.kind == DP_PORT_POD ? ctl_pod_on_port(p) : NULL;
 		char k8s[PL_K8S_NAMESPACE_MAX + PL_K8S_NAME_MAX + 32] = "";
-		if (pod != NULL && pod->k8s_name[0])
-			snprintf(k8s, sizeof(k8s), ",namespace=\"%s\",pod=\"%s\"", pod->k8s_namespace,
-				 pod->k8s_name);
+		char ns[PL_K8S_NAMESPACE_MAX + 1], pod[PL_K8S_NAME_MAX + 1];
+		if (pi.kind == DP_PORT_POD && ctl_pod_k8s_names_on_port(p, ns, pod))
+			snprintf(k8s, sizeof(k8s), ",namespace=\"%s\",pod=\"%s\"", ns, pod);
 		fprintf(f, "%s{port=\"%s\",kind=\"%s\"%s} %" PRIu64 "\n", name, pi.name, kinds[pi.kind],
 			k8s, *(const uint64_t *)((const char *)&s->port[p] + off));
 	}

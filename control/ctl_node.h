@@ -174,6 +174,11 @@ void ctl_svc_unlock(void);
 /* Pods */
 struct ctl_pod *ctl_pod_find(const char *container_id, const char *ifname);
 const struct ctl_pod *ctl_pod_on_port(uint16_t port); /* NULL: no pod's */
+/* A pod's Kubernetes names: set by the control thread, read by any (the
+ * metrics thread) into ns and name; false when the port's pod has none. */
+void ctl_pod_set_k8s_names(struct ctl_pod *p, const char *ns, const char *name);
+bool ctl_pod_k8s_names_on_port(uint16_t port, char ns[PL_K8S_NAMESPACE_MAX + 1],
+			       char name[PL_K8S_NAME_MAX + 1]);
 const struct ctl_pod *ctl_pod_by_id(const char *container_id); /* its first attachment */
 /* The pod's Kubernetes namespace and name from o's k8s_namespace and
  * k8s_name (both or neither), checked; -1 with *e filled. */

@@ -2,6 +2,7 @@
  * addressed /32 with a link-local gateway. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,6 +26,33 @@ const struct ctl_pod *ctl_pod_on_port(uint16_t port)
 		if (node.pods[i].used && node.pods[i].port == port)
 			return &node.pods[i];
 	return NULL;
+}
+
+/* The metrics thread reads pods' Kubernetes names while the control
+ * thread sets and clears them: both take this (the control thread only
+ * to write them). */
+static pthread_mutex_t names_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void ctl_pod_set_k8s_names(struct ctl_pod *p, const char *ns, const char *name)
+{
+	pthread_mutex_lock(&names_lock);
+	snprintf(p->k8s_namespace, sizeof(p->k8s_namespace), "%s", ns);
+	snprintf(p->k8s_name, sizeof(p->k8s_name), "%s", name);
+	pthread_mutex_unlock(&names_lock);
+}
+
+bool ctl_pod_k8s_names_on_port(uint16_t port, char ns[PL_K8S_NAMESPACE_MAX + 1],
+			       char name[PL_K8S_NAME_MAX + 1])
+{
+	pthread_mutex_lock(&names_lock);
+	const struct ctl_pod *p = ctl_pod_on_port(port);
+	bool named = p != NULL && p->k8s_name[0];
+	if (named) {
+		memcpy(ns, p->k8s_namespace, PL_K8S_NAMESPACE_MAX + 1);
+		memcpy(name, p->k8s_name, PL_K8S_NAME_MAX + 1);
+	}
+	pthread_mutex_unlock(&names_lock);
+	return named;
 }
 
 struct ctl_pod *ctl_pod_find(const char *container_id, const char *ifname)
@@ -301,7 +329,9 @@ int ctl_pod_del(struct ctl_pod *p)
 		ctl_vhost_remove(p);
 	ctl_nl_close(p->nl);
 	ctl_log("pod del %s/%s ip %s", p->container_id, p->ifname, ctl_ip_str(p->ip, ipb));
+	pthread_mutex_lock(&names_lock);
 	memset(p, 0, sizeof(*p));
+	pthread_mutex_unlock(&names_lock);
 	return 0;
 }
 

@@ -211,8 +211,7 @@ static void restore_pods(json_t *pods)
 			ctl_warn("state: pod %s/%s not restored: %s", id, ifn, e.msg);
 			continue;
 		}
-		memcpy(p->k8s_namespace, k8s_ns, sizeof(k8s_ns));
-		memcpy(p->k8s_name, k8s_name, sizeof(k8s_name));
+		ctl_pod_set_k8s_names(p, k8s_ns, k8s_name);
 	}
 }
 

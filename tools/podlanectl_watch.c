@@ -1,6 +1,7 @@
 /* podlanectl stats --watch: rates per port, drops and worker load from
  * the difference of two stats.get, and the busiest tracked connections
  * from two conntrack.list, every interval. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,14 +99,17 @@ static json_t *call(struct pl_client *c, const char *sock, const char *method, j
 }
 
 /* stats.get, with the tracked connections under "flows" (at most
- * TOP_SCAN of them: the top flows are those of these). */
+ * TOP_SCAN of them: the top flows are those of these; none asked for
+ * while none are tracked). */
 #define TOP_SCAN 10000
 #define TOP_N 5
 static json_t *stats(struct pl_client *c, const char *sock, char *msg, size_t len)
 {
 	json_t *r = call(c, sock, PL_M_STATS_GET, NULL, msg, len);
-	json_t *ct = r ? call(c, sock, PL_M_CONNTRACK_LIST, json_pack("{s:i}", "limit", TOP_SCAN), msg, len)
-		       : NULL;
+	bool tracked = json_integer_value(json_object_get(r, "flows_in_use")) > 0;
+	json_t *ct = tracked ? call(c, sock, PL_M_CONNTRACK_LIST, json_pack("{s:i}", "limit", TOP_SCAN),
+				    msg, len)
+			     : NULL;
 
 	if (ct != NULL) {
 		json_object_set(r, "flows", json_object_get(ct, "flows"));
