@@ -73,6 +73,8 @@ const char *ctl_ip_str(uint32_t ip, char buf[16]);
 #define CTL_PREFIX_STRLEN 19 /* "255.255.255.255/32" */
 const char *ctl_prefix_str(uint32_t ip, uint8_t plen, char buf[CTL_PREFIX_STRLEN]);
 const char *ctl_mac_str(const struct rte_ether_addr *m, char buf[18]);
+/* n bytes as 2n lowercase hex digits and a NUL into out (2n + 1 long). */
+void ctl_hex(const uint8_t *p, size_t n, char *out);
 
 /* Errors a handler reports: code from enum pl_rpc_error, message for the user. */
 struct ctl_err {

@@ -43,12 +43,7 @@ static void add_frame(void *ctx, const struct dp_captured *f)
 		c->behind = true;
 		return;
 	}
-	static const char digits[] = "0123456789abcdef";
-	for (uint32_t i = 0; i < f->caplen; i++) {
-		hex[2 * i] = digits[f->data[i] >> 4];
-		hex[2 * i + 1] = digits[f->data[i] & 15];
-	}
-	hex[2 * (size_t)f->caplen] = '\0';
+	ctl_hex(f->data, f->caplen, hex);
 	c->batch_bytes += 2 * (size_t)f->caplen + 64;
 	json_array_append_new(c->batch, json_pack("{s:I, s:s, s:I, s:s}", "time_ns",
 						  (json_int_t)f->time_ns, "dir", dir_name(f->dir),
@@ -58,12 +53,10 @@ static void add_frame(void *ctx, const struct dp_captured *f)
 
 static bool notify(struct capture *c, const char *method, json_t *params)
 {
-	json_t *n = json_pack("{s:s, s:s, s:o}", "jsonrpc", "2.0", "method", method, "params", params);
-	char *line = json_dumps(n, JSON_COMPACT);
+	char *line = ctl_rpc_notification(method, params);
 	bool ok = line != NULL && ctl_stream_send(&c->stream, line);
 
 	free(line);
-	json_decref(n);
 	return ok;
 }
 

@@ -73,9 +73,7 @@ static json_t *record(const struct dp_drop_info *d)
 	gmtime_r(&s, &tm);
 	size_t n = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(when + n, sizeof(when) - n, ".%06uZ", (unsigned)(d->time_ns % 1000000000u / 1000));
-	for (unsigned i = 0; i < d->caplen; i++)
-		snprintf(hex + 2 * i, 3, "%02x", d->data[i]);
-	hex[2 * d->caplen] = '\0';
+	ctl_hex(d->data, d->caplen, hex);
 	json_t *o = json_pack("{s:s, s:I, s:s, s:o, s:o, s:i, s:s}", "time", when, "time_ns",
 			      (json_int_t)d->time_ns, "reason",
 			      dp_drop_names[d->why], "port",

@@ -43,16 +43,11 @@ const char *ctl_param_str(json_t *params, const char *key, bool required, struct
 	return json_string_value(v);
 }
 
-static char *reply(json_t *id, json_t *result, int code, const char *msg)
+/* A message as one line on the wire (r is consumed). */
+static char *line_of(json_t *r)
 {
-	json_t *r = json_pack("{s:s, s:O}", "jsonrpc", "2.0", "id", id ? id : json_null());
-	char *s, *line;
+	char *s = r ? json_dumps(r, JSON_COMPACT) : NULL, *line;
 
-	if (result != NULL)
-		json_object_set_new(r, "result", result);
-	else
-		json_object_set_new(r, "error", json_pack("{s:i, s:s}", "code", code, "message", msg));
-	s = json_dumps(r, JSON_COMPACT);
 	json_decref(r);
 	if (s == NULL)
 		return NULL;
@@ -65,6 +60,23 @@ static char *reply(json_t *id, json_t *result, int code, const char *msg)
 	line[n] = '\n';
 	line[n + 1] = '\0';
 	return line;
+}
+
+static char *reply(json_t *id, json_t *result, int code, const char *msg)
+{
+	json_t *r = json_pack("{s:s, s:O}", "jsonrpc", "2.0", "id", id ? id : json_null());
+
+	if (result != NULL)
+		json_object_set_new(r, "result", result);
+	else
+		json_object_set_new(r, "error", json_pack("{s:i, s:s}", "code", code, "message", msg));
+	return line_of(r);
+}
+
+char *ctl_rpc_notification(const char *method, json_t *params)
+{
+	return line_of(json_pack("{s:s, s:s, s:o}", "jsonrpc", "2.0", "method", method, "params",
+				 params));
 }
 
 char *ctl_rpc_handle(const char *line, size_t len)

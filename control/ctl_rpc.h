@@ -36,6 +36,10 @@ char *ctl_rpc_handle(const char *line, size_t len);
  * server's own refusals. */
 char *ctl_rpc_error(int code, const char *msg);
 
+/* A notification line (params stolen) that podlaned sends on its own, as
+ * a capture's packets. */
+char *ctl_rpc_notification(const char *method, json_t *params);
+
 /* Params helpers: fetch a string member or fail naming it. */
 const char *ctl_param_str(json_t *params, const char *key, bool required, struct ctl_err *e);
 

@@ -393,17 +393,7 @@ struct ctl_stream *ctl_server_current_stream(void)
 
 bool ctl_stream_send(struct ctl_stream *s, const char *line)
 {
-	struct client *c = srv.clients[s->slot];
-	size_t n = strlen(line);
-	char *p;
-
-	if (c->out_len - c->out_off + n + 1 > MAX_PENDING_OUT || (p = malloc(n + 2)) == NULL)
-		return false;
-	memcpy(p, line, n);
-	memcpy(p + n, "\n", 2);
-	bool ok = queue_out(c, p);
-	free(p);
-	return ok;
+	return queue_out(srv.clients[s->slot], line);
 }
 
 /* Each stream whose client keeps up gets its turn; one that is over

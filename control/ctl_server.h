@@ -39,8 +39,8 @@ int ctl_server_stream(struct ctl_stream *s);
 /* From within a method: the stream the requesting connection carries, or
  * NULL. */
 struct ctl_stream *ctl_server_current_stream(void);
-/* Queue one line (newline added); false if the client is too far behind
- * (the line is dropped: the caller counts it lost). */
+/* Queue one line (ending in its newline, as ctl_rpc_notification makes
+ * it); false if the client is too far behind (the line is dropped). */
 bool ctl_stream_send(struct ctl_stream *s, const char *line);
 
 #endif

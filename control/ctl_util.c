@@ -67,6 +67,17 @@ const char *ctl_mac_str(const struct rte_ether_addr *m, char buf[18])
 	return buf;
 }
 
+void ctl_hex(const uint8_t *p, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
 int ctl_fail(struct ctl_err *e, int code, const char *fmt, ...)
 {
 	va_list ap;
