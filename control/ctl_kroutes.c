@@ -4,17 +4,33 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #include <libmnl/libmnl.h>
 #include <linux/rtnetlink.h>
 
 #include "ctl_netlink.h"
 #include "ctl_node.h"
+#include "ctl_server.h"
 
 #define ORIGIN "kernel"
 
+/* Events queued for us in the kernel: a router installing a full table
+ * sends a million at once, faster than a resync could catch up with. */
+#define MON_RCVBUF (32 << 20)
+/* After events were lost, the resync waits until they have stopped
+ * overflowing for this long: one dump once the storm is over, rather than
+ * one per overflow, each overflowing again while it runs. */
+#define RESYNC_DELAY_MS 250
+
 static struct mnl_socket *mon;
+static int resync_timer = -1;
 static uint32_t mirrored;
+/* Changes and refusals in this batch: each logged up to LOG_EACH, then
+ * one summary (a full table is a million of them). */
+#define LOG_EACH 16
+static unsigned n_added, n_removed, n_refused;
 
 struct kroute {
 	uint32_t table, dst;
@@ -71,7 +87,7 @@ static int on_route(const struct nlmsghdr *nlh, void *data)
 	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
 	struct kroute k;
 	char a[16], b[16];
-	bool *changed = data;
+	(void)data;
 
 	if (rtm->rtm_family != AF_INET)
 		return MNL_CB_OK;
@@ -80,23 +96,25 @@ static int on_route(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	struct ctl_route *r = ctl_route_find(k.dst, k.plen);
 	if (r != NULL && strcmp(r->origin, ORIGIN) != 0) {
-		ctl_warn("kernel route %s/%u ignored: already a %s route", ctl_ip_str(k.dst, a), k.plen,
-			r->origin);
+		if (++n_refused <= LOG_EACH)
+			ctl_warn("kernel route %s/%u ignored: already a %s route", ctl_ip_str(k.dst, a),
+				 k.plen, r->origin);
 		return MNL_CB_OK;
 	}
 	if (nlh->nlmsg_type == RTM_DELROUTE) {
 		if (r != NULL) {
 			ctl_route_remove(k.dst, k.plen);
-			ctl_log("kernel route del %s/%u", ctl_ip_str(k.dst, a), k.plen);
-			*changed = true;
+			if (n_added + ++n_removed <= LOG_EACH)
+				ctl_log("kernel route del %s/%u", ctl_ip_str(k.dst, a), k.plen);
 		}
 		return MNL_CB_OK;
 	}
 	struct dp_nh_spec nh;
 	struct ctl_err e = {0};
 	if (rtm->rtm_type != RTN_UNICAST || k.n_gw == 0 || ctl_nh_gateways(&nh, k.gw, k.n_gw, &e) != 0) {
-		ctl_warn("kernel route %s/%u ignored: needs gateways on the node network%s%s",
-			 ctl_ip_str(k.dst, a), k.plen, e.code ? ": " : "", e.code ? e.msg : "");
+		if (++n_refused <= LOG_EACH)
+			ctl_warn("kernel route %s/%u ignored: needs gateways on the node network%s%s",
+				 ctl_ip_str(k.dst, a), k.plen, e.code ? ": " : "", e.code ? e.msg : "");
 		return MNL_CB_OK;
 	}
 	if (k.too_many)
@@ -104,44 +122,107 @@ static int on_route(const struct nlmsghdr *nlh, void *data)
 			 ctl_ip_str(k.dst, a), k.plen, DP_ECMP_MAX);
 	bool is_new = r == NULL || !ctl_nh_same(&r->nh, &nh);
 	if (ctl_route_set(k.dst, k.plen, &nh, ORIGIN) != 0) {
-		ctl_warn("kernel route %s/%u not mirrored: route table full", ctl_ip_str(k.dst, a), k.plen);
+		if (++n_refused <= LOG_EACH)
+			ctl_warn("kernel route %s/%u not mirrored: route table full (max_routes %u)",
+				 ctl_ip_str(k.dst, a), k.plen, node.cfg.max_routes);
 		return MNL_CB_OK;
 	}
 	ctl_route_find(k.dst, k.plen)->stale = false;
-	if (is_new) {
+	if (is_new && ++n_added + n_removed <= LOG_EACH)
 		ctl_log("kernel route add %s/%u via %s%s", ctl_ip_str(k.dst, a), k.plen,
 			ctl_ip_str(k.gw[0], b), k.n_gw > 1 ? " and more (ECMP)" : "");
-		*changed = true;
-	}
 	return MNL_CB_OK;
+}
+
+/* A batch of changes begins; at its end, they are made visible and, when
+ * they were too many to log each, summed up. */
+static void batch_begin(void)
+{
+	n_added = n_removed = n_refused = 0;
+	dp_route_batch();
+}
+
+static void batch_end(void)
+{
+	dp_commit();
+	if (n_added + n_removed > LOG_EACH)
+		ctl_log("kernel routes: %u added or changed, %u removed (the first %d logged)",
+			n_added, n_removed, LOG_EACH);
+	if (n_refused > LOG_EACH)
+		ctl_warn("kernel routes: %u not mirrored (the first %d logged)", n_refused, LOG_EACH);
+	n_added = n_removed = n_refused = 0;
 }
 
 /* Full resync: mark ours stale, dump, drop what the dump did not name. */
 static void resync(void)
 {
-	bool changed = false;
-
+	batch_begin();
 	for (uint32_t i = 0; i < node.route_cap; i++)
 		if (node.routes[i].used && strcmp(node.routes[i].origin, ORIGIN) == 0)
 			node.routes[i].stale = true;
-	int rc = ctl_nl_route_dump(on_route, &changed);
+	int rc = ctl_nl_route_dump(on_route, NULL);
 	if (rc != 0) {
 		ctl_error("kernel table %u dump failed: %s", mirrored, strerror(-rc));
+		batch_end();
 		return;
 	}
 	for (uint32_t i = 0; i < node.route_cap; i++) {
 		struct ctl_route *r = &node.routes[i];
 		if (r->used && r->stale && strcmp(r->origin, ORIGIN) == 0) {
 			ctl_route_remove(r->prefix, r->plen);
-			changed = true;
+			n_removed++;
 		}
 	}
-	if (changed)
-		dp_commit();
+	batch_end();
+}
+
+/* Events were lost: resync once they stop being lost (re-arming pushes
+ * the resync back while a storm goes on). */
+static void resync_later(void)
+{
+	struct itimerspec t = {.it_value = {.tv_nsec = RESYNC_DELAY_MS * 1000000L}};
+
+	if (timerfd_settime(resync_timer, 0, &t, NULL) != 0) {
+		ctl_error("kernel routes: cannot schedule a resync: %s", strerror(errno));
+		resync();
+	}
+}
+
+static void on_resync_timer(void)
+{
+	uint64_t n;
+
+	if (read(resync_timer, &n, sizeof(n)) != (ssize_t)sizeof(n))
+		return;
+	ctl_warn("kernel routes: events were lost (too many at once): reading table %u whole",
+		 mirrored);
+	resync();
+}
+
+static void on_events(void)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+
+	/* Every change read now, visible together. */
+	batch_begin();
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(mon, buf, sizeof(buf));
+		if (n < 0) {
+			if (errno == ENOBUFS) { /* events lost; the socket goes on */
+				resync_later();
+				continue;
+			}
+			break;
+		}
+		mnl_cb_run(buf, (size_t)n, 0, 0, on_route, NULL);
+	}
+	batch_end();
 }
 
 int ctl_kroutes_start(uint32_t table)
 {
+	int buf = MON_RCVBUF;
+
 	mirrored = table;
 	mon = mnl_socket_open(NETLINK_ROUTE);
 	if (mon == NULL || mnl_socket_bind(mon, RTMGRP_IPV4_ROUTE, MNL_SOCKET_AUTOPID) < 0) {
@@ -150,27 +231,16 @@ int ctl_kroutes_start(uint32_t table)
 	}
 	int fd = mnl_socket_get_fd(mon);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	/* Beyond rmem_max where we may (CAP_NET_ADMIN), else up to it. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) != 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	resync_timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (resync_timer < 0 || ctl_server_watch_fd(fd, on_events) != 0 ||
+	    ctl_server_watch_fd(resync_timer, on_resync_timer) != 0) {
+		ctl_error("cannot watch kernel route events: %s", strerror(errno));
+		return -1;
+	}
 	resync(); /* after subscribing, so no change falls between */
 	ctl_log("mirroring kernel routing table %u", table);
-	return fd;
-}
-
-void ctl_kroutes_event(void)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	bool changed = false;
-
-	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(mon, buf, sizeof(buf));
-		if (n < 0) {
-			if (errno == ENOBUFS) { /* events were lost: start over */
-				resync();
-				continue;
-			}
-			break;
-		}
-		mnl_cb_run(buf, (size_t)n, 0, 0, on_route, &changed);
-	}
-	if (changed)
-		dp_commit();
+	return 0;
 }

@@ -166,6 +166,8 @@ static json_t *m_route_replace_all(json_t *params, struct ctl_err *e)
 				 ctl_ip_str((uint32_t)(w[i].key >> 8), ip), (unsigned)(w[i].key & 0xff));
 			goto fail;
 		}
+	/* Workers see the old set until dp_commit(), then the new one whole. */
+	dp_route_batch();
 	for (uint32_t k = 0; k < node.route_cap; k++) {
 		struct ctl_route *r = &node.routes[k];
 		struct want key = {.key = (uint64_t)r->prefix << 8 | r->plen};

@@ -201,10 +201,10 @@ void ctl_pods_watch(void);
 json_t *ctl_pod_json(const struct ctl_pod *p);
 
 /* Mirror of a kernel routing table (config import_table) as routes of
- * origin "kernel": a full dump at start (and after a lost event), then
- * netlink events. Returns the event socket's fd or -1. */
+ * origin "kernel": a full dump at start (and once events stop being
+ * lost, when some were), then netlink events, watched on the control
+ * thread's loop. 0 or -1. */
 int ctl_kroutes_start(uint32_t table);
-void ctl_kroutes_event(void);
 
 /* podlane's commands on DPDK telemetry (/podlane/info, drops, ports). */
 void ctl_telemetry_register(void);

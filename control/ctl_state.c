@@ -220,6 +220,7 @@ static void restore_routes(json_t *routes)
 	size_t i;
 	json_t *o;
 
+	dp_route_batch();
 	json_array_foreach(routes, i, o) {
 		uint32_t prefix;
 		uint8_t plen;
@@ -231,6 +232,7 @@ static void restore_routes(json_t *routes)
 		    ctl_route_set(prefix, plen, &nh, origin ? origin : "static") != 0)
 			ctl_warn("state: route entry %zu not restored: %s", i, e.msg);
 	}
+	dp_commit();
 }
 
 static void restore_services(json_t *svcs)

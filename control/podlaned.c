@@ -188,8 +188,7 @@ int main(int argc, char **argv)
 	}
 	ctl_server_watch_fd(dp_slowpath_fd(), dp_slowpath_run);
 	if (c.import_table) {
-		int fd = ctl_kroutes_start(c.import_table);
-		if (fd < 0 || ctl_server_watch_fd(fd, ctl_kroutes_event) != 0) {
+		if (ctl_kroutes_start(c.import_table) != 0) {
 			ctl_error("start-up failed: cannot mirror kernel table %u", c.import_table);
 			goto out;
 		}

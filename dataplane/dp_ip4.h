@@ -67,10 +67,16 @@ static inline void dp_ip4_accept(struct dp_worker *w, const struct dp_port *in,
  * NAT stage (again, after translating) make. */
 static inline void dp_ip4_hops(const uint32_t *dst, uint32_t *hop, unsigned n)
 {
-	rte_lpm_lookup_bulk(dp.lpm, dst, hop, n);
+	struct rte_fib *fib = __atomic_load_n(&dp.fib_active, __ATOMIC_ACQUIRE);
 	uint32_t def = __atomic_load_n(&dp.default_hop, __ATOMIC_ACQUIRE);
-	for (unsigned i = 0; i < n; i++)
-		hop[i] = likely(hop[i] & RTE_LPM_LOOKUP_SUCCESS) ? hop[i] & 0x00ffffff : def - 1;
+	uint64_t nh[DP_BURST];
+
+	for (unsigned done = 0; done < n; done += DP_BURST) {
+		unsigned k = RTE_MIN(n - done, (unsigned)DP_BURST);
+		rte_fib_lookup_bulk(fib, (uint32_t *)(uintptr_t)(dst + done), nh, (int)k);
+		for (unsigned i = 0; i < k; i++)
+			hop[done + i] = likely(nh[i] != DP_MAX_NH) ? (uint32_t)nh[i] : def - 1;
+	}
 }
 
 /* Next hop of one address (host order), the default route included, or
@@ -79,9 +85,8 @@ static inline uint32_t dp_ip4_lookup1(uint32_t ip)
 {
 	uint32_t hop;
 
-	if (rte_lpm_lookup(dp.lpm, ip, &hop) == 0)
-		return hop;
-	return __atomic_load_n(&dp.default_hop, __ATOMIC_ACQUIRE) - 1;
+	dp_ip4_hops(&ip, &hop, 1);
+	return hop;
 }
 
 /* A flow's hash for ECMP: addresses, protocol and, unless fragmented, ports. */

@@ -13,7 +13,7 @@
 #include <rte_hash.h>
 #include <rte_icmp.h>
 #include <rte_ip.h>
-#include <rte_lpm.h>
+#include <rte_fib.h>
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
@@ -28,7 +28,9 @@
 
 #define DP_BURST 32
 #define DP_TXBUF (2 * DP_BURST)
-#define DP_MAX_NH (1u << 16)
+/* Next-hop ids fit the route tables' 2-byte entries (DIR-24-8, 15 bits
+ * of value); DP_MAX_NH itself is their "no route". */
+#define DP_MAX_NH ((1u << 15) - 1)
 #define DP_MAX_NEIGH 4096
 #define DP_NEIGH_QUEUE 4
 #define DP_SLOWPATH_RING 1024
@@ -189,8 +191,12 @@ struct dp {
 	struct rte_mempool *pool;
 	struct rte_mempool *big_pool;      /* kernel port reads: a whole GSO frame each */
 	struct rte_mempool *indirect_pool; /* rte_gso segments' payload */
-	struct rte_lpm *lpm;
-	/* rte_lpm has no /0: the default route's next hop + 1, 0 for none. */
+	/* Routes (dp_route.c): two rte_fib with the same routes, one that
+	 * workers read (fib_active) and one the control thread writes. */
+	struct rte_fib *fib[2];
+	struct rte_fib *fib_active;
+	/* The default route's next hop + 1, 0 for none: beside the tables, as
+	 * a /0 in DIR-24-8 would rewrite all its 16M first-level entries. */
 	uint32_t default_hop;
 	struct rte_rcu_qsbr *qsbr;
 	struct dp_nh nh[DP_MAX_NH];

@@ -1,8 +1,12 @@
 /* plroute: the route table through the dataplane's own interface, no
  * API, no packets. For each table size: dp_route_add of N /24 routes (in
- * 16.0.0.0/4), then the workers' bulk LPM lookup over those routes in
- * order and at random (cycles per lookup, 32 per call as a worker does),
- * then dp_route_del of them all.
+ * 16.0.0.0/4) in one batch (dp_route_batch, as route.replace_all and a
+ * kernel table's changes come), then the workers' bulk lookup over those
+ * routes in order and at random (cycles per lookup, 32 per call as a
+ * worker does), then 10000 more added and deleted one at a time, each
+ * visible to workers before the next (a grace period each: no worker
+ * runs here, so that is the cost of the tables alone), then dp_route_del
+ * of them all in one batch.
  *
  *   plroute [N ...]        (default 10 10000 100000 1000000)
  *
@@ -14,7 +18,7 @@
 #include <rte_eal.h>
 
 #include "bench_rng.h"
-#include "dp_priv.h"
+#include "dp_ip4.h"
 
 #define LOOKUPS (1u << 22)
 #define BASE 0x10000000u /* 16.0.0.0 */
@@ -29,9 +33,9 @@ static double lookup_cycles(uint32_t n, bool random, uint32_t *dst)
 		dst[i] = BASE + ((random ? xorshift() % n : i % n) << 8) + 9;
 	uint64_t t = rte_rdtsc_precise();
 	for (uint32_t i = 0; i < LOOKUPS; i += 32) {
-		rte_lpm_lookup_bulk(dp.lpm, dst + i, hop, 32);
+		dp_ip4_hops(dst + i, hop, 32);
 		for (int k = 0; k < 32; k++)
-			if (!(hop[k] & RTE_LPM_LOOKUP_SUCCESS)) {
+			if (hop[k] == DP_HOP_NONE) {
 				fprintf(stderr, "plroute: lookup of route %u missed\n", i + k);
 				exit(1);
 			}
@@ -77,21 +81,34 @@ int main(int argc, char **argv)
 	for (uint32_t s = 0; s < n_sizes; s++) {
 		uint32_t n = sizes[s];
 		uint64_t t = rte_rdtsc_precise();
+		dp_route_batch();
 		for (uint32_t i = 0; i < n; i++)
 			if (dp_route_add(rte_cpu_to_be_32(BASE + (i << 8)), 24, &nh) != 0) {
 				fprintf(stderr, "plroute: route %u of %u not added\n", i, n);
 				return 1;
 			}
+		dp_commit();
 		double add_s = (double)(rte_rdtsc_precise() - t) / hz;
 		double seq = lookup_cycles(n, false, dst), rnd = lookup_cycles(n, true, dst);
+		/* One at a time, each visible before the next, beside the n. */
+		uint32_t one = 10000;
 		t = rte_rdtsc_precise();
+		for (uint32_t i = 0; i < one; i++)
+			dp_route_add(rte_cpu_to_be_32(0x20000000u + (i << 8)), 24, &nh);
+		for (uint32_t i = 0; i < one; i++)
+			dp_route_del(rte_cpu_to_be_32(0x20000000u + (i << 8)), 24);
+		dp_commit();
+		double one_s = (double)(rte_rdtsc_precise() - t) / hz;
+		t = rte_rdtsc_precise();
+		dp_route_batch();
 		for (uint32_t i = 0; i < n; i++)
 			dp_route_del(rte_cpu_to_be_32(BASE + (i << 8)), 24);
 		dp_commit();
 		double del_s = (double)(rte_rdtsc_precise() - t) / hz;
 		printf("{\"routes\": %u, \"add_per_s\": %.0f, \"del_per_s\": %.0f, "
+		       "\"one_by_one_per_s\": %.0f, "
 		       "\"lookup_cycles_sequential\": %.2f, \"lookup_cycles_random\": %.2f}\n",
-		       n, n / add_s, n / del_s, seq, rnd);
+		       n, n / add_s, n / del_s, 2 * one / one_s, seq, rnd);
 		fflush(stdout);
 	}
 	free(dst);

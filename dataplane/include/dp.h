@@ -172,11 +172,20 @@ int dp_port_info(uint16_t port_id, struct dp_port_info *out); /* any thread */
 uint16_t dp_uplink_port(void);
 uint16_t dp_host_port(void);
 
-/* Routes. Changes are visible to workers at once; next hops freed by a
- * delete are reclaimed at dp_commit(), after all workers have passed a
- * quiescent state, so no worker ever uses a stale next hop. */
+/* Memory of the two route tables for N routes of room, in MiB: 32 MiB of
+ * first-level entries and 4 MiB of tbl8 groups each, and each route two
+ * RIB nodes of about 200 bytes (mempool objects) in each (dp_route.c). */
+#define DP_ROUTE_MIB(n) (72u + (unsigned)(((uint64_t)(n) * 800) >> 20))
+
+/* Routes. Changes are visible to workers at once, each (but the first
+ * after a dp_commit) after a grace period; after dp_route_batch() they are
+ * made together and visible at dp_commit(), for one grace period: what a
+ * caller making many (route.replace_all, a kernel table) wants. Next hops
+ * freed by a delete are reclaimed at dp_commit(), after all workers have
+ * passed a quiescent state, so no worker ever uses a stale next hop. */
 int dp_route_add(uint32_t prefix, uint8_t plen, const struct dp_nh_spec *nh);
 int dp_route_del(uint32_t prefix, uint8_t plen);
+void dp_route_batch(void);
 void dp_commit(void);
 
 /* What the workers do with a packet to dst: the next hop its route gives,

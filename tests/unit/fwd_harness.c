@@ -30,7 +30,8 @@ int t_dp_setup(void **state)
 	} else {
 		/* Tables are re-created per test; the ports stay. */
 		dp_nat_fini();
-		rte_lpm_free(dp.lpm);
+		rte_fib_free(dp.fib[0]);
+		rte_fib_free(dp.fib[1]);
 		rte_hash_free(dp.nh_by_key);
 		rte_hash_free(dp.neigh_hash);
 		rte_ring_free(dp.slowpath);

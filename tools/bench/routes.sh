@@ -16,11 +16,12 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tools/bench/lib.sh"
 bench_start -- "$@"
 if [ $QUICK = 1 ]; then
-	SECS=1 INTERNAL="10 10000" SCALE="10 10000" ADD_N=1000 REPLACE_N=10000
+	SECS=1 INTERNAL="10 10000" SCALE="10 10000" ADD_N=1000 REPLACE_N=10000 IMPORT_N=10000
 else
-	# 1M through the API would take minutes: rte_lpm's rule insert is
-	# linear in the routes of the same length (see plroute's 1M row).
-	SECS=4 INTERNAL="10 10000 100000 1000000" SCALE="10 10000 100000" ADD_N=10000 REPLACE_N=100000
+	# Replacement: two tables of REPLACE_N under load (16.0.0.0/4 holds
+	# 1M /24s: two that share only 1024 of them fit up to 500k each).
+	SECS=4 INTERNAL="10 10000 100000 1000000" SCALE="10 10000 100000 1000000" ADD_N=10000 \
+		REPLACE_N=500000 IMPORT_N=1000000
 fi
 OUT=${OUT:-$BUILD/bench-routes.json}
 [[ "$EAL_MEM" != *--no-huge* ]] || fail "vhost-user needs hugepages"
@@ -28,7 +29,9 @@ API="python3 $top/tools/bench/plapi.py $WORK/node.sock"
 
 "$BUILD/dataplane/bench/plroute" $INTERNAL >"$WORK/plroute.jsonl" || fail "plroute failed"
 
-podlane_pair 1 '"max_request_mb": 64, "max_routes": 1048576,'
+# Room for 1M routes: 918 MiB for the two route tables (dp_route.c).
+EAL_MEM="-m 1536"
+podlane_pair 1 '"max_request_mb": 128, "max_routes": 1048576, "import_table": 100,'
 # table FILE N SHIFT: N /24s in 16.0.0.0/4 towards pod B; routes below
 # 1024 (the ones steady traffic uses) are in every table, the rest start
 # at SHIFT, so two tables with different SHIFTs share only those.
@@ -102,6 +105,47 @@ for i, p in enumerate(pfx):
 print(json.dumps({"routes": n, "add_per_s": round(add), "del_per_s": round(n / (time.monotonic() - t))}))
 PY
 
+# The kernel table a BGP daemon fills (import_table): IMPORT_N /24s added
+# by one `ip -batch` (as fast as BIRD's kernel protocol could), then the
+# table flushed (a storm of deletions); seconds until podlaned holds them
+# all, then none. The kernel's own time is printed beside it.
+$API route.replace_all '{"origin": "bench", "routes": []}' >/dev/null
+python3 - "$WORK/node.sock" "$IMPORT_N" >"$WORK/import.json" <<'PY' || fail "kernel table import failed"
+import json, socket, subprocess, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile("rwb")
+n = int(sys.argv[2])
+def routes():
+    f.write(b'{"jsonrpc": "2.0", "id": 1, "method": "node.info"}\n'); f.flush()
+    return json.loads(f.readline())["result"]["routes"]
+def until(want, limit=120):
+    t = time.monotonic()
+    while routes() != want:
+        if time.monotonic() - t > limit:
+            sys.exit("podlaned holds %d routes, not %d, after %d s" % (routes(), want, limit))
+        time.sleep(0.02)
+def kernel_routes():
+    out = subprocess.run(["ip", "-n", "node", "route", "show", "table", "100"], capture_output=True, check=True)
+    return out.stdout.count(b"\n")
+base = routes()
+lines = "".join("route add %d.%d.%d.0/24 via 172.31.102.1 table 100\n" % (16 + (i >> 16), (i >> 8) & 255, i & 255)
+                for i in range(n)).encode()
+t = time.monotonic()
+subprocess.run(["ip", "-n", "node", "-batch", "-"], input=lines, stdout=subprocess.DEVNULL, check=True)
+kernel_add = time.monotonic() - t
+until(base + n)
+add = time.monotonic() - t
+t = time.monotonic()
+# flush gives up ("Flush terminated") when the table keeps changing under
+# its dump: again until the table is empty.
+while subprocess.run(["ip", "-n", "node", "route", "flush", "table", "100"],
+                     stdout=subprocess.DEVNULL).returncode != 0 or kernel_routes():
+    pass
+kernel_del = time.monotonic() - t
+until(base)
+print(json.dumps({"routes": n, "kernel_add_s": kernel_add, "mirrored_s": add,
+                  "kernel_flush_s": kernel_del, "unmirrored_s": time.monotonic() - t}))
+PY
+
 # Replace the whole table twice under a steady 0.5 Mpps (nothing may be
 # lost), then at full load (the rate while replacing).
 table "$WORK/ta.json" "$REPLACE_N" 0
@@ -149,6 +193,7 @@ res = {
     "forwarding_by_table_size": scale,
     "api_route_add": rd("add.json"),
     "api_replace_all": {"routes": replace_n, "seconds": [rd("r1.json")["seconds"], rd("r2.json")["seconds"]]},
+    "kernel_import": rd("import.json"),
     "replace_under_load": {
         "offered_pps": 500000, "sent": steady[0]["tx_total"], "received": steady[1]["rx_total"],
         "lost": steady[0]["tx_total"] - steady[1]["rx_total"], "podlaned_drops": drops,
@@ -173,6 +218,10 @@ for n in sorted({r["routes"] for r in scale}):
 a = res["api_route_add"]; u = res["replace_under_load"]
 print("\nAPI: route.add %d/s, route.del %d/s (one by one, one connection); route.replace_all of %d routes: %s s"
       % (a["add_per_s"], a["del_per_s"], replace_n, " and ".join("%.2f" % t for t in res["api_replace_all"]["seconds"])))
+k = res["kernel_import"]
+print("Kernel table (import_table): %d routes added by ip -batch in %.2f s, all mirrored after %.2f s; "
+      "flushed in %.2f s, all gone after %.2f s" % (k["routes"], k["kernel_add_s"], k["mirrored_s"],
+                                                    k["kernel_flush_s"], k["unmirrored_s"]))
 print("Two full replacements under 0.5 Mpps: %d sent, %d received, %d lost (%d dropped by podlaned's "
       "forwarding, %d at the generator's full rx ring); full load %.2f Mpps while replacing vs %.2f still"
       % (u["sent"], u["received"], u["lost"], u["podlaned_drops"], rx_full,
