@@ -86,7 +86,7 @@ static json_t *m_pod_add(json_t *params, struct ctl_err *e)
 		ctl_fail(e, PL_E_EXISTS, "pod %s/%s already exists in netns %s", id, ifname, p->netns);
 		return NULL;
 	}
-	if (ctl_pod_add(id, netns, ifname, want, mtu, vhost, &p, e) != 0)
+	if (ctl_pod_add(id, netns, ifname, want, mtu, vhost, false, &p, e) != 0)
 		return NULL;
 	ctl_pod_set_k8s_names(p, k8s_ns, k8s_name);
 	dp_commit();

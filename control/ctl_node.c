@@ -119,10 +119,14 @@ int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 	}
 
 	/* A native TAP like the pods': node-to-pod TCP moves as GSO frames.
-	 * Our side's MAC is the one the kernel's neighbours of pods see. */
-	struct rte_ether_addr mac;
-	rte_eth_random_addr(mac.addr_bytes);
-	if (dp_tap_create(c->host_port, DP_PORT_HOST, "tap_host", &mac, &pid, err, errlen) != 0)
+	 * The one a podlaned before left is taken over with the node's
+	 * address and routes on it, so the node's connections (a BGP session
+	 * from the node IP) live through a restart. Our side's MAC is the one
+	 * the kernel's neighbours of pods see: derived from the node IP, the
+	 * same after a restart. */
+	const uint8_t *nb = (const uint8_t *)&c->node_ip;
+	struct rte_ether_addr mac = {{0x02, 0x51, nb[0], nb[1], nb[2], nb[3]}};
+	if (dp_tap_create(c->host_port, true, DP_PORT_HOST, "tap_host", &mac, &pid, err, errlen) != 0)
 		return -1;
 	/* Kernel side of the host port: node IP and node MAC, so the kernel
 	 * keeps its address and its neighbours see one MAC for the node; the

@@ -184,8 +184,12 @@ const struct ctl_pod *ctl_pod_by_id(const char *container_id); /* its first atta
  * k8s_name (both or neither), checked; -1 with *e filled. */
 int ctl_pod_k8s_names(json_t *o, char ns[PL_K8S_NAMESPACE_MAX + 1], char name[PL_K8S_NAME_MAX + 1],
 		      struct ctl_err *e);
+/* A pod attached (the API's pod.add), or restored from the state file
+ * (restore: a TAP pod's interface a podlaned before left in its netns is
+ * taken over as it is, not made anew). */
 int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
-		uint32_t want_ip, uint16_t mtu, bool vhost, struct ctl_pod **out, struct ctl_err *e);
+		uint32_t want_ip, uint16_t mtu, bool vhost, bool restore, struct ctl_pod **out,
+		struct ctl_err *e);
 
 /* vhost-user pods (ctl_vhost.c): socket and config file paths in
  * vhost_dir (-ENAMETOOLONG past a socket path's 108 bytes), the config

@@ -135,11 +135,13 @@ static struct ctl_pod *free_slot(void)
 	return NULL;
 }
 
-/* A native TAP (dataplane/dp_kport.c) created inside the pod's netns, then
- * given the pod's MAC, MTU, /32 and routes there. */
+/* A native TAP (dataplane/dp_kport.c) created inside the pod's netns (or,
+ * restoring, the one left there taken over), then given the pod's MAC,
+ * MTU, /32 and routes there (each set as it is: already so, nothing
+ * changes for the pod). */
 static int tap_port(int ns, const char *netns, const char *ifname, uint32_t ip, uint16_t mtu,
 		    const struct rte_ether_addr *mac, const struct rte_ether_addr *gwmac,
-		    uint16_t *pid, struct mnl_socket **nl, struct ctl_err *e)
+		    bool restore, uint16_t *pid, struct mnl_socket **nl, struct ctl_err *e)
 {
 	const uint8_t *b = (const uint8_t *)&ip;
 	char name[32], derr[256];
@@ -150,10 +152,10 @@ static int tap_port(int ns, const char *netns, const char *ifname, uint32_t ip, 
 	snprintf(name, sizeof(name), "tap_p%u_%u", b[2], b[3]);
 	if ((rc = ctl_netns_enter_fd(ns, &home)) != 0)
 		return ctl_fail(e, PL_E_NETNS, "netns: cannot enter %s: %s", netns, strerror(-rc));
-	if (if_nametoindex(ifname) != 0) {
+	if (!restore && if_nametoindex(ifname) != 0) {
 		ctl_fail(e, PL_E_EXISTS, "ifname: %s already exists in netns %s", ifname, netns);
 		rc = -EEXIST;
-	} else if ((rc = dp_tap_create(ifname, DP_PORT_POD, name, gwmac, pid, derr,
+	} else if ((rc = dp_tap_create(ifname, restore, DP_PORT_POD, name, gwmac, pid, derr,
 				       sizeof(derr))) != 0) {
 		ctl_fail(e, PL_E_RESOURCE, "%s", derr);
 	} else if ((rc = setup_in_netns(ifname, ip, mac, mtu, e)) == 0) {
@@ -189,7 +191,8 @@ static int vhost_port(const char *id, const char *ifname, uint32_t ip,
 }
 
 int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
-		uint32_t want_ip, uint16_t mtu, bool vhost, struct ctl_pod **out, struct ctl_err *e)
+		uint32_t want_ip, uint16_t mtu, bool vhost, bool restore, struct ctl_pod **out,
+		struct ctl_err *e)
 {
 	struct ctl_pod *p = free_slot();
 	struct rte_ether_addr mac, gwmac;
@@ -231,7 +234,7 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 	p->ns_dev = nst.st_dev;
 	p->ns_ino = nst.st_ino;
 	rc = vhost ? vhost_port(container_id, ifname, ip, &gwmac, &pid, e)
-		   : tap_port(ns, netns, ifname, ip, p->mtu, &mac, &gwmac, &pid, &p->nl, e);
+		   : tap_port(ns, netns, ifname, ip, p->mtu, &mac, &gwmac, restore, &pid, &p->nl, e);
 	close(ns);
 	if (rc == 0 && vhost && (rc = ctl_vhost_write(p, &gwmac)) != 0)
 		ctl_fail(e, PL_E_RESOURCE, "cannot write the vhost-user config file in %s: %s",

@@ -207,7 +207,7 @@ static void restore_pods(json_t *pods)
 		if (ctl_pod_k8s_names(o, k8s_ns, k8s_name, &e) != 0)
 			ctl_warn("state: pod %s/%s: %s (kept without its Kubernetes name)", id, ifn, e.msg);
 		e = (struct ctl_err){0};
-		if (ctl_pod_add(id, ns, ifn, addr, mtu, vhost, &p, &e) != 0) {
+		if (ctl_pod_add(id, ns, ifn, addr, mtu, vhost, true, &p, &e) != 0) {
 			ctl_warn("state: pod %s/%s not restored: %s", id, ifn, e.msg);
 			continue;
 		}

@@ -164,7 +164,7 @@ void dp_stop(void)
 	}
 	for (pid = RTE_MAX_ETHPORTS; pid < DP_MAX_PORTS; pid++)
 		if (dp.ports[pid].active)
-			dp_kport_close(pid);
+			dp_kport_close(pid, false); /* TAPs stay for the next podlaned */
 	dp_kport_closers_stop();
 	for (unsigned i = 0; i < dp.cfg.n_workers; i++) {
 		close(dp.workers[i].epfd);

@@ -79,10 +79,12 @@ static int kport_add(uint16_t id, const int *fd, unsigned n, enum dp_port_kind k
 	return 0;
 }
 
-int dp_tap_create(const char *ifname, enum dp_port_kind kind, const char *name,
+int dp_tap_create(const char *ifname, bool attach, enum dp_port_kind kind, const char *name,
 		  const struct rte_ether_addr *mac, uint16_t *pid, char *err, size_t errlen)
 {
-	struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR};
+	/* IFF_TUN_EXCL: a new one, never another's interface of that name. */
+	struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR |
+					 (attach ? 0 : IFF_TUN_EXCL)};
 	int fd, hdr = sizeof(struct virtio_net_hdr), rc;
 	uint16_t id;
 
@@ -98,11 +100,18 @@ int dp_tap_create(const char *ifname, enum dp_port_kind kind, const char *name,
 		return -errno;
 	}
 	/* TSO for IPv4 and partial checksums: what a TCP/UDP socket in the
-	 * pod produces; anything else the kernel segments before us. */
+	 * pod produces; anything else the kernel segments before us. The
+	 * interface persists: it outlives this process (a restart, a crash)
+	 * with its MAC, MTU, addresses and routes, for the next one to attach
+	 * to; dp_port_remove() ends that. */
 	if (ioctl(fd, TUNSETIFF, &ifr) != 0 || ioctl(fd, TUNSETVNETHDRSZ, &hdr) != 0 ||
-	    ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) != 0) {
+	    ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) != 0 || ioctl(fd, TUNSETPERSIST, 1) != 0) {
 		rc = -errno;
-		snprintf(err, errlen, "cannot create TAP %s: %s", ifname, strerror(errno));
+		snprintf(err, errlen, "cannot %s TAP %s: %s", attach ? "attach to" : "create", ifname,
+			 errno == EINVAL && attach ? "an interface of that name is not a TAP"
+						  : strerror(errno));
+		if (!attach) /* made here, maybe persistent already: it goes */
+			ioctl(fd, TUNSETPERSIST, 0);
 		close(fd);
 		return rc;
 	}
@@ -315,9 +324,14 @@ void dp_kport_close_fds(const int *fd, unsigned n)
 			close(fd[q]);
 }
 
-void dp_kport_close(uint16_t port)
+void dp_kport_close(uint16_t port, bool for_good)
 {
-	dp_kport_close_fds(dp.ports[port].fd, dp.ports[port].n_rxq);
+	const struct dp_port *p = &dp.ports[port];
+
+	/* A TAP's interface goes with its last fd only once not persistent. */
+	if (for_good && p->kind != DP_PORT_UPLINK && ioctl(p->fd[0], TUNSETPERSIST, 0) != 0)
+		dp_log(RTE_LOG_WARNING, "port %s: its interface stays: %s", p->name, strerror(errno));
+	dp_kport_close_fds(p->fd, p->n_rxq);
 }
 
 void dp_kport_closers_stop(void)

@@ -307,7 +307,7 @@ int dp_port_remove(uint16_t pid)
 			return rc;
 		dp.ports[pid].active = 0;
 		if (dp.ports[pid].kport) { /* no worker reads or writes it any more */
-			dp_kport_close(pid);
+			dp_kport_close(pid, true);
 			memset(&dp.ports[pid], 0, sizeof(dp.ports[pid]));
 			return 0;
 		}

@@ -354,8 +354,9 @@ uint16_t dp_kport_rx(struct dp_worker *w, uint16_t port, uint16_t queue, struct 
 uint16_t dp_kport_tx(uint16_t port, unsigned sender, struct rte_mbuf **pkts, uint16_t n,
 		     struct dp_refused *r);
 /* dp_kport.c. Hands the port's fds to the closers (closed at once if there are none:
- * unit tests and fuzzers). */
-void dp_kport_close(uint16_t port);
+ * unit tests and fuzzers); for_good: a TAP's interface goes too, else it
+ * stays for the next podlaned. */
+void dp_kport_close(uint16_t port, bool for_good);
 void dp_kport_close_fds(const int *fd, unsigned n);
 int dp_kport_closers_start(char *err, size_t errlen);
 /* Every fd handed over is closed when this returns. */

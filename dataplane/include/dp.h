@@ -140,10 +140,13 @@ void dp_port_set_peer(uint16_t port_id, uint32_t ip, const struct rte_ether_addr
 void dp_port_set_mtu(uint16_t port_id, uint16_t mtu);
 int dp_port_remove(uint16_t port_id);
 /* Kernel ports (dp_kport.c: our own fd, virtio-net headers, TSO). A TAP
- * creates interface ifname in the netns the calling thread is in; mac is
- * our side's. A packet socket serves an existing interface as the uplink
- * and gives its MAC. */
-int dp_tap_create(const char *ifname, enum dp_port_kind kind, const char *name,
+ * creates interface ifname in the netns the calling thread is in or, with
+ * attach, takes over the TAP of that name a podlaned before left there
+ * (TAPs persist until dp_port_remove(): a stopped or crashed podlaned
+ * leaves them, carrier off, with all their settings); mac is our side's.
+ * A packet socket serves an existing interface as the uplink and gives
+ * its MAC. */
+int dp_tap_create(const char *ifname, bool attach, enum dp_port_kind kind, const char *name,
 		  const struct rte_ether_addr *mac, uint16_t *port_id, char *err, size_t errlen);
 /* Where a TAP port's interface is now: its name and, unless netns_fd is
  * NULL, an fd of its netns (the caller closes it), whatever became of the
