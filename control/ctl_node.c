@@ -126,7 +126,8 @@ int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 	 * same after a restart. */
 	const uint8_t *nb = (const uint8_t *)&c->node_ip;
 	struct rte_ether_addr mac = {{0x02, 0x51, nb[0], nb[1], nb[2], nb[3]}};
-	if (dp_tap_create(c->host_port, true, DP_PORT_HOST, "tap_host", &mac, &pid, err, errlen) != 0)
+	if (dp_tap_create(c->host_port, true, ctl_keeper_fd(c->host_port), DP_PORT_HOST, "tap_host",
+			  &mac, &pid, err, errlen) != 0)
 		return -1;
 	/* Kernel side of the host port: node IP and node MAC, so the kernel
 	 * keeps its address and its neighbours see one MAC for the node; the

@@ -191,6 +191,20 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 		uint32_t want_ip, uint16_t mtu, bool vhost, bool restore, struct ctl_pod **out,
 		struct ctl_err *e);
 
+/* The fd keeper (ctl_keeper.c), which holds the TAPs' fds while no
+ * podlaned runs. connect: at start, before DPDK; the keeper started if
+ * there is none; -1 (logged) if there can be none. fd: the TAP ifname in
+ * the calling thread's netns a podlaned before left, or -1. taken: once
+ * pods are restored, the rest closed and the keeper given this podlaned's
+ * TAPs (until then it keeps the last one's). hold/release: a TAP port's
+ * fd handed to it, or closed there. main: the keeper process itself. */
+int ctl_keeper_connect(const char *state_dir);
+int ctl_keeper_fd(const char *ifname);
+void ctl_keeper_taken(void);
+void ctl_keeper_hold(uint16_t port);
+void ctl_keeper_release(uint16_t port);
+int ctl_keeper_main(int listen_fd, const char *pidfile);
+
 /* vhost-user pods (ctl_vhost.c): socket and config file paths in
  * vhost_dir (-ENAMETOOLONG past a socket path's 108 bytes), the config
  * file written for the pod's application, and both removed. */

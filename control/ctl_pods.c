@@ -155,8 +155,8 @@ static int tap_port(int ns, const char *netns, const char *ifname, uint32_t ip, 
 	if (!restore && if_nametoindex(ifname) != 0) {
 		ctl_fail(e, PL_E_EXISTS, "ifname: %s already exists in netns %s", ifname, netns);
 		rc = -EEXIST;
-	} else if ((rc = dp_tap_create(ifname, restore, DP_PORT_POD, name, gwmac, pid, derr,
-				       sizeof(derr))) != 0) {
+	} else if ((rc = dp_tap_create(ifname, restore, restore ? ctl_keeper_fd(ifname) : -1,
+				       DP_PORT_POD, name, gwmac, pid, derr, sizeof(derr))) != 0) {
 		ctl_fail(e, PL_E_RESOURCE, "%s", derr);
 	} else if ((rc = setup_in_netns(ifname, ip, mac, mtu, e)) == 0) {
 		*nl = ctl_nl_open(); /* ctl_ports_watch */
@@ -258,6 +258,8 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 	}
 	p->used = true;
 	p->port = pid;
+	if (!vhost) /* restored ones: all at once, by ctl_keeper_taken() */
+		ctl_keeper_hold(pid);
 	*out = p;
 	ctl_log("pod add %s/%s ip %s port %u%s", container_id, ifname, ctl_ip_str(ip, ipb), pid,
 		vhost ? " (vhost-user)" : "");
@@ -321,8 +323,10 @@ int ctl_pod_del(struct ctl_pod *p)
 	 * has this port's name by then. */
 	if (saved_routes)
 		ctl_state_save_routes();
-	if (!p->vhost)
+	if (!p->vhost) {
 		release_ifname(p);
+		ctl_keeper_release(p->port);
+	}
 	int rc = dp_port_remove(p->port);
 	if (rc != 0)
 		ctl_warn("pod del %s/%s: port %u removal failed: %s", p->container_id, p->ifname,

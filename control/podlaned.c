@@ -116,6 +116,9 @@ int main(int argc, char **argv)
 	char err[CTL_ERR_LEN];
 	int o;
 
+	/* The fd keeper (ctl_keeper.c): podlaned's binary, started by it. */
+	if (argc == 4 && strcmp(argv[1], "--fd-keeper") == 0)
+		return ctl_keeper_main(atoi(argv[2]), argv[3]);
 	while ((o = getopt_long(argc, argv, "c:nhV", opts, NULL)) != -1) {
 		switch (o) {
 		case 'c':
@@ -163,6 +166,9 @@ int main(int argc, char **argv)
 		ctl_config_free(&c);
 		return 1;
 	}
+	/* Before DPDK: the keeper, started now if there is none, holds none
+	 * of its memory. */
+	ctl_keeper_connect(c.state_dir);
 	char *eal[128];
 	int n_eal = eal_argv(&c, argc - optind, argv + optind, eal);
 	struct dp_config dc = {.n_workers = c.workers, .worker_nice = c.worker_nice,
@@ -181,6 +187,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	ctl_state_restore();
+	ctl_keeper_taken(); /* interfaces of pods not restored: not ours */
 	ctl_nat_sync();
 	if (dp_start_workers() != 0 || ctl_server_listen(c.socket, c.socket_gid, c.max_request_mb, err, sizeof(err)) != 0) {
 		ctl_error("start-up failed: %s", err[0] ? err : "cannot launch workers");

@@ -79,23 +79,32 @@ static int kport_add(uint16_t id, const int *fd, unsigned n, enum dp_port_kind k
 	return 0;
 }
 
-int dp_tap_create(const char *ifname, bool attach, enum dp_port_kind kind, const char *name,
-		  const struct rte_ether_addr *mac, uint16_t *pid, char *err, size_t errlen)
+int dp_tap_create(const char *ifname, bool attach, int fd, enum dp_port_kind kind,
+		  const char *name, const struct rte_ether_addr *mac, uint16_t *pid, char *err,
+		  size_t errlen)
 {
 	/* IFF_TUN_EXCL: a new one, never another's interface of that name. */
 	struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR |
 					 (attach ? 0 : IFF_TUN_EXCL)};
-	int fd, hdr = sizeof(struct virtio_net_hdr), rc;
+	int hdr = sizeof(struct virtio_net_hdr), rc;
 	uint16_t id;
 
-	if ((rc = free_id(&id, err, errlen)) != 0)
-		return rc;
+	bool given = fd >= 0; /* attached already (the fd keeper's) */
+
 	if (snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname) >= IFNAMSIZ) {
 		snprintf(err, errlen, "interface name '%s' is too long", ifname);
-		return -EINVAL;
+		rc = -EINVAL;
+	} else {
+		rc = free_id(&id, err, errlen);
 	}
+	if (rc != 0) {
+		if (given)
+			close(fd);
+		return rc;
+	}
+
 	/* The interface is created in the netns this thread is in now. */
-	if ((fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0) {
+	if (fd < 0 && (fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0) {
 		snprintf(err, errlen, "cannot open /dev/net/tun: %s", strerror(errno));
 		return -errno;
 	}
@@ -104,13 +113,13 @@ int dp_tap_create(const char *ifname, bool attach, enum dp_port_kind kind, const
 	 * interface persists: it outlives this process (a restart, a crash)
 	 * with its MAC, MTU, addresses and routes, for the next one to attach
 	 * to; dp_port_remove() ends that. */
-	if (ioctl(fd, TUNSETIFF, &ifr) != 0 || ioctl(fd, TUNSETVNETHDRSZ, &hdr) != 0 ||
+	if ((!given && ioctl(fd, TUNSETIFF, &ifr) != 0) || ioctl(fd, TUNSETVNETHDRSZ, &hdr) != 0 ||
 	    ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) != 0 || ioctl(fd, TUNSETPERSIST, 1) != 0) {
 		rc = -errno;
 		snprintf(err, errlen, "cannot %s TAP %s: %s", attach ? "attach to" : "create", ifname,
 			 errno == EINVAL && attach ? "an interface of that name is not a TAP"
 						  : strerror(errno));
-		if (!attach) /* made here, maybe persistent already: it goes */
+		if (!attach && !given) /* made here, maybe persistent already: it goes */
 			ioctl(fd, TUNSETPERSIST, 0);
 		close(fd);
 		return rc;
@@ -118,6 +127,14 @@ int dp_tap_create(const char *ifname, bool attach, enum dp_port_kind kind, const
 	/* A new TAP has the kernel's default MTU; dp_port_set_mtu follows
 	 * what the caller sets. */
 	return kport_add(id, &fd, 1, kind, name, mac, RTE_ETHER_MTU, pid, err, errlen);
+}
+
+int dp_tap_fd(uint16_t port)
+{
+	if (port >= DP_MAX_PORTS)
+		return -1;
+	const struct dp_port *p = &dp.ports[port];
+	return p->active && p->kport && p->kind != DP_PORT_UPLINK ? p->fd[0] : -1;
 }
 
 int dp_tap_where(uint16_t port, char name[IFNAMSIZ], int *netns_fd)

@@ -21,7 +21,7 @@ NODES=(1 2 3)
 
 down() {
 	for i in "${NODES[@]}"; do
-		for f in $D/podlaned-n$i.pid $D/bird-n$i.pid $D/bird-fab.pid $D/iperf.pid $D/web-n$i.pid \
+		for f in $D/podlaned-n$i.pid $D/n$i.state/keeper.pid $D/bird-n$i.pid $D/bird-fab.pid $D/iperf.pid $D/web-n$i.pid \
 			$D/echo-ext.pid; do
 			[ -f "$f" ] || continue
 			pid=$(cat "$f")

@@ -143,11 +143,14 @@ int dp_port_remove(uint16_t port_id);
  * creates interface ifname in the netns the calling thread is in or, with
  * attach, takes over the TAP of that name a podlaned before left there
  * (TAPs persist until dp_port_remove(): a stopped or crashed podlaned
- * leaves them, carrier off, with all their settings); mac is our side's.
- * A packet socket serves an existing interface as the uplink and gives
- * its MAC. */
-int dp_tap_create(const char *ifname, bool attach, enum dp_port_kind kind, const char *name,
-		  const struct rte_ether_addr *mac, uint16_t *port_id, char *err, size_t errlen);
+ * leaves them with all their settings); fd: one already attached to it
+ * (the fd keeper's copy; taken, closed on failure), or -1. mac is our
+ * side's. dp_tap_fd: a TAP port's fd (for the fd keeper), or -1. A packet
+ * socket serves an existing interface as the uplink and gives its MAC. */
+int dp_tap_create(const char *ifname, bool attach, int fd, enum dp_port_kind kind,
+		  const char *name, const struct rte_ether_addr *mac, uint16_t *port_id, char *err,
+		  size_t errlen);
+int dp_tap_fd(uint16_t port_id);
 /* Where a TAP port's interface is now: its name and, unless netns_fd is
  * NULL, an fd of its netns (the caller closes it), whatever became of the
  * name it was given and the netns path it was made in. 0, or -EBADFD once

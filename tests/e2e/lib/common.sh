@@ -44,6 +44,9 @@ on_exit() {
 		done
 		for l in "$WORK"/*.log; do echo "## $l"; tail -30 "$l"; done
 	fi
+	# podlaned's fd keepers (they outlive podlaned on purpose), before the
+	# registered undos unmount what may hold their pid files.
+	for f in "$WORK"/*/keeper.pid; do [ -f "$f" ] && stop_pid "$f"; done
 	tac "$CLEANUP" | while read -r cmd; do eval "$cmd" >/dev/null 2>&1; done
 	# Whatever is still mounted below WORK (podman's overlay driver keeps
 	# mounts on its own dirs) would make rm -rf fail: unmount, deepest first.
