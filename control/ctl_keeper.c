@@ -5,7 +5,8 @@
  * host port stay up) and what pods send meanwhile waits in the TAP's
  * queue (500 frames) instead of being dropped. The next podlaned takes
  * the copies (SCM_RIGHTS), so it reads the very queues the last one did,
- * and keeps the keeper. podlaned starts it before DPDK (fork, then exec of
+ * and keeps the keeper. The uplink's packet sockets are held the same way:
+ * what arrives from the node network meanwhile waits in them. podlaned starts it before DPDK (fork, then exec of
  * its own binary with --fd-keeper), so it holds no memory of podlaned's;
  * with no podlaned for KEEP_IDLE_S, or holding nothing when its podlaned
  * goes, it closes everything and ends (the interfaces persist without
@@ -16,9 +17,10 @@
  * 'E'; podlaned -> keeper, once it has its ports: 'R' (close all: a
  * podlaned that fails to start before leaves them held), then 'A' key +
  * one fd (hold it as key) for each, and 'D' key (close it) as pods go.
- * Keys are podlaned's port ids. */
+ * Keys are podlaned's port ids plus queue * DP_MAX_PORTS. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_packet.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <poll.h>
@@ -35,7 +37,7 @@
 
 #include "ctl_node.h"
 
-#define KEEP_KEYS 1024
+#define KEEP_KEYS (DP_MAX_PORTS * DP_MAX_WORKERS) /* port + queue * DP_MAX_PORTS */
 #define KEEP_BATCH 64
 #define KEEP_IDLE_S 60
 #define KEEP_POOL 1024
@@ -281,7 +283,8 @@ int ctl_keeper_connect(const char *state_dir)
 	 * (ctl_keeper_taken): one that fails to start leaves them held. */
 	kp.conn = s;
 	if (kp.n_pool)
-		ctl_log("fd keeper: took %u interface(s) a podlaned before left", kp.n_pool);
+		ctl_log("fd keeper: took %u fd(s) a podlaned before left (TAPs, uplink sockets)",
+			kp.n_pool);
 	return 0;
 }
 
@@ -321,21 +324,47 @@ void ctl_keeper_taken(void)
 	kp.ours = true;
 	send_fds(kp.conn, &reset, NULL, 0);
 	ctl_keeper_hold(dp_host_port());
+	ctl_keeper_hold(dp_uplink_port()); /* a packet socket uplink's */
 	for (unsigned i = 0; i < CTL_MAX_PODS; i++)
 		if (node.pods[i].used && !node.pods[i].vhost)
 			ctl_keeper_hold(node.pods[i].port);
 }
 
+unsigned ctl_keeper_packet_fds(const char *ifname, int *fds, unsigned max)
+{
+	unsigned idx = if_nametoindex(ifname), n = 0;
+
+	for (unsigned i = 0; idx != 0 && i < kp.n_pool && n < max;) {
+		struct sockaddr_ll sll;
+		socklen_t len = sizeof(sll);
+		int dom = 0;
+		socklen_t dlen = sizeof(dom);
+		int fd = kp.pool[i];
+		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &dlen) == 0 && dom == AF_PACKET &&
+		    getsockname(fd, (struct sockaddr *)&sll, &len) == 0 &&
+		    (unsigned)sll.sll_ifindex == idx) {
+			fds[n++] = fd;
+			kp.pool[i] = kp.pool[--kp.n_pool];
+		} else {
+			i++;
+		}
+	}
+	return n;
+}
+
 void ctl_keeper_hold(uint16_t port)
 {
-	struct keep_msg m = {.op = 'A', .key = port};
-	int fd = dp_tap_fd(port);
+	int fds[DP_MAX_WORKERS];
+	unsigned n = dp_kport_fds(port, fds, DP_MAX_WORKERS);
 
-	if (kp.ours && kp.conn >= 0 && fd >= 0 && send_fds(kp.conn, &m, &fd, 1) != 0) {
-		ctl_warn("fd keeper: gone (%s): pods' interfaces lose their carrier while podlaned "
-			 "restarts", strerror(errno));
-		close(kp.conn);
-		kp.conn = -1;
+	for (unsigned q = 0; kp.ours && kp.conn >= 0 && q < n; q++) {
+		struct keep_msg m = {.op = 'A', .key = (uint16_t)(port + q * DP_MAX_PORTS)};
+		if (send_fds(kp.conn, &m, &fds[q], 1) != 0) {
+			ctl_warn("fd keeper: gone (%s): pods' interfaces lose their carrier while "
+				 "podlaned restarts", strerror(errno));
+			close(kp.conn);
+			kp.conn = -1;
+		}
 	}
 }
 

@@ -96,7 +96,9 @@ int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 		/* Port names are telemetry keys: no ':' there. */
 		char name[32];
 		snprintf(name, sizeof(name), "af_packet_%s", upif);
-		if (dp_packet_create(upif, name, &up, &node.node_mac, err, errlen) != 0)
+		int kept[DP_MAX_WORKERS];
+		unsigned n_kept = ctl_keeper_packet_fds(upif, kept, DP_MAX_WORKERS);
+		if (dp_packet_create(upif, name, kept, n_kept, &up, &node.node_mac, err, errlen) != 0)
 			return -1;
 	} else {
 		/* The uplink is the one port EAL probed from the allowlist/--vdev. */
@@ -253,6 +255,7 @@ static void rebind(unsigned idx)
 	}
 	node.uplink_rebind_failed = false;
 	node.uplink_ifindex = idx;
+	ctl_keeper_hold(dp_uplink_port()); /* the new sockets in place of the old */
 	quiet_kernel_uplink(node.uplink_if);
 	ctl_log("uplink %s: the interface is back (index %u), served again", node.uplink_if, idx);
 	follow_mac(&mac);

@@ -196,10 +196,13 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
  * there is none; -1 (logged) if there can be none. fd: the TAP ifname in
  * the calling thread's netns a podlaned before left, or -1. taken: once
  * pods are restored, the rest closed and the keeper given this podlaned's
- * TAPs (until then it keeps the last one's). hold/release: a TAP port's
- * fd handed to it, or closed there. main: the keeper process itself. */
+ * kernel ports (until then it keeps the last one's). hold/release: a
+ * kernel port's fds (a TAP's, the uplink's sockets) handed to it, or a
+ * pod's closed there. main: the keeper process itself. */
 int ctl_keeper_connect(const char *state_dir);
 int ctl_keeper_fd(const char *ifname);
+/* The packet sockets on ifname a podlaned before left; how many. */
+unsigned ctl_keeper_packet_fds(const char *ifname, int *fds, unsigned max);
 void ctl_keeper_taken(void);
 void ctl_keeper_hold(uint16_t port);
 void ctl_keeper_release(uint16_t port);

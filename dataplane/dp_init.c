@@ -80,6 +80,7 @@ int dp_init_tables(const struct dp_config *c, char *err, size_t errlen)
 		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF,
 	};
 	dp.neigh_hash = rte_hash_create(&hp);
+	dp.neigh_queued = 0;
 	dp.slowpath = rte_ring_create("podlane_slowpath", DP_SLOWPATH_RING, SOCKET_ID_ANY,
 				      RING_F_SC_DEQ);
 	dp.slowpath_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -129,12 +129,15 @@ int dp_tap_create(const char *ifname, bool attach, int fd, enum dp_port_kind kin
 	return kport_add(id, &fd, 1, kind, name, mac, RTE_ETHER_MTU, pid, err, errlen);
 }
 
-int dp_tap_fd(uint16_t port)
+unsigned dp_kport_fds(uint16_t port, int *fds, unsigned max)
 {
-	if (port >= DP_MAX_PORTS)
-		return -1;
+	if (port >= DP_MAX_PORTS || !dp.ports[port].active || !dp.ports[port].kport)
+		return 0;
 	const struct dp_port *p = &dp.ports[port];
-	return p->active && p->kport && p->kind != DP_PORT_UPLINK ? p->fd[0] : -1;
+	unsigned n = RTE_MIN((unsigned)p->n_rxq, max);
+	for (unsigned q = 0; q < n; q++)
+		fds[q] = __atomic_load_n(&p->fd[q], __ATOMIC_ACQUIRE);
+	return n;
 }
 
 int dp_tap_where(uint16_t port, char name[IFNAMSIZ], int *netns_fd)
@@ -195,23 +198,27 @@ static int packet_fanout(int *fd, unsigned n)
 	return 0;
 }
 
-/* n packet sockets on interface ifname in one fanout group, and the
+/* n packet sockets on interface ifname in one fanout group (given: n
+ * such sockets a podlaned before left, taken as they are), and the
  * interface's MAC and MTU; on failure none is left open. */
-static int packet_open(const char *ifname, int *fd, unsigned n, struct rte_ether_addr *mac,
-		       uint16_t *mtu, char *err, size_t errlen)
+static int packet_open(const char *ifname, int *fd, unsigned n, bool given,
+		       struct rte_ether_addr *mac, uint16_t *mtu, char *err, size_t errlen)
 {
 	struct ifreq ifr = {0};
-	unsigned idx = if_nametoindex(ifname), made = 0;
+	unsigned idx = if_nametoindex(ifname), made = given ? n : 0;
 	int rc = 0;
 
 	if (idx == 0) {
 		snprintf(err, errlen, "uplink interface %s: %s", ifname, strerror(errno));
+		close_all(fd, made);
 		return -ENODEV;
 	}
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
 	while (made < n && (rc = packet_socket(idx)) >= 0)
 		fd[made++] = rc;
-	if (rc >= 0 && (rc = packet_fanout(fd, n)) == 0 && ioctl(fd[0], SIOCGIFHWADDR, &ifr) != 0)
+	if (rc >= 0 && !given)
+		rc = packet_fanout(fd, n);
+	if (rc >= 0 && ioctl(fd[0], SIOCGIFHWADDR, &ifr) != 0)
 		rc = -errno;
 	memcpy(mac->addr_bytes, ifr.ifr_hwaddr.sa_data, RTE_ETHER_ADDR_LEN);
 	if (rc >= 0 && ioctl(fd[0], SIOCGIFMTU, &ifr) != 0)
@@ -225,15 +232,26 @@ static int packet_open(const char *ifname, int *fd, unsigned n, struct rte_ether
 	return 0;
 }
 
-int dp_packet_create(const char *ifname, const char *name, uint16_t *pid,
-		     struct rte_ether_addr *mac, char *err, size_t errlen)
+int dp_packet_create(const char *ifname, const char *name, const int *given, unsigned n_given,
+		     uint16_t *pid, struct rte_ether_addr *mac, char *err, size_t errlen)
 {
 	int fd[DP_MAX_WORKERS], rc;
 	unsigned n = RTE_MAX(dp.cfg.n_workers, 1u); /* one per worker */
 	uint16_t id, mtu;
 
-	if ((rc = free_id(&id, err, errlen)) != 0 ||
-	    (rc = packet_open(ifname, fd, n, mac, &mtu, err, errlen)) != 0)
+	/* A podlaned before with as many workers left its sockets: what
+	 * arrived meanwhile waits in them. Else new ones. */
+	bool take = n_given == n;
+	if (take)
+		memcpy(fd, given, n * sizeof(*fd));
+	else
+		close_all(given, n_given);
+	if ((rc = free_id(&id, err, errlen)) != 0) {
+		if (take)
+			close_all(fd, n);
+		return rc;
+	}
+	if ((rc = packet_open(ifname, fd, n, take, mac, &mtu, err, errlen)) != 0)
 		return rc;
 	return kport_add(id, fd, n, DP_PORT_UPLINK, name, mac, mtu, pid, err, errlen);
 }
@@ -249,7 +267,7 @@ int dp_packet_rebind(const char *ifname, struct rte_ether_addr *mac, char *err, 
 	}
 	struct dp_port *p = &dp.ports[dp.uplink];
 	unsigned n = p->n_rxq;
-	if ((rc = packet_open(ifname, fd, n, mac, &mtu, err, errlen)) != 0)
+	if ((rc = packet_open(ifname, fd, n, false, mac, &mtu, err, errlen)) != 0)
 		return rc;
 	if ((rc = dp_workers_unassign(dp.uplink)) != 0) {
 		snprintf(err, errlen, "uplink %s: out of memory", ifname);

@@ -100,6 +100,7 @@ static void neigh_learn(struct rte_mbuf *m)
 		n->probes = 0;
 		for (uint8_t i = 0; i < n->n_queued; i++)
 			neigh_send(word, n->queue[i]);
+		dp.neigh_queued -= n->n_queued;
 		n->n_queued = 0;
 	}
 	/* The kernel may have asked too (it shares the node IP and MAC). */
@@ -132,9 +133,10 @@ static void neigh_resolve(struct rte_mbuf *m)
 		neigh_send(word, m);
 		return;
 	}
-	if (n->n_queued < DP_NEIGH_QUEUE)
+	if (n->n_queued < DP_NEIGH_QUEUE && dp.neigh_queued < DP_NEIGH_QUEUED_MAX) {
 		n->queue[n->n_queued++] = m;
-	else
+		dp.neigh_queued++;
+	} else
 		slowpath_drop(m, DP_DROP_ARP_QUEUE_FULL);
 	if (rte_get_tsc_cycles() - n->last_req >= rte_get_tsc_hz())
 		neigh_request(n);
@@ -233,6 +235,7 @@ static void neigh_age(struct dp_neigh *n, uint64_t now, uint64_t hz)
 			       NEIGH_MAX_PROBES, n->n_queued);
 		for (uint8_t i = 0; i < n->n_queued; i++)
 			slowpath_drop(n->queue[i], DP_DROP_ARP_FAILED);
+		dp.neigh_queued -= n->n_queued;
 		n->n_queued = 0;
 		n->probes = 0;
 		return;

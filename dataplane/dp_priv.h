@@ -32,7 +32,12 @@
  * of value); DP_MAX_NH itself is their "no route". */
 #define DP_MAX_NH ((1u << 15) - 1)
 #define DP_MAX_NEIGH 4096
-#define DP_NEIGH_QUEUE 4
+/* Packets waiting for ARP: per neighbour (the kernel keeps ~100), and in
+ * all (so unresolved next hops cannot take the whole mbuf pool). A burst
+ * waiting on a gateway is common: a restarted podlaned reads what queued
+ * in its kernel ports meanwhile before it knows any neighbour. */
+#define DP_NEIGH_QUEUE 64
+#define DP_NEIGH_QUEUED_MAX 2048
 #define DP_SLOWPATH_RING 1024
 /* Threads that close kernel ports' fds (dp_kport.c). */
 #define DP_CLOSERS 4
@@ -207,6 +212,7 @@ struct dp {
 	struct rte_hash *nh_by_key;     /* dedup of next hops */
 	struct rte_hash *neigh_hash;    /* ip -> index into neigh[] */
 	struct dp_neigh neigh[DP_MAX_NEIGH];
+	uint32_t neigh_queued; /* packets in every neigh[].queue (control thread) */
 	struct rte_ring *slowpath;
 	int slowpath_efd;
 	uint64_t slowpath_stats[DP_DROP_MAX];

@@ -145,19 +145,21 @@ int dp_port_remove(uint16_t port_id);
  * (TAPs persist until dp_port_remove(): a stopped or crashed podlaned
  * leaves them with all their settings); fd: one already attached to it
  * (the fd keeper's copy; taken, closed on failure), or -1. mac is our
- * side's. dp_tap_fd: a TAP port's fd (for the fd keeper), or -1. A packet
- * socket serves an existing interface as the uplink and gives its MAC. */
+ * side's. A packet socket serves an existing interface as the uplink and
+ * gives its MAC; given: the sockets a podlaned before left on it (taken
+ * if as many as workers, else closed). dp_kport_fds: a kernel port's fds
+ * (one per queue; for the fd keeper), their number. */
 int dp_tap_create(const char *ifname, bool attach, int fd, enum dp_port_kind kind,
 		  const char *name, const struct rte_ether_addr *mac, uint16_t *port_id, char *err,
 		  size_t errlen);
-int dp_tap_fd(uint16_t port_id);
+unsigned dp_kport_fds(uint16_t port_id, int *fds, unsigned max);
 /* Where a TAP port's interface is now: its name and, unless netns_fd is
  * NULL, an fd of its netns (the caller closes it), whatever became of the
  * name it was given and the netns path it was made in. 0, or -EBADFD once
  * the interface was deleted. */
 int dp_tap_where(uint16_t port_id, char name[16 /* IFNAMSIZ */], int *netns_fd);
-int dp_packet_create(const char *ifname, const char *name, uint16_t *port_id,
-		     struct rte_ether_addr *mac, char *err, size_t errlen);
+int dp_packet_create(const char *ifname, const char *name, const int *given, unsigned n_given,
+		     uint16_t *port_id, struct rte_ether_addr *mac, char *err, size_t errlen);
 /* The packet socket uplink's interface was re-created (same name, new
  * index): serve the new one with fresh sockets, in place, so the port,
  * its routes and neighbours stay; mac gets the interface's MAC, which

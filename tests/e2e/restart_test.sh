@@ -55,8 +55,9 @@ wait_for 30 ctl node node || fail "podlaned did not come back"
 [ "$(node_view)" = "$node_before" ] || fail "the host port changed across the restart: $(node_view) (was $node_before)"
 no_carrier pa eth0 && fail "pod a's interface has no carrier after the restart"
 [ "$(cat "$WORK/node.state/keeper.pid")" = "$keeper" ] || fail "the restarted podlaned did not keep the fd keeper"
-grep -q "fd keeper: took 3 interface(s) a podlaned before left" "$WORK/node.log" ||
-	fail "the restarted podlaned did not take the pods' and host port's fds from the keeper"
+# Two pods' TAPs, the host port's and the uplink's one socket (1 worker).
+grep -q "fd keeper: took 4 fd(s) a podlaned before left" "$WORK/node.log" ||
+	fail "the restarted podlaned did not take the TAPs' and the uplink's fds from the keeper"
 [ "$(ctl node route list)" = "$routes_before" ] || fail "routes differ after restart: $(ctl node route list)"
 [ "$(ctl node pod list)" = "$pods_before" ] || fail "pods differ after restart: $(ctl node pod list)"
 [ "$(ip -n pa -4 -o addr show eth0 | awk '{print $4}')" = "100.96.243.1/32" ] || fail "pod a lost its address"
