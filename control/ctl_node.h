@@ -263,6 +263,9 @@ bool ctl_state_dirty(void); /* some change is not on disk */
 /* Creates state_dir if need be; fails (with the reason) unless podlaned
  * can write files there. Checked before start-up builds anything. */
 int ctl_state_dir_check(const char *dir, char *err, size_t errlen);
+/* A state file of a newer layout (a downgrade): -1, err says so; older
+ * and damaged ones are load's business. */
+int ctl_state_version_check(const char *dir, char *err, size_t errlen);
 void ctl_state_restore(void);
 
 #endif

@@ -58,9 +58,12 @@ static int open_prev(const char *prev)
 	return fd;
 }
 
+/* The layout of the state files this podlaned writes and reads. */
+#define STATE_VERSION 1
+
 static int save_doc(const char *path, const char *key, json_t *items, bool durable)
 {
-	json_t *root = json_pack("{s:i, s:o}", "version", 1, key, items);
+	json_t *root = json_pack("{s:i, s:o}", "version", STATE_VERSION, key, items);
 	char prev[330];
 	int fd, rc = 0;
 
@@ -264,9 +267,10 @@ static json_t *load(const char *path, const char *key)
 			ctl_error("state file %s is corrupt: %s (line %d)", path, je.text, je.line);
 		return NULL;
 	}
-	if (!json_is_object(root) || json_integer_value(json_object_get(root, "version")) != 1 ||
+	if (!json_is_object(root) || json_integer_value(json_object_get(root, "version")) != STATE_VERSION ||
 	    !json_is_array(json_object_get(root, key))) {
-		ctl_error("state file %s is not a podlane state (version 1 with %s)", path, key);
+		ctl_error("state file %s is not a podlane state (version %d with %s)", path,
+			  STATE_VERSION, key);
 		json_decref(root);
 		return NULL;
 	}
@@ -300,6 +304,27 @@ static json_t *load_or_prev(const char *path, const char *key)
 		ctl_warn("cannot put the damaged %s aside: %s", path, strerror(errno));
 	ctl_warn("using the previous good state %s (the damaged one is now %s)", prev, aside);
 	return root;
+}
+
+int ctl_state_version_check(const char *dir, char *err, size_t errlen)
+{
+	static const char *const files[] = {"state.json", "routes.json", "services.json"};
+
+	for (unsigned i = 0; i < 2 * RTE_DIM(files); i++) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/%s%s", dir, files[i / 2], i % 2 ? ".prev" : "");
+		json_t *root = json_load_file(path, 0, NULL);
+		json_int_t v = json_integer_value(json_object_get(root, "version"));
+		json_decref(root);
+		if (v > STATE_VERSION) {
+			snprintf(err, errlen, "state file %s was written by a newer podlaned (state "
+				 "version %lld; this one reads %d): refusing to start rather than lose "
+				 "what it holds (run the newer podlaned again)",
+				 path, (long long)v, STATE_VERSION);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 int ctl_state_dir_check(const char *dir, char *err, size_t errlen)

@@ -161,6 +161,7 @@ int main(int argc, char **argv)
 	dp_log_init(c.log_level);
 	/* Paths first: a bad one must stop the start before ports exist. */
 	if (ctl_state_dir_check(c.state_dir, err, sizeof(err)) != 0 ||
+	    ctl_state_version_check(c.state_dir, err, sizeof(err)) != 0 ||
 	    ctl_server_path_check(c.socket, err, sizeof(err)) != 0) {
 		ctl_error("start-up failed: %s", err);
 		ctl_config_free(&c);

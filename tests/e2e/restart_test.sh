@@ -119,10 +119,21 @@ ip netns exec node "$PODLANED" --config "$WORK/node.json" >>"$WORK/node.log" 2>&
 [ "$(pod_view)" = "$pod_before" ] || fail "a failed start changed pod a's interface: $(pod_view)"
 no_carrier pa eth0 && fail "a failed start took pod a's carrier"
 cp "$WORK/good.json" "$WORK/node.json"
+# A downgrade: state written by a newer podlaned is refused, not guessed at.
+st=$WORK/node.state
+cp "$st/state.json" "$WORK/state.good"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["version"]=2; json.dump(d,open(sys.argv[1],"w"))' "$st/state.json"
+out=$(ip netns exec node "$PODLANED" --config "$WORK/node.json" 2>&1) && fail "podlaned started on a newer state"
+grep -qF "podlaned: error: start-up failed: state file $st/state.json was written by a newer podlaned (state version 2; this one reads 1): refusing to start rather than lose what it holds (run the newer podlaned again)" <<<"$out" ||
+	fail "no clear error for a newer state: $out"
+[ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' "$st/state.json")" = 2 ] ||
+	fail "the newer state file was changed"
+no_carrier pa eth0 && fail "a refused downgrade took pod a's carrier"
+cp "$WORK/state.good" "$st/state.json"
 restart_node
 wait_for 10 ip netns exec pa ping -c 1 -W 1 100.96.243.2 || fail "no pod traffic after a failed start and a good one"
 [ "$(pod_view)" = "$pod_before" ] || fail "pod a's interface changed: $(pod_view)"
-ok "a podlaned that cannot start leaves the pods' interfaces as they are; the old config brings everything back"
+ok "a podlaned that cannot start (too little memory, a newer state) leaves the pods' interfaces and the state as they are; the old config brings everything back"
 
 # A damaged state file: the previous good copy is used, and said so.
 stop_pid "$WORK/node.pid"
@@ -145,7 +156,6 @@ ok "truncated state file: previous good copy used, pods and routes back, and aga
 # A write goes to FILE.prev and swaps names with FILE. Left by earlier
 # versions, FILE.prev may be a hard link to FILE: the next write must
 # break the link, not write through it into FILE.
-st=$WORK/node.state
 stop_pid "$WORK/node.pid"
 ln -f "$st/state.json" "$st/state.json.prev"
 restart_node
