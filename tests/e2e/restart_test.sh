@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # podlaned restarted: pods keep their interfaces (the same ifindex, MAC,
-# addresses and routes: a stopped podlaned leaves them, carrier off, and
-# the next takes them over), routes are back from the state file, traffic
-# flows again. A planned restart, kill -9 and an upgrade to another binary
-# lose no ping of a 10 ms stream (podlaned's fd keeper holds the TAPs
-# meanwhile), under iperf3; a podlaned that cannot start changes nothing.
+# addresses and routes: a stopped podlaned leaves them, held by its fd
+# keeper, and the next takes them over), routes are back from the state
+# file, traffic flows again. A planned restart and an upgrade to another
+# binary lose no ping of a 10 ms stream (what pods send meanwhile waits in
+# their TAPs), kill -9 at most what podlaned held when killed, under
+# iperf3; a podlaned that cannot start changes nothing.
 . "$(dirname "$0")/lib/common.sh"
 isolate "$@"
 
@@ -80,7 +81,7 @@ restart_node() { # start podlaned again on the same config, wait until ready
 ip netns exec pb iperf3 -s -D -p 5201 --pidfile "$WORK/iperf.pid"
 at_exit "stop_pid $WORK/iperf.pid"
 wait_for 5 ip netns exec pb sh -c "ss -ltn | grep :5201"
-under_traffic() { # NAME SIGNAL
+under_traffic() { # NAME SIGNAL MAX_LOST
 	ip netns exec pa iperf3 -c 100.96.243.2 -p 5201 -t 6 >"$WORK/iperf.out" 2>&1 &
 	local iperf=$! pinger victim lost
 	ip netns exec pa ping -i 0.01 -c 500 -W 1 100.96.243.2 >"$WORK/ping.out" 2>&1 &
@@ -95,18 +96,19 @@ under_traffic() { # NAME SIGNAL
 	lost=$((500 - $(sed -n 's/.*transmitted, \([0-9]*\) received.*/\1/p' "$WORK/ping.out")))
 	echo "$1: $lost of 500 pings lost (10 ms apart)"
 	# What the pods sent meanwhile waited in their TAPs' queues (the fd
-	# keeper held them): late, not lost.
-	[ "$lost" = 0 ] || fail "$lost pings lost across the $1"
+	# keeper held them): late, not lost. A kill -9 also loses what podlaned
+	# held at that instant (a burst read, not yet written): a ping or two.
+	[ "$lost" -le "$3" ] || fail "$lost pings lost across the $1 (at most $3)"
 	[ "$(ctl node pod list)" = "$pods_before" ] || fail "pods differ after the $1"
 	[ "$(pod_view)" = "$pod_before" ] || fail "pod a's interface changed across the $1: $(pod_view)"
 }
-under_traffic "planned restart" TERM
+under_traffic "planned restart" TERM 0
 ok "planned restart under traffic: the same interfaces, iperf3 completed, no ping lost"
-under_traffic "kill -9" KILL
-ok "kill -9 under traffic: the same interfaces, iperf3 completed, no ping lost"
+under_traffic "kill -9" KILL 2
+ok "kill -9 under traffic: the same interfaces, iperf3 completed, at most what podlaned held lost"
 # An upgrade: another binary (a copy, as a package would install) takes over.
 cp "$PODLANED" "$WORK/podlaned-new"
-NEW_BINARY=$WORK/podlaned-new under_traffic "upgrade to another binary" TERM
+NEW_BINARY=$WORK/podlaned-new under_traffic "upgrade to another binary" TERM 0
 [ "$(readlink "/proc/$(cat "$WORK/node.pid")/exe")" = "$WORK/podlaned-new" ] || fail "the new binary is not the one running"
 ok "upgrade under traffic: the same interfaces, iperf3 completed, no ping lost"
 
