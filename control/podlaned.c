@@ -188,7 +188,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	ctl_state_restore();
-	ctl_keeper_taken(); /* interfaces of pods not restored: not ours */
+	ctl_keeper_taken(); /* the keeper holds ours now; fds of pods not restored closed */
 	ctl_nat_sync();
 	if (dp_start_workers() != 0 || ctl_server_listen(c.socket, c.socket_gid, c.max_request_mb, err, sizeof(err)) != 0) {
 		ctl_error("start-up failed: %s", err[0] ? err : "cannot launch workers");

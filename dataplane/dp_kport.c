@@ -88,7 +88,6 @@ int dp_tap_create(const char *ifname, bool attach, int fd, enum dp_port_kind kin
 					 (attach ? 0 : IFF_TUN_EXCL)};
 	int hdr = sizeof(struct virtio_net_hdr), rc;
 	uint16_t id;
-
 	bool given = fd >= 0; /* attached already (the fd keeper's) */
 
 	if (snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname) >= IFNAMSIZ) {
@@ -102,7 +101,6 @@ int dp_tap_create(const char *ifname, bool attach, int fd, enum dp_port_kind kin
 			close(fd);
 		return rc;
 	}
-
 	/* The interface is created in the netns this thread is in now. */
 	if (fd < 0 && (fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0) {
 		snprintf(err, errlen, "cannot open /dev/net/tun: %s", strerror(errno));
