@@ -159,6 +159,9 @@ void dp_stop(void)
 	for (unsigned i = 0; i < dp.cfg.n_workers; i++)
 		dp_worker_kick(&dp.workers[i]);
 	rte_eal_mp_wait_lcore();
+	/* What workers punted before they stopped (ARP, ICMP to the node):
+	 * handled, not dropped, while the ports are still open. */
+	dp_slowpath_run();
 	RTE_ETH_FOREACH_DEV(pid) {
 		rte_eth_dev_stop(pid);
 		rte_eth_dev_close(pid);
