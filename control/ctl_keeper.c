@@ -16,7 +16,8 @@
  * keeper -> a podlaned that connects: 'F' + up to KEEP_BATCH fds, then
  * 'E'; podlaned -> keeper, once it has its ports: 'R' (close all: a
  * podlaned that fails to start before leaves them held), then 'A' key +
- * one fd (hold it as key) for each, and 'D' key (close it) as pods go.
+ * one fd (hold it as key) for each, and 'D' key (close it, answered by
+ * 'K' once closed) as pods go.
  * Keys are podlaned's port ids plus queue * DP_MAX_PORTS. */
 #include <errno.h>
 #include <fcntl.h>
@@ -177,6 +178,10 @@ int ctl_keeper_main(int lfd, const char *pidfile)
 		}
 		for (unsigned i = 0; i < nf; i++) /* none expected */
 			close(fds[i]);
+		if (m.op == 'D') { /* closed: podlaned waits for that */
+			struct keep_msg ack = {.op = 'K', .key = m.key};
+			send_fds(conn, &ack, NULL, 0);
+		}
 	}
 	for (unsigned k = 0; k < KEEP_KEYS; k++)
 		if (held[k] >= 0)
@@ -370,8 +375,14 @@ void ctl_keeper_hold(uint16_t port)
 
 void ctl_keeper_release(uint16_t port)
 {
-	struct keep_msg m = {.op = 'D', .key = port};
+	struct keep_msg m = {.op = 'D', .key = port}, ack;
+	unsigned nf;
+	int fds[KEEP_BATCH];
 
-	if (kp.ours && kp.conn >= 0)
-		send_fds(kp.conn, &m, NULL, 0);
+	/* Answered once closed: the pod's old interface must be gone with
+	 * podlaned's own fd, not linger (address and all) beside the next
+	 * pod's in the same netns. */
+	if (kp.ours && kp.conn >= 0 && send_fds(kp.conn, &m, NULL, 0) == 0 &&
+	    recv_fds(kp.conn, &ack, fds, &nf) <= 0)
+		ctl_warn("fd keeper: no answer to a release: %s", strerror(errno));
 }
