@@ -90,11 +90,11 @@ static json_t *m_stats_get(json_t *params, struct ctl_err *e)
 			continue;
 		const struct dp_port_stats *ps = &s.port[p];
 		json_array_append_new(
-			ports, json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "id", p, "name",
-					 pi.name, "rx_packets", ps->rx_pkts, "rx_bytes", ps->rx_bytes,
+			ports, json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "id", p,
+					 "name", pi.name, "rx_packets", ps->rx_pkts, "rx_bytes", ps->rx_bytes,
 					 "tx_packets", ps->tx_pkts, "tx_bytes", ps->tx_bytes,
 					 "rx_missed", ps->hw_rx_missed, "rx_errors", ps->hw_rx_errors,
-					 "tx_errors", ps->hw_tx_errors));
+					 "tx_errors", ps->hw_tx_errors, "policy_denied", ps->policy_denied));
 	}
 	for (unsigned d = 0; d < DP_DROP_MAX; d++)
 		json_object_set_new(drops, dp_drop_names[d], json_integer((json_int_t)s.drops[d]));

@@ -17,11 +17,11 @@ static bool reserved_origin(const char *o)
 /* origin param: optional, a short name, never one of ours. */
 static const char *origin_param(json_t *params, const char *def, struct ctl_err *e)
 {
-	const char *o = ctl_param_str(params, "origin", false, e);
+	const char *o = ctl_param_origin(params, def, e);
 
-	if (o == NULL)
-		return e->code ? NULL : def;
-	if (o[0] == '\0' || strlen(o) >= CTL_ORIGIN_LEN || reserved_origin(o)) {
+	if (o == NULL || o == def)
+		return o;
+	if (reserved_origin(o)) {
 		ctl_fail(e, PL_E_INVALID_PARAMS, "origin: '%.32s' is not allowed (1-%d characters, "
 			 "not system, pod, service or kernel)", o, CTL_ORIGIN_LEN - 1);
 		return NULL;

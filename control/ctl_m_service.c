@@ -5,23 +5,9 @@
 #include "ctl_node.h"
 #include "ctl_rpc.h"
 
-/* origin param: optional, a short name; "service" and ours are taken. */
-static const char *origin_param(json_t *params, const char *def, struct ctl_err *e)
-{
-	const char *o = ctl_param_str(params, "origin", false, e);
-
-	if (o == NULL)
-		return e->code ? NULL : def;
-	if (o[0] == '\0' || strlen(o) >= CTL_ORIGIN_LEN)
-		return ctl_fail(e, PL_E_INVALID_PARAMS, "origin: '%.32s' is not allowed (1-%d "
-				"characters)", o, CTL_ORIGIN_LEN - 1),
-		       NULL;
-	return o;
-}
-
 static json_t *m_service_add(json_t *params, struct ctl_err *e)
 {
-	const char *origin = origin_param(params, "static", e);
+	const char *origin = ctl_param_origin(params, "static", e);
 	char name[CTL_SVC_STRLEN];
 	struct ctl_svc s;
 
@@ -114,7 +100,7 @@ static void free_all(struct ctl_svc *w, size_t n)
  * the difference is applied. */
 static json_t *m_service_replace_all(json_t *params, struct ctl_err *e)
 {
-	const char *origin = origin_param(params, "agent", e);
+	const char *origin = ctl_param_origin(params, "agent", e);
 	json_t *svcs = json_object_get(params, "services"), *o;
 	unsigned added = 0, changed = 0, removed = 0, unchanged = 0;
 	char name[CTL_SVC_STRLEN];

@@ -3,7 +3,8 @@
  * own tables (dp_route_trace); the matching route from the control copy.
  * Given a port (and protocol, source), a Service's address is answered
  * with the service and the backend the connection gets, then the route
- * to that backend. */
+ * to that backend; given a source, with the NetworkPolicy verdict and the
+ * rules that allowed it. */
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -70,6 +71,24 @@ static int trace_service(json_t *params, json_t *o, uint32_t *dst, struct dp_flo
 	return 1;
 }
 
+/* With a source: what NetworkPolicy says of the connection (to the
+ * backend, after a Service's DNAT; without a port, as a ping). */
+static json_t *trace_policy(const struct dp_flow_tuple *f, uint32_t dst)
+{
+	struct dp_pol_verdict v;
+	json_t *o;
+
+	dp_policy_trace(f->src, dst, f->dport ? f->proto : IPPROTO_ICMP, f->dport, &v);
+	o = json_pack("{s:s}", "verdict", v.allowed ? "allow" : "deny");
+	for (unsigned d = 0; d < 2; d++) {
+		json_t *side = json_pack("{s:b}", "isolated", v.isolated[d]);
+		if (v.isolated[d])
+			json_object_set_new(side, "allowed_by", ctl_policy_rule_json(v.rule[d]));
+		json_object_set_new(o, d == DP_POL_INGRESS ? "ingress" : "egress", side);
+	}
+	return o;
+}
+
 static const struct ctl_route *longest_match(uint32_t ip)
 {
 	for (int plen = 32; plen >= 0; plen--) {
@@ -103,6 +122,15 @@ static json_t *m_route_lookup(json_t *params, struct ctl_err *e)
 	if (svc == 2) {
 		json_object_set_new(o, "action", json_string("reject"));
 		return o;
+	}
+	if (f.src != 0) {
+		json_t *pol = trace_policy(&f, dst);
+		bool denied = strcmp(json_string_value(json_object_get(pol, "verdict")), "deny") == 0;
+		json_object_set_new(o, "policy", pol);
+		if (denied) {
+			json_object_set_new(o, "action", json_string("deny"));
+			return o;
+		}
 	}
 	const struct ctl_route *r = longest_match(dst);
 	if (dp_route_trace(dst, &f, &t) != 0) {

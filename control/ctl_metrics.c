@@ -137,6 +137,9 @@ static void write_metrics(FILE *f)
 	port_metric(f, &s, "podlane_port_rx_missed_total",
 		    "Packets the port dropped because its receive ring was full.",
 		    offsetof(struct dp_port_stats, hw_rx_missed));
+	port_metric(f, &s, "podlane_port_policy_denied_total",
+		    "Packets its pod's NetworkPolicies refused (sent by it, or to it).",
+		    offsetof(struct dp_port_stats, policy_denied));
 
 	help(f, "podlane_drops_total", "counter", "Packets dropped by the dataplane, by reason.");
 	for (unsigned d = 0; d < DP_DROP_MAX; d++)

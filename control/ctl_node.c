@@ -78,6 +78,11 @@ int ctl_node_tables(const struct ctl_config *c, char *err, size_t errlen)
 	snprintf(node.state_path, sizeof(node.state_path), "%s/state.json", c->state_dir);
 	snprintf(node.routes_path, sizeof(node.routes_path), "%s/routes.json", c->state_dir);
 	snprintf(node.services_path, sizeof(node.services_path), "%s/services.json", c->state_dir);
+	snprintf(node.policies_path, sizeof(node.policies_path), "%s/policies.json", c->state_dir);
+	if (ctl_policy_tables() != 0) {
+		snprintf(err, errlen, "out of memory for %u policies", CTL_MAX_POLICIES);
+		return -1;
+	}
 	return 0;
 }
 

@@ -65,6 +65,19 @@ struct ctl_svc {
 	char origin[CTL_ORIGIN_LEN];
 };
 
+/* A NetworkPolicy (ctl_policy.c): as the API gave it, checked. */
+#define CTL_MAX_POLICIES 1024
+#define CTL_POL_RULES 64 /* per direction of a policy */
+#define CTL_POL_NAME_MAX 320 /* "namespace/name" */
+#define CTL_POL_COMPILED_MAX (1u << 20) /* (pod, peer prefix, port range) rules in all */
+struct ctl_policy {
+	bool used;
+	char name[CTL_POL_NAME_MAX + 1];
+	char origin[CTL_ORIGIN_LEN];
+	json_t *obj; /* name, pods, ingress, egress */
+	uint64_t base[2][CTL_POL_RULES]; /* rule counters when it took the slot */
+};
+
 struct ctl_node {
 	struct ctl_config cfg;
 	struct rte_ether_addr node_mac;
@@ -96,6 +109,8 @@ struct ctl_node {
 	char state_path[300];  /* pods and addresses */
 	char routes_path[300]; /* routes added through the API */
 	char services_path[300];
+	struct ctl_policy *policies; /* CTL_MAX_POLICIES slots: a slot's rules' ids are its */
+	char policies_path[300];
 	bool ready;
 };
 
@@ -171,6 +186,23 @@ const char *ctl_proto_name(uint8_t proto);
 void ctl_svc_lock(void);
 void ctl_svc_unlock(void);
 
+/* NetworkPolicy (ctl_policy.c). check: a policy object as the API takes
+ * it (every refusal names its field). apply: objs[n] (in slots[n]) as the
+ * whole rule set, compiled into the dataplane; -1 with *e when it cannot
+ * be (nothing changed then). put/drop: a slot's policy, the caller having
+ * applied the set it is part of. */
+int ctl_policy_tables(void);
+int ctl_policy_check(json_t *o, struct ctl_err *e);
+int ctl_policy_apply(json_t *const *objs, const uint32_t *slots, size_t n, struct ctl_err *e);
+int ctl_policy_apply_all(struct ctl_err *e);
+struct ctl_policy *ctl_policy_find(const char *name);
+int ctl_policy_free_slot(const bool *taken); /* -1: none */
+void ctl_policy_put(uint32_t slot, json_t *obj, const char *origin);
+void ctl_policy_drop(struct ctl_policy *p);
+uint32_t ctl_policy_rule_id(uint32_t slot, unsigned dir, unsigned rule);
+json_t *ctl_policy_json(const struct ctl_policy *p, bool stats);
+/* {policy, direction, rule} of a dataplane rule id, or null. */
+json_t *ctl_policy_rule_json(int64_t id);
 /* Pods */
 struct ctl_pod *ctl_pod_find(const char *container_id, const char *ifname);
 const struct ctl_pod *ctl_pod_on_port(uint16_t port); /* NULL: no pod's */
@@ -250,6 +282,7 @@ void ctl_nat_stop(void);
 int ctl_state_save_pods(void);
 int ctl_state_save_routes(void);
 int ctl_state_save_services(void);
+int ctl_state_save_policies(void);
 /* The answer to a change whose state file could not be written (rc):
  * an add was undone ("not added"), a delete or a replacement stays
  * applied and its file is written again every second. */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl_node.h"
 #include "ctl_rpc.h"
 
 static struct {
@@ -41,6 +42,19 @@ const char *ctl_param_str(json_t *params, const char *key, bool required, struct
 		return NULL;
 	}
 	return json_string_value(v);
+}
+
+const char *ctl_param_origin(json_t *params, const char *def, struct ctl_err *e)
+{
+	const char *o = ctl_param_str(params, "origin", false, e);
+
+	if (o == NULL)
+		return e->code ? NULL : def;
+	if (o[0] == '\0' || strlen(o) >= CTL_ORIGIN_LEN)
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "origin: '%.32s' is not allowed (1-%d "
+				"characters)", o, CTL_ORIGIN_LEN - 1),
+		       NULL;
+	return o;
 }
 
 /* A message as one line on the wire (r is consumed). */

@@ -42,5 +42,8 @@ char *ctl_rpc_notification(const char *method, json_t *params);
 
 /* Params helpers: fetch a string member or fail naming it. */
 const char *ctl_param_str(json_t *params, const char *key, bool required, struct ctl_err *e);
+/* The optional "origin": who owns what a call sets (def when not given);
+ * 1 to CTL_ORIGIN_LEN - 1 characters. */
+const char *ctl_param_origin(json_t *params, const char *def, struct ctl_err *e);
 
 #endif

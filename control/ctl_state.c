@@ -1,7 +1,8 @@
 /* The state files: state.json (pods and their addresses), routes.json
- * (routes added through the API) and services.json, each rewritten after
- * every change to what it holds, and read at start so a restarted daemon
- * brings back its pods, addresses, routes and services. Apart, so a pod
+ * (routes added through the API), services.json and policies.json, each
+ * rewritten after every change to what it holds, and read at start so a
+ * restarted daemon brings back its pods, addresses, routes, services and
+ * policies. Apart, so a pod
  * change never rewrites 100k agent routes.
  *
  * A write goes into FILE.prev (which holds the copy before last), then
@@ -11,8 +12,9 @@
  * freed per write: ext4 made a create + rename-over cost 150 us, an
  * exchange costs 17.
  *
- * routes.json and services.json are fsynced (file, then directory): an
- * operator's routes and services must outlive a power cut. state.json is not: what it protects against is the
+ * routes.json, services.json and policies.json are fsynced (file, then
+ * directory): an operator's routes, services and policies must outlive a
+ * power cut. state.json is not: what it protects against is the
  * daemon stopping, and the page cache outlives any process; a pod can
  * never outlive the kernel (its netns and TAP die with it), and at start
  * pods whose netns is gone are released anyway. The two fsyncs were 0.9 ms
@@ -102,7 +104,7 @@ static int save_doc(const char *path, const char *key, json_t *items, bool durab
 
 /* Files whose last write failed: written again at every change and once a
  * second (ctl_state_retry) until one succeeds. */
-enum { DIRTY_PODS = 1, DIRTY_ROUTES = 2, DIRTY_SERVICES = 4 };
+enum { DIRTY_PODS = 1, DIRTY_ROUTES = 2, DIRTY_SERVICES = 4, DIRTY_POLICIES = 8 };
 static unsigned dirty;
 
 static int mark(unsigned which, int rc)
@@ -149,6 +151,16 @@ int ctl_state_save_services(void)
 	return mark(DIRTY_SERVICES, save_doc(node.services_path, "services", svcs, true));
 }
 
+int ctl_state_save_policies(void)
+{
+	json_t *pols = json_array();
+
+	for (uint32_t i = 0; i < CTL_MAX_POLICIES; i++)
+		if (node.policies[i].used)
+			json_array_append_new(pols, ctl_policy_json(&node.policies[i], false));
+	return mark(DIRTY_POLICIES, save_doc(node.policies_path, "policies", pols, true));
+}
+
 int ctl_state_refused(struct ctl_err *e, int rc, bool undone)
 {
 	return ctl_fail(e, PL_E_RESOURCE, "cannot save the state in %s: %s%s", node.cfg.state_dir,
@@ -173,6 +185,8 @@ void ctl_state_retry(void)
 		ctl_state_save_routes();
 	if (dirty & DIRTY_SERVICES)
 		ctl_state_save_services();
+	if (dirty & DIRTY_POLICIES)
+		ctl_state_save_policies();
 }
 
 bool ctl_state_dirty(void)
@@ -255,6 +269,38 @@ static void restore_services(json_t *svcs)
 	}
 }
 
+/* Each policy checked as the API would; then the set compiled at once. */
+static void restore_policies(json_t *pols)
+{
+	size_t i;
+	json_t *o;
+
+	json_array_foreach(pols, i, o) {
+		struct ctl_err e = {0};
+		const char *origin = json_string_value(json_object_get(o, "origin"));
+		int slot = ctl_policy_free_slot(NULL);
+		if (ctl_policy_check(o, &e) != 0 || ctl_policy_find(json_string_value(
+							   json_object_get(o, "name"))) != NULL || slot < 0) {
+			ctl_warn("state: policy entry %zu not restored: %s", i,
+				 e.code ? e.msg : "a duplicate name, or no room");
+			continue;
+		}
+		json_t *c = json_deep_copy(o);
+		json_object_del(c, "origin");
+		ctl_policy_put((uint32_t)slot, c, origin ? origin : "static");
+		json_decref(c);
+	}
+	struct ctl_err e = {0};
+	if (ctl_policy_apply_all(&e) != 0) {
+		/* Pods isolated by nothing rather than podlaned not starting:
+		 * said loudly, and the file keeps them for a fixed config. */
+		ctl_error("state: the restored policies cannot be compiled (%s): none enforced", e.msg);
+		for (i = 0; i < CTL_MAX_POLICIES; i++)
+			if (node.policies[i].used)
+				ctl_policy_drop(&node.policies[i]);
+	}
+}
+
 /* A state document holding array key, or NULL (logged) when missing,
  * truncated or not ours. */
 static json_t *load(const char *path, const char *key)
@@ -308,7 +354,8 @@ static json_t *load_or_prev(const char *path, const char *key)
 
 int ctl_state_version_check(const char *dir, char *err, size_t errlen)
 {
-	static const char *const files[] = {"state.json", "routes.json", "services.json"};
+	static const char *const files[] = {"state.json", "routes.json", "services.json",
+					    "policies.json"};
 
 	for (unsigned i = 0; i < 2 * RTE_DIM(files); i++) {
 		char path[PATH_MAX];
@@ -349,6 +396,7 @@ void ctl_state_restore(void)
 	json_t *pods = load_or_prev(node.state_path, "pods");
 	json_t *routes = load_or_prev(node.routes_path, "routes");
 	json_t *svcs = load_or_prev(node.services_path, "services");
+	json_t *pols = load_or_prev(node.policies_path, "policies");
 	if (pods != NULL)
 		restore_pods(json_object_get(pods, "pods"));
 	if (routes != NULL)
@@ -357,13 +405,17 @@ void ctl_state_restore(void)
 		restore_routes(json_object_get(pods, "routes")); /* 0.1 kept them in state.json */
 	if (svcs != NULL)
 		restore_services(json_object_get(svcs, "services"));
+	if (pols != NULL)
+		restore_policies(json_object_get(pols, "policies"));
 	dp_commit();
 	json_decref(pods);
 	json_decref(routes);
 	json_decref(svcs);
+	json_decref(pols);
 	/* Rewrite them: what could not be restored is gone for good. A write
 	 * that fails now (a full disk) is tried again every second. */
 	ctl_state_save_pods();
 	ctl_state_save_routes();
 	ctl_state_save_services();
+	ctl_state_save_policies();
 }

@@ -45,6 +45,7 @@ int dp_ct_init(uint32_t max_flows, char *err, size_t errlen)
 			      RTE_HASH_EXTRA_FLAGS_MULTI_WRITER_ADD,
 	};
 
+	RTE_BUILD_BUG_ON(sizeof(struct dp_flow) != 96); /* two cache lines at most */
 	nat->max_flows = max_flows;
 	nat->ct = rte_hash_create(&hp);
 	nat->flows = rte_zmalloc("podlane_flows", (size_t)max_flows * sizeof(*nat->flows),
@@ -108,6 +109,53 @@ int64_t dp_ct_create(const struct dp_ct_key *orig, const struct dp_ct_key *reply
 		return -ENOSPC;
 	}
 	return id;
+}
+
+/* Both lines of a flow: translating reads its keys and sums and writes
+ * its counters, at the other end. */
+static inline void flow_prefetch(const struct dp_flow *f)
+{
+	rte_prefetch0(f);
+	rte_prefetch0((const char *)f + RTE_CACHE_LINE_SIZE);
+}
+
+/* The worker's cache: an entry is the key's hash and the flow (the caller
+ * confirms with the flow's own key). */
+uint64_t dp_ct_find(struct dp_worker *w, const struct dp_ct_key *keys, const hash_sig_t *sig,
+		    uint16_t nk, void **data)
+{
+	struct dp_nat *nat = dp.nat;
+	uint64_t *cache = nat->flow_cache[w->id], hits = 0, fh = 0;
+	const void *kp[DP_BURST];
+	hash_sig_t msig[DP_BURST];
+	uint16_t miss[DP_BURST], nm = 0;
+	void *found[DP_BURST];
+
+	for (uint16_t j = 0; j < nk; j++) {
+		uint64_t e = cache[sig[j] % DP_FLOW_CACHE];
+		if ((uint32_t)(e >> 32) == sig[j]) {
+			data[j] = (void *)(uintptr_t)(uint32_t)e;
+			hits |= 1ull << j;
+			flow_prefetch(&nat->flows[(uint32_t)e >> 1]);
+		} else {
+			kp[nm] = &keys[j];
+			msig[nm] = sig[j];
+			miss[nm++] = j;
+		}
+	}
+	if (nm == 0)
+		return hits;
+	rte_hash_lookup_with_hash_bulk_data(nat->ct, kp, msig, nm, &fh, found);
+	for (uint16_t x = 0; x < nm; x++) {
+		if (!(fh >> x & 1))
+			continue;
+		uint32_t d = (uint32_t)(uintptr_t)found[x];
+		data[miss[x]] = found[x];
+		hits |= 1ull << miss[x];
+		cache[msig[x] % DP_FLOW_CACHE] = (uint64_t)msig[x] << 32 | d;
+		flow_prefetch(&nat->flows[d >> 1]);
+	}
+	return hits;
 }
 
 uint32_t dp_ct_timeout(uint8_t proto, uint8_t flags)
@@ -290,6 +338,7 @@ void dp_nat_fini(void)
 {
 	if (dp.nat == NULL)
 		return;
+	dp_policy_fini();
 	dp_svc_free();
 	dp_ct_free();
 	rte_free(dp.nat);

@@ -66,6 +66,7 @@ void dp_l2_input(struct dp_worker *w, uint16_t port, struct rte_mbuf **pkts, uin
 	const struct dp_port *in = &dp.ports[port];
 
 	ip4->n = 0;
+	ip4->flowed = 0;
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 

@@ -48,6 +48,10 @@ struct dp_flow {
 	uint32_t svc;       /* service id + 1; 0: none */
 	uint8_t flags;
 	uint8_t in_use;     /* for walkers: set once published, cleared when freed */
+	/* The policy verdict (dp_policy4.c): the generation of the rule set
+	 * that judged it << 1 | 1 when refused; 0: not judged. One word, so a
+	 * reader never pairs one set's verdict with another's generation. */
+	uint32_t pol;
 	/* What translating a packet of each direction adds to its checksums
 	 * (one's complement, RFC 1624): its addresses, its ports. */
 	uint16_t dsum_addr[2], dsum_port[2];
@@ -192,6 +196,18 @@ static inline void dp_ct_seen(struct dp_flow *f, unsigned dir, uint32_t bytes, u
 	f->pkts[dir]++;
 	f->bytes[dir] += bytes;
 }
+/* The flows of nk keys (with their hashes) into data[] (id << 1 |
+ * direction), a bit each in the result where found: the worker's cache
+ * first, one bulk lookup of the table for the rest; the flows found are
+ * prefetched. The caller confirms each with the flow's own key. */
+uint64_t dp_ct_find(struct dp_worker *w, const struct dp_ct_key *keys, const hash_sig_t *sig,
+		    uint16_t nk, void **data);
+/* A flow's keys and their checksum sums: its orig key and its reply's. */
+static inline struct dp_ct_key dp_ct_key_reversed(const struct dp_ct_key *k)
+{
+	return (struct dp_ct_key){.src = k->dst, .dst = k->src, .sport = k->dport,
+				  .dport = k->sport, .proto = k->proto};
+}
 /* Seconds a flow with these flags and protocol lives without a packet. */
 uint32_t dp_ct_timeout(uint8_t proto, uint8_t flags);
 /* Control thread: expire idle flows (a slice of the table per call, the
@@ -253,6 +269,25 @@ static inline struct dp_flow *dp_ct_live(int64_t data)
 
 /* dp_nat4.c: the stage (dp_rx.c). */
 void dp_nat4(struct dp_worker *w, uint16_t port, struct dp_pkts *v);
+
+/* dp_policy.c: the rule set as workers read it (dp.pol). */
+struct rte_acl_ctx;
+struct dp_pol {
+	uint32_t gen; /* distinct for every set published: 1 .. 2^31 - 1 */
+	struct rte_acl_ctx *acl[2]; /* [dir]: (pod, peer, protocol, port) -> rule id + 1 */
+	unsigned n_isolated[2];
+	uint32_t *isolated[2]; /* [dir]: ascending, network order */
+};
+/* The verdict on a connection: the client pod's egress (client as it
+ * sent), the server pod's ingress (seen: the client as the server sees
+ * it, after SNAT); the server's port. v: who said what, or NULL. */
+bool dp_policy_allows(const struct dp_pol *p, uint32_t client, uint32_t seen, uint32_t server,
+		      uint8_t proto, uint16_t dport, struct dp_pol_verdict *v);
+/* Ports' pol_iso as the rule set in force says (after a peer changes). */
+void dp_policy_ports(void);
+void dp_policy_fini(void); /* with dp_nat_fini */
+/* dp_policy4.c: the stage (dp_rx.c). */
+void dp_policy4(struct dp_worker *w, uint16_t port, struct dp_pkts *v);
 /* dp_nat4_hdr.c: what the NAT reads of headers and how it rewrites them
  * where a flow's precomputed sums do not serve: the L4 fields of a
  * packet (false: none the NAT can use) and its key; ICMP errors about a
@@ -263,6 +298,9 @@ void dp_nat4(struct dp_worker *w, uint16_t port, struct dp_pkts *v);
 bool dp_l4_parse(struct rte_ipv4_hdr *ip, uint8_t *p, uint32_t avail, struct dp_l4 *l,
 		 struct dp_ct_key *k);
 bool dp_nat4_icmp_error(struct rte_mbuf *m, struct rte_ipv4_hdr *ip);
+/* An ICMP error whose quote belongs to a tracked connection (policy lets
+ * it through as part of that connection). */
+bool dp_ct_icmp_related(struct rte_mbuf *m, struct rte_ipv4_hdr *ip);
 uint32_t dp_nat4_unquote(struct rte_ipv4_hdr *quoted, uint32_t len);
 
 #endif

@@ -138,7 +138,7 @@ static void watch_replies(struct dp_port *in, const struct dp_backend *b, bool s
 /* A connection's first packet to a frontend: its backend, its flow. */
 static int new_flow(struct dp_worker *w, struct rte_mbuf *m, struct dp_port *in,
 		    struct rte_ipv4_hdr *ip, const struct dp_l4 *l, const struct dp_ct_key *k,
-		    uint32_t sig, bool to_svc)
+		    uint32_t sig, bool to_svc, uint32_t *fd)
 {
 	struct dp_nat *nat = dp.nat;
 	struct dp_svc_fe_key fk = {.ip = k->dst, .port = k->dport, .proto = k->proto};
@@ -186,6 +186,7 @@ static int new_flow(struct dp_worker *w, struct rte_mbuf *m, struct dp_port *in,
 	w->stats.flows_created++;
 	nat->svc_stats[w->id][s->id].flows++;
 	translate(w, m, ip, l, &nat->flows[id], DP_CT_ORIG);
+	*fd = (uint32_t)id << 1 | DP_CT_ORIG;
 	return NAT_DONE;
 }
 
@@ -215,9 +216,10 @@ static int classify(struct dp_worker *w, struct rte_mbuf *m, bool to_svc, struct
 }
 
 /* A packet the table did not know (as of the bulk lookup: an earlier one
- * of the burst may have made its flow since). */
+ * of the burst may have made its flow since). NAT_DONE with *fd its flow. */
 static int unknown(struct dp_worker *w, struct rte_mbuf *m, struct dp_port *in,
-		   const struct dp_nh *nh, const struct dp_l4 *l, const struct dp_ct_key *k, uint32_t sig)
+		   const struct dp_nh *nh, const struct dp_l4 *l, const struct dp_ct_key *k, uint32_t sig,
+		   uint32_t *fd)
 {
 	bool to_svc = nh != NULL && nh->kind == DP_NH_SERVICE;
 	void *data;
@@ -226,62 +228,14 @@ static int unknown(struct dp_worker *w, struct rte_mbuf *m, struct dp_port *in,
 		struct dp_flow *f = dp_ct_live((int64_t)(uintptr_t)data);
 		if (f != NULL) {
 			translate(w, m, dp_ip4_hdr(m), l, f, (uintptr_t)data & 1);
+			*fd = (uint32_t)(uintptr_t)data;
 			return NAT_DONE;
 		}
 	}
 	if (to_svc || (nh != NULL && nh->kind == DP_NH_LOCAL &&
 		       __atomic_load_n(&dp.nat->n_node_ports, __ATOMIC_RELAXED)))
-		return new_flow(w, m, in, dp_ip4_hdr(m), l, k, sig, to_svc);
+		return new_flow(w, m, in, dp_ip4_hdr(m), l, k, sig, to_svc, fd);
 	return NAT_PASS;
-}
-
-/* Both lines of a flow: translating reads its keys and sums and writes
- * its counters, at the other end. */
-static inline void flow_prefetch(const struct dp_flow *f)
-{
-	rte_prefetch0(f);
-	rte_prefetch0((const char *)f + RTE_CACHE_LINE_SIZE);
-}
-
-/* The flows of nk keys into data[], a bit each in the result where found:
- * the worker's cache first (an entry is the key's hash and the flow; the
- * caller confirms with the flow's own key), one bulk lookup of the table
- * for the rest. The flows found are prefetched for the translation. */
-static uint64_t find_flows(struct dp_worker *w, const struct dp_ct_key *keys,
-			   const hash_sig_t *sig, uint16_t nk, void **data)
-{
-	struct dp_nat *nat = dp.nat;
-	uint64_t *cache = nat->flow_cache[w->id], hits = 0, fh = 0;
-	const void *kp[DP_BURST];
-	hash_sig_t msig[DP_BURST];
-	uint16_t miss[DP_BURST], nm = 0;
-	void *found[DP_BURST];
-
-	for (uint16_t j = 0; j < nk; j++) {
-		uint64_t e = cache[sig[j] % DP_FLOW_CACHE];
-		if ((uint32_t)(e >> 32) == sig[j]) {
-			data[j] = (void *)(uintptr_t)(uint32_t)e;
-			hits |= 1ull << j;
-			flow_prefetch(&nat->flows[(uint32_t)e >> 1]);
-		} else {
-			kp[nm] = &keys[j];
-			msig[nm] = sig[j];
-			miss[nm++] = j;
-		}
-	}
-	if (nm == 0)
-		return hits;
-	rte_hash_lookup_with_hash_bulk_data(nat->ct, kp, msig, nm, &fh, found);
-	for (uint16_t x = 0; x < nm; x++) {
-		if (!(fh >> x & 1))
-			continue;
-		uint32_t d = (uint32_t)(uintptr_t)found[x];
-		data[miss[x]] = found[x];
-		hits |= 1ull << miss[x];
-		cache[msig[x] % DP_FLOW_CACHE] = (uint64_t)msig[x] << 32 | d;
-		flow_prefetch(&nat->flows[d >> 1]);
-	}
-	return hits;
 }
 
 /* Which packets to look at: see the top of this file. */
@@ -308,6 +262,7 @@ void dp_nat4(struct dp_worker *w, uint16_t port, struct dp_pkts *v)
 		     __atomic_load_n(&nat->n_node_ports, __ATOMIC_RELAXED);
 	uint8_t fate[DP_BURST];
 	uint16_t at[DP_BURST], nk = 0;
+	uint32_t fd[DP_BURST]; /* the flow of each translated packet, by position */
 	struct dp_l4 l[DP_BURST];
 	struct dp_ct_key keys[DP_BURST];
 	hash_sig_t sig[DP_BURST];
@@ -316,6 +271,7 @@ void dp_nat4(struct dp_worker *w, uint16_t port, struct dp_pkts *v)
 	for (uint16_t i = 0; i < v->n; i++) {
 		const struct dp_nh *nh = v->hop[i] == DP_HOP_NONE ? NULL : &dp.nh[v->hop[i]];
 		fate[i] = NAT_PASS;
+		fd[i] = UINT32_MAX; /* none: not translated, or an ICMP error */
 		if (!watched(nh, every, local))
 			continue;
 		fate[i] = (uint8_t)classify(w, v->m[i], nh != NULL && nh->kind == DP_NH_SERVICE,
@@ -326,7 +282,7 @@ void dp_nat4(struct dp_worker *w, uint16_t port, struct dp_pkts *v)
 		sig[nk] = dp_ct_hash(&keys[nk], sizeof(keys[nk]), 0);
 		nk++;
 	}
-	uint64_t hits = nk ? find_flows(w, keys, sig, nk, data) : 0;
+	uint64_t hits = nk ? dp_ct_find(w, keys, sig, nk, data) : 0;
 	for (uint16_t j = 0; j < nk; j++) {
 		uint16_t i = at[j];
 		unsigned dir = (uintptr_t)data[j] & 1;
@@ -334,10 +290,11 @@ void dp_nat4(struct dp_worker *w, uint16_t port, struct dp_pkts *v)
 		if (likely(f != NULL && memcmp(&f->key[dir], &keys[j], sizeof(keys[j])) == 0)) {
 			translate(w, v->m[i], dp_ip4_hdr(v->m[i]), &l[j], f, dir);
 			fate[i] = NAT_DONE;
+			fd[i] = (uint32_t)(uintptr_t)data[j];
 		} else {
 			fate[i] = (uint8_t)unknown(w, v->m[i], in,
 						   v->hop[i] == DP_HOP_NONE ? NULL : &dp.nh[v->hop[i]],
-						   &l[j], &keys[j], sig[j]);
+						   &l[j], &keys[j], sig[j], &fd[i]);
 		}
 	}
 	/* The survivors, in order; the translated ones routed again, by
@@ -350,6 +307,10 @@ void dp_nat4(struct dp_worker *w, uint16_t port, struct dp_pkts *v)
 		if (fate[i] == NAT_DONE) {
 			done[nd] = k;
 			dst[nd++] = rte_be_to_cpu_32(dp_ip4_hdr(v->m[i])->dst_addr);
+			if (fd[i] != UINT32_MAX) {
+				v->flow[k] = fd[i];
+				v->flowed |= 1ull << k;
+			}
 		}
 		v->m[k] = v->m[i];
 		v->hop[k++] = v->hop[i];

@@ -117,29 +117,32 @@ static inline struct tuple as_is(const struct dp_ct_key *k)
 	return (struct tuple){.src = k->src, .dst = k->dst, .sport = k->sport, .dport = k->dport};
 }
 
-static inline struct dp_ct_key key_reversed(const struct dp_ct_key *k)
-{
-	return (struct dp_ct_key){.src = k->dst, .dst = k->src, .sport = k->dport,
-				  .dport = k->sport, .proto = k->proto};
-}
-
 /* The flow a quoted packet (an ICMP error's, q with len bytes) belongs
- * to: the quote is one direction after translation, so reversed it is the
- * other's key; the quote goes back to what its sender sent. Returns the
- * sender's address, or 0 when no flow matches. */
-static uint32_t unquote(struct rte_ipv4_hdr *q, uint32_t len)
+ * to, with *data its entry: the quote is one direction after translation,
+ * so reversed it is the other's key. */
+static struct dp_flow *quoted_flow(struct rte_ipv4_hdr *q, uint32_t len, struct dp_l4 *l,
+				   int64_t *data)
 {
 	uint32_t hlen = (q->version_ihl & 0xf) * 4u;
 	struct dp_ct_key k;
-	struct dp_l4 l;
 
 	if (len < sizeof(*q) || hlen < sizeof(*q) || hlen > len ||
 	    (q->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK)) ||
-	    !dp_l4_parse(q, (uint8_t *)q + hlen, len - hlen, &l, &k))
-		return 0;
-	struct dp_ct_key rk = key_reversed(&k);
-	int64_t data = dp_ct_lookup(&rk);
-	struct dp_flow *f = data < 0 ? NULL : dp_ct_live(data);
+	    !dp_l4_parse(q, (uint8_t *)q + hlen, len - hlen, l, &k))
+		return NULL;
+	struct dp_ct_key rk = dp_ct_key_reversed(&k);
+	*data = dp_ct_lookup(&rk);
+	return *data < 0 ? NULL : dp_ct_live(*data);
+}
+
+/* The quote goes back to what its sender sent. Returns the sender's
+ * address, or 0 when no flow matches. */
+static uint32_t unquote(struct rte_ipv4_hdr *q, uint32_t len)
+{
+	struct dp_l4 l;
+	int64_t data;
+	struct dp_flow *f = quoted_flow(q, len, &l, &data);
+
 	if (f == NULL)
 		return 0;
 	struct tuple orig = as_is(&f->key[!(data & 1)]);
@@ -155,6 +158,34 @@ uint32_t dp_nat4_unquote(struct rte_ipv4_hdr *q, uint32_t len)
 	return unquote(q, len);
 }
 
+/* ip's ICMP header when it is an error quoting at least a header and 8
+ * bytes, with *avail the bytes after it in the first segment; else NULL. */
+static struct rte_icmp_hdr *icmp_error(const struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
+				       uint32_t *avail)
+{
+	uint32_t hlen = (ip->version_ihl & 0xf) * 4u;
+	uint32_t len = rte_be_to_cpu_16(ip->total_length) - hlen;
+	struct rte_icmp_hdr *ic = (struct rte_icmp_hdr *)((uint8_t *)ip + hlen);
+
+	*avail = RTE_MIN(len, m->data_len - RTE_ETHER_HDR_LEN - hlen);
+	if (*avail < sizeof(*ic) + sizeof(struct rte_ipv4_hdr) + 8 ||
+	    (ic->icmp_type != DP_ICMP_DEST_UNREACH && ic->icmp_type != DP_ICMP_TIME_EXCEEDED &&
+	     ic->icmp_type != DP_ICMP_PARAM_PROBLEM))
+		return NULL;
+	*avail -= sizeof(*ic);
+	return ic;
+}
+
+bool dp_ct_icmp_related(struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
+{
+	uint32_t avail;
+	struct rte_icmp_hdr *ic = icmp_error(m, ip, &avail);
+	struct dp_l4 l;
+	int64_t data;
+
+	return ic != NULL && quoted_flow((struct rte_ipv4_hdr *)(ic + 1), avail, &l, &data) != NULL;
+}
+
 /* An ICMP error about a translated connection: its quote as the sender
  * sent it, sent to that sender, from the address it talked to when the
  * error comes from the peer itself. */
@@ -162,16 +193,14 @@ bool dp_nat4_icmp_error(struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
 {
 	uint32_t hlen = (ip->version_ihl & 0xf) * 4u;
 	uint32_t len = rte_be_to_cpu_16(ip->total_length) - hlen;
-	struct rte_icmp_hdr *ic = (struct rte_icmp_hdr *)((uint8_t *)ip + hlen);
-	uint32_t avail = RTE_MIN(len, m->data_len - RTE_ETHER_HDR_LEN - hlen);
+	uint32_t avail;
+	struct rte_icmp_hdr *ic = icmp_error(m, ip, &avail);
 
-	if (avail < sizeof(*ic) + sizeof(struct rte_ipv4_hdr) + 8 ||
-	    (ic->icmp_type != DP_ICMP_DEST_UNREACH && ic->icmp_type != DP_ICMP_TIME_EXCEEDED &&
-	     ic->icmp_type != DP_ICMP_PARAM_PROBLEM))
+	if (ic == NULL)
 		return false;
 	struct rte_ipv4_hdr *q = (struct rte_ipv4_hdr *)(ic + 1);
 	uint32_t peer = q->dst_addr; /* whom the quoted packet went to */
-	uint32_t sender = unquote(q, avail - sizeof(*ic));
+	uint32_t sender = unquote(q, avail);
 	if (sender == 0)
 		return false;
 	struct tuple to = {.src = ip->src_addr == peer ? q->dst_addr : ip->src_addr, .dst = sender};

@@ -7,7 +7,7 @@
 #include <rte_errno.h>
 #include <rte_eth_vhost.h>
 
-#include "dp_priv.h"
+#include "dp_nat.h"
 
 #define RX_DESC 1024
 #define TX_DESC 1024
@@ -287,6 +287,7 @@ void dp_port_set_peer(uint16_t pid, uint32_t ip, const struct rte_ether_addr *ma
 {
 	dp.ports[pid].peer_ip = ip;
 	dp.ports[pid].peer_mac = *mac;
+	dp_policy_ports(); /* its address may be a pod a policy isolates */
 }
 
 void dp_port_set_mtu(uint16_t pid, uint16_t mtu)

@@ -96,6 +96,9 @@ struct dp_port {
 	 * packets to this port's peer (a client) or from it (a backend of
 	 * off-node clients) are looked up in the connection table. */
 	uint8_t ct_reply_to, ct_reply_from;
+	/* Bit per dp_pol_dir its pod is isolated in (dp_policy.c): the
+	 * policy stage looks at packets from (egress) or to (ingress) it. */
+	uint8_t pol_iso;
 	uint8_t txq_of[DP_MAX_WORKERS + 1];
 	uint32_t txq_enabled; /* bit per tx queue; queue-state callback only */
 	rte_spinlock_t txq_lock[DP_MAX_WORKERS];
@@ -149,6 +152,7 @@ struct dp_wstats {
 	uint64_t drops[DP_DROP_MAX];
 	uint64_t icmp_sent, icmp_ratelimited, arp_replies, fragmented;
 	uint64_t flows_created;
+	uint64_t pol_denied[DP_MAX_PORTS]; /* by the port of the pod whose policy refused */
 	uint64_t busy_cycles; /* in loop rounds that moved packets */
 };
 
@@ -192,6 +196,8 @@ struct dp {
 	uint64_t clock_tsc0, clock_ns0;
 	uint32_t now_s; /* seconds since start, counted by dp_timer() */
 	struct dp_nat *nat;
+	struct dp_pol *pol; /* NetworkPolicy in force, NULL: no pod isolated (RCU) */
+	uint64_t *pol_flows[DP_MAX_WORKERS]; /* connections allowed, by rule id */
 	uint32_t node_mask; /* network byte order */
 	struct rte_mempool *pool;
 	struct rte_mempool *big_pool;      /* kernel port reads: a whole GSO frame each */
@@ -235,6 +241,10 @@ struct dp_pkts {
 	struct rte_mbuf *m[DP_BURST];
 	uint32_t key[DP_BURST]; /* route lookup keys: IPv4 destinations, host order */
 	uint32_t hop[DP_BURST]; /* next hop (dp_ip4_route), DP_HOP_NONE: no route */
+	/* Bit i: the NAT stage found m[i]'s tracked flow, flow[i] (id << 1 |
+	 * direction), for the policy stage after it. */
+	uint64_t flowed;
+	uint32_t flow[DP_BURST];
 };
 /* No next hop. dp.default_hop - 1 when there is no default route. */
 #define DP_HOP_NONE UINT32_MAX

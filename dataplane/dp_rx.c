@@ -18,5 +18,6 @@ void dp_rx_burst(struct dp_worker *w, uint16_t port, struct rte_mbuf **pkts, uin
 	dp_l2_input(w, port, pkts, n, &ip4); /* ARP, the kernel's frames, IPv4 checks */
 	dp_ip4_route(&ip4);                  /* each destination's next hop */
 	dp_nat4(w, port, &ip4);              /* Services: DNAT, its replies, routed again */
+	dp_policy4(w, port, &ip4);           /* NetworkPolicy: each connection judged once */
 	dp_ip4_output(w, &ip4);              /* TTL, MTU, MAC rewrite, transmit */
 }

@@ -15,6 +15,7 @@ void dp_stats_read(struct dp_stats *out)
 			out->port[p].rx_bytes += s->rx_bytes[p];
 			out->port[p].tx_pkts += s->tx_pkts[p];
 			out->port[p].tx_bytes += s->tx_bytes[p];
+			out->port[p].policy_denied += s->pol_denied[p];
 		}
 		for (unsigned d = 0; d < DP_DROP_MAX; d++)
 			out->drops[d] += s->drops[d];

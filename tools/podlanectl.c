@@ -38,10 +38,15 @@ static const char *const usage_text =
 	"                                tracked connections, all or a service's or a\n"
 	"                                pod's: both directions, packets and bytes each\n"
 	"  conntrack flush [--service IP:PORT[/tcp|udp]]\n"
+	"  policy list                   NetworkPolicies: pods, rules, connections\n"
+	"  policy add FILE               a policy as JSON (docs/policy.md; - : stdin)\n"
+	"  policy del NAME\n"
 	"  trace ADDRESS[:PORT[/tcp|udp]] [from SOURCE[:PORT]]\n"
 	"                                how a packet to ADDRESS is forwarded: the\n"
-	"                                service and backend it gets, route, action,\n"
-	"                                port, next hop, MAC, pod\n"
+	"                                service and backend it gets, with a SOURCE\n"
+	"                                the policy verdict and the rules behind it\n"
+	"                                (no PORT: a ping), route, action, port,\n"
+	"                                next hop, MAC, pod\n"
 	"  drops [--reason REASON] [--pod CONTAINER_ID] [--limit N] [-w FILE]\n"
 	"                                the last dropped packets podlaned recorded:\n"
 	"                                time, reason, port, pod, headers; -w writes\n"
@@ -183,7 +188,24 @@ static void print_trace(json_t *r)
 		if (json_object_get(r, "backend"))
 			printf("%-9s %s\n", "backend", cli_str(r, "backend"));
 	}
-	if (json_object_get(r, "route") == NULL) { /* refused: no endpoint */
+	json_t *pol = json_object_get(r, "policy");
+	if (json_is_object(pol)) {
+		char side[2][400];
+		for (int d = 0; d < 2; d++) {
+			json_t *s = json_object_get(pol, d ? "egress" : "ingress");
+			json_t *by = json_object_get(s, "allowed_by");
+			if (!json_is_true(json_object_get(s, "isolated")))
+				snprintf(side[d], sizeof(side[d]), "not isolated");
+			else if (json_is_object(by))
+				snprintf(side[d], sizeof(side[d]), "%s rule %s", cli_str(by, "policy"),
+					 cli_str(by, "rule"));
+			else
+				snprintf(side[d], sizeof(side[d]), "no rule allows it");
+		}
+		printf("%-9s %s (egress: %s; ingress: %s)\n", "policy", cli_str(pol, "verdict"),
+		       side[1], side[0]);
+	}
+	if (json_object_get(r, "route") == NULL) { /* refused: no endpoint, or by policy */
 		printf("%-9s %s\n", "action", cli_str(r, "action"));
 		return;
 	}
@@ -292,6 +314,10 @@ int main(int argc, char **argv)
 	} else if (IS(0, "drops")) {
 		const char *why = NULL;
 		if (cli_drops_command(n, a, &method, &params, &print, &why) != 0)
+			return bad_usage(why);
+	} else if (IS(0, "policy")) {
+		const char *why = NULL;
+		if (cli_policy_command(n, a, &method, &params, &print, &why) != 0)
 			return bad_usage(why);
 	} else if (IS(0, "service") || IS(0, "conntrack")) {
 		const char *why = NULL;

@@ -1,5 +1,6 @@
 /* podlanectl's parts: printing helpers (podlanectl.c), the service and
- * conntrack commands (podlanectl_svc.c), the drops command
+ * conntrack commands (podlanectl_svc.c), the policy commands
+ * (podlanectl_policy.c), the drops command
  * (podlanectl_drops.c), stats --watch (podlanectl_watch.c), capture
  * (podlanectl_capture.c), pcapng files (podlanectl_pcapng.c) and frames
  * as one line of text (podlanectl_frame.c). */
@@ -22,6 +23,9 @@ void cli_table(json_t *rows, const char *const cols[], const char *const heads[]
  * the printer of its result; non-zero with *why on bad usage. */
 int cli_svc_command(int n, char **a, const char **method, json_t **params,
 		    void (**print)(json_t *), const char **why);
+/* "policy ...": list, add FILE (JSON, "-": stdin), del NAME. */
+int cli_policy_command(int n, char **a, const char **method, json_t **params,
+		       void (**print)(json_t *), const char **why);
 /* "drops ...": drops.list's params and its printer (-w FILE: pcapng). */
 int cli_drops_command(int n, char **a, const char **method, json_t **params,
 		      void (**print)(json_t *), const char **why);

@@ -83,6 +83,7 @@ enum dp_drop {
 	DP_DROP_CONNTRACK_FULL, /* a new Service connection found no room (max_flows) */
 	DP_DROP_NO_BACKEND, /* to a Service without (local) endpoints: rejected as kube-proxy does */
 	DP_DROP_NAT_FRAGMENT, /* a later fragment to a Service IP: no ports to pick a backend by */
+	DP_DROP_POLICY, /* a NetworkPolicy of the pod sending or receiving it allows it not */
 	DP_DROP_MAX
 };
 extern const char *const dp_drop_names[DP_DROP_MAX];
@@ -90,6 +91,7 @@ extern const char *const dp_drop_names[DP_DROP_MAX];
 struct dp_port_stats {
 	uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes;
 	uint64_t hw_rx_missed, hw_rx_errors, hw_tx_errors;
+	uint64_t policy_denied; /* its pod's policies refused these packets */
 };
 
 struct dp_stats {
@@ -319,6 +321,45 @@ void dp_svc_stats_read(uint32_t id, struct dp_svc_stats *out); /* any thread */
  * service; -ENODATA: a service without a backend for it. */
 int dp_svc_trace(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, uint8_t proto,
 		 bool external, uint32_t *svc_id, uint32_t *bip, uint16_t *bport);
+
+/* NetworkPolicy (dp_policy.c). A pod isolated in a direction takes there
+ * only connections some rule of that direction allows; ingress rules are
+ * the server pod's (peer: the client as the pod sees it), egress rules the
+ * client pod's (peer: the server, after Service DNAT); both name the
+ * server's port. A connection is judged on its first packet and again on
+ * its next packet after any change of the rules, and the verdict is kept
+ * in its tracked flow, so its replies pass. The node's own address is
+ * always allowed, both ways (kubelet probes). */
+enum dp_pol_dir { DP_POL_INGRESS, DP_POL_EGRESS };
+#define DP_POL_MAX_IDS (1u << 17) /* rule ids: 0 .. DP_POL_MAX_IDS - 1 */
+struct dp_pol_rule {
+	uint32_t pod;      /* the selected pod's address, network order */
+	uint32_t peer;     /* the peers' prefix, network order */
+	uint8_t peer_len;
+	uint8_t proto;     /* 0: any protocol, any port */
+	uint16_t port_lo, port_hi; /* the server's port, host order */
+	uint32_t id;       /* the caller's name for it (< DP_POL_MAX_IDS): counted, traced */
+};
+struct dp_pol_spec {
+	unsigned n_isolated[2];
+	const uint32_t *isolated[2]; /* [dir]: pods isolated in it (network order) */
+	unsigned n_rules[2];
+	const struct dp_pol_rule *rules[2];
+};
+/* The whole rule set replaced: compiled here, published, the old one freed
+ * once no worker reads it. -ENOMEM or -EINVAL, with err. */
+int dp_policy_set(const struct dp_pol_spec *s, char *err, size_t errlen);
+struct dp_pol_verdict {
+	bool allowed;
+	bool isolated[2]; /* [dir]: the pod on that side is isolated in it */
+	int64_t rule[2];  /* [dir]: the rule id that allowed it there, -1: none */
+};
+/* The verdict on a connection from client to server:dport (network order,
+ * after Service DNAT) under the rules in force. */
+void dp_policy_trace(uint32_t client, uint32_t server, uint8_t proto, uint16_t dport,
+		     struct dp_pol_verdict *v);
+/* Connections rule id allowed, since start (any thread). */
+uint64_t dp_policy_rule_flows(uint32_t id);
 
 /* Tracked connections (dp_ct.c), for listing: each in-use flow. */
 struct dp_flow_view {

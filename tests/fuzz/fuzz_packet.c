@@ -2,7 +2,9 @@
  * pod port, through parse, ARP, routing, the Service NAT (a TCP and a UDP
  * service on 10.96.0.10 with a NodePort, an external IP, affinity and a
  * backend on each side; flows aged as time passes, one second an input),
- * ICMP, the slow path and the transmit side: GRO towards the pods (TAPs'
+ * NetworkPolicy (pod b isolated for ingress, taking TCP 80-8080 from pod
+ * a and anything from the other node's pods; pod a isolated for egress
+ * with UDP to anywhere), ICMP, the slow path and the transmit side: GRO towards the pods (TAPs'
  * ports merge TCP) and the uplink's device offloads (it does TSO and
  * checksums, with net_tap's MTU quirk). */
 #include <arpa/inet.h>
@@ -88,6 +90,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (dp_svc_set(0, &tcp) != 0 || dp_svc_set(1, &udp) != 0 ||
 	    dp_route_add(ip4("10.96.0.10"), 32, &svc) != 0 ||
 	    dp_route_add(ip4("198.51.100.10"), 32, &svc) != 0)
+		abort();
+	struct dp_pol_rule in[2] = {
+		{.pod = ip4("100.96.243.3"), .peer = ip4("100.96.243.2"), .peer_len = 32,
+		 .proto = IPPROTO_TCP, .port_lo = 80, .port_hi = 8080, .id = 0},
+		{.pod = ip4("100.96.243.3"), .peer = ip4("100.96.244.0"), .peer_len = 24, .id = 1},
+	};
+	struct dp_pol_rule out = {.pod = ip4("100.96.243.2"), .proto = IPPROTO_UDP, .port_lo = 1,
+				  .port_hi = 65535, .id = 2};
+	uint32_t iso_in = ip4("100.96.243.3"), iso_out = ip4("100.96.243.2");
+	struct dp_pol_spec pol = {.n_isolated = {1, 1}, .isolated = {&iso_in, &iso_out},
+				  .n_rules = {2, 1}, .rules = {in, &out}};
+	if (dp_policy_set(&pol, err, sizeof(err)) != 0)
 		abort();
 	return 0;
 }

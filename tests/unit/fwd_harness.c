@@ -1,6 +1,8 @@
 #include <unistd.h>
 #include <rte_malloc.h>
 #include <rte_ip.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
 
 #include "dp_nat.h"
 #include "fwd_harness.h"
@@ -132,6 +134,34 @@ struct rte_mbuf *t_frame(struct rte_mempool *pool, uint16_t port, uint32_t src, 
 struct rte_mbuf *t_ipv4(uint16_t port, uint32_t src, uint32_t dst, uint8_t ttl)
 {
 	return t_frame(dp.pool, port, src, dst, IPPROTO_UDP, sizeof(struct rte_ipv4_hdr) + 8 + 32, ttl);
+}
+
+/* An l4-byte TCP or UDP segment (checksums complete) in an IPv4 frame. */
+struct rte_mbuf *t_l4_frame(uint16_t port, const char *src, uint16_t sport, const char *dst,
+			     uint16_t dport, uint8_t proto, uint8_t ttl)
+{
+	uint16_t l4 = proto == IPPROTO_TCP ? 20 + 12 : 8 + 12;
+	struct rte_mbuf *m = t_frame(dp.pool, port, ip4(src), ip4(dst), proto,
+				     (uint16_t)(sizeof(struct rte_ipv4_hdr) + l4), ttl);
+	struct rte_ipv4_hdr *ip = t_ip(m);
+	uint8_t *p = (uint8_t *)(ip + 1);
+
+	memcpy(p + l4 - 12, "hello, world", 12);
+	if (proto == IPPROTO_TCP) {
+		struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)p;
+		th->src_port = rte_cpu_to_be_16(sport);
+		th->dst_port = rte_cpu_to_be_16(dport);
+		th->data_off = 5 << 4;
+		th->tcp_flags = RTE_TCP_ACK_FLAG;
+		th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+	} else {
+		struct rte_udp_hdr *uh = (struct rte_udp_hdr *)p;
+		uh->src_port = rte_cpu_to_be_16(sport);
+		uh->dst_port = rte_cpu_to_be_16(dport);
+		uh->dgram_len = rte_cpu_to_be_16(l4);
+		uh->dgram_cksum = rte_ipv4_udptcp_cksum(ip, uh);
+	}
+	return m;
 }
 
 struct rte_mbuf *t_arp(uint16_t port, uint16_t op, uint32_t sip, uint32_t tip,

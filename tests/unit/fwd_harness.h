@@ -44,6 +44,10 @@ struct rte_mbuf *t_frame(struct rte_mempool *pool, uint16_t port, uint32_t src, 
 			 uint8_t proto, uint16_t l3, uint8_t ttl);
 /* A small UDP one (48 bytes of IP). */
 struct rte_mbuf *t_ipv4(uint16_t port, uint32_t src, uint32_t dst, uint8_t ttl);
+/* An ACK (TCP) or a datagram (UDP) with 12 bytes of payload, every
+ * checksum right. */
+struct rte_mbuf *t_l4_frame(uint16_t port, const char *src, uint16_t sport, const char *dst,
+			    uint16_t dport, uint8_t proto, uint8_t ttl);
 struct rte_mbuf *t_arp(uint16_t port, uint16_t op, uint32_t sip, uint32_t tip,
 		       struct rte_ether_addr sha);
 /* Takes the single frame a worker queued for a port (asserts there is one). */

@@ -60,34 +60,6 @@ static void service(uint32_t id, uint8_t proto, const char *const *ips, unsigned
 	assert_int_equal(dp_svc_set(id, &s), 0);
 }
 
-/* An l4-byte TCP or UDP segment (checksums complete) in an IPv4 frame. */
-static struct rte_mbuf *l4_frame(uint16_t port, const char *src, uint16_t sport, const char *dst,
-				 uint16_t dport, uint8_t proto, uint8_t ttl)
-{
-	uint16_t l4 = proto == IPPROTO_TCP ? 20 + 12 : 8 + 12;
-	struct rte_mbuf *m = t_frame(dp.pool, port, ip4(src), ip4(dst), proto,
-				     (uint16_t)(sizeof(struct rte_ipv4_hdr) + l4), ttl);
-	struct rte_ipv4_hdr *ip = t_ip(m);
-	uint8_t *p = (uint8_t *)(ip + 1);
-
-	memcpy(p + l4 - 12, "hello, world", 12);
-	if (proto == IPPROTO_TCP) {
-		struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)p;
-		th->src_port = be16(sport);
-		th->dst_port = be16(dport);
-		th->data_off = 5 << 4;
-		th->tcp_flags = RTE_TCP_ACK_FLAG;
-		th->cksum = rte_ipv4_udptcp_cksum(ip, th);
-	} else {
-		struct rte_udp_hdr *uh = (struct rte_udp_hdr *)p;
-		uh->src_port = be16(sport);
-		uh->dst_port = be16(dport);
-		uh->dgram_len = be16(l4);
-		uh->dgram_cksum = rte_ipv4_udptcp_cksum(ip, uh);
-	}
-	return m;
-}
-
 static void rx1(uint16_t port, struct rte_mbuf *m)
 {
 	dp_rx_burst(W, port, &m, 1);
@@ -171,13 +143,13 @@ static void test_dnat_udp_and_reply(void **state)
 	(void)state;
 	routes();
 	service(0, IPPROTO_UDP, (const char *const[]){B}, 1, NULL);
-	rx1(T_POD_A, l4_frame(T_POD_A, A, 40000, VIP, 53, IPPROTO_UDP, 64));
+	rx1(T_POD_A, t_l4_frame(T_POD_A, A, 40000, VIP, 53, IPPROTO_UDP, 64));
 	struct rte_mbuf *m = out1(T_POD_B);
 	assert_packet(m, A, 40000, B, 8080); /* the backend sees pod A's own address */
 	assert_int_equal(t_ip(m)->time_to_live, 63);
 	rte_pktmbuf_free(m);
 
-	rx1(T_POD_B, l4_frame(T_POD_B, B, 8080, A, 40000, IPPROTO_UDP, 64));
+	rx1(T_POD_B, t_l4_frame(T_POD_B, B, 8080, A, 40000, IPPROTO_UDP, 64));
 	m = out1(T_POD_A);
 	assert_packet(m, VIP, 53, A, 40000);
 	rte_pktmbuf_free(m);
@@ -200,7 +172,7 @@ static void test_dnat_partial_checksum(void **state)
 	(void)state;
 	routes();
 	service(0, IPPROTO_TCP, (const char *const[]){B}, 1, NULL);
-	struct rte_mbuf *m = l4_frame(T_POD_A, A, 40000, VIP, 80, IPPROTO_TCP, 64);
+	struct rte_mbuf *m = t_l4_frame(T_POD_A, A, 40000, VIP, 80, IPPROTO_TCP, 64);
 	struct rte_ipv4_hdr *ip = t_ip(m);
 	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
 	m->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_IPV4;
@@ -222,7 +194,7 @@ static void test_reject(void **state)
 	routes();
 	service(0, IPPROTO_TCP, NULL, 0, NULL);
 	for (unsigned port = 80; port <= 81; port++) {
-		rx1(T_POD_A, l4_frame(T_POD_A, A, 40000, VIP, (uint16_t)port, IPPROTO_TCP, 64));
+		rx1(T_POD_A, t_l4_frame(T_POD_A, A, 40000, VIP, (uint16_t)port, IPPROTO_TCP, 64));
 		struct rte_mbuf *m = out1(T_POD_A);
 		struct rte_ipv4_hdr *ip = t_ip(m);
 		struct rte_icmp_hdr *ic = (struct rte_icmp_hdr *)(ip + 1);
@@ -249,7 +221,7 @@ static void test_icmp_error_from_backend(void **state)
 	(void)state;
 	routes();
 	service(0, IPPROTO_UDP, (const char *const[]){B}, 1, NULL);
-	rx1(T_POD_A, l4_frame(T_POD_A, A, 40000, VIP, 53, IPPROTO_UDP, 64));
+	rx1(T_POD_A, t_l4_frame(T_POD_A, A, 40000, VIP, 53, IPPROTO_UDP, 64));
 	struct rte_mbuf *seen = out1(T_POD_B);
 
 	/* B's kernel: port unreachable, quoting the datagram it got. */
@@ -288,7 +260,7 @@ static void test_icmp_error_made_here(void **state)
 	(void)state;
 	routes();
 	service(0, IPPROTO_UDP, (const char *const[]){B}, 1, NULL);
-	rx1(T_POD_A, l4_frame(T_POD_A, A, 40000, VIP, 53, IPPROTO_UDP, 1));
+	rx1(T_POD_A, t_l4_frame(T_POD_A, A, 40000, VIP, 53, IPPROTO_UDP, 1));
 	struct rte_mbuf *m = out1(T_POD_A);
 	struct rte_ipv4_hdr *ip = t_ip(m);
 	struct rte_icmp_hdr *ic = (struct rte_icmp_hdr *)(ip + 1);
@@ -313,7 +285,7 @@ static void test_nodeport_snat(void **state)
 	(void)state;
 	routes();
 	service(0, IPPROTO_TCP, (const char *const[]){FAR}, 1, &x);
-	rx1(T_UPLINK, l4_frame(T_UPLINK, CLIENT, 50000, NODE, 30080, IPPROTO_TCP, 64));
+	rx1(T_UPLINK, t_l4_frame(T_UPLINK, CLIENT, 50000, NODE, 30080, IPPROTO_TCP, 64));
 	t_assert_no_output(W);
 	assert_int_equal(rte_ring_dequeue(dp.slowpath, (void **)&m), 0); /* via the gateway */
 	struct rte_ipv4_hdr *ip = t_ip(m);
@@ -322,7 +294,7 @@ static void test_nodeport_snat(void **state)
 	assert_packet(m, NODE, sport, FAR, 8080);
 	rte_pktmbuf_free(m);
 
-	rx1(T_UPLINK, l4_frame(T_UPLINK, FAR, 8080, NODE, sport, IPPROTO_TCP, 64));
+	rx1(T_UPLINK, t_l4_frame(T_UPLINK, FAR, 8080, NODE, sport, IPPROTO_TCP, 64));
 	t_assert_no_output(W);
 	assert_int_equal(rte_ring_dequeue(dp.slowpath, (void **)&m), 0); /* to the client, resolved */
 	assert_packet(m, NODE, 30080, CLIENT, 50000);
@@ -339,12 +311,12 @@ static void test_nodeport_local_backend(void **state)
 	(void)state;
 	routes();
 	service(0, IPPROTO_TCP, (const char *const[]){B}, 1, &x);
-	rx1(T_UPLINK, l4_frame(T_UPLINK, CLIENT, 50000, NODE, 30080, IPPROTO_TCP, 64));
+	rx1(T_UPLINK, t_l4_frame(T_UPLINK, CLIENT, 50000, NODE, 30080, IPPROTO_TCP, 64));
 	m = out1(T_POD_B);
 	assert_packet(m, CLIENT, 50000, B, 8080);
 	rte_pktmbuf_free(m);
 	assert_true(dp.ports[T_POD_B].ct_reply_from);
-	rx1(T_POD_B, l4_frame(T_POD_B, B, 8080, CLIENT, 50000, IPPROTO_TCP, 64));
+	rx1(T_POD_B, t_l4_frame(T_POD_B, B, 8080, CLIENT, 50000, IPPROTO_TCP, 64));
 	assert_int_equal(rte_ring_dequeue(dp.slowpath, (void **)&m), 0);
 	assert_packet(m, NODE, 30080, CLIENT, 50000);
 	rte_pktmbuf_free(m);
@@ -356,13 +328,13 @@ static void test_hairpin(void **state)
 	(void)state;
 	routes();
 	service(0, IPPROTO_TCP, (const char *const[]){A}, 1, NULL);
-	rx1(T_POD_A, l4_frame(T_POD_A, A, 40000, VIP, 80, IPPROTO_TCP, 64));
+	rx1(T_POD_A, t_l4_frame(T_POD_A, A, 40000, VIP, 80, IPPROTO_TCP, 64));
 	struct rte_mbuf *m = out1(T_POD_A);
 	struct rte_ipv4_hdr *ip = t_ip(m);
 	uint16_t sport = rte_be_to_cpu_16(((uint16_t *)(ip + 1))[0]);
 	assert_packet(m, NODE, sport, A, 8080);
 	rte_pktmbuf_free(m);
-	rx1(T_POD_A, l4_frame(T_POD_A, A, 8080, NODE, sport, IPPROTO_TCP, 64));
+	rx1(T_POD_A, t_l4_frame(T_POD_A, A, 8080, NODE, sport, IPPROTO_TCP, 64));
 	m = out1(T_POD_A);
 	assert_packet(m, VIP, 80, A, 40000);
 	rte_pktmbuf_free(m);
@@ -386,22 +358,22 @@ static void test_same_backend_twice(void **state)
 	x.backends = &b;
 	assert_int_equal(dp_svc_set(1, &x), 0);
 	assert_int_equal(dp_route_add(ip4("10.96.0.11"), 32, &svc), 0);
-	rx1(T_POD_A, l4_frame(T_POD_A, A, 40000, VIP, 80, IPPROTO_TCP, 64));
+	rx1(T_POD_A, t_l4_frame(T_POD_A, A, 40000, VIP, 80, IPPROTO_TCP, 64));
 	struct rte_mbuf *m = out1(T_POD_B);
 	assert_packet(m, A, 40000, B, 8080);
 	rte_pktmbuf_free(m);
-	rx1(T_POD_A, l4_frame(T_POD_A, A, 40000, "10.96.0.11", 80, IPPROTO_TCP, 64));
+	rx1(T_POD_A, t_l4_frame(T_POD_A, A, 40000, "10.96.0.11", 80, IPPROTO_TCP, 64));
 	m = out1(T_POD_B);
 	uint16_t sport = rte_be_to_cpu_16(((uint16_t *)(t_ip(m) + 1))[0]);
 	assert_true(sport >= 61000);
 	assert_packet(m, A, sport, B, 8080);
 	rte_pktmbuf_free(m);
 	/* Each answer goes back as its own service. */
-	rx1(T_POD_B, l4_frame(T_POD_B, B, 8080, A, 40000, IPPROTO_TCP, 64));
+	rx1(T_POD_B, t_l4_frame(T_POD_B, B, 8080, A, 40000, IPPROTO_TCP, 64));
 	m = out1(T_POD_A);
 	assert_packet(m, VIP, 80, A, 40000);
 	rte_pktmbuf_free(m);
-	rx1(T_POD_B, l4_frame(T_POD_B, B, 8080, A, sport, IPPROTO_TCP, 64));
+	rx1(T_POD_B, t_l4_frame(T_POD_B, B, 8080, A, sport, IPPROTO_TCP, 64));
 	m = out1(T_POD_A);
 	assert_packet(m, "10.96.0.11", 80, A, 40000);
 	rte_pktmbuf_free(m);
@@ -420,7 +392,7 @@ static void test_timeouts(void **state)
 
 	routes();
 	service(0, IPPROTO_UDP, (const char *const[]){B}, 1, NULL);
-	rx1(T_POD_A, l4_frame(T_POD_A, A, 40000, VIP, 53, IPPROTO_UDP, 64));
+	rx1(T_POD_A, t_l4_frame(T_POD_A, A, 40000, VIP, 53, IPPROTO_UDP, 64));
 	rte_pktmbuf_free(out1(T_POD_B));
 	uint64_t in_use, max;
 	/* Unreplied UDP: 30 s. Aging looks at the whole table every 8 calls. */
@@ -446,8 +418,8 @@ static void test_stale_udp(void **state)
 	routes();
 	service(0, IPPROTO_UDP, (const char *const[]){B}, 1, NULL);
 	service(1, IPPROTO_TCP, (const char *const[]){B}, 1, NULL);
-	rx1(T_POD_A, l4_frame(T_POD_A, A, 40000, VIP, 53, IPPROTO_UDP, 64));
-	rx1(T_POD_A, l4_frame(T_POD_A, A, 40000, VIP, 80, IPPROTO_TCP, 64));
+	rx1(T_POD_A, t_l4_frame(T_POD_A, A, 40000, VIP, 53, IPPROTO_UDP, 64));
+	rx1(T_POD_A, t_l4_frame(T_POD_A, A, 40000, VIP, 80, IPPROTO_TCP, 64));
 	rte_pktmbuf_free_bulk(W->tx[T_POD_B].pkts, W->tx[T_POD_B].n);
 	W->tx[T_POD_B].n = 0;
 	service(0, IPPROTO_UDP, (const char *const[]){C}, 1, NULL);
@@ -455,11 +427,11 @@ static void test_stale_udp(void **state)
 	dp_commit();
 	dp_ct_count(&in_use, &max);
 	assert_int_equal(in_use, 1);
-	rx1(T_POD_A, l4_frame(T_POD_A, A, 40000, VIP, 53, IPPROTO_UDP, 64));
+	rx1(T_POD_A, t_l4_frame(T_POD_A, A, 40000, VIP, 53, IPPROTO_UDP, 64));
 	struct rte_mbuf *m = out1(T_POD_B);
 	assert_packet(m, A, 40000, C, 8080);
 	rte_pktmbuf_free(m);
-	rx1(T_POD_A, l4_frame(T_POD_A, A, 40000, VIP, 80, IPPROTO_TCP, 64));
+	rx1(T_POD_A, t_l4_frame(T_POD_A, A, 40000, VIP, 80, IPPROTO_TCP, 64));
 	m = out1(T_POD_B);
 	assert_packet(m, A, 40000, B, 8080);
 	rte_pktmbuf_free(m);
@@ -474,7 +446,7 @@ static void test_conntrack_full(void **state)
 	service(0, IPPROTO_UDP, (const char *const[]){B}, 1, NULL);
 	dp_ct_count(&in_use, &max);
 	for (uint32_t i = 0; i <= max; i++) {
-		rx1(T_POD_A, l4_frame(T_POD_A, A, (uint16_t)(1000 + i), VIP, 53, IPPROTO_UDP, 64));
+		rx1(T_POD_A, t_l4_frame(T_POD_A, A, (uint16_t)(1000 + i), VIP, 53, IPPROTO_UDP, 64));
 		rte_pktmbuf_free_bulk(W->tx[T_POD_B].pkts, W->tx[T_POD_B].n);
 		W->tx[T_POD_B].n = 0;
 	}
@@ -498,7 +470,7 @@ static void test_affinity(void **state)
 	routes();
 	service(0, IPPROTO_TCP, (const char *const[]){B, C, FAR}, 3, &x);
 	for (uint16_t p = 0; p < 64; p++) {
-		rx1(T_POD_A, l4_frame(T_POD_A, A, (uint16_t)(40000 + p), VIP, 80, IPPROTO_TCP, 64));
+		rx1(T_POD_A, t_l4_frame(T_POD_A, A, (uint16_t)(40000 + p), VIP, 80, IPPROTO_TCP, 64));
 		struct rte_mbuf *m = W->tx[T_POD_B].n ? out1(T_POD_B) : NULL;
 		if (m == NULL)
 			assert_int_equal(rte_ring_dequeue(dp.slowpath, (void **)&m), 0);
@@ -520,12 +492,12 @@ static void test_external_local(void **state)
 	routes();
 	service(0, IPPROTO_TCP, (const char *const[]){B, FAR}, 2, &x);
 	for (uint16_t p = 0; p < 32; p++) {
-		rx1(T_UPLINK, l4_frame(T_UPLINK, CLIENT, (uint16_t)(50000 + p), NODE, 30080,
+		rx1(T_UPLINK, t_l4_frame(T_UPLINK, CLIENT, (uint16_t)(50000 + p), NODE, 30080,
 				       IPPROTO_TCP, 64));
 		struct rte_mbuf *m = out1(T_POD_B);
 		assert_packet(m, CLIENT, (uint16_t)(50000 + p), B, 8080);
 		rte_pktmbuf_free(m);
-		rx1(T_POD_A, l4_frame(T_POD_A, A, (uint16_t)(40000 + p), NODE, 30080, IPPROTO_TCP, 64));
+		rx1(T_POD_A, t_l4_frame(T_POD_A, A, (uint16_t)(40000 + p), NODE, 30080, IPPROTO_TCP, 64));
 		struct rte_mbuf *q;
 		if (rte_ring_dequeue(dp.slowpath, (void **)&q) == 0) {
 			far++;
