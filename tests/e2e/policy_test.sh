@@ -239,3 +239,37 @@ n=$(table <<-T
 T
 )
 ok "the policies of origin k8s replaced by none: $n cells open again"
+
+# The whole path from Kubernetes objects: the agent resolves a
+# NetworkPolicy's selectors and named port against Pods (this node's by
+# spec.nodeName, addressed by status.podIPs) and pushes the result.
+objects=$(python3 - "${IP[web]}" "${IP[db]}" "${IP[cl1]}" "${IP[cl2]}" <<-'PY'
+	import json, sys
+	web, db, cl1, cl2 = sys.argv[1:]
+	def pod(name, node, ip, labels, ports=()):
+	    return {"kind": "Pod", "metadata": {"namespace": "default", "name": name, "uid": name, "labels": labels},
+	            "spec": {"nodeName": node, "containers": [{"name": "c", "ports": [
+	                {"name": n, "containerPort": p} for n, p in ports]}]},
+	            "status": {"phase": "Running", "podIPs": [{"ip": ip}]}}
+	print(json.dumps({"kind": "List", "items": [
+	    {"kind": "Namespace", "metadata": {"name": "default", "uid": "ns"}},
+	    pod("web", "n1", web, {"app": "web"}, [("http", 8080)]), pod("db", "n1", db, {"app": "db"}),
+	    pod("cl1", "n1", cl1, {"role": "client"}), pod("cl2", "n2", cl2, {"role": "other"}),
+	    {"kind": "NetworkPolicy", "metadata": {"namespace": "default", "name": "web", "uid": "np"},
+	     "spec": {"podSelector": {"matchLabels": {"app": "web"}},
+	              "ingress": [{"from": [{"podSelector": {"matchLabels": {"role": "client"}}}],
+	                           "ports": [{"port": "http"}]}]}}]}))
+	PY
+)
+out=$("$E2E_TOP/tools/podlane-k8s" --node n1 --socket "$WORK/n1.sock" <<<"$objects" 2>&1) ||
+	fail "podlane-k8s: $out"
+[ "$out" = "policies: 1 added, 0 changed, 0 removed, 0 unchanged" ] || fail "podlane-k8s said: $out"
+n=$(table <<-T
+	cl1 tcp web 8080 allow
+	cl1 tcp web 9090 deny
+	cl2 tcp web 8080 deny
+	db tcp web 8080 deny
+	cl2 tcp db 8080 allow
+T
+)
+ok "podlane-k8s: a NetworkPolicy from Kubernetes objects (podSelector peers, a named port) enforced, $n cells"
