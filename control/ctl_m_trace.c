@@ -82,8 +82,11 @@ static json_t *trace_policy(const struct dp_flow_tuple *f, uint32_t dst)
 	o = json_pack("{s:s}", "verdict", v.allowed ? "allow" : "deny");
 	for (unsigned d = 0; d < 2; d++) {
 		json_t *side = json_pack("{s:b}", "isolated", v.isolated[d]);
-		if (v.isolated[d])
+		if (v.isolated[d]) {
 			json_object_set_new(side, "allowed_by", ctl_policy_rule_json(v.rule[d]));
+			json_object_set_new(side, "isolated_by", ctl_policy_isolating(
+						d == DP_POL_INGRESS ? dst : f->src, d));
+		}
 		json_object_set_new(o, d == DP_POL_INGRESS ? "ingress" : "egress", side);
 	}
 	return o;

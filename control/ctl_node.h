@@ -203,6 +203,8 @@ uint32_t ctl_policy_rule_id(uint32_t slot, unsigned dir, unsigned rule);
 json_t *ctl_policy_json(const struct ctl_policy *p, bool stats);
 /* {policy, direction, rule} of a dataplane rule id, or null. */
 json_t *ctl_policy_rule_json(int64_t id);
+/* The names of the policies isolating pod ip in dir. */
+json_t *ctl_policy_isolating(uint32_t ip, unsigned dir);
 /* Pods */
 struct ctl_pod *ctl_pod_find(const char *container_id, const char *ifname);
 const struct ctl_pod *ctl_pod_on_port(uint16_t port); /* NULL: no pod's */

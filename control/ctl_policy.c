@@ -409,3 +409,22 @@ json_t *ctl_policy_rule_json(int64_t id)
 	return json_pack("{s:s, s:s, s:i}", "policy", node.policies[slot].name, "direction",
 			 dir_key[d], "rule", r);
 }
+
+json_t *ctl_policy_isolating(uint32_t ip, unsigned dir)
+{
+	json_t *names = json_array(), *pod;
+	size_t i;
+
+	for (unsigned k = 0; k < CTL_MAX_POLICIES; k++) {
+		const struct ctl_policy *p = &node.policies[k];
+		uint32_t a;
+		if (!p->used || json_object_get(p->obj, dir_key[dir]) == NULL)
+			continue;
+		json_array_foreach(json_object_get(p->obj, "pods"), i, pod)
+			if (ctl_parse_ip(json_string_value(pod), &a) == 0 && a == ip) {
+				json_array_append_new(names, json_string(p->name));
+				break;
+			}
+	}
+	return names;
+}

@@ -38,14 +38,9 @@ static void count(struct dp_worker *w, const struct dp_pol_verdict *v)
 /* A packet of a tracked flow (data: id << 1 | direction): its verdict,
  * judged again when the rules changed since. A refused connection is
  * marked closed, so the table forgets it soon (TCP's close timeout). */
-static bool judge_flow(struct dp_worker *w, const struct dp_pol *p, struct rte_mbuf *m,
-		       uint32_t data)
+static __rte_noinline bool judge_again(struct dp_worker *w, const struct dp_pol *p,
+				       struct rte_mbuf *m, struct dp_flow *f, uint32_t pol)
 {
-	struct dp_flow *f = &dp.nat->flows[data >> 1];
-	uint32_t pol = __atomic_load_n(&f->pol, __ATOMIC_RELAXED);
-
-	if (likely(pol == p->gen << 1))
-		return true;
 	/* The connection as it was opened: the client as it sent and as the
 	 * server sees it (after SNAT), the server's port. Judged again also
 	 * to know whom to count a refusal on. */
@@ -62,6 +57,16 @@ static bool judge_flow(struct dp_worker *w, const struct dp_pol *p, struct rte_m
 	if (!ok)
 		refuse(w, m, &v, o->src, r->src);
 	return ok;
+}
+
+/* The common case inline: a flow allowed by the rules in force. */
+static inline bool judge_flow(struct dp_worker *w, const struct dp_pol *p, struct rte_mbuf *m,
+			      uint32_t data)
+{
+	struct dp_flow *f = &dp.nat->flows[data >> 1];
+	uint32_t pol = __atomic_load_n(&f->pol, __ATOMIC_RELAXED);
+
+	return likely(pol == p->gen << 1) || judge_again(w, p, m, f, pol);
 }
 
 /* A connection's first packet (key k): judged; allowed, it gets a flow. */

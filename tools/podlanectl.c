@@ -174,6 +174,19 @@ static void print_stats(json_t *r)
 	       cli_str(r, "arp_requests"), cli_str(r, "fragmented"));
 }
 
+/* An array of strings as "a, b, c" (cut to fit). */
+static const char *names(json_t *a, char *buf, size_t len)
+{
+	size_t i, at = 0;
+	json_t *v;
+
+	buf[0] = '\0';
+	json_array_foreach(a, i, v)
+		if (at < len)
+			at += (size_t)snprintf(buf + at, len - at, "%s%s", i ? ", " : "", json_string_value(v));
+	return buf;
+}
+
 static void print_trace(json_t *r)
 {
 	json_t *route = json_object_get(r, "route"), *pod = json_object_get(r, "pod");
@@ -190,7 +203,7 @@ static void print_trace(json_t *r)
 	}
 	json_t *pol = json_object_get(r, "policy");
 	if (json_is_object(pol)) {
-		char side[2][400];
+		char side[2][400], who[340];
 		for (int d = 0; d < 2; d++) {
 			json_t *s = json_object_get(pol, d ? "egress" : "ingress");
 			json_t *by = json_object_get(s, "allowed_by");
@@ -200,7 +213,8 @@ static void print_trace(json_t *r)
 				snprintf(side[d], sizeof(side[d]), "%s rule %s", cli_str(by, "policy"),
 					 cli_str(by, "rule"));
 			else
-				snprintf(side[d], sizeof(side[d]), "no rule allows it");
+				snprintf(side[d], sizeof(side[d]), "no rule of %s allows it",
+					 names(json_object_get(s, "isolated_by"), who, sizeof(who)));
 		}
 		printf("%-9s %s (egress: %s; ingress: %s)\n", "policy", cli_str(pol, "verdict"),
 		       side[1], side[0]);

@@ -5,9 +5,11 @@
  * --toggle-collect=dp_rx_burst` (instructions per packet), which these
  * VMs' drifting clocks are not.
  *
- *   plpath [--flows N] [--packets N] [--max-flows N] route | service | beside | memory
+ *   plpath [--flows N] [--packets N] [--max-flows N] route | service | beside | policy | memory
  *
  * route:   UDP pod A -> pod B (a /32 to B's port), N source ports.
+ * policy:  as route, with pod B isolated for ingress and a rule allowing
+ *          A (N connections tracked, each judged once).
  * service: UDP pod A -> a ClusterIP:53 with 4 backends (pods B and C,
  *          two ports each), N connections tracked (the first pass makes
  *          them, the measured ones find them).
@@ -99,6 +101,21 @@ static void service(void)
 		exit(1);
 }
 
+/* Pod B takes UDP 5353 from pod A only. */
+static void policy(void)
+{
+	struct dp_pol_rule r = {.pod = dp.ports[POD_B].peer_ip, .peer = dp.ports[POD_A].peer_ip,
+				.peer_len = 32, .proto = IPPROTO_UDP, .port_lo = 5353, .port_hi = 5353};
+	struct dp_pol_spec s = {.n_isolated = {[DP_POL_INGRESS] = 1},
+				.isolated = {[DP_POL_INGRESS] = &r.pod},
+				.n_rules = {[DP_POL_INGRESS] = 1}, .rules = {[DP_POL_INGRESS] = &r}};
+	char err[128];
+	if (dp_policy_set(&s, err, sizeof(err)) != 0) {
+		fprintf(stderr, "plpath: %s\n", err);
+		exit(1);
+	}
+}
+
 /* A 64-byte UDP frame from pod A to dst:dport from source port sport. */
 static void frame(struct rte_mbuf *m, uint32_t dst, uint16_t sport, uint16_t dport)
 {
@@ -163,11 +180,11 @@ int main(int argc, char **argv)
 	}
 	const char *what = optind < argc ? argv[optind] : "";
 	bool svc = strcmp(what, "service") == 0, beside = strcmp(what, "beside") == 0;
-	bool memory = strcmp(what, "memory") == 0;
-	if ((!svc && !beside && !memory && strcmp(what, "route") != 0) || flows == 0 ||
+	bool memory = strcmp(what, "memory") == 0, pol = strcmp(what, "policy") == 0;
+	if ((!svc && !beside && !memory && !pol && strcmp(what, "route") != 0) || flows == 0 ||
 	    flows > 60000 || max_flows < 1024 || max_flows > (1u << 24)) {
 		fprintf(stderr, "usage: plpath [--flows 1..60000] [--packets N] [--max-flows "
-			"1024..16777216] route|service|beside|memory\n");
+			"1024..16777216] route|service|beside|policy|memory\n");
 		return 2;
 	}
 	if (memory)
@@ -192,6 +209,8 @@ int main(int argc, char **argv)
 	route(dp.ports[POD_B].peer_ip, POD_B);
 	if (svc || beside)
 		service();
+	if (pol)
+		policy();
 	uint32_t dst = svc ? ip4(10, 96, 0, 10) : dp.ports[POD_B].peer_ip;
 	uint16_t dport = svc ? 53 : 5353;
 	struct dp_worker *w = &dp.workers[0];

@@ -171,12 +171,12 @@ out=$(ctl n1 trace "${IP[web]}:8080" from "${IP[cl1]}")
 grep -q "^policy    allow (egress: not isolated; ingress: default/web-from-cl1 rule 0)$" <<<"$out" ||
 	fail "trace cl1 -> web:8080: $out"
 out=$(ctl n1 trace "${IP[web]}:8080" from "${IP[cl2]}")
-grep -q "^policy    deny (egress: not isolated; ingress: no rule allows it)$" <<<"$out" &&
+grep -q "^policy    deny (egress: not isolated; ingress: no rule of default/web-from-cl1 allows it)$" <<<"$out" &&
 	grep -q "^action    deny$" <<<"$out" || fail "trace cl2 -> web:8080: $out"
 out=$(ctl n1 trace "10.96.0.10:80" from "${IP[db]}")
-grep -q "^policy    deny (egress: no rule allows it; ingress: no rule allows it)$" <<<"$out" ||
+grep -q "^policy    deny (egress: no rule of default/db-lockdown allows it; ingress: no rule of default/web-from-cl1 allows it)$" <<<"$out" ||
 	fail "trace db -> ClusterIP: $out"
-ok "trace names the policy and rule that allowed a connection, or that none did, after DNAT"
+ok "trace names the policy and rule that allowed a connection, or the policies none of whose rules did, after DNAT"
 
 # Exact errors; nothing changes.
 refused() { # METHOD PARAMS 'CODE MESSAGE': the call is refused with exactly that
@@ -239,6 +239,27 @@ n=$(table <<-T
 T
 )
 ok "the policies of origin k8s replaced by none: $n cells open again"
+
+# A pod that comes after the policy naming its address is isolated from
+# its first packet (its port takes the policy when it gets its address).
+api n1 policy.add '{"name": "default/late", "pods": ["100.96.241.50"], "ingress": []}' >/dev/null
+netns_add late
+api n1 pod.add '{"container_id": "pod-late", "netns": "/run/netns/late", "ifname": "eth0", "ip": "100.96.241.50"}' >/dev/null
+IP[late]=100.96.241.50
+ip netns exec late python3 "$LIB/whoami.py" 8080 >"$WORK/late.out" 2>&1 &
+echo $! >"$WORK/late.whoami.pid"
+at_exit "stop_pid $WORK/late.whoami.pid"
+wait_for 5 grep -q ready "$WORK/late.out" || fail "whoami in late did not start"
+n=$(table <<-T
+	cl1 tcp late 8080 deny
+	cl2 udp late 8080 deny
+	n1 tcp late 8080 allow
+	late tcp cl1 9090 allow
+T
+)
+api n1 policy.del '{"name": "default/late"}' >/dev/null
+cell cl1 tcp late 8080 allow
+ok "a pod added after the policy naming its address: isolated from its first packet ($n cells), open once the policy goes"
 
 # The whole path from Kubernetes objects: the agent resolves a
 # NetworkPolicy's selectors and named port against Pods (this node's by

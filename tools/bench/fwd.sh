@@ -78,30 +78,12 @@ run_l3fwd() { # SIZE
 }
 
 # --- Linux kernel: router netns kr between veths; generator on AF_XDP in kg.
-netns_add kg
-netns_add kr
-for i in 0 1; do
-	ip link add "g$i" netns kg type veth peer name "r$i" netns kr
-	ip -n kr addr add "10.99.$i.1/24" dev "r$i"
-	ip -n kr link set "r$i" up
-	ip -n kg link set "g$i" up
-	# The kernel's forwarding runs where the packet is received: core 1.
-	ip netns exec kr sh -c "echo 2 >/sys/class/net/r$i/queues/rx-0/rps_cpus"
-done
-ip netns exec kr sysctl -qw net.ipv4.ip_forward=1
-ip -n kr neigh add 10.99.0.2 lladdr $M0 dev r0 nud permanent
-ip -n kr neigh add 10.99.1.2 lladdr $M1 dev r1 nud permanent
-ip -n kg link set g0 address $M0
-ip -n kg link set g1 address $M1
+kernel_router
 spread_routes "%s %s\n" | while read -r pfx pod; do
 	echo "route add $pfx via 10.99.$pod.2"
 done | ip -n kr -batch -
-K0=$(ip -n kr -br link show r0 | awk '{print $3}') K1=$(ip -n kr -br link show r1 | awk '{print $3}')
 run_kernel() { # SIZE
-	ip netns exec kg "$BUILD/tools/plgen" --lcores=0@0 --no-pci -m 256 --file-prefix "pl-kg-$$" \
-		--vdev=net_af_xdp0,iface=g0 --vdev=net_af_xdp1,iface=g1 -- \
-		$(gen_args "$1" "$K0" "$K1") >"$WORK/k$1.json" 2>"$WORK/kgen.log" ||
-		fail "plgen on AF_XDP: $(tail -3 "$WORK/kgen.log")"
+	kernel_gen "$WORK/k$1.json" $(gen_args "$1" "$K0" "$K1")
 	rate kernel "$1" "$WORK/k$1.json"
 	RES[kernel_offered,$1,$R]=$(jget "$WORK/k$1.json" 'sum(p["tx_pps"] for p in d["ports"])')
 }

@@ -91,3 +91,36 @@ gen_args() {
 	echo --seconds "$SECS" --warmup 2 --size "$1" --flows $FLOWS \
 		--port "$M0,$2,$A,100.97.0.0" --port "$M1,$3,$B,100.98.0.0"
 }
+
+# kernel_router: the Linux kernel as the router, one core's worth: netns kr
+# between veths r0 (10.99.0.1/24) and r1 (10.99.1.1/24), its forwarding
+# steered onto core 1 with RPS; their peers g0 (MAC M0, 10.99.0.2) and g1
+# (M1, 10.99.1.2) in netns kg for the generator on AF_XDP (kernel_gen).
+# Sets K0 K1: r0's and r1's MACs.
+kernel_router() {
+	netns_add kg
+	netns_add kr
+	for i in 0 1; do
+		ip link add "g$i" netns kg type veth peer name "r$i" netns kr
+		ip -n kr addr add "10.99.$i.1/24" dev "r$i"
+		ip -n kr link set "r$i" up
+		ip -n kg link set "g$i" up
+		# The kernel's forwarding runs where the packet is received: core 1.
+		ip netns exec kr sh -c "echo 2 >/sys/class/net/r$i/queues/rx-0/rps_cpus"
+	done
+	ip netns exec kr sysctl -qw net.ipv4.ip_forward=1
+	ip -n kr neigh add 10.99.0.2 lladdr $M0 dev r0 nud permanent
+	ip -n kr neigh add 10.99.1.2 lladdr $M1 dev r1 nud permanent
+	ip -n kg link set g0 address $M0
+	ip -n kg link set g1 address $M1
+	K0=$(ip -n kr -br link show r0 | awk '{print $3}') K1=$(ip -n kr -br link show r1 | awk '{print $3}')
+}
+
+# kernel_gen OUT.json PLGEN-OPTIONS...: the generator on core 0 over g0
+# and g1 (AF_XDP).
+kernel_gen() {
+	local out=$1; shift
+	ip netns exec kg "$BUILD/tools/plgen" --lcores=0@0 --no-pci -m 256 --file-prefix "pl-kg-$$" \
+		--vdev=net_af_xdp0,iface=g0 --vdev=net_af_xdp1,iface=g1 -- "$@" >"$out" 2>"$WORK/kgen.log" ||
+		fail "plgen on AF_XDP: $(tail -3 "$WORK/kgen.log")"
+}

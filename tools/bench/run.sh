@@ -2,19 +2,20 @@
 # Every benchmark, one run: forwarding vs l3fwd and the kernel (fwd.sh),
 # route scale and updates (routes.sh), TAP pods vs kernel veth (tcp.sh),
 # vhost-user pods vs OVS-DPDK (vhost.sh), Services vs the direct path and
-# kernel NAT (services.sh), footprint (footprint.sh) and CNI latency vs
-# ptp + host-local (cni_latency.sh).
+# kernel NAT (services.sh), NetworkPolicy rules vs the kernel's
+# (policy.sh), footprint (footprint.sh) and CNI latency vs ptp +
+# host-local (cni_latency.sh).
 #
 #   tools/bench/run.sh [--quick] [--out DIR] [NAME...]     (root)
 #
-# NAME picks benchmarks (fwd routes tcp vhost services footprint cni;
-# default all).
+# NAME picks benchmarks (fwd routes tcp vhost services policy footprint
+# cni; default all).
 # Writes DIR (default build-release/bench/<UTC time>): bench.md (the tables),
 # bench.json (every result and the machine), routes.png (forwarding rate vs
-# table size) and each benchmark's log. --quick is what CI runs: short
-# measurements, small tables; it checks that every measurement produced a
-# number and that no packet was lost while the route table was replaced,
-# never a speed.
+# table size), policy.png (rate vs policy rules) and each benchmark's log.
+# --quick is what CI runs: short measurements, small tables; it checks that
+# every measurement produced a number and that no packet was lost while
+# the route table was replaced, never a speed.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 QUICK= OUTDIR= NAMES=()
@@ -22,13 +23,13 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) QUICK=--quick ;;
 	--out) OUTDIR=$2; shift ;;
-	-h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	fwd|routes|tcp|vhost|services|footprint|cni) NAMES+=("$1") ;;
+	-h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	fwd|routes|tcp|vhost|services|policy|footprint|cni) NAMES+=("$1") ;;
 	*) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 	shift
 done
-[ ${#NAMES[@]} -gt 0 ] || NAMES=(fwd routes tcp vhost services footprint cni)
+[ ${#NAMES[@]} -gt 0 ] || NAMES=(fwd routes tcp vhost services policy footprint cni)
 "$top/tools/deps.sh" gnuplot-nox || exit 1
 export PODLANE_BUILD=${PODLANE_BUILD:-$top/build-release}
 OUTDIR=${OUTDIR:-$PODLANE_BUILD/bench/$(date -u +%Y%m%dT%H%M%SZ)}
@@ -102,5 +103,26 @@ for r in json.load(open(sys.argv[1]))["forwarding_by_table_size"]:
 	GP
 fi
 
-echo "results: $OUTDIR (bench.md, bench.json$([ -s "$OUTDIR/routes.png" ] && echo ", routes.png"))"
+# Forwarding rate vs policy rules on the receiving pod, podlaned and kernel.
+if [ -s "$OUTDIR/policy.json" ]; then
+	python3 -c '
+import json, sys
+for r in json.load(open(sys.argv[1]))["by_rules"]:
+    print(max(r["rules"], 1), r["podlane_mpps"], r["kernel_mpps"])' "$OUTDIR/policy.json" >"$OUTDIR/policy.dat"
+	gnuplot <<-GP || failed+=(plot)
+	set terminal pngcairo size 800,500
+	set output "$OUTDIR/policy.png"
+	set title "64 B forwarding rate vs NetworkPolicy rules on the receiving pod (1 worker)"
+	set logscale x
+	set xlabel "rules (0 plotted at 1)"
+	set ylabel "Mpps"
+	set yrange [0:*]
+	set key bottom left
+	plot "$OUTDIR/policy.dat" using 1:2 with linespoints title "podlaned", \
+	     "$OUTDIR/policy.dat" using 1:3 with linespoints title "kernel (nftables, Calico's chain shape)"
+	GP
+fi
+
+pngs=$(cd "$OUTDIR" && ls routes.png policy.png 2>/dev/null | sed 's/^/, /' | tr -d '\n')
+echo "results: $OUTDIR (bench.md, bench.json$pngs)"
 [ ${#failed[@]} -eq 0 ] || { echo "failed: ${failed[*]}"; exit 1; }

@@ -120,18 +120,13 @@ m0=$("$BUILD/dataplane/bench/plpath" --max-flows 65536 memory | python3 -c 'impo
 m1=$("$BUILD/dataplane/bench/plpath" --max-flows 1048576 memory | python3 -c 'import json,sys; print(json.load(sys.stdin)["heap_bytes"])')
 RES[memory,per_flow,1]=$(((m1 - m0) / (1048576 - 65536)))
 
-python3 - "$OUT" "$SECS" "$ROUNDS" "$FLOW_COUNTS" "$(for k in "${!RES[@]}"; do echo "$k=${RES[$k]}"; done)" <<'PY'
-import json, statistics, sys
+BENCH_DIR=$top/tools/bench python3 - "$OUT" "$SECS" "$ROUNDS" "$FLOW_COUNTS" "$(for k in "${!RES[@]}"; do echo "$k=${RES[$k]}"; done)" <<'PY'
+import json, os, sys
+sys.path.insert(0, os.environ["BENCH_DIR"])
+from rounds import Rounds
 out, secs, rounds, counts, kv = sys.argv[1:6]
-runs = {}  # (what, name) -> {round: value}
-for line in kv.split("\n"):
-    k, v = line.split("=")
-    what, name, r = k.split(",")
-    runs.setdefault((what, name), {})[int(r)] = float(v)
-med = {k: statistics.median(v.values()) for k, v in runs.items()}
-def ratio(what, a, b):  # median over the rounds both ran
-    ra, rb = runs[(what, a)], runs[(what, b)]
-    return statistics.median(ra[r] / max(rb[r], 1e-9) for r in ra if r in rb)
+rr = Rounds(kv)
+runs, med, ratio = rr.runs, rr.med, rr.ratio
 res = {"seconds": float(secs), "rounds": int(rounds), "medians": {"%s/%s" % k: v for k, v in med.items()},
        "ratios": {}}
 print("Services, TAP pods (iperf3 TCP %s s; TCP connections made and closed per second), %s round(s), medians"
