@@ -20,9 +20,6 @@ static json_t *stored(json_t *o)
 static json_t *m_policy_add(json_t *params, struct ctl_err *e)
 {
 	const char *origin = ctl_param_origin(params, "static", e);
-	json_t *objs[CTL_MAX_POLICIES + 1];
-	uint32_t slots[CTL_MAX_POLICIES + 1];
-	size_t n = 0;
 
 	if (origin == NULL || ctl_policy_check(params, e) != 0)
 		return NULL;
@@ -37,20 +34,14 @@ static json_t *m_policy_add(json_t *params, struct ctl_err *e)
 			 CTL_MAX_POLICIES);
 		return NULL;
 	}
+	/* In its slot first, then the whole set compiled: refused, it goes. */
 	json_t *p = stored(params);
-	for (uint32_t i = 0; i < CTL_MAX_POLICIES; i++)
-		if (node.policies[i].used) {
-			objs[n] = node.policies[i].obj;
-			slots[n++] = i;
-		}
-	objs[n] = p;
-	slots[n++] = (uint32_t)slot;
-	if (ctl_policy_apply(objs, slots, n, e) != 0) {
-		json_decref(p);
-		return NULL;
-	}
 	ctl_policy_put((uint32_t)slot, p, origin);
 	json_decref(p);
+	if (ctl_policy_apply_all(e) != 0) {
+		ctl_policy_drop(&node.policies[slot]);
+		return NULL;
+	}
 	int rc = ctl_state_save_policies();
 	if (rc != 0) {
 		struct ctl_err ignored = {0};

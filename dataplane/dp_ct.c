@@ -158,6 +158,22 @@ uint64_t dp_ct_find(struct dp_worker *w, const struct dp_ct_key *keys, const has
 	return hits;
 }
 
+struct dp_flow *dp_ct_find_one(struct dp_worker *w, const struct dp_ct_key *k, hash_sig_t sig,
+			       uint32_t *data)
+{
+	void *d;
+
+	if (rte_hash_lookup_with_hash_data(dp.nat->ct, k, sig, &d) < 0)
+		return NULL;
+	*data = (uint32_t)(uintptr_t)d;
+	struct dp_flow *f = dp_ct_live(*data);
+	/* The cache led elsewhere (a flow forgotten, its id given to
+	 * another): it leads here from now on. */
+	if (f != NULL)
+		dp.nat->flow_cache[w->id][sig % DP_FLOW_CACHE] = (uint64_t)sig << 32 | *data;
+	return f;
+}
+
 uint32_t dp_ct_timeout(uint8_t proto, uint8_t flags)
 {
 	switch (proto) {

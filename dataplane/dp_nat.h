@@ -4,6 +4,9 @@
 #define DP_NAT_H
 
 #include <rte_hash_crc.h>
+#include <rte_icmp.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
 
 #include "dp_ip4.h"
 
@@ -202,7 +205,12 @@ static inline void dp_ct_seen(struct dp_flow *f, unsigned dir, uint32_t bytes, u
  * prefetched. The caller confirms each with the flow's own key. */
 uint64_t dp_ct_find(struct dp_worker *w, const struct dp_ct_key *keys, const hash_sig_t *sig,
 		    uint16_t nk, void **data);
-/* A flow's keys and their checksum sums: its orig key and its reply's. */
+/* The flow of one key the batch did not confirm (the worker's cache led
+ * to another, or nowhere): looked up in the table, the cache set right;
+ * *data as dp_ct_find's. */
+struct dp_flow *dp_ct_find_one(struct dp_worker *w, const struct dp_ct_key *k, hash_sig_t sig,
+			       uint32_t *data);
+/* The key of a flow's other direction, untranslated. */
 static inline struct dp_ct_key dp_ct_key_reversed(const struct dp_ct_key *k)
 {
 	return (struct dp_ct_key){.src = k->dst, .dst = k->src, .sport = k->dport,
@@ -259,6 +267,62 @@ static inline void dp_put16(uint8_t *p, uint16_t v)
 	memcpy(p, &v, sizeof(v));
 }
 
+/* The L4 fields of a packet (false: none the NAT can use) and its key.
+ * The key of an ICMP echo has its id as sport (request) or dport (reply);
+ * a truncated header, another ICMP message or another protocol has none.
+ * Inline: every packet the NAT and policy stages look at passes here. */
+static inline bool dp_l4_parse(struct rte_ipv4_hdr *ip, uint8_t *p, uint32_t avail,
+			       struct dp_l4 *l, struct dp_ct_key *k)
+{
+	memset(l, 0, sizeof(*l));
+	switch (ip->next_proto_id) {
+	case IPPROTO_TCP:
+		if (avail < offsetof(struct rte_tcp_hdr, rx_win))
+			return false;
+		l->sport = p + offsetof(struct rte_tcp_hdr, src_port);
+		l->dport = p + offsetof(struct rte_tcp_hdr, dst_port);
+		l->tcp_flags = p[offsetof(struct rte_tcp_hdr, tcp_flags)];
+		/* A quote may end before the checksum. */
+		if (avail >= offsetof(struct rte_tcp_hdr, tcp_urp))
+			l->csum = p + offsetof(struct rte_tcp_hdr, cksum);
+		l->pseudo = true;
+		break;
+	case IPPROTO_UDP:
+		if (avail < sizeof(struct rte_udp_hdr))
+			return false;
+		l->sport = p + offsetof(struct rte_udp_hdr, src_port);
+		l->dport = p + offsetof(struct rte_udp_hdr, dst_port);
+		if (dp_get16(p + offsetof(struct rte_udp_hdr, dgram_cksum)) != 0)
+			l->csum = p + offsetof(struct rte_udp_hdr, dgram_cksum);
+		l->pseudo = true;
+		break;
+	case IPPROTO_ICMP:
+		if (avail < sizeof(struct rte_icmp_hdr))
+			return false;
+		if (p[0] == RTE_IP_ICMP_ECHO_REQUEST)
+			l->sport = p + offsetof(struct rte_icmp_hdr, icmp_ident);
+		else if (p[0] == RTE_IP_ICMP_ECHO_REPLY)
+			l->dport = p + offsetof(struct rte_icmp_hdr, icmp_ident);
+		else
+			return false;
+		l->csum = p + offsetof(struct rte_icmp_hdr, icmp_cksum);
+		break;
+	default:
+		return false;
+	}
+	/* The key goes out as the two 8-byte words dp_ct_hash reads back at
+	 * once: written field by field, each read waited for the stores to
+	 * retire (a failed store forward, about a tenth of the stage's time). */
+	uint64_t w[2] = {(uint64_t)ip->dst_addr << 32 | ip->src_addr,
+			 (uint64_t)ip->next_proto_id << 32 |
+				 (uint64_t)(l->dport ? dp_get16(l->dport) : 0) << 16 |
+				 (l->sport ? dp_get16(l->sport) : 0)};
+	RTE_BUILD_BUG_ON(RTE_BYTE_ORDER != RTE_LITTLE_ENDIAN || sizeof(*k) != sizeof(w) || offsetof(struct dp_ct_key, dst) != 4 ||
+			 offsetof(struct dp_ct_key, dport) != 10 || offsetof(struct dp_ct_key, proto) != 12);
+	memcpy(k, w, sizeof(w));
+	return true;
+}
+
 /* The live flow a table entry's data names, or NULL (freed, or made
  * half when the table was full). */
 static inline struct dp_flow *dp_ct_live(int64_t data)
@@ -288,15 +352,12 @@ void dp_policy_ports(void);
 void dp_policy_fini(void); /* with dp_nat_fini */
 /* dp_policy4.c: the stage (dp_rx.c). */
 void dp_policy4(struct dp_worker *w, uint16_t port, struct dp_pkts *v);
-/* dp_nat4_hdr.c: what the NAT reads of headers and how it rewrites them
- * where a flow's precomputed sums do not serve: the L4 fields of a
- * packet (false: none the NAT can use) and its key; ICMP errors about a
- * translated connection, translated (true); and the quote of an error
+/* dp_nat4_hdr.c: how the NAT rewrites headers where a flow's precomputed
+ * sums do not serve: ICMP errors about a translated connection,
+ * translated (true); and the quote of an error
  * podlaned sends about a packet it translated, put back as its sender
  * sent it (a client matches the error to its socket by the quote), with
  * the sender's address returned (0: no such flow). */
-bool dp_l4_parse(struct rte_ipv4_hdr *ip, uint8_t *p, uint32_t avail, struct dp_l4 *l,
-		 struct dp_ct_key *k);
 bool dp_nat4_icmp_error(struct rte_mbuf *m, struct rte_ipv4_hdr *ip);
 /* An ICMP error whose quote belongs to a tracked connection (policy lets
  * it through as part of that connection). */

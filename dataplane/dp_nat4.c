@@ -222,15 +222,13 @@ static int unknown(struct dp_worker *w, struct rte_mbuf *m, struct dp_port *in,
 		   uint32_t *fd)
 {
 	bool to_svc = nh != NULL && nh->kind == DP_NH_SERVICE;
-	void *data;
+	uint32_t data;
+	struct dp_flow *f = dp_ct_find_one(w, k, sig, &data);
 
-	if (rte_hash_lookup_with_hash_data(dp.nat->ct, k, sig, &data) >= 0) {
-		struct dp_flow *f = dp_ct_live((int64_t)(uintptr_t)data);
-		if (f != NULL) {
-			translate(w, m, dp_ip4_hdr(m), l, f, (uintptr_t)data & 1);
-			*fd = (uint32_t)(uintptr_t)data;
-			return NAT_DONE;
-		}
+	if (f != NULL) {
+		translate(w, m, dp_ip4_hdr(m), l, f, data & 1);
+		*fd = data;
+		return NAT_DONE;
 	}
 	if (to_svc || (nh != NULL && nh->kind == DP_NH_LOCAL &&
 		       __atomic_load_n(&dp.nat->n_node_ports, __ATOMIC_RELAXED)))

@@ -1,7 +1,6 @@
-/* What the Service NAT reads of a packet's headers, and the general
- * rewrite of a header to another tuple: for ICMP errors about translated
- * connections (their outer header and their quote) and for the quotes of
- * errors podlaned sends itself. The common case, a packet of a known
+/* The general rewrite of a header to another tuple, for the Service NAT:
+ * for ICMP errors about translated connections (their outer header and
+ * their quote) and for the quotes of errors podlaned sends itself. The common case, a packet of a known
  * flow, is dp_nat4.c's translate with the flow's own checksum sums. */
 #include <rte_icmp.h>
 #include <rte_ip.h>
@@ -27,61 +26,6 @@ struct tuple {
 static inline void csum_adjust(uint8_t *c, uint32_t from, uint32_t to)
 {
 	put16(c, (uint16_t)~fold((uint16_t)~get16(c) + (uint32_t)dp_csum_delta(from, to)));
-}
-
-/* The key of an ICMP echo has its id as sport (request) or dport
- * (reply); a truncated header, another ICMP message or another protocol
- * has none. */
-bool dp_l4_parse(struct rte_ipv4_hdr *ip, uint8_t *p, uint32_t avail, struct dp_l4 *l,
-		 struct dp_ct_key *k)
-{
-	memset(l, 0, sizeof(*l));
-	switch (ip->next_proto_id) {
-	case IPPROTO_TCP:
-		if (avail < offsetof(struct rte_tcp_hdr, rx_win))
-			return false;
-		l->sport = p + offsetof(struct rte_tcp_hdr, src_port);
-		l->dport = p + offsetof(struct rte_tcp_hdr, dst_port);
-		l->tcp_flags = p[offsetof(struct rte_tcp_hdr, tcp_flags)];
-		/* A quote may end before the checksum. */
-		if (avail >= offsetof(struct rte_tcp_hdr, tcp_urp))
-			l->csum = p + offsetof(struct rte_tcp_hdr, cksum);
-		l->pseudo = true;
-		break;
-	case IPPROTO_UDP:
-		if (avail < sizeof(struct rte_udp_hdr))
-			return false;
-		l->sport = p + offsetof(struct rte_udp_hdr, src_port);
-		l->dport = p + offsetof(struct rte_udp_hdr, dst_port);
-		if (get16(p + offsetof(struct rte_udp_hdr, dgram_cksum)) != 0)
-			l->csum = p + offsetof(struct rte_udp_hdr, dgram_cksum);
-		l->pseudo = true;
-		break;
-	case IPPROTO_ICMP:
-		if (avail < sizeof(struct rte_icmp_hdr))
-			return false;
-		if (p[0] == RTE_IP_ICMP_ECHO_REQUEST)
-			l->sport = p + offsetof(struct rte_icmp_hdr, icmp_ident);
-		else if (p[0] == RTE_IP_ICMP_ECHO_REPLY)
-			l->dport = p + offsetof(struct rte_icmp_hdr, icmp_ident);
-		else
-			return false;
-		l->csum = p + offsetof(struct rte_icmp_hdr, icmp_cksum);
-		break;
-	default:
-		return false;
-	}
-	/* The key goes out as the two 8-byte words dp_ct_hash reads back at
-	 * once: written field by field, each read waited for the stores to
-	 * retire (a failed store forward, about a tenth of the stage's time). */
-	uint64_t w[2] = {(uint64_t)ip->dst_addr << 32 | ip->src_addr,
-			 (uint64_t)ip->next_proto_id << 32 |
-				 (uint64_t)(l->dport ? get16(l->dport) : 0) << 16 |
-				 (l->sport ? get16(l->sport) : 0)};
-	RTE_BUILD_BUG_ON(RTE_BYTE_ORDER != RTE_LITTLE_ENDIAN || sizeof(*k) != sizeof(w) || offsetof(struct dp_ct_key, dst) != 4 ||
-			 offsetof(struct dp_ct_key, dport) != 10 || offsetof(struct dp_ct_key, proto) != 12);
-	memcpy(k, w, sizeof(w));
-	return true;
 }
 
 static void rewrite(struct rte_ipv4_hdr *ip, const struct dp_l4 *l, const struct tuple *to)

@@ -163,12 +163,14 @@ void dp_policy4(struct dp_worker *w, uint16_t port, struct dp_pkts *v)
 	uint64_t hits = nk ? dp_ct_find(w, keys, sig, nk, data) : 0;
 	for (uint16_t j = 0; j < nk; j++) {
 		uint16_t i = at[j];
-		unsigned dir = (uintptr_t)data[j] & 1;
-		struct dp_flow *f = (hits >> j & 1) ? dp_ct_live((int64_t)(uintptr_t)data[j]) : NULL;
-		if (f != NULL && memcmp(&f->key[dir], &keys[j], sizeof(keys[j])) == 0) {
-			dp_ct_seen(f, dir, rte_be_to_cpu_16(dp_ip4_hdr(v->m[i])->total_length),
+		uint32_t d = (uint32_t)(uintptr_t)data[j];
+		struct dp_flow *f = (hits >> j & 1) ? dp_ct_live(d) : NULL;
+		if (unlikely(f == NULL || memcmp(&f->key[d & 1], &keys[j], sizeof(keys[j])) != 0))
+			f = dp_ct_find_one(w, &keys[j], sig[j], &d);
+		if (f != NULL) {
+			dp_ct_seen(f, d & 1, rte_be_to_cpu_16(dp_ip4_hdr(v->m[i])->total_length),
 				   l[j].tcp_flags);
-			keep[i] = judge_flow(w, p, v->m[i], (uint32_t)(uintptr_t)data[j]);
+			keep[i] = judge_flow(w, p, v->m[i], d);
 		} else {
 			keep[i] = judge_new(w, p, v->m[i], &keys[j], l[j].tcp_flags);
 		}

@@ -244,6 +244,22 @@ static void test_icmp_error_related(void **state)
 	assert_int_equal(st.drops[DP_DROP_POLICY], 1);
 }
 
+/* Flows forgotten (conntrack flush) and made again: each connection is
+ * judged once, not at every packet (the worker's cache of flows led to
+ * freed ones; the table is asked then, and the cache set right). */
+static void test_flush_judged_once(void **state)
+{
+	(void)state;
+	routes();
+	b_takes_a_on_8080();
+	for (int round = 0; round < 2; round++) {
+		for (int k = 0; k < 3; k++)
+			expect(T_POD_A, A, 40000, B, 8080, IPPROTO_TCP, T_POD_B);
+		assert_int_equal(dp_policy_rule_flows(7), round + 1);
+		assert_int_equal(dp_ct_flush(-1), 1);
+	}
+}
+
 /* Bad rule sets are refused; the one in force stays. */
 static void test_bad_rules(void **state)
 {
@@ -273,6 +289,7 @@ int main(void)
 		T(test_change_judges_flows_again),
 		T(test_after_dnat),
 		T(test_icmp_error_related),
+		T(test_flush_judged_once),
 		T(test_bad_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -33,7 +33,8 @@ OUT=${OUT:-$BUILD/bench-policy.json}
 declare -A RES
 
 # policies N POD ALLOWED PROTO PORT: policy.replace_all's params for N
-# rules on POD, the last allowing ALLOWED to PORT/PROTO (64 a policy).
+# rules on POD, the last allowing ALLOWED to PORT/PROTO (64 a policy); too
+# long for an argument at 10k rules, so callers pass them as @FILE.
 policies() {
 	python3 - "$@" <<-'PY'
 	import json, sys
@@ -49,14 +50,14 @@ policies() {
 # nft_rules NETNS N POD ALLOWED PROTO PORT: the same rules in the kernel.
 nft_rules() {
 	local ns=$1
-	ip netns exec "$ns" nft delete table inet plbench 2>/dev/null
+	ip netns exec "$ns" nft delete table inet plbench 2>/dev/null || true # none yet
 	[ "$2" -gt 0 ] || return 0
 	python3 - "${@:2}" <<-'PY' | ip netns exec "$ns" nft -f - || fail "nft rules for $2"
 	import sys
 	n, pod, allowed, proto, port = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
 	print("table inet plbench {")
-	print(" chain fwd { type filter hook forward priority 0; policy accept; ip daddr %s jump to_pod; }" % pod)
-	print(" chain to_pod {")
+	print(" chain plforward { type filter hook forward priority 0; policy accept; ip daddr %s jump plpod; }" % pod)
+	print(" chain plpod {")
 	print("  ct state established,related accept")
 	for i in range(n - 1):
 	    print("  ip saddr 198.18.%d.%d %s dport %d accept" % (i // 250, i % 250 + 1, proto, 1000 + i % 60000))
@@ -112,7 +113,8 @@ print(n / secs)' "$2" "$SECS" || fail "connections to $2"
 }
 for r in $(seq "$ROUNDS"); do
 	for n in $RULES; do
-		api n1 policy.replace_all "$(policies "$n" "$NB" "$NA" tcp 5202)"
+		policies "$n" "$NB" "$NA" tcp 5202 >"$WORK/rules.json"
+		api n1 policy.replace_all "@$WORK/rules.json"
 		RES[cps,podlane_$n,$r]=$(cps n1a "$NB")
 		nft_rules kh "$n" "$KB" "$KA" tcp 5202
 		RES[cps,kernel_$n,$r]=$(cps ka "$KB")
@@ -144,8 +146,8 @@ items.append({"kind": "NetworkPolicy", "metadata": {"namespace": "default", "nam
 print(json.dumps({"kind": "List", "items": items}))
 PY
 for r in $(seq "$ROUNDS"); do
-	api n1 policy.replace_all "$(cat "$WORK/pods1k.json")"
 	api n1 policy.replace_all '{"origin": "bench", "policies": []}'
+	api n1 policy.replace_all "@$WORK/pods1k.json"
 	out=$(python3 "$top/tools/bench/policy_enforce.py" n1a n1b "$NB" "$WORK/n1.sock" api \
 		"{\"name\": \"cut-b\", \"origin\": \"bench\", \"pods\": [\"$NB\"], \"ingress\": []}") ||
 		fail "enforcement through the API: $out"
@@ -168,7 +170,8 @@ gen() { # GW0 GW1 SRC DST: FLOWS flows (source ports) to DST:53
 }
 for r in $(seq "$ROUNDS"); do
 	for n in $RULES; do
-		api node policy.replace_all "$(policies "$n" "$B" "$A" udp 53)"
+		policies "$n" "$B" "$A" udp 53 >"$WORK/rules.json"
+		api node policy.replace_all "@$WORK/rules.json"
 		ctl node conntrack flush >/dev/null
 		plgen "$WORK/g.json" $(gen "$G0" "$G1" "$A" "$B") -- "path=$S0,mac=$M0" "path=$S1,mac=$M1"
 		RES[mpps,podlane_$n,$r]=$(jget "$WORK/g.json" 'd["ports"][1]["rx_pps"] / 1e6')

@@ -117,7 +117,7 @@ for r in json.load(open(sys.argv[1]))["by_rules"]:
 	set xlabel "rules (0 plotted at 1)"
 	set ylabel "Mpps"
 	set yrange [0:*]
-	set key bottom left
+	set key top right
 	plot "$OUTDIR/policy.dat" using 1:2 with linespoints title "podlaned", \
 	     "$OUTDIR/policy.dat" using 1:3 with linespoints title "kernel (nftables, Calico's chain shape)"
 	GP
