@@ -165,6 +165,9 @@ static void write_metrics(FILE *f)
 	help(f, "podlane_flows_created_total", "counter", "Connections to Services tracked.");
 	fprintf(f, "podlane_flows_created_total %" PRIu64 "\n", s.flows_created);
 	service_metrics(f);
+	help(f, "podlane_policy_rule_connections_total", "counter",
+	     "Connections a NetworkPolicy rule allowed (since the policy was added).");
+	ctl_policy_metrics(f);
 
 	help(f, "podlane_mbufs_in_use", "gauge",
 	     "Packet buffers taken from the pool (in queues, in flight or leaked).");

@@ -69,6 +69,7 @@ struct ctl_svc {
 #define CTL_MAX_POLICIES 1024
 #define CTL_POL_RULES 64 /* per direction of a policy */
 #define CTL_POL_NAME_MAX 320 /* "namespace/name" */
+#define CTL_POL_EXCEPT_MAX 1024 /* prefixes an ipBlock leaves out */
 #define CTL_POL_COMPILED_MAX (1u << 20) /* (pod, peer prefix, port range) rules in all */
 struct ctl_policy {
 	bool used;
@@ -205,6 +206,9 @@ json_t *ctl_policy_json(const struct ctl_policy *p, bool stats);
 json_t *ctl_policy_rule_json(int64_t id);
 /* The names of the policies isolating pod ip in dir. */
 json_t *ctl_policy_isolating(uint32_t ip, unsigned dir);
+/* Each rule's connections as Prometheus samples (any thread; put and drop
+ * take the same lock). */
+void ctl_policy_metrics(FILE *f);
 /* Pods */
 struct ctl_pod *ctl_pod_find(const char *container_id, const char *ifname);
 const struct ctl_pod *ctl_pod_on_port(uint16_t port); /* NULL: no pod's */
@@ -285,6 +289,11 @@ int ctl_state_save_pods(void);
 int ctl_state_save_routes(void);
 int ctl_state_save_services(void);
 int ctl_state_save_policies(void);
+/* Tracked connections across a planned restart (ctl_conntrack_keep.c):
+ * saved by a stopping podlaned once its workers stopped, restored (and
+ * the file removed) by the next before its workers start. */
+void ctl_conntrack_save(void);
+void ctl_conntrack_restore(void);
 /* The answer to a change whose state file could not be written (rc):
  * an add was undone ("not added"), a delete or a replacement stays
  * applied and its file is written again every second. */

@@ -14,7 +14,9 @@
  * every peer, one without "ports" every port and protocol. A rule's id in
  * the dataplane is (slot, direction, index): stable while the policy
  * lives, so its counter is too. */
+#include <inttypes.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +24,20 @@
 
 static const char *const dir_key[2] = {[DP_POL_INGRESS] = "ingress", [DP_POL_EGRESS] = "egress"};
 static const char *const peer_key[2] = {[DP_POL_INGRESS] = "from", [DP_POL_EGRESS] = "to"};
+
+/* The metrics thread reads names and counters while the control thread
+ * changes policies: it takes this, the control thread takes it to write. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void ctl_policy_lock(void)
+{
+	pthread_mutex_lock(&lock);
+}
+
+static void ctl_policy_unlock(void)
+{
+	pthread_mutex_unlock(&lock);
+}
 
 int ctl_policy_tables(void)
 {
@@ -89,8 +105,9 @@ static int check_peer(json_t *p, const char *at, struct ctl_err *e)
 	if (check_keys(p, at, keys, 2, e) != 0 ||
 	    check_prefix(json_object_get(p, "cidr"), sub, &ip, &plen, e) != 0)
 		return -1;
-	if (ex != NULL && !json_is_array(ex))
-		return ctl_fail(e, PL_E_INVALID_PARAMS, "%s.except: not an array", at);
+	if (ex != NULL && (!json_is_array(ex) || json_array_size(ex) > CTL_POL_EXCEPT_MAX))
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "%s.except: not an array of at most %d prefixes",
+				at, CTL_POL_EXCEPT_MAX);
 	json_array_foreach(ex, i, x) {
 		snprintf(sub, sizeof(sub), "%s.except[%zu]", at, i);
 		if (check_prefix(x, sub, &xip, &xlen, e) != 0)
@@ -168,6 +185,11 @@ int ctl_policy_check(json_t *o, struct ctl_err *e)
 	if (name == NULL || name[0] == '\0' || strlen(name) > CTL_POL_NAME_MAX)
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "name: missing or not a string of 1-%d characters",
 				CTL_POL_NAME_MAX);
+	/* Metrics labels carry it as it is. */
+	for (const char *c = name; *c; c++)
+		if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20)
+			return ctl_fail(e, PL_E_INVALID_PARAMS, "name: '%.64s' has a quote, backslash or "
+					"control character", name);
 	if (check_keys(o, "policy", keys, RTE_DIM(keys), e) != 0)
 		return -1;
 	if (!json_is_array(pods))
@@ -195,11 +217,12 @@ int ctl_policy_check(json_t *o, struct ctl_err *e)
 }
 
 /* The compiled set growing: a direction's rules and isolated pods. Past
- * CTL_POL_COMPILED_MAX rules are only counted (refused whole). */
+ * CTL_POL_COMPILED_MAX rules it stops (the set is refused whole), so a
+ * request naming millions of combinations costs no more than that. */
 struct set {
 	struct dp_pol_rule *rules[2];
 	size_t n_rules[2], cap_rules[2];
-	size_t n_over;
+	bool over;
 	uint32_t *iso[2];
 	size_t n_iso[2], cap_iso[2];
 	bool oom;
@@ -222,7 +245,7 @@ static void *grow(void *a, size_t *cap, size_t n, size_t size, bool *oom)
 static void add_rule(struct set *s, unsigned d, const struct dp_pol_rule *r)
 {
 	if (s->n_rules[0] + s->n_rules[1] >= CTL_POL_COMPILED_MAX) {
-		s->n_over++;
+		s->over = true;
 		return;
 	}
 	s->rules[d] = grow(s->rules[d], &s->cap_rules[d], s->n_rules[d], sizeof(*r), &s->oom);
@@ -237,6 +260,8 @@ static void add_peer(struct set *s, unsigned d, struct dp_pol_rule r, uint32_t i
 {
 	bool split = false;
 
+	if (s->over || s->oom)
+		return;
 	for (size_t i = 0; i < nx; i++) {
 		if (xlen[i] <= len && ((xip[i] ^ ip) & rte_be_to_cpu_32(ctl_mask(xlen[i]))) == 0)
 			return; /* all of it excepted */
@@ -266,9 +291,13 @@ static void compile_rule(struct set *s, unsigned d, json_t *rule, json_t *pods, 
 	if (json_array_size(ports) == 0)
 		ports = any_port;
 	json_array_foreach(pods, i, pod) {
+		if (s->over || s->oom)
+			break;
 		struct dp_pol_rule r = {.id = id};
 		ctl_parse_ip(json_string_value(pod), &r.pod);
 		json_array_foreach(ports, j, port) {
+			if (s->over || s->oom)
+				break;
 			const char *pr = json_string_value(json_object_get(port, "protocol"));
 			json_t *pv = json_object_get(port, "port"), *ev = json_object_get(port, "end_port");
 			bool any = json_object_size(port) == 0;
@@ -300,7 +329,7 @@ int ctl_policy_apply(json_t *const *objs, const uint32_t *slots, size_t n, struc
 	char err[160];
 	int rc = -1;
 
-	for (size_t i = 0; i < n && !s.oom; i++) {
+	for (size_t i = 0; i < n && !s.oom && !s.over; i++) {
 		json_t *pods = json_object_get(objs[i], "pods"), *pod, *rule;
 		size_t j;
 		for (unsigned d = 0; d < 2; d++) {
@@ -318,9 +347,9 @@ int ctl_policy_apply(json_t *const *objs, const uint32_t *slots, size_t n, struc
 	}
 	if (s.oom) {
 		ctl_fail(e, PL_E_RESOURCE, "out of memory compiling the policies");
-	} else if (s.n_over > 0) {
-		ctl_fail(e, PL_E_RESOURCE, "the policies compile to %zu rules (pods x peers x ports), "
-			 "more than %u", s.n_rules[0] + s.n_rules[1] + s.n_over, CTL_POL_COMPILED_MAX);
+	} else if (s.over) {
+		ctl_fail(e, PL_E_RESOURCE, "the policies compile to more than %u rules (pods x peers x "
+			 "ports)", CTL_POL_COMPILED_MAX);
 	} else {
 		struct dp_pol_spec spec = {
 			.n_isolated = {(unsigned)s.n_iso[0], (unsigned)s.n_iso[1]},
@@ -365,6 +394,7 @@ void ctl_policy_put(uint32_t slot, json_t *obj, const char *origin)
 {
 	struct ctl_policy *p = &node.policies[slot];
 
+	ctl_policy_lock();
 	json_decref(p->obj);
 	if (!p->used) /* the counters start from here for this policy */
 		for (unsigned d = 0; d < 2; d++)
@@ -374,13 +404,30 @@ void ctl_policy_put(uint32_t slot, json_t *obj, const char *origin)
 	p->obj = json_incref(obj);
 	snprintf(p->name, sizeof(p->name), "%s", json_string_value(json_object_get(obj, "name")));
 	snprintf(p->origin, sizeof(p->origin), "%s", origin);
+	ctl_policy_unlock();
 }
 
 void ctl_policy_drop(struct ctl_policy *p)
 {
+	ctl_policy_lock();
 	json_decref(p->obj);
 	p->obj = NULL;
 	p->used = false;
+	ctl_policy_unlock();
+}
+
+void ctl_policy_metrics(FILE *f)
+{
+	ctl_policy_lock();
+	for (uint32_t k = 0; k < CTL_MAX_POLICIES; k++) {
+		const struct ctl_policy *p = &node.policies[k];
+		for (unsigned d = 0; p->used && d < 2; d++)
+			for (unsigned r = 0; r < json_array_size(json_object_get(p->obj, dir_key[d])); r++)
+				fprintf(f, "podlane_policy_rule_connections_total{policy=\"%s\",direction=\"%s\","
+					"rule=\"%u\"} %" PRIu64 "\n", p->name, dir_key[d], r,
+					dp_policy_rule_flows(ctl_policy_rule_id(k, d, r)) - p->base[d][r]);
+	}
+	ctl_policy_unlock();
 }
 
 json_t *ctl_policy_json(const struct ctl_policy *p, bool stats)

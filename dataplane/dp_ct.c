@@ -309,6 +309,29 @@ void dp_ct_count(uint64_t *in_use, uint64_t *max)
 	*in_use = *max - rte_ring_count(dp.nat->free_ids);
 }
 
+int dp_ct_import(const struct dp_flow_view *v)
+{
+	struct dp_ct_key k[2];
+	uint32_t now = __atomic_load_n(&dp.now_s, __ATOMIC_RELAXED);
+
+	for (unsigned d = 0; d < 2; d++)
+		k[d] = (struct dp_ct_key){.src = v->src[d], .dst = v->dst[d], .sport = v->sport[d],
+					  .dport = v->dport[d], .proto = v->proto};
+	int64_t id = dp_ct_create(&k[DP_CT_ORIG], &k[DP_CT_REPLY], v->svc);
+	if (id < 0)
+		return (int)id;
+	struct dp_flow *f = &dp.nat->flows[id];
+	f->flags = v->flags;
+	f->last_seen = now - v->idle_s; /* seconds of this process: may wrap, as differences do */
+	for (unsigned d = 0; d < 2; d++) {
+		f->pkts[d] = v->pkts[d];
+		f->bytes[d] = v->bytes[d];
+	}
+	dp_nat4_watch(f);
+	__atomic_store_n(&dp.nat->active, true, __ATOMIC_RELAXED);
+	return 0;
+}
+
 void dp_ct_walk(void (*cb)(const struct dp_flow_view *v, void *arg), void *arg)
 {
 	struct dp_nat *nat = dp.nat;
@@ -321,6 +344,7 @@ void dp_ct_walk(void (*cb)(const struct dp_flow_view *v, void *arg), void *arg)
 		uint8_t flags = __atomic_load_n(&f->flags, __ATOMIC_RELAXED);
 		struct dp_flow_view v = {
 			.proto = f->key[0].proto,
+			.flags = flags,
 			.svc = f->svc,
 			.idle_s = now - __atomic_load_n(&f->last_seen, __ATOMIC_RELAXED),
 			.timeout_s = dp_ct_timeout(f->key[0].proto, flags),

@@ -151,10 +151,10 @@ int dp_start_workers(void)
 	return 0;
 }
 
-void dp_stop(void)
+void dp_stop_workers(void)
 {
-	uint16_t pid;
-
+	if (dp.stop)
+		return;
 	dp.stop = true;
 	for (unsigned i = 0; i < dp.cfg.n_workers; i++)
 		dp_worker_kick(&dp.workers[i]);
@@ -162,6 +162,13 @@ void dp_stop(void)
 	/* What workers punted before they stopped (ARP, ICMP to the node):
 	 * handled, not dropped, while the ports are still open. */
 	dp_slowpath_run();
+}
+
+void dp_stop(void)
+{
+	uint16_t pid;
+
+	dp_stop_workers();
 	RTE_ETH_FOREACH_DEV(pid) {
 		rte_eth_dev_stop(pid);
 		rte_eth_dev_close(pid);

@@ -333,6 +333,9 @@ static inline struct dp_flow *dp_ct_live(int64_t data)
 
 /* dp_nat4.c: the stage (dp_rx.c). */
 void dp_nat4(struct dp_worker *w, uint16_t port, struct dp_pkts *v);
+/* A translated flow's replies looked at from now on: the port they come
+ * from or go to is flagged (the flags stay while the port lives). */
+void dp_nat4_watch(const struct dp_flow *f);
 
 /* dp_policy.c: the rule set as workers read it (dp.pol). */
 struct rte_acl_ctx;

@@ -113,26 +113,37 @@ static inline void flag(uint8_t *f)
 		__atomic_store_n(f, 1, __ATOMIC_RELAXED);
 }
 
-/* Where the answers of a new flow will come from or go to, so the stage
- * looks at them from now on (the flags stay while the port lives). */
-static void watch_replies(struct dp_port *in, const struct dp_backend *b, bool snat)
+/* Where a flow's answers come from or go to, by its addresses: to the
+ * node IP (SNAT, or a client on the node itself) the host port; to a pod
+ * client its port; from a local backend of an off-node client, the
+ * backend's port (or the kernel's). */
+void dp_nat4_watch(const struct dp_flow *f)
 {
-	if (dp.host >= DP_MAX_PORTS) /* no host port: the unit tests' */
+	const struct dp_ct_key *o = &f->key[DP_CT_ORIG], *r = &f->key[DP_CT_REPLY];
+	struct dp_ct_key plain = dp_ct_key_reversed(o);
+
+	if (dp.host >= DP_MAX_PORTS || memcmp(r, &plain, sizeof(plain)) == 0)
+		return; /* no host port (the unit tests'), or nothing translated */
+	if (r->dst == dp.cfg.node_ip) {
+		flag(&dp.ports[dp.host].ct_reply_to);
 		return;
-	if (snat || in->kind == DP_PORT_HOST) {
-		flag(&dp.ports[dp.host].ct_reply_to); /* to the node IP */
-	} else if (in->kind == DP_PORT_POD) {
-		flag(&in->ct_reply_to);
-	} else {
-		/* An off-node client of a local backend: the backend answers
-		 * towards the uplink from its own port (or the kernel's). */
-		uint32_t hop = dp_ip4_lookup1(rte_be_to_cpu_32(b->ip));
-		const struct dp_nh *nh = hop == DP_HOP_NONE ? NULL : &dp.nh[hop];
-		if (nh != NULL && nh->kind == DP_NH_PORT)
-			flag(&dp.ports[nh->port].ct_reply_from);
-		else if (nh != NULL && nh->kind == DP_NH_LOCAL)
-			flag(&dp.ports[dp.host].ct_reply_from);
 	}
+	uint32_t hop = dp_ip4_lookup1(rte_be_to_cpu_32(o->src));
+	const struct dp_nh *nh = hop == DP_HOP_NONE ? NULL : &dp.nh[hop];
+	if (nh != NULL && nh->kind == DP_NH_PORT && dp.ports[nh->port].kind == DP_PORT_POD) {
+		flag(&dp.ports[nh->port].ct_reply_to);
+		return;
+	}
+	if (nh != NULL && nh->kind == DP_NH_LOCAL) {
+		flag(&dp.ports[dp.host].ct_reply_to);
+		return;
+	}
+	hop = dp_ip4_lookup1(rte_be_to_cpu_32(r->src));
+	nh = hop == DP_HOP_NONE ? NULL : &dp.nh[hop];
+	if (nh != NULL && nh->kind == DP_NH_PORT)
+		flag(&dp.ports[nh->port].ct_reply_from);
+	else if (nh != NULL && nh->kind == DP_NH_LOCAL)
+		flag(&dp.ports[dp.host].ct_reply_from);
 }
 
 /* A connection's first packet to a frontend: its backend, its flow. */
@@ -182,7 +193,7 @@ static int new_flow(struct dp_worker *w, struct rte_mbuf *m, struct dp_port *in,
 		dp_drop(w, m, DP_DROP_CONNTRACK_FULL);
 		return NAT_GONE;
 	}
-	watch_replies(in, b, snat);
+	dp_nat4_watch(&nat->flows[id]);
 	w->stats.flows_created++;
 	nat->svc_stats[w->id][s->id].flows++;
 	translate(w, m, ip, l, &nat->flows[id], DP_CT_ORIG);

@@ -123,6 +123,10 @@ int dp_init(int argc, char **argv, const struct dp_config *c, char *err, size_t 
  * rte_eal_init (the caller ran it), no ports, no workers. */
 int dp_init_tables(const struct dp_config *c, char *err, size_t errlen);
 int dp_start_workers(void);
+/* The workers stopped (what they punted handled), ports and tables as they
+ * are: what a stopping podlaned saves is final then. dp_stop() does it
+ * too. */
+void dp_stop_workers(void);
 void dp_stop(void);
 
 /* Ports: probe a vdev/PCI device (in the caller's current netns), then
@@ -364,6 +368,7 @@ uint64_t dp_policy_rule_flows(uint32_t id);
 /* Tracked connections (dp_ct.c), for listing: each in-use flow. */
 struct dp_flow_view {
 	uint8_t proto;
+	uint8_t flags;      /* what it has seen (replies, FINs, RST): its timeout follows */
 	uint32_t src[2], dst[2];    /* [0] as the client sent it, [1] the reply */
 	uint16_t sport[2], dport[2];
 	uint64_t pkts[2], bytes[2];
@@ -372,6 +377,11 @@ struct dp_flow_view {
 	const char *state;
 };
 void dp_ct_walk(void (*cb)(const struct dp_flow_view *f, void *arg), void *arg);
+/* A connection a podlaned before tracked (dp_ct_walk's view of it), tracked
+ * again as it was: keys, service, state, idle time, counters; the NAT stage
+ * watches its replies; policy judges it again at its next packet. Before
+ * the workers start. 0, -ENOSPC (max_flows), -EEXIST (its keys are taken). */
+int dp_ct_import(const struct dp_flow_view *v);
 /* Forget tracked connections: all (svc_id < 0) or a service's. */
 unsigned dp_ct_flush(int64_t svc_id);
 void dp_ct_count(uint64_t *in_use, uint64_t *max);

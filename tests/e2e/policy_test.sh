@@ -14,7 +14,7 @@ isolate "$@"
 LIB=$E2E_TOP/tests/e2e/lib
 N1=172.31.102.101 N2=172.31.102.102
 fabric 172.31.102.1/24
-start_node n1 $N1/24 100.96.241.0/24 2 '"service_cidr": "10.96.0.0/12",'
+start_node n1 $N1/24 100.96.241.0/24 2 '"service_cidr": "10.96.0.0/12", "metrics_listen": "127.0.0.1:9464",'
 start_node n2 $N2/24 100.96.242.0/24 1 '"service_cidr": "10.96.0.0/12",'
 ctl n1 route add 100.96.242.0/24 via $N2 >/dev/null
 ctl n2 route add 100.96.241.0/24 via $N1 >/dev/null
@@ -164,7 +164,18 @@ print([p["port"] for p in json.load(sys.stdin) if p["container_id"] == "pod-web"
 [ "$(counter n1 policy)" -gt 0 ] || fail "no drop with reason policy"
 ctl n1 drops --reason policy >"$WORK/drops.txt"
 grep -q "policy" "$WORK/drops.txt" || fail "drops --reason policy: $(cat "$WORK/drops.txt")"
-ok "policy list counts each rule's connections; web's port and the drops say policy"
+metrics=$(ip netns exec n1 curl -sf http://127.0.0.1:9464/metrics) || fail "no metrics from n1"
+python3 - "$metrics" "$port" <<-'PY' || fail "policy metrics: $(grep policy <<<"$metrics")"
+	import re, sys
+	m, port = sys.argv[1], sys.argv[2]
+	rule = re.search(r'^podlane_policy_rule_connections_total\{policy="default/web-from-cl1",'
+	                 r'direction="ingress",rule="0"\} (\d+)$', m, re.M)
+	assert rule and int(rule.group(1)) >= 3, "no web-from-cl1 rule counter"
+	denied = [l for l in m.splitlines() if l.startswith("podlane_port_policy_denied_total{") and
+	          'port="%s"' % port in l]
+	assert denied and int(denied[0].split()[-1]) > 0, denied
+	PY
+ok "policy list and Prometheus count each rule's connections; web's port (stats, Prometheus) and the drops say policy"
 
 # trace: which policy and rule allowed a connection, or that none did.
 out=$(ctl n1 trace "${IP[web]}:8080" from "${IP[cl1]}")
@@ -208,17 +219,49 @@ refused policy.add '{"name": "x", "pods": [], "ingress": [{"to": []}]}' \
 refused policy.add '{"name": "default/db-lockdown", "pods": []}' \
 	"-32002 policy default/db-lockdown already exists"
 refused policy.del '{"name": "nope"}' "-32001 no policy nope"
+refused policy.add '{"name": "a\"b", "pods": []}' \
+	"-32602 name: 'a\"b' has a quote, backslash or control character"
 refused policy.replace_all '{"origin": "other", "policies": [{"name": "default/db-lockdown", "pods": []}]}' \
 	"-32002 policies[0]: default/db-lockdown is already a policy of origin k8s"
 [ "$(ctl n1 -o json policy list | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 2 ] ||
 	fail "a refused call changed the policies"
 ok "bad policies refused with the exact error, nothing changed"
 
-# A restart keeps them: the same table holds.
+# A restart keeps them: the same table holds. And the connections: db
+# (isolated for ingress) opened one to cl1 before; a planned restart hands
+# its flow to the next podlaned, so what cl1 sends first after it (a push,
+# db saying nothing) still reaches db. Without the handover it would be
+# judged as a connection from cl1 to db, which no rule allows.
+ip netns exec cl1 python3 -c '
+import os, socket, sys, time
+srv = socket.create_server(("0.0.0.0", 8081))
+c, _ = srv.accept()
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.05)
+c.sendall(b"pushed\n")
+time.sleep(30)' "$WORK/restarted" >"$WORK/pusher.out" 2>&1 &
+echo $! >"$WORK/pusher.pid"
+at_exit "stop_pid $WORK/pusher.pid"
+wait_for 5 ip netns exec cl1 sh -c "ss -ltn | grep -q :8081"
+ip netns exec db python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], 8081), timeout=60)
+print("connected", flush=True)
+print(s.makefile().readline().strip(), flush=True)' "${IP[cl1]}" >"$WORK/held.out" 2>&1 &
+echo $! >"$WORK/held.pid"
+at_exit "stop_pid $WORK/held.pid"
+wait_for 5 grep -q "^connected" "$WORK/held.out" || fail "db's connection to cl1: $(cat "$WORK/held.out")"
 stop_pid "$WORK/n1.pid"
+grep -q "conntrack: [1-9][0-9]* connections kept for the next podlaned" "$WORK/n1.log" ||
+	fail "the stopping podlaned kept no connection"
 ip netns exec n1 "$PODLANED" --config "$WORK/n1.json" >>"$WORK/n1.log" 2>&1 &
 echo $! >"$WORK/n1.pid"
 wait_for 30 "$PODLANECTL" -s "$WORK/n1.sock" node || fail "podlaned on n1 did not come back"
+touch "$WORK/restarted"
+wait_for 5 grep -q "^pushed$" "$WORK/held.out" ||
+	fail "what cl1 sent on db's connection after the restart did not reach db: $(cat "$WORK/held.out")"
+[ ! -e "$WORK/n1.state/conntrack.bin" ] || fail "conntrack.bin left after the restore"
+ok "a planned restart hands tracked connections over: cl1 pushes on the connection db opened before it, and db gets it"
 n=$(table <<-T
 	cl1 tcp web 8080 allow
 	cl2 tcp web 8080 deny

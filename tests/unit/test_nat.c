@@ -437,6 +437,48 @@ static void test_stale_udp(void **state)
 	rte_pktmbuf_free(m);
 }
 
+/* A planned restart's handover: the connections as dp_ct_walk shows them,
+ * forgotten (a new process), imported: the backend's answer is translated
+ * back at once, though nothing flagged the client's port any more. */
+static struct dp_flow_view kept[4];
+static unsigned n_kept;
+static void keep(const struct dp_flow_view *v, void *arg)
+{
+	(void)arg;
+	if (n_kept < 4)
+		kept[n_kept++] = *v;
+}
+
+static void test_import(void **state)
+{
+	(void)state;
+	routes();
+	service(0, IPPROTO_UDP, (const char *const[]){B}, 1, NULL);
+	rx1(T_POD_A, t_l4_frame(T_POD_A, A, 40000, VIP, 53, IPPROTO_UDP, 64));
+	rte_pktmbuf_free(out1(T_POD_B));
+	rx1(T_POD_B, t_l4_frame(T_POD_B, B, 8080, A, 40000, IPPROTO_UDP, 64)); /* replied */
+	rte_pktmbuf_free(out1(T_POD_A));
+	n_kept = 0;
+	dp_ct_walk(keep, NULL);
+	assert_int_equal(n_kept, 1);
+	assert_int_equal(dp_ct_flush(-1), 1);
+	dp.ports[T_POD_A].ct_reply_to = 0;
+	kept[0].idle_s = 7;
+	assert_int_equal(dp_ct_import(&kept[0]), 0);
+	assert_int_equal(dp_ct_import(&kept[0]), -EEXIST);
+	assert_int_equal(dp.ports[T_POD_A].ct_reply_to, 1);
+	rx1(T_POD_B, t_l4_frame(T_POD_B, B, 8080, A, 40000, IPPROTO_UDP, 64));
+	struct rte_mbuf *m = out1(T_POD_A);
+	assert_packet(m, VIP, 53, A, 40000);
+	rte_pktmbuf_free(m);
+	n_kept = 0;
+	dp_ct_walk(keep, NULL);
+	assert_int_equal(n_kept, 1);
+	assert_int_equal(kept[0].svc, 1);
+	assert_string_equal(kept[0].state, "replied"); /* its flags came along */
+	assert_int_equal(kept[0].pkts[DP_CT_REPLY], 2);
+}
+
 static void test_conntrack_full(void **state)
 {
 	uint64_t in_use, max;
@@ -529,6 +571,7 @@ int main(void)
 		T(test_conntrack_full),
 		T(test_affinity),
 		T(test_external_local),
+		T(test_import),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -179,8 +179,8 @@ static void test_too_large(void **state)
 				"from", peers, "ports", ports);
 	assert_null(ctl_call(PL_M_POLICY_ADD, big, &code, msg, sizeof(msg)));
 	assert_int_equal(code, PL_E_RESOURCE);
-	assert_string_equal(msg, "the policies compile to 1064960 rules (pods x peers x ports), more "
-				 "than 1048576");
+	assert_string_equal(msg, "the policies compile to more than 1048576 rules (pods x peers x "
+				 "ports)");
 	json_t *list = ctl_call_ok(PL_M_POLICY_LIST, json_object());
 	assert_int_equal(json_array_size(list), 1);
 	json_decref(list);

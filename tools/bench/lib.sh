@@ -124,3 +124,30 @@ kernel_gen() {
 		--vdev=net_af_xdp0,iface=g0 --vdev=net_af_xdp1,iface=g1 -- "$@" >"$out" 2>"$WORK/kgen.log" ||
 		fail "plgen on AF_XDP: $(tail -3 "$WORK/kgen.log")"
 }
+
+# accept_server NETNS: a TCP server on port 5202 there that accepts and
+# closes, for conns_per_s.
+accept_server() {
+	ip netns exec "$1" python3 -c 'import socket
+s = socket.create_server(("0.0.0.0", 5202), backlog=512)
+while True:
+    s.accept()[0].close()' &
+	echo $! >"$WORK/accept-$1.pid"
+	at_exit "stop_pid $WORK/accept-$1.pid"
+	wait_for 5 ip netns exec "$1" sh -c "ss -ltn | grep -q :5202"
+}
+
+# conns_per_s CLIENT_NETNS ADDRESS: TCP connections to ADDRESS:5202 made
+# and closed (RST) per second, one at a time, for SECS seconds.
+conns_per_s() {
+	ip netns exec "$1" python3 -c '
+import socket, sys, time
+addr, secs, n = (sys.argv[1], 5202), float(sys.argv[2]), 0
+end = time.monotonic() + secs
+while time.monotonic() < end:
+    s = socket.create_connection(addr, timeout=5)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    s.close()
+    n += 1
+print(n / secs)' "$2" "$SECS" || fail "connections to $2 from $1"
+}

@@ -90,34 +90,14 @@ for p in a b; do
 	ip -n kh route add 10.77.0.$([ $p = a ] && echo 2 || echo 3)/32 dev v$p
 done
 KA=10.77.0.2 KB=10.77.0.3
-for ns in n1b kb; do
-	ip netns exec $ns python3 -c 'import socket
-s = socket.create_server(("0.0.0.0", 5202), backlog=512)
-while True:
-    s.accept()[0].close()' &
-	echo $! >"$WORK/accept-$ns.pid"
-	at_exit "stop_pid $WORK/accept-$ns.pid"
-	wait_for 5 ip netns exec $ns sh -c "ss -ltn | grep -q :5202"
-done
-cps() { # CLIENT_NS ADDRESS: TCP connections made and closed per second
-	ip netns exec "$1" python3 -c '
-import socket, sys, time
-addr, secs, n = (sys.argv[1], 5202), float(sys.argv[2]), 0
-end = time.monotonic() + secs
-while time.monotonic() < end:
-    s = socket.create_connection(addr, timeout=5)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-    s.close()
-    n += 1
-print(n / secs)' "$2" "$SECS" || fail "connections to $2"
-}
+for ns in n1b kb; do accept_server $ns; done
 for r in $(seq "$ROUNDS"); do
 	for n in $RULES; do
 		policies "$n" "$NB" "$NA" tcp 5202 >"$WORK/rules.json"
 		api n1 policy.replace_all "@$WORK/rules.json"
-		RES[cps,podlane_$n,$r]=$(cps n1a "$NB")
+		RES[cps,podlane_$n,$r]=$(conns_per_s n1a "$NB")
 		nft_rules kh "$n" "$KB" "$KA" tcp 5202
-		RES[cps,kernel_$n,$r]=$(cps ka "$KB")
+		RES[cps,kernel_$n,$r]=$(conns_per_s ka "$KB")
 	done
 done
 nft_rules kh 0

@@ -45,13 +45,8 @@ done
 for n in n1 k1; do
 	ip netns exec ${n}b iperf3 -s -D -p 5201 --pidfile "$WORK/iperf-$n.pid"
 	at_exit "stop_pid $WORK/iperf-$n.pid"
-	ip netns exec ${n}b python3 -c 'import socket
-s = socket.create_server(("0.0.0.0", 5202), backlog=512)
-while True:
-    s.accept()[0].close()' &
-	echo $! >"$WORK/accept-$n.pid"
-	at_exit "stop_pid $WORK/accept-$n.pid"
-	wait_for 5 ip netns exec ${n}b sh -c "ss -ltn | grep -q :5201 && ss -ltn | grep -q :5202"
+	accept_server ${n}b
+	wait_for 5 ip netns exec ${n}b sh -c "ss -ltn | grep -q :5201"
 done
 
 # iperf CLIENT_NS ADDRESS NAME ROUND: TCP Gbit/s.
@@ -61,18 +56,7 @@ iperf() {
 	RES[tcp,$3,$4]=$(jget "$WORK/$3.json" 'd["end"]["sum_received"]["bits_per_second"] / 1e9')
 }
 # cps CLIENT_NS ADDRESS NAME ROUND: TCP connections made and closed per second.
-cps() {
-	RES[cps,$3,$4]=$(ip netns exec "$1" python3 -c '
-import socket, sys, time
-addr, secs, n = (sys.argv[1], 5202), float(sys.argv[2]), 0
-end = time.monotonic() + secs
-while time.monotonic() < end:
-    s = socket.create_connection(addr, timeout=5)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-    s.close()
-    n += 1
-print(n / secs)' "$2" "$SECS") || fail "connections $3"
-}
+cps() { RES[cps,$3,$4]=$(conns_per_s "$1" "$2"); }
 for r in $(seq "$ROUNDS"); do
 	iperf n1a "$(addr n1b)" direct "$r"
 	iperf n1a $VIP clusterip "$r"
@@ -82,7 +66,7 @@ for r in $(seq "$ROUNDS"); do
 	cps k1a $VIP kernel_nat "$r"
 done
 for n in n1 k1; do
-	for p in iperf-$n accept-$n $n; do stop_pid "$WORK/$p.pid"; done
+	for p in iperf-$n accept-${n}b $n; do stop_pid "$WORK/$p.pid"; done
 done
 ip netns del fab # podlane_pair makes its own
 

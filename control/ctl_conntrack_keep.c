@@ -1,0 +1,164 @@
+/* Tracked connections across a planned restart: a stopping podlaned
+ * (workers stopped, so the table is final) writes every flow to
+ * state_dir/conntrack.bin; the next one reads it back before its workers
+ * start, after the services and policies it restored, and removes it (a
+ * later crash must not bring back connections long gone). So SNATed
+ * connections keep their translation, UDP flows their backend, and a
+ * connection a pod isolated for ingress opened itself keeps its answers
+ * coming (docs/policy.md). A kill leaves no file: its connections are
+ * lost as before.
+ *
+ * The file: a header (magic, version, the wall clock when written, the
+ * count), then one fixed record per flow. A service is named by its
+ * frontend (ip, port, protocol), not its id: ids are slots, and the next
+ * podlaned may give them out in another order. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl_node.h"
+
+#define MAGIC 0x54434c50u /* "PLCT" */
+#define VERSION 1
+
+struct header {
+	uint32_t magic, version;
+	uint64_t written_s; /* CLOCK_REALTIME */
+	uint64_t count;
+};
+
+struct record {
+	uint32_t src[2], dst[2];
+	uint16_t sport[2], dport[2];
+	uint64_t pkts[2], bytes[2];
+	uint32_t idle_s;
+	uint32_t svc_ip; /* the service's frontend, 0: none */
+	uint16_t svc_port;
+	uint8_t svc_proto;
+	uint8_t proto, flags;
+	uint8_t pad[3];
+};
+
+static void path_of(char *buf, size_t len, const char *suffix)
+{
+	snprintf(buf, len, "%s/conntrack.bin%s", node.cfg.state_dir, suffix);
+}
+
+struct writer {
+	FILE *f;
+	uint64_t n;
+	int err;
+};
+
+static void write_one(const struct dp_flow_view *v, void *arg)
+{
+	struct writer *w = arg;
+	struct record r = {.idle_s = v->idle_s, .proto = v->proto, .flags = v->flags};
+
+	for (unsigned d = 0; d < 2; d++) {
+		r.src[d] = v->src[d];
+		r.dst[d] = v->dst[d];
+		r.sport[d] = v->sport[d];
+		r.dport[d] = v->dport[d];
+		r.pkts[d] = v->pkts[d];
+		r.bytes[d] = v->bytes[d];
+	}
+	if (v->svc != 0 && v->svc <= node.cfg.max_services && node.svcs[v->svc - 1].used) {
+		const struct ctl_svc *s = &node.svcs[v->svc - 1];
+		r.svc_ip = s->ip;
+		r.svc_port = s->port;
+		r.svc_proto = s->proto;
+	}
+	if (w->err == 0 && fwrite(&r, sizeof(r), 1, w->f) != 1)
+		w->err = errno ? errno : EIO;
+	w->n++;
+}
+
+void ctl_conntrack_save(void)
+{
+	char path[340], tmp[340];
+	uint64_t in_use, max;
+
+	dp_ct_count(&in_use, &max);
+	if (in_use == 0)
+		return;
+	path_of(path, sizeof(path), "");
+	path_of(tmp, sizeof(tmp), ".tmp");
+	struct writer w = {.f = fopen(tmp, "w")};
+	struct header h = {.magic = MAGIC, .version = VERSION, .written_s = (uint64_t)time(NULL)};
+	if (w.f == NULL || fwrite(&h, sizeof(h), 1, w.f) != 1) {
+		ctl_warn("conntrack: cannot write %s (%s): tracked connections are lost", tmp,
+			 strerror(errno));
+		if (w.f != NULL)
+			fclose(w.f);
+		return;
+	}
+	dp_ct_walk(write_one, &w);
+	h.count = w.n;
+	if (w.err == 0 && (fseek(w.f, 0, SEEK_SET) != 0 || fwrite(&h, sizeof(h), 1, w.f) != 1))
+		w.err = errno ? errno : EIO;
+	if (fclose(w.f) != 0 && w.err == 0)
+		w.err = errno;
+	if (w.err == 0 && rename(tmp, path) != 0)
+		w.err = errno;
+	if (w.err != 0) {
+		unlink(tmp);
+		ctl_warn("conntrack: cannot write %s (%s): tracked connections are lost", path,
+			 strerror(w.err));
+		return;
+	}
+	ctl_log("conntrack: %llu connections kept for the next podlaned in %s",
+		(unsigned long long)w.n, path);
+}
+
+void ctl_conntrack_restore(void)
+{
+	char path[340];
+	struct header h;
+	struct record r;
+	uint64_t done = 0, lost = 0;
+
+	path_of(path, sizeof(path), "");
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return;
+	if (fread(&h, sizeof(h), 1, f) != 1 || h.magic != MAGIC || h.version != VERSION) {
+		ctl_warn("conntrack: %s is not a connection file of this podlaned (version %d): "
+			 "ignored", path, VERSION);
+		goto out;
+	}
+	/* Idle since: as the file says, plus the time no podlaned ran. */
+	uint64_t now = (uint64_t)time(NULL);
+	uint32_t gap = now > h.written_s ? (uint32_t)RTE_MIN(now - h.written_s, (uint64_t)UINT32_MAX / 2) : 0;
+	for (uint64_t i = 0; i < h.count && fread(&r, sizeof(r), 1, f) == 1; i++) {
+		struct dp_flow_view v = {.proto = r.proto, .flags = r.flags,
+					 .idle_s = r.idle_s + gap};
+		for (unsigned d = 0; d < 2; d++) {
+			v.src[d] = r.src[d];
+			v.dst[d] = r.dst[d];
+			v.sport[d] = r.sport[d];
+			v.dport[d] = r.dport[d];
+			v.pkts[d] = r.pkts[d];
+			v.bytes[d] = r.bytes[d];
+		}
+		if (r.svc_ip != 0) {
+			const struct ctl_svc *s = ctl_svc_find(r.svc_ip, r.svc_port, r.svc_proto);
+			v.svc = s != NULL ? (uint32_t)(s - node.svcs) + 1 : 0;
+		}
+		if (dp_ct_import(&v) == 0)
+			done++;
+		else
+			lost++;
+	}
+	if (done + lost < h.count)
+		ctl_warn("conntrack: %s ends after %llu of %llu connections", path,
+			 (unsigned long long)(done + lost), (unsigned long long)h.count);
+	ctl_log("conntrack: %llu connections taken over from the podlaned before%s", (unsigned long long)done,
+		lost ? " (some did not fit max_flows or clashed)" : "");
+out:
+	fclose(f);
+	unlink(path);
+}
