@@ -162,9 +162,9 @@ static void print_stats(json_t *r)
 
 	cli_table(json_object_get(r, "ports"),
 	      (const char *const[]){"id", "name", "rx_packets", "rx_bytes", "tx_packets", "tx_bytes",
-				    "rx_missed", NULL},
+				    "rx_missed", "policy_denied", NULL},
 	      (const char *const[]){"ID", "PORT", "RX_PKTS", "RX_BYTES", "TX_PKTS", "TX_BYTES",
-				    "RX_MISSED"});
+				    "RX_MISSED", "POLICY_DENIED"});
 	printf("\ndrops:\n");
 	json_object_foreach(json_object_get(r, "drops"), key, v)
 		printf("  %-16s %lld\n", key, (long long)json_integer_value(v));
