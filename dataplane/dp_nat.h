@@ -154,8 +154,9 @@ struct dp_nat {
 	struct dp_svc_wstats *svc_stats[DP_MAX_WORKERS]; /* per worker, by service id */
 	/* Per worker: the flow (id << 1 | direction) a key's hash last led
 	 * to, with that hash above it (a tag: a miss costs no flow read); the
-	 * flow's own key confirms it before use, so nothing ever invalidates
-	 * it (dp_nat4.c). */
+	 * flow's own key confirms it before use, and an entry that leads to
+	 * another flow (or a freed one) is set right from the table
+	 * (dp_ct_find_one), so nothing needs to invalidate it. */
 	uint64_t *flow_cache[DP_MAX_WORKERS];
 	bool active; /* services or flows exist: the NAT stage runs (control thread sets) */
 };
