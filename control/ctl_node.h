@@ -294,6 +294,10 @@ int ctl_state_save_policies(void);
  * the file removed) by the next before its workers start. */
 void ctl_conntrack_save(void);
 void ctl_conntrack_restore(void);
+/* The uplink's neighbours across a planned restart (ctl_neigh_keep.c),
+ * saved and restored as the tracked connections are. */
+void ctl_neigh_save(void);
+void ctl_neigh_restore(void);
 /* The answer to a change whose state file could not be written (rc):
  * an add was undone ("not added"), a delete or a replacement stays
  * applied and its file is written again every second. */

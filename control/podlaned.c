@@ -189,6 +189,7 @@ int main(int argc, char **argv)
 	}
 	ctl_state_restore();
 	ctl_conntrack_restore(); /* after the services its flows name */
+	ctl_neigh_restore();
 	ctl_keeper_taken(); /* the keeper holds ours now; fds of pods not restored closed */
 	ctl_nat_sync();
 	if (dp_start_workers() != 0 || ctl_server_listen(c.socket, c.socket_gid, c.max_request_mb, err, sizeof(err)) != 0) {
@@ -232,6 +233,7 @@ int main(int argc, char **argv)
 	ctl_log("stopping");
 	dp_stop_workers();
 	ctl_conntrack_save(); /* the table is final now */
+	ctl_neigh_save();
 	rc = 0;
 out:
 	ctl_nat_stop();

@@ -214,6 +214,37 @@ unsigned dp_ecmp_gateways(struct dp_gw_state *out, unsigned max)
 	return n;
 }
 
+void dp_neigh_walk(void (*cb)(uint32_t ip, const struct rte_ether_addr *mac, void *arg), void *arg)
+{
+	struct rte_ether_addr mac;
+
+	for (uint32_t i = 0; i < DP_MAX_NEIGH; i++) {
+		uint64_t word = __atomic_load_n(&dp.neigh[i].mac_word, __ATOMIC_ACQUIRE);
+		if (dp.neigh[i].ip == 0 || !(word & DP_NEIGH_VALID))
+			continue;
+		dp_mac_from_word(word, &mac);
+		cb(dp.neigh[i].ip, &mac, arg);
+	}
+}
+
+int dp_neigh_import(uint32_t ip, const struct rte_ether_addr *mac)
+{
+	struct dp_neigh *n = neigh_get(ip, true);
+	uint64_t hz = rte_get_tsc_hz(), now = rte_get_tsc_cycles();
+
+	if (n == NULL)
+		return -ENOSPC;
+	uint64_t word = DP_NEIGH_VALID;
+	for (int i = 0; i < RTE_ETHER_ADDR_LEN; i++)
+		word |= (uint64_t)mac->addr_bytes[i] << (8 * i);
+	__atomic_store_n(&n->mac_word, word, __ATOMIC_RELEASE);
+	/* Stale at once: used, and asked again at the next tick. */
+	n->confirmed = now > NEIGH_REACHABLE_S * hz ? now - NEIGH_REACHABLE_S * hz : 0;
+	n->last_req = now > hz ? now - hz : 0;
+	n->probes = 0;
+	return 0;
+}
+
 static void neigh_age(struct dp_neigh *n, uint64_t now, uint64_t hz)
 {
 	uint64_t word = n->mac_word;

@@ -181,6 +181,12 @@ void dp_kport_set_missed(uint16_t port_id, uint64_t n);
 /* Tell the node network that the node IP is at the uplink's MAC: an
  * unsolicited ARP reply, broadcast (after the MAC changed). */
 void dp_arp_announce(void);
+/* The uplink's resolved neighbours (control thread), each given to cb. */
+void dp_neigh_walk(void (*cb)(uint32_t ip, const struct rte_ether_addr *mac, void *arg), void *arg);
+/* A neighbour a podlaned before resolved: used at once and asked again at
+ * the next dp_timer() (as the kernel's STALE), so a MAC that changed
+ * meanwhile is corrected within a second. 0, or -ENOSPC. */
+int dp_neigh_import(uint32_t ip, const struct rte_ether_addr *mac);
 int dp_port_by_name(const char *name, uint16_t *port_id);
 int dp_port_info(uint16_t port_id, struct dp_port_info *out); /* any thread */
 uint16_t dp_uplink_port(void);

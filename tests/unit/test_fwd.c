@@ -378,6 +378,52 @@ static void test_neighbour_aging(void **state)
 	assert_int_equal(dp_neigh_mac_word(ip4("172.31.102.106")), 0);
 }
 
+static void count_neigh(uint32_t ip, const struct rte_ether_addr *mac, void *arg)
+{
+	struct rte_ether_addr want = mac_n(0x66);
+
+	if (ip == ip4("172.31.102.106") && rte_is_same_ether_addr(mac, &want))
+		(*(int *)arg)++;
+}
+
+/* A neighbour carried over from the podlaned before: used at once (no
+ * ARP, nothing queued), asked again at the next tick, and a new MAC in
+ * the answer replaces it. */
+static void test_neighbour_import(void **state)
+{
+	(void)state;
+	struct dp_nh_spec gw = {.kind = DP_NH_GATEWAY, .gw = ip4("172.31.102.106")};
+	struct rte_ether_addr old = mac_n(0x66), new = mac_n(0x67);
+	struct rte_mbuf *m = NULL;
+	int seen = 0;
+	assert_int_equal(dp_route_add(ip4("100.96.244.0"), 24, &gw), 0);
+	add_pod_routes();
+	assert_int_equal(dp_neigh_import(ip4("172.31.102.106"), &old), 0);
+	dp_neigh_walk(count_neigh, &seen);
+	assert_int_equal(seen, 1);
+
+	rx1(T_POD_A, t_ipv4(T_POD_A, ip4("100.96.243.2"), ip4("100.96.244.9"), 64));
+	m = t_take(W, T_UPLINK);
+	assert_true(rte_is_same_ether_addr(&rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->dst_addr, &old));
+	rte_pktmbuf_free(m);
+	assert_int_equal(rte_ring_count(dp.slowpath), 0);
+
+	dp_timer(); /* stale: asked again */
+	assert_int_equal(rte_ring_dequeue(t_txr[T_UPLINK][1], (void **)&m), 0);
+	struct rte_arp_hdr *arp = rte_pktmbuf_mtod_offset(m, struct rte_arp_hdr *, 14);
+	assert_int_equal(arp->arp_opcode, RTE_BE16(RTE_ARP_OP_REQUEST));
+	assert_int_equal(arp->arp_data.arp_tip, ip4("172.31.102.106"));
+	rte_pktmbuf_free(m);
+	rx1(T_UPLINK, t_arp(T_UPLINK, RTE_ARP_OP_REPLY, ip4("172.31.102.106"), ip4("172.31.102.105"), new));
+	dp_slowpath_run();
+	while (rte_ring_dequeue(t_txr[T_HOST][1], (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+	rx1(T_POD_A, t_ipv4(T_POD_A, ip4("100.96.243.2"), ip4("100.96.244.9"), 64));
+	m = t_take(W, T_UPLINK);
+	assert_true(rte_is_same_ether_addr(&rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->dst_addr, &new));
+	rte_pktmbuf_free(m);
+}
+
 static void test_uplink_frame_for_other_mac_dropped(void **state)
 {
 	(void)state;
@@ -471,6 +517,7 @@ int main(void)
 		T(test_host_port_arp),
 		T(test_gateway_resolution),
 		T(test_neighbour_aging),
+		T(test_neighbour_import),
 		T(test_uplink_frame_for_other_mac_dropped),
 		T(test_route_delete_frees_and_reuses_next_hop),
 		T(test_default_route),
