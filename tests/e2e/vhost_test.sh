@@ -89,13 +89,31 @@ wait_for 30 ping1 $V || fail "no ping after the application restarted"
 max=$(echo_after_idle)
 ok "application restarted: podlaned reconnected, ping again, woken by the guest when idle (max rtt $max ms)"
 
-stop_pid "$WORK/node.pid"
-ip netns exec node "$PODLANED" --config "$WORK/node.json" >>"$WORK/node.log" 2>&1 &
-echo $! >"$WORK/node.pid"
-wait_for 30 ctl node node || fail "podlaned did not come back"
-wait_for 30 ping1 $V || fail "no ping after podlaned restarted: $(tail -5 "$WORK/app.log")"
+# A planned restart and a kill -9, each under a 10 ms ping stream: what
+# the vhost-user pod misses is the time from the old podlaned's stop to
+# the new one's connection (DPDK's vhost-user ports are not held by the
+# fd keeper; the application reconnects). Printed, not asserted: it is
+# the machine's time to start a process.
+restart_under_pings() { # NAME SIGNAL
+	local pinger pid lost
+	ip netns exec pa ping -i 0.01 -c 300 -W 1 $V >"$WORK/vping.out" 2>&1 &
+	pinger=$!
+	sleep 1
+	pid=$(cat "$WORK/node.pid")
+	kill -"$2" "$pid"
+	wait "$pid" 2>/dev/null || true
+	ip netns exec node "$PODLANED" --config "$WORK/node.json" >>"$WORK/node.log" 2>&1 &
+	echo $! >"$WORK/node.pid"
+	wait_for 30 ctl node node || fail "podlaned did not come back after the $1"
+	wait $pinger || true
+	lost=$((300 - $(sed -n 's/.*transmitted, \([0-9]*\) received.*/\1/p' "$WORK/vping.out")))
+	echo "$1: $lost of 300 pings to the vhost-user pod lost (10 ms apart)"
+	wait_for 30 ping1 $V || fail "no ping after podlaned's $1: $(tail -5 "$WORK/app.log")"
+}
+restart_under_pings "planned restart" TERM
+restart_under_pings "kill -9" KILL
 max=$(echo_after_idle)
-ok "podlaned restarted: vhost-user pod restored from state, reconnected, ping again, woken by the guest when idle (max rtt $max ms)"
+ok "podlaned restarted (planned, kill -9): vhost-user pod restored from state, reconnected, ping again, woken by the guest when idle (max rtt $max ms)"
 
 ctl node pod del vpod eth0 >/dev/null
 [ ! -e "$CONF" ] && [ ! -e "$SOCK" ] || fail "DEL left $(ls "$VDIR")"
