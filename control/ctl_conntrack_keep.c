@@ -5,8 +5,9 @@
  * later crash must not bring back connections long gone). So SNATed
  * connections keep their translation, UDP flows their backend, and a
  * connection a pod isolated for ingress opened itself keeps its answers
- * coming (docs/policy.md). A kill leaves no file: its connections are
- * lost as before.
+ * coming (docs/policy.md). A kill leaves no file (a stop writes one even
+ * with no connection): its connections are lost, their answers picked up
+ * for a while (dp_policy_pickup).
  *
  * The file: a header (magic, version, the wall clock when written, the
  * count), then one fixed record per flow. A service is named by its
@@ -80,11 +81,8 @@ static void write_one(const struct dp_flow_view *v, void *arg)
 void ctl_conntrack_save(void)
 {
 	char path[340], tmp[340];
-	uint64_t in_use, max;
 
-	dp_ct_count(&in_use, &max);
-	if (in_use == 0)
-		return;
+	/* Written even empty: it tells the next podlaned that none were lost. */
 	path_of(path, sizeof(path), "");
 	path_of(tmp, sizeof(tmp), ".tmp");
 	struct writer w = {.f = fopen(tmp, "w")};
@@ -114,22 +112,24 @@ void ctl_conntrack_save(void)
 		(unsigned long long)w.n, path);
 }
 
-void ctl_conntrack_restore(void)
+bool ctl_conntrack_restore(void)
 {
 	char path[340];
 	struct header h;
 	struct record r;
 	uint64_t done = 0, lost = 0;
+	bool taken = false;
 
 	path_of(path, sizeof(path), "");
 	FILE *f = fopen(path, "r");
 	if (f == NULL)
-		return;
+		return false;
 	if (fread(&h, sizeof(h), 1, f) != 1 || h.magic != MAGIC || h.version != VERSION) {
 		ctl_warn("conntrack: %s is not a connection file of this podlaned (version %d): "
 			 "ignored", path, VERSION);
 		goto out;
 	}
+	taken = true;
 	/* Idle since: as the file says, plus the time no podlaned ran. */
 	uint64_t now = (uint64_t)time(NULL);
 	uint32_t gap = now > h.written_s ? (uint32_t)RTE_MIN(now - h.written_s, (uint64_t)UINT32_MAX / 2) : 0;
@@ -161,4 +161,5 @@ void ctl_conntrack_restore(void)
 out:
 	fclose(f);
 	unlink(path);
+	return taken;
 }

@@ -71,6 +71,10 @@ struct ctl_svc {
 #define CTL_POL_NAME_MAX 320 /* "namespace/name" */
 #define CTL_POL_EXCEPT_MAX 1024 /* prefixes an ipBlock leaves out */
 #define CTL_POL_COMPILED_MAX (1u << 20) /* (pod, peer prefix, port range) rules in all */
+/* After a crash, how long answers of connections opened before it are
+ * picked up (dp_policy_pickup): longer than most idle gaps of a live
+ * connection, short enough not to stay a way in. */
+#define CTL_PICKUP_S 300
 struct ctl_policy {
 	bool used;
 	char name[CTL_POL_NAME_MAX + 1];
@@ -210,6 +214,7 @@ json_t *ctl_policy_isolating(uint32_t ip, unsigned dir);
  * take the same lock). */
 void ctl_policy_metrics(FILE *f);
 /* Pods */
+unsigned ctl_pods_count(void); /* pods in use */
 struct ctl_pod *ctl_pod_find(const char *container_id, const char *ifname);
 const struct ctl_pod *ctl_pod_on_port(uint16_t port); /* NULL: no pod's */
 /* A pod's Kubernetes names: set by the control thread, read by any (the
@@ -291,9 +296,10 @@ int ctl_state_save_services(void);
 int ctl_state_save_policies(void);
 /* Tracked connections across a planned restart (ctl_conntrack_keep.c):
  * saved by a stopping podlaned once its workers stopped, restored (and
- * the file removed) by the next before its workers start. */
+ * the file removed) by the next before its workers start; false: there
+ * was none (the podlaned before was killed, or none ran). */
 void ctl_conntrack_save(void);
-void ctl_conntrack_restore(void);
+bool ctl_conntrack_restore(void);
 /* The uplink's neighbours across a planned restart (ctl_neigh_keep.c),
  * saved and restored as the tracked connections are. */
 void ctl_neigh_save(void);

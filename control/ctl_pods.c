@@ -55,6 +55,15 @@ bool ctl_pod_k8s_names_on_port(uint16_t port, char ns[PL_K8S_NAMESPACE_MAX + 1],
 	return named;
 }
 
+unsigned ctl_pods_count(void)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < CTL_MAX_PODS; i++)
+		n += node.pods[i].used;
+	return n;
+}
+
 struct ctl_pod *ctl_pod_find(const char *container_id, const char *ifname)
 {
 	for (unsigned i = 0; i < CTL_MAX_PODS; i++) {

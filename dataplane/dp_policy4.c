@@ -11,7 +11,9 @@
  * a connection a new policy refuses stops there (docs/policy.md). ICMP
  * errors about a tracked connection pass with it. Protocols without ports
  * the table tracks (SCTP, GRE, ...) and later fragments are judged packet
- * by packet, by rules without ports. */
+ * by packet, by rules without ports. For a while after a crash, which
+ * loses the flows, TCP answers of allowed connections are picked up
+ * (dp_policy_pickup). */
 #include <rte_ip.h>
 
 #include "dp_nat.h"
@@ -69,18 +71,40 @@ static inline bool judge_flow(struct dp_worker *w, const struct dp_pol *p, struc
 	return likely(pol == p->gen << 1) || judge_again(w, p, m, f, pol);
 }
 
-/* A connection's first packet (key k): judged; allowed, it gets a flow. */
+void dp_policy_pickup(uint32_t seconds)
+{
+	dp.pol_pickup_until = dp.now_s + seconds;
+}
+
+/* In the pickup window after a crash (dp_policy_pickup): a TCP segment
+ * without SYN that answers a connection the rules allow. */
+static bool picked_up(const struct dp_pol *p, const struct dp_ct_key *k, uint8_t tcp_flags,
+		      struct dp_pol_verdict *v)
+{
+	return k->proto == IPPROTO_TCP && !(tcp_flags & RTE_TCP_SYN_FLAG) &&
+	       __atomic_load_n(&dp.now_s, __ATOMIC_RELAXED) < dp.pol_pickup_until &&
+	       dp_policy_allows(p, k->dst, k->dst, k->src, k->proto, k->sport, v);
+}
+
+/* A connection's first packet (key k): judged; allowed, it gets a flow
+ * (k its reply direction when picked up as an answer). */
 static bool judge_new(struct dp_worker *w, const struct dp_pol *p, struct rte_mbuf *m,
 		      const struct dp_ct_key *k, uint8_t tcp_flags)
 {
 	struct dp_pol_verdict v;
+	struct dp_ct_key r = dp_ct_key_reversed(k);
+	unsigned dir = DP_CT_ORIG;
 
 	if (!dp_policy_allows(p, k->src, k->src, k->dst, k->proto, k->dport, &v)) {
-		refuse(w, m, &v, k->src, k->dst);
-		return false;
+		struct dp_pol_verdict as_answer;
+		if (!picked_up(p, k, tcp_flags, &as_answer)) {
+			refuse(w, m, &v, k->src, k->dst);
+			return false;
+		}
+		v = as_answer;
+		dir = DP_CT_REPLY;
 	}
-	struct dp_ct_key r = dp_ct_key_reversed(k);
-	int64_t id = dp_ct_create(k, &r, 0);
+	int64_t id = dir == DP_CT_ORIG ? dp_ct_create(k, &r, 0) : dp_ct_create(&r, k, 0);
 	if (id == -ENOSPC) {
 		dp_drop(w, m, DP_DROP_CONNTRACK_FULL); /* its replies could not pass */
 		return false;
@@ -89,7 +113,7 @@ static bool judge_new(struct dp_worker *w, const struct dp_pol *p, struct rte_mb
 	if (id >= 0) { /* -EEXIST: the other side opened the same pair at once */
 		struct dp_flow *f = &dp.nat->flows[id];
 		__atomic_store_n(&f->pol, p->gen << 1, __ATOMIC_RELAXED);
-		dp_ct_seen(f, DP_CT_ORIG, rte_be_to_cpu_16(dp_ip4_hdr(m)->total_length), tcp_flags);
+		dp_ct_seen(f, dir, rte_be_to_cpu_16(dp_ip4_hdr(m)->total_length), tcp_flags);
 		w->stats.flows_created++;
 	}
 	return true;

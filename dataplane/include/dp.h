@@ -368,6 +368,12 @@ struct dp_pol_verdict {
  * after Service DNAT) under the rules in force. */
 void dp_policy_trace(uint32_t client, uint32_t server, uint8_t proto, uint16_t dport,
 		     struct dp_pol_verdict *v);
+/* After a crash: for the next seconds, a TCP packet without SYN that no
+ * flow knows and the rules refuse passes when the rules allow the
+ * connection it would answer (its reverse), and that connection is
+ * tracked from it on; the connections opened before the crash keep their
+ * answers coming. Others stay refused. Before the workers start. */
+void dp_policy_pickup(uint32_t seconds);
 /* Connections rule id allowed, since start (any thread). */
 uint64_t dp_policy_rule_flows(uint32_t id);
 

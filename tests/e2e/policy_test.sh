@@ -231,37 +231,57 @@ ok "bad policies refused with the exact error, nothing changed"
 # (isolated for ingress) opened one to cl1 before; a planned restart hands
 # its flow to the next podlaned, so what cl1 sends first after it (a push,
 # db saying nothing) still reaches db. Without the handover it would be
-# judged as a connection from cl1 to db, which no rule allows.
-ip netns exec cl1 python3 -c '
+# judged as a connection from cl1 to db, which no rule allows. A kill -9
+# hands nothing over: the next podlaned picks the push up as the answer of
+# a connection the rules allow (db -> cl1:PORT), not a SYN.
+held_push() { # PORT SIGNAL (db's egress allows 8080-8081)
+	rm -f "$WORK/restarted"
+	ip netns exec cl1 python3 -c '
 import os, socket, sys, time
-srv = socket.create_server(("0.0.0.0", 8081))
+srv = socket.create_server(("0.0.0.0", int(sys.argv[2])))
 c, _ = srv.accept()
+srv.close()
 while not os.path.exists(sys.argv[1]):
     time.sleep(0.05)
 c.sendall(b"pushed\n")
-time.sleep(30)' "$WORK/restarted" >"$WORK/pusher.out" 2>&1 &
-echo $! >"$WORK/pusher.pid"
-at_exit "stop_pid $WORK/pusher.pid"
-wait_for 5 ip netns exec cl1 sh -c "ss -ltn | grep -q :8081"
-ip netns exec db python3 -c '
+time.sleep(30)' "$WORK/restarted" "$1" >"$WORK/pusher.out" 2>&1 &
+	echo $! >"$WORK/pusher-$2.pid"
+	at_exit "stop_pid $WORK/pusher-$2.pid"
+	wait_for 5 ip netns exec cl1 sh -c "ss -ltn | grep -q :$1"
+	ip netns exec db python3 -c '
 import socket, sys
-s = socket.create_connection((sys.argv[1], 8081), timeout=60)
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=60)
 print("connected", flush=True)
-print(s.makefile().readline().strip(), flush=True)' "${IP[cl1]}" >"$WORK/held.out" 2>&1 &
-echo $! >"$WORK/held.pid"
-at_exit "stop_pid $WORK/held.pid"
-wait_for 5 grep -q "^connected" "$WORK/held.out" || fail "db's connection to cl1: $(cat "$WORK/held.out")"
-stop_pid "$WORK/n1.pid"
+print(s.makefile().readline().strip(), flush=True)' "${IP[cl1]}" "$1" >"$WORK/held.out" 2>&1 &
+	echo $! >"$WORK/held-$2.pid"
+	at_exit "stop_pid $WORK/held-$2.pid"
+	wait_for 5 grep -q "^connected" "$WORK/held.out" || fail "db's connection to cl1: $(cat "$WORK/held.out")"
+	local pid
+	pid=$(cat "$WORK/n1.pid")
+	kill -"$2" "$pid"
+	wait "$pid" 2>/dev/null || true
+	ip netns exec n1 "$PODLANED" --config "$WORK/n1.json" >>"$WORK/n1.log" 2>&1 &
+	echo $! >"$WORK/n1.pid"
+	wait_for 30 "$PODLANECTL" -s "$WORK/n1.sock" node || fail "podlaned on n1 did not come back"
+	touch "$WORK/restarted"
+	wait_for 5 grep -q "^pushed$" "$WORK/held.out" ||
+		fail "what cl1 sent on db's connection after the $2 did not reach db: $(cat "$WORK/held.out")"
+	[ ! -e "$WORK/n1.state/conntrack.bin" ] || fail "conntrack.bin left after the restore"
+}
+held_push 8081 TERM
 grep -q "conntrack: [1-9][0-9]* connections kept for the next podlaned" "$WORK/n1.log" ||
 	fail "the stopping podlaned kept no connection"
-ip netns exec n1 "$PODLANED" --config "$WORK/n1.json" >>"$WORK/n1.log" 2>&1 &
-echo $! >"$WORK/n1.pid"
-wait_for 30 "$PODLANECTL" -s "$WORK/n1.sock" node || fail "podlaned on n1 did not come back"
-touch "$WORK/restarted"
-wait_for 5 grep -q "^pushed$" "$WORK/held.out" ||
-	fail "what cl1 sent on db's connection after the restart did not reach db: $(cat "$WORK/held.out")"
-[ ! -e "$WORK/n1.state/conntrack.bin" ] || fail "conntrack.bin left after the restore"
 ok "a planned restart hands tracked connections over: cl1 pushes on the connection db opened before it, and db gets it"
+held_push 8081 KILL
+ok "kill -9: cl1's push on the connection db opened before it is picked up as an answer, and db gets it"
+# ...but only answers: a new connection to db is refused as before.
+out=$(ip netns exec cl1 python3 -c '
+import socket, sys
+try:
+    socket.create_connection((sys.argv[1], 8080), timeout=1); print("connected")
+except OSError as e:
+    print("refused", e)' "${IP[db]}")
+[[ "$out" == refused* ]] || fail "after a kill -9, cl1 connected to db: $out"
 n=$(table <<-T
 	cl1 tcp web 8080 allow
 	cl2 tcp web 8080 deny

@@ -2,7 +2,8 @@
  * direction, replies of allowed connections, a change judging established
  * flows again, policy after Service DNAT with the client's own address,
  * ICMP errors about an allowed connection, the node's exemption, counters
- * per port and per rule, and packets passing unchanged. */
+ * per port and per rule, answers picked up after a crash, and packets
+ * passing unchanged. */
 #include <rte_icmp.h>
 #include <rte_ip.h>
 
@@ -260,6 +261,43 @@ static void test_flush_judged_once(void **state)
 	}
 }
 
+/* After a crash (dp_policy_pickup): a TCP segment without SYN that
+ * answers a connection the rules allow passes and is tracked from it on;
+ * a SYN, an answer to a refused connection, and anything after the window
+ * stay refused. A and B isolated for ingress, B takes A on 8080. */
+static void test_pickup_after_crash(void **state)
+{
+	(void)state;
+	routes();
+	struct dp_pol_rule r = {.pod = ip4(B), .peer = ip4(A), .peer_len = 32,
+				.proto = IPPROTO_TCP, .port_lo = 8080, .port_hi = 8080, .id = 7};
+	uint32_t iso[2] = {ip4(A), ip4(B)};
+	struct dp_pol_spec s = {.n_isolated = {[DP_POL_INGRESS] = 2},
+				.isolated = {[DP_POL_INGRESS] = iso},
+				.n_rules = {[DP_POL_INGRESS] = 1}, .rules = {[DP_POL_INGRESS] = &r}};
+	char err[128];
+	assert_int_equal(dp_policy_set(&s, err, sizeof(err)), 0);
+
+	expect(T_POD_B, B, 8080, A, 40000, IPPROTO_TCP, DENIED); /* no window: refused */
+	dp_policy_pickup(300);
+	expect(T_POD_B, B, 8080, A, 40001, IPPROTO_TCP, T_POD_A); /* an answer: picked up */
+	expect(T_POD_A, A, 40001, B, 8080, IPPROTO_TCP, T_POD_B);
+	expect(T_POD_B, B, 8080, A, 40001, IPPROTO_TCP, T_POD_A);
+	assert_int_equal(dp_policy_rule_flows(7), 1);
+	expect(T_POD_B, B, 9090, A, 40002, IPPROTO_TCP, DENIED); /* A -> B:9090 is refused */
+	expect(T_POD_A, A, 40003, B, 9090, IPPROTO_TCP, DENIED); /* nor the other way */
+	struct rte_mbuf *m = t_l4_frame(T_POD_B, B, 8080, A, 40004, IPPROTO_TCP, 64);
+	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(t_ip(m) + 1);
+	th->tcp_flags = RTE_TCP_SYN_FLAG;
+	th->cksum = 0;
+	th->cksum = rte_ipv4_udptcp_cksum(t_ip(m), th);
+	rx1(T_POD_B, m); /* a SYN opens a connection: judged as one */
+	t_assert_no_output(W);
+	dp.now_s += 300;
+	expect(T_POD_B, B, 8080, A, 40005, IPPROTO_TCP, DENIED); /* the window closed */
+	expect(T_POD_B, B, 8080, A, 40001, IPPROTO_TCP, T_POD_A); /* tracked: still passes */
+}
+
 /* Bad rule sets are refused; the one in force stays. */
 static void test_bad_rules(void **state)
 {
@@ -290,6 +328,7 @@ int main(void)
 		T(test_after_dnat),
 		T(test_icmp_error_related),
 		T(test_flush_judged_once),
+		T(test_pickup_after_crash),
 		T(test_bad_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
