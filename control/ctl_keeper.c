@@ -12,6 +12,13 @@
  * goes, it closes everything and ends (the interfaces persist without
  * carrier, docs/operations.md). Its pid is in state_dir/keeper.pid.
  *
+ * Where podlaned's end takes every process it started (a container's:
+ * Kubernetes replacing podlaned's pod), the keeper runs on its own
+ * instead, standing (`podlaned --keeper STATE_DIR`, its own DaemonSet):
+ * it takes the socket's path over and never ends by itself. A podlaned
+ * whose keeper went (or was replaced on the path) connects to the one
+ * there and hands it its fds again (ctl_keeper_watch).
+ *
  * Protocol (SOCK_SEQPACKET on state_dir/keeper.sock, one message each):
  * keeper -> a podlaned that connects: 'F' + up to KEEP_BATCH fds, then
  * 'E'; podlaned -> keeper, once it has its ports: 'R' (close all: a
@@ -111,7 +118,22 @@ static void keeper_give(int s, const int *held)
 	send_fds(s, &end, NULL, 0);
 }
 
-int ctl_keeper_main(int lfd, const char *pidfile)
+/* The pid file goes with its keeper, unless another keeper wrote it since. */
+static void pidfile_remove(const char *pidfile)
+{
+	FILE *f = fopen(pidfile, "r");
+	int pid = 0;
+
+	if (f == NULL)
+		return;
+	if (fscanf(f, "%d", &pid) != 1)
+		pid = 0;
+	fclose(f);
+	if (pid == (int)getpid())
+		unlink(pidfile);
+}
+
+int ctl_keeper_main(int lfd, const char *pidfile, bool standing)
 {
 	int held[KEEP_KEYS], conn = -1, fds[KEEP_BATCH];
 	FILE *f = fopen(pidfile, "w");
@@ -126,7 +148,7 @@ int ctl_keeper_main(int lfd, const char *pidfile)
 		held[k] = -1;
 	for (;;) {
 		struct pollfd p[2] = {{.fd = lfd, .events = POLLIN}, {.fd = conn, .events = POLLIN}};
-		int n = poll(p, conn >= 0 ? 2 : 1, conn >= 0 ? -1 : KEEP_IDLE_S * 1000);
+		int n = poll(p, conn >= 0 ? 2 : 1, conn >= 0 || standing ? -1 : KEEP_IDLE_S * 1000);
 		if (n == 0)
 			break; /* no podlaned for KEEP_IDLE_S */
 		if (n < 0 && errno != EINTR)
@@ -156,7 +178,7 @@ int ctl_keeper_main(int lfd, const char *pidfile)
 			bool any = false;
 			for (unsigned k = 0; k < KEEP_KEYS && !any; k++)
 				any = held[k] >= 0;
-			if (!any) /* a podlaned that failed to start */
+			if (!any && !standing) /* a podlaned that failed to start */
 				break;
 			continue;
 		}
@@ -186,7 +208,7 @@ int ctl_keeper_main(int lfd, const char *pidfile)
 	for (unsigned k = 0; k < KEEP_KEYS; k++)
 		if (held[k] >= 0)
 			close(held[k]);
-	unlink(pidfile);
+	pidfile_remove(pidfile);
 	return 0;
 }
 
@@ -197,6 +219,10 @@ static struct {
 	int pool[KEEP_POOL];   /* the last podlaned's fds, not yet taken */
 	unsigned n_pool;
 	bool ours;             /* the keeper holds this podlaned's ports */
+	bool started;          /* ctl_keeper_taken done: watched from then on */
+	unsigned failed;       /* watches since a reconnect failed */
+	struct stat sock;      /* the socket file connected to */
+	char state_dir[PATH_MAX];
 } kp = {.conn = -1};
 
 static int keeper_path(const char *state_dir, const char *name, char *out, size_t len)
@@ -204,9 +230,9 @@ static int keeper_path(const char *state_dir, const char *name, char *out, size_
 	return snprintf(out, len, "%s/%s", state_dir, name) < (int)len ? 0 : -ENAMETOOLONG;
 }
 
-/* A keeper on path: listening socket bound, then a child that forks the
- * keeper (reparented, so no zombie of it stays with podlaned) and ends. */
-static int keeper_spawn(const struct sockaddr_un *a, const char *pidfile)
+/* The keeper's socket on path, in place of whatever was there: the
+ * listening fd, or -errno. */
+static int keeper_listen(const struct sockaddr_un *a)
 {
 	int l = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 
@@ -217,6 +243,17 @@ static int keeper_spawn(const struct sockaddr_un *a, const char *pidfile)
 			close(l);
 		return rc;
 	}
+	return l;
+}
+
+/* A keeper on path: listening socket bound, then a child that forks the
+ * keeper (reparented, so no zombie of it stays with podlaned) and ends. */
+static int keeper_spawn(const struct sockaddr_un *a, const char *pidfile)
+{
+	int l = keeper_listen(a);
+
+	if (l < 0)
+		return l;
 	pid_t pid = fork();
 	if (pid == 0) {
 		if (fork() != 0)
@@ -253,6 +290,8 @@ int ctl_keeper_connect(const char *state_dir)
 			 "carrier while podlaned restarts", state_dir);
 		return -1;
 	}
+	if (state_dir != kp.state_dir) /* not when called again with it */
+		snprintf(kp.state_dir, sizeof(kp.state_dir), "%s", state_dir);
 	for (int tries = 0; tries < 2; tries++) {
 		s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 		if (s >= 0 && connect(s, (struct sockaddr *)&a, sizeof(a)) == 0)
@@ -270,6 +309,8 @@ int ctl_keeper_connect(const char *state_dir)
 		return -1;
 	}
 	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (stat(a.sun_path, &kp.sock) != 0)
+		memset(&kp.sock, 0, sizeof(kp.sock));
 	for (;;) {
 		struct keep_msg m;
 		int fds[KEEP_BATCH];
@@ -321,6 +362,7 @@ void ctl_keeper_taken(void)
 {
 	struct keep_msg reset = {.op = 'R'};
 
+	kp.started = true;
 	while (kp.n_pool)
 		close(kp.pool[--kp.n_pool]);
 	if (kp.conn < 0)
@@ -385,4 +427,58 @@ void ctl_keeper_release(uint16_t port)
 	if (kp.ours && kp.conn >= 0 && send_fds(kp.conn, &m, NULL, 0) == 0 &&
 	    recv_fds(kp.conn, &ack, fds, &nf) <= 0)
 		ctl_warn("fd keeper: no answer to a release: %s", strerror(errno));
+}
+
+int ctl_keeper_standing(const char *state_dir)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	char pidfile[PATH_MAX];
+
+	if (keeper_path(state_dir, "keeper.sock", a.sun_path, sizeof(a.sun_path)) != 0 ||
+	    keeper_path(state_dir, "keeper.pid", pidfile, sizeof(pidfile)) != 0) {
+		fprintf(stderr, "podlaned: %s/keeper.sock: path too long\n", state_dir);
+		return 2;
+	}
+	ctl_mkdir_p(state_dir);
+	int l = keeper_listen(&a);
+	if (l < 0) {
+		fprintf(stderr, "podlaned: fd keeper: %s: %s\n", a.sun_path, strerror(-l));
+		return 1;
+	}
+	printf("podlaned: fd keeper for %s, pid %d\n", state_dir, (int)getpid());
+	fflush(stdout);
+	return ctl_keeper_main(l, pidfile, true);
+}
+
+void ctl_keeper_watch(void)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	struct pollfd p = {.fd = kp.conn, .events = POLLIN};
+
+	if (!kp.started || kp.state_dir[0] == '\0')
+		return;
+	/* The keeper says nothing unasked: anything readable is its end. */
+	bool gone = kp.conn < 0 || (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR | POLLIN)));
+	/* Another socket file: its inode number may be the last one's again,
+	 * its creation time is not. */
+	bool moved = keeper_path(kp.state_dir, "keeper.sock", path, sizeof(path)) == 0 &&
+		     stat(path, &st) == 0 &&
+		     (st.st_dev != kp.sock.st_dev || st.st_ino != kp.sock.st_ino ||
+		      st.st_ctim.tv_sec != kp.sock.st_ctim.tv_sec ||
+		      st.st_ctim.tv_nsec != kp.sock.st_ctim.tv_nsec);
+	if ((!gone && !moved) || (kp.failed && kp.failed++ % 10 != 0))
+		return; /* a failed reconnect is tried again every 10 s */
+	if (kp.conn >= 0)
+		close(kp.conn);
+	kp.conn = -1;
+	kp.ours = false;
+	if (ctl_keeper_connect(kp.state_dir) != 0) {
+		kp.failed = 1;
+		return;
+	}
+	kp.failed = 0;
+	ctl_keeper_taken();
+	ctl_log("fd keeper: %s: this podlaned's fds handed to the keeper now on %s",
+		moved ? "replaced" : "gone", path);
 }

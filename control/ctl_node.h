@@ -241,7 +241,9 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
  * pods are restored, the rest closed and the keeper given this podlaned's
  * kernel ports (until then it keeps the last one's). hold/release: a
  * kernel port's fds (a TAP's, the uplink's sockets) handed to it, or a
- * pod's closed there. main: the keeper process itself. */
+ * pod's closed there. watch (about once a second): a keeper that went,
+ * or another on the path (a standing one), gets this podlaned's fds anew.
+ * main: the keeper process; standing: `podlaned --keeper STATE_DIR`. */
 int ctl_keeper_connect(const char *state_dir);
 int ctl_keeper_fd(const char *ifname);
 /* The packet sockets on ifname a podlaned before left; how many. */
@@ -249,7 +251,9 @@ unsigned ctl_keeper_packet_fds(const char *ifname, int *fds, unsigned max);
 void ctl_keeper_taken(void);
 void ctl_keeper_hold(uint16_t port);
 void ctl_keeper_release(uint16_t port);
-int ctl_keeper_main(int listen_fd, const char *pidfile);
+void ctl_keeper_watch(void);
+int ctl_keeper_main(int listen_fd, const char *pidfile, bool standing);
+int ctl_keeper_standing(const char *state_dir);
 
 /* vhost-user pods (ctl_vhost.c): socket and config file paths in
  * vhost_dir (-ENAMETOOLONG past a socket path's 108 bytes), the config

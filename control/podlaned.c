@@ -26,6 +26,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: podlaned --config FILE [-- EAL-ARGS...]\n"
+		"       podlaned --keeper STATE_DIR\n"
 		"\n"
 		"Runs podlane's pod router for one node: DPDK workers forward between the\n"
 		"uplink, the host exception TAP and every pod's port; the control thread\n"
@@ -35,6 +36,10 @@ static void usage(FILE *f)
 		"  -n, --check        validate the configuration, print \"FILE: ok\" and exit\n"
 		"  -h, --help         this help\n"
 		"  -V, --version      print the version\n"
+		"  --keeper STATE_DIR run only the fd keeper of the podlaned whose state_dir\n"
+		"                     it is, standing: it holds the pods' interfaces while no\n"
+		"                     podlaned runs and never ends by itself (for where\n"
+		"                     podlaned's end takes all it started: a Kubernetes pod)\n"
 		"\n"
 		"EAL arguments after -- (and the config's \"eal\" list) go to DPDK. podlaned\n"
 		"adds --no-pci (af_packet: or vdev uplink) or -a ADDR (PCI uplink), --vdev\n"
@@ -118,7 +123,9 @@ int main(int argc, char **argv)
 
 	/* The fd keeper (ctl_keeper.c): podlaned's binary, started by it. */
 	if (argc == 4 && strcmp(argv[1], "--fd-keeper") == 0)
-		return ctl_keeper_main(atoi(argv[2]), argv[3]);
+		return ctl_keeper_main(atoi(argv[2]), argv[3], false);
+	if (argc == 3 && strcmp(argv[1], "--keeper") == 0)
+		return ctl_keeper_standing(argv[2]);
 	while ((o = getopt_long(argc, argv, "c:nhV", opts, NULL)) != -1) {
 		switch (o) {
 		case 'c':
@@ -229,6 +236,7 @@ int main(int argc, char **argv)
 			dp_timer();
 			ctl_node_watch_uplink();
 			ctl_ports_watch();
+			ctl_keeper_watch();
 			ctl_nat_sync();
 			ctl_state_retry();
 			last = now;

@@ -22,7 +22,8 @@ root=$dest$prefix
 for f in sbin/podlaned bin/podlanectl bin/podlane-k8s lib/systemd/system/podlaned.service \
 	share/man/man8/podlaned.8 share/man/man8/podlanectl.8 share/man/man8/podlane.8 \
 	share/podlane/podlaned.json share/podlane/10-podlane.conflist share/podlane/k8s/daemonset.yaml \
-	share/podlane/k8s/configmap.yaml share/podlane/k8s/rbac.yaml share/podlane/k8s/Containerfile; do
+	share/podlane/k8s/configmap.yaml share/podlane/k8s/rbac.yaml share/podlane/k8s/keeper.yaml \
+	share/podlane/k8s/Containerfile; do
 	[ -f "$root/$f" ] || fail "meson install did not install $f"
 done
 [ -x "$dest$cni_dir/podlane" ] || fail "CNI plugin not in $cni_dir"
@@ -83,7 +84,7 @@ import json, os, subprocess, sys, string, tempfile
 import yaml
 top, root = sys.argv[1], sys.argv[2]
 docs = []
-for f in ("rbac.yaml", "configmap.yaml", "daemonset.yaml"):
+for f in ("rbac.yaml", "configmap.yaml", "daemonset.yaml", "keeper.yaml"):
     docs += [d for d in yaml.safe_load_all(open(os.path.join(top, "config/k8s", f))) if d]
 by = {(d["kind"], d["metadata"]["name"]): d for d in docs}
 known = {"ServiceAccount": "v1", "ConfigMap": "v1", "DaemonSet": "apps/v1",
@@ -128,6 +129,18 @@ with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
     f.flush()
     p = subprocess.run([os.path.join(root, "sbin/podlaned"), "--config", f.name, "--check"], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
+# The standing keeper serves podlaned's state_dir, the same host directory.
+keeper = by[("DaemonSet", "podlane-keeper")]["spec"]
+kpod = keeper["template"]["spec"]
+assert keeper["selector"]["matchLabels"].items() <= keeper["template"]["metadata"]["labels"].items()
+kc = kpod["containers"][0]
+state_dir = json.loads(text)["state_dir"]
+assert kc["command"] == ["podlaned", "--keeper", state_dir], kc["command"]
+kvols = {v["name"]: v for v in kpod["volumes"]}
+mount = [m for m in kc["volumeMounts"] if m["mountPath"] == state_dir][0]
+pmount = [m for m in pod["containers"][0]["volumeMounts"] if m["mountPath"] == state_dir][0]
+assert kvols[mount["name"]]["hostPath"]["path"] == vols[pmount["name"]]["hostPath"]["path"]
+assert kpod["hostPID"] and pod["hostPID"]
 print("%d objects checked" % len(docs))
 PY
-ok "manifests: YAML valid, RBAC/volumes/env/probes/binaries consistent, generated node config passes --check"
+ok "manifests: YAML valid, RBAC/volumes/env/probes/binaries consistent, generated node config passes --check, the keeper serves its state_dir"
