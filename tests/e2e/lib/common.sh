@@ -45,7 +45,11 @@ on_exit() {
 		for l in "$WORK"/*.log; do echo "## $l"; tail -30 "$l"; done
 	fi
 	# podlaned's fd keepers (they outlive podlaned on purpose), before the
-	# registered undos unmount what may hold their pid files.
+	# registered undos unmount what may hold their pid files; the podlaneds
+	# (start_node's NAME.pid beside NAME.json) first, or one would start a
+	# keeper anew (ctl_keeper_watch), and a keeper left keeps this test's
+	# hugepage files (its mount namespace) for a minute.
+	for f in "$WORK"/*.json; do [ -f "${f%.json}.pid" ] && stop_pid "${f%.json}.pid"; done
 	for f in "$WORK"/*/keeper.pid; do [ -f "$f" ] && stop_pid "$f"; done
 	tac "$CLEANUP" | while read -r cmd; do eval "$cmd" >/dev/null 2>&1; done
 	# Whatever is still mounted below WORK (podman's overlay driver keeps
