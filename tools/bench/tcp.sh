@@ -3,7 +3,11 @@
 # podlaned (same node and across two nodes), beside the same pods on kernel
 # routing (the reference ptp plugin: veth pairs, host routes) in one run,
 # and what the TAP interface itself allows: tools/bench/tapfwd between two
-# TAPs, plain and with virtio-net headers (TSO frames passed on).
+# TAPs, plain and with virtio-net headers (TSO frames passed on). UDP both
+# unpaced and paced at 1 Gbit/s, with where the paced one lost datagrams.
+# Placement, the same for every path: both iperf3 ends on CPU 0, the
+# forwarding on CPU 1 (podlaned's one worker; tapfwd; the kernel's routing
+# of the pods' packets, steered there by RPS on the node's veths).
 #
 #   tools/bench/tcp.sh [--quick]        (root; sets up what it needs)
 #
@@ -18,22 +22,54 @@ ROUNDS=${ROUNDS:-$([ $QUICK = 1 ] && echo 1 || echo 3)}
 OUT=${OUT:-$BUILD/bench-tcp.json}
 declare -A RES
 
-# iperf SERVER_NS CLIENT_NS ADDRESS NAME [ROUND]: TCP, then UDP (1400-byte
-# datagrams, unlimited rate; Gbit/s received, loss in percent).
+# Where datagrams die, as counters: frames a netns's kernel dropped on
+# transmit (a pod's TAP queue full: no backpressure reaches the sender),
+# datagrams its UDP sockets dropped (the receiver's buffer full), and
+# what podlaned dropped (every drop reason, and the uplink's rx_missed).
+tx_dropped() { # NETNS
+	ip -n "$1" -s -j link show | python3 -c 'import json,sys
+print(sum(l["stats64"]["tx"]["dropped"] for l in json.load(sys.stdin) if l["ifname"] != "lo"))'
+}
+rcvbuf_errors() { ip netns exec "$1" awk '/^Udp:/ && ++n == 2 {print $6}' /proc/net/snmp; }
+podlaned_lost() { # NODE...
+	local n sum=0
+	for n in "$@"; do
+		sum=$((sum + $(ctl "$n" -o json stats | python3 -c 'import json,sys; d=json.load(sys.stdin)
+print(sum(d["drops"].values()) + sum(p["rx_missed"] for p in d["ports"] if p["name"].startswith("af_packet")))')))
+	done
+	echo $sum
+}
+
+# udp SERVER_NS CLIENT_NS ADDRESS NAME ROUND RATE KEY [NODE...]: iperf3
+# UDP (1400-byte datagrams) at RATE (0: unpaced); Gbit/s received, loss,
+# datagrams sent and where they were lost (NODE: the podlaned nodes on
+# the path), as KEY_*.
+udp() {
+	local r=$5 key=$7 nodes=("${@:8}") s0 d0 n0 f=$WORK/$4.$7.json
+	s0=$(tx_dropped "$2") d0=$(rcvbuf_errors "$1") n0=$(podlaned_lost "${nodes[@]}")
+	ip netns exec "$2" taskset -c 0 iperf3 -c "$3" -p $port -t "$SECS" -u -b "$6" -l 1400 -J >"$f" ||
+		fail "iperf3 UDP $4 at $6: $(tail -3 "$f")"
+	RES[$4,$key,$r]=$(jget "$f" 'd["end"]["sum"]["bits_per_second"] * (1 - d["end"]["sum"]["lost_percent"] / 100) / 1e9')
+	RES[$4,${key}_loss,$r]=$(jget "$f" 'd["end"]["sum"]["lost_percent"]')
+	RES[$4,${key}_sent,$r]=$(jget "$f" 'd["end"]["sum"]["packets"]')
+	RES[$4,${key}_at_sender,$r]=$(($(tx_dropped "$2") - s0))
+	RES[$4,${key}_at_receiver,$r]=$(($(rcvbuf_errors "$1") - d0))
+	RES[$4,${key}_at_podlaned,$r]=$(($(podlaned_lost "${nodes[@]}") - n0))
+}
+
+# iperf SERVER_NS CLIENT_NS ADDRESS NAME ROUND [NODE...]: TCP, then UDP
+# unpaced and at 1 Gbit/s. Both ends on CPU 0.
 port=5300
 iperf() {
-	local r=${5:-1}
 	port=$((port + 1))
-	ip netns exec "$1" iperf3 -s -D -p $port --pidfile "$WORK/iperf$port.pid"
+	ip netns exec "$1" taskset -c 0 iperf3 -s -D -p $port --pidfile "$WORK/iperf$port.pid"
 	at_exit "stop_pid $WORK/iperf$port.pid"
 	wait_for 5 ip netns exec "$1" sh -c "ss -ltn | grep -q :$port"
-	ip netns exec "$2" iperf3 -c "$3" -p $port -t "$SECS" -J >"$WORK/$4.tcp.json" ||
+	ip netns exec "$2" taskset -c 0 iperf3 -c "$3" -p $port -t "$SECS" -J >"$WORK/$4.tcp.json" ||
 		fail "iperf3 TCP $4: $(tail -3 "$WORK/$4.tcp.json")"
-	ip netns exec "$2" iperf3 -c "$3" -p $port -t "$SECS" -u -b 0 -l 1400 -J >"$WORK/$4.udp.json" ||
-		fail "iperf3 UDP $4: $(tail -3 "$WORK/$4.udp.json")"
-	RES[$4,tcp,$r]=$(jget "$WORK/$4.tcp.json" 'd["end"]["sum_received"]["bits_per_second"] / 1e9')
-	RES[$4,udp,$r]=$(jget "$WORK/$4.udp.json" 'd["end"]["sum"]["bits_per_second"] * (1 - d["end"]["sum"]["lost_percent"] / 100) / 1e9')
-	RES[$4,udp_loss,$r]=$(jget "$WORK/$4.udp.json" 'd["end"]["sum"]["lost_percent"]')
+	RES[$4,tcp,$5]=$(jget "$WORK/$4.tcp.json" 'd["end"]["sum_received"]["bits_per_second"] / 1e9')
+	udp "${@:1:5}" 0 udp "${@:6}"
+	udp "${@:1:5}" 1G udp1g "${@:6}"
 	stop_pid "$WORK/iperf$port.pid"
 }
 
@@ -71,11 +107,18 @@ for k in 1 2; do
 	done
 done
 wait_for 10 ip netns exec k1a ping -c1 -W1 "$(addr k2a)" || fail "kernel reference pods cannot reach each other"
+# The kernel's forwarding on CPU 1, as podlaned's worker: RPS on every veth
+# of the "nodes" (what the pods and the other node send is routed there).
+for k in 1 2; do
+	for q in $(ip netns exec "k$k" sh -c 'ls -d /sys/class/net/*/queues/rx-*'); do
+		ip netns exec "k$k" sh -c "echo 2 >$q/rps_cpus"
+	done
+done
 for r in $(seq "$ROUNDS"); do
-	iperf n1b n1a "$(addr n1b)" podlane_same "$r"
+	iperf n1b n1a "$(addr n1b)" podlane_same "$r" n1
 	iperf k1b k1a "$(addr k1b)" kernel_same "$r"
 	[ $QUICK = 1 ] && continue
-	iperf n2a n1a "$(addr n2a)" podlane_across "$r"
+	iperf n2a n1a "$(addr n2a)" podlane_across "$r" n1 n2
 	iperf k2a k1a "$(addr k2a)" kernel_across "$r"
 done
 
@@ -99,7 +142,7 @@ for mode in plain vnet; do
 		ip -n "$ns" route add "10.98.$((1 - net)).0/24" via "10.98.$net.254"
 	done
 	wait_for 10 ip netns exec "t${mode}a" ping -c1 -W1 10.98.1.1 || fail "tapfwd $mode does not forward"
-	iperf "t${mode}b" "t${mode}a" 10.98.1.1 "tapfwd_$mode"
+	iperf "t${mode}b" "t${mode}a" 10.98.1.1 "tapfwd_$mode" 1
 	stop_pid "$WORK/tapfwd.pid"
 done
 
@@ -131,6 +174,27 @@ for mode, what in (("plain", "MTU-sized frames, as the TAP PMD"), ("vnet", "IFF_
     print("| TAP -> tapfwd -> TAP, %s | %.2f | | %.2fx | %.2f (%.1f%%) | |" % (
         what, r["tcp"], r["tcp"] / max(res["kernel_same"]["tcp"], 1e-9), r["udp"], r["udp_loss"]))
 print("(tapfwd: tools/bench/tapfwd.c, the smallest TAP-to-TAP forwarder, not podlaned; its ratio is to kernel veth on one node)")
+print("Placement: both iperf3 ends on CPU 0; forwarding on CPU 1 (podlaned's worker, tapfwd, the kernel's routing by RPS)")
+print()
+print("UDP (1400-byte datagrams): loss, and where datagrams were lost (medians of the rounds)")
+print("| path | rate | loss | ratio to the kernel's | sender's queue (TAP or veth) | podlaned | receiver's socket |")
+print("|---|---|---|---|---|---|---|")
+def lost(name, what, ref, key, rate):
+    r = res.get(name)
+    if r is None:
+        return
+    rel = "%.1fx" % (r[key + "_loss"] / ref[key + "_loss"]) if ref and ref[key + "_loss"] > 0 else (
+        "(kernel lost none)" if ref else "")
+    print("| %s | %s | %.2f%% of %d | %s | %d | %s | %d |" % (what, rate, r[key + "_loss"], r[key + "_sent"], rel,
+          r[key + "_at_sender"], "%d" % r[key + "_at_podlaned"] if name.startswith("podlane") else "",
+          r[key + "_at_receiver"]))
+for key, rate in (("udp1g", "1 Gbit/s"), ("udp", "unpaced")):
+    for where in ("same", "across"):
+        label = "same node" if where == "same" else "across nodes"
+        lost("podlane_" + where, "podlane, " + label, res.get("kernel_" + where), key, rate)
+        lost("kernel_" + where, "kernel, " + label, None, key, rate)
+    for mode in ("plain", "vnet"):
+        lost("tapfwd_" + mode, "tapfwd " + mode, None, key, rate)
 json.dump({"seconds": float(secs), "rounds": int(rounds), "results": res,
            "ratios": {w: ratio("podlane_" + w, "kernel_" + w) for w in ("same", "across")
                       if "podlane_" + w in runs}}, open(out, "w"), indent=1)
