@@ -72,24 +72,11 @@ ok "two pods flooding through the shared tx queue at once: podlaned and the PMD 
 # podlaned's stop and the new one's start of the device is lost (here the
 # veth's XDP program goes with the socket and the node's kernel gets it).
 # Counted with a 10 ms ping stream from the fabric, printed.
-uplink_restart() { # NAME SIGNAL
-	local pinger pid lost
-	ip netns exec fab ping -i 0.01 -c 300 -W 1 "$B" >"$WORK/uping.out" 2>&1 &
-	pinger=$!
-	sleep 1
-	pid=$(cat "$WORK/node.pid")
-	kill -"$2" "$pid"
-	wait "$pid" 2>/dev/null || true
-	ip netns exec node "$PODLANED" --config "$WORK/node.json" >>"$WORK/node.log" 2>&1 &
-	echo $! >"$WORK/node.pid"
-	wait_for 30 ctl node node || fail "podlaned did not come back after the $1"
-	wait $pinger || true
-	lost=$((300 - $(sed -n 's/.*transmitted, \([0-9]*\) received.*/\1/p' "$WORK/uping.out")))
-	echo "$1: $lost of 300 pings from the fabric to a pod lost (10 ms apart) over the af_xdp uplink"
-	wait_for 10 ip netns exec fab ping -c 1 -W 1 "$B" || fail "the fabric cannot reach pod b after the $1"
-}
-uplink_restart "planned restart" TERM
-uplink_restart "kill -9" KILL
+for sig in TERM KILL; do
+	restart_under_pings node $sig fab "$B"
+	echo "SIG$sig, then a start: $RESTART_LOST of 300 pings from the fabric to a pod lost (10 ms apart) over the af_xdp uplink"
+	wait_for 10 ip netns exec fab ping -c 1 -W 1 "$B" || fail "the fabric cannot reach pod b after SIG$sig"
+done
 ok "af_xdp uplink: the fabric reaches the pods again after a planned restart and a kill -9"
 
 # MTUs the device cannot take: a clear error, and no start.

@@ -46,16 +46,6 @@ wait_for 10 ip netns exec pa ping -c 1 -W 1 "$B" || fail "pod a cannot reach pod
 wait_for 10 ip netns exec kp1 ping -c 1 -W 1 10.99.2.1 || fail "the kernel's pods cannot reach each other"
 ok "two podlane nodes and the kernel's routing on the same fabric, a pod on each side"
 
-tx_dropped() { ip -n "$1" -s -j link show eth0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["stats64"]["tx"]["dropped"])'; }
-rcvbuf_errors() { ip netns exec "$1" awk '/^Udp:/ && ++n == 2 {print $6}' /proc/net/snmp; }
-podlaned_lost() {
-	local n sum=0
-	for n in n1 n2; do
-		sum=$((sum + $(ctl "$n" -o json stats | python3 -c 'import json,sys; d=json.load(sys.stdin)
-print(sum(d["drops"].values()) + sum(p["rx_missed"] for p in d["ports"] if p["name"].startswith("af_packet")))')))
-	done
-	echo $sum
-}
 # stream SERVER_NS CLIENT_NS ADDRESS: 300 Mbit/s of 1400-byte datagrams
 # for 3 s; prints the loss in percent and, for podlaned's path, where.
 stream() {
@@ -63,11 +53,11 @@ stream() {
 	ip netns exec "$1" iperf3 -s -D -1 -p 5201 --pidfile "$WORK/iperf-$1.pid"
 	at_exit "stop_pid $WORK/iperf-$1.pid"
 	wait_for 5 ip netns exec "$1" sh -c "ss -lun | grep -q :5201"
-	s0=$(tx_dropped "$2") d0=$(rcvbuf_errors "$1") n0=$(podlaned_lost)
+	s0=$(tx_dropped "$2") d0=$(rcvbuf_errors "$1") n0=$(podlaned_lost n1 n2)
 	ip netns exec "$2" iperf3 -c "$3" -p 5201 -u -b 300M -l 1400 -t 3 -J >"$WORK/$2.json" ||
 		fail "iperf3 from $2: $(tail -3 "$WORK/$2.json")"
 	loss=$(python3 -c 'import json,sys; print("%.2f" % json.load(open(sys.argv[1]))["end"]["sum"]["lost_percent"])' "$WORK/$2.json")
-	echo "$loss $(($(tx_dropped "$2") - s0)) $(($(podlaned_lost) - n0)) $(($(rcvbuf_errors "$1") - d0))"
+	echo "$loss $(($(tx_dropped "$2") - s0)) $(($(podlaned_lost n1 n2) - n0)) $(($(rcvbuf_errors "$1") - d0))"
 }
 read -r kloss ksender _ kreceiver <<<"$(stream kp2 kp1 10.99.2.1)"
 read -r ploss psender pdropped preceiver <<<"$(stream pb pa "$B")"

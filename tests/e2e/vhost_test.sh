@@ -94,24 +94,11 @@ ok "application restarted: podlaned reconnected, ping again, woken by the guest 
 # the new one's connection (DPDK's vhost-user ports are not held by the
 # fd keeper; the application reconnects). Printed, not asserted: it is
 # the machine's time to start a process.
-restart_under_pings() { # NAME SIGNAL
-	local pinger pid lost
-	ip netns exec pa ping -i 0.01 -c 300 -W 1 $V >"$WORK/vping.out" 2>&1 &
-	pinger=$!
-	sleep 1
-	pid=$(cat "$WORK/node.pid")
-	kill -"$2" "$pid"
-	wait "$pid" 2>/dev/null || true
-	ip netns exec node "$PODLANED" --config "$WORK/node.json" >>"$WORK/node.log" 2>&1 &
-	echo $! >"$WORK/node.pid"
-	wait_for 30 ctl node node || fail "podlaned did not come back after the $1"
-	wait $pinger || true
-	lost=$((300 - $(sed -n 's/.*transmitted, \([0-9]*\) received.*/\1/p' "$WORK/vping.out")))
-	echo "$1: $lost of 300 pings to the vhost-user pod lost (10 ms apart)"
-	wait_for 30 ping1 $V || fail "no ping after podlaned's $1: $(tail -5 "$WORK/app.log")"
-}
-restart_under_pings "planned restart" TERM
-restart_under_pings "kill -9" KILL
+for sig in TERM KILL; do
+	restart_under_pings node $sig pa $V
+	echo "SIG$sig, then a start: $RESTART_LOST of 300 pings to the vhost-user pod lost (10 ms apart)"
+	wait_for 30 ping1 $V || fail "no ping after podlaned's SIG$sig: $(tail -5 "$WORK/app.log")"
+done
 max=$(echo_after_idle)
 ok "podlaned restarted (planned, kill -9): vhost-user pod restored from state, reconnected, ping again, woken by the guest when idle (max rtt $max ms)"
 

@@ -22,24 +22,6 @@ ROUNDS=${ROUNDS:-$([ $QUICK = 1 ] && echo 1 || echo 3)}
 OUT=${OUT:-$BUILD/bench-tcp.json}
 declare -A RES
 
-# Where datagrams die, as counters: frames a netns's kernel dropped on
-# transmit (a pod's TAP queue full: no backpressure reaches the sender),
-# datagrams its UDP sockets dropped (the receiver's buffer full), and
-# what podlaned dropped (every drop reason, and the uplink's rx_missed).
-tx_dropped() { # NETNS
-	ip -n "$1" -s -j link show | python3 -c 'import json,sys
-print(sum(l["stats64"]["tx"]["dropped"] for l in json.load(sys.stdin) if l["ifname"] != "lo"))'
-}
-rcvbuf_errors() { ip netns exec "$1" awk '/^Udp:/ && ++n == 2 {print $6}' /proc/net/snmp; }
-podlaned_lost() { # NODE...
-	local n sum=0
-	for n in "$@"; do
-		sum=$((sum + $(ctl "$n" -o json stats | python3 -c 'import json,sys; d=json.load(sys.stdin)
-print(sum(d["drops"].values()) + sum(p["rx_missed"] for p in d["ports"] if p["name"].startswith("af_packet")))')))
-	done
-	echo $sum
-}
-
 # udp SERVER_NS CLIENT_NS ADDRESS NAME ROUND RATE KEY [NODE...]: iperf3
 # UDP (1400-byte datagrams) at RATE (0: unpaced); Gbit/s received, loss,
 # datagrams sent and where they were lost (NODE: the podlaned nodes on

@@ -120,6 +120,44 @@ start_node() {
 	wait_for 30 "$PODLANECTL" -s "$sock" node || { cat "$WORK/$name.log"; fail "podlaned on $name did not become ready"; }
 }
 
+# Where UDP datagrams die, as counters: tx_dropped NETNS, what its
+# interfaces dropped on transmit (a pod's TAP queue full: a TAP gives its
+# sender no backpressure); rcvbuf_errors NETNS, what its UDP sockets
+# dropped (a receiver's buffer full); podlaned_lost NODE..., what those
+# podlaneds dropped (every reason, and the uplink's rx_missed).
+tx_dropped() {
+	ip -n "$1" -s -j link show | python3 -c 'import json,sys
+print(sum(l["stats64"]["tx"]["dropped"] for l in json.load(sys.stdin) if l["ifname"] != "lo"))'
+}
+rcvbuf_errors() { ip netns exec "$1" awk '/^Udp:/ && ++n == 2 {print $6}' /proc/net/snmp; }
+podlaned_lost() {
+	local n sum=0
+	for n in "$@"; do
+		sum=$((sum + $(ctl "$n" -o json stats | python3 -c 'import json,sys; d=json.load(sys.stdin)
+print(sum(d["drops"].values()) + sum(p["rx_missed"] for p in d["ports"] if p["name"].startswith("af_packet")))')))
+	done
+	echo $sum
+}
+
+# restart_under_pings NODE SIGNAL FROM_NS ADDRESS: 300 pings 10 ms apart
+# from FROM_NS to ADDRESS while podlaned on NODE gets SIGNAL and starts
+# again on its config; how many were lost in RESTART_LOST. Not in a
+# subshell: podlaned is this shell's child, waited for before the next.
+restart_under_pings() {
+	local pinger pid
+	ip netns exec "$3" ping -i 0.01 -c 300 -W 1 "$4" >"$WORK/restart-ping.out" 2>&1 &
+	pinger=$!
+	sleep 1
+	pid=$(cat "$WORK/$1.pid")
+	kill -"$2" "$pid"
+	wait "$pid" 2>/dev/null || true
+	ip netns exec "$1" "$PODLANED" --config "$WORK/$1.json" >>"$WORK/$1.log" 2>&1 &
+	echo $! >"$WORK/$1.pid"
+	wait_for 30 ctl "$1" node || fail "podlaned on $1 did not come back after SIG$2"
+	wait $pinger || true
+	RESTART_LOST=$((300 - $(sed -n 's/.*transmitted, \([0-9]*\) received.*/\1/p' "$WORK/restart-ping.out")))
+}
+
 counter() { # NODE KEY: a top-level number or a drop reason from stats.get
 	ctl "$1" -o json stats | python3 -c 'import json,sys; d=json.load(sys.stdin); k=sys.argv[1]
 print(d[k] if k in d else d["drops"][k])' "$2"
