@@ -23,15 +23,8 @@ B=$(cni_add n2 pb pod-b)
 # The kernel's path: router namespaces k1, k2 on the fabric, a pod on a
 # veth behind each.
 for k in 1 2; do
-	netns_add "k$k"
+	kernel_node "k$k" "172.31.102.11$k/24"
 	netns_add "kp$k"
-	ip link add "u-k$k" type veth peer name "f-k$k"
-	ip link set "u-k$k" netns "k$k"
-	ip link set "f-k$k" netns fab
-	ip -n fab link set "f-k$k" master br0 up
-	ip -n "k$k" addr add "172.31.102.11$k/24" dev "u-k$k"
-	ip -n "k$k" link set "u-k$k" up
-	ip netns exec "k$k" sysctl -qw net.ipv4.ip_forward=1
 	ip link add "h-k$k" type veth peer name eth0
 	ip link set "h-k$k" netns "k$k"
 	ip link set eth0 netns "kp$k"

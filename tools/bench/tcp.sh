@@ -69,14 +69,7 @@ wait_for 10 ip netns exec n1a ping -c1 -W1 "$(addr n2a)" || fail "podlane pods c
 
 # --- kernel: the same pods on ptp (veth + host routes), two "nodes".
 for k in 1 2; do
-	netns_add "k$k"
-	ip link add "u-k$k" type veth peer name "f-k$k"
-	ip link set "u-k$k" netns "k$k"
-	ip link set "f-k$k" netns fab
-	ip -n fab link set "f-k$k" master br0 up
-	ip -n "k$k" addr add "172.31.102.11$k/24" dev "u-k$k"
-	ip -n "k$k" link set "u-k$k" up
-	ip netns exec "k$k" sysctl -qw net.ipv4.ip_forward=1
+	kernel_node "k$k" "172.31.102.11$k/24"
 	ip -n "k$k" route add "100.97.$((3 - k)).0/24" via "172.31.102.11$((3 - k))"
 	for p in a b; do
 		[ "$k$p" = 2b ] && continue

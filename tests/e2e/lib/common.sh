@@ -216,6 +216,20 @@ fabric() { # fabric netns with a bridge for the node network
 
 ctl() { local n=$1; shift; "$PODLANECTL" -s "$WORK/$n.sock" "$@"; }
 
+# kernel_node NAME IP/LEN: a node on kernel routing (the reference
+# beside podlaned): a netns with a veth u-NAME into the fabric, IP on it,
+# forwarding on.
+kernel_node() {
+	netns_add "$1"
+	ip link add "u-$1" type veth peer name "f-$1"
+	ip link set "u-$1" netns "$1"
+	ip link set "f-$1" netns fab
+	ip -n fab link set "f-$1" master br0 up
+	ip -n "$1" addr add "$2" dev "u-$1"
+	ip -n "$1" link set "u-$1" up
+	ip netns exec "$1" sysctl -qw net.ipv4.ip_forward=1
+}
+
 # cni_add NODE NETNS CONTAINER_ID [CONFIG_KEYS]: attach a pod with the
 # built CNI plugin, exactly as a runtime does (CNI_* environment, network
 # config on stdin, CONFIG_KEYS added to it, e.g. '"mtu": 9000'; CNI_ARGS
