@@ -177,33 +177,40 @@ static int packet_socket(unsigned idx)
 
 /* One socket per worker, each an rx queue, joined in a fanout group that
  * hashes flows over them (a flow stays on one socket, in order; IPv4
- * fragments hash on addresses only, so they stay together too). The
- * kernel picks the group id. */
-static int packet_fanout(int *fd, unsigned n)
+ * fragments hash on addresses only, so they stay together too): fd[from]
+ * to fd[n - 1] join fd[0]'s group, made now if it has none (the kernel
+ * picks the id). */
+static int packet_fanout(int *fd, unsigned n, unsigned from)
 {
-	int arg = PACKET_FANOUT_HASH << 16 | PACKET_FANOUT_FLAG_UNIQUEID << 16;
+	int arg = 0;
 	socklen_t len = sizeof(arg);
 
-	if (n < 2)
+	if (n < 2 || from >= n)
 		return 0;
-	if (setsockopt(fd[0], SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) != 0 ||
-	    getsockopt(fd[0], SOL_PACKET, PACKET_FANOUT, &arg, &len) != 0)
+	if (getsockopt(fd[0], SOL_PACKET, PACKET_FANOUT, &arg, &len) != 0)
 		return -errno;
+	if (arg == 0) { /* in no group */
+		arg = PACKET_FANOUT_HASH << 16 | PACKET_FANOUT_FLAG_UNIQUEID << 16;
+		if (setsockopt(fd[0], SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) != 0 ||
+		    getsockopt(fd[0], SOL_PACKET, PACKET_FANOUT, &arg, &len) != 0)
+			return -errno;
+	}
 	arg = (arg & 0xffff) | PACKET_FANOUT_HASH << 16;
-	for (unsigned q = 1; q < n; q++)
+	for (unsigned q = RTE_MAX(from, 1u); q < n; q++)
 		if (setsockopt(fd[q], SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) != 0)
 			return -errno;
 	return 0;
 }
 
-/* n packet sockets on interface ifname in one fanout group (given: n
- * such sockets a podlaned before left, taken as they are), and the
- * interface's MAC and MTU; on failure none is left open. */
-static int packet_open(const char *ifname, int *fd, unsigned n, bool given,
+/* n packet sockets on interface ifname in one fanout group (the first
+ * given: sockets a podlaned before left, taken as they are, the others
+ * made to join them), and the interface's MAC and MTU; on failure none is
+ * left open. */
+static int packet_open(const char *ifname, int *fd, unsigned n, unsigned given,
 		       struct rte_ether_addr *mac, uint16_t *mtu, char *err, size_t errlen)
 {
 	struct ifreq ifr = {0};
-	unsigned idx = if_nametoindex(ifname), made = given ? n : 0;
+	unsigned idx = if_nametoindex(ifname), made = given;
 	int rc = 0;
 
 	if (idx == 0) {
@@ -214,8 +221,8 @@ static int packet_open(const char *ifname, int *fd, unsigned n, bool given,
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
 	while (made < n && (rc = packet_socket(idx)) >= 0)
 		fd[made++] = rc;
-	if (rc >= 0 && !given)
-		rc = packet_fanout(fd, n);
+	if (rc >= 0)
+		rc = packet_fanout(fd, n, given);
 	if (rc >= 0 && ioctl(fd[0], SIOCGIFHWADDR, &ifr) != 0)
 		rc = -errno;
 	memcpy(mac->addr_bytes, ifr.ifr_hwaddr.sa_data, RTE_ETHER_ADDR_LEN);
@@ -234,22 +241,18 @@ int dp_packet_create(const char *ifname, const char *name, const int *given, uns
 		     uint16_t *pid, struct rte_ether_addr *mac, char *err, size_t errlen)
 {
 	int fd[DP_MAX_WORKERS], rc;
-	unsigned n = RTE_MAX(dp.cfg.n_workers, 1u); /* one per worker */
 	uint16_t id, mtu;
 
-	/* A podlaned before with as many workers left its sockets: what
-	 * arrived meanwhile waits in them. Else new ones. */
-	bool take = n_given == n;
-	if (take)
-		memcpy(fd, given, n * sizeof(*fd));
-	else
-		close_all(given, n_given);
+	/* One per worker, and every socket a podlaned before left (what
+	 * arrived meanwhile waits in them), whatever its number of workers:
+	 * with fewer workers than sockets, a worker reads several. */
+	unsigned n = RTE_MIN(RTE_MAX(RTE_MAX(dp.cfg.n_workers, 1u), n_given), (unsigned)DP_MAX_WORKERS);
+	memcpy(fd, given, n_given * sizeof(*fd));
 	if ((rc = free_id(&id, err, errlen)) != 0) {
-		if (take)
-			close_all(fd, n);
+		close_all(fd, n_given);
 		return rc;
 	}
-	if ((rc = packet_open(ifname, fd, n, take, mac, &mtu, err, errlen)) != 0)
+	if ((rc = packet_open(ifname, fd, n, n_given, mac, &mtu, err, errlen)) != 0)
 		return rc;
 	return kport_add(id, fd, n, DP_PORT_UPLINK, name, mac, mtu, pid, err, errlen);
 }
@@ -265,7 +268,7 @@ int dp_packet_rebind(const char *ifname, struct rte_ether_addr *mac, char *err, 
 	}
 	struct dp_port *p = &dp.ports[dp.uplink];
 	unsigned n = p->n_rxq;
-	if ((rc = packet_open(ifname, fd, n, false, mac, &mtu, err, errlen)) != 0)
+	if ((rc = packet_open(ifname, fd, n, 0, mac, &mtu, err, errlen)) != 0)
 		return rc;
 	if ((rc = dp_workers_unassign(dp.uplink)) != 0) {
 		snprintf(err, errlen, "uplink %s: out of memory", ifname);

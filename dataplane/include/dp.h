@@ -152,8 +152,8 @@ int dp_port_remove(uint16_t port_id);
  * leaves them with all their settings); fd: one already attached to it
  * (the fd keeper's copy; taken, closed on failure), or -1. mac is our
  * side's. A packet socket serves an existing interface as the uplink and
- * gives its MAC; given: the sockets a podlaned before left on it (taken
- * if as many as workers, else closed). dp_kport_fds: a kernel port's fds
+ * gives its MAC; given: the sockets a podlaned before left on it (all
+ * taken, whatever its number of workers; more made for one per worker). dp_kport_fds: a kernel port's fds
  * (one per queue; for the fd keeper), their number. */
 int dp_tap_create(const char *ifname, bool attach, int fd, enum dp_port_kind kind,
 		  const char *name, const struct rte_ether_addr *mac, uint16_t *port_id, char *err,

@@ -101,8 +101,8 @@ queue_drops() {
 	done
 	echo $sum
 }
-pings_lost() { # OUTPUT_FILE: of 500
-	echo $((500 - $(sed -n 's/.*transmitted, \([0-9]*\) received.*/\1/p' "$1")))
+pings_lost() { # OUTPUT_FILE SENT
+	echo $(($2 - $(sed -n 's/.*transmitted, \([0-9]*\) received.*/\1/p' "$1")))
 }
 under_traffic() { # NAME SIGNAL MAX_LOST
 	ip netns exec pa iperf3 -c $D -p 5201 -t 6 >"$WORK/iperf.out" 2>&1 &
@@ -120,8 +120,8 @@ under_traffic() { # NAME SIGNAL MAX_LOST
 	wait $pinger || true
 	wait $pinger2 || true
 	wait $iperf || fail "iperf3 did not survive the $1: $(tail -3 "$WORK/iperf.out")"
-	lost=$(pings_lost "$WORK/ping.out")
-	lost2=$(pings_lost "$WORK/ping2.out")
+	lost=$(pings_lost "$WORK/ping.out" 500)
+	lost2=$(pings_lost "$WORK/ping2.out" 500)
 	drops=$(($(queue_drops) - drops))
 	echo "$1: $lost of 500 pings lost on the node, $lost2 of 500 to the other node (10 ms apart); the pods' TAP queues overflowed by $drops frames"
 	# What the pods sent meanwhile waited in their TAPs' queues (the fd
@@ -149,6 +149,28 @@ cp "$PODLANED" "$WORK/podlaned-new"
 NEW_BINARY=$WORK/podlaned-new under_traffic "upgrade to another binary" TERM 1
 [ "$(readlink "/proc/$(cat "$WORK/node.pid")/exe")" = "$WORK/podlaned-new" ] || fail "the new binary is not the one running"
 ok "upgrade under traffic: the same interfaces, iperf3 across nodes completed, pings late, not lost"
+
+# A config change that needs a restart: another number of workers. The
+# uplink's sockets the podlaned before left are all read (more are made
+# for the new workers, or a worker reads several), so what the other node
+# sent meanwhile is not lost with them.
+workers() { # N: the node's config
+	python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); c["workers"]=int(sys.argv[2]); json.dump(c,open(sys.argv[1],"w"))' "$WORK/node.json" "$1"
+}
+for n in 2 1; do
+	workers $n
+	ip netns exec pd ping -i 0.01 -c 300 -W 1 100.96.243.1 >"$WORK/wping.out" 2>&1 &
+	pinger=$!
+	sleep 1
+	stop_pid "$WORK/node.pid"
+	restart_node
+	wait $pinger || true
+	lost=$(pings_lost "$WORK/wping.out" 300)
+	echo "workers changed to $n: $lost of 300 pings from the other node lost (10 ms apart)"
+	[ "$lost" -le 1 ] || fail "$lost pings from the other node lost across a change to $n worker(s)"
+done
+[ "$(port_counter node af_packet_up0 rx_missed)" = 0 ] || fail "the uplink's sockets overflowed: $(ctl node stats)"
+ok "workers changed 1 -> 2 -> 1 with a restart: the uplink's kept sockets read, no ping from the other node lost"
 
 # A podlaned that cannot start (here: too little memory for DPDK) leaves
 # the pods' interfaces as they are, carrier on; the old config brings all back.
