@@ -103,11 +103,11 @@ static json_t *m_stats_get(json_t *params, struct ctl_err *e)
 		json_array_append_new(workers, json_pack("{s:i, s:f, s:I}", "id", w, "busy_ratio",
 							 s.worker_load[w], "busy_us",
 							 (json_int_t)s.worker_busy_us[w]));
-	return json_pack("{s:o, s:o, s:o, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}",
+	return json_pack("{s:o, s:o, s:o, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}",
 			 "ports", ports, "drops", drops, "workers", workers, "mbufs_in_use",
 			 s.mbufs_in_use, "mbufs_total", s.mbufs_total, "icmp_errors_sent", s.icmp_sent,
 			 "icmp_errors_ratelimited", s.icmp_ratelimited, "arp_replies", s.arp_replies,
-			 "arp_requests", s.arp_requests, "fragmented", s.fragmented, "flows_created",
+			 "arp_requests", s.arp_requests, "fragmented", s.fragmented, "tx_waited", s.tx_waited, "flows_created",
 			 s.flows_created, "flows_in_use", s.flows_in_use, "flows_max", s.flows_max,
 			 "captures", dp_capture_count());
 }

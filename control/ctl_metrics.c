@@ -153,6 +153,9 @@ static void write_metrics(FILE *f)
 	help(f, "podlane_fragmented_total", "counter",
 	     "Packets cut into fragments to fit an output port's MTU.");
 	fprintf(f, "podlane_fragmented_total %" PRIu64 "\n", s.fragmented);
+	help(f, "podlane_tx_waited_total", "counter",
+	     "Frames a guest's full rx ring (vhost-user) refused at first, kept to offer again.");
+	fprintf(f, "podlane_tx_waited_total %" PRIu64 "\n", s.tx_waited);
 	help(f, "podlane_arp_requests_total", "counter", "ARP requests sent to resolve next hops.");
 	fprintf(f, "podlane_arp_requests_total %" PRIu64 "\n", s.arp_requests);
 	help(f, "podlane_arp_replies_total", "counter", "ARP replies sent (node, gateway, proxy).");

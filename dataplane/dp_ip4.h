@@ -54,6 +54,11 @@ static inline void dp_ip4_accept(struct dp_worker *w, const struct dp_port *in,
 
 	if (in->kind == DP_PORT_POD && ip->src_addr != in->peer_ip && why == DP_DROP_MAX)
 		why = DP_DROP_SPOOFED;
+	/* A guest's partial checksum or TSO frame (either bit: the test is
+	 * in dp_offload_from_rx). */
+	if (unlikely(m->ol_flags & (RTE_MBUF_F_RX_LRO | RTE_MBUF_F_RX_L4_CKSUM_BAD)) &&
+	    why == DP_DROP_MAX && !dp_offload_from_rx(m, ip))
+		why = DP_DROP_BAD_IP_HEADER;
 	if (unlikely(why != DP_DROP_MAX)) {
 		dp_drop(w, m, why);
 		return;

@@ -33,6 +33,7 @@ static void slowpath_tx(uint16_t port, struct rte_mbuf *m)
 		return;
 	}
 	struct dp_refused r = {0};
+	dp_capture(DP_CTL_TXQ(dp.cfg.n_workers), port, DP_CAPTURE_OUT, segs, (uint16_t)n);
 	uint16_t sent = dp_port_tx(port, DP_CTL_TXQ(dp.cfg.n_workers), segs, (uint16_t)n, &r);
 	dp.slowpath_stats[DP_DROP_TX_ERROR] += r.pkts;
 	rte_pktmbuf_free_bulk(&segs[sent], (unsigned)n - sent);

@@ -4,7 +4,8 @@
  * whose device does TSO and checksums (a NIC uplink) gets them with the
  * flags its driver wants; other DPDK ports (vhost-user guests, af_packet
  * and af_xdp vdevs) get them segmented (rte_gso) with every checksum
- * complete. */
+ * complete. Frames from a guest (vhost-user) carry the same offloads as
+ * those from a TAP once dp_offload_from_rx has read them. */
 #include <rte_gso.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
@@ -46,6 +47,29 @@ static void csum_complete(struct rte_mbuf *m)
 	if (sum == 0 && l4 == RTE_MBUF_F_TX_UDP_CKSUM)
 		sum = 0xffff; /* 0 means "no checksum" in UDP */
 	memcpy(rte_pktmbuf_mtod_offset(m, void *, off), &sum, sizeof(sum)); /* may be unaligned */
+}
+
+bool dp_offload_from_rx(struct rte_mbuf *m, const struct rte_ipv4_hdr *ip)
+{
+	uint64_t l4 = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+	struct virtio_net_hdr h = {
+		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+		.csum_start = (uint16_t)(sizeof(struct rte_ether_hdr) + (ip->version_ihl & 0xf) * 4u),
+	};
+
+	if (l4 != RTE_MBUF_F_RX_L4_CKSUM_NONE && !(m->ol_flags & RTE_MBUF_F_RX_LRO))
+		return true; /* a NIC's word on a bad checksum: a router forwards it */
+	if (ip->next_proto_id == IPPROTO_TCP)
+		h.csum_offset = offsetof(struct rte_tcp_hdr, cksum);
+	else if (ip->next_proto_id == IPPROTO_UDP)
+		h.csum_offset = offsetof(struct rte_udp_hdr, dgram_cksum);
+	else
+		return false;
+	if (m->ol_flags & RTE_MBUF_F_RX_LRO) {
+		h.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+		h.gso_size = m->tso_segsz;
+	}
+	return dp_vnet_to_mbuf(&h, m);
 }
 
 bool dp_offload_to_device(uint16_t port, struct rte_mbuf *m)

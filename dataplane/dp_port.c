@@ -5,7 +5,6 @@
 #include <linux/bpf.h>
 
 #include <rte_errno.h>
-#include <rte_eth_vhost.h>
 
 #include "dp_nat.h"
 
@@ -63,56 +62,6 @@ static uint16_t rx_queues(const struct rte_eth_dev_info *di, enum dp_port_kind k
 	if (kind != DP_PORT_UPLINK)
 		return 1;
 	return (uint16_t)RTE_MIN(dp.cfg.n_workers, di->max_rx_queues);
-}
-
-/* Spread the senders (workers, then control) over the enabled tx queues;
- * none enabled yet: queue 0, whose sends fail and count as tx_full. */
-static void txq_remap(struct dp_port *p)
-{
-	uint8_t on[RTE_DIM(p->txq_lock)];
-	unsigned n = 0;
-
-	for (unsigned q = 0; q < p->n_txq; q++)
-		if (p->txq_enabled & (1u << q))
-			on[n++] = (uint8_t)q;
-	for (unsigned s = 0; s <= dp.cfg.n_workers; s++)
-		__atomic_store_n(&p->txq_of[s], n ? on[s % n] : 0, __ATOMIC_RELAXED);
-}
-
-/* A vhost-user guest (re)connecting, or enabling queues, turns its kicks
- * off (polling mode): workers blocked waiting for them re-arm. */
-static int kick_workers(uint16_t pid, enum rte_eth_event_type type, void *arg, void *out)
-{
-	(void)pid, (void)type, (void)arg, (void)out;
-	for (unsigned w = 0; w < dp.cfg.n_workers; w++)
-		dp_worker_kick(&dp.workers[w]);
-	return 0;
-}
-
-/* vhost-user queue (de)activation by the guest, on the vhost events
- * thread. The PMD keeps the pending changes, so draining them also
- * catches those from before the callback was registered. A guest may
- * enable more queue pairs than podlaned configured (n_rxq, as many tx
- * queues): those it never gets. */
-static int vhost_queue_state(uint16_t pid, enum rte_eth_event_type type, void *arg, void *out)
-{
-	struct rte_eth_vhost_queue_event ev;
-	struct dp_port *p = &dp.ports[pid];
-	(void)type, (void)arg, (void)out;
-
-	while (rte_eth_vhost_get_queue_event(pid, &ev) == 0) {
-		if (ev.rx || ev.queue_id >= p->n_rxq)
-			continue;
-		if (ev.enable)
-			p->txq_enabled |= 1u << ev.queue_id;
-		else
-			p->txq_enabled &= ~(1u << ev.queue_id);
-	}
-	txq_remap(p);
-	kick_workers(pid, RTE_ETH_EVENT_QUEUE_STATE, NULL, NULL);
-	dp_log(RTE_LOG_INFO, "port %s: guest has %u tx queue(s) enabled (mask 0x%x)", p->name,
-	       (unsigned)__builtin_popcount(p->txq_enabled), p->txq_enabled);
-	return 0;
 }
 
 /* MTU mtu into conf: within what the device takes, with rx scatter when
@@ -193,16 +142,17 @@ int dp_port_start(uint16_t pid, enum dp_port_kind kind, uint16_t mtu, char *err,
 	 * device that does TSO and checksums (a NIC uplink) as they are, and
 	 * its word on received checksums spares the workers summing IP
 	 * headers (dp_ip4.c) and the TCP segments they merge for a TAP
-	 * (dp_gro.c). Not vhost-user: what it offers depends on what the
-	 * guest negotiates later (those frames are done in software,
-	 * dp_offload.c), and asked for RX checksums it would hand over the
-	 * guest's partial checksums instead of completing them. */
-	if (!vhost) {
+	 * (dp_gro.c). vhost-user: what a guest takes depends on what it
+	 * negotiates when it connects (dp_vhost.c, the library writes the
+	 * virtio-net header from each mbuf's flags); asked for RX checksums,
+	 * net_vhost hands over the guest's partial checksums and TSO frames
+	 * as they are (RX_L4_CKSUM_NONE, RX_LRO: dp_offload_from_rx) rather
+	 * than summing each in software. */
+	if (!vhost)
 		conf.txmode.offloads |= di.tx_offload_capa & DP_HW_TX_OFFLOADS;
-		conf.rxmode.offloads = di.rx_offload_capa & (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM |
-							     RTE_ETH_RX_OFFLOAD_TCP_CKSUM |
-							     RTE_ETH_RX_OFFLOAD_UDP_CKSUM);
-	}
+	conf.rxmode.offloads = di.rx_offload_capa & (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM |
+						     RTE_ETH_RX_OFFLOAD_TCP_CKSUM |
+						     RTE_ETH_RX_OFFLOAD_UDP_CKSUM);
 	/* vhost-user: the guest's kicks wake an idle worker (dp_worker.c). */
 	conf.intr_conf.rxq = vhost;
 	if (mtu && (rc = conf_mtu(&di, p->name, mtu, &conf, err, errlen)) != 0)
@@ -253,13 +203,10 @@ int dp_port_start(uint16_t pid, enum dp_port_kind kind, uint16_t mtu, char *err,
 	for (unsigned q = 0; q < RTE_DIM(p->txq_lock); q++)
 		rte_spinlock_init(&p->txq_lock[q]);
 	if (vhost) {
-		p->txq_enabled = 0;
-		rte_eth_dev_callback_register(pid, RTE_ETH_EVENT_QUEUE_STATE, vhost_queue_state, NULL);
-		rte_eth_dev_callback_register(pid, RTE_ETH_EVENT_INTR_LSC, kick_workers, NULL);
-		vhost_queue_state(pid, RTE_ETH_EVENT_QUEUE_STATE, NULL, NULL);
+		dp_vhost_attach(pid);
 	} else if (shared) {
 		p->txq_enabled = (1u << n_txq) - 1;
-		txq_remap(p);
+		dp_txq_remap(p);
 		dp_log(RTE_LOG_INFO, "port %s: %u tx queue(s) shared by %u senders", p->name,
 		       n_txq, dp.cfg.n_workers + 1);
 	}
@@ -303,10 +250,15 @@ int dp_port_remove(uint16_t pid)
 		return -EINVAL;
 	if (dp.ports[pid].active) {
 		dp_capture_port_removed(pid); /* unassign waits for the workers */
-		int rc = dp_workers_unassign(pid);
-		if (rc != 0)
-			return rc;
+		/* Inactive before the workers' grace period: frames a worker
+		 * kept waiting for it (a guest's full ring, dp_tx.c) are
+		 * dropped at its next round, before unassign returns. */
 		dp.ports[pid].active = 0;
+		int rc = dp_workers_unassign(pid);
+		if (rc != 0) {
+			dp.ports[pid].active = 1;
+			return rc;
+		}
 		if (dp.ports[pid].kport) { /* no worker reads or writes it any more */
 			dp_kport_close(pid, true);
 			memset(&dp.ports[pid], 0, sizeof(dp.ports[pid]));
@@ -316,11 +268,8 @@ int dp_port_remove(uint16_t pid)
 	}
 	if (pid >= RTE_MAX_ETHPORTS)
 		return -ENOENT;
-	if (dp.ports[pid].rx_intr) { /* vhost-user's */
-		rte_eth_dev_callback_unregister(pid, RTE_ETH_EVENT_QUEUE_STATE, vhost_queue_state,
-						NULL);
-		rte_eth_dev_callback_unregister(pid, RTE_ETH_EVENT_INTR_LSC, kick_workers, NULL);
-	}
+	if (dp.ports[pid].vhost)
+		dp_vhost_detach(pid);
 	if (rte_eth_dev_info_get(pid, &di) != 0)
 		return -ENODEV;
 	memset(&dp.ports[pid], 0, sizeof(dp.ports[pid]));

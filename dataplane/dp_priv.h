@@ -28,6 +28,8 @@
 
 #define DP_BURST 32
 #define DP_TXBUF (2 * DP_BURST)
+/* How long frames wait for a guest whose rx ring takes none (dp_tx.c). */
+#define DP_TX_WAIT_US 1000
 /* Next-hop ids fit the route tables' 2-byte entries (DIR-24-8, 15 bits
  * of value); DP_MAX_NH itself is their "no route". */
 #define DP_MAX_NH ((1u << 15) - 1)
@@ -82,11 +84,15 @@ struct dp_port {
 	 * af_packet uplink one socket per worker in a fanout group. */
 	int fd[DP_MAX_WORKERS];
 	/* vhost-user: the guest enables as many queue pairs as it likes (up
-	 * to one per worker), so each sender (worker id, or DP_CTL_TXQ) maps
-	 * onto an enabled tx queue, kept by the queue-state callback, and
-	 * takes that queue's lock; so do the senders of a device with fewer
-	 * tx queues than senders. Other ports: tx queue = sender, no lock. */
+	 * to one per worker), kept by the queue-state callback (dp_vhost.c):
+	 * a flow goes to the enabled queue its hash picks (txq_on), anything
+	 * else to its sender's (txq_of: worker id, or DP_CTL_TXQ), under
+	 * that queue's lock. The senders of a device with fewer tx queues
+	 * than senders share them the same way (txq_of). Other ports: tx
+	 * queue = sender, no lock. */
 	bool shared_txq;
+	bool vhost;
+	bool guest_tso; /* vhost-user: the guest sends TCP frames whole (HOST_TSO4) */
 	bool rx_intr; /* rx interrupts configured (net_vhost: the guest's kicks) */
 	bool single_seg; /* takes no mbuf chains: dp_tx_flush_port linearizes */
 	uint64_t hw_tx; /* DP_HW_TX_OFFLOADS its device does (rte_eth_tx_prepare first) */
@@ -100,6 +106,7 @@ struct dp_port {
 	 * policy stage looks at packets from (egress) or to (ingress) it. */
 	uint8_t pol_iso;
 	uint8_t txq_of[DP_MAX_WORKERS + 1];
+	uint8_t txq_on[DP_MAX_WORKERS], n_txq_on; /* the enabled tx queues */
 	uint32_t txq_enabled; /* bit per tx queue; queue-state callback only */
 	rte_spinlock_t txq_lock[DP_MAX_WORKERS];
 	uint16_t n_rxq, n_txq;
@@ -143,6 +150,10 @@ struct dp_rxq_list {
 struct dp_txbuf {
 	uint16_t n;
 	bool listed; /* in dp_worker.pending */
+	/* A guest's full ring (dp_tx_flush_port): the first `waiting` of
+	 * pkts were refused, the port took nothing since tsc `stuck`. */
+	uint16_t waiting;
+	uint64_t stuck;
 	struct rte_mbuf *pkts[DP_TXBUF];
 };
 
@@ -151,6 +162,7 @@ struct dp_wstats {
 	uint64_t tx_pkts[DP_MAX_PORTS], tx_bytes[DP_MAX_PORTS];
 	uint64_t drops[DP_DROP_MAX];
 	uint64_t icmp_sent, icmp_ratelimited, arp_replies, fragmented;
+	uint64_t tx_waited; /* frames a guest's full ring refused at first (dp_tx.c) */
 	uint64_t flows_created;
 	uint64_t pol_denied[DP_MAX_PORTS]; /* by the port of the pod whose policy refused */
 	uint64_t busy_cycles; /* in loop rounds that moved packets */
@@ -286,6 +298,13 @@ struct dp_refused {
 uint16_t dp_port_tx(uint16_t port, unsigned sender, struct rte_mbuf **pkts, uint16_t n,
 		    struct dp_refused *r);
 void dp_tx_flush_port(struct dp_worker *w, uint16_t port);
+/* dp_vhost.c: vhost-user ports' callbacks (on probe, before removal),
+ * their senders spread over the tx queues in use, and sending to a
+ * guest: as dp_port_tx. */
+void dp_vhost_attach(uint16_t port);
+void dp_vhost_detach(uint16_t port);
+void dp_txq_remap(struct dp_port *p);
+uint16_t dp_vhost_tx(uint16_t port, unsigned sender, struct rte_mbuf **pkts, uint16_t n);
 /* dp_gro.c: b's mergeable TCP segments merged into GSO frames, in place. */
 void dp_gro(struct dp_txbuf *b);
 void dp_tx_flush(struct dp_worker *w);
@@ -293,6 +312,11 @@ void dp_drop(struct dp_worker *w, struct rte_mbuf *m, enum dp_drop why);
 /* Hand m to the control thread: ARP, or a packet whose next hop (the
  * index in m->hash.usr) has no MAC yet. */
 void dp_punt(struct dp_worker *w, struct rte_mbuf *m);
+/* dp_offload.c: what net_vhost says of a guest's frame (RX_L4_CKSUM_NONE:
+ * its TCP/UDP sum is partial; RX_LRO: a TCP GSO frame of tso_segsz
+ * segments) as the offload requests a TAP's frame carries (see
+ * dp_vnet_to_mbuf); false: nothing sane, dropped. ip: its checked header. */
+bool dp_offload_from_rx(struct rte_mbuf *m, const struct rte_ipv4_hdr *ip);
 /* dp_offload.c: when port's device does all m's offloads, makes m ready
  * for it and returns true. */
 bool dp_offload_to_device(uint16_t port, struct rte_mbuf *m);
@@ -316,11 +340,12 @@ static inline void dp_tx(struct dp_worker *w, uint16_t port, struct rte_mbuf *m)
 	}
 
 	if (unlikely(b->n == DP_TXBUF)) {
-		if (w->hold_tx) {
+		if (!w->hold_tx)
+			dp_tx_flush_port(w, port);
+		if (b->n == DP_TXBUF) { /* held, or waiting for a guest */
 			dp_drop(w, m, DP_DROP_TX_FULL);
 			return;
 		}
-		dp_tx_flush_port(w, port);
 	}
 	if (!b->listed) {
 		b->listed = true;

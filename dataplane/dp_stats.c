@@ -22,6 +22,7 @@ void dp_stats_read(struct dp_stats *out)
 		out->icmp_sent += s->icmp_sent;
 		out->icmp_ratelimited += s->icmp_ratelimited;
 		out->fragmented += s->fragmented;
+		out->tx_waited += s->tx_waited;
 		out->arp_replies += s->arp_replies;
 		out->flows_created += s->flows_created;
 		out->worker_busy_us[w] = (uint64_t)((double)s->busy_cycles * 1e6 / (double)rte_get_tsc_hz());

@@ -54,11 +54,12 @@ uint16_t dp_port_tx(uint16_t port, unsigned sender, struct rte_mbuf **pkts, uint
 {
 	struct dp_port *p = &dp.ports[port];
 
-	dp_capture(sender, port, DP_CAPTURE_OUT, pkts, n); /* as handed to the port */
 	if (p->kport)
 		return dp_kport_tx(port, sender, pkts, n, r);
 	if (likely(!p->shared_txq))
 		return eth_tx(p, port, (uint16_t)sender, pkts, n, r);
+	if (p->vhost)
+		return dp_vhost_tx(port, sender, pkts, n);
 	uint8_t q = __atomic_load_n(&p->txq_of[sender], __ATOMIC_RELAXED);
 	rte_spinlock_lock(&p->txq_lock[q]);
 	uint16_t sent = eth_tx(p, port, q, pkts, n, r);
@@ -84,6 +85,35 @@ static void linearize(struct dp_worker *w, struct dp_txbuf *b)
 	b->n = k;
 }
 
+/* A guest's full rx ring (vhost-user) means its vCPU has not caught up
+ * yet: what it refused (from sent on) waits at the head of the buffer and
+ * is offered again at each round of the worker, which keeps polling
+ * meanwhile (dp_worker.c), rather than dropped at once, as a kernel TAP's
+ * queue lets QEMU catch up. Bounded: the buffer holds DP_TXBUF frames
+ * (more are dropped as they come: tx_full), and a guest that takes
+ * nothing for DP_TX_WAIT_US has all its waiting frames dropped, so a
+ * stuck guest holds neither mbufs nor its worker for long. False: drop
+ * them. */
+static bool wait_for_guest(struct dp_worker *w, uint16_t port, struct dp_txbuf *b, uint16_t sent)
+{
+	uint64_t now = rte_rdtsc();
+	uint16_t left = (uint16_t)(b->n - sent);
+
+	if (!dp.ports[port].vhost || !dp.ports[port].active)
+		return false;
+	if (sent || b->waiting == 0)
+		b->stuck = now;
+	else if (now - b->stuck > DP_TX_WAIT_US * (rte_get_tsc_hz() / 1000000))
+		return false;
+	/* Each frame counted once, when first refused. */
+	uint16_t before = b->waiting > sent ? (uint16_t)(b->waiting - sent) : 0;
+	w->stats.tx_waited += left - before;
+	memmove(b->pkts, b->pkts + sent, left * sizeof(b->pkts[0]));
+	b->n = left;
+	b->waiting = left;
+	return true;
+}
+
 void dp_tx_flush_port(struct dp_worker *w, uint16_t port)
 {
 	struct dp_txbuf *b = &w->tx[port];
@@ -95,6 +125,8 @@ void dp_tx_flush_port(struct dp_worker *w, uint16_t port)
 	else if (dp.ports[port].gro && b->n > 1)
 		dp_gro(b);
 
+	/* As handed to the port, once: not again when offered again. */
+	dp_capture(w->id, port, DP_CAPTURE_OUT, b->pkts + b->waiting, (uint16_t)(b->n - b->waiting));
 	/* Counted before sending: a sent mbuf may already be reused. */
 	for (uint16_t i = 0; i < b->n; i++)
 		bytes += b->pkts[i]->pkt_len;
@@ -104,24 +136,33 @@ void dp_tx_flush_port(struct dp_worker *w, uint16_t port)
 	w->stats.tx_bytes[port] += bytes - r.bytes;
 	w->stats.tx_pkts[port] += sent - r.pkts;
 	w->stats.drops[DP_DROP_TX_ERROR] += r.pkts;
-	if (unlikely(sent < b->n)) {
-		w->stats.drops[DP_DROP_TX_FULL] += b->n - sent;
-		rte_pktmbuf_free_bulk(&b->pkts[sent], b->n - sent);
+	if (likely(sent == b->n) || !wait_for_guest(w, port, b, sent)) {
+		if (unlikely(sent < b->n)) {
+			w->stats.drops[DP_DROP_TX_FULL] += b->n - sent;
+			rte_pktmbuf_free_bulk(&b->pkts[sent], b->n - sent);
+		}
+		b->n = 0;
+		b->waiting = 0;
 	}
-	b->n = 0;
 }
 
 void dp_tx_flush(struct dp_worker *w)
 {
+	uint16_t k = 0;
+
 	if (w->hold_tx)
 		return;
 	for (uint16_t i = 0; i < w->n_pending; i++) {
-		struct dp_txbuf *b = &w->tx[w->pending[i]];
+		uint16_t port = w->pending[i];
+		struct dp_txbuf *b = &w->tx[port];
 		if (b->n)
-			dp_tx_flush_port(w, w->pending[i]);
-		b->listed = false;
+			dp_tx_flush_port(w, port);
+		if (unlikely(b->n)) /* waiting for a guest: tried again next round */
+			w->pending[k++] = port;
+		else
+			b->listed = false;
 	}
-	w->n_pending = 0;
+	w->n_pending = k;
 }
 
 void dp_drop(struct dp_worker *w, struct rte_mbuf *m, enum dp_drop why)

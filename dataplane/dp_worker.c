@@ -153,6 +153,10 @@ int dp_worker_main(void *arg)
 		}
 		dp_tx_flush(w);
 		rte_rcu_qsbr_quiescent(dp.qsbr, w->id);
+		if (unlikely(w->n_pending) && total == 0) {
+			rte_pause(); /* frames wait for a guest (dp_tx.c): no sleep */
+			continue;
+		}
 		if (total) {
 			w->stats.busy_cycles += rte_rdtsc() - start;
 			idle = 0;

@@ -7,7 +7,8 @@ PKGS=(build-essential pkg-config meson ninja-build clang libclang-rt-14-dev musl
       libdpdk-dev dpdk libnuma-dev libjansson-dev libmnl-dev libnftables-dev libcmocka-dev libpcap-dev
       iproute2 iputils-ping iperf3 containernetworking-plugins
       podman runc busybox-static iptables nftables bird2 python3 netcat-openbsd procps util-linux
-      dpdk-dev tcpdump ethtool curl python3-prometheus-client python3-yaml yamllint man-db bsdextrautils systemd)
+      dpdk-dev tcpdump ethtool curl python3-prometheus-client python3-yaml yamllint man-db bsdextrautils systemd
+      qemu-system-x86 linux-image-cloud-amd64 cpio)
 
 # Extra packages a caller needs (the benchmarks: openvswitch-switch-dpdk).
 PKGS+=("$@")

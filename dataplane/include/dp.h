@@ -99,6 +99,7 @@ struct dp_stats {
 	uint64_t drops[DP_DROP_MAX];
 	uint64_t icmp_sent, icmp_ratelimited, arp_replies, arp_requests;
 	uint64_t fragmented; /* packets cut into fragments to fit an output port's MTU */
+	uint64_t tx_waited;  /* frames that waited for a guest's full rx ring (vhost-user) */
 	uint64_t flows_created, flows_in_use, flows_max;
 	uint32_t mbufs_in_use, mbufs_total; /* buffers out of the pool (rx rings, in flight) */
 	unsigned n_workers;

@@ -108,9 +108,10 @@ grep -q net_vhost <<<"$(ctl node port list)" && fail "DEL left the vhost port"
 ok "DEL removed port, socket and config file"
 
 # Multi-queue: podlaned offers one queue pair per worker (2 here); plgen
-# as the application of two vhost-user pods enables both and sends to the
-# other pod on both queues. Each rx queue has its own worker, each worker
-# its own tx queue: both queues of both pods must carry traffic back.
+# as the application of two vhost-user pods enables both and sends 8 flows
+# (source ports) to the other pod on both queues. podlaned spreads flows
+# over the queues the guest enabled by their hash: both queues of both
+# pods must carry traffic back.
 PLGEN=$BUILD/tools/plgen
 [ -x "$PLGEN" ] || fail "$PLGEN missing (ninja -C $BUILD)"
 for p in mq0 mq1; do ctl node pod add $p /run/netns/pv eth0 vhost-user >/dev/null; done
@@ -122,7 +123,7 @@ mq_guest() {
 	"$PLGEN" --no-pci --lcores=0@0 -m 128 --single-file-segments --file-prefix "pl-mq-$$" \
 		--vdev="virtio_user0,path=$VDIR/mq0-eth0.sock,server=1,queues=$1,mac=$(fact mq0 mac)" \
 		--vdev="virtio_user1,path=$VDIR/mq1-eth0.sock,server=1,queues=$1,mac=$(fact mq1 mac)" -- \
-		--queues "$1" --seconds 2 --warmup 2 --size 64 --flows 1 \
+		--queues "$1" --seconds 2 --warmup 2 --size 64 --flows 8 --sports 8 \
 		--port "$(portarg mq0 mq1)" --port "$(portarg mq1 mq0)" >"$WORK/$2.json" 2>"$WORK/$2.log" ||
 		fail "plgen: $(tail -3 "$WORK/$2.log")"
 }
@@ -135,7 +136,7 @@ for i, p in enumerate(d["ports"]):
 PY
 grep -q "net_vhost_p243_.*guest has 2 tx queue(s) enabled" "$WORK/node.log" ||
 	fail "podlaned did not log two enabled tx queues"
-ok "multi-queue: two queue pairs enabled by the guest, traffic back on both ($(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ports"][0]["rx_queues"])' "$WORK/mq.json") per queue)"
+ok "multi-queue: two queue pairs enabled by the guest, flows spread over both ($(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ports"][0]["rx_queues"])' "$WORK/mq.json") per queue)"
 
 # A guest that enables more queue pairs (3) than podlaned configured (2):
 # podlaned keeps sending on the two it has, never on the third.

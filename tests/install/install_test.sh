@@ -23,7 +23,8 @@ for f in sbin/podlaned bin/podlanectl bin/podlane-k8s lib/systemd/system/podlane
 	share/man/man8/podlaned.8 share/man/man8/podlanectl.8 share/man/man8/podlane.8 \
 	share/podlane/podlaned.json share/podlane/10-podlane.conflist share/podlane/k8s/daemonset.yaml \
 	share/podlane/k8s/configmap.yaml share/podlane/k8s/rbac.yaml share/podlane/k8s/keeper.yaml \
-	share/podlane/k8s/Containerfile; do
+	share/podlane/k8s/Containerfile share/podlane/vm/podlane-qemu-args \
+	share/podlane/vm/libvirt-interface.xml; do
 	[ -f "$root/$f" ] || fail "meson install did not install $f"
 done
 [ -x "$dest$cni_dir/podlane" ] || fail "CNI plugin not in $cni_dir"
@@ -37,6 +38,7 @@ if [ "$(opt b_sanitize)" = none ] && grep -q INTERP <<<"$(readelf -l "$dest$cni_
 	fail "CNI plugin is linked dynamically"
 fi
 [ -x "$root/bin/podlane-k8s" ] || fail "podlane-k8s not executable"
+[ -x "$root/share/podlane/vm/podlane-qemu-args" ] || fail "podlane-qemu-args not executable"
 ok "binaries, CNI plugin (in $cni_dir), unit, man pages, samples and manifests installed"
 
 # The unit names the installed binary; verify it where it really is.

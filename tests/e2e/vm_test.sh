@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Virtual machines as pods: a QEMU guest (Debian kernel, virtio-net, busybox)
+# attached through the CNI plugin as a vhost-user pod, QEMU the server on
+# the socket podlaned's file names. Ping and TCP both ways with the data
+# intact, the TAP pod sees the VM's own address; TSO and partial checksums
+# negotiated and used both ways (frames larger than the MTU cross the
+# port); QEMU killed and started again; podlaned restarted under the VM.
+. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/guest.sh"
+isolate "$@"
+command -v qemu-system-x86_64 >/dev/null || fail "qemu-system-x86_64 missing (package qemu-system-x86)"
+
+VDIR=$WORK/vhost
+fabric 172.31.102.1/24
+start_node node 172.31.102.105/24 100.96.243.0/24 2 '"vhost_dir": "'"$VDIR"'",'
+netns_add pa
+netns_add pv
+A=$(cni_add node pa tap-a)
+V=$(cni_add node pv vm1 '"interface": "vhost-user"')
+CONF=$VDIR/vm1-eth0.json
+guest_start vm1 "$CONF" 1
+ok "QEMU guest booted on the vhost-user pod's socket"
+
+ping1() { ip netns exec pa ping -c 1 -W 1 "$1"; }
+wait_for 30 ping1 "$V" || fail "TAP pod cannot ping the VM $V"
+out=$(gsh vm1 ping -c 3 -W 2 "$A") || fail "the VM cannot ping the TAP pod $A: $out"
+ttl=$(ping1 "$V" | sed -n 's/.*ttl=\([0-9]*\).*/\1/p')
+[ "$ttl" = 63 ] || fail "TAP pod -> VM: reply ttl $ttl, want 63 (64 less podlaned's hop)"
+ok "ping TAP pod <-> VM both ways (reply ttl $ttl)"
+
+# Offloads both ways: the guest sees TSO and checksums offered (virtio
+# feature bits: CSUM 0, GUEST_CSUM 1, GUEST_TSO4 7, HOST_TSO4 11), podlaned
+# says what it will do with them.
+feat=$(gsh vm1 cat /sys/class/net/eth0/device/features)
+for b in 0 1 7 11; do
+	[ "${feat:$b:1}" = 1 ] || fail "virtio feature bit $b not negotiated: $feat"
+done
+grep -q "guest connected; takes TCP frames whole (TSO) and partial sums, sends TCP frames whole (TSO)" \
+	"$WORK/node.log" || fail "podlaned did not take the guest's offloads: $(grep guest "$WORK/node.log")"
+ok "offloads negotiated: TSO and partial checksums, to and from the guest"
+
+VPORT=net_vhost_p243_${V##*.}
+snap() { port_counter node "$VPORT" "${1}_bytes" "${1}_packets"; } # DIR rx|tx: bytes packets
+avg() { echo "$1 $2" | awk '{print int(($3 - $1) / ($4 - $2))}'; } # average frame between two snaps
+
+# TAP pod -> VM: 8 MiB, MD5 at both ends, what the VM saw as the peer.
+tx0=$(snap tx)
+gsh vm1 'nc -l -p 7100 </dev/null >/tmp/in & sleep 0.2' >/dev/null
+sent=$(ip netns exec pa python3 -c '
+import hashlib, os, socket, sys
+data = os.urandom(8 << 20)
+s = socket.create_connection((sys.argv[1], 7100), timeout=60); s.sendall(data); s.close()
+print(hashlib.md5(data).hexdigest())' "$V") || fail "TAP pod -> VM send failed"
+got() { gsh vm1 md5sum /tmp/in | awk '{print $1}'; }
+wait_for 60 test "$(got)" = "$sent" || fail "VM received $(gsh vm1 wc -c /tmp/in) md5 $(got), sent $sent"
+ok "TCP TAP pod -> VM: 8 MiB intact"
+tx=$(avg "$tx0" "$(snap tx)")
+
+# A guest slower than its sender (TCG here): 2 s of unpaced UDP from the
+# TAP pod fill its rx ring. What it refused waited (tx_waited) instead
+# of being dropped at once.
+ip netns exec pa python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); b = bytes(1400); end = time.time() + 2
+while time.time() < end:
+    try: s.sendto(b, (sys.argv[1], 9))
+    except OSError: pass' "$V"
+waited=$(counter node tx_waited) full=$(counter node tx_full)
+echo "UDP flood to the VM: $waited frames waited for its ring, $full dropped (tx_full)"
+[ "$waited" -gt 0 ] || fail "no frame waited for the guest's full ring (tx_full $full)"
+ok "a full guest ring: frames waited ($waited), $full dropped"
+
+# VM -> TAP pod: 8 MiB from the guest's nc, MD5 and the peer's address as
+# the TAP pod's listener saw them.
+ip netns exec pa python3 -c '
+import hashlib, socket
+s = socket.create_server(("0.0.0.0", 7101)); s.settimeout(120)
+print("ready", flush=True)
+c, peer = s.accept(); c.settimeout(60); h = hashlib.md5()
+while True:
+    b = c.recv(1 << 20)
+    if not b: break
+    h.update(b)
+print(peer[0], h.hexdigest(), flush=True)' >"$WORK/rx.out" &
+echo $! >"$WORK/rx.pid"
+at_exit "stop_pid $WORK/rx.pid"
+wait_for 5 grep -q ready "$WORK/rx.out" || fail "listener in the TAP pod did not start"
+rx0=$(snap rx)
+sent=$(gsh vm1 --timeout 120 "dd if=/dev/urandom of=/tmp/out bs=1M count=8 2>/dev/null; md5sum /tmp/out; nc $A 7101 </tmp/out" | awk 'NR == 1 {print $1}')
+wait_for 60 has_line 2 "$WORK/rx.out" || fail "VM -> TAP pod: the listener got no end of stream"
+[ "$(sed -n 2p "$WORK/rx.out")" = "$V $sent" ] ||
+	fail "VM -> TAP pod: listener saw '$(sed -n 2p "$WORK/rx.out")', want '$V $sent'"
+ok "TCP VM -> TAP pod: 8 MiB intact, the listener sees the VM's own address $V"
+
+# Frames larger than the MTU (1514 bytes with Ethernet's header: nothing
+# segmented averages more) crossed the VM's port both ways in the TCP
+# transfers: TSO frames whole, not cut into 1500-byte segments on the way.
+rx=$(avg "$rx0" "$(snap rx)")
+[ "$rx" -gt 1514 ] && [ "$tx" -gt 1514 ] || fail "VM port frames average rx $rx tx $tx bytes: segmented"
+ok "TSO both ways: frames from the VM average $rx bytes, to it $tx"
+
+# QEMU killed, then started again (a new boot): podlaned reconnects.
+kill -9 "$(cat "$WORK/vm1.qemu.pid")"
+ping1 "$V" >/dev/null && fail "ping answered with QEMU killed"
+guest_start vm1 "$CONF" 1
+wait_for 30 ping1 "$V" || fail "no ping after QEMU started again"
+gsh vm1 ping -c 2 -W 2 "$A" >/dev/null || fail "the restarted VM cannot ping the TAP pod"
+ok "QEMU killed and started again: podlaned reconnected, ping both ways"
+
+# podlaned restarted under the running VM (planned, then kill -9): the
+# guest keeps its NIC, QEMU waits for podlaned to connect again.
+for sig in TERM KILL; do
+	restart_under_pings node $sig pa "$V"
+	echo "SIG$sig, then a start: $RESTART_LOST of 300 pings to the VM lost (10 ms apart)"
+	wait_for 30 ping1 "$V" || fail "no ping to the VM after podlaned's SIG$sig"
+	gsh vm1 ping -c 2 -W 2 "$A" >/dev/null || fail "the VM cannot ping the TAP pod after podlaned's SIG$sig"
+done
+ok "podlaned restarted under the VM (planned, kill -9): ping both ways again"
