@@ -92,7 +92,6 @@ struct dp_port {
 	 * queue = sender, no lock. */
 	bool shared_txq;
 	bool vhost;
-	bool guest_tso; /* vhost-user: the guest sends TCP frames whole (HOST_TSO4) */
 	bool rx_intr; /* rx interrupts configured (net_vhost: the guest's kicks) */
 	bool single_seg; /* takes no mbuf chains: dp_tx_flush_port linearizes */
 	uint64_t hw_tx; /* DP_HW_TX_OFFLOADS its device does (rte_eth_tx_prepare first) */

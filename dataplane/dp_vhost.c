@@ -70,12 +70,11 @@ static int link_change(uint16_t pid, enum rte_eth_event_type type, void *arg, vo
 	if (vid >= 0 && rte_vhost_get_negotiated_features(vid, &features) == 0) {
 		uint64_t o = guest_offloads(features);
 		__atomic_store_n(&p->hw_tx, o, __ATOMIC_RELAXED);
-		p->guest_tso = (features & F(VIRTIO_NET_F_HOST_TSO4)) != 0;
 		dp_log(RTE_LOG_INFO, "port %s: guest connected; takes %s, sends %s", p->name,
 		       o & RTE_ETH_TX_OFFLOAD_TCP_TSO ? "TCP frames whole (TSO) and partial sums"
 		       : o			     ? "partial sums, TCP segmented here"
 						     : "complete frames only",
-		       p->guest_tso ? "TCP frames whole (TSO)" : "segments");
+		       features & F(VIRTIO_NET_F_HOST_TSO4) ? "TCP frames whole (TSO)" : "segments");
 	}
 	kick_workers();
 	return 0;

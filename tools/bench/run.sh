@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Every benchmark, one run: forwarding vs l3fwd and the kernel (fwd.sh),
 # route scale and updates (routes.sh), TAP pods vs kernel veth (tcp.sh),
-# vhost-user pods vs OVS-DPDK (vhost.sh), Services vs the direct path and
+# vhost-user pods vs OVS-DPDK (vhost.sh), QEMU guests on vhost-user vs
+# QEMU's kernel TAP (vm.sh), Services vs the direct path and
 # kernel NAT (services.sh), NetworkPolicy rules vs the kernel's
 # (policy.sh), footprint (footprint.sh) and CNI latency vs ptp +
 # host-local (cni_latency.sh).
 #
 #   tools/bench/run.sh [--quick] [--out DIR] [NAME...]     (root)
 #
-# NAME picks benchmarks (fwd routes tcp vhost services policy footprint
+# NAME picks benchmarks (fwd routes tcp vhost vm services policy footprint
 # cni; default all).
 # Writes DIR (default build-release/bench/<UTC time>): bench.md (the tables),
 # bench.json (every result and the machine), routes.png (forwarding rate vs
@@ -23,13 +24,13 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) QUICK=--quick ;;
 	--out) OUTDIR=$2; shift ;;
-	-h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	fwd|routes|tcp|vhost|services|policy|footprint|cni) NAMES+=("$1") ;;
+	-h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	fwd|routes|tcp|vhost|vm|services|policy|footprint|cni) NAMES+=("$1") ;;
 	*) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 	shift
 done
-[ ${#NAMES[@]} -gt 0 ] || NAMES=(fwd routes tcp vhost services policy footprint cni)
+[ ${#NAMES[@]} -gt 0 ] || NAMES=(fwd routes tcp vhost vm services policy footprint cni)
 "$top/tools/deps.sh" gnuplot-nox || exit 1
 export PODLANE_BUILD=${PODLANE_BUILD:-$top/build-release}
 OUTDIR=${OUTDIR:-$PODLANE_BUILD/bench/$(date -u +%Y%m%dT%H%M%SZ)}

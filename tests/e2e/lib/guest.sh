@@ -23,7 +23,7 @@ guest_initramfs() {
 	root=$(mktemp -d "$WORK/initramfs.XXXXXX")
 	mkdir -p "$root"/{bin,proc,sys,dev,tmp,mod}
 	cp /bin/busybox "$root/bin/"
-	for m in dmesg sh mount insmod ip ping nc md5sum dd cat echo sleep stty head seq wc grep kill; do
+	for m in sh mount insmod ip ping nc httpd md5sum dd cat echo sleep stty wc; do
 		ln -s busybox "$root/bin/$m"
 	done
 	# insmod lines in dependency order, each module once
@@ -52,28 +52,41 @@ guest_initramfs() {
 	rm -rf "$root"
 }
 
-# guest_start NAME CONFIG_FILE QUEUES: QEMU with the pod's vhost-user NIC as
-# podlaned's config file for it says, QUEUES queue pairs, through the
-# recipe users get (config/vm/podlane-qemu-args); its console at
-# $WORK/NAME.con, its output in $WORK/NAME.qemu.log.
-guest_start() {
-	local name=$1 conf=$2 queues=$3 nic
-	fact() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$conf" "$1"; }
+# guest_boot NAME IP MTU VCPUS QEMU-ARGS...: QEMU (on the CPUs of
+# GUEST_CPUS, in netns GUEST_NETNS, when set) booting the guest with address IP/32 and MTU, its
+# NIC(s) from QEMU-ARGS; its console at $WORK/NAME.con, its output in
+# $WORK/NAME.qemu.log. Returns when the guest's shell answers.
+guest_boot() {
+	local name=$1 ip=$2 mtu=$3 vcpus=$4 pin=()
+	shift 4
 	[ -f "$WORK/guest.cpio.gz" ] || guest_initramfs "$WORK/guest.cpio.gz"
-	nic=$("$E2E_TOP/config/vm/podlane-qemu-args" "$conf" --queues "$queues" --mem 256M --tcg) ||
-		fail "podlane-qemu-args $conf"
+	[ -z "${GUEST_NETNS:-}" ] || pin=(ip netns exec "$GUEST_NETNS")
+	[ -z "${GUEST_CPUS:-}" ] || pin+=(taskset -c "$GUEST_CPUS")
 	rm -f "$WORK/$name.con"
-	# shellcheck disable=SC2086 # nic: separate arguments
-	qemu-system-x86_64 -accel tcg -smp "$queues" -m 256M -display none -monitor none -nodefaults \
-		-no-reboot -kernel "$(guest_kernel)" -initrd "$WORK/guest.cpio.gz" \
-		-append "console=ttyS0 quiet panic=-1 pl.ip=$(fact ip) pl.mtu=$(fact mtu)" \
+	"${pin[@]}" qemu-system-x86_64 -accel tcg -smp "$vcpus" -m 256M -display none -monitor none \
+		-nodefaults -no-reboot -kernel "$(guest_kernel)" -initrd "$WORK/guest.cpio.gz" \
+		-append "console=ttyS0 quiet panic=-1 pl.ip=$ip pl.mtu=$mtu" \
 		-chardev "socket,id=con,path=$WORK/$name.con,server=on,wait=off,logfile=$WORK/$name.console.log" \
-		-serial chardev:con $nic >>"$WORK/$name.qemu.log" 2>&1 &
+		-serial chardev:con "$@" >>"$WORK/$name.qemu.log" 2>&1 &
 	echo $! >"$WORK/$name.qemu.pid"
 	at_exit "stop_pid $WORK/$name.qemu.pid"
 	wait_for 20 test -S "$WORK/$name.con" || fail "QEMU did not start: $(tail -5 "$WORK/$name.qemu.log")"
 	python3 "$E2E_TOP/tests/e2e/lib/console.py" "$WORK/$name.con" --timeout 180 --ready ||
 		fail "guest $name did not boot: $(tail -5 "$WORK/$name.qemu.log")"
+}
+
+# guest_start NAME CONFIG_FILE QUEUES [QEMU-ARGS...]: the guest on the
+# pod's vhost-user NIC as podlaned's config file for it says, QUEUES queue
+# pairs (and as many vCPUs), through the recipe users get
+# (config/vm/podlane-qemu-args).
+guest_start() {
+	local name=$1 conf=$2 queues=$3 nic
+	shift 3
+	fact() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$conf" "$1"; }
+	nic=$("$E2E_TOP/config/vm/podlane-qemu-args" "$conf" --queues "$queues" --mem 256M --tcg) ||
+		fail "podlane-qemu-args $conf"
+	# shellcheck disable=SC2086 # nic: separate arguments
+	guest_boot "$name" "$(fact ip)" "$(fact mtu)" "$queues" $nic "$@"
 }
 
 # gsh NAME COMMAND...: COMMAND in guest NAME's shell, its output and status.
