@@ -91,6 +91,10 @@ static int queue_state(uint16_t pid, enum rte_eth_event_type type, void *arg, vo
 	(void)type, (void)arg, (void)out;
 
 	while (rte_eth_vhost_get_queue_event(pid, &ev) == 0) {
+		if (ev.queue_id >= p->n_rxq && ev.enable && !ev.rx)
+			dp_log(RTE_LOG_WARNING, "port %s: the guest enabled queue pair %u, podlaned "
+			       "serves %u (one per worker): what it sends there is never read; give "
+			       "it at most %u", p->name, ev.queue_id, p->n_rxq, p->n_rxq);
 		if (ev.rx || ev.queue_id >= p->n_rxq)
 			continue;
 		if (ev.enable)

@@ -149,4 +149,6 @@ for i, p in enumerate(d["ports"]):
     assert q[0] > 0 and q[1] > 0 and q[2] == 0, (i, p)
 PY
 grep -q "guest has 3 tx queue(s)" "$WORK/node.log" && fail "podlaned took a tx queue it never configured"
-ok "a guest enabling 3 queue pairs gets traffic on the 2 podlaned configured"
+grep -q "the guest enabled queue pair 2, podlaned serves 2 (one per worker)" "$WORK/node.log" ||
+	fail "podlaned did not warn of the queue pair it never reads"
+ok "a guest enabling 3 queue pairs gets traffic on the 2 podlaned configured, and a warning"
