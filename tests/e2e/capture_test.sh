@@ -15,7 +15,6 @@ A=$(POD_ARGS="K8S_POD_NAMESPACE=shop;K8S_POD_NAME=web-a" cni_add n1 pa pod-a)
 B=$(cni_add n1 pb pod-b)
 ip netns exec pa ping -c 1 -W 2 "$B" >/dev/null || fail "pod a cannot reach pod b"
 
-captures() { [ "$(counter n1 captures)" = "$1" ]; }
 # capture NAME ARGS...: podlanectl capture in the background, its pid in
 # $WORK/NAME.pid, output in NAME.out and NAME.err; returns once it runs.
 capture() {
@@ -26,7 +25,7 @@ capture() {
 	"$PODLANECTL" -s "$WORK/n1.sock" capture "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
 	echo $! >"$WORK/$name.pid"
 	at_exit "stop_pid $WORK/$name.pid"
-	wait_for 10 captures $((before + 1)) || { cat "$WORK/$name.err"; fail "capture $name did not start"; }
+	wait_for 10 captures n1 $((before + 1)) || { cat "$WORK/$name.err"; fail "capture $name did not start"; }
 }
 # finish NAME: interrupt it (as Ctrl-C: podlaned sends what it captured so
 # far, then ends the capture) and wait for it to write its summary.
@@ -110,7 +109,7 @@ ctl n1 capture uplink -c 2 icmp >"$WORK/up.out" 2>"$WORK/up.err" &
 up=$!
 ctl n1 capture host -c 2 -Q out icmp >"$WORK/host.out" 2>"$WORK/host.err" &
 host=$!
-wait_for 10 captures 2 || fail "uplink and host captures did not start"
+wait_for 10 captures n1 2 || fail "uplink and host captures did not start"
 ip netns exec pa ping -c 1 -W 2 172.31.102.1 >/dev/null || fail "pod -> fabric"
 ip netns exec pa ping -c 2 -i 0.2 -W 2 172.31.102.101 >/dev/null || fail "pod -> node"
 wait $up || fail "uplink capture: $(cat "$WORK/up.err")"
@@ -121,7 +120,7 @@ grep -q "^[0-9:.]* in  IP 172.31.102.1 > [0-9.]*: ICMP echo reply" "$WORK/up.out
 [ "$(grep -c "^[0-9:.]* out IP $A > 172.31.102.101: ICMP echo request" "$WORK/host.out")" = 2 ] ||
 	fail "host port, -Q out: the two requests only"
 grep -q "^2 packets captured, 0 lost$" "$WORK/host.err" || fail "host summary: $(cat "$WORK/host.err")"
-wait_for 10 captures 0 || fail "captures that reached COUNT still run"
+wait_for 10 captures n1 0 || fail "captures that reached COUNT still run"
 ok "uplink and host port; -c COUNT ends the capture; -Q out"
 
 # A client killed mid-capture: podlaned ends the capture and forwards on;
@@ -129,13 +128,13 @@ ok "uplink and host port; -c COUNT ends the capture; -Q out"
 capture killed pod-b
 kill -9 "$(cat "$WORK/killed.pid")"
 { wait "$(cat "$WORK/killed.pid")"; } 2>/dev/null || true # (bash's "Killed")
-wait_for 10 captures 0 || fail "a killed client's capture still runs"
+wait_for 10 captures n1 0 || fail "a killed client's capture still runs"
 ip netns exec pa ping -c 1 -W 2 "$B" >/dev/null || fail "forwarding after a killed capture"
 for i in 1 2 3 4 5 6 7 8; do capture many$i pod-b "udp port $i"; done
 out=$(ctl n1 capture pod-b 2>&1) && fail "a 9th capture started"
 [ "$out" = "podlanectl: capture: 8 captures run already" ] || fail "9th: '$out'"
 for i in 1 2 3 4 5 6 7 8; do finish many$i; done
-wait_for 10 captures 0 || fail "interrupted captures still run"
+wait_for 10 captures n1 0 || fail "interrupted captures still run"
 ok "a killed client leaves podlaned clean; 8 captures at once, the 9th refused"
 
 # A pod removed while captured: its capture ends, saying so.
@@ -145,7 +144,7 @@ echo '{"cniVersion": "1.0.0", "name": "podlane", "type": "podlane", "socket": "'
 	"$BUILD/cni/podlane" || fail "CNI DEL pod-b"
 wait "$(cat "$WORK/gone.pid")" || fail "capture of a removed pod: exit $?"
 grep -q "^podlanectl: capture ended: the port was removed$" "$WORK/gone.err" || fail "$(cat "$WORK/gone.err")"
-wait_for 10 captures 0 || fail "the removed pod's capture still runs"
+wait_for 10 captures n1 0 || fail "the removed pod's capture still runs"
 ok "a removed pod ends its capture"
 
 for bad in "pod-a tcp port 99999|podlanectl: capture: filter: illegal port number 99999 > 65535" \
@@ -159,6 +158,6 @@ for bad in "pod-a tcp port 99999|podlanectl: capture: filter: illegal port numbe
 done
 out=$(ctl n1 capture pod-a -c 2>&1; echo "exit $?")
 grep -q "^podlanectl: capture TARGET \[-c COUNT\]" <<<"$out" && grep -q "^exit 2$" <<<"$out" || fail "usage: $out"
-captures 0 || fail "refused captures left one running"
+captures n1 0 || fail "refused captures left one running"
 ok "bad filter, target, direction and snap length get the exact error"
 echo "capture: all passed"

@@ -146,8 +146,7 @@ ok "under journald, lines carry their syslog priority"
 ip netns exec fab ping -c 1 -W 2 $A >/dev/null || fail "the fabric cannot reach pod a"
 "$PODLANECTL" -s "$WORK/node.sock" capture uplink -c 4 icmp >"$WORK/pcap.txt" 2>"$WORK/pcap.err" &
 pcap_pid=$!
-capturing() { [ "$(counter node captures)" = 1 ]; }
-wait_for 10 capturing || fail "podlanectl capture on the uplink did not start: $(cat "$WORK/pcap.err")"
+wait_for 10 captures node 1 || fail "podlanectl capture on the uplink did not start: $(cat "$WORK/pcap.err")"
 ip netns exec fab ping -c 2 -i 0.2 $A >/dev/null || fail "ping during capture failed"
 wait $pcap_pid || fail "podlanectl capture: $(cat "$WORK/pcap.err")"
 [ "$(grep -c "^[0-9:.]* in  IP 172.31.102.1 > $A: ICMP echo request" "$WORK/pcap.txt")" = 2 ] &&

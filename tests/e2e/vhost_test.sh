@@ -53,8 +53,7 @@ ok "TAP pod -> vhost-user pod (testpmd icmpecho) ping through podlaned (reply tt
 # reply it sends back, with their directions.
 "$PODLANECTL" -s "$WORK/node.sock" capture vpod -c 2 icmp >"$WORK/vcap.out" 2>"$WORK/vcap.err" &
 vcap=$!
-capturing() { [ "$(counter node captures)" = 1 ]; }
-wait_for 10 capturing || fail "capture on the vhost-user pod did not start"
+wait_for 10 captures node 1 || fail "capture on the vhost-user pod did not start"
 ping1 $V >/dev/null || fail "ping under capture"
 wait $vcap || fail "capture on the vhost-user pod: $(cat "$WORK/vcap.err")"
 grep -q "^[0-9:.]* out IP $A > $V: ICMP echo request" "$WORK/vcap.out" &&

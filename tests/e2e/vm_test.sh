@@ -112,8 +112,7 @@ gsh vm1 'httpd -p 80 -h /tmp' >/dev/null
 # may make few); bounded, so a capture that never fills cannot hang.
 timeout 60 "$PODLANECTL" -s "$WORK/node.sock" capture vm1 -c 50 tcp >"$WORK/vmcap.out" 2>"$WORK/vmcap.err" &
 vcap=$!
-capturing() { [ "$(counter node captures)" = 1 ]; }
-wait_for 10 capturing || fail "capture on the VM's port did not start"
+wait_for 10 captures node 1 || fail "capture on the VM's port did not start"
 got=$(ip netns exec pa python3 -c '
 import hashlib, sys, urllib.request
 print(hashlib.md5(urllib.request.urlopen("http://%s/out" % sys.argv[1], timeout=60).read()).hexdigest())' "$V") ||

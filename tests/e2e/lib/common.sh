@@ -163,6 +163,8 @@ counter() { # NODE KEY: a top-level number or a drop reason from stats.get
 print(d[k] if k in d else d["drops"][k])' "$2"
 }
 
+captures() { [ "$(counter "$1" captures)" = "$2" ]; } # NODE N: N captures run there (for wait_for)
+
 no_drops() { # NODE REASON...: podlaned counted none of these drops
 	local k
 	for k in "${@:2}"; do
