@@ -80,6 +80,15 @@ static json_t *result(const struct cni_req *r, json_t *pod)
 		json_object_set_new(ip, "version", json_string("4"));
 	json_array_append_new(ips, ip);
 	json_array_append_new(routes, json_pack("{s:s, s:s}", "dst", "0.0.0.0/0", "gw", PL_POD_GATEWAY));
+	/* Dual-stack: the pod's IPv6 address, its gateway fe80::1. */
+	if (json_is_string(json_object_get(pod, "ip6"))) {
+		ip = json_pack("{s:O, s:s, s:i}", "address", json_object_get(pod, "ip6"), "gateway",
+			       PL_POD_GATEWAY6, "interface", (int)idx);
+		if (v04)
+			json_object_set_new(ip, "version", json_string("6"));
+		json_array_append_new(ips, ip);
+		json_array_append_new(routes, json_pack("{s:s, s:s}", "dst", "::/0", "gw", PL_POD_GATEWAY6));
+	}
 	json_t *dns = json_object_get(r->conf, "dns");
 	if (dns && !json_object_get(res, "dns"))
 		json_object_set(res, "dns", dns);

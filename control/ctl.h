@@ -31,6 +31,14 @@ struct ctl_config {
 	uint8_t pod_plen;
 	uint32_t cluster_net;
 	uint8_t cluster_plen;
+	/* Dual-stack: pod_cidr's IPv6 prefix (a pod's IPv6 address has the
+	 * host part of its IPv4 one: ctl_pod_ip6) inside cluster_cidr's. */
+	bool has_pod6;
+	uint8_t pod6_net[16];
+	uint8_t pod6_plen;
+	bool has_cluster6;
+	uint8_t cluster6_net[16];
+	uint8_t cluster6_plen;
 	bool has_service; /* service_cidr: the node's kernel serves it (kube-proxy) */
 	uint32_t service_net;
 	uint8_t service_plen;
@@ -69,6 +77,12 @@ void ctl_config_free(struct ctl_config *c);
 int ctl_parse_ip(const char *s, uint32_t *ip);
 int ctl_parse_prefix(const char *s, uint32_t *ip, uint8_t *plen, bool host_bits_ok);
 uint32_t ctl_mask(uint8_t plen);
+/* IPv6: "x::y/len" (-2: host bits set where not ok), ip inside net/plen,
+ * the text of an address. */
+int ctl_parse_prefix6(const char *s, uint8_t ip[16], uint8_t *plen, bool host_bits_ok);
+bool ctl_in_prefix6(const uint8_t ip[16], const uint8_t net[16], uint8_t plen);
+#define CTL_IP6_STRLEN 46 /* INET6_ADDRSTRLEN */
+const char *ctl_ip6_str(const uint8_t ip[16], char buf[CTL_IP6_STRLEN]);
 const char *ctl_ip_str(uint32_t ip, char buf[16]);
 #define CTL_PREFIX_STRLEN 19 /* "255.255.255.255/32" */
 const char *ctl_prefix_str(uint32_t ip, uint8_t plen, char buf[CTL_PREFIX_STRLEN]);

@@ -81,6 +81,65 @@ static int get_prefix(json_t *root, const char *key, const char *def, uint32_t *
 	return 0;
 }
 
+/* One prefix of a dual-stack key (get_dual): IPv4 into ip/plen, IPv6 into
+ * ip6/plen6. */
+static int dual_one(const char *key, const char *is, const char *s, bool *has4, uint32_t *ip, uint8_t *plen,
+		    bool *has6, uint8_t ip6[16], uint8_t *plen6, char *err, size_t errlen)
+{
+	bool v6 = strchr(s, ':') != NULL;
+	int rc;
+
+	if (v6 ? *has6 : *has4)
+		return BAD("config: '%s' lists two %s prefixes (give one IPv4 and one IPv6)", key,
+			   v6 ? "IPv6" : "IPv4");
+	rc = v6 ? ctl_parse_prefix6(s, ip6, plen6, false) : ctl_parse_prefix(s, ip, plen, false);
+	if (rc == -2)
+		return BAD("config: '%s' %s \"%s\", which has host bits set", key, is, s);
+	if (rc != 0)
+		return BAD("config: '%s' %s \"%s\", expected %s", key, is, s,
+			   v6 ? "an IPv6 prefix like fd00:10:96::/64" : "an IPv4 prefix like 10.0.0.0/24");
+	if (v6 && (ip6[0] == 0 || ip6[0] == 0xff || (ip6[0] == 0xfe && (ip6[1] & 0xc0) == 0x80)))
+		return BAD("config: '%s' %s \"%s\", which is not a unicast IPv6 prefix (not in "
+			   "::/8, fe80::/10 or ff00::/8)", key, is, s);
+	*(v6 ? has6 : has4) = true;
+	return 0;
+}
+
+/* A dual-stack key: an IPv4 prefix, or a list of one IPv4 and at most one
+ * IPv6 prefix, as Kubernetes gives a dual-stack node its podCIDRs. IPv6
+ * alone (an IPv6-only node) is not supported yet. */
+static int get_dual(json_t *root, const char *key, const char *def, uint32_t *ip, uint8_t *plen,
+		    bool *has6, uint8_t ip6[16], uint8_t *plen6, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(root, key), *e;
+	bool has4 = false;
+	size_t i;
+
+	*has6 = false;
+	if (!json_is_array(v)) {
+		char buf[64];
+		if (get_str(root, key, def, buf, sizeof(buf), err, errlen) != 0 ||
+		    dual_one(key, "is", buf, &has4, ip, plen, has6, ip6, plen6, err, errlen) != 0)
+			return -1;
+	} else {
+		if (json_array_size(v) < 1 || json_array_size(v) > 2)
+			return BAD("config: '%s' must be a prefix or a list of one IPv4 and one IPv6 "
+				   "prefix", key);
+		json_array_foreach(v, i, e) {
+			if (!json_is_string(e))
+				return BAD("config: '%s' must be a prefix or a list of one IPv4 and one "
+					   "IPv6 prefix", key);
+			if (dual_one(key, "has", json_string_value(e), &has4, ip, plen, has6, ip6, plen6, err,
+				     errlen) != 0)
+				return -1;
+		}
+	}
+	if (!has4)
+		return BAD("config: '%s' has no IPv4 prefix (IPv6-only nodes are not supported yet: "
+			   "give [\"IPv4 prefix\", \"IPv6 prefix\"])", key);
+	return 0;
+}
+
 static int get_bool(json_t *root, const char *key, bool def, bool *out, char *err,
 		    size_t errlen)
 {
@@ -165,19 +224,30 @@ static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen
 				   "broadcast address", buf);
 		c->has_gateway = true;
 	}
-	if (get_prefix(root, "cluster_cidr", PL_DEFAULT_CLUSTER_CIDR, &c->cluster_net,
-		       &c->cluster_plen, false, err, errlen))
+	if (get_dual(root, "cluster_cidr", PL_DEFAULT_CLUSTER_CIDR, &c->cluster_net,
+		     &c->cluster_plen, &c->has_cluster6, c->cluster6_net, &c->cluster6_plen, err,
+		     errlen))
 		return -1;
 	if (overlap(c->cluster_net, c->cluster_plen, c->node_ip, c->node_plen))
 		return BAD("config: 'cluster_cidr' overlaps the node network of 'node_ip' (the "
 			   "kernel routes cluster_cidr to podlaned)");
-	if (get_prefix(root, "pod_cidr", NULL, &c->pod_net, &c->pod_plen, false, err, errlen))
+	if (get_dual(root, "pod_cidr", NULL, &c->pod_net, &c->pod_plen, &c->has_pod6, c->pod6_net,
+		     &c->pod6_plen, err, errlen))
 		return -1;
 	if (c->pod_plen < 16 || c->pod_plen > 30)
 		return BAD("config: 'pod_cidr' must be a /16 to /30");
 	if (c->pod_plen < c->cluster_plen ||
 	    ((c->pod_net ^ c->cluster_net) & ctl_mask(c->cluster_plen)) != 0)
 		return BAD("config: 'pod_cidr' is not inside 'cluster_cidr'");
+	if (c->has_pod6 && (c->pod6_plen < 48 || 128 - c->pod6_plen < 32 - c->pod_plen))
+		return BAD("config: 'pod_cidr' IPv6 prefix must be a /48 or longer with at least as "
+			   "many addresses as its IPv4 one (a /%u: at most /%u; a pod's IPv6 address "
+			   "has the host part of its IPv4 one)", c->pod_plen, 96 + c->pod_plen);
+	if (c->has_cluster6 && !c->has_pod6)
+		return BAD("config: 'cluster_cidr' has an IPv6 prefix, 'pod_cidr' none");
+	if (c->has_cluster6 && (c->pod6_plen < c->cluster6_plen ||
+				!ctl_in_prefix6(c->pod6_net, c->cluster6_net, c->cluster6_plen)))
+		return BAD("config: 'pod_cidr' IPv6 prefix is not inside 'cluster_cidr' IPv6 prefix");
 	if (json_object_get(root, "service_cidr")) {
 		if (get_prefix(root, "service_cidr", NULL, &c->service_net, &c->service_plen, false,
 			       err, errlen))

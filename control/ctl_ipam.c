@@ -2,6 +2,7 @@
  * an address freed by a deleted pod is the next one given. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <string.h>
 
 #include "ctl_node.h"
 
@@ -55,6 +56,16 @@ void ctl_ipam_release(uint32_t ip)
 
 	if (offset_of(ip, &off) == 0)
 		node.ipam[off / 64] &= ~(1ull << (off % 64));
+}
+
+void ctl_pod_ip6(uint32_t ip, uint8_t out[16])
+{
+	uint32_t off = ntohl(ip) - ntohl(node.cfg.pod_net);
+
+	/* pod6_plen leaves at least as many host bits as pod_plen (config). */
+	memcpy(out, node.cfg.pod6_net, 16);
+	for (int i = 15; i >= 12; i--, off >>= 8)
+		out[i] |= (uint8_t)off;
 }
 
 uint32_t ctl_ipam_free_count(void)

@@ -160,6 +160,10 @@ static void write_metrics(FILE *f)
 	fprintf(f, "podlane_arp_requests_total %" PRIu64 "\n", s.arp_requests);
 	help(f, "podlane_arp_replies_total", "counter", "ARP replies sent (node, gateway, proxy).");
 	fprintf(f, "podlane_arp_replies_total %" PRIu64 "\n", s.arp_replies);
+	help(f, "podlane_ipv6_packets_total", "counter", "IPv6 packets from pods routed (or refused on the way).");
+	fprintf(f, "podlane_ipv6_packets_total %" PRIu64 "\n", s.ipv6_pkts);
+	help(f, "podlane_ndp_replies_total", "counter", "Neighbour advertisements of the pods' gateway fe80::1.");
+	fprintf(f, "podlane_ndp_replies_total %" PRIu64 "\n", s.ndp_replies);
 
 	help(f, "podlane_flows", "gauge", "Connections tracked for Services (the conntrack table).");
 	fprintf(f, "podlane_flows %" PRIu64 "\n", s.flows_in_use);

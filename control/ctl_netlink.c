@@ -187,6 +187,40 @@ void ctl_nl_addr_add(struct ctl_nl_batch *b, int ifindex, uint32_t ip, uint8_t p
 	batch_done(b, nlh);
 }
 
+void ctl_nl_addr6_add(struct ctl_nl_batch *b, int ifindex, const uint8_t ip[16], uint8_t plen)
+{
+	struct nlmsghdr *nlh = batch_next(b, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE);
+	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+
+	ifa->ifa_family = AF_INET6;
+	ifa->ifa_prefixlen = plen;
+	ifa->ifa_flags = IFA_F_NODAD;
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	ifa->ifa_index = (unsigned)ifindex;
+	mnl_attr_put(nlh, IFA_LOCAL, 16, ip);
+	mnl_attr_put(nlh, IFA_ADDRESS, 16, ip);
+	batch_done(b, nlh);
+}
+
+void ctl_nl_route6_add(struct ctl_nl_batch *b, const uint8_t dst[16], uint8_t plen,
+		       const uint8_t *gw, int ifindex)
+{
+	struct nlmsghdr *nlh = batch_next(b, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+
+	rtm->rtm_family = AF_INET6;
+	rtm->rtm_dst_len = plen;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_protocol = RTPROT_STATIC;
+	rtm->rtm_type = RTN_UNICAST;
+	rtm->rtm_scope = RT_SCOPE_UNIVERSE;
+	mnl_attr_put(nlh, RTA_DST, 16, dst);
+	if (gw)
+		mnl_attr_put(nlh, RTA_GATEWAY, 16, gw);
+	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)ifindex);
+	batch_done(b, nlh);
+}
+
 void ctl_nl_route_add(struct ctl_nl_batch *b, uint32_t dst, uint8_t plen, uint32_t gw,
 		      int ifindex)
 {

@@ -36,11 +36,18 @@ void ctl_nl_link_rename(struct ctl_nl_batch *b, int ifindex, const char *name);
 /* MTU and gso_max_size of a link; 0 leaves either as it is. */
 void ctl_nl_link_sizes(struct ctl_nl_batch *b, int ifindex, uint32_t mtu, uint32_t gso_max_size);
 /* No IPv6 link-local address (addr_gen_mode none), asked before the link
- * goes up: the dataplane routes IPv4 only, so the address, its DAD and
- * router solicitations would be work and drops for nothing. Optional: a
- * link without IPv6 (kernel without it, MTU under 1280) refuses it. */
+ * goes up: a pod reaches fe80::1 from its own IPv6 address (if it has
+ * one), so a link-local address, its DAD and router solicitations would
+ * be work and drops for nothing. Optional: a link without IPv6 (kernel
+ * without it, MTU under 1280) refuses it. */
 void ctl_nl_link_no_ipv6_ll(struct ctl_nl_batch *b, int ifindex);
 void ctl_nl_addr_add(struct ctl_nl_batch *b, int ifindex, uint32_t ip, uint8_t plen);
+/* IPv6, without duplicate address detection (podlaned gave the address:
+ * nobody else has it, and DAD would hold it tentative for a second). */
+void ctl_nl_addr6_add(struct ctl_nl_batch *b, int ifindex, const uint8_t ip[16], uint8_t plen);
+/* gw NULL: a direct route. */
+void ctl_nl_route6_add(struct ctl_nl_batch *b, const uint8_t dst[16], uint8_t plen,
+		       const uint8_t *gw, int ifindex);
 /* gw 0 means a direct route (scope link). */
 void ctl_nl_route_add(struct ctl_nl_batch *b, uint32_t dst, uint8_t plen, uint32_t gw,
 		      int ifindex);

@@ -136,6 +136,10 @@ void ctl_ports_watch(void);
  * at most what a receive buffer holds (DP_KPORT_GSO_MAX). */
 uint16_t ctl_node_tap_mtu(void);
 
+/* A pod's IPv6 address (pod_cidr has an IPv6 prefix): that prefix and the
+ * host part of its IPv4 address ip, so one pool serves both families and
+ * a restart derives the same. */
+void ctl_pod_ip6(uint32_t ip, uint8_t out[16]);
 /* IPAM over pod_cidr; the network and broadcast addresses are never given. */
 int ctl_ipam_alloc(uint32_t *ip);
 int ctl_ipam_reserve(uint32_t ip);

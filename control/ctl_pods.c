@@ -90,7 +90,10 @@ static int setup_in_netns(const char *ifname, uint32_t ip, const struct rte_ethe
 	static const char *const step[] = {"set MTU and gso_max_size", "no IPv6 link-local",
 					   "set MAC and up", "add address",
 					   "add route to " PL_POD_GATEWAY,
-					   "add default route via " PL_POD_GATEWAY};
+					   "add default route via " PL_POD_GATEWAY,
+					   "add IPv6 address",
+					   "add default IPv6 route via " PL_POD_GATEWAY6};
+	static const uint8_t any6[16];
 	struct ctl_nl_batch b;
 	uint32_t gw;
 	unsigned failed;
@@ -106,6 +109,13 @@ static int setup_in_netns(const char *ifname, uint32_t ip, const struct rte_ethe
 	ctl_nl_addr_add(&b, idx, ip, 32);
 	ctl_nl_route_add(&b, gw, 32, 0, idx);
 	ctl_nl_route_add(&b, 0, 0, gw, idx);
+	if (node.cfg.has_pod6) {
+		uint8_t ip6[16], gw6[16];
+		ctl_pod_ip6(ip, ip6);
+		inet_pton(AF_INET6, PL_POD_GATEWAY6, gw6);
+		ctl_nl_addr6_add(&b, idx, ip6, 128);
+		ctl_nl_route6_add(&b, any6, 0, gw6, idx);
+	}
 	if ((rc = ctl_nl_batch_send(&b, &failed)) == 0)
 		return 0;
 	if (failed == 0 && mtu)
@@ -201,6 +211,19 @@ static int vhost_port(const char *id, const char *ifname, uint32_t ip,
 	return 0;
 }
 
+/* A pod's IPv6 address routed to its port (pod_cidr has an IPv6 prefix):
+ * its /128, kept out of the route table of the API, which holds IPv4. */
+static int pod_route6(const struct ctl_pod *p, uint16_t pid, const struct dp_nh_spec *nh)
+{
+	uint8_t ip6[16];
+
+	if (!node.cfg.has_pod6)
+		return 0;
+	ctl_pod_ip6(p->ip, ip6);
+	dp_port_set_peer6(pid, ip6);
+	return dp_route6_add(ip6, 128, nh);
+}
+
 int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 		uint32_t want_ip, uint16_t mtu, bool vhost, bool restore, struct ctl_pod **out,
 		struct ctl_err *e)
@@ -256,6 +279,12 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 		struct dp_nh_spec nh = {.kind = DP_NH_PORT, .port = pid, .mac = mac};
 		if ((rc = ctl_route_set(ip, 32, &nh, "pod")) != 0)
 			ctl_fail(e, PL_E_RESOURCE, "route for %s: %s", ctl_ip_str(ip, ipb), strerror(-rc));
+		else if ((rc = pod_route6(p, pid, &nh)) != 0) {
+			ctl_fail(e, PL_E_RESOURCE, "IPv6 route of %s: %s", ctl_ip_str(ip, ipb),
+				 strerror(-rc));
+			ctl_route_remove(ip, 32);
+			dp_commit(); /* no worker holds the next hop when the port goes */
+		}
 	}
 	if (rc != 0) {
 		ctl_nl_close(p->nl);
@@ -322,6 +351,11 @@ int ctl_pod_del(struct ctl_pod *p)
 	bool saved_routes = false; /* routes.json holds one of them */
 	if (own != NULL && own->nh.kind == DP_NH_PORT && own->nh.port == p->port)
 		ctl_route_remove(p->ip, 32);
+	if (node.cfg.has_pod6) {
+		uint8_t ip6[16];
+		ctl_pod_ip6(p->ip, ip6);
+		dp_route6_del(ip6, 128);
+	}
 	for (uint32_t i = 0; node.port_routes[p->port] > 0 && i < node.route_cap; i++) {
 		struct ctl_route *r = &node.routes[i];
 		if (r->used && r->nh.kind == DP_NH_PORT && r->nh.port == p->port) {
@@ -416,6 +450,15 @@ json_t *ctl_pod_json(const struct ctl_pod *p)
 			      "ifname", p->ifname, "netns", p->netns, "ip", cidr, "mac",
 			      ctl_mac_str(&p->mac, mac), "gateway", PL_POD_GATEWAY, "port", port);
 	json_object_set_new(o, "mtu", json_integer(p->mtu));
+	if (node.cfg.has_pod6) {
+		uint8_t ip6[16];
+		char a6[CTL_IP6_STRLEN + 4];
+		ctl_pod_ip6(p->ip, ip6);
+		ctl_ip6_str(ip6, a6);
+		strcat(a6, "/128");
+		json_object_set_new(o, "ip6", json_string(a6));
+		json_object_set_new(o, "gateway6", json_string(PL_POD_GATEWAY6));
+	}
 	json_object_set_new(o, "interface", json_string(p->vhost ? "vhost-user" : "tap"));
 	if (p->k8s_name[0]) {
 		json_object_set_new(o, "k8s_namespace", json_string(p->k8s_namespace));

@@ -46,6 +46,41 @@ int ctl_parse_prefix(const char *s, uint32_t *ip, uint8_t *plen, bool host_bits_
 	return 0;
 }
 
+int ctl_parse_prefix6(const char *s, uint8_t ip[16], uint8_t *plen, bool host_bits_ok)
+{
+	char buf[64], *slash;
+
+	if (s == NULL || strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (slash == NULL || strlen(slash + 1) < 1 || strlen(slash + 1) > 3 ||
+	    strspn(slash + 1, "0123456789") != strlen(slash + 1))
+		return -1;
+	*slash = '\0';
+	long l = strtol(slash + 1, NULL, 10);
+	if (l > 128 || inet_pton(AF_INET6, buf, ip) != 1)
+		return -1;
+	*plen = (uint8_t)l;
+	for (unsigned bit = *plen; bit < 128; bit++)
+		if (!host_bits_ok && (ip[bit / 8] & (0x80 >> (bit % 8))))
+			return -2;
+	return 0;
+}
+
+bool ctl_in_prefix6(const uint8_t ip[16], const uint8_t net[16], uint8_t plen)
+{
+	for (unsigned bit = 0; bit < plen; bit++)
+		if ((ip[bit / 8] ^ net[bit / 8]) & (0x80 >> (bit % 8)))
+			return false;
+	return true;
+}
+
+const char *ctl_ip6_str(const uint8_t ip[16], char buf[CTL_IP6_STRLEN])
+{
+	return inet_ntop(AF_INET6, ip, buf, CTL_IP6_STRLEN);
+}
+
 const char *ctl_ip_str(uint32_t ip, char buf[16])
 {
 	struct in_addr a = {.s_addr = ip};

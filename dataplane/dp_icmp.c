@@ -12,7 +12,7 @@
  * error of this many bytes (Linux does the same). */
 #define ICMP_MAX_LEN 576
 
-static bool icmp_allowed(struct dp_worker *w)
+bool dp_icmp_allowed(struct dp_worker *w)
 {
 	uint64_t now = rte_get_tsc_cycles(), hz = rte_get_tsc_hz();
 	uint64_t add = (now - w->icmp_last) * ICMP_RATE / hz;
@@ -56,7 +56,7 @@ void dp_icmp_error(struct dp_worker *w, struct rte_mbuf *orig, uint8_t type, uin
 	uint32_t hlen = (oip->version_ihl & 0xf) * 4u;
 	uint32_t l3 = rte_be_to_cpu_16(oip->total_length);
 
-	if (!icmp_may_answer(oip, hlen, l3) || !icmp_allowed(w))
+	if (!icmp_may_answer(oip, hlen, l3) || !dp_icmp_allowed(w))
 		return;
 	struct rte_mbuf *m = rte_pktmbuf_alloc(dp.pool);
 	if (m == NULL) {

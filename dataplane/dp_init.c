@@ -60,7 +60,7 @@ int dp_init_tables(const struct dp_config *c, char *err, size_t errlen)
 		return -1;
 	}
 	dp_clock_init();
-	if (dp_route_init(c->max_routes, err, errlen) != 0)
+	if (dp_route_init(c->max_routes, c->ipv6, err, errlen) != 0)
 		return -1;
 	dp.nat = rte_zmalloc("podlane_nat", sizeof(*dp.nat), RTE_CACHE_LINE_SIZE);
 	if (dp.nat == NULL) {

@@ -237,6 +237,11 @@ void dp_port_set_peer(uint16_t pid, uint32_t ip, const struct rte_ether_addr *ma
 	dp_policy_ports(); /* its address may be a pod a policy isolates */
 }
 
+void dp_port_set_peer6(uint16_t pid, const uint8_t ip6[16])
+{
+	memcpy(dp.ports[pid].peer_ip6, ip6, 16);
+}
+
 void dp_port_set_mtu(uint16_t pid, uint16_t mtu)
 {
 	__atomic_store_n(&dp.ports[pid].mtu, mtu, __ATOMIC_RELAXED);

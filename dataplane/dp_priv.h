@@ -14,11 +14,21 @@
 #include <rte_icmp.h>
 #include <rte_ip.h>
 #include <rte_fib.h>
+#include <rte_fib6.h>
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
 #include "dp.h"
+
+/* ICMPv6 types (RFC 4443, 4861). */
+#define DP_ICMP6_DEST_UNREACH 1
+#define DP_ICMP6_PACKET_TOO_BIG 2
+#define DP_ICMP6_TIME_EXCEEDED 3
+#define DP_ICMP6_ECHO_REQUEST 128
+#define DP_ICMP6_ECHO_REPLY 129
+#define DP_ICMP6_NS 135
+#define DP_ICMP6_NA 136
 
 /* ICMP types DPDK 22.11 does not name. */
 #define DP_ICMP_DEST_UNREACH 3
@@ -114,6 +124,7 @@ struct dp_port {
 	struct rte_ether_addr mac;
 	struct rte_ether_addr peer_mac;
 	uint32_t peer_ip;
+	uint8_t peer_ip6[16]; /* a pod's IPv6 address (dp_port_set_peer6), or zeros */
 	unsigned worker;
 	char name[64];
 };
@@ -161,6 +172,7 @@ struct dp_wstats {
 	uint64_t tx_pkts[DP_MAX_PORTS], tx_bytes[DP_MAX_PORTS];
 	uint64_t drops[DP_DROP_MAX];
 	uint64_t icmp_sent, icmp_ratelimited, arp_replies, fragmented;
+	uint64_t ipv6_pkts, ndp_replies;
 	uint64_t tx_waited; /* frames a guest's full ring refused at first (dp_tx.c) */
 	uint64_t flows_created;
 	uint64_t pol_denied[DP_MAX_PORTS]; /* by the port of the pod whose policy refused */
@@ -221,6 +233,10 @@ struct dp {
 	/* The default route's next hop + 1, 0 for none: beside the tables, as
 	 * a /0 in DIR-24-8 would rewrite all its 16M first-level entries. */
 	uint32_t default_hop;
+	/* IPv6 routes the same way, beside them (NULL: no IPv6 configured). */
+	struct rte_fib6 *fib6[2];
+	struct rte_fib6 *fib6_active;
+	uint32_t default_hop6;
 	struct rte_rcu_qsbr *qsbr;
 	struct dp_nh nh[DP_MAX_NH];
 	uint32_t nh_free[DP_MAX_NH];
@@ -258,21 +274,43 @@ struct dp_pkts {
 	uint64_t flowed;
 	uint32_t flow[DP_BURST];
 };
+/* An IPv6 burst (dp_ip6.c): the same, keyed by IPv6 destinations. */
+struct dp_pkts6 {
+	uint16_t n;
+	struct rte_mbuf *m[DP_BURST];
+	uint8_t key[DP_BURST][16];
+	uint32_t hop[DP_BURST];
+};
 /* No next hop. dp.default_hop - 1 when there is no default route. */
 #define DP_HOP_NONE UINT32_MAX
 
 /* The stages, in the order dp_rx_burst runs them. */
 void dp_rx_burst(struct dp_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n);
 /* dp_l2.c, the parse stage: pkts (from port) sorted out in one pass; IPv4
- * frames whose headers pass (dp_ip4.h) land in ip4 for routing. */
+ * frames whose headers pass (dp_ip4.h) land in ip4 for routing, IPv6
+ * ones (dp_ip6.h) in ip6. */
 void dp_l2_input(struct dp_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n,
-		 struct dp_pkts *ip4);
+		 struct dp_pkts *ip4, struct dp_pkts6 *ip6);
 /* dp_ip4.c */
 void dp_ip4_route(struct dp_pkts *v);
 /* dp_ip4_output.c: every packet of v sent, punted or dropped; _one for a
  * single packet (hop may be DP_HOP_NONE), e.g. one made here (ICMP). */
 void dp_ip4_output(struct dp_worker *w, struct dp_pkts *v);
 void dp_ip4_output_one(struct dp_worker *w, struct rte_mbuf *m, uint32_t hop, bool decrement_ttl);
+/* dp_ip6.c: the IPv6 route stage (lookups, pods' policy guard);
+ * dp_ip6_output.c: hop limit, MTU, transmit, as dp_ip4_output. */
+void dp_ip6_route(struct dp_worker *w, uint16_t port, struct dp_pkts6 *v);
+void dp_ip6_output(struct dp_worker *w, struct dp_pkts6 *v);
+void dp_ip6_output_one(struct dp_worker *w, struct rte_mbuf *m, uint32_t hop, bool decrement);
+/* dp_ndp.c: an IPv6 frame from a pod to a link-local or multicast
+ * address (NDP, a ping of its gateway), answered or dropped. */
+void dp_ndp_input(struct dp_worker *w, uint16_t port, struct rte_mbuf *m);
+/* dp_icmp6.c: an ICMPv6 error about orig to its source; param: the MTU
+ * of a "packet too big", else 0. */
+void dp_icmp6_error(struct dp_worker *w, struct rte_mbuf *orig, uint8_t type, uint8_t code,
+		    uint32_t param);
+/* dp_icmp.c: the ICMP error rate limit both families share (per worker). */
+bool dp_icmp_allowed(struct dp_worker *w);
 /* dp_arp.c */
 void dp_arp_input(struct dp_worker *w, uint16_t port, struct rte_mbuf *m);
 struct rte_mbuf *dp_arp_request(uint16_t port, uint32_t target);
@@ -449,6 +487,6 @@ void dp_worker_kick(struct dp_worker *w);
 int dp_workers_assign(uint16_t port, uint16_t n_rxq);
 int dp_workers_unassign(uint16_t port);
 /* dp_route.c */
-int dp_route_init(uint32_t max_routes, char *err, size_t errlen);
+int dp_route_init(uint32_t max_routes, bool ipv6, char *err, size_t errlen);
 
 #endif

@@ -9,11 +9,15 @@
  * reading it. A change is visible at once (one grace period before the
  * next), or, after dp_route_batch(), all of them at dp_commit() (one grace
  * period for the batch). Next hops are shared by the routes that use
- * them and reclaimed only after every worker passed a quiescent state. */
+ * them and reclaimed only after every worker passed a quiescent state.
+ * IPv6 routes (dp_config.ipv6) live the same way in two rte_fib6 (no RCU
+ * either), each paired with an IPv4 table and published with it. */
 #include <stdlib.h>
 
 #include <rte_errno.h>
+#include <rte_fib6.h>
 #include <rte_rib.h>
+#include <rte_rib6.h>
 #include <rte_vect.h>
 #include <rte_jhash.h>
 #include <rte_malloc.h>
@@ -30,11 +34,17 @@ struct nh_key {
 	uint32_t gws[DP_ECMP_MAX];
 };
 
-/* Changes the standby table has and the other lacks, to replay into it. */
+/* Changes the standby tables have and the others lack, to replay into
+ * them. IPv4 and IPv6 tables go in pairs (fib[i], fib6[i]): one log, one
+ * grace period for both. */
 struct route_op {
-	uint32_t ip; /* host order */
+	union {
+		uint32_t ip;     /* IPv4, host order */
+		uint8_t ip6[16]; /* IPv6 */
+	};
 	uint8_t plen;
 	bool add;
+	bool v6;
 	uint32_t nh;
 };
 static struct {
@@ -44,14 +54,18 @@ static struct {
 	bool batch;     /* dp_route_batch(): publish at dp_commit() */
 } rl;
 
-static struct rte_fib *standby(void)
+static int standby(void)
 {
-	return dp.fib_active == dp.fib[0] ? dp.fib[1] : dp.fib[0];
+	return dp.fib_active == dp.fib[0] ? 1 : 0;
 }
 
-static int fib_apply(struct rte_fib *f, const struct route_op *o)
+static int fib_apply(int t, const struct route_op *o)
 {
-	return o->add ? rte_fib_add(f, o->ip, o->plen, o->nh) : rte_fib_delete(f, o->ip, o->plen);
+	if (o->v6)
+		return o->add ? rte_fib6_add(dp.fib6[t], o->ip6, o->plen, o->nh)
+			      : rte_fib6_delete(dp.fib6[t], o->ip6, o->plen);
+	return o->add ? rte_fib_add(dp.fib[t], o->ip, o->plen, o->nh)
+		      : rte_fib_delete(dp.fib[t], o->ip, o->plen);
 }
 
 /* The standby table brought level with the active one: once no worker
@@ -72,15 +86,20 @@ static void publish(void)
 {
 	if (rl.n == 0 || rl.published)
 		return;
-	__atomic_store_n(&dp.fib_active, standby(), __ATOMIC_RELEASE);
+	int t = standby();
+
+	/* Workers load each pointer once per burst: a burst may see the
+	 * IPv4 table of one generation and the IPv6 one of the next, which
+	 * is harmless (their routes are apart). */
+	if (dp.fib6[t])
+		__atomic_store_n(&dp.fib6_active, dp.fib6[t], __ATOMIC_RELEASE);
+	__atomic_store_n(&dp.fib_active, dp.fib[t], __ATOMIC_RELEASE);
 	rl.published = true;
 }
 
 /* One change into the standby table (level first), logged for the other. */
-static int route_op(uint32_t ip, uint8_t plen, bool add, uint32_t nh)
+static int route_op(struct route_op o)
 {
-	struct route_op o = {.ip = ip, .plen = plen, .add = add, .nh = nh};
-
 	level();
 	if (rl.n == rl.cap) {
 		uint32_t cap = rl.cap ? rl.cap * 2 : 1024;
@@ -99,14 +118,22 @@ static int route_op(uint32_t ip, uint8_t plen, bool add, uint32_t nh)
 	return 0;
 }
 
-/* The next hop of exactly prefix/plen in the standby table (level). */
-static bool route_present(uint32_t ip, uint8_t plen, uint32_t *nh)
+/* The next hop of exactly o's prefix in the standby table (level). */
+static bool route_present(const struct route_op *o, uint32_t *nh)
 {
-	struct rte_rib_node *n = rte_rib_lookup_exact(rte_fib_get_rib(standby()), ip, plen);
 	uint64_t v;
 
-	if (n == NULL || rte_rib_get_nh(n, &v) != 0)
-		return false;
+	if (o->v6) {
+		struct rte_rib6_node *n =
+			rte_rib6_lookup_exact(rte_fib6_get_rib(dp.fib6[standby()]), o->ip6, o->plen);
+		if (n == NULL || rte_rib6_get_nh(n, &v) != 0)
+			return false;
+	} else {
+		struct rte_rib_node *n =
+			rte_rib_lookup_exact(rte_fib_get_rib(dp.fib[standby()]), o->ip, o->plen);
+		if (n == NULL || rte_rib_get_nh(n, &v) != 0)
+			return false;
+	}
 	*nh = (uint32_t)v;
 	return true;
 }
@@ -126,7 +153,35 @@ static void fast_lookup(struct rte_fib *f)
 	rte_vect_set_max_simd_bitwidth(was);
 }
 
-int dp_route_init(uint32_t max_routes, char *err, size_t errlen)
+/* IPv6 tables: a TRIE (24-bit first level, then 8-bit levels) of 2-byte
+ * next hops, room for this many routes (pods' /128s and prefixes). */
+#define ROUTES6_MAX 16384
+
+static int route6_init(char *err, size_t errlen)
+{
+	struct rte_fib6_conf fc = {
+		.type = RTE_FIB6_TRIE,
+		.default_nh = DP_MAX_NH,
+		.max_routes = ROUTES6_MAX,
+		.trie = {.nh_sz = RTE_FIB6_TRIE_2B, .num_tbl8 = 1u << 13},
+	};
+	char name[32];
+
+	for (int t = 0; t < 2; t++) {
+		snprintf(name, sizeof(name), "podlane_routes6_%d", t);
+		dp.fib6[t] = rte_fib6_create(name, SOCKET_ID_ANY, &fc);
+		if (dp.fib6[t] == NULL) {
+			snprintf(err, errlen, "cannot create the IPv6 route table: %s (the two tables "
+				 "take about %u MiB: give EAL more memory)", rte_strerror(rte_errno),
+				 DP_ROUTE6_MIB);
+			return -1;
+		}
+	}
+	dp.fib6_active = dp.fib6[0];
+	return 0;
+}
+
+int dp_route_init(uint32_t max_routes, bool ipv6, char *err, size_t errlen)
 {
 	struct rte_fib_conf fc = {
 		.type = RTE_FIB_DIR24_8,
@@ -148,6 +203,9 @@ int dp_route_init(uint32_t max_routes, char *err, size_t errlen)
 		fast_lookup(dp.fib[t]);
 	}
 	dp.fib_active = dp.fib[0];
+	dp.fib6[0] = dp.fib6[1] = dp.fib6_active = NULL;
+	if (ipv6 && route6_init(err, errlen) != 0)
+		return -1;
 	rl.n = 0;
 	rl.published = rl.batch = false;
 	size_t sz = rte_rcu_qsbr_get_memsize(DP_MAX_WORKERS);
@@ -284,33 +342,44 @@ static void nh_put(uint32_t i)
 	dp.nh_deferred[dp.n_nh_deferred++] = i;
 }
 
-/* The default route lives beside the LPM, which takes depths 1..32 only. */
-static int default_set(const struct dp_nh_spec *spec)
+/* The default route lives beside the tables: a /0 would rewrite all 16M
+ * entries of their first level. hop: dp.default_hop or default_hop6. */
+static int default_set(uint32_t *hop, const struct dp_nh_spec *spec)
 {
-	uint32_t old = dp.default_hop;
+	uint32_t old = *hop;
 	int i = spec ? nh_get(spec) : 0;
 
 	if (i < 0)
 		return i;
-	__atomic_store_n(&dp.default_hop, spec ? (uint32_t)i + 1 : 0, __ATOMIC_RELEASE);
+	__atomic_store_n(hop, spec ? (uint32_t)i + 1 : 0, __ATOMIC_RELEASE);
 	if (old)
 		nh_put(old - 1);
 	return spec || old ? 0 : -ENOENT;
 }
 
-int dp_route_add(uint32_t prefix, uint8_t plen, const struct dp_nh_spec *spec)
+/* o's prefix to spec's next hop, or (spec NULL) removed. */
+static int route_set(struct route_op o, const struct dp_nh_spec *spec)
 {
-	uint32_t ip = rte_be_to_cpu_32(prefix), old;
+	uint32_t old;
 
-	if (plen == 0)
-		return default_set(spec);
+	if (o.plen == 0)
+		return default_set(o.v6 ? &dp.default_hop6 : &dp.default_hop, spec);
 	level();
-	bool present = route_present(ip, plen, &old);
+	bool present = route_present(&o, &old);
+	if (spec == NULL) {
+		if (!present)
+			return -ENOENT;
+		int rc = route_op(o);
+		if (rc == 0)
+			nh_put(old);
+		return rc;
+	}
 	int i = nh_get(spec);
-
 	if (i < 0)
 		return i;
-	int rc = route_op(ip, plen, true, (uint32_t)i);
+	o.add = true;
+	o.nh = (uint32_t)i;
+	int rc = route_op(o);
 	if (rc < 0) {
 		nh_put((uint32_t)i);
 		return rc;
@@ -320,20 +389,41 @@ int dp_route_add(uint32_t prefix, uint8_t plen, const struct dp_nh_spec *spec)
 	return 0;
 }
 
+int dp_route_add(uint32_t prefix, uint8_t plen, const struct dp_nh_spec *spec)
+{
+	return route_set((struct route_op){.ip = rte_be_to_cpu_32(prefix), .plen = plen}, spec);
+}
+
 int dp_route_del(uint32_t prefix, uint8_t plen)
 {
-	uint32_t ip = rte_be_to_cpu_32(prefix), old;
+	return route_set((struct route_op){.ip = rte_be_to_cpu_32(prefix), .plen = plen}, NULL);
+}
 
-	if (plen == 0)
-		return default_set(NULL);
-	level();
-	if (!route_present(ip, plen, &old))
-		return -ENOENT;
-	int rc = route_op(ip, plen, false, 0);
-	if (rc < 0)
-		return rc;
-	nh_put(old);
-	return 0;
+/* IPv6 routes take a port's next hop, a blackhole or unreachable (the
+ * uplink's neighbours are IPv4 only so far). */
+static int route6_set(const uint8_t prefix[16], uint8_t plen, const struct dp_nh_spec *spec)
+{
+	struct route_op o = {.plen = plen, .v6 = true};
+
+	if (dp.fib6[0] == NULL)
+		return -EAFNOSUPPORT;
+	if (plen > 128)
+		return -EINVAL;
+	if (spec && spec->kind != DP_NH_PORT && spec->kind != DP_NH_DROP &&
+	    spec->kind != DP_NH_UNREACHABLE)
+		return -EAFNOSUPPORT;
+	memcpy(o.ip6, prefix, 16);
+	return route_set(o, spec);
+}
+
+int dp_route6_add(const uint8_t prefix[16], uint8_t plen, const struct dp_nh_spec *spec)
+{
+	return route6_set(prefix, plen, spec);
+}
+
+int dp_route6_del(const uint8_t prefix[16], uint8_t plen)
+{
+	return route6_set(prefix, plen, NULL);
 }
 
 void dp_route_batch(void)

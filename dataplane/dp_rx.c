@@ -7,6 +7,7 @@
 void dp_rx_burst(struct dp_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct dp_pkts ip4;
+	struct dp_pkts6 ip6;
 	uint64_t bytes = 0;
 
 	for (uint16_t i = 0; i < n; i++)
@@ -15,9 +16,13 @@ void dp_rx_burst(struct dp_worker *w, uint16_t port, struct rte_mbuf **pkts, uin
 	w->stats.rx_bytes[port] += bytes;
 	dp_capture(w->id, port, DP_CAPTURE_IN, pkts, n); /* as received */
 
-	dp_l2_input(w, port, pkts, n, &ip4); /* ARP, the kernel's frames, IPv4 checks */
+	dp_l2_input(w, port, pkts, n, &ip4, &ip6); /* ARP, the kernel's frames, IP checks */
 	dp_ip4_route(&ip4);                  /* each destination's next hop */
 	dp_nat4(w, port, &ip4);              /* Services: DNAT, its replies, routed again */
 	dp_policy4(w, port, &ip4);           /* NetworkPolicy: each connection judged once */
 	dp_ip4_output(w, &ip4);              /* TTL, MTU, MAC rewrite, transmit */
+	if (unlikely(ip6.n)) {
+		dp_ip6_route(w, port, &ip6); /* next hops; isolated pods' refused */
+		dp_ip6_output(w, &ip6);      /* hop limit, MTU, MAC rewrite, transmit */
+	}
 }

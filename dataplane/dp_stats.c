@@ -24,6 +24,8 @@ void dp_stats_read(struct dp_stats *out)
 		out->fragmented += s->fragmented;
 		out->tx_waited += s->tx_waited;
 		out->arp_replies += s->arp_replies;
+		out->ipv6_pkts += s->ipv6_pkts;
+		out->ndp_replies += s->ndp_replies;
 		out->flows_created += s->flows_created;
 		out->worker_busy_us[w] = (uint64_t)((double)s->busy_cycles * 1e6 / (double)rte_get_tsc_hz());
 		out->worker_load[w] = __atomic_load_n(&dp.workers[w].load_ppm, __ATOMIC_RELAXED) / 1e6;

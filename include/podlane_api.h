@@ -11,6 +11,8 @@
 /* Pods route everything through this link-local gateway; podlaned answers
  * ARP for it (proxy-ARP) on every pod port. */
 #define PL_POD_GATEWAY "169.254.1.1"
+/* ... and their IPv6 one, when they have IPv6 addresses (dp_ndp.c). */
+#define PL_POD_GATEWAY6 "fe80::1"
 
 /* A request line longer than this (config max_request_mb) is refused and
  * the connection closed. */

@@ -2,7 +2,7 @@
  * that changes something is called from the control thread only (single
  * writer); the readers marked "any thread" are also called by the metrics
  * and telemetry threads. Workers never block on any of it. Addresses are
- * IPv4 in network byte order. */
+ * IPv4 in network byte order (uint32_t) or IPv6 (16 bytes, as on the wire). */
 #ifndef DP_H
 #define DP_H
 
@@ -29,6 +29,7 @@ struct dp_config {
 	int worker_nice; /* the workers' scheduling priority (nice) */
 	uint32_t node_ip;
 	uint8_t node_plen;
+	bool ipv6; /* pods have IPv6 addresses: IPv6 route tables, pods' IPv6 routed */
 	uint32_t max_routes;
 	uint32_t max_flows;    /* tracked connections (Service NAT) */
 	uint32_t max_services; /* service ids 0 .. max_services - 1 */
@@ -84,6 +85,7 @@ enum dp_drop {
 	DP_DROP_NO_BACKEND, /* to a Service without (local) endpoints: rejected as kube-proxy does */
 	DP_DROP_NAT_FRAGMENT, /* a later fragment to a Service IP: no ports to pick a backend by */
 	DP_DROP_POLICY, /* a NetworkPolicy of the pod sending or receiving it allows it not */
+	DP_DROP_NDP_INVALID, /* a pod's neighbour discovery message RFC 4861 refuses */
 	DP_DROP_MAX
 };
 extern const char *const dp_drop_names[DP_DROP_MAX];
@@ -98,6 +100,8 @@ struct dp_stats {
 	struct dp_port_stats port[DP_MAX_PORTS];
 	uint64_t drops[DP_DROP_MAX];
 	uint64_t icmp_sent, icmp_ratelimited, arp_replies, arp_requests;
+	uint64_t ipv6_pkts;   /* IPv6 packets routed (or refused on the way) */
+	uint64_t ndp_replies; /* neighbour advertisements for pods' gateway */
 	uint64_t fragmented; /* packets cut into fragments to fit an output port's MTU */
 	uint64_t tx_waited;  /* frames that waited for a guest's full rx ring (vhost-user) */
 	uint64_t flows_created, flows_in_use, flows_max;
@@ -141,6 +145,8 @@ int dp_port_probed(uint16_t *port_id);
 int dp_port_start(uint16_t port_id, enum dp_port_kind kind, uint16_t mtu, char *err,
 		  size_t errlen);
 void dp_port_set_peer(uint16_t port_id, uint32_t ip, const struct rte_ether_addr *mac);
+/* A pod port's IPv6 address: the only source its IPv6 packets may have. */
+void dp_port_set_peer6(uint16_t port_id, const uint8_t ip6[16]);
 /* The longest IP packet the port sends (its interface's MTU): longer ones
  * are fragmented, or dropped with an ICMP "fragmentation needed" when DF
  * is set. Ports start with their device's MTU (a TAP: 1500). */
@@ -197,6 +203,9 @@ uint16_t dp_host_port(void);
  * first-level entries and 4 MiB of tbl8 groups each, and each route two
  * RIB nodes of about 200 bytes (mempool objects) in each (dp_route.c). */
 #define DP_ROUTE_MIB(n) (72u + (unsigned)(((uint64_t)(n) * 800) >> 20))
+/* ... and of the two IPv6 tables (made when dp_config.ipv6): 32 MiB of
+ * first-level entries, 4 MiB of 8-bit levels and 16384 routes of room. */
+#define DP_ROUTE6_MIB 80u
 
 /* Routes. Changes are visible to workers at once, each (but the first
  * after a dp_commit) after a grace period; after dp_route_batch() they are
@@ -206,6 +215,11 @@ uint16_t dp_host_port(void);
  * passed a quiescent state, so no worker ever uses a stale next hop. */
 int dp_route_add(uint32_t prefix, uint8_t plen, const struct dp_nh_spec *nh);
 int dp_route_del(uint32_t prefix, uint8_t plen);
+/* IPv6 routes, the same way (dp_config.ipv6 only, else -EAFNOSUPPORT):
+ * so far to a port's next hop (DP_NH_PORT), a blackhole or unreachable;
+ * other kinds -EAFNOSUPPORT. */
+int dp_route6_add(const uint8_t prefix[16], uint8_t plen, const struct dp_nh_spec *nh);
+int dp_route6_del(const uint8_t prefix[16], uint8_t plen);
 void dp_route_batch(void);
 void dp_commit(void);
 

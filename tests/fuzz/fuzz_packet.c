@@ -30,7 +30,7 @@ static uint32_t ip4(const char *s)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	struct dp_config c = {.n_workers = 1, .node_ip = ip4("172.31.102.105"), .node_plen = 24,
-			      .max_routes = 1024, .max_flows = 1024, .max_services = 16};
+			      .ipv6 = true, .max_routes = 1024, .max_flows = 1024, .max_services = 16};
 	char err[256], name[32];
 
 	(void)argc;
@@ -73,6 +73,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	struct dp_nh_spec gw = {.kind = DP_NH_GATEWAY, .gw = ip4("172.31.102.1")};
 	dp_route_add(ip4("100.96.243.2"), 32, &a);
 	dp_route_add(ip4("100.96.243.3"), 32, &b);
+	/* Pods' IPv6 addresses: fd00:10:96:f3::2 and ::3. */
+	for (uint16_t p = 2; p < 4; p++) {
+		uint8_t *ip6 = dp.ports[p].peer_ip6;
+		inet_pton(AF_INET6, "fd00:10:96:f3::", ip6);
+		ip6[15] = (uint8_t)p;
+		if (dp_route6_add(ip6, 128, p == 2 ? &a : &b) != 0)
+			abort();
+	}
 	dp_route_add(ip4("172.31.102.105"), 32, &local);
 	dp_route_add(ip4("172.31.102.0"), 24, &conn);
 	dp_route_add(0, 0, &gw);

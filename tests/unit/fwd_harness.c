@@ -22,7 +22,7 @@ int t_dp_setup(void **state)
 	static int eal_done;
 	char err[256], name[32];
 	struct dp_config c = {.n_workers = 1, .node_ip = ip4("172.31.102.105"),
-			      .node_plen = 24, .max_routes = 1 << 16, .max_flows = 4096,
+			      .node_plen = 24, .ipv6 = true, .max_routes = 1 << 16, .max_flows = 4096,
 			      .max_services = 64};
 
 	(void)state;
@@ -34,6 +34,8 @@ int t_dp_setup(void **state)
 		dp_nat_fini();
 		rte_fib_free(dp.fib[0]);
 		rte_fib_free(dp.fib[1]);
+		rte_fib6_free(dp.fib6[0]);
+		rte_fib6_free(dp.fib6[1]);
 		rte_hash_free(dp.nh_by_key);
 		rte_hash_free(dp.neigh_hash);
 		rte_ring_free(dp.slowpath);
@@ -79,6 +81,8 @@ int t_dp_setup(void **state)
 	dp.host = T_HOST;
 	dp.ports[T_POD_A].peer_ip = ip4("100.96.243.2");
 	dp.ports[T_POD_B].peer_ip = ip4("100.96.243.3");
+	t_ip6("fd00:10:96:f3::2", dp.ports[T_POD_A].peer_ip6);
+	t_ip6("fd00:10:96:f3::3", dp.ports[T_POD_B].peer_ip6);
 	dp.workers[0].hold_tx = true;
 	dp.workers[0].icmp_tokens = 100;
 	return 0;

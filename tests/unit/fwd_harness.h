@@ -29,6 +29,11 @@ static inline uint32_t ip4(const char *s)
 	return a.s_addr;
 }
 
+static inline void t_ip6(const char *s, uint8_t out[16])
+{
+	assert_int_equal(inet_pton(AF_INET6, s, out), 1);
+}
+
 static inline struct rte_ether_addr mac_n(uint8_t n)
 {
 	struct rte_ether_addr m = {{0x02, 0, 0, 0, 0, n}};

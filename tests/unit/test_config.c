@@ -54,6 +54,39 @@ static const struct {
 	{"{" NO_POD ", \"pod_cidr\": \"100.96.0.0/15\"}", "config: 'pod_cidr' must be a /16 to /30"},
 	{"{" NO_POD ", \"pod_cidr\": \"100.96.243.1/24\"}",
 	 "config: 'pod_cidr' is \"100.96.243.1/24\", which has host bits set"},
+	/* Dual-stack: a list of one IPv4 and one IPv6 prefix. */
+	{"{" NO_POD ", \"pod_cidr\": [\"100.96.243.0/24\", \"fd00:10:96:f3::/64\"]}", NULL},
+	{"{" NO_POD ", \"pod_cidr\": [\"fd00:10:96:f3::/64\", \"100.96.243.0/24\"], "
+	 "\"cluster_cidr\": [\"100.96.0.0/11\", \"fd00:10:96::/48\"]}", NULL},
+	{"{" NO_POD ", \"pod_cidr\": [\"100.96.243.0/24\"]}", NULL},
+	{"{" NO_POD ", \"pod_cidr\": [\"fd00:10:96:f3::/64\"]}",
+	 "config: 'pod_cidr' has no IPv4 prefix (IPv6-only nodes are not supported yet: give "
+	 "[\"IPv4 prefix\", \"IPv6 prefix\"])"},
+	{"{" NO_POD ", \"pod_cidr\": \"fd00:10:96:f3::/64\"}",
+	 "config: 'pod_cidr' has no IPv4 prefix (IPv6-only nodes are not supported yet: give "
+	 "[\"IPv4 prefix\", \"IPv6 prefix\"])"},
+	{"{" NO_POD ", \"pod_cidr\": [\"100.96.243.0/24\", \"100.96.244.0/24\"]}",
+	 "config: 'pod_cidr' lists two IPv4 prefixes (give one IPv4 and one IPv6)"},
+	{"{" NO_POD ", \"pod_cidr\": [\"100.96.243.0/24\", \"fd00::1/64\"]}",
+	 "config: 'pod_cidr' has \"fd00::1/64\", which has host bits set"},
+	{"{" NO_POD ", \"pod_cidr\": [\"100.96.243.0/24\", \"fd00::/129\"]}",
+	 "config: 'pod_cidr' has \"fd00::/129\", expected an IPv6 prefix like fd00:10:96::/64"},
+	{"{" NO_POD ", \"pod_cidr\": [\"100.96.243.0/24\", \"fe80::/64\"]}",
+	 "config: 'pod_cidr' has \"fe80::/64\", which is not a unicast IPv6 prefix (not in ::/8, "
+	 "fe80::/10 or ff00::/8)"},
+	{"{" NO_POD ", \"pod_cidr\": [\"100.96.243.0/24\", \"fd00::/124\"]}",
+	 "config: 'pod_cidr' IPv6 prefix must be a /48 or longer with at least as many addresses "
+	 "as its IPv4 one (a /24: at most /120; a pod's IPv6 address has the host part of its "
+	 "IPv4 one)"},
+	{"{" NO_POD ", \"pod_cidr\": [\"100.96.243.0/24\", 6]}",
+	 "config: 'pod_cidr' must be a prefix or a list of one IPv4 and one IPv6 prefix"},
+	{"{" NO_POD ", \"pod_cidr\": []}",
+	 "config: 'pod_cidr' must be a prefix or a list of one IPv4 and one IPv6 prefix"},
+	{"{" BASE ", \"cluster_cidr\": [\"100.96.0.0/11\", \"fd00:10:96::/48\"]}",
+	 "config: 'cluster_cidr' has an IPv6 prefix, 'pod_cidr' none"},
+	{"{" NO_POD ", \"pod_cidr\": [\"100.96.243.0/24\", \"fd00:11::/64\"], "
+	 "\"cluster_cidr\": [\"100.96.0.0/11\", \"fd00:10:96::/48\"]}",
+	 "config: 'pod_cidr' IPv6 prefix is not inside 'cluster_cidr' IPv6 prefix"},
 	{"{" BASE ", \"service_cidr\": \"100.96.0.0/16\"}",
 	 "config: 'service_cidr' overlaps 'cluster_cidr'"},
 	{"{" BASE ", \"nat_outgoing\": true, \"gateway\": \"172.31.102.1\"}",

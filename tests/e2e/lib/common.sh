@@ -93,6 +93,9 @@ wait_for() {
 # socket unless a test wants DPDK's af_packet PMD (e.g. to capture on it).
 start_node() {
 	local name=$1 ip=$2 cidr=$3 workers=${4:-2} extra=${5:-}
+	# "V4,V6": a dual-stack pod_cidr, as a list
+	cidr=\"${cidr/,/\", \"}\"
+	[[ "$cidr" == *,* ]] && cidr="[$cidr]"
 	netns_add "$name"
 	# UPLINK_QUEUES: the veth's queues, both ends (net_af_xdp serves queue 0)
 	local q=${UPLINK_QUEUES:+numtxqueues $UPLINK_QUEUES numrxqueues $UPLINK_QUEUES}
@@ -110,7 +113,7 @@ start_node() {
 	# vhost-user files stay inside WORK too (the default is /run/podlane/vhost).
 	[[ "$extra" == *'"vhost_dir"'* ]] || extra="\"vhost_dir\": \"$WORK/$name.vhost\", $extra"
 	cat >"$WORK/$name.json" <<-CFG
-	{"node_ip": "$ip", "pod_cidr": "$cidr", "uplink": "${UPLINK:-af_packet:up0}",
+	{"node_ip": "$ip", "pod_cidr": $cidr, "uplink": "${UPLINK:-af_packet:up0}",
 	 "socket": "$sock", "state_dir": "$WORK/$name.state", "workers": $workers, $extra
 	 "eal": [$(printf '"%s",' $EAL_MEM) "--file-prefix", "pl-$name-$$"]}
 	CFG
@@ -263,15 +266,17 @@ tcp_bulk_check() { # src-ns dst-ns dst-ip MB
 	local out=$WORK/bulk.$RANDOM
 	ip netns exec "$2" python3 -c '
 import hashlib, socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 7100)); s.listen(1); s.settimeout(60)
+v6 = ":" in sys.argv[1]
+s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("::" if v6 else "0.0.0.0", 7100)); s.listen(1); s.settimeout(60)
 print("ready", flush=True)
 c, _ = s.accept(); c.settimeout(30); h = hashlib.sha256(); n = 0
 while True:
     b = c.recv(1 << 20)
     if not b: break
     h.update(b); n += len(b)
-print(n, h.hexdigest(), flush=True)' >"$out" &
+print(n, h.hexdigest(), flush=True)' "$3" >"$out" &
 	echo $! >"$out.pid"
 	at_exit "stop_pid $out.pid" # a failed send leaves it waiting
 	wait_for 5 grep -q ready "$out" || fail "bulk receiver in $2 did not start"

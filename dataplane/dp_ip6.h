@@ -1,0 +1,97 @@
+/* IPv6 on the fast path, inline for every stage: a frame's header, the
+ * checks the parse stage (dp_l2.c) makes of each IPv6 frame, the lookup of
+ * addresses. The sibling of dp_ip4.h. */
+#ifndef DP_IP6_H
+#define DP_IP6_H
+
+#include <rte_ip.h>
+
+#include "dp_priv.h"
+
+/* The pods' gateway, fe80::1: answered by NDP on every pod port, as
+ * 169.254.1.1 is by proxy ARP, and the source of the errors podlaned
+ * sends to the pods on its ports. */
+static const uint8_t dp_ip6_gateway[16] = {0xfe, 0x80, [15] = 1};
+
+static inline struct rte_ipv6_hdr *dp_ip6_hdr(const struct rte_mbuf *m)
+{
+	return rte_pktmbuf_mtod_offset(m, struct rte_ipv6_hdr *, sizeof(struct rte_ether_hdr));
+}
+
+static inline bool dp_ip6_eq(const uint8_t *a, const uint8_t *b)
+{
+	return memcmp(a, b, 16) == 0;
+}
+
+/* Link-local (fe80::/10) or multicast (ff00::/8): never routed. */
+static inline bool dp_ip6_link_scope(const uint8_t *a)
+{
+	return a[0] == 0xff || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80);
+}
+
+/* Returns the drop reason, or DP_DROP_MAX when the header is good: a
+ * version 6 header whose payload is in the frame (what follows it is
+ * routed as it is: extension headers included). */
+static inline enum dp_drop dp_ip6_check(const struct rte_mbuf *m, const struct rte_ipv6_hdr *ip)
+{
+	if (unlikely(m->data_len < sizeof(struct rte_ether_hdr) + sizeof(*ip)))
+		return DP_DROP_BAD_IP_HEADER;
+	if (unlikely((rte_be_to_cpu_32(ip->vtc_flow) >> 28) != 6 ||
+		     rte_be_to_cpu_16(ip->payload_len) + sizeof(*ip) >
+			     m->pkt_len - sizeof(struct rte_ether_hdr)))
+		return DP_DROP_BAD_IP_HEADER;
+	return DP_DROP_MAX;
+}
+
+/* An IPv6 frame from pod port in: to its link (NDP, its gateway) for
+ * dp_ndp.c; else dropped with its reason, or appended to v with its
+ * lookup key. A pod sends only from its own address. */
+static inline void dp_ip6_accept(struct dp_worker *w, const struct dp_port *in,
+				 struct rte_mbuf *m, struct dp_pkts6 *v)
+{
+	const struct rte_ipv6_hdr *ip = dp_ip6_hdr(m);
+	enum dp_drop why = dp_ip6_check(m, ip);
+
+	if (likely(why == DP_DROP_MAX)) {
+		if (unlikely(dp_ip6_link_scope(ip->dst_addr))) {
+			dp_ndp_input(w, m->port, m);
+			return;
+		}
+		if (!dp_ip6_eq(ip->src_addr, in->peer_ip6))
+			why = DP_DROP_SPOOFED;
+	}
+	if (unlikely(why != DP_DROP_MAX)) {
+		dp_drop(w, m, why);
+		return;
+	}
+	memcpy(v->key[v->n], ip->dst_addr, 16);
+	v->m[v->n++] = m;
+}
+
+/* Next hops of n IPv6 destinations, the default route included
+ * (DP_HOP_NONE where none). */
+static inline void dp_ip6_hops(uint8_t (*dst)[16], uint32_t *hop, unsigned n)
+{
+	struct rte_fib6 *fib = __atomic_load_n(&dp.fib6_active, __ATOMIC_ACQUIRE);
+	uint32_t def = __atomic_load_n(&dp.default_hop6, __ATOMIC_ACQUIRE);
+	uint64_t nh[DP_BURST];
+
+	for (unsigned done = 0; done < n; done += DP_BURST) {
+		unsigned k = RTE_MIN(n - done, (unsigned)DP_BURST);
+		rte_fib6_lookup_bulk(fib, dst + done, nh, (int)k);
+		for (unsigned i = 0; i < k; i++)
+			hop[done + i] = likely(nh[i] != DP_MAX_NH) ? (uint32_t)nh[i] : def - 1;
+	}
+}
+
+static inline uint32_t dp_ip6_lookup1(const uint8_t *ip)
+{
+	uint8_t dst[1][16];
+	uint32_t hop;
+
+	memcpy(dst[0], ip, 16);
+	dp_ip6_hops(dst, &hop, 1);
+	return hop;
+}
+
+#endif

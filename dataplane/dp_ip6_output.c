@@ -1,0 +1,60 @@
+/* The IPv6 output stage: per next hop, hop limit, the output port's MTU
+ * (routers never fragment IPv6: a "packet too big" goes back instead), the
+ * MAC rewrite and the transmit buffer. Runs on worker lcores. */
+#include "dp_ip6.h"
+
+static void unreachable(struct dp_worker *w, struct rte_mbuf *m)
+{
+	dp_icmp6_error(w, m, DP_ICMP6_DEST_UNREACH, 0 /* no route */, 0);
+	dp_drop(w, m, DP_DROP_NO_ROUTE);
+}
+
+/* Does m fit port's MTU? A TCP GSO frame does when its segments do. */
+static inline bool fits(const struct rte_mbuf *m, const struct rte_ipv6_hdr *ip, uint16_t mtu)
+{
+	uint32_t len = sizeof(*ip) + rte_be_to_cpu_16(ip->payload_len);
+
+	if (unlikely(m->ol_flags & RTE_MBUF_F_TX_TCP_SEG))
+		len = m->l3_len + m->l4_len + m->tso_segsz;
+	return len <= mtu;
+}
+
+void dp_ip6_output_one(struct dp_worker *w, struct rte_mbuf *m, uint32_t hop, bool decrement)
+{
+	struct rte_ipv6_hdr *ip = dp_ip6_hdr(m);
+
+	if (unlikely(hop == DP_HOP_NONE)) {
+		unreachable(w, m);
+		return;
+	}
+	const struct dp_nh *nh = &dp.nh[hop];
+	switch (nh->kind) {
+	case DP_NH_PORT:
+		break;
+	case DP_NH_DROP:
+		dp_drop(w, m, DP_DROP_BLACKHOLE);
+		return;
+	default: /* unreachable; IPv6 routes take no other kind yet */
+		unreachable(w, m);
+		return;
+	}
+	if (decrement && unlikely(ip->hop_limits <= 1)) {
+		dp_icmp6_error(w, m, DP_ICMP6_TIME_EXCEEDED, 0 /* hop limit */, 0);
+		dp_drop(w, m, DP_DROP_TTL_EXCEEDED);
+		return;
+	}
+	uint16_t mtu = __atomic_load_n(&dp.ports[nh->port].mtu, __ATOMIC_RELAXED);
+	if (unlikely(!fits(m, ip, mtu))) {
+		dp_icmp6_error(w, m, DP_ICMP6_PACKET_TOO_BIG, 0, mtu);
+		dp_drop(w, m, DP_DROP_MTU_EXCEEDED);
+		return;
+	}
+	ip->hop_limits -= decrement; /* the errors quote it as it came; no header sum */
+	dp_send_to(w, m, nh->port, &nh->mac);
+}
+
+void dp_ip6_output(struct dp_worker *w, struct dp_pkts6 *v)
+{
+	for (uint16_t i = 0; i < v->n; i++)
+		dp_ip6_output_one(w, v->m[i], v->hop[i], true);
+}

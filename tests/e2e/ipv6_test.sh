@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Dual-stack pods on one node: each gets an IPv6 /128 beside its IPv4 /32
+# (same host part), a default route via fe80::1 answered by NDP on its
+# port; pod <-> pod over IPv6 without NAT (ping, TCP, the sender's own
+# address seen), hop limit decremented once, ICMPv6 errors (hop limit,
+# no route, packet too big and PMTUD), a spoofed source dropped and
+# counted, the CNI result and pod list carrying both families, a planned
+# restart losing nothing, a deleted pod's address unreachable.
+. "$(dirname "$0")/lib/common.sh"
+isolate "$@"
+
+fabric 172.31.102.1/24
+start_node node 172.31.102.105/24 100.96.243.0/24,fd00:10:96:f3::/64 1
+[ "$(ctl node -o json node | python3 -c 'import json,sys; print(json.load(sys.stdin)["pod_cidr6"])')" = \
+	fd00:10:96:f3::/64 ] || fail "node info lacks pod_cidr6"
+
+netns_add pa
+netns_add pb
+out=$(echo '{"cniVersion": "1.0.0", "name": "podlane", "type": "podlane", "socket": "'"$WORK/node.sock"'"}' |
+	CNI_COMMAND=ADD CNI_CONTAINERID=ctr-a CNI_NETNS=/run/netns/pa CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni \
+	"$BUILD/cni/podlane") || fail "CNI ADD: $out"
+python3 - "$out" <<'PY' || fail "CNI result: $out"
+import json, sys
+r = json.loads(sys.argv[1])
+ips = [(i["address"], i["gateway"], i["interface"]) for i in r["ips"]]
+assert ips == [("100.96.243.1/32", "169.254.1.1", 0), ("fd00:10:96:f3::1/128", "fe80::1", 0)], ips
+routes = [(x["dst"], x["gw"]) for x in r["routes"]]
+assert routes == [("0.0.0.0/0", "169.254.1.1"), ("::/0", "fe80::1")], routes
+PY
+ok "CNI result: both addresses, both default routes"
+ctl node pod add ctr-b /run/netns/pb eth0 >/dev/null
+A=fd00:10:96:f3::1 B=fd00:10:96:f3::2
+ctl node -o json pod list | python3 -c '
+import json, sys
+pods = {p["container_id"]: p for p in json.load(sys.stdin)}
+assert pods["ctr-b"]["ip6"] == "fd00:10:96:f3::2/128" and pods["ctr-b"]["gateway6"] == "fe80::1", pods' ||
+	fail "pod list: no ip6 for ctr-b"
+[ "$(ip -n pb -6 -o addr show dev eth0 scope global | awk '{print $4}')" = "$B/128" ] || fail "pod b has no $B/128"
+ip -n pb -6 route | grep "^default via fe80::1 dev eth0" >/dev/null || fail "pod b: $(ip -n pb -6 route)"
+[ -z "$(ip -n pb -6 -o addr show dev eth0 scope link)" ] || fail "pod b has a link-local address"
+ok "pods have their /128 (no DAD, no link-local) and fe80::1 as gateway"
+
+ping6() { ip netns exec "$1" ping -6 -c 1 -W 2 "$2"; }
+wait_for 10 ping6 pa $B >/dev/null || fail "pod a cannot reach pod b over IPv6"
+ping6 pb $A >/dev/null || fail "pod b cannot reach pod a over IPv6"
+ping6 pa fe80::1%eth0 >/dev/null || fail "pod a cannot ping its gateway fe80::1"
+grep -q "router" <<<"$(ip -n pa -6 neigh show fe80::1)" || fail "fe80::1 not a router: $(ip -n pa -6 neigh)"
+ok "pod <-> pod over IPv6; fe80::1 resolved by NDP, a router, answers pings"
+
+hl=$(ping6 pa $B | sed -n 's/.*ttl=\([0-9]*\).*/\1/p')
+[ "$hl" = 63 ] || fail "reply hop limit $hl, expected 63 (64 decremented once)"
+ok "hop limit decremented by exactly 1"
+
+# Each side of a TCP connection sees the other's own IPv6 address.
+ip netns exec pb python3 -c '
+import socket
+s = socket.socket(socket.AF_INET6); s.bind(("::", 5001)); s.listen(1); s.settimeout(30)
+print("ready", flush=True)
+c, addr = s.accept(); print(addr[0], flush=True); c.sendall(b"x" * 100000); c.close()' >"$WORK/listener.out" &
+lpid=$!
+wait_for 5 grep -q ready "$WORK/listener.out"
+seen_by_client=$(ip netns exec pa python3 -c '
+import socket
+c = socket.create_connection(("'$B'", 5001), timeout=5); n = 0
+while True:
+    d = c.recv(65536)
+    if not d: break
+    n += len(d)
+print(c.getsockname()[0], c.getpeername()[0], n)')
+wait $lpid
+[ "$(sed -n 2p "$WORK/listener.out")" = "$A" ] || fail "listener saw $(sed -n 2p "$WORK/listener.out"), expected $A"
+[ "$seen_by_client" = "$A $B 100000" ] || fail "client saw '$seen_by_client', expected '$A $B 100000'"
+ok "TCP over IPv6: peers see each other's own addresses, 100000 bytes through"
+
+out=$(ip netns exec pa ping -6 -c 1 -W 2 -t 1 $B 2>&1) || true
+grep -q "From fe80::1.*Time exceeded: Hop limit" <<<"$out" || fail "hop limit 1: $out"
+out=$(ip netns exec pa ping -6 -c 1 -W 2 fd00:99::1 2>&1) || true
+grep -q "From fe80::1.*Destination unreachable: No route" <<<"$out" || fail "no route: $out"
+ok "ICMPv6 time exceeded and destination unreachable from fe80::1"
+
+# PMTUD: pod b's interface gets MTU 1280 (podlaned follows it within a
+# second) but still offers an MSS for 1500, so pod a's full segments meet
+# "packet too big" at podlaned and TCP must learn the path MTU.
+ip -n pb link set eth0 mtu 1280
+ip -n pb -6 route replace default via fe80::1 dev eth0 advmss 1440
+sleep 1.5
+too_big=$(counter node mtu_exceeded)
+tcp_bulk_check pa pb "$B" 2
+[ "$(counter node mtu_exceeded)" -gt "$too_big" ] || fail "TCP met no 'packet too big'"
+ip -n pa -6 route flush cache
+out=$(ip netns exec pa ping -6 -c 1 -W 2 -s 1400 -M do $B 2>&1) || true
+grep -q "From fe80::1.*Packet too big: mtu=1280" <<<"$out" || fail "packet too big: $out"
+ok "packet too big with the next MTU (1280); TCP through it learns the path MTU, every byte delivered"
+ip -n pb link set eth0 mtu 1500
+
+# A pod sending from an address not its own is dropped and counted.
+spoofed=$(counter node spoofed)
+ip -n pa addr add fd00:10:96:f3::99/128 dev eth0 nodad
+ip netns exec pa ping -6 -c 3 -i 0.2 -W 1 -I fd00:10:96:f3::99 $B >/dev/null 2>&1 && fail "spoofed pings answered"
+[ $(($(counter node spoofed) - spoofed)) -ge 3 ] || fail "spoofed: $(counter node spoofed), was $spoofed"
+ip -n pa addr del fd00:10:96:f3::99/128 dev eth0
+ok "a pod's IPv6 packets from another address: dropped, counted as spoofed"
+[ "$(counter node ipv6_packets)" -gt 0 ] && [ "$(counter node ndp_replies)" -gt 0 ] ||
+	fail "stats: ipv6_packets $(counter node ipv6_packets), ndp_replies $(counter node ndp_replies)"
+ok "stats count IPv6 packets and NDP replies"
+
+restart_under_pings node TERM pa $B
+[ "$RESTART_LOST" = 0 ] || fail "planned restart lost $RESTART_LOST of 300 IPv6 pings"
+ok "planned restart: pods keep their IPv6 addresses and routes, 0 of 300 pings lost"
+
+ctl node pod del ctr-b eth0 >/dev/null
+out=$(ip netns exec pa ping -6 -c 1 -W 2 $B 2>&1) || true
+grep -q "Destination unreachable" <<<"$out" || fail "deleted pod's address: $out"
+ok "a deleted pod's IPv6 address is unreachable"

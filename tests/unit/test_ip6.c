@@ -1,0 +1,359 @@
+/* The IPv6 path on frames built here: what goes out, where, with which
+ * addresses and hop limit; ICMPv6 errors from the pods' gateway; NDP for
+ * the gateway on pod ports; spoofed sources and advertisements dropped
+ * and counted; isolated pods refused. */
+#include <rte_ip.h>
+#include <rte_udp.h>
+
+#include "dp_ip6.h"
+#include "dp_nat.h"
+#include "fwd_harness.h"
+
+#define W (&dp.workers[0])
+#define A6 "fd00:10:96:f3::2"
+#define B6 "fd00:10:96:f3::3"
+
+struct icmp6 {
+	uint8_t type, code;
+	uint16_t cksum;
+	uint32_t param;
+	uint8_t target[16]; /* NDP */
+	uint8_t opt[8];     /* NDP: a link-layer address option */
+} __rte_packed;
+
+static void add_routes6(void)
+{
+	struct dp_nh_spec a = {.kind = DP_NH_PORT, .port = T_POD_A, .mac = dp.ports[T_POD_A].peer_mac};
+	struct dp_nh_spec b = {.kind = DP_NH_PORT, .port = T_POD_B, .mac = dp.ports[T_POD_B].peer_mac};
+	uint8_t ip[16];
+
+	t_ip6(A6, ip);
+	assert_int_equal(dp_route6_add(ip, 128, &a), 0);
+	t_ip6(B6, ip);
+	assert_int_equal(dp_route6_add(ip, 128, &b), 0);
+}
+
+static struct rte_ipv6_hdr *ip6_of(struct rte_mbuf *m)
+{
+	return rte_pktmbuf_mtod_offset(m, struct rte_ipv6_hdr *, sizeof(struct rte_ether_hdr));
+}
+
+/* An IPv6 frame from the pod behind port: payload bytes of proto after
+ * the header (a UDP datagram with its checksum when proto is UDP). */
+static struct rte_mbuf *frame6(uint16_t port, const char *src, const char *dst, uint8_t proto,
+			       uint16_t payload, uint8_t hop)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(dp.pool);
+	assert_non_null(m);
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)rte_pktmbuf_append(
+		m, (uint16_t)(sizeof(*eth) + sizeof(struct rte_ipv6_hdr) + payload));
+	assert_non_null(eth);
+	struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(eth + 1);
+
+	eth->dst_addr = dp.ports[port].mac;
+	eth->src_addr = dp.ports[port].peer_mac;
+	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV6);
+	memset(ip, 0, sizeof(*ip) + payload);
+	ip->vtc_flow = RTE_BE32(6u << 28);
+	ip->payload_len = rte_cpu_to_be_16(payload);
+	ip->proto = proto;
+	ip->hop_limits = hop;
+	t_ip6(src, ip->src_addr);
+	t_ip6(dst, ip->dst_addr);
+	if (proto == IPPROTO_UDP) {
+		struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(ip + 1);
+		uh->src_port = RTE_BE16(4000);
+		uh->dst_port = RTE_BE16(53);
+		uh->dgram_len = rte_cpu_to_be_16(payload);
+		uh->dgram_cksum = rte_ipv6_udptcp_cksum(ip, uh);
+	}
+	m->port = port;
+	return m;
+}
+
+/* An ICMPv6 message of len bytes from the pod behind port, sum right. */
+static struct rte_mbuf *icmp6_frame(uint16_t port, const char *src, const char *dst, uint8_t type,
+				    uint16_t len, uint8_t hop, const char *target)
+{
+	struct rte_mbuf *m = frame6(port, src, dst, IPPROTO_ICMPV6, len, hop);
+	struct rte_ipv6_hdr *ip = ip6_of(m);
+	struct icmp6 *c = (struct icmp6 *)(ip + 1);
+
+	c->type = type;
+	if (target)
+		t_ip6(target, c->target);
+	if (len >= sizeof(*c)) { /* source link-layer address */
+		c->opt[0] = 1;
+		c->opt[1] = 1;
+		memcpy(&c->opt[2], dp.ports[port].peer_mac.addr_bytes, 6);
+	}
+	c->cksum = rte_ipv6_udptcp_cksum(ip, c);
+	return m;
+}
+
+static void rx1(uint16_t port, struct rte_mbuf *m)
+{
+	dp_rx_burst(W, port, &m, 1);
+}
+
+static void assert_addr(const uint8_t *got, const char *want)
+{
+	uint8_t w[16];
+
+	t_ip6(want, w);
+	assert_memory_equal(got, w, 16);
+}
+
+/* m: an ICMPv6 message from fe80::1 to `to`, of this type and code, its
+ * checksum right. Returns it. */
+static struct icmp6 *assert_icmp6(struct rte_mbuf *m, const char *to, uint8_t type, uint8_t code)
+{
+	struct rte_ipv6_hdr *ip = ip6_of(m);
+	struct icmp6 *c = (struct icmp6 *)(ip + 1);
+
+	assert_int_equal(ip->proto, IPPROTO_ICMPV6);
+	assert_addr(ip->src_addr, "fe80::1");
+	assert_addr(ip->dst_addr, to);
+	assert_int_equal(c->type, type);
+	assert_int_equal(c->code, code);
+	assert_int_equal(rte_ipv6_udptcp_cksum_verify(ip, c), 0);
+	return c;
+}
+
+static uint64_t drops(enum dp_drop why)
+{
+	return W->stats.drops[why];
+}
+
+static void test_pod_to_pod(void **state)
+{
+	(void)state;
+	add_routes6();
+	uint64_t before = W->stats.ipv6_pkts;
+	rx1(T_POD_A, frame6(T_POD_A, A6, B6, IPPROTO_UDP, 40, 64));
+	struct rte_mbuf *m = t_take(W, T_POD_B);
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_ipv6_hdr *ip = ip6_of(m);
+	assert_true(rte_is_same_ether_addr(&eth->dst_addr, &dp.ports[T_POD_B].peer_mac));
+	assert_true(rte_is_same_ether_addr(&eth->src_addr, &dp.ports[T_POD_B].mac));
+	assert_int_equal(ip->hop_limits, 63);
+	assert_addr(ip->src_addr, A6);
+	assert_addr(ip->dst_addr, B6);
+	assert_int_equal(rte_ipv6_udptcp_cksum_verify(ip, ip + 1), 0);
+	assert_int_equal(W->stats.ipv6_pkts, before + 1);
+	t_assert_no_output(W);
+	rte_pktmbuf_free(m);
+}
+
+static void test_spoofed_source(void **state)
+{
+	(void)state;
+	add_routes6();
+	uint64_t before = drops(DP_DROP_SPOOFED);
+	rx1(T_POD_A, frame6(T_POD_A, B6, B6, IPPROTO_UDP, 40, 64));
+	rx1(T_POD_A, frame6(T_POD_A, "fd00:10:96:f3::99", B6, IPPROTO_UDP, 40, 64));
+	t_assert_no_output(W);
+	assert_int_equal(drops(DP_DROP_SPOOFED), before + 2);
+}
+
+static void test_bad_header(void **state)
+{
+	(void)state;
+	add_routes6();
+	uint64_t before = drops(DP_DROP_BAD_IP_HEADER);
+	struct rte_mbuf *m = frame6(T_POD_A, A6, B6, IPPROTO_UDP, 40, 64);
+	ip6_of(m)->payload_len = RTE_BE16(41); /* longer than the frame */
+	rx1(T_POD_A, m);
+	m = frame6(T_POD_A, A6, B6, IPPROTO_UDP, 40, 64);
+	ip6_of(m)->vtc_flow = RTE_BE32(4u << 28);
+	rx1(T_POD_A, m);
+	t_assert_no_output(W);
+	assert_int_equal(drops(DP_DROP_BAD_IP_HEADER), before + 2);
+}
+
+static void test_hop_limit(void **state)
+{
+	(void)state;
+	add_routes6();
+	uint64_t before = drops(DP_DROP_TTL_EXCEEDED);
+	rx1(T_POD_A, frame6(T_POD_A, A6, B6, IPPROTO_UDP, 40, 1));
+	struct rte_mbuf *m = t_take(W, T_POD_A);
+	struct icmp6 *c = assert_icmp6(m, A6, DP_ICMP6_TIME_EXCEEDED, 0);
+	/* The whole packet quoted, as it came (hop limit 1). */
+	struct rte_ipv6_hdr *q = (struct rte_ipv6_hdr *)&c->target;
+	assert_int_equal(rte_be_to_cpu_16(ip6_of(m)->payload_len), 8 + 40 + 40);
+	assert_int_equal(q->hop_limits, 1);
+	assert_addr(q->dst_addr, B6);
+	assert_int_equal(drops(DP_DROP_TTL_EXCEEDED), before + 1);
+	t_assert_no_output(W);
+	rte_pktmbuf_free(m);
+}
+
+static void test_no_route(void **state)
+{
+	(void)state;
+	add_routes6();
+	rx1(T_POD_A, frame6(T_POD_A, A6, "fd00:99::1", IPPROTO_UDP, 40, 64));
+	struct rte_mbuf *m = t_take(W, T_POD_A);
+	assert_icmp6(m, A6, DP_ICMP6_DEST_UNREACH, 0);
+	rte_pktmbuf_free(m);
+	/* No error about an error. */
+	struct rte_mbuf *e = icmp6_frame(T_POD_A, A6, "fd00:99::1", DP_ICMP6_DEST_UNREACH, 48, 64,
+					 NULL);
+	rx1(T_POD_A, e);
+	t_assert_no_output(W);
+}
+
+static void test_packet_too_big(void **state)
+{
+	(void)state;
+	add_routes6();
+	dp.ports[T_POD_B].mtu = 1280;
+	uint64_t before = drops(DP_DROP_MTU_EXCEEDED);
+	rx1(T_POD_A, frame6(T_POD_A, A6, B6, IPPROTO_UDP, 1400, 64));
+	struct rte_mbuf *m = t_take(W, T_POD_A);
+	struct icmp6 *c = assert_icmp6(m, A6, DP_ICMP6_PACKET_TOO_BIG, 0);
+	assert_int_equal(rte_be_to_cpu_32(c->param), 1280);
+	/* The error fits the minimum MTU: the quote is cut there. */
+	assert_int_equal(sizeof(struct rte_ipv6_hdr) + rte_be_to_cpu_16(ip6_of(m)->payload_len), 1280);
+	assert_int_equal(drops(DP_DROP_MTU_EXCEEDED), before + 1);
+	rte_pktmbuf_free(m);
+	/* 1280 bytes of IP fit. */
+	rx1(T_POD_A, frame6(T_POD_A, A6, B6, IPPROTO_UDP, 1240, 64));
+	rte_pktmbuf_free(t_take(W, T_POD_B));
+	dp.ports[T_POD_B].mtu = RTE_ETHER_MTU;
+}
+
+/* A solicitation for fe80::1 to its solicited-node address, as Linux sends
+ * it: answered from the port's MAC with R, S and O set. */
+static void test_neighbour_solicitation(void **state)
+{
+	(void)state;
+	uint64_t before = W->stats.ndp_replies;
+	struct rte_mbuf *m = icmp6_frame(T_POD_A, A6, "ff02::1:ff00:1", DP_ICMP6_NS,
+					 sizeof(struct icmp6), 255, "fe80::1");
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	eth->dst_addr = (struct rte_ether_addr){{0x33, 0x33, 0xff, 0, 0, 1}};
+	rx1(T_POD_A, m);
+	m = t_take(W, T_POD_A);
+	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	assert_true(rte_is_same_ether_addr(&eth->dst_addr, &dp.ports[T_POD_A].peer_mac));
+	assert_true(rte_is_same_ether_addr(&eth->src_addr, &dp.ports[T_POD_A].mac));
+	struct icmp6 *c = assert_icmp6(m, A6, DP_ICMP6_NA, 0);
+	assert_int_equal(ip6_of(m)->hop_limits, 255);
+	assert_int_equal(rte_be_to_cpu_32(c->param), 0xe0000000); /* router, solicited, override */
+	assert_addr(c->target, "fe80::1");
+	assert_int_equal(c->opt[0], 2); /* target link-layer address */
+	assert_memory_equal(&c->opt[2], dp.ports[T_POD_A].mac.addr_bytes, 6);
+	assert_int_equal(m->pkt_len, sizeof(*eth) + sizeof(struct rte_ipv6_hdr) + sizeof(*c));
+	assert_int_equal(W->stats.ndp_replies, before + 1);
+	rte_pktmbuf_free(m);
+}
+
+/* RFC 4861 7.1.1: a solicitation not at hop limit 255 or with a bad sum
+ * is refused; one for another address is not ours to answer. */
+static void test_bad_solicitations(void **state)
+{
+	(void)state;
+	uint64_t invalid = drops(DP_DROP_NDP_INVALID), other = drops(DP_DROP_NOT_FOR_US);
+	rx1(T_POD_A, icmp6_frame(T_POD_A, A6, "fe80::1", DP_ICMP6_NS, sizeof(struct icmp6), 64,
+				 "fe80::1"));
+	struct rte_mbuf *m = icmp6_frame(T_POD_A, A6, "fe80::1", DP_ICMP6_NS, sizeof(struct icmp6),
+					 255, "fe80::1");
+	((struct icmp6 *)(ip6_of(m) + 1))->cksum ^= 1;
+	rx1(T_POD_A, m);
+	rx1(T_POD_A, icmp6_frame(T_POD_A, A6, "ff02::1:ff00:3", DP_ICMP6_NS, sizeof(struct icmp6),
+				 255, B6));
+	t_assert_no_output(W);
+	assert_int_equal(drops(DP_DROP_NDP_INVALID), invalid + 2);
+	assert_int_equal(drops(DP_DROP_NOT_FOR_US), other + 1);
+}
+
+/* A pod advertising an address not its own (its neighbour's, or the
+ * gateway's) is a spoof; its own is only not for us. */
+static void test_spoofed_advertisement(void **state)
+{
+	(void)state;
+	uint64_t spoofed = drops(DP_DROP_SPOOFED), other = drops(DP_DROP_NOT_FOR_US);
+	rx1(T_POD_A, icmp6_frame(T_POD_A, A6, "ff02::1", DP_ICMP6_NA, sizeof(struct icmp6), 255, B6));
+	rx1(T_POD_A, icmp6_frame(T_POD_A, A6, "ff02::1", DP_ICMP6_NA, sizeof(struct icmp6), 255,
+				 "fe80::1"));
+	rx1(T_POD_A, icmp6_frame(T_POD_A, A6, "ff02::1", DP_ICMP6_NA, sizeof(struct icmp6), 255, A6));
+	t_assert_no_output(W);
+	assert_int_equal(drops(DP_DROP_SPOOFED), spoofed + 2);
+	assert_int_equal(drops(DP_DROP_NOT_FOR_US), other + 1);
+}
+
+static void test_ping_gateway(void **state)
+{
+	(void)state;
+	rx1(T_POD_A, icmp6_frame(T_POD_A, A6, "fe80::1", DP_ICMP6_ECHO_REQUEST, 16, 64, NULL));
+	struct rte_mbuf *m = t_take(W, T_POD_A);
+	assert_icmp6(m, A6, DP_ICMP6_ECHO_REPLY, 0);
+	rte_pktmbuf_free(m);
+}
+
+/* IPv6 has no policy stage yet: an isolated pod sends and receives none. */
+static void test_isolated_pods_refused(void **state)
+{
+	static struct dp_pol some; /* any rule set: the ports' bits decide */
+	(void)state;
+	add_routes6();
+	uint64_t before = drops(DP_DROP_POLICY);
+	dp.pol = &some;
+	dp.ports[T_POD_B].pol_iso = 1u << DP_POL_INGRESS;
+	rx1(T_POD_A, frame6(T_POD_A, A6, B6, IPPROTO_UDP, 40, 64));
+	dp.ports[T_POD_B].pol_iso = 0;
+	dp.ports[T_POD_A].pol_iso = 1u << DP_POL_EGRESS;
+	rx1(T_POD_A, frame6(T_POD_A, A6, B6, IPPROTO_UDP, 40, 64));
+	dp.ports[T_POD_A].pol_iso = 1u << DP_POL_INGRESS; /* isolated the other way: passes */
+	rx1(T_POD_A, frame6(T_POD_A, A6, B6, IPPROTO_UDP, 40, 64));
+	dp.ports[T_POD_A].pol_iso = 0;
+	dp.pol = NULL;
+	assert_int_equal(drops(DP_DROP_POLICY), before + 2);
+	rte_pktmbuf_free(t_take(W, T_POD_B));
+}
+
+/* Routes: replaced, removed, the default beside; other kinds refused. */
+static void test_routes(void **state)
+{
+	(void)state;
+	uint8_t p[16], b[16];
+	struct dp_nh_spec a = {.kind = DP_NH_PORT, .port = T_POD_A, .mac = dp.ports[T_POD_A].peer_mac};
+	struct dp_nh_spec gw = {.kind = DP_NH_GATEWAY, .gw = ip4("172.31.102.1")};
+
+	t_ip6("fd00:20::", p);
+	t_ip6("fd00:20::5", b);
+	assert_int_equal(dp_ip6_lookup1(b), DP_HOP_NONE);
+	assert_int_equal(dp_route6_add(p, 64, &a), 0);
+	assert_int_equal(dp.nh[dp_ip6_lookup1(b)].port, T_POD_A);
+	assert_int_equal(dp_route6_add(p, 64, &gw), -EAFNOSUPPORT);
+	assert_int_equal(dp_route6_del(p, 64), 0);
+	assert_int_equal(dp_route6_del(p, 64), -ENOENT);
+	assert_int_equal(dp_ip6_lookup1(b), DP_HOP_NONE);
+	memset(p, 0, 16);
+	assert_int_equal(dp_route6_add(p, 0, &a), 0);
+	assert_int_equal(dp.nh[dp_ip6_lookup1(b)].port, T_POD_A);
+	assert_int_equal(dp_route6_del(p, 0), 0);
+	assert_int_equal(dp_ip6_lookup1(b), DP_HOP_NONE);
+	dp_commit();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_pod_to_pod, t_dp_setup, t_dp_teardown),
+		cmocka_unit_test_setup_teardown(test_spoofed_source, t_dp_setup, t_dp_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_header, t_dp_setup, t_dp_teardown),
+		cmocka_unit_test_setup_teardown(test_hop_limit, t_dp_setup, t_dp_teardown),
+		cmocka_unit_test_setup_teardown(test_no_route, t_dp_setup, t_dp_teardown),
+		cmocka_unit_test_setup_teardown(test_packet_too_big, t_dp_setup, t_dp_teardown),
+		cmocka_unit_test_setup_teardown(test_neighbour_solicitation, t_dp_setup, t_dp_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_solicitations, t_dp_setup, t_dp_teardown),
+		cmocka_unit_test_setup_teardown(test_spoofed_advertisement, t_dp_setup, t_dp_teardown),
+		cmocka_unit_test_setup_teardown(test_ping_gateway, t_dp_setup, t_dp_teardown),
+		cmocka_unit_test_setup_teardown(test_isolated_pods_refused, t_dp_setup, t_dp_teardown),
+		cmocka_unit_test_setup_teardown(test_routes, t_dp_setup, t_dp_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
