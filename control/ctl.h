@@ -25,6 +25,9 @@
 struct ctl_config {
 	uint32_t node_ip; /* network byte order, as every address here */
 	uint8_t node_plen;
+	bool has_node6; /* dual-stack: the node's IPv6 address, on the host port */
+	uint8_t node6_ip[16];
+	uint8_t node6_plen;
 	bool has_gateway;
 	uint32_t gateway;
 	uint32_t pod_net;
@@ -81,6 +84,7 @@ uint32_t ctl_mask(uint8_t plen);
  * the text of an address. */
 int ctl_parse_prefix6(const char *s, uint8_t ip[16], uint8_t *plen, bool host_bits_ok);
 bool ctl_in_prefix6(const uint8_t ip[16], const uint8_t net[16], uint8_t plen);
+void ctl_net6(const uint8_t ip[16], uint8_t plen, uint8_t net[16]); /* ip's network */
 #define CTL_IP6_STRLEN 46 /* INET6_ADDRSTRLEN */
 const char *ctl_ip6_str(const uint8_t ip[16], char buf[CTL_IP6_STRLEN]);
 const char *ctl_ip_str(uint32_t ip, char buf[16]);

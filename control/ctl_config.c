@@ -83,8 +83,9 @@ static int get_prefix(json_t *root, const char *key, const char *def, uint32_t *
 
 /* One prefix of a dual-stack key (get_dual): IPv4 into ip/plen, IPv6 into
  * ip6/plen6. */
-static int dual_one(const char *key, const char *is, const char *s, bool *has4, uint32_t *ip, uint8_t *plen,
-		    bool *has6, uint8_t ip6[16], uint8_t *plen6, char *err, size_t errlen)
+static int dual_one(const char *key, const char *is, const char *s, bool host_bits_ok, bool *has4,
+		    uint32_t *ip, uint8_t *plen, bool *has6, uint8_t ip6[16], uint8_t *plen6, char *err,
+		    size_t errlen)
 {
 	bool v6 = strchr(s, ':') != NULL;
 	int rc;
@@ -92,7 +93,8 @@ static int dual_one(const char *key, const char *is, const char *s, bool *has4, 
 	if (v6 ? *has6 : *has4)
 		return BAD("config: '%s' lists two %s prefixes (give one IPv4 and one IPv6)", key,
 			   v6 ? "IPv6" : "IPv4");
-	rc = v6 ? ctl_parse_prefix6(s, ip6, plen6, false) : ctl_parse_prefix(s, ip, plen, false);
+	rc = v6 ? ctl_parse_prefix6(s, ip6, plen6, host_bits_ok)
+		: ctl_parse_prefix(s, ip, plen, host_bits_ok);
 	if (rc == -2)
 		return BAD("config: '%s' %s \"%s\", which has host bits set", key, is, s);
 	if (rc != 0)
@@ -108,8 +110,9 @@ static int dual_one(const char *key, const char *is, const char *s, bool *has4, 
 /* A dual-stack key: an IPv4 prefix, or a list of one IPv4 and at most one
  * IPv6 prefix, as Kubernetes gives a dual-stack node its podCIDRs. IPv6
  * alone (an IPv6-only node) is not supported yet. */
-static int get_dual(json_t *root, const char *key, const char *def, uint32_t *ip, uint8_t *plen,
-		    bool *has6, uint8_t ip6[16], uint8_t *plen6, char *err, size_t errlen)
+static int get_dual(json_t *root, const char *key, const char *def, bool host_bits_ok, uint32_t *ip,
+		    uint8_t *plen, bool *has6, uint8_t ip6[16], uint8_t *plen6, char *err,
+		    size_t errlen)
 {
 	json_t *v = json_object_get(root, key), *e;
 	bool has4 = false;
@@ -119,7 +122,8 @@ static int get_dual(json_t *root, const char *key, const char *def, uint32_t *ip
 	if (!json_is_array(v)) {
 		char buf[64];
 		if (get_str(root, key, def, buf, sizeof(buf), err, errlen) != 0 ||
-		    dual_one(key, "is", buf, &has4, ip, plen, has6, ip6, plen6, err, errlen) != 0)
+		    dual_one(key, "is", buf, host_bits_ok, &has4, ip, plen, has6, ip6, plen6, err,
+			     errlen) != 0)
 			return -1;
 	} else {
 		if (json_array_size(v) < 1 || json_array_size(v) > 2)
@@ -129,8 +133,8 @@ static int get_dual(json_t *root, const char *key, const char *def, uint32_t *ip
 			if (!json_is_string(e))
 				return BAD("config: '%s' must be a prefix or a list of one IPv4 and one "
 					   "IPv6 prefix", key);
-			if (dual_one(key, "has", json_string_value(e), &has4, ip, plen, has6, ip6, plen6, err,
-				     errlen) != 0)
+			if (dual_one(key, "has", json_string_value(e), host_bits_ok, &has4, ip, plen,
+				     has6, ip6, plen6, err, errlen) != 0)
 				return -1;
 		}
 	}
@@ -199,7 +203,8 @@ static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen
 		if (known_keys[i] == NULL)
 			return BAD("config: unknown key '%s'", key);
 	}
-	if (get_prefix(root, "node_ip", NULL, &c->node_ip, &c->node_plen, true, err, errlen))
+	if (get_dual(root, "node_ip", NULL, true, &c->node_ip, &c->node_plen, &c->has_node6,
+		     c->node6_ip, &c->node6_plen, err, errlen))
 		return -1;
 	if (c->node_plen == 0 || c->node_plen > 30)
 		return BAD("config: 'node_ip' needs the node network's prefix length (1..30), e.g. "
@@ -211,7 +216,14 @@ static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen
 	    c->node_ip == node_bcast)
 		return BAD("config: 'node_ip' %s is not a host address of its network (not the "
 			   "network or broadcast address, loopback, multicast or 0.0.0.0)",
-			   json_string_value(json_object_get(root, "node_ip")));
+			   ctl_prefix_str(c->node_ip, c->node_plen, buf));
+	if (c->has_node6) {
+		uint8_t net6[16];
+		ctl_net6(c->node6_ip, c->node6_plen, net6);
+		if (c->node6_plen == 0 || c->node6_plen > 127 || memcmp(net6, c->node6_ip, 16) == 0)
+			return BAD("config: 'node_ip' IPv6 address needs the node network's prefix "
+				   "length (1..127) and a host part, e.g. fd00:172:31:102::105/64");
+	}
 	if (json_object_get(root, "gateway")) {
 		if (get_str(root, "gateway", NULL, buf, sizeof(buf), err, errlen))
 			return -1;
@@ -224,14 +236,14 @@ static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen
 				   "broadcast address", buf);
 		c->has_gateway = true;
 	}
-	if (get_dual(root, "cluster_cidr", PL_DEFAULT_CLUSTER_CIDR, &c->cluster_net,
+	if (get_dual(root, "cluster_cidr", PL_DEFAULT_CLUSTER_CIDR, false, &c->cluster_net,
 		     &c->cluster_plen, &c->has_cluster6, c->cluster6_net, &c->cluster6_plen, err,
 		     errlen))
 		return -1;
 	if (overlap(c->cluster_net, c->cluster_plen, c->node_ip, c->node_plen))
 		return BAD("config: 'cluster_cidr' overlaps the node network of 'node_ip' (the "
 			   "kernel routes cluster_cidr to podlaned)");
-	if (get_dual(root, "pod_cidr", NULL, &c->pod_net, &c->pod_plen, &c->has_pod6, c->pod6_net,
+	if (get_dual(root, "pod_cidr", NULL, false, &c->pod_net, &c->pod_plen, &c->has_pod6, c->pod6_net,
 		     &c->pod6_plen, err, errlen))
 		return -1;
 	if (c->pod_plen < 16 || c->pod_plen > 30)
@@ -245,6 +257,12 @@ static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen
 			   "has the host part of its IPv4 one)", c->pod_plen, 96 + c->pod_plen);
 	if (c->has_cluster6 && !c->has_pod6)
 		return BAD("config: 'cluster_cidr' has an IPv6 prefix, 'pod_cidr' none");
+	if (c->has_node6 && !c->has_pod6)
+		return BAD("config: 'node_ip' has an IPv6 address, 'pod_cidr' no IPv6 prefix");
+	if (c->has_node6 &&
+	    (ctl_in_prefix6(c->node6_ip, c->pod6_net, c->pod6_plen) ||
+	     (c->has_cluster6 && ctl_in_prefix6(c->node6_ip, c->cluster6_net, c->cluster6_plen))))
+		return BAD("config: 'node_ip' IPv6 address is inside the pods' IPv6 prefix");
 	if (c->has_cluster6 && (c->pod6_plen < c->cluster6_plen ||
 				!ctl_in_prefix6(c->pod6_net, c->cluster6_net, c->cluster6_plen)))
 		return BAD("config: 'pod_cidr' IPv6 prefix is not inside 'cluster_cidr' IPv6 prefix");

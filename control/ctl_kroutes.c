@@ -169,7 +169,7 @@ static void resync(void)
 	for (uint32_t i = 0; i < node.route_cap; i++) {
 		struct ctl_route *r = &node.routes[i];
 		if (r->used && r->stale && strcmp(r->origin, ORIGIN) == 0) {
-			ctl_route_remove(r->prefix, r->plen);
+			ctl_route_remove_pfx(&r->dst);
 			n_removed++;
 		}
 	}

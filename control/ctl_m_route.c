@@ -31,15 +31,14 @@ static const char *origin_param(json_t *params, const char *def, struct ctl_err 
 
 static json_t *m_route_add(json_t *params, struct ctl_err *e)
 {
-	uint32_t prefix;
-	uint8_t plen;
+	struct ctl_pfx pfx;
 	struct dp_nh_spec nh;
 	const char *origin = origin_param(params, "static", e);
 	int rc;
 
-	if (origin == NULL || ctl_route_parse(params, &prefix, &plen, &nh, e) != 0)
+	if (origin == NULL || ctl_route_parse(params, &pfx, &nh, e) != 0)
 		return NULL;
-	struct ctl_route *r = ctl_route_find(prefix, plen);
+	struct ctl_route *r = ctl_route_find_pfx(&pfx);
 	if (r != NULL) {
 		json_t *j = ctl_route_json(r);
 		char *old = json_dumps(j, JSON_COMPACT);
@@ -49,30 +48,29 @@ static json_t *m_route_add(json_t *params, struct ctl_err *e)
 		json_decref(j);
 		return NULL;
 	}
-	if ((rc = ctl_route_set(prefix, plen, &nh, origin)) != 0) {
+	if ((rc = ctl_route_set_pfx(&pfx, &nh, origin)) != 0) {
 		ctl_fail(e, PL_E_RESOURCE, "cannot add route: %s", rc == -ENOSPC ? "route table full" : strerror(-rc));
 		return NULL;
 	}
 	if ((rc = ctl_state_save_routes()) != 0) {
-		ctl_route_remove(prefix, plen);
+		ctl_route_remove_pfx(&pfx);
 		dp_commit();
 		ctl_state_refused(e, rc, true);
 		return NULL;
 	}
 	ctl_log("route add %s (%s)", json_string_value(json_object_get(params, "prefix")), origin);
-	return ctl_route_json(ctl_route_find(prefix, plen));
+	return ctl_route_json(ctl_route_find_pfx(&pfx));
 }
 CTL_METHOD(PL_M_ROUTE_ADD, m_route_add)
 
 static json_t *m_route_del(json_t *params, struct ctl_err *e)
 {
 	const char *p = ctl_param_str(params, "prefix", true, e);
-	uint32_t prefix;
-	uint8_t plen;
+	struct ctl_pfx pfx;
 
-	if (p == NULL || ctl_route_prefix(p, &prefix, &plen, e) != 0)
+	if (p == NULL || ctl_route_prefix(p, &pfx, e) != 0)
 		return NULL;
-	struct ctl_route *r = ctl_route_find(prefix, plen);
+	struct ctl_route *r = ctl_route_find_pfx(&pfx);
 	if (r == NULL) {
 		ctl_fail(e, PL_E_NOT_FOUND, "no route %s", p);
 		return NULL;
@@ -81,7 +79,7 @@ static json_t *m_route_del(json_t *params, struct ctl_err *e)
 		ctl_fail(e, PL_E_INVALID_PARAMS, "route %s belongs to %s and cannot be deleted", p, r->origin);
 		return NULL;
 	}
-	ctl_route_remove(prefix, plen);
+	ctl_route_remove_pfx(&pfx);
 	dp_commit();
 	ctl_log("route del %s", p);
 	return ctl_state_kept(ctl_state_save_routes(), json_pack("{s:s}", "deleted", p), e);
@@ -107,14 +105,14 @@ static json_t *m_route_list(json_t *params, struct ctl_err *e)
 CTL_METHOD(PL_M_ROUTE_LIST, m_route_list)
 
 struct want {
-	uint64_t key;
+	struct ctl_pfx key;
 	struct dp_nh_spec nh;
 };
 
 static int cmp_key(const void *a, const void *b)
 {
-	uint64_t x = ((const struct want *)a)->key, y = ((const struct want *)b)->key;
-	return x < y ? -1 : x > y;
+	return memcmp(&((const struct want *)a)->key, &((const struct want *)b)->key,
+		      sizeof(struct ctl_pfx));
 }
 
 /* The whole set of one origin in one call: validated in full first, so a
@@ -143,15 +141,12 @@ static json_t *m_route_replace_all(json_t *params, struct ctl_err *e)
 		return NULL;
 	}
 	json_array_foreach(routes, i, o) {
-		uint32_t prefix;
-		uint8_t plen;
 		struct ctl_err ie = {0};
-		if (ctl_route_parse(o, &prefix, &plen, &w[i].nh, &ie) != 0) {
+		if (ctl_route_parse(o, &w[i].key, &w[i].nh, &ie) != 0) {
 			ctl_fail(e, ie.code, "routes[%zu]: %s", i, ie.msg);
 			goto fail;
 		}
-		w[i].key = (uint64_t)prefix << 8 | plen;
-		struct ctl_route *r = ctl_route_find(prefix, plen);
+		struct ctl_route *r = ctl_route_find_pfx(&w[i].key);
 		if (r != NULL && strcmp(r->origin, origin) != 0) {
 			ctl_fail(e, PL_E_EXISTS, "routes[%zu]: %s is already a route of origin %s", i,
 				 json_string_value(json_object_get(o, "prefix")), r->origin);
@@ -160,30 +155,28 @@ static json_t *m_route_replace_all(json_t *params, struct ctl_err *e)
 	}
 	qsort(w, n, sizeof(*w), cmp_key);
 	for (i = 1; i < n; i++)
-		if (w[i].key == w[i - 1].key) {
-			char ip[16];
-			ctl_fail(e, PL_E_INVALID_PARAMS, "routes: %s/%u appears twice",
-				 ctl_ip_str((uint32_t)(w[i].key >> 8), ip), (unsigned)(w[i].key & 0xff));
+		if (cmp_key(&w[i], &w[i - 1]) == 0) {
+			char pfx[CTL_PFX_STRLEN];
+			ctl_fail(e, PL_E_INVALID_PARAMS, "routes: %s appears twice",
+				 ctl_pfx_str(&w[i].key, pfx));
 			goto fail;
 		}
 	/* Workers see the old set until dp_commit(), then the new one whole. */
 	dp_route_batch();
 	for (uint32_t k = 0; k < node.route_cap; k++) {
 		struct ctl_route *r = &node.routes[k];
-		struct want key = {.key = (uint64_t)r->prefix << 8 | r->plen};
+		struct want key = {.key = r->dst};
 		if (r->used && strcmp(r->origin, origin) == 0 &&
 		    bsearch(&key, w, n, sizeof(*w), cmp_key) == NULL) {
-			ctl_route_remove(r->prefix, r->plen);
+			ctl_route_remove_pfx(&r->dst);
 			removed++;
 		}
 	}
 	for (i = 0; i < n; i++) {
-		uint32_t prefix = (uint32_t)(w[i].key >> 8);
-		uint8_t plen = (uint8_t)(w[i].key & 0xff);
-		struct ctl_route *r = ctl_route_find(prefix, plen);
+		struct ctl_route *r = ctl_route_find_pfx(&w[i].key);
 		bool existed = r != NULL;
 		struct dp_nh_spec old = existed ? r->nh : w[i].nh;
-		if (ctl_route_set(prefix, plen, &w[i].nh, origin) != 0) {
+		if (ctl_route_set_pfx(&w[i].key, &w[i].nh, origin) != 0) {
 			ctl_fail(e, PL_E_RESOURCE, "route table full after %u routes", added + changed + unchanged);
 			dp_commit();
 			ctl_state_save_routes();

@@ -164,6 +164,8 @@ static void write_metrics(FILE *f)
 	fprintf(f, "podlane_ipv6_packets_total %" PRIu64 "\n", s.ipv6_pkts);
 	help(f, "podlane_ndp_replies_total", "counter", "Neighbour advertisements of the pods' gateway fe80::1.");
 	fprintf(f, "podlane_ndp_replies_total %" PRIu64 "\n", s.ndp_replies);
+	help(f, "podlane_ndp_requests_total", "counter", "Neighbour solicitations sent to resolve IPv6 next hops.");
+	fprintf(f, "podlane_ndp_requests_total %" PRIu64 "\n", s.ndp_requests);
 
 	help(f, "podlane_flows", "gauge", "Connections tracked for Services (the conntrack table).");
 	fprintf(f, "podlane_flows %" PRIu64 "\n", s.flows_in_use);

@@ -48,10 +48,10 @@ static int nft_run(const char *script, char *err, size_t errlen)
 	return rc == 0 ? 0 : -1;
 }
 
-/* ip_forward off makes the kernel drop what it should pass back to us. */
-static void check_forwarding(void)
+/* A forwarding sysctl of the node kernel: 1 when unreadable. */
+static int sysctl_on(const char *path)
 {
-	FILE *f = fopen("/proc/sys/net/ipv4/ip_forward", "r");
+	FILE *f = fopen(path, "r");
 	int on = 1;
 
 	if (f != NULL) {
@@ -59,9 +59,23 @@ static void check_forwarding(void)
 			on = 1;
 		fclose(f);
 	}
-	if (!on)
+	return on;
+}
+
+/* ip_forward off makes the kernel drop what it should pass back to us. */
+static void check_forwarding(void)
+{
+	if (!sysctl_on("/proc/sys/net/ipv4/ip_forward"))
 		ctl_warn("net.ipv4.ip_forward is 0: the kernel will not forward Services, "
 			 "hostPorts or outgoing NAT for pods (set it to 1)");
+}
+
+void ctl_nat_check_ipv6_forwarding(void)
+{
+	if (!sysctl_on("/proc/sys/net/ipv6/conf/all/forwarding"))
+		ctl_warn("net.ipv6.conf.all.forwarding is 0: the kernel will not route pods' IPv6 "
+			 "to other nodes and beyond (set it to 1, and accept_ra to 2 where the node "
+			 "takes its own routes from router advertisements)");
 }
 
 int ctl_nat_start(const struct ctl_config *c, char *err, size_t errlen)
@@ -107,14 +121,14 @@ int ctl_nat_start(const struct ctl_config *c, char *err, size_t errlen)
 	return 0;
 }
 
-/* Does podlaned route this prefix elsewhere than to the kernel (a local
- * route, or dev host)? Prefixes inside cluster_cidr are its own (the set
- * holds cluster_cidr whole). */
+/* Does podlaned route this IPv4 prefix elsewhere than to the kernel (a
+ * local route, or dev host)? Prefixes inside cluster_cidr are its own (the
+ * set holds cluster_cidr whole). */
 static bool routed_elsewhere(const struct ctl_route *r)
 {
 	const struct ctl_config *c = &node.cfg;
 
-	return r->used && r->nh.kind != DP_NH_LOCAL &&
+	return r->used && !r->dst.v6 && r->nh.kind != DP_NH_LOCAL &&
 	       !(r->nh.kind == DP_NH_PORT && r->nh.port == dp_host_port()) &&
 	       !(r->plen >= c->cluster_plen &&
 		 ((r->prefix ^ c->cluster_net) & ctl_mask(c->cluster_plen)) == 0);

@@ -1,5 +1,6 @@
 /* Node bring-up: tables, the uplink, the host exception TAP that keeps the
  * node IP in the kernel, and the routes every node has. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,7 +62,7 @@ int ctl_node_tables(const struct ctl_config *c, char *err, size_t errlen)
 	struct rte_hash_parameters hp = {
 		.name = "podlane_ctl_routes",
 		.entries = node.route_cap,
-		.key_len = sizeof(uint64_t),
+		.key_len = sizeof(struct ctl_pfx),
 		.hash_func = rte_jhash,
 		.socket_id = SOCKET_ID_ANY,
 		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE, /* room for every route */
@@ -154,6 +155,16 @@ int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 	 * proxy's rules, where it runs, DNAT before this route matters). */
 	if (c->has_service)
 		ctl_nl_route_add(&b, c->service_net, c->service_plen, 0, idx);
+	/* Dual-stack: the node's IPv6 address, and the pods' IPv6 space
+	 * (cluster_cidr's, else this node's pod_cidr's) via fe80::1, which
+	 * podlaned answers on this port as on pods' ports. */
+	uint8_t gw6[16];
+	inet_pton(AF_INET6, PL_POD_GATEWAY6, gw6);
+	if (c->has_node6)
+		ctl_nl_addr6_add(&b, idx, c->node6_ip, c->node6_plen);
+	if (c->has_pod6)
+		ctl_nl_route6_add(&b, c->has_cluster6 ? c->cluster6_net : c->pod6_net,
+				  c->has_cluster6 ? c->cluster6_plen : c->pod6_plen, gw6, idx);
 	if (idx == 0 || (rc = ctl_nl_batch_send(&b, &failed)) != 0) {
 		snprintf(err, errlen, "host port %s: cannot set node address and routes: %s",
 			 c->host_port, idx == 0 ? "interface missing" : strerror(-rc));
@@ -172,6 +183,25 @@ int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot install the node's routes");
 		return -1;
 	}
+	/* IPv6: this node's unassigned pod addresses are unreachable; the
+	 * node's address is local, its network on the uplink, and what no
+	 * route covers goes to the node kernel, which routes it with its own
+	 * table (there is no IPv6 gateway key). */
+	struct dp_nh_spec unreachable6 = {.kind = DP_NH_UNREACHABLE};
+	struct ctl_pfx pods6 = {.v6 = 1, .plen = c->pod6_plen}, node6 = {.v6 = 1, .plen = 128};
+	struct ctl_pfx net6 = {.v6 = 1, .plen = c->node6_plen}, any6 = {.v6 = 1};
+	memcpy(pods6.a, c->pod6_net, 16);
+	memcpy(node6.a, c->node6_ip, 16);
+	ctl_net6(c->node6_ip, c->node6_plen, net6.a);
+	if ((c->has_pod6 && ctl_route_set_pfx(&pods6, &unreachable6, "system") != 0) ||
+	    (c->has_node6 && (ctl_route_set_pfx(&node6, &local, "system") != 0 ||
+			      ctl_route_set_pfx(&net6, &conn, "system") != 0 ||
+			      ctl_route_set_pfx(&any6, &local, "system") != 0))) {
+		snprintf(err, errlen, "cannot install the node's IPv6 routes");
+		return -1;
+	}
+	if (c->has_node6)
+		ctl_nat_check_ipv6_forwarding();
 	/* Out of the cluster through the kernel, which masquerades (ctl_nat.c);
 	 * what is inside but unknown must not go there too (the kernel routes
 	 * cluster_cidr back to us). */

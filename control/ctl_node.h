@@ -35,12 +35,25 @@ struct ctl_pod {
 	struct mnl_socket *nl; /* a TAP pod's: rtnetlink in its netns (ctl_pods_watch) */
 };
 
+/* A route's destination, either family: the route table's key, zeroed
+ * where unused (pad included). 20 bytes: rte_jhash reads whole 4-byte
+ * words. */
+struct ctl_pfx {
+	uint8_t v6;
+	uint8_t plen;
+	uint8_t pad[2];
+	uint8_t a[16]; /* IPv6, or IPv4 (network order) in the first 4 bytes */
+};
+#define CTL_PFX_STRLEN (CTL_IP6_STRLEN + 4)
+
 /* origin says who owns a route: "system" (node, subnet, gateway), "pod",
- * "static" (route.add) or an agent's name (route.replace_all). */
+ * "static" (route.add) or an agent's name (route.replace_all). prefix and
+ * plen repeat an IPv4 route's dst for the IPv4-only readers (0 for IPv6). */
 struct ctl_route {
 	bool used;
 	uint8_t plen;
 	uint32_t prefix;
+	struct ctl_pfx dst; /* the whole key, either family */
 	bool stale; /* kernel mirror: not seen in the latest dump */
 	char origin[CTL_ORIGIN_LEN];
 	struct dp_nh_spec nh;
@@ -146,25 +159,30 @@ int ctl_ipam_reserve(uint32_t ip);
 void ctl_ipam_release(uint32_t ip);
 uint32_t ctl_ipam_free_count(void);
 
-/* Routes: the control copy (listing, state) and the dataplane's together. */
+/* Routes: the control copy (listing, state) and the dataplane's together.
+ * IPv4 by address; either family by struct ctl_pfx (_pfx). */
 struct ctl_route *ctl_route_find(uint32_t prefix, uint8_t plen);
 int ctl_route_set(uint32_t prefix, uint8_t plen, const struct dp_nh_spec *nh, const char *origin);
 int ctl_route_remove(uint32_t prefix, uint8_t plen);
+struct ctl_route *ctl_route_find_pfx(const struct ctl_pfx *p);
+int ctl_route_set_pfx(const struct ctl_pfx *p, const struct dp_nh_spec *nh, const char *origin);
+int ctl_route_remove_pfx(const struct ctl_pfx *p);
+struct ctl_pfx ctl_pfx4(uint32_t prefix, uint8_t plen);
+const char *ctl_pfx_str(const struct ctl_pfx *p, char buf[CTL_PFX_STRLEN]);
 /* Routes through port (dev PORT) now send to the peer MAC mac. */
 void ctl_routes_follow_mac(uint16_t port, const struct rte_ether_addr *mac);
 json_t *ctl_route_json(const struct ctl_route *r);
 /* "uplink", "host" or the port's DPDK name, as routes name their dev. */
 const char *ctl_port_name(uint16_t pid, char *buf, size_t len);
-/* A route prefix given by a caller: host bits must be clear. */
-int ctl_route_prefix(const char *p, uint32_t *prefix, uint8_t *plen, struct ctl_err *e);
+/* A route prefix given by a caller, IPv4 or IPv6: host bits must be clear. */
+int ctl_route_prefix(const char *s, struct ctl_pfx *p, struct ctl_err *e);
 /* Parse {"prefix": .., "via": ..} or {"prefix": .., "dev": ..}. */
 /* nh for n gateways (at most DP_ECMP_MAX, each a neighbour on the node
  * network, no two alike): one is DP_NH_GATEWAY, more DP_NH_ECMP in address
  * order (the same set is the same route). */
 bool ctl_nh_same(const struct dp_nh_spec *a, const struct dp_nh_spec *b);
 int ctl_nh_gateways(struct dp_nh_spec *nh, const uint32_t *gws, unsigned n, struct ctl_err *e);
-int ctl_route_parse(json_t *o, uint32_t *prefix, uint8_t *plen, struct dp_nh_spec *nh,
-		    struct ctl_err *e);
+int ctl_route_parse(json_t *o, struct ctl_pfx *p, struct dp_nh_spec *nh, struct ctl_err *e);
 
 /* Services (ctl_services.c). Parse an API object (ip, port, protocol,
  * backends and the optional keys) into s, whose backends the caller frees
@@ -289,6 +307,9 @@ void ctl_metrics_stop(void);
 /* The kernel NAT of config masquerade and nat_outgoing: an nftables
  * table of our own (none when both are off). */
 int ctl_nat_start(const struct ctl_config *c, char *err, size_t errlen);
+/* Warns when the node kernel does not forward IPv6: it routes pods'
+ * IPv6 beyond the node (ctl_node_init). */
+void ctl_nat_check_ipv6_forwarding(void);
 /* After the restore at start, then once a second: the clients that keep
  * their address through masquerade follow the routes changed since
  * (nat_outgoing). */

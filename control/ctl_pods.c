@@ -211,17 +211,23 @@ static int vhost_port(const char *id, const char *ifname, uint32_t ip,
 	return 0;
 }
 
-/* A pod's IPv6 address routed to its port (pod_cidr has an IPv6 prefix):
- * its /128, kept out of the route table of the API, which holds IPv4. */
+/* A pod's IPv6 /128 (pod_cidr has an IPv6 prefix): its address, its
+ * route to the port. */
+static struct ctl_pfx pod_pfx6(const struct ctl_pod *p)
+{
+	struct ctl_pfx pfx = {.v6 = 1, .plen = 128};
+
+	ctl_pod_ip6(p->ip, pfx.a);
+	return pfx;
+}
+
 static int pod_route6(const struct ctl_pod *p, uint16_t pid, const struct dp_nh_spec *nh)
 {
-	uint8_t ip6[16];
-
 	if (!node.cfg.has_pod6)
 		return 0;
-	ctl_pod_ip6(p->ip, ip6);
-	dp_port_set_peer6(pid, ip6);
-	return dp_route6_add(ip6, 128, nh);
+	struct ctl_pfx pfx = pod_pfx6(p);
+	dp_port_set_peer6(pid, pfx.a);
+	return ctl_route_set_pfx(&pfx, nh, "pod");
 }
 
 int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
@@ -352,15 +358,14 @@ int ctl_pod_del(struct ctl_pod *p)
 	if (own != NULL && own->nh.kind == DP_NH_PORT && own->nh.port == p->port)
 		ctl_route_remove(p->ip, 32);
 	if (node.cfg.has_pod6) {
-		uint8_t ip6[16];
-		ctl_pod_ip6(p->ip, ip6);
-		dp_route6_del(ip6, 128);
+		struct ctl_pfx pfx = pod_pfx6(p);
+		ctl_route_remove_pfx(&pfx);
 	}
 	for (uint32_t i = 0; node.port_routes[p->port] > 0 && i < node.route_cap; i++) {
 		struct ctl_route *r = &node.routes[i];
 		if (r->used && r->nh.kind == DP_NH_PORT && r->nh.port == p->port) {
 			saved_routes |= strcmp(r->origin, "system") != 0 && strcmp(r->origin, "kernel") != 0;
-			ctl_route_remove(r->prefix, r->plen);
+			ctl_route_remove_pfx(&r->dst);
 		}
 	}
 	dp_commit();

@@ -1,5 +1,6 @@
 /* The route set: the control copy (for listing and the state file) kept
- * in step with the dataplane's LPM. */
+ * in step with the dataplane's tables, IPv4 and IPv6 routes in one set
+ * keyed by struct ctl_pfx. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -9,28 +10,67 @@
 
 #include "ctl_node.h"
 
-static uint64_t key_of(uint32_t prefix, uint8_t plen)
+struct ctl_pfx ctl_pfx4(uint32_t prefix, uint8_t plen)
 {
-	return (uint64_t)prefix << 8 | plen;
+	struct ctl_pfx p = {.plen = plen};
+
+	memcpy(p.a, &prefix, sizeof(prefix));
+	return p;
+}
+
+static uint32_t pfx_ip4(const struct ctl_pfx *p)
+{
+	uint32_t ip;
+
+	memcpy(&ip, p->a, sizeof(ip));
+	return ip;
+}
+
+const char *ctl_pfx_str(const struct ctl_pfx *p, char buf[CTL_PFX_STRLEN])
+{
+	char a[CTL_IP6_STRLEN];
+
+	inet_ntop(p->v6 ? AF_INET6 : AF_INET, p->a, a, sizeof(a));
+	snprintf(buf, CTL_PFX_STRLEN, "%s/%u", a, p->plen);
+	return buf;
+}
+
+struct ctl_route *ctl_route_find_pfx(const struct ctl_pfx *p)
+{
+	int32_t i = rte_hash_lookup(node.route_idx, p);
+	return i < 0 ? NULL : &node.routes[i];
 }
 
 struct ctl_route *ctl_route_find(uint32_t prefix, uint8_t plen)
 {
-	uint64_t k = key_of(prefix, plen);
-	int32_t i = rte_hash_lookup(node.route_idx, &k);
-	return i < 0 ? NULL : &node.routes[i];
+	struct ctl_pfx p = ctl_pfx4(prefix, plen);
+	return ctl_route_find_pfx(&p);
+}
+
+static int dp_set(const struct ctl_pfx *p, const struct dp_nh_spec *nh)
+{
+	return p->v6 ? dp_route6_add(p->a, p->plen, nh) : dp_route_add(pfx_ip4(p), p->plen, nh);
+}
+
+static void dp_unset(const struct ctl_pfx *p)
+{
+	if (p->v6)
+		dp_route6_del(p->a, p->plen);
+	else
+		dp_route_del(pfx_ip4(p), p->plen);
 }
 
 bool ctl_nh_same(const struct dp_nh_spec *a, const struct dp_nh_spec *b)
 {
 	return a->kind == b->kind && a->port == b->port && a->gw == b->gw &&
+	       memcmp(a->gw6, b->gw6, sizeof(a->gw6)) == 0 &&
 	       rte_is_same_ether_addr(&a->mac, &b->mac) && a->n_gw == b->n_gw &&
 	       memcmp(a->gws, b->gws, a->n_gw * sizeof(a->gws[0])) == 0;
 }
 
-int ctl_route_set(uint32_t prefix, uint8_t plen, const struct dp_nh_spec *nh, const char *origin)
+int ctl_route_set_pfx(const struct ctl_pfx *p, const struct dp_nh_spec *nh, const char *origin)
 {
-	struct ctl_route *r = ctl_route_find(prefix, plen);
+	struct ctl_route *r = ctl_route_find_pfx(p);
 	int rc;
 
 	if (r != NULL && ctl_nh_same(&r->nh, nh)) {
@@ -39,13 +79,12 @@ int ctl_route_set(uint32_t prefix, uint8_t plen, const struct dp_nh_spec *nh, co
 	}
 	if (r == NULL && node.n_routes >= node.cfg.max_routes)
 		return -ENOSPC;
-	if ((rc = dp_route_add(prefix, plen, nh)) != 0)
+	if ((rc = dp_set(p, nh)) != 0)
 		return rc;
 	if (r == NULL) {
-		uint64_t k = key_of(prefix, plen);
-		int32_t i = rte_hash_add_key(node.route_idx, &k);
+		int32_t i = rte_hash_add_key(node.route_idx, p);
 		if (i < 0) {
-			dp_route_del(prefix, plen);
+			dp_unset(p);
 			return -ENOSPC;
 		}
 		r = &node.routes[i];
@@ -56,12 +95,19 @@ int ctl_route_set(uint32_t prefix, uint8_t plen, const struct dp_nh_spec *nh, co
 	if (nh->kind == DP_NH_PORT)
 		node.port_routes[nh->port]++;
 	r->used = true;
-	r->prefix = prefix;
-	r->plen = plen;
+	r->dst = *p;
+	r->prefix = p->v6 ? 0 : pfx_ip4(p);
+	r->plen = p->plen;
 	r->nh = *nh;
 	snprintf(r->origin, sizeof(r->origin), "%s", origin);
 	node.routes_gen++;
 	return 0;
+}
+
+int ctl_route_set(uint32_t prefix, uint8_t plen, const struct dp_nh_spec *nh, const char *origin)
+{
+	struct ctl_pfx p = ctl_pfx4(prefix, plen);
+	return ctl_route_set_pfx(&p, nh, origin);
 }
 
 void ctl_routes_follow_mac(uint16_t port, const struct rte_ether_addr *mac)
@@ -72,20 +118,20 @@ void ctl_routes_follow_mac(uint16_t port, const struct rte_ether_addr *mac)
 			continue;
 		struct dp_nh_spec nh = r->nh;
 		nh.mac = *mac;
-		if (ctl_route_set(r->prefix, r->plen, &nh, r->origin) != 0)
+		if (ctl_route_set_pfx(&r->dst, &nh, r->origin) != 0)
 			ctl_warn("route to port %u: cannot take its new MAC", port);
 	}
 	dp_commit();
 }
 
-int ctl_route_remove(uint32_t prefix, uint8_t plen)
+int ctl_route_remove_pfx(const struct ctl_pfx *p)
 {
-	uint64_t k = key_of(prefix, plen);
+	struct ctl_pfx k = *p; /* p may be the entry's own, cleared below */
 	int32_t i = rte_hash_lookup(node.route_idx, &k);
 
 	if (i < 0)
 		return -ENOENT;
-	dp_route_del(prefix, plen);
+	dp_unset(&k);
 	rte_hash_del_key(node.route_idx, &k);
 	if (node.routes[i].nh.kind == DP_NH_PORT)
 		node.port_routes[node.routes[i].nh.port]--;
@@ -93,6 +139,12 @@ int ctl_route_remove(uint32_t prefix, uint8_t plen)
 	node.n_routes--;
 	node.routes_gen++;
 	return 0;
+}
+
+int ctl_route_remove(uint32_t prefix, uint8_t plen)
+{
+	struct ctl_pfx p = ctl_pfx4(prefix, plen);
+	return ctl_route_remove_pfx(&p);
 }
 
 const char *ctl_port_name(uint16_t pid, char *buf, size_t len)
@@ -111,14 +163,14 @@ const char *ctl_port_name(uint16_t pid, char *buf, size_t len)
 
 json_t *ctl_route_json(const struct ctl_route *r)
 {
-	char ip[16], pfx[CTL_PREFIX_STRLEN], name[64];
+	char ip[CTL_IP6_STRLEN], pfx[CTL_PFX_STRLEN], name[64];
 	json_t *o;
 
-	ctl_prefix_str(r->prefix, r->plen, pfx);
-	o = json_pack("{s:s, s:s}", "prefix", pfx, "origin", r->origin);
+	o = json_pack("{s:s, s:s}", "prefix", ctl_pfx_str(&r->dst, pfx), "origin", r->origin);
 	switch (r->nh.kind) {
 	case DP_NH_GATEWAY:
-		json_object_set_new(o, "via", json_string(ctl_ip_str(r->nh.gw, ip)));
+		json_object_set_new(o, "via", json_string(r->dst.v6 ? ctl_ip6_str(r->nh.gw6, ip)
+								 : ctl_ip_str(r->nh.gw, ip)));
 		break;
 	case DP_NH_ECMP: {
 		json_t *via = json_array();
@@ -209,6 +261,28 @@ int ctl_nh_gateways(struct dp_nh_spec *nh, const uint32_t *gws, unsigned n, stru
 	return 0;
 }
 
+/* via of an IPv6 route: one gateway, a neighbour on the node's IPv6
+ * network (ECMP is IPv4's so far). */
+static int via6_nh(json_t *via, struct dp_nh_spec *nh, struct ctl_err *e)
+{
+	const struct ctl_config *c = &node.cfg;
+	const char *v = json_string_value(via);
+
+	memset(nh, 0, sizeof(*nh));
+	if (json_is_array(via))
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "via: one gateway for an IPv6 route (ECMP "
+				"over IPv6 gateways is not supported yet)");
+	if (v == NULL || inet_pton(AF_INET6, v, nh->gw6) != 1)
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "via: '%.64s' is not an IPv6 address (the "
+				"prefix is IPv6)", v ? v : "(not a string)");
+	if (!c->has_node6 || !ctl_in_prefix6(nh->gw6, c->node6_ip, c->node6_plen) ||
+	    memcmp(nh->gw6, c->node6_ip, 16) == 0)
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "via: %s is not a neighbour on the node's "
+				"IPv6 network%s", v, c->has_node6 ? "" : " (node_ip has no IPv6 address)");
+	nh->kind = DP_NH_GATEWAY;
+	return 0;
+}
+
 /* via: one gateway's address, or a list of them (ECMP). */
 static int via_nh(json_t *via, struct dp_nh_spec *nh, struct ctl_err *e)
 {
@@ -226,20 +300,49 @@ static int via_nh(json_t *via, struct dp_nh_spec *nh, struct ctl_err *e)
 	return ctl_nh_gateways(nh, gws, (unsigned)n, e);
 }
 
-int ctl_route_prefix(const char *p, uint32_t *prefix, uint8_t *plen, struct ctl_err *e)
+int ctl_route_prefix(const char *s, struct ctl_pfx *p, struct ctl_err *e)
 {
-	int rc = ctl_parse_prefix(p, prefix, plen, false);
+	uint32_t ip4 = 0;
+	int rc;
 
+	memset(p, 0, sizeof(*p));
+	p->v6 = strchr(s, ':') != NULL;
+	rc = p->v6 ? ctl_parse_prefix6(s, p->a, &p->plen, false)
+		   : ctl_parse_prefix(s, &ip4, &p->plen, false);
+	if (!p->v6)
+		memcpy(p->a, &ip4, sizeof(ip4));
 	if (rc == -2)
-		return ctl_fail(e, PL_E_INVALID_PARAMS, "prefix: %.32s has host bits set", p);
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "prefix: %.64s has host bits set", s);
 	if (rc != 0)
-		return ctl_fail(e, PL_E_INVALID_PARAMS,
-				"prefix: '%.32s' is not an IPv4 prefix like 100.96.244.0/24", p);
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "prefix: '%.64s' is not an %s", s,
+				p->v6 ? "IPv6 prefix like fd00:10:96:f4::/64"
+				      : "IPv4 prefix like 100.96.244.0/24");
+	if (p->v6 && !node.cfg.has_pod6)
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "prefix: %.64s is IPv6 and this node has no "
+				"IPv6 (pod_cidr has no IPv6 prefix)", s);
 	return 0;
 }
 
-int ctl_route_parse(json_t *o, uint32_t *prefix, uint8_t *plen, struct dp_nh_spec *nh,
-		    struct ctl_err *e)
+/* This node's pods have their addresses from pod.add: a route there would
+ * take a free address's (or, after a restart, a pod's) place. */
+static int inside_pods(const struct ctl_pfx *p, const char *s, struct ctl_err *e)
+{
+	const struct ctl_config *c = &node.cfg;
+	char pc[CTL_PFX_STRLEN];
+
+	if (p->v6 ? p->plen >= c->pod6_plen && ctl_in_prefix6(p->a, c->pod6_net, c->pod6_plen)
+		  : p->plen >= c->pod_plen && ((pfx_ip4(p) ^ c->pod_net) & ctl_mask(c->pod_plen)) == 0) {
+		struct ctl_pfx pods = p->v6 ? (struct ctl_pfx){.v6 = 1, .plen = c->pod6_plen}
+					    : ctl_pfx4(c->pod_net, c->pod_plen);
+		if (p->v6)
+			memcpy(pods.a, c->pod6_net, 16);
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "prefix: %s is inside pod_cidr %s (this "
+				"node's pods, routed by pod.add)", s, ctl_pfx_str(&pods, pc));
+	}
+	return 0;
+}
+
+int ctl_route_parse(json_t *o, struct ctl_pfx *pfx, struct dp_nh_spec *nh, struct ctl_err *e)
 {
 	const char *p = json_string_value(json_object_get(o, "prefix"));
 	json_t *via = json_object_get(o, "via"), *dev = json_object_get(o, "dev");
@@ -249,23 +352,19 @@ int ctl_route_parse(json_t *o, uint32_t *prefix, uint8_t *plen, struct dp_nh_spe
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "a route must be an object with prefix and via or dev");
 	if (p == NULL)
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "prefix: missing or not a string");
-	if (ctl_route_prefix(p, prefix, plen, e) != 0)
+	if (ctl_route_prefix(p, pfx, e) != 0 || inside_pods(pfx, p, e) != 0)
 		return -1;
-	/* This node's pods have their /32s from pod.add: a route there would
-	 * take a free address's (or, after a restart, a pod's) place. */
-	if (*plen >= node.cfg.pod_plen &&
-	    ((*prefix ^ node.cfg.pod_net) & ctl_mask(node.cfg.pod_plen)) == 0) {
-		char pc[CTL_PREFIX_STRLEN];
-		return ctl_fail(e, PL_E_INVALID_PARAMS, "prefix: %s is inside pod_cidr %s (this "
-				"node's pods, routed by pod.add)", p,
-				ctl_prefix_str(node.cfg.pod_net, node.cfg.pod_plen, pc));
-	}
 	if ((via == NULL) == (dev == NULL))
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "give exactly one of via or dev for %s", p);
 	if (dev != NULL) {
 		if (!json_is_string(dev))
 			return ctl_fail(e, PL_E_INVALID_PARAMS, "dev: not a string");
-		return dev_nh(json_string_value(dev), nh, e);
+		if (dev_nh(json_string_value(dev), nh, e) != 0)
+			return -1;
+		if (pfx->v6 && nh->kind == DP_NH_CONNECTED && !node.cfg.has_node6)
+			return ctl_fail(e, PL_E_INVALID_PARAMS, "dev: an IPv6 route on the uplink "
+					"needs node_ip's IPv6 address");
+		return 0;
 	}
-	return via_nh(via, nh, e);
+	return pfx->v6 ? via6_nh(via, nh, e) : via_nh(via, nh, e);
 }

@@ -239,14 +239,13 @@ static void restore_routes(json_t *routes)
 
 	dp_route_batch();
 	json_array_foreach(routes, i, o) {
-		uint32_t prefix;
-		uint8_t plen;
+		struct ctl_pfx pfx;
 		struct dp_nh_spec nh;
 		struct ctl_err e = {.msg = "route table full"};
 		const char *origin = json_string_value(json_object_get(o, "origin"));
 
-		if (ctl_route_parse(o, &prefix, &plen, &nh, &e) != 0 ||
-		    ctl_route_set(prefix, plen, &nh, origin ? origin : "static") != 0)
+		if (ctl_route_parse(o, &pfx, &nh, &e) != 0 ||
+		    ctl_route_set_pfx(&pfx, &nh, origin ? origin : "static") != 0)
 			ctl_warn("state: route entry %zu not restored: %s", i, e.msg);
 	}
 	dp_commit();

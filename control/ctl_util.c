@@ -54,8 +54,10 @@ int ctl_parse_prefix6(const char *s, uint8_t ip[16], uint8_t *plen, bool host_bi
 		return -1;
 	strcpy(buf, s);
 	slash = strchr(buf, '/');
+	/* Digits only, no leading zero: strtol would take " 64", "+64", "064". */
 	if (slash == NULL || strlen(slash + 1) < 1 || strlen(slash + 1) > 3 ||
-	    strspn(slash + 1, "0123456789") != strlen(slash + 1))
+	    strspn(slash + 1, "0123456789") != strlen(slash + 1) ||
+	    (slash[1] == '0' && slash[2] != '\0'))
 		return -1;
 	*slash = '\0';
 	long l = strtol(slash + 1, NULL, 10);
@@ -66,6 +68,13 @@ int ctl_parse_prefix6(const char *s, uint8_t ip[16], uint8_t *plen, bool host_bi
 		if (!host_bits_ok && (ip[bit / 8] & (0x80 >> (bit % 8))))
 			return -2;
 	return 0;
+}
+
+void ctl_net6(const uint8_t ip[16], uint8_t plen, uint8_t net[16])
+{
+	memset(net, 0, 16);
+	for (unsigned bit = 0; bit < plen; bit++)
+		net[bit / 8] |= ip[bit / 8] & (0x80 >> (bit % 8));
 }
 
 bool ctl_in_prefix6(const uint8_t ip[16], const uint8_t net[16], uint8_t plen)

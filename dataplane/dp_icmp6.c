@@ -1,7 +1,8 @@
 /* ICMPv6 errors (RFC 4443): time exceeded, destination unreachable and
- * packet too big, from the pods' gateway fe80::1: the only senders of
- * IPv6 podlaned routes are the pods on its own ports, for whom that is
- * the address of the link the packet came in on, as RFC 4443 2.2 asks.
+ * packet too big, from the address of the link the packet came in on, as
+ * RFC 4443 2.2 asks: the pods' gateway fe80::1 for what came from a pod
+ * or the node kernel (each on a port of its own), the node's IPv6 address
+ * for what came from the node network.
  * Rate limited with IPv4's errors (dp_icmp.c). */
 #include "dp_ip6.h"
 
@@ -18,10 +19,9 @@ struct icmp6_hdr {
  * multicast address or from one that is not a unicast source. */
 static bool may_answer(const struct rte_mbuf *orig, const struct rte_ipv6_hdr *ip)
 {
-	static const uint8_t unspecified[16];
 	uint8_t type;
 
-	if (ip->src_addr[0] == 0xff || dp_ip6_eq(ip->src_addr, unspecified) ||
+	if (ip->src_addr[0] == 0xff || dp_ip6_eq(ip->src_addr, dp_ip6_unspecified) ||
 	    ip->dst_addr[0] == 0xff)
 		return false;
 	if (ip->proto == IPPROTO_ICMPV6) {
@@ -59,7 +59,7 @@ void dp_icmp6_error(struct dp_worker *w, struct rte_mbuf *orig, uint8_t type, ui
 	ip->payload_len = rte_cpu_to_be_16((uint16_t)(sizeof(*icmp) + quote));
 	ip->proto = IPPROTO_ICMPV6;
 	ip->hop_limits = 64;
-	memcpy(ip->src_addr, dp_ip6_gateway, 16);
+	memcpy(ip->src_addr, orig->port == dp.uplink ? dp.cfg.node_ip6 : dp_ip6_gateway, 16);
 	memcpy(ip->dst_addr, oip->src_addr, 16);
 	*icmp = (struct icmp6_hdr){.type = type, .code = code, .param = rte_cpu_to_be_32(param)};
 	/* The quote may span segments (a chained frame from vhost-user). */

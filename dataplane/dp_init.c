@@ -80,6 +80,17 @@ int dp_init_tables(const struct dp_config *c, char *err, size_t errlen)
 		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF,
 	};
 	dp.neigh_hash = rte_hash_create(&hp);
+	dp.neigh6_hash = NULL;
+	memset(dp.neigh6, 0, sizeof(dp.neigh6));
+	if (c->ipv6) {
+		hp.name = "podlane_neigh6";
+		hp.entries = DP_MAX_NEIGH6;
+		hp.key_len = 16;
+		if ((dp.neigh6_hash = rte_hash_create(&hp)) == NULL) {
+			snprintf(err, errlen, "cannot create the IPv6 neighbour table");
+			return -1;
+		}
+	}
 	dp.neigh_queued = 0;
 	dp.slowpath = rte_ring_create("podlane_slowpath", DP_SLOWPATH_RING, SOCKET_ID_ANY,
 				      RING_F_SC_DEQ);

@@ -2,14 +2,15 @@
  * destinations the parse stage left (dp_ip6_accept), and the policy guard:
  * IPv6 has no NetworkPolicy stage yet, so a pod that a policy isolates
  * sends and receives no IPv6 at all, rather than all of it (counted as
- * policy drops). Runs on worker lcores. */
+ * policy drops), but from its node (the host port), which Kubernetes
+ * always allows. Runs on worker lcores. */
 #include "dp_ip6.h"
 
 static inline bool refused(const struct dp_port *in, uint32_t hop)
 {
 	if (in->pol_iso & (1u << DP_POL_EGRESS))
 		return true;
-	if (hop == DP_HOP_NONE || dp.nh[hop].kind != DP_NH_PORT)
+	if (hop == DP_HOP_NONE || dp.nh[hop].kind != DP_NH_PORT || in->kind == DP_PORT_HOST)
 		return false;
 	return __atomic_load_n(&dp.ports[dp.nh[hop].port].pol_iso, __ATOMIC_RELAXED) &
 	       (1u << DP_POL_INGRESS);

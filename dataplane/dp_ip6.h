@@ -12,6 +12,7 @@
  * 169.254.1.1 is by proxy ARP, and the source of the errors podlaned
  * sends to the pods on its ports. */
 static const uint8_t dp_ip6_gateway[16] = {0xfe, 0x80, [15] = 1};
+static const uint8_t dp_ip6_unspecified[16]; /* :: */
 
 static inline struct rte_ipv6_hdr *dp_ip6_hdr(const struct rte_mbuf *m)
 {
@@ -43,9 +44,10 @@ static inline enum dp_drop dp_ip6_check(const struct rte_mbuf *m, const struct r
 	return DP_DROP_MAX;
 }
 
-/* An IPv6 frame from pod port in: to its link (NDP, its gateway) for
- * dp_ndp.c; else dropped with its reason, or appended to v with its
- * lookup key. A pod sends only from its own address. */
+/* An IPv6 frame from a pod's port, the host port or the uplink: to its
+ * link (NDP, the gateway) for dp_ndp.c; else dropped with its reason, or
+ * appended to v with its lookup key. A pod sends only from its own
+ * address (the node kernel and the node network from any). */
 static inline void dp_ip6_accept(struct dp_worker *w, const struct dp_port *in,
 				 struct rte_mbuf *m, struct dp_pkts6 *v)
 {
@@ -53,11 +55,15 @@ static inline void dp_ip6_accept(struct dp_worker *w, const struct dp_port *in,
 	enum dp_drop why = dp_ip6_check(m, ip);
 
 	if (likely(why == DP_DROP_MAX)) {
-		if (unlikely(dp_ip6_link_scope(ip->dst_addr))) {
+		/* The node network's advertisements come to the node's address. */
+		if (unlikely(dp_ip6_link_scope(ip->dst_addr)) ||
+		    (in->kind == DP_PORT_UPLINK && ip->proto == IPPROTO_ICMPV6 &&
+		     m->data_len > sizeof(struct rte_ether_hdr) + sizeof(*ip) &&
+		     *(const uint8_t *)(ip + 1) == DP_ICMP6_NA)) {
 			dp_ndp_input(w, m->port, m);
 			return;
 		}
-		if (!dp_ip6_eq(ip->src_addr, in->peer_ip6))
+		if (in->kind == DP_PORT_POD && !dp_ip6_eq(ip->src_addr, in->peer_ip6))
 			why = DP_DROP_SPOOFED;
 	}
 	if (unlikely(why != DP_DROP_MAX)) {

@@ -1,6 +1,7 @@
 /* The IPv6 output stage: per next hop, hop limit, the output port's MTU
  * (routers never fragment IPv6: a "packet too big" goes back instead), the
- * MAC rewrite and the transmit buffer. Runs on worker lcores. */
+ * MAC rewrite and the transmit buffer, or the control thread when a next
+ * hop on the uplink has no MAC yet (dp_neigh.c). Runs on worker lcores. */
 #include "dp_ip6.h"
 
 static void unreachable(struct dp_worker *w, struct rte_mbuf *m)
@@ -31,10 +32,20 @@ void dp_ip6_output_one(struct dp_worker *w, struct rte_mbuf *m, uint32_t hop, bo
 	switch (nh->kind) {
 	case DP_NH_PORT:
 		break;
+	case DP_NH_LOCAL: /* the node's own address: its kernel's */
+		if (unlikely(m->port == dp.host)) {
+			dp_drop(w, m, DP_DROP_NOT_FOR_US);
+			return;
+		}
+		dp_emit(w, m, dp.host, &dp.ports[dp.host].peer_mac, hop);
+		return;
 	case DP_NH_DROP:
 		dp_drop(w, m, DP_DROP_BLACKHOLE);
 		return;
-	default: /* unreachable; IPv6 routes take no other kind yet */
+	case DP_NH_GATEWAY:
+	case DP_NH_CONNECTED:
+		break;
+	default: /* unreachable */
 		unreachable(w, m);
 		return;
 	}
@@ -43,14 +54,24 @@ void dp_ip6_output_one(struct dp_worker *w, struct rte_mbuf *m, uint32_t hop, bo
 		dp_drop(w, m, DP_DROP_TTL_EXCEEDED);
 		return;
 	}
-	uint16_t mtu = __atomic_load_n(&dp.ports[nh->port].mtu, __ATOMIC_RELAXED);
+	uint16_t port = nh->kind == DP_NH_PORT ? nh->port : dp.uplink;
+	uint16_t mtu = __atomic_load_n(&dp.ports[port].mtu, __ATOMIC_RELAXED);
 	if (unlikely(!fits(m, ip, mtu))) {
 		dp_icmp6_error(w, m, DP_ICMP6_PACKET_TOO_BIG, 0, mtu);
 		dp_drop(w, m, DP_DROP_MTU_EXCEEDED);
 		return;
 	}
 	ip->hop_limits -= decrement; /* the errors quote it as it came; no header sum */
-	dp_send_to(w, m, nh->port, &nh->mac);
+	if (likely(nh->kind == DP_NH_PORT)) {
+		dp_send_to(w, m, port, &nh->mac);
+		return;
+	}
+	/* On the uplink: the gateway's MAC, or the destination's on the
+	 * node network; unknown yet, the control thread asks (NDP). */
+	uint64_t word = dp_neigh6_mac_word(nh->kind == DP_NH_GATEWAY ? nh->gw6 : ip->dst_addr);
+	struct rte_ether_addr mac;
+	dp_mac_from_word(word, &mac);
+	dp_emit(w, m, port, word & DP_NEIGH_VALID ? &mac : NULL, hop);
 }
 
 void dp_ip6_output(struct dp_worker *w, struct dp_pkts6 *v)

@@ -15,11 +15,21 @@ static inline bool mac_eq(const struct rte_ether_addr *a, const struct rte_ether
 
 enum l2_verdict { L2_TAKEN, L2_IP4, L2_IP6 };
 
-/* A pod's IPv6 frame, when pods have IPv6 addresses. */
-static inline bool pod_ip6(const struct dp_port *in, uint16_t type)
+/* An IPv6 frame podlaned routes, when pods have IPv6 addresses: a pod's,
+ * or the node kernel's to them (the host port). */
+static inline bool routed_ip6(const struct dp_port *in, uint16_t type)
 {
-	return type == RTE_BE16(RTE_ETHER_TYPE_IPV6) && in->kind == DP_PORT_POD &&
+	return type == RTE_BE16(RTE_ETHER_TYPE_IPV6) && in->kind != DP_PORT_UPLINK &&
 	       dp.fib6_active != NULL;
+}
+
+/* The solicited-node group of fe80::1 (ff02::1:ff00:1): how a pod or the
+ * node kernel first asks for the gateway's MAC. Other addresses ending
+ * in 00:00:01 share it (dp_ndp.c tells them apart). */
+static inline bool gateway_group(const struct rte_ether_addr *a)
+{
+	static const struct rte_ether_addr g = {{0x33, 0x33, 0xff, 0, 0, 1}};
+	return rte_is_same_ether_addr(a, &g);
 }
 
 /* What m is for routing (IPv4, IPv6), or L2_TAKEN: consumed. */
@@ -42,6 +52,8 @@ static inline enum l2_verdict l2_input(struct dp_worker *w, const struct dp_port
 		/* The kernel addressed its own neighbour on the node network:
 		 * it is an L2 host there, so its frame goes out as it is. */
 		if (!mac_eq(&eth->dst_addr, &in->mac)) {
+			if (routed_ip6(in, type) && gateway_group(&eth->dst_addr))
+				return L2_IP6;
 			dp_tx(w, dp.uplink, m);
 			return L2_TAKEN;
 		}
@@ -55,7 +67,10 @@ static inline enum l2_verdict l2_input(struct dp_worker *w, const struct dp_port
 			return L2_TAKEN;
 		}
 		if (type != RTE_BE16(RTE_ETHER_TYPE_IPV4)) {
-			dp_tx(w, dp.host, m); /* IPv6 and the rest: the kernel's */
+			if (type == RTE_BE16(RTE_ETHER_TYPE_IPV6) && dp.cfg.has_node6 &&
+			    dp.fib6_active != NULL)
+				return L2_IP6;
+			dp_tx(w, dp.host, m); /* the rest: the kernel's */
 			return L2_TAKEN;
 		}
 		break;
@@ -63,7 +78,7 @@ static inline enum l2_verdict l2_input(struct dp_worker *w, const struct dp_port
 		if (!mac_eq(&eth->dst_addr, &in->mac)) {
 			/* A pod's neighbour solicitation for its gateway
 			 * goes to a multicast MAC. */
-			if (pod_ip6(in, type) && rte_is_multicast_ether_addr(&eth->dst_addr))
+			if (routed_ip6(in, type) && rte_is_multicast_ether_addr(&eth->dst_addr))
 				return L2_IP6;
 			dp_drop(w, m, DP_DROP_NOT_FOR_US);
 			return L2_TAKEN;
@@ -71,7 +86,7 @@ static inline enum l2_verdict l2_input(struct dp_worker *w, const struct dp_port
 	}
 	if (likely(type == RTE_BE16(RTE_ETHER_TYPE_IPV4)))
 		return L2_IP4;
-	if (pod_ip6(in, type))
+	if (routed_ip6(in, type))
 		return L2_IP6;
 	dp_drop(w, m, DP_DROP_NOT_IPV4);
 	return L2_TAKEN;

@@ -1,9 +1,13 @@
-/* A pod's IPv6 frames to its link: neighbour solicitations for its
- * gateway fe80::1 answered with the port's MAC (what proxy ARP does for
- * 169.254.1.1), echo requests to the gateway answered; a pod's neighbour
- * advertisement for an address not its own is a spoof; the rest (MLD
- * reports, router solicitations, solicitations for other addresses) is
- * not for us. Checks as RFC 4861 7.1.1 asks. Runs on worker lcores. */
+/* IPv6 frames to the link of a pod or of the node kernel (the host port),
+ * and the node network's NDP (the uplink, below), and solicitations of
+ * the uplink's IPv6 neighbours (dp_ndp_solicit). On pods' and the host's:
+ * neighbour solicitations for the gateway fe80::1 answered with the
+ * port's MAC (what proxy ARP does for 169.254.1.1), echo requests to the
+ * gateway answered; a pod's neighbour advertisement for an address not its
+ * own is a spoof; the rest (MLD reports, router solicitations,
+ * solicitations for other addresses) is not for us, or, from the node
+ * kernel, for its neighbours on the node network (the uplink). Checks as
+ * RFC 4861 7.1.1 asks. Runs on worker lcores. */
 #include "dp_ip6.h"
 
 struct ndp_msg {
@@ -27,13 +31,12 @@ struct ndp_lladdr_opt {
 static void advertise(struct dp_worker *w, uint16_t port, struct rte_mbuf *m)
 {
 	static const uint8_t all_nodes[16] = {0xff, 0x02, [15] = 1};
-	static const uint8_t unspecified[16];
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(eth + 1);
 	struct ndp_msg *na = (struct ndp_msg *)(ip + 1);
 	struct ndp_lladdr_opt *opt = (struct ndp_lladdr_opt *)(na + 1);
 	const struct rte_ether_addr *mac = &dp.ports[port].mac;
-	bool dad = dp_ip6_eq(ip->src_addr, unspecified);
+	bool dad = dp_ip6_eq(ip->src_addr, dp_ip6_unspecified);
 	uint32_t len = sizeof(*eth) + sizeof(*ip) + sizeof(*na) + sizeof(*opt);
 
 	if (rte_pktmbuf_trim(m, (uint16_t)(m->pkt_len - len)) != 0) {
@@ -76,16 +79,88 @@ static void echo_reply(struct dp_worker *w, uint16_t port, struct rte_mbuf *m)
 	dp_tx(w, port, m);
 }
 
+struct rte_mbuf *dp_ndp_solicit(uint16_t port, const uint8_t target[16])
+{
+	if (port >= DP_MAX_PORTS || !dp.cfg.has_node6)
+		return NULL;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(dp.pool);
+	if (m == NULL)
+		return NULL;
+	const struct rte_ether_addr *mac = &dp.ports[port].mac;
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)rte_pktmbuf_append(
+		m, sizeof(*eth) + sizeof(struct rte_ipv6_hdr) + sizeof(struct ndp_msg) +
+			   sizeof(struct ndp_lladdr_opt));
+	struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(eth + 1);
+	struct ndp_msg *ns = (struct ndp_msg *)(ip + 1);
+	struct ndp_lladdr_opt *opt = (struct ndp_lladdr_opt *)(ns + 1);
+	/* The target's solicited-node group, ff02::1:ffXX:XXXX. */
+	static const uint8_t group[13] = {0xff, 0x02, [11] = 1, [12] = 0xff};
+
+	eth->dst_addr = (struct rte_ether_addr){{0x33, 0x33, 0xff, target[13], target[14], target[15]}};
+	rte_ether_addr_copy(mac, &eth->src_addr);
+	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV6);
+	ip->vtc_flow = RTE_BE32(6u << 28);
+	ip->payload_len = rte_cpu_to_be_16((uint16_t)(sizeof(*ns) + sizeof(*opt)));
+	ip->proto = IPPROTO_ICMPV6;
+	ip->hop_limits = 255;
+	memcpy(ip->src_addr, dp.cfg.node_ip6, 16);
+	memcpy(ip->dst_addr, group, sizeof(group));
+	memcpy(ip->dst_addr + 13, target + 13, 3);
+	*ns = (struct ndp_msg){.type = DP_ICMP6_NS};
+	memcpy(ns->target, target, 16);
+	opt->type = 1; /* source link-layer address */
+	opt->len = 1;
+	memcpy(opt->mac, mac->addr_bytes, RTE_ETHER_ADDR_LEN);
+	ns->cksum = rte_ipv6_udptcp_cksum(ip, ns);
+	return m;
+}
+
+/* From the node network: an advertisement to our MAC answers a
+ * solicitation of ours or the node kernel's: the control thread learns it
+ * and hands it to the kernel (dp_neigh.c); all else there is the node
+ * kernel's (it answers solicitations of the node's address itself). */
+static void uplink_ndp(struct dp_worker *w, struct rte_mbuf *m)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(eth + 1);
+	const struct ndp_msg *na = (const struct ndp_msg *)(ip + 1);
+	uint32_t plen = rte_be_to_cpu_16(ip->payload_len);
+
+	if (ip->proto == IPPROTO_ICMPV6 && plen >= sizeof(*na) && na->type == DP_ICMP6_NA &&
+	    rte_is_same_ether_addr(&eth->dst_addr, &dp.ports[m->port].mac) &&
+	    m->data_len >= sizeof(*eth) + sizeof(*ip) + plen && ip->hop_limits == 255 &&
+	    rte_ipv6_udptcp_cksum_verify(ip, na) == 0) {
+		m->hash.usr = DP_PUNT_NA;
+		dp_punt(w, m);
+		return;
+	}
+	dp_tx(w, dp.host, m);
+}
+
+/* What we do not answer: the node kernel's goes on to the node network
+ * (it is a host there: its solicitations share fe80::1's group), a pod's
+ * is dropped. */
+static void not_ours(struct dp_worker *w, uint16_t port, struct rte_mbuf *m)
+{
+	if (port == dp.host)
+		dp_tx(w, dp.uplink, m);
+	else
+		dp_drop(w, m, DP_DROP_NOT_FOR_US);
+}
+
 void dp_ndp_input(struct dp_worker *w, uint16_t port, struct rte_mbuf *m)
 {
-	static const uint8_t unspecified[16];
 	struct rte_ipv6_hdr *ip = dp_ip6_hdr(m);
 	struct ndp_msg *msg = (struct ndp_msg *)(ip + 1);
 	uint32_t plen = rte_be_to_cpu_16(ip->payload_len);
 	const struct dp_port *p = &dp.ports[port];
 
+	if (p->kind == DP_PORT_UPLINK) {
+		uplink_ndp(w, m);
+		return;
+	}
 	if (ip->proto != IPPROTO_ICMPV6 || plen < 8) {
-		dp_drop(w, m, DP_DROP_NOT_FOR_US);
+		not_ours(w, port, m);
 		return;
 	}
 	/* One segment holds it all (a pod's NDP is short); the sum is good. */
@@ -100,23 +175,24 @@ void dp_ndp_input(struct dp_worker *w, uint16_t port, struct rte_mbuf *m)
 			dp_drop(w, m, DP_DROP_NDP_INVALID);
 			return;
 		}
-		if (!dp_ip6_link_scope(ip->src_addr) && !dp_ip6_eq(ip->src_addr, unspecified) &&
-		    !dp_ip6_eq(ip->src_addr, p->peer_ip6)) {
+		if (p->kind == DP_PORT_POD && !dp_ip6_link_scope(ip->src_addr) &&
+		    !dp_ip6_eq(ip->src_addr, dp_ip6_unspecified) && !dp_ip6_eq(ip->src_addr, p->peer_ip6)) {
 			dp_drop(w, m, DP_DROP_SPOOFED);
 			return;
 		}
 		if (!dp_ip6_eq(msg->target, dp_ip6_gateway)) {
-			dp_drop(w, m, DP_DROP_NOT_FOR_US);
+			not_ours(w, port, m);
 			return;
 		}
 		advertise(w, port, m);
 		return;
 	case DP_ICMP6_NA:
 		/* A pod may advertise its own address, no other. */
-		if (plen >= sizeof(*msg) && !dp_ip6_eq(msg->target, p->peer_ip6))
+		if (p->kind == DP_PORT_POD && plen >= sizeof(*msg) &&
+		    !dp_ip6_eq(msg->target, p->peer_ip6))
 			dp_drop(w, m, DP_DROP_SPOOFED);
 		else
-			dp_drop(w, m, DP_DROP_NOT_FOR_US);
+			not_ours(w, port, m);
 		return;
 	case DP_ICMP6_ECHO_REQUEST:
 		if (dp_ip6_eq(ip->dst_addr, dp_ip6_gateway) && msg->code == 0) {
@@ -127,5 +203,5 @@ void dp_ndp_input(struct dp_worker *w, uint16_t port, struct rte_mbuf *m)
 	default:
 		break;
 	}
-	dp_drop(w, m, DP_DROP_NOT_FOR_US);
+	not_ours(w, port, m);
 }

@@ -1,7 +1,8 @@
-/* Neighbour table of the uplink, owned by the control thread: workers look
+/* Neighbour tables of the uplink, owned by the control thread: workers look
  * MACs up lock-free and hand over what they cannot resolve; here we send
- * ARP requests, hold a few packets per neighbour, learn replies and age
- * entries. */
+ * ARP requests (IPv4) and neighbour solicitations (IPv6: dp.neigh6[],
+ * NDP), hold a few packets per neighbour, learn replies and age entries,
+ * the same way for both. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <rte_cycles.h>
 #include <rte_ip.h>
 
+#include "dp_ip6.h"
 #include "dp_nat.h"
 
 #define NEIGH_REACHABLE_S 60 /* then re-probed while still used */
@@ -63,15 +65,47 @@ static struct dp_neigh *neigh_get(uint32_t ip, bool create)
 	return &dp.neigh[i];
 }
 
+static struct dp_neigh *neigh6_get(const uint8_t *ip6, bool create)
+{
+	uint32_t key[4]; /* aligned: ip6 may be a packet's, rte_jhash reads words */
+
+	if (dp.neigh6_hash == NULL)
+		return NULL;
+	memcpy(key, ip6, sizeof(key));
+	int32_t i = rte_hash_lookup(dp.neigh6_hash, key);
+
+	if (i >= 0)
+		return &dp.neigh6[i];
+	if (!create)
+		return NULL;
+	i = rte_hash_add_key(dp.neigh6_hash, key);
+	if (i < 0)
+		return NULL;
+	memset(&dp.neigh6[i], 0, sizeof(dp.neigh6[i]));
+	memcpy(dp.neigh6[i].ip6, ip6, 16);
+	dp.neigh6[i].v6 = true;
+	return &dp.neigh6[i];
+}
+
+static const char *neigh_str(const struct dp_neigh *n, char b[INET6_ADDRSTRLEN])
+{
+	return n->v6 ? inet_ntop(AF_INET6, n->ip6, b, INET6_ADDRSTRLEN)
+		     : inet_ntop(AF_INET, &n->ip, b, INET6_ADDRSTRLEN);
+}
+
 static void neigh_request(struct dp_neigh *n)
 {
-	struct rte_mbuf *m = dp_arp_request(dp.uplink, n->ip);
+	struct rte_mbuf *m = n->v6 ? dp_ndp_solicit(dp.uplink, n->ip6)
+				   : dp_arp_request(dp.uplink, n->ip);
 
 	n->last_req = rte_get_tsc_cycles();
 	n->probes++;
 	if (m == NULL)
 		return;
-	dp.arp_requests++;
+	if (n->v6)
+		dp.ndp_requests++;
+	else
+		dp.arp_requests++;
 	slowpath_tx(dp.uplink, m);
 }
 
@@ -84,26 +118,32 @@ static void neigh_send(uint64_t word, struct rte_mbuf *m)
 	slowpath_tx(dp.uplink, m);
 }
 
+/* n answered (ARP or NDP) with mac: valid, and what waited sent. Only
+ * neighbours we asked about get here: a flood of unsolicited replies must
+ * not fill the table or redirect traffic. */
+static void neigh_confirm(struct dp_neigh *n, const uint8_t mac[RTE_ETHER_ADDR_LEN])
+{
+	uint64_t word = DP_NEIGH_VALID;
+
+	for (int i = 0; i < RTE_ETHER_ADDR_LEN; i++)
+		word |= (uint64_t)mac[i] << (8 * i);
+	__atomic_store_n(&n->mac_word, word, __ATOMIC_RELEASE);
+	n->confirmed = rte_get_tsc_cycles();
+	n->probes = 0;
+	for (uint8_t i = 0; i < n->n_queued; i++)
+		neigh_send(word, n->queue[i]);
+	dp.neigh_queued -= n->n_queued;
+	n->n_queued = 0;
+}
+
 static void neigh_learn(struct rte_mbuf *m)
 {
 	struct rte_arp_hdr *arp =
 		rte_pktmbuf_mtod_offset(m, struct rte_arp_hdr *, sizeof(struct rte_ether_hdr));
-	/* Only neighbours we asked about: a flood of unsolicited replies must
-	 * not fill the table or redirect traffic. */
 	struct dp_neigh *n = neigh_get(arp->arp_data.arp_sip, false);
 
-	if (n != NULL) {
-		uint64_t word = DP_NEIGH_VALID;
-		for (int i = 0; i < RTE_ETHER_ADDR_LEN; i++)
-			word |= (uint64_t)arp->arp_data.arp_sha.addr_bytes[i] << (8 * i);
-		__atomic_store_n(&n->mac_word, word, __ATOMIC_RELEASE);
-		n->confirmed = rte_get_tsc_cycles();
-		n->probes = 0;
-		for (uint8_t i = 0; i < n->n_queued; i++)
-			neigh_send(word, n->queue[i]);
-		dp.neigh_queued -= n->n_queued;
-		n->n_queued = 0;
-	}
+	if (n != NULL)
+		neigh_confirm(n, arp->arp_data.arp_sha.addr_bytes);
 	/* The kernel may have asked too (it shares the node IP and MAC). */
 	if (arp->arp_data.arp_tip == dp.cfg.node_ip)
 		slowpath_tx(dp.host, m);
@@ -111,18 +151,40 @@ static void neigh_learn(struct rte_mbuf *m)
 		rte_pktmbuf_free(m);
 }
 
-/* The address to resolve for a punted packet: its next hop's gateway,
+/* A neighbour advertisement from the node network (dp_ndp.c checked its
+ * length and sum): its target's MAC from the target link-layer address
+ * option. The node kernel gets it too: it shares the node's address. */
+static void neigh6_learn(struct rte_mbuf *m)
+{
+	const uint8_t *p = (const uint8_t *)(dp_ip6_hdr(m) + 1), *mac = NULL;
+	uint32_t len = rte_be_to_cpu_16(dp_ip6_hdr(m)->payload_len);
+
+	/* type, code, sum, flags (8 bytes), the target (16), then options
+	 * of len units of 8 bytes */
+	for (uint32_t at = 24; at + 8 <= len && p[at + 1] != 0; at += p[at + 1] * 8u)
+		if (p[at] == 2 && p[at + 1] == 1)
+			mac = p + at + 2;
+	struct dp_neigh *n = neigh6_get(p + 8, false);
+	if (n != NULL && mac != NULL)
+		neigh_confirm(n, mac);
+	slowpath_tx(dp.host, m);
+}
+
+/* The neighbour to resolve for a punted packet: its next hop's gateway,
  * or its destination on the node network. */
-static uint32_t punted_next_ip(const struct rte_mbuf *m)
+static struct dp_neigh *punted_neigh(const struct rte_mbuf *m)
 {
 	const struct dp_nh *nh = &dp.nh[m->hash.usr];
+	bool gw = nh->kind == DP_NH_GATEWAY;
 
-	return nh->kind == DP_NH_GATEWAY ? nh->gw : dp_ip4_hdr(m)->dst_addr;
+	if (rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV6))
+		return neigh6_get(gw ? nh->gw6 : dp_ip6_hdr(m)->dst_addr, true);
+	return neigh_get(gw ? nh->gw : dp_ip4_hdr(m)->dst_addr, true);
 }
 
 static void neigh_resolve(struct rte_mbuf *m)
 {
-	struct dp_neigh *n = neigh_get(punted_next_ip(m), true);
+	struct dp_neigh *n = punted_neigh(m);
 
 	if (n == NULL) {
 		DP_LOG_LIMITED(WARNING, "neighbour table full: dropping packets to unresolved next hops");
@@ -177,15 +239,12 @@ void dp_slowpath_run(void)
 			struct rte_ether_hdr *eth = rte_pktmbuf_mtod(pkts[i], struct rte_ether_hdr *);
 			if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP))
 				neigh_learn(pkts[i]);
+			else if (pkts[i]->hash.usr == DP_PUNT_NA)
+				neigh6_learn(pkts[i]);
 			else
 				neigh_resolve(pkts[i]);
 		}
 	}
-}
-
-static const char *ip_str(uint32_t ip, char b[INET_ADDRSTRLEN])
-{
-	return inet_ntop(AF_INET, &ip, b, INET_ADDRSTRLEN);
 }
 
 int dp_neigh_ecmp_watch(uint32_t ip, bool on)
@@ -249,7 +308,8 @@ int dp_neigh_import(uint32_t ip, const struct rte_ether_addr *mac)
 static void neigh_age(struct dp_neigh *n, uint64_t now, uint64_t hz)
 {
 	uint64_t word = n->mac_word;
-	char b[INET_ADDRSTRLEN];
+	const char *by = n->v6 ? "NDP" : "ARP";
+	char b[INET6_ADDRSTRLEN];
 
 	if (now - n->last_req < hz)
 		return;
@@ -262,8 +322,8 @@ static void neigh_age(struct dp_neigh *n, uint64_t now, uint64_t hz)
 			neigh_request(n);
 			return;
 		}
-		DP_LOG_LIMITED(WARNING, "neighbour %s: no ARP reply after %u requests, "
-			       "%u queued packet(s) dropped", ip_str(n->ip, b),
+		DP_LOG_LIMITED(WARNING, "neighbour %s: no %s reply after %u requests, "
+			       "%u queued packet(s) dropped", neigh_str(n, b), by,
 			       NEIGH_MAX_PROBES, n->n_queued);
 		for (uint8_t i = 0; i < n->n_queued; i++)
 			slowpath_drop(n->queue[i], DP_DROP_ARP_FAILED);
@@ -278,11 +338,11 @@ static void neigh_age(struct dp_neigh *n, uint64_t now, uint64_t hz)
 		neigh_request(n); /* still used meanwhile, as the kernel's STALE */
 	else {
 		if (n->ecmp_refs)
-			DP_LOG_LIMITED(WARNING, "ECMP gateway %s: stopped answering ARP, its flows "
-				       "move to the other gateways", ip_str(n->ip, b));
+			DP_LOG_LIMITED(WARNING, "ECMP gateway %s: stopped answering %s, its flows "
+				       "move to the other gateways", neigh_str(n, b), by);
 		else
-			DP_LOG_LIMITED(INFO, "neighbour %s: stopped answering ARP, forgotten",
-				       ip_str(n->ip, b));
+			DP_LOG_LIMITED(INFO, "neighbour %s: stopped answering %s, forgotten",
+				       neigh_str(n, b), by);
 		__atomic_store_n(&n->mac_word, 0, __ATOMIC_RELEASE);
 		n->probes = 0;
 	}
@@ -293,4 +353,7 @@ void dp_neigh_age(uint64_t now, uint64_t hz)
 	for (uint32_t i = 0; i < DP_MAX_NEIGH; i++)
 		if (dp.neigh[i].ip != 0)
 			neigh_age(&dp.neigh[i], now, hz);
+	for (uint32_t i = 0; i < DP_MAX_NEIGH6; i++)
+		if (dp.neigh6[i].v6)
+			neigh_age(&dp.neigh6[i], now, hz);
 }

@@ -44,6 +44,7 @@
  * of value); DP_MAX_NH itself is their "no route". */
 #define DP_MAX_NH ((1u << 15) - 1)
 #define DP_MAX_NEIGH 4096
+#define DP_MAX_NEIGH6 1024
 /* Packets waiting for ARP: per neighbour (the kernel keeps ~100), and in
  * all (so unresolved next hops cannot take the whole mbuf pool). A burst
  * waiting on a gateway is common: a restarted podlaned reads what queued
@@ -79,6 +80,7 @@ struct dp_nh {
 	uint8_t n_members; /* DP_NH_ECMP */
 	uint16_t port;
 	uint32_t gw;
+	uint8_t gw6[16]; /* an IPv6 route's DP_NH_GATEWAY */
 	struct rte_ether_addr mac;
 	uint32_t refcnt; /* routes (and ECMP next hops) using it; control thread only */
 	/* DP_NH_ECMP: its gateways' next hops (DP_NH_GATEWAY), by address. */
@@ -134,6 +136,8 @@ struct dp_port {
 #define DP_NEIGH_VALID (1ull << 48)
 struct dp_neigh {
 	uint32_t ip;
+	uint8_t ip6[16]; /* in dp.neigh6[]: its IPv6 address (ip is 0) */
+	bool v6;
 	uint64_t mac_word;
 	uint64_t confirmed;   /* tsc of the last reply */
 	uint64_t last_req;    /* tsc of the last request we sent */
@@ -246,11 +250,13 @@ struct dp {
 	struct rte_hash *nh_by_key;     /* dedup of next hops */
 	struct rte_hash *neigh_hash;    /* ip -> index into neigh[] */
 	struct dp_neigh neigh[DP_MAX_NEIGH];
+	struct rte_hash *neigh6_hash;   /* IPv6 (dp_config.has_node6) -> index into neigh6[] */
+	struct dp_neigh neigh6[DP_MAX_NEIGH6];
 	uint32_t neigh_queued; /* packets in every neigh[].queue (control thread) */
 	struct rte_ring *slowpath;
 	int slowpath_efd;
 	uint64_t slowpath_stats[DP_DROP_MAX];
-	uint64_t arp_requests;
+	uint64_t arp_requests, ndp_requests;
 	struct dp_port ports[DP_MAX_PORTS];
 	uint16_t uplink, host;
 	int closer_pipe[2]; /* kernel port fds for the closers (dp_kport.c) */
@@ -302,9 +308,12 @@ void dp_ip4_output_one(struct dp_worker *w, struct rte_mbuf *m, uint32_t hop, bo
 void dp_ip6_route(struct dp_worker *w, uint16_t port, struct dp_pkts6 *v);
 void dp_ip6_output(struct dp_worker *w, struct dp_pkts6 *v);
 void dp_ip6_output_one(struct dp_worker *w, struct rte_mbuf *m, uint32_t hop, bool decrement);
-/* dp_ndp.c: an IPv6 frame from a pod to a link-local or multicast
- * address (NDP, a ping of its gateway), answered or dropped. */
+/* dp_ndp.c: an IPv6 frame to a link-local or multicast address (NDP, a
+ * ping of the gateway), or a neighbour advertisement from the uplink:
+ * answered, handed on or dropped. A solicitation of target from the
+ * node's IPv6 address on port (the uplink), or NULL. */
 void dp_ndp_input(struct dp_worker *w, uint16_t port, struct rte_mbuf *m);
+struct rte_mbuf *dp_ndp_solicit(uint16_t port, const uint8_t target[16]);
 /* dp_icmp6.c: an ICMPv6 error about orig to its source; param: the MTU
  * of a "packet too big", else 0. */
 void dp_icmp6_error(struct dp_worker *w, struct rte_mbuf *orig, uint8_t type, uint8_t code,
@@ -346,9 +355,11 @@ uint16_t dp_vhost_tx(uint16_t port, unsigned sender, struct rte_mbuf **pkts, uin
 void dp_gro(struct dp_txbuf *b);
 void dp_tx_flush(struct dp_worker *w);
 void dp_drop(struct dp_worker *w, struct rte_mbuf *m, enum dp_drop why);
-/* Hand m to the control thread: ARP, or a packet whose next hop (the
- * index in m->hash.usr) has no MAC yet. */
+/* Hand m to the control thread: ARP, a neighbour advertisement (m->hash.usr
+ * DP_PUNT_NA), or a packet whose next hop (the index in m->hash.usr) has
+ * no MAC yet. */
 void dp_punt(struct dp_worker *w, struct rte_mbuf *m);
+#define DP_PUNT_NA UINT32_MAX
 /* dp_offload.c: what net_vhost says of a guest's frame (RX_L4_CKSUM_NONE:
  * its TCP/UDP sum is partial; RX_LRO: a TCP GSO frame of tso_segsz
  * segments) as the offload requests a TAP's frame carries (see
@@ -472,6 +483,15 @@ static inline uint64_t dp_neigh_mac_word(uint32_t ip)
 {
 	int32_t i = rte_hash_lookup(dp.neigh_hash, &ip);
 	return i < 0 ? 0 : __atomic_load_n(&dp.neigh[i].mac_word, __ATOMIC_ACQUIRE);
+}
+/* ip6 may be a packet's (2-byte aligned): rte_jhash reads 4-byte words. */
+static inline uint64_t dp_neigh6_mac_word(const uint8_t *ip6)
+{
+	uint32_t key[4];
+
+	memcpy(key, ip6, sizeof(key));
+	int32_t i = rte_hash_lookup(dp.neigh6_hash, key);
+	return i < 0 ? 0 : __atomic_load_n(&dp.neigh6[i].mac_word, __ATOMIC_ACQUIRE);
 }
 static inline void dp_mac_from_word(uint64_t w, struct rte_ether_addr *mac)
 {

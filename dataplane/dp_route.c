@@ -22,6 +22,7 @@
 #include <rte_jhash.h>
 #include <rte_malloc.h>
 
+#include "dp_ip6.h"
 #include "dp_nat.h"
 
 struct nh_key {
@@ -32,6 +33,7 @@ struct nh_key {
 	struct rte_ether_addr mac;
 	uint16_t pad2;
 	uint32_t gws[DP_ECMP_MAX];
+	uint8_t gw6[16];
 };
 
 /* Changes the standby tables have and the others lack, to replay into
@@ -244,6 +246,7 @@ static struct nh_key key_of(const struct dp_nh_spec *s)
 		k.mac = s->mac;
 	} else if (s->kind == DP_NH_GATEWAY) {
 		k.gw = s->gw;
+		memcpy(k.gw6, s->gw6, sizeof(k.gw6));
 	} else if (s->kind == DP_NH_ECMP) {
 		k.n_gw = (uint8_t)RTE_MIN(s->n_gw, DP_ECMP_MAX);
 		memcpy(k.gws, s->gws, k.n_gw * sizeof(k.gws[0]));
@@ -315,6 +318,7 @@ static int nh_get(const struct dp_nh_spec *s)
 	nh->kind = k.kind;
 	nh->port = k.port;
 	nh->gw = k.gw;
+	memcpy(nh->gw6, k.gw6, sizeof(nh->gw6));
 	nh->mac = k.mac;
 	nh->refcnt = 1;
 	if (rte_hash_add_key_data(dp.nh_by_key, &k, (void *)(uintptr_t)i) < 0) {
@@ -334,6 +338,7 @@ static void nh_put(uint32_t i)
 		return;
 	struct dp_nh_spec s = {.kind = nh->kind, .port = nh->port, .gw = nh->gw, .mac = nh->mac,
 			       .n_gw = nh->kind == DP_NH_ECMP ? nh->n_members : 0};
+	memcpy(s.gw6, nh->gw6, sizeof(s.gw6));
 	for (unsigned j = 0; j < s.n_gw; j++)
 		s.gws[j] = dp.nh[nh->members[j]].gw;
 	struct nh_key k = key_of(&s);
@@ -399,8 +404,26 @@ int dp_route_del(uint32_t prefix, uint8_t plen)
 	return route_set((struct route_op){.ip = rte_be_to_cpu_32(prefix), .plen = plen}, NULL);
 }
 
-/* IPv6 routes take a port's next hop, a blackhole or unreachable (the
- * uplink's neighbours are IPv4 only so far). */
+/* The kinds of next hop an IPv6 route takes: on the uplink (a gateway,
+ * the on-link prefix) only where the node has an IPv6 address to ask
+ * its neighbours from. */
+static bool route6_kind_ok(const struct dp_nh_spec *s)
+{
+	switch (s->kind) {
+	case DP_NH_PORT:
+	case DP_NH_LOCAL:
+	case DP_NH_DROP:
+	case DP_NH_UNREACHABLE:
+		return true;
+	case DP_NH_GATEWAY:
+		return dp.cfg.has_node6 && s->gw == 0 && !dp_ip6_eq(s->gw6, dp_ip6_unspecified);
+	case DP_NH_CONNECTED:
+		return dp.cfg.has_node6;
+	default:
+		return false;
+	}
+}
+
 static int route6_set(const uint8_t prefix[16], uint8_t plen, const struct dp_nh_spec *spec)
 {
 	struct route_op o = {.plen = plen, .v6 = true};
@@ -409,8 +432,7 @@ static int route6_set(const uint8_t prefix[16], uint8_t plen, const struct dp_nh
 		return -EAFNOSUPPORT;
 	if (plen > 128)
 		return -EINVAL;
-	if (spec && spec->kind != DP_NH_PORT && spec->kind != DP_NH_DROP &&
-	    spec->kind != DP_NH_UNREACHABLE)
+	if (spec && !route6_kind_ok(spec))
 		return -EAFNOSUPPORT;
 	memcpy(o.ip6, prefix, 16);
 	return route_set(o, spec);

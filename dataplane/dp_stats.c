@@ -38,6 +38,7 @@ void dp_stats_read(struct dp_stats *out)
 	for (unsigned d = 0; d < DP_DROP_MAX; d++)
 		out->drops[d] += dp.slowpath_stats[d];
 	out->arp_requests = dp.arp_requests;
+	out->ndp_requests = dp.ndp_requests;
 	dp_ct_count(&out->flows_in_use, &out->flows_max);
 	for (uint16_t p = RTE_MAX_ETHPORTS; p < DP_MAX_PORTS; p++)
 		if (dp.ports[p].active)

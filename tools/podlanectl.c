@@ -169,9 +169,9 @@ static void print_stats(json_t *r)
 	json_object_foreach(json_object_get(r, "drops"), key, v)
 		printf("  %-16s %lld\n", key, (long long)json_integer_value(v));
 	printf("icmp errors sent %s (rate limited %s), arp replies %s, arp requests %s, "
-	       "ipv6 packets %s, ndp replies %s, fragmented %s, waited for a guest %s\n",
+	       "ipv6 packets %s, ndp replies %s, ndp requests %s, fragmented %s, waited for a guest %s\n",
 	       cli_str(r, "icmp_errors_sent"), cli_str(r, "icmp_errors_ratelimited"), cli_str(r, "arp_replies"),
-	       cli_str(r, "arp_requests"), cli_str(r, "ipv6_packets"), cli_str(r, "ndp_replies"),
+	       cli_str(r, "arp_requests"), cli_str(r, "ipv6_packets"), cli_str(r, "ndp_replies"), cli_str(r, "ndp_requests"),
 	       cli_str(r, "fragmented"), cli_str(r, "tx_waited"));
 }
 

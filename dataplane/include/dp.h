@@ -30,6 +30,8 @@ struct dp_config {
 	uint32_t node_ip;
 	uint8_t node_plen;
 	bool ipv6; /* pods have IPv6 addresses: IPv6 route tables, pods' IPv6 routed */
+	bool has_node6; /* the node's IPv6 address: IPv6 routed on the uplink too (NDP) */
+	uint8_t node_ip6[16];
 	uint32_t max_routes;
 	uint32_t max_flows;    /* tracked connections (Service NAT) */
 	uint32_t max_services; /* service ids 0 .. max_services - 1 */
@@ -60,6 +62,7 @@ struct dp_nh_spec {
 	uint16_t port;            /* DP_NH_PORT */
 	struct rte_ether_addr mac; /* DP_NH_PORT: the peer's MAC */
 	uint32_t gw;              /* DP_NH_GATEWAY */
+	uint8_t gw6[16];          /* DP_NH_GATEWAY of an IPv6 route (dp_route6_add) */
 	uint8_t n_gw;             /* DP_NH_ECMP: gws[0 .. n_gw - 1], 2 or more, ascending */
 	uint32_t gws[DP_ECMP_MAX];
 };
@@ -102,6 +105,7 @@ struct dp_stats {
 	uint64_t icmp_sent, icmp_ratelimited, arp_replies, arp_requests;
 	uint64_t ipv6_pkts;   /* IPv6 packets routed (or refused on the way) */
 	uint64_t ndp_replies; /* neighbour advertisements for pods' gateway */
+	uint64_t ndp_requests; /* neighbour solicitations sent to resolve next hops */
 	uint64_t fragmented; /* packets cut into fragments to fit an output port's MTU */
 	uint64_t tx_waited;  /* frames that waited for a guest's full rx ring (vhost-user) */
 	uint64_t flows_created, flows_in_use, flows_max;
@@ -216,8 +220,10 @@ uint16_t dp_host_port(void);
 int dp_route_add(uint32_t prefix, uint8_t plen, const struct dp_nh_spec *nh);
 int dp_route_del(uint32_t prefix, uint8_t plen);
 /* IPv6 routes, the same way (dp_config.ipv6 only, else -EAFNOSUPPORT):
- * so far to a port's next hop (DP_NH_PORT), a blackhole or unreachable;
- * other kinds -EAFNOSUPPORT. */
+ * to a port's next hop (DP_NH_PORT), the node (DP_NH_LOCAL), a blackhole,
+ * unreachable, a gateway on the uplink (gw6, resolved by NDP) or the
+ * uplink's on-link prefix (DP_NH_CONNECTED), the last two only with
+ * dp_config.has_node6; other kinds -EAFNOSUPPORT. */
 int dp_route6_add(const uint8_t prefix[16], uint8_t plen, const struct dp_nh_spec *nh);
 int dp_route6_del(const uint8_t prefix[16], uint8_t plen);
 void dp_route_batch(void);

@@ -379,6 +379,28 @@ class K8sAgent(unittest.TestCase):
         reqs, _ = self.dry(stdin=json.dumps(nodes))
         self.assertEqual(list(reqs), ["route.replace_all"])
 
+    def test_dual_stack_node_routes(self):
+        def dual(name, i):
+            n = node(name, None, None)
+            n["spec"] = {"podCIDR": "100.96.24%d.0/24" % i,
+                         "podCIDRs": ["100.96.24%d.0/24" % i, "fd00:10:96:f%d::/64" % i]}
+            n["status"]["addresses"] = [{"type": "InternalIP", "address": "172.31.102.10%d" % i},
+                                        {"type": "InternalIP", "address": "fd00:172:31:102::10%d" % i}]
+            return n
+        nodes = [dual("n1", 1), dual("n2", 2), node("n3", "100.96.243.0/24", "172.31.102.103")]
+        reqs, err = self.dry(stdin=json.dumps({"kind": "List", "items": nodes}))
+        self.assertEqual(reqs["route.replace_all"]["routes"], [
+            {"prefix": "100.96.242.0/24", "via": "172.31.102.102"},
+            {"prefix": "100.96.243.0/24", "via": "172.31.102.103"},
+            {"prefix": "fd00:10:96:f2::/64", "via": "fd00:172:31:102::102"}])
+        self.assertIn("node n3 has no IPv6 podCIDR or InternalIP yet, skipped", err)
+        # This node without IPv6: its podlaned would refuse IPv6 routes.
+        nodes[0] = node("n1", "100.96.241.0/24", "172.31.102.101")
+        reqs, err = self.dry(stdin=json.dumps({"kind": "List", "items": nodes}))
+        self.assertEqual([r["prefix"] for r in reqs["route.replace_all"]["routes"]],
+                         ["100.96.242.0/24", "100.96.243.0/24"])
+        self.assertNotIn("IPv6", err)
+
     def test_rbac_grants_what_the_agent_reads(self):
         import importlib.machinery
         import yaml  # Debian python3-yaml

@@ -2,15 +2,19 @@
 # Dual-stack pods on one node: each gets an IPv6 /128 beside its IPv4 /32
 # (same host part), a default route via fe80::1 answered by NDP on its
 # port; pod <-> pod over IPv6 without NAT (ping, TCP, the sender's own
-# address seen), hop limit decremented once, ICMPv6 errors (hop limit,
+# address seen), node <-> pod over IPv6 (the node's IPv6 address on the
+# host port), hop limit decremented once, ICMPv6 errors (hop limit,
 # no route, packet too big and PMTUD), a spoofed source dropped and
 # counted, the CNI result and pod list carrying both families, a planned
-# restart losing nothing, a deleted pod's address unreachable.
+# restart losing nothing, a deleted pod's address unreachable; across
+# nodes by podlaned's own IPv6 routes (route.add, NDP on the uplink), and
+# by the node kernel's for what podlaned has no route to.
 . "$(dirname "$0")/lib/common.sh"
 isolate "$@"
 
 fabric 172.31.102.1/24
-start_node node 172.31.102.105/24 100.96.243.0/24,fd00:10:96:f3::/64 1
+N6=fd00:172:31:102::105
+start_node node 172.31.102.105/24,$N6/64 100.96.243.0/24,fd00:10:96:f3::/64 1
 [ "$(ctl node -o json node | python3 -c 'import json,sys; print(json.load(sys.stdin)["pod_cidr6"])')" = \
 	fd00:10:96:f3::/64 ] || fail "node info lacks pod_cidr6"
 
@@ -47,6 +51,47 @@ ping6 pa fe80::1%eth0 >/dev/null || fail "pod a cannot ping its gateway fe80::1"
 grep -q "router" <<<"$(ip -n pa -6 neigh show fe80::1)" || fail "fe80::1 not a router: $(ip -n pa -6 neigh)"
 ok "pod <-> pod over IPv6; fe80::1 resolved by NDP, a router, answers pings"
 
+ping6 node $A >/dev/null || fail "the node cannot reach pod a over IPv6"
+ping6 pa $N6 >/dev/null || fail "pod a cannot reach the node's IPv6 address"
+ip netns exec node python3 -c '
+import socket
+s = socket.socket(socket.AF_INET6); s.bind(("'$N6'", 5002)); s.listen(1); s.settimeout(30)
+print("ready", flush=True)
+c, addr = s.accept(); print(addr[0], flush=True); c.close()' >"$WORK/node-listener.out" &
+lpid=$!
+wait_for 5 grep -q ready "$WORK/node-listener.out"
+ip netns exec pa python3 -c 'import socket; socket.create_connection(("'$N6'", 5002), timeout=5).close()' ||
+	fail "pod a cannot connect to the node over IPv6"
+wait $lpid
+[ "$(sed -n 2p "$WORK/node-listener.out")" = "$A" ] || fail "the node saw $(sed -n 2p "$WORK/node-listener.out")"
+ok "node <-> pod over IPv6 (the node sees the pod's own address)"
+
+# Across nodes: each podlaned routes the other's IPv6 pod prefix via that
+# node's IPv6 address, resolved by NDP on the uplink.
+start_node n2 172.31.102.106/24,fd00:172:31:102::106/64 100.96.244.0/24,fd00:10:96:f4::/64 1
+ctl node route add fd00:10:96:f4::/64 via fd00:172:31:102::106 >/dev/null
+ctl n2 route add fd00:10:96:f3::/64 via $N6 >/dev/null
+ctl node -o json route list | python3 -c '
+import json, sys
+r = {x["prefix"]: x for x in json.load(sys.stdin)}
+assert r["fd00:10:96:f4::/64"]["via"] == "fd00:172:31:102::106", r
+assert r["fd00:10:96:f3::1/128"]["origin"] == "pod" and r["::/0"]["type"] == "local", r' ||
+	fail "route list: $(ctl node -o json route list)"
+netns_add pc
+ctl n2 pod add ctr-c /run/netns/pc eth0 >/dev/null
+C=fd00:10:96:f4::1
+wait_for 10 ping6 pa $C >/dev/null || fail "pod a cannot reach pod c on the other node"
+hl=$(ping6 pc $A | sed -n 's/.*ttl=\([0-9]*\).*/\1/p')
+[ "$hl" = 62 ] || fail "across nodes: reply hop limit $hl, expected 62 (one per podlaned)"
+[ "$(counter node ndp_requests)" -gt 0 ] || fail "node asked no neighbour by NDP"
+tcp_bulk_check pc pa "$A" 2
+ok "pod <-> pod across nodes over IPv6 by podlaned's routes (NDP on the uplink), every byte delivered"
+out=$(ctl node route add fd00:10:96:f5::/64 via 172.31.102.106 2>&1) && fail "IPv4 via accepted: $out"
+grep -q "via: '172.31.102.106' is not an IPv6 address (the prefix is IPv6)" <<<"$out" || fail "$out"
+out=$(ctl node route add fd00:10:96:f3:0:1::/96 via fd00:172:31:102::106 2>&1) && fail "accepted: $out"
+grep -q "is inside pod_cidr fd00:10:96:f3::/64" <<<"$out" || fail "$out"
+ok "IPv6 routes: exact errors for a wrong-family gateway and a prefix inside the pods'"
+
 hl=$(ping6 pa $B | sed -n 's/.*ttl=\([0-9]*\).*/\1/p')
 [ "$hl" = 63 ] || fail "reply hop limit $hl, expected 63 (64 decremented once)"
 ok "hop limit decremented by exactly 1"
@@ -74,7 +119,7 @@ ok "TCP over IPv6: peers see each other's own addresses, 100000 bytes through"
 
 out=$(ip netns exec pa ping -6 -c 1 -W 2 -t 1 $B 2>&1) || true
 grep -q "From fe80::1.*Time exceeded: Hop limit" <<<"$out" || fail "hop limit 1: $out"
-out=$(ip netns exec pa ping -6 -c 1 -W 2 fd00:99::1 2>&1) || true
+out=$(ip netns exec pa ping -6 -c 1 -W 2 fd00:10:96:f3::99 2>&1) || true
 grep -q "From fe80::1.*Destination unreachable: No route" <<<"$out" || fail "no route: $out"
 ok "ICMPv6 time exceeded and destination unreachable from fe80::1"
 
@@ -106,7 +151,8 @@ ok "stats count IPv6 packets and NDP replies"
 
 restart_under_pings node TERM pa $B
 [ "$RESTART_LOST" = 0 ] || fail "planned restart lost $RESTART_LOST of 300 IPv6 pings"
-ok "planned restart: pods keep their IPv6 addresses and routes, 0 of 300 pings lost"
+wait_for 10 ping6 pa $C >/dev/null || fail "after a restart, pod a cannot reach pod c (route not restored?)"
+ok "planned restart: pods keep their IPv6 addresses and routes, 0 of 300 pings lost; IPv6 routes restored"
 
 ctl node pod del ctr-b eth0 >/dev/null
 out=$(ip netns exec pa ping -6 -c 1 -W 2 $B 2>&1) || true

@@ -30,11 +30,12 @@ static uint32_t ip4(const char *s)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	struct dp_config c = {.n_workers = 1, .node_ip = ip4("172.31.102.105"), .node_plen = 24,
-			      .ipv6 = true, .max_routes = 1024, .max_flows = 1024, .max_services = 16};
+			      .ipv6 = true, .has_node6 = true, .max_routes = 1024, .max_flows = 1024, .max_services = 16};
 	char err[256], name[32];
 
 	(void)argc;
 	(void)argv;
+	inet_pton(AF_INET6, "fd00:172:31:102::105", c.node_ip6);
 	fuzz_eal_init();
 	if (dp_init_tables(&c, err, sizeof(err)) != 0)
 		abort();
@@ -81,6 +82,20 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		if (dp_route6_add(ip6, 128, p == 2 ? &a : &b) != 0)
 			abort();
 	}
+	/* Another node's pods via its IPv6 address (NDP), the node network
+	 * on-link, the rest to the node kernel. */
+	uint8_t p6[16] = {0};
+	struct dp_nh_spec gw6 = {.kind = DP_NH_GATEWAY};
+	inet_pton(AF_INET6, "fd00:172:31:102::106", gw6.gw6);
+	inet_pton(AF_INET6, "fd00:10:96:f4::", p6);
+	if (dp_route6_add(p6, 64, &gw6) != 0)
+		abort();
+	inet_pton(AF_INET6, "fd00:172:31:102::", p6);
+	if (dp_route6_add(p6, 64, &conn) != 0)
+		abort();
+	memset(p6, 0, sizeof(p6));
+	if (dp_route6_add(p6, 0, &local) != 0)
+		abort();
 	dp_route_add(ip4("172.31.102.105"), 32, &local);
 	dp_route_add(ip4("172.31.102.0"), 24, &conn);
 	dp_route_add(0, 0, &gw);

@@ -32,8 +32,10 @@ static void remove_state_dir(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	static const char cfg[] = "{\"node_ip\": \"172.31.102.105/24\", \"pod_cidr\": "
-				  "\"100.96.243.0/24\", \"uplink\": \"net_null0\"}";
+	/* Dual-stack: the route methods take IPv6 too. */
+	static const char cfg[] =
+		"{\"node_ip\": [\"172.31.102.105/24\", \"fd00:172:31:102::105/64\"], \"pod_cidr\": "
+		"[\"100.96.243.0/24\", \"fd00:10:96:f3::/64\"], \"uplink\": \"net_null0\"}";
 	struct ctl_config c;
 	char err[CTL_ERR_LEN];
 	struct dp_config dc = {.n_workers = 1, .max_routes = 1 << 12, .max_flows = 1024,
@@ -51,6 +53,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	c.max_services = dc.max_services;
 	dc.node_ip = c.node_ip;
 	dc.node_plen = c.node_plen;
+	dc.ipv6 = c.has_pod6;
+	dc.has_node6 = c.has_node6;
+	memcpy(dc.node_ip6, c.node6_ip, sizeof(dc.node_ip6));
 	if (dp_init_tables(&dc, err, sizeof(err)) != 0 || ctl_node_tables(&c, err, sizeof(err)) != 0)
 		abort();
 	return 0;

@@ -34,7 +34,7 @@ void ctl_harness_init(const char *config)
 	struct ctl_config c;
 
 	snprintf(prefix, sizeof(prefix), "--file-prefix=plctl%d", (int)getpid());
-	char *argv[] = {"test", "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
+	char *argv[] = {"test", "--no-huge", "-m", "512", "--no-pci", "--no-shconf",
 			"-l", "0", "--log-level", "*:error", prefix, NULL};
 	/* Nothing here makes interfaces, but nothing must ever reach the host's. */
 	if (unshare(CLONE_NEWNET) != 0) {
@@ -50,8 +50,10 @@ void ctl_harness_init(const char *config)
 	}
 	snprintf(c.state_dir, sizeof(c.state_dir), "%s", state_dir);
 	struct dp_config dc = {.n_workers = 1, .node_ip = c.node_ip, .node_plen = c.node_plen,
+			       .ipv6 = c.has_pod6, .has_node6 = c.has_node6,
 			       .max_routes = c.max_routes + 64, .max_flows = 1024,
 			       .max_services = c.max_services};
+	memcpy(dc.node_ip6, c.node6_ip, sizeof(dc.node_ip6));
 	if (dp_init_tables(&dc, err, sizeof(err)) != 0 || ctl_node_tables(&c, err, sizeof(err)) != 0) {
 		fprintf(stderr, "harness tables: %s\n", err);
 		exit(1);

@@ -22,10 +22,12 @@ int t_dp_setup(void **state)
 	static int eal_done;
 	char err[256], name[32];
 	struct dp_config c = {.n_workers = 1, .node_ip = ip4("172.31.102.105"),
-			      .node_plen = 24, .ipv6 = true, .max_routes = 1 << 16, .max_flows = 4096,
+			      .node_plen = 24, .ipv6 = true, .has_node6 = true,
+			      .max_routes = 1 << 16, .max_flows = 4096,
 			      .max_services = 64};
 
 	(void)state;
+	t_ip6("fd00:172:31:102::105", c.node_ip6);
 	if (!eal_done) {
 		if (t_eal_init() != 0)
 			return -1;
@@ -38,6 +40,7 @@ int t_dp_setup(void **state)
 		rte_fib6_free(dp.fib6[1]);
 		rte_hash_free(dp.nh_by_key);
 		rte_hash_free(dp.neigh_hash);
+		rte_hash_free(dp.neigh6_hash);
 		rte_ring_free(dp.slowpath);
 		rte_free(dp.qsbr);
 		close(dp.slowpath_efd);

@@ -84,6 +84,18 @@ static const struct {
 	 "config: 'pod_cidr' must be a prefix or a list of one IPv4 and one IPv6 prefix"},
 	{"{" BASE ", \"cluster_cidr\": [\"100.96.0.0/11\", \"fd00:10:96::/48\"]}",
 	 "config: 'cluster_cidr' has an IPv6 prefix, 'pod_cidr' none"},
+	{"{\"node_ip\": [\"172.31.102.105/24\", \"fd00:172:31:102::105/64\"], \"uplink\": \"net_tap0\", "
+	 "\"pod_cidr\": [\"100.96.243.0/24\", \"fd00:10:96:f3::/64\"]}", NULL},
+	{"{\"node_ip\": [\"172.31.102.105/24\", \"fd00:172:31:102::105/64\"], \"uplink\": \"net_tap0\", "
+	 "\"pod_cidr\": \"100.96.243.0/24\"}",
+	 "config: 'node_ip' has an IPv6 address, 'pod_cidr' no IPv6 prefix"},
+	{"{\"node_ip\": [\"172.31.102.105/24\", \"fd00:172:31:102::/64\"], \"uplink\": \"net_tap0\", "
+	 "\"pod_cidr\": [\"100.96.243.0/24\", \"fd00:10:96:f3::/64\"]}",
+	 "config: 'node_ip' IPv6 address needs the node network's prefix length (1..127) and a host "
+	 "part, e.g. fd00:172:31:102::105/64"},
+	{"{\"node_ip\": [\"172.31.102.105/24\", \"fd00:10:96:f3::5/64\"], \"uplink\": \"net_tap0\", "
+	 "\"pod_cidr\": [\"100.96.243.0/24\", \"fd00:10:96:f3::/64\"]}",
+	 "config: 'node_ip' IPv6 address is inside the pods' IPv6 prefix"},
 	{"{" NO_POD ", \"pod_cidr\": [\"100.96.243.0/24\", \"fd00:11::/64\"], "
 	 "\"cluster_cidr\": [\"100.96.0.0/11\", \"fd00:10:96::/48\"]}",
 	 "config: 'pod_cidr' IPv6 prefix is not inside 'cluster_cidr' IPv6 prefix"},

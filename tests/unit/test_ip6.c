@@ -314,6 +314,206 @@ static void test_isolated_pods_refused(void **state)
 	rte_pktmbuf_free(t_take(W, T_POD_B));
 }
 
+/* The node kernel (host port) reaches pods from any address of its own;
+ * pods reach the node's address (a LOCAL route) with the hop limit kept. */
+static void test_node_and_pods(void **state)
+{
+	(void)state;
+	struct dp_nh_spec local = {.kind = DP_NH_LOCAL};
+	uint8_t node6[16];
+
+	add_routes6();
+	t_ip6("fd00:172:31:102::105", node6);
+	assert_int_equal(dp_route6_add(node6, 128, &local), 0);
+	rx1(T_HOST, frame6(T_HOST, "fd00:172:31:102::105", A6, IPPROTO_UDP, 40, 64));
+	struct rte_mbuf *m = t_take(W, T_POD_A);
+	assert_int_equal(ip6_of(m)->hop_limits, 63);
+	assert_addr(ip6_of(m)->src_addr, "fd00:172:31:102::105");
+	rte_pktmbuf_free(m);
+	rx1(T_POD_A, frame6(T_POD_A, A6, "fd00:172:31:102::105", IPPROTO_UDP, 40, 64));
+	m = t_take(W, T_HOST);
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	assert_true(rte_is_same_ether_addr(&eth->dst_addr, &dp.ports[T_HOST].peer_mac));
+	assert_int_equal(ip6_of(m)->hop_limits, 64);
+	assert_int_equal(rte_ipv6_udptcp_cksum_verify(ip6_of(m), ip6_of(m) + 1), 0);
+	rte_pktmbuf_free(m);
+	t_assert_no_output(W);
+}
+
+/* The node kernel's solicitation for fe80::1 is answered; one for its
+ * neighbour on the node network (same multicast group) goes out the
+ * uplink as it is. */
+static void test_host_solicitations(void **state)
+{
+	(void)state;
+	static const struct rte_ether_addr group = {{0x33, 0x33, 0xff, 0, 0, 1}};
+	struct rte_mbuf *m = icmp6_frame(T_HOST, "fe80::2", "ff02::1:ff00:1", DP_ICMP6_NS,
+					 sizeof(struct icmp6), 255, "fe80::1");
+	rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->dst_addr = group;
+	rx1(T_HOST, m);
+	m = t_take(W, T_HOST);
+	struct icmp6 *c = assert_icmp6(m, "fe80::2", DP_ICMP6_NA, 0);
+	assert_memory_equal(&c->opt[2], dp.ports[T_HOST].mac.addr_bytes, 6);
+	rte_pktmbuf_free(m);
+	m = icmp6_frame(T_HOST, "fd00:172:31:102::105", "ff02::1:ff00:1", DP_ICMP6_NS,
+			sizeof(struct icmp6), 255, "fd00:172:31:102::1");
+	rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->dst_addr = group;
+	rx1(T_HOST, m);
+	m = t_take(W, T_UPLINK);
+	assert_addr(((struct icmp6 *)(ip6_of(m) + 1))->target, "fd00:172:31:102::1");
+	rte_pktmbuf_free(m);
+	t_assert_no_output(W);
+}
+
+#define N6 "fd00:172:31:102::105"
+#define GW6 "fd00:172:31:102::106"
+
+/* A frame on the uplink from a neighbour (mac_n(0x66)) to the node's MAC. */
+static struct rte_mbuf *from_uplink(struct rte_mbuf *m)
+{
+	rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->src_addr = mac_n(0x66);
+	return m;
+}
+
+/* From the node network to a pod: routed, as from any port. */
+static void test_uplink_to_pod(void **state)
+{
+	(void)state;
+	add_routes6();
+	rx1(T_UPLINK, from_uplink(frame6(T_UPLINK, "fd00:10:96:f4::1", A6, IPPROTO_UDP, 40, 64)));
+	struct rte_mbuf *m = t_take(W, T_POD_A);
+	assert_int_equal(ip6_of(m)->hop_limits, 63);
+	assert_addr(ip6_of(m)->src_addr, "fd00:10:96:f4::1");
+	rte_pktmbuf_free(m);
+	t_assert_no_output(W);
+}
+
+static struct rte_mbuf *ctl_sent(uint16_t port)
+{
+	struct rte_mbuf *m = NULL;
+	assert_int_equal(rte_ring_dequeue(t_txr[port][1], (void **)&m), 0);
+	return m;
+}
+
+/* A solicitation the control thread sent on the uplink for target. */
+static void assert_solicitation(struct rte_mbuf *m, const char *target, const char *group)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	uint8_t t[16];
+
+	t_ip6(target, t);
+	struct rte_ether_addr g = {{0x33, 0x33, 0xff, t[13], t[14], t[15]}};
+	assert_true(rte_is_same_ether_addr(&eth->dst_addr, &g));
+	assert_true(rte_is_same_ether_addr(&eth->src_addr, &dp.ports[T_UPLINK].mac));
+	struct rte_ipv6_hdr *ip = ip6_of(m);
+	struct icmp6 *c = (struct icmp6 *)(ip + 1);
+	assert_addr(ip->src_addr, N6);
+	assert_addr(ip->dst_addr, group);
+	assert_int_equal(ip->hop_limits, 255);
+	assert_int_equal(c->type, DP_ICMP6_NS);
+	assert_addr(c->target, target);
+	assert_int_equal(c->opt[0], 1); /* source link-layer address */
+	assert_memory_equal(&c->opt[2], dp.ports[T_UPLINK].mac.addr_bytes, 6);
+	assert_int_equal(rte_ipv6_udptcp_cksum_verify(ip, c), 0);
+	rte_pktmbuf_free(m);
+}
+
+/* The advertisement a neighbour sends back: to the node's MAC and
+ * address, solicited and override, its MAC in the option. */
+static struct rte_mbuf *advertisement(const char *from, struct rte_ether_addr mac)
+{
+	struct rte_mbuf *m = icmp6_frame(T_UPLINK, from, N6, DP_ICMP6_NA, sizeof(struct icmp6), 255,
+					 from);
+	struct icmp6 *c = (struct icmp6 *)(ip6_of(m) + 1);
+
+	rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->src_addr = mac;
+	c->param = RTE_BE32(0x60000000);
+	c->opt[0] = 2;
+	memcpy(&c->opt[2], mac.addr_bytes, 6);
+	c->cksum = 0;
+	c->cksum = rte_ipv6_udptcp_cksum(ip6_of(m), c);
+	return m;
+}
+
+/* A pod's packet to another node's pod: its gateway resolved by NDP
+ * (the packet waits), the advertisement learnt and handed to the node
+ * kernel too, then the worker sends straight to the learnt MAC. */
+static void test_gateway_resolved_by_ndp(void **state)
+{
+	(void)state;
+	struct dp_nh_spec gw = {.kind = DP_NH_GATEWAY};
+	uint8_t p[16];
+	struct rte_ether_addr nb = mac_n(0x66);
+	uint64_t asked = dp.ndp_requests;
+
+	add_routes6();
+	t_ip6(GW6, gw.gw6);
+	t_ip6("fd00:10:96:f4::", p);
+	assert_int_equal(dp_route6_add(p, 64, &gw), 0);
+	rx1(T_POD_A, frame6(T_POD_A, A6, "fd00:10:96:f4::1", IPPROTO_UDP, 40, 64));
+	t_assert_no_output(W); /* punted */
+	dp_slowpath_run();
+	assert_solicitation(ctl_sent(T_UPLINK), GW6, "ff02::1:ff00:106");
+	assert_int_equal(dp.ndp_requests, asked + 1);
+
+	rx1(T_UPLINK, advertisement(GW6, nb));
+	dp_slowpath_run();
+	struct rte_mbuf *m = ctl_sent(T_UPLINK);
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	assert_true(rte_is_same_ether_addr(&eth->dst_addr, &nb));
+	assert_int_equal(ip6_of(m)->hop_limits, 63);
+	assert_addr(ip6_of(m)->dst_addr, "fd00:10:96:f4::1");
+	rte_pktmbuf_free(m);
+	m = ctl_sent(T_HOST); /* the node kernel's too */
+	assert_int_equal(((struct icmp6 *)(ip6_of(m) + 1))->type, DP_ICMP6_NA);
+	rte_pktmbuf_free(m);
+
+	/* An unsolicited advertisement creates nothing (and is the kernel's). */
+	rx1(T_UPLINK, advertisement("fd00:172:31:102::77", nb));
+	dp_slowpath_run();
+	uint8_t other[16];
+	t_ip6("fd00:172:31:102::77", other);
+	assert_int_equal(dp_neigh6_mac_word(other), 0);
+	rte_pktmbuf_free(ctl_sent(T_HOST));
+
+	rx1(T_POD_A, frame6(T_POD_A, A6, "fd00:10:96:f4::1", IPPROTO_UDP, 40, 64));
+	m = t_take(W, T_UPLINK);
+	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	assert_true(rte_is_same_ether_addr(&eth->dst_addr, &nb));
+	rte_pktmbuf_free(m);
+}
+
+/* On the node network's prefix (connected) the destination itself is
+ * resolved; the node network's other IPv6 (a solicitation of the node's
+ * address, to it) is the node kernel's. */
+static void test_connected_and_kernel(void **state)
+{
+	(void)state;
+	struct dp_nh_spec conn = {.kind = DP_NH_CONNECTED}, local = {.kind = DP_NH_LOCAL};
+	uint8_t p[16];
+
+	add_routes6();
+	t_ip6("fd00:172:31:102::", p);
+	assert_int_equal(dp_route6_add(p, 64, &conn), 0);
+	t_ip6(N6, p);
+	assert_int_equal(dp_route6_add(p, 128, &local), 0);
+	rx1(T_POD_A, frame6(T_POD_A, A6, "fd00:172:31:102::7", IPPROTO_UDP, 40, 64));
+	dp_slowpath_run();
+	assert_solicitation(ctl_sent(T_UPLINK), "fd00:172:31:102::7", "ff02::1:ff00:7");
+
+	struct rte_mbuf *m = icmp6_frame(T_UPLINK, GW6, "ff02::1:ff00:105", DP_ICMP6_NS,
+					 sizeof(struct icmp6), 255, N6);
+	rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->dst_addr =
+		(struct rte_ether_addr){{0x33, 0x33, 0xff, 0, 1, 5}};
+	rx1(T_UPLINK, m);
+	rte_pktmbuf_free(t_take(W, T_HOST));
+	rx1(T_UPLINK, from_uplink(frame6(T_UPLINK, GW6, N6, IPPROTO_UDP, 40, 64)));
+	m = t_take(W, T_HOST);
+	assert_int_equal(ip6_of(m)->hop_limits, 64); /* delivered, not forwarded */
+	rte_pktmbuf_free(m);
+	t_assert_no_output(W);
+}
+
 /* Routes: replaced, removed, the default beside; other kinds refused. */
 static void test_routes(void **state)
 {
@@ -327,7 +527,7 @@ static void test_routes(void **state)
 	assert_int_equal(dp_ip6_lookup1(b), DP_HOP_NONE);
 	assert_int_equal(dp_route6_add(p, 64, &a), 0);
 	assert_int_equal(dp.nh[dp_ip6_lookup1(b)].port, T_POD_A);
-	assert_int_equal(dp_route6_add(p, 64, &gw), -EAFNOSUPPORT);
+	assert_int_equal(dp_route6_add(p, 64, &gw), -EAFNOSUPPORT); /* an IPv4 gateway */
 	assert_int_equal(dp_route6_del(p, 64), 0);
 	assert_int_equal(dp_route6_del(p, 64), -ENOENT);
 	assert_int_equal(dp_ip6_lookup1(b), DP_HOP_NONE);
@@ -353,6 +553,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_spoofed_advertisement, t_dp_setup, t_dp_teardown),
 		cmocka_unit_test_setup_teardown(test_ping_gateway, t_dp_setup, t_dp_teardown),
 		cmocka_unit_test_setup_teardown(test_isolated_pods_refused, t_dp_setup, t_dp_teardown),
+		cmocka_unit_test_setup_teardown(test_node_and_pods, t_dp_setup, t_dp_teardown),
+		cmocka_unit_test_setup_teardown(test_host_solicitations, t_dp_setup, t_dp_teardown),
+		cmocka_unit_test_setup_teardown(test_uplink_to_pod, t_dp_setup, t_dp_teardown),
+		cmocka_unit_test_setup_teardown(test_gateway_resolved_by_ndp, t_dp_setup, t_dp_teardown),
+		cmocka_unit_test_setup_teardown(test_connected_and_kernel, t_dp_setup, t_dp_teardown),
 		cmocka_unit_test_setup_teardown(test_routes, t_dp_setup, t_dp_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,8 +16,9 @@
 #include "dp.h"
 #include "podlane_api.h"
 
-static const char config[] = "{\"node_ip\": \"172.31.102.105/24\", \"pod_cidr\": "
-			     "\"100.96.243.0/24\", \"uplink\": \"net_null0\"}";
+static const char config[] =
+	"{\"node_ip\": [\"172.31.102.105/24\", \"fd00:172:31:102::105/64\"], \"pod_cidr\": "
+	"[\"100.96.243.0/24\", \"fd00:10:96:f3::/64\"], \"uplink\": \"net_null0\"}";
 
 /* {"prefix": p, "via": v}, ... from "p>v p>v ..." */
 static json_t *routes(const char *spec)
@@ -159,12 +160,68 @@ static void test_refused_whole(void **state)
 	expect_next_hop("100.96.5.1", "none");
 }
 
+/* The via of origin's route to prefix, "" when it has none. */
+static const char *via_of(const char *origin, const char *prefix, char out[64])
+{
+	json_t *l = ctl_call_ok(PL_M_ROUTE_LIST, json_pack("{s:s}", "origin", origin)), *r;
+	size_t i;
+
+	out[0] = '\0';
+	json_array_foreach(l, i, r)
+		if (strcmp(json_string_value(json_object_get(r, "prefix")), prefix) == 0)
+			snprintf(out, 64, "%s", json_string_value(json_object_get(r, "via")));
+	json_decref(l);
+	return out;
+}
+
+/* IPv6 routes are one set with the IPv4 ones: diffed, listed, added and
+ * deleted alike; a wrong one gets its exact error and changes nothing. */
+static void test_ipv6(void **state)
+{
+	char via[64];
+	(void)state;
+	expect_counts(ctl_call_ok(PL_M_ROUTE_REPLACE_ALL,
+				  replace_all("agent-6", "100.96.20.0/24>172.31.102.20 "
+							 "fd00:10:96:f4::/64>fd00:172:31:102::106")),
+		      2, 0, 0, 0);
+	assert_string_equal(via_of("agent-6", "fd00:10:96:f4::/64", via), "fd00:172:31:102::106");
+	expect_counts(ctl_call_ok(PL_M_ROUTE_REPLACE_ALL,
+				  replace_all("agent-6", "100.96.20.0/24>172.31.102.20 "
+							 "fd00:10:96:f4::/64>fd00:172:31:102::107")),
+		      0, 1, 0, 1);
+	assert_string_equal(via_of("agent-6", "fd00:10:96:f4::/64", via), "fd00:172:31:102::107");
+	expect_error(replace_all("agent-6", "fd00:10:96:f5::/64>172.31.102.1"), PL_E_INVALID_PARAMS,
+		     "routes[0]: via: '172.31.102.1' is not an IPv6 address (the prefix is IPv6)");
+	expect_error(replace_all("agent-6", "fd00:10:96:f5::/64>fd00:99::1"), PL_E_INVALID_PARAMS,
+		     "routes[0]: via: fd00:99::1 is not a neighbour on the node's IPv6 network");
+	expect_error(replace_all("agent-6", "fd00:10:96:f3::/80>fd00:172:31:102::106"),
+		     PL_E_INVALID_PARAMS, "routes[0]: prefix: fd00:10:96:f3::/80 is inside pod_cidr "
+		     "fd00:10:96:f3::/64 (this node's pods, routed by pod.add)");
+	expect_error(replace_all("agent-6", "fd00::/064>fd00:172:31:102::106"), PL_E_INVALID_PARAMS,
+		     "routes[0]: prefix: 'fd00::/064' is not an IPv6 prefix like fd00:10:96:f4::/64");
+	expect_error(replace_all("agent-6", "fd00:10:96:f5::/64>fd00:172:31:102::1 "
+					    "fd00:10:96:f5::/64>fd00:172:31:102::2"),
+		     PL_E_INVALID_PARAMS, "routes: fd00:10:96:f5::/64 appears twice");
+	assert_string_equal(via_of("agent-6", "fd00:10:96:f4::/64", via), "fd00:172:31:102::107");
+	/* The IPv6 route dropped from the set goes; the IPv4 one stays. */
+	expect_counts(ctl_call_ok(PL_M_ROUTE_REPLACE_ALL,
+				  replace_all("agent-6", "100.96.20.0/24>172.31.102.20")),
+		      0, 0, 1, 1);
+	assert_string_equal(via_of("agent-6", "fd00:10:96:f4::/64", via), "");
+	json_decref(ctl_call_ok(PL_M_ROUTE_ADD, json_pack("{s:s, s:s}", "prefix", "fd00:10:96:f6::/64",
+							  "via", "fd00:172:31:102::6")));
+	assert_string_equal(via_of("static", "fd00:10:96:f6::/64", via), "fd00:172:31:102::6");
+	json_decref(ctl_call_ok(PL_M_ROUTE_DEL, json_pack("{s:s}", "prefix", "fd00:10:96:f6::/64")));
+	assert_string_equal(via_of("static", "fd00:10:96:f6::/64", via), "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_diff),
 		cmocka_unit_test(test_origins_apart),
 		cmocka_unit_test(test_refused_whole),
+		cmocka_unit_test(test_ipv6),
 	};
 	ctl_harness_init(config);
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -91,11 +91,11 @@ wait_for() {
 # netns with an uplink veth into the fabric netns "fab", and podlaned on it.
 # UPLINK: the config's uplink on the node's veth up0; podlaned's own packet
 # socket unless a test wants DPDK's af_packet PMD (e.g. to capture on it).
+json_dual() { [[ "$1" == *,* ]] && echo "[\"${1/,/\", \"}\"]" || echo "\"$1\""; }
 start_node() {
 	local name=$1 ip=$2 cidr=$3 workers=${4:-2} extra=${5:-}
-	# "V4,V6": a dual-stack pod_cidr, as a list
-	cidr=\"${cidr/,/\", \"}\"
-	[[ "$cidr" == *,* ]] && cidr="[$cidr]"
+	# "V4,V6": a dual-stack node_ip or pod_cidr, as a list
+	ip=$(json_dual "$ip") cidr=$(json_dual "$cidr")
 	netns_add "$name"
 	# UPLINK_QUEUES: the veth's queues, both ends (net_af_xdp serves queue 0)
 	local q=${UPLINK_QUEUES:+numtxqueues $UPLINK_QUEUES numrxqueues $UPLINK_QUEUES}
@@ -113,7 +113,7 @@ start_node() {
 	# vhost-user files stay inside WORK too (the default is /run/podlane/vhost).
 	[[ "$extra" == *'"vhost_dir"'* ]] || extra="\"vhost_dir\": \"$WORK/$name.vhost\", $extra"
 	cat >"$WORK/$name.json" <<-CFG
-	{"node_ip": "$ip", "pod_cidr": $cidr, "uplink": "${UPLINK:-af_packet:up0}",
+	{"node_ip": $ip, "pod_cidr": $cidr, "uplink": "${UPLINK:-af_packet:up0}",
 	 "socket": "$sock", "state_dir": "$WORK/$name.state", "workers": $workers, $extra
 	 "eal": [$(printf '"%s",' $EAL_MEM) "--file-prefix", "pl-$name-$$"]}
 	CFG
