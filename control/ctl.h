@@ -30,6 +30,8 @@ struct ctl_config {
 	uint8_t node6_plen;
 	bool has_gateway;
 	uint32_t gateway;
+	bool has_gateway6; /* dual-stack: pods' IPv6 default route via it */
+	uint8_t gateway6[16];
 	uint32_t pod_net;
 	uint8_t pod_plen;
 	uint32_t cluster_net;

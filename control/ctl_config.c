@@ -1,5 +1,6 @@
 /* podlaned's JSON configuration. Every bad or missing key gets one line
  * naming the key; unknown keys are refused so typos never pass silently. */
+#include <arpa/inet.h>
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,6 +188,40 @@ static bool overlap(uint32_t a, uint8_t alen, uint32_t b, uint8_t blen)
 	return ((a ^ b) & ctl_mask(RTE_MIN(alen, blen))) == 0;
 }
 
+/* One address of 'gateway': the next hop of pods' default route of its
+ * family, a neighbour on the node's network of that family (node_ip is
+ * parsed already). */
+static int gateway_one(struct ctl_config *c, const char *s, char *err, size_t errlen)
+{
+	if (strchr(s, ':') != NULL) {
+		if (c->has_gateway6)
+			return BAD("config: 'gateway' lists two IPv6 addresses");
+		if (inet_pton(AF_INET6, s, c->gateway6) != 1)
+			return BAD("config: 'gateway' has \"%s\", expected an IPv6 address", s);
+		if (!c->has_node6)
+			return BAD("config: 'gateway' %s is IPv6 and 'node_ip' has no IPv6 address", s);
+		if (!ctl_in_prefix6(c->gateway6, c->node6_ip, c->node6_plen) ||
+		    memcmp(c->gateway6, c->node6_ip, 16) == 0)
+			return BAD("config: 'gateway' %s is not a neighbour on the node's IPv6 network "
+				   "of 'node_ip'", s);
+		c->has_gateway6 = true;
+		return 0;
+	}
+	uint32_t node_net = c->node_ip & ctl_mask(c->node_plen);
+	uint32_t node_bcast = node_net | ~ctl_mask(c->node_plen);
+	if (c->has_gateway)
+		return BAD("config: 'gateway' lists two IPv4 addresses");
+	if (ctl_parse_ip(s, &c->gateway) != 0)
+		return BAD("config: 'gateway' is \"%s\", expected an IPv4 address", s);
+	if (((c->gateway ^ c->node_ip) & ctl_mask(c->node_plen)) != 0)
+		return BAD("config: 'gateway' %s is not on the node network of 'node_ip'", s);
+	if (c->gateway == c->node_ip || c->gateway == node_net || c->gateway == node_bcast)
+		return BAD("config: 'gateway' %s is the node's own, the network's or the "
+			   "broadcast address", s);
+	c->has_gateway = true;
+	return 0;
+}
+
 static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen)
 {
 	const char *key;
@@ -224,17 +259,20 @@ static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen
 			return BAD("config: 'node_ip' IPv6 address needs the node network's prefix "
 				   "length (1..127) and a host part, e.g. fd00:172:31:102::105/64");
 	}
-	if (json_object_get(root, "gateway")) {
-		if (get_str(root, "gateway", NULL, buf, sizeof(buf), err, errlen))
+	json_t *gw = json_object_get(root, "gateway"), *g;
+	size_t gi;
+	if (json_is_array(gw)) {
+		if (json_array_size(gw) < 1 || json_array_size(gw) > 2)
+			return BAD("config: 'gateway' must be an address or a list of one IPv4 and one "
+				   "IPv6 address");
+		json_array_foreach(gw, gi, g)
+			if (!json_is_string(g) || gateway_one(c, json_string_value(g), err, errlen) != 0)
+				return json_is_string(g) ? -1 : BAD("config: 'gateway' must be an address "
+								    "or a list of one IPv4 and one IPv6 address");
+	} else if (gw != NULL) {
+		if (get_str(root, "gateway", NULL, buf, sizeof(buf), err, errlen) ||
+		    gateway_one(c, buf, err, errlen) != 0)
 			return -1;
-		if (ctl_parse_ip(buf, &c->gateway) != 0)
-			return BAD("config: 'gateway' is \"%s\", expected an IPv4 address", buf);
-		if (((c->gateway ^ c->node_ip) & ctl_mask(c->node_plen)) != 0)
-			return BAD("config: 'gateway' %s is not on the node network of 'node_ip'", buf);
-		if (c->gateway == c->node_ip || c->gateway == node_net || c->gateway == node_bcast)
-			return BAD("config: 'gateway' %s is the node's own, the network's or the "
-				   "broadcast address", buf);
-		c->has_gateway = true;
 	}
 	if (get_dual(root, "cluster_cidr", PL_DEFAULT_CLUSTER_CIDR, false, &c->cluster_net,
 		     &c->cluster_plen, &c->has_cluster6, c->cluster6_net, &c->cluster6_plen, err,

@@ -1,6 +1,7 @@
 /* Routes from existing engines: podlaned mirrors one kernel routing table
  * (config import_table) into its own, so BIRD, FRR or any agent that
- * installs routes there feeds the dataplane, and withdrawals follow. */
+ * installs routes there feeds the dataplane, and withdrawals follow. IPv6
+ * routes too on a dual-stack node (one gateway each). */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -33,10 +34,11 @@ static uint32_t mirrored;
 static unsigned n_added, n_removed, n_refused;
 
 struct kroute {
-	uint32_t table, dst;
+	uint32_t table;
+	struct ctl_pfx dst;
 	uint32_t gw[DP_ECMP_MAX]; /* a multipath route's every next hop */
+	uint8_t gw6[16];          /* an IPv6 route's (the first) */
 	unsigned n_gw;
-	uint8_t plen;
 	bool too_many;
 };
 
@@ -44,20 +46,28 @@ static void parse(const struct nlmsghdr *nlh, struct kroute *k)
 {
 	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *a;
+	size_t alen = rtm->rtm_family == AF_INET6 ? 16 : 4;
 
 	memset(k, 0, sizeof(*k));
 	k->table = rtm->rtm_table;
-	k->plen = rtm->rtm_dst_len;
+	k->dst.v6 = rtm->rtm_family == AF_INET6;
+	k->dst.plen = rtm->rtm_dst_len;
 	mnl_attr_for_each(a, nlh, sizeof(*rtm)) {
 		switch (mnl_attr_get_type(a)) {
 		case RTA_TABLE:
 			k->table = mnl_attr_get_u32(a);
 			break;
 		case RTA_DST:
-			k->dst = mnl_attr_get_u32(a);
+			if (mnl_attr_get_payload_len(a) == alen)
+				memcpy(k->dst.a, mnl_attr_get_payload(a), alen);
 			break;
 		case RTA_GATEWAY:
-			k->gw[0] = mnl_attr_get_u32(a);
+			if (mnl_attr_get_payload_len(a) != alen)
+				break;
+			if (k->dst.v6)
+				memcpy(k->gw6, mnl_attr_get_payload(a), 16);
+			else
+				k->gw[0] = mnl_attr_get_u32(a);
 			k->n_gw = 1;
 			break;
 		case RTA_MULTIPATH: { /* ECMP: each next hop its gateway */
@@ -68,12 +78,16 @@ static void parse(const struct nlmsghdr *nlh, struct kroute *k)
 				for (na = (const struct nlattr *)RTNH_DATA(nh);
 				     mnl_attr_ok(na, (int)((const char *)nh + nh->rtnh_len - (const char *)na));
 				     na = mnl_attr_next(na)) {
-					if (mnl_attr_get_type(na) != RTA_GATEWAY)
+					if (mnl_attr_get_type(na) != RTA_GATEWAY ||
+					    mnl_attr_get_payload_len(na) != alen)
 						continue;
-					if (k->n_gw == DP_ECMP_MAX)
+					if (k->n_gw == DP_ECMP_MAX || (k->dst.v6 && k->n_gw == 1))
 						k->too_many = true;
+					else if (k->dst.v6)
+						memcpy(k->gw6, mnl_attr_get_payload(na), 16);
 					else
-						k->gw[k->n_gw++] = mnl_attr_get_u32(na);
+						k->gw[k->n_gw] = mnl_attr_get_u32(na);
+					k->n_gw += !k->too_many;
 				}
 			}
 			break;
@@ -86,51 +100,53 @@ static int on_route(const struct nlmsghdr *nlh, void *data)
 {
 	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
 	struct kroute k;
-	char a[16], b[16];
+	char a[CTL_PFX_STRLEN], b[CTL_IP6_STRLEN];
 	(void)data;
 
-	if (rtm->rtm_family != AF_INET)
+	if (rtm->rtm_family != AF_INET && !(rtm->rtm_family == AF_INET6 && node.cfg.has_pod6))
 		return MNL_CB_OK;
 	parse(nlh, &k);
 	if (k.table != mirrored)
 		return MNL_CB_OK;
-	struct ctl_route *r = ctl_route_find(k.dst, k.plen);
+	ctl_pfx_str(&k.dst, a);
+	struct ctl_route *r = ctl_route_find_pfx(&k.dst);
 	if (r != NULL && strcmp(r->origin, ORIGIN) != 0) {
 		if (++n_refused <= LOG_EACH)
-			ctl_warn("kernel route %s/%u ignored: already a %s route", ctl_ip_str(k.dst, a),
-				 k.plen, r->origin);
+			ctl_warn("kernel route %s ignored: already a %s route", a, r->origin);
 		return MNL_CB_OK;
 	}
 	if (nlh->nlmsg_type == RTM_DELROUTE) {
 		if (r != NULL) {
-			ctl_route_remove(k.dst, k.plen);
+			ctl_route_remove_pfx(&k.dst);
 			if (n_added + ++n_removed <= LOG_EACH)
-				ctl_log("kernel route del %s/%u", ctl_ip_str(k.dst, a), k.plen);
+				ctl_log("kernel route del %s", a);
 		}
 		return MNL_CB_OK;
 	}
 	struct dp_nh_spec nh;
 	struct ctl_err e = {0};
-	if (rtm->rtm_type != RTN_UNICAST || k.n_gw == 0 || ctl_nh_gateways(&nh, k.gw, k.n_gw, &e) != 0) {
+	if (rtm->rtm_type != RTN_UNICAST || k.n_gw == 0 ||
+	    (k.dst.v6 ? ctl_nh_gateway6(&nh, k.gw6, &e) : ctl_nh_gateways(&nh, k.gw, k.n_gw, &e)) != 0) {
 		if (++n_refused <= LOG_EACH)
-			ctl_warn("kernel route %s/%u ignored: needs gateways on the node network%s%s",
-				 ctl_ip_str(k.dst, a), k.plen, e.code ? ": " : "", e.code ? e.msg : "");
+			ctl_warn("kernel route %s ignored: needs gateways on the node network%s%s", a,
+				 e.code ? ": " : "", e.code ? e.msg : "");
 		return MNL_CB_OK;
 	}
 	if (k.too_many)
-		ctl_warn("kernel route %s/%u: only its first %d next hops are mirrored",
-			 ctl_ip_str(k.dst, a), k.plen, DP_ECMP_MAX);
+		ctl_warn("kernel route %s: only its first %d next hop(s) are mirrored", a,
+			 k.dst.v6 ? 1 : DP_ECMP_MAX);
 	bool is_new = r == NULL || !ctl_nh_same(&r->nh, &nh);
-	if (ctl_route_set(k.dst, k.plen, &nh, ORIGIN) != 0) {
+	if (ctl_route_set_pfx(&k.dst, &nh, ORIGIN) != 0) {
 		if (++n_refused <= LOG_EACH)
-			ctl_warn("kernel route %s/%u not mirrored: route table full (max_routes %u)",
-				 ctl_ip_str(k.dst, a), k.plen, node.cfg.max_routes);
+			ctl_warn("kernel route %s not mirrored: route table full (max_routes %u)", a,
+				 node.cfg.max_routes);
 		return MNL_CB_OK;
 	}
-	ctl_route_find(k.dst, k.plen)->stale = false;
+	ctl_route_find_pfx(&k.dst)->stale = false;
 	if (is_new && ++n_added + n_removed <= LOG_EACH)
-		ctl_log("kernel route add %s/%u via %s%s", ctl_ip_str(k.dst, a), k.plen,
-			ctl_ip_str(k.gw[0], b), k.n_gw > 1 ? " and more (ECMP)" : "");
+		ctl_log("kernel route add %s via %s%s", a,
+			k.dst.v6 ? ctl_ip6_str(k.gw6, b) : ctl_ip_str(k.gw[0], b),
+			k.n_gw > 1 ? " and more (ECMP)" : "");
 	return MNL_CB_OK;
 }
 
@@ -160,7 +176,9 @@ static void resync(void)
 	for (uint32_t i = 0; i < node.route_cap; i++)
 		if (node.routes[i].used && strcmp(node.routes[i].origin, ORIGIN) == 0)
 			node.routes[i].stale = true;
-	int rc = ctl_nl_route_dump(on_route, NULL);
+	int rc = ctl_nl_route_dump(AF_INET, on_route, NULL);
+	if (rc == 0 && node.cfg.has_pod6)
+		rc = ctl_nl_route_dump(AF_INET6, on_route, NULL);
 	if (rc != 0) {
 		ctl_error("kernel table %u dump failed: %s", mirrored, strerror(-rc));
 		batch_end();
@@ -225,7 +243,9 @@ int ctl_kroutes_start(uint32_t table)
 
 	mirrored = table;
 	mon = mnl_socket_open(NETLINK_ROUTE);
-	if (mon == NULL || mnl_socket_bind(mon, RTMGRP_IPV4_ROUTE, MNL_SOCKET_AUTOPID) < 0) {
+	if (mon == NULL ||
+	    mnl_socket_bind(mon, RTMGRP_IPV4_ROUTE | (node.cfg.has_pod6 ? RTMGRP_IPV6_ROUTE : 0),
+			    MNL_SOCKET_AUTOPID) < 0) {
 		ctl_error("cannot listen to kernel route events: %s", strerror(errno));
 		return -1;
 	}

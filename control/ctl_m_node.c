@@ -33,6 +33,10 @@ static json_t *m_node_info(json_t *params, struct ctl_err *e)
 	if (node.cfg.has_gateway)
 		json_object_set_new(o, "gateway", json_string(ctl_ip_str(node.cfg.gateway, a)));
 	/* Dual-stack: the IPv6 prefixes beside (the keys above stay IPv4). */
+	if (node.cfg.has_gateway6) {
+		char a6[CTL_IP6_STRLEN];
+		json_object_set_new(o, "gateway6", json_string(ctl_ip6_str(node.cfg.gateway6, a6)));
+	}
 	if (node.cfg.has_node6) {
 		char a6[CTL_IP6_STRLEN], p6[CTL_IP6_STRLEN + 4];
 		snprintf(p6, sizeof(p6), "%s/%u", ctl_ip6_str(node.cfg.node6_ip, a6), node.cfg.node6_plen);

@@ -285,7 +285,7 @@ out:
 	return rc;
 }
 
-int ctl_nl_route_dump(int (*cb)(const struct nlmsghdr *nlh, void *data), void *data)
+int ctl_nl_route_dump(int family, int (*cb)(const struct nlmsghdr *nlh, void *data), void *data)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -294,7 +294,7 @@ int ctl_nl_route_dump(int (*cb)(const struct nlmsghdr *nlh, void *data), void *d
 	nlh->nlmsg_type = RTM_GETROUTE;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = AF_INET;
+	rtm->rtm_family = (unsigned char)family;
 	return nl_talk(nlh, cb, data);
 }
 
@@ -345,7 +345,7 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 int ctl_nl_route_present(int ifindex, uint32_t dst, uint8_t plen, uint32_t gw)
 {
 	struct route_req r = {.ifindex = ifindex, .dst = dst, .gw = gw, .plen = plen};
-	int rc = ctl_nl_route_dump(route_cb, &r);
+	int rc = ctl_nl_route_dump(AF_INET, route_cb, &r);
 	return rc < 0 ? rc : r.found;
 }
 

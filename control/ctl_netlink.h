@@ -55,8 +55,9 @@ void ctl_nl_route_add(struct ctl_nl_batch *b, uint32_t dst, uint8_t plen, uint32
  * request succeeded, else the negative errno of the first refused one and
  * its position (from 0, in the order appended) in *failed. */
 int ctl_nl_batch_send(struct ctl_nl_batch *b, unsigned *failed);
-/* Dump the IPv4 routes of every table to cb (libmnl callback). */
-int ctl_nl_route_dump(int (*cb)(const struct nlmsghdr *nlh, void *data), void *data);
+/* Dump the routes of one family (AF_INET, AF_INET6) of every table to cb
+ * (libmnl callback). */
+int ctl_nl_route_dump(int family, int (*cb)(const struct nlmsghdr *nlh, void *data), void *data);
 /* Does ifindex hold ip/plen? 1 yes, 0 no, negative errno. */
 int ctl_nl_addr_present(int ifindex, uint32_t ip, uint8_t plen);
 /* Is dst/plen routed through ifindex (via gw; 0: directly) in the main

@@ -185,9 +185,12 @@ int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 	}
 	/* IPv6: this node's unassigned pod addresses are unreachable; the
 	 * node's address is local, its network on the uplink, and what no
-	 * route covers goes to the node kernel, which routes it with its own
-	 * table (there is no IPv6 gateway key). */
+	 * route covers goes via the IPv6 gateway, or without one to the node
+	 * kernel, which routes it with its own table. */
 	struct dp_nh_spec unreachable6 = {.kind = DP_NH_UNREACHABLE};
+	struct dp_nh_spec default6 = c->has_gateway6 ? (struct dp_nh_spec){.kind = DP_NH_GATEWAY}
+						     : local;
+	memcpy(default6.gw6, c->gateway6, 16);
 	struct ctl_pfx pods6 = {.v6 = 1, .plen = c->pod6_plen}, node6 = {.v6 = 1, .plen = 128};
 	struct ctl_pfx net6 = {.v6 = 1, .plen = c->node6_plen}, any6 = {.v6 = 1};
 	memcpy(pods6.a, c->pod6_net, 16);
@@ -196,11 +199,11 @@ int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 	if ((c->has_pod6 && ctl_route_set_pfx(&pods6, &unreachable6, "system") != 0) ||
 	    (c->has_node6 && (ctl_route_set_pfx(&node6, &local, "system") != 0 ||
 			      ctl_route_set_pfx(&net6, &conn, "system") != 0 ||
-			      ctl_route_set_pfx(&any6, &local, "system") != 0))) {
+			      ctl_route_set_pfx(&any6, &default6, "system") != 0))) {
 		snprintf(err, errlen, "cannot install the node's IPv6 routes");
 		return -1;
 	}
-	if (c->has_node6)
+	if (c->has_node6 && !c->has_gateway6)
 		ctl_nat_check_ipv6_forwarding();
 	/* Out of the cluster through the kernel, which masquerades (ctl_nat.c);
 	 * what is inside but unknown must not go there too (the kernel routes

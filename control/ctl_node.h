@@ -182,6 +182,8 @@ int ctl_route_prefix(const char *s, struct ctl_pfx *p, struct ctl_err *e);
  * order (the same set is the same route). */
 bool ctl_nh_same(const struct dp_nh_spec *a, const struct dp_nh_spec *b);
 int ctl_nh_gateways(struct dp_nh_spec *nh, const uint32_t *gws, unsigned n, struct ctl_err *e);
+/* nh for one IPv6 gateway, a neighbour on the node's IPv6 network. */
+int ctl_nh_gateway6(struct dp_nh_spec *nh, const uint8_t gw6[16], struct ctl_err *e);
 int ctl_route_parse(json_t *o, struct ctl_pfx *p, struct dp_nh_spec *nh, struct ctl_err *e);
 
 /* Services (ctl_services.c). Parse an API object (ip, port, protocol,

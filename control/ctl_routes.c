@@ -261,26 +261,35 @@ int ctl_nh_gateways(struct dp_nh_spec *nh, const uint32_t *gws, unsigned n, stru
 	return 0;
 }
 
-/* via of an IPv6 route: one gateway, a neighbour on the node's IPv6
- * network (ECMP is IPv4's so far). */
-static int via6_nh(json_t *via, struct dp_nh_spec *nh, struct ctl_err *e)
+int ctl_nh_gateway6(struct dp_nh_spec *nh, const uint8_t gw6[16], struct ctl_err *e)
 {
 	const struct ctl_config *c = &node.cfg;
-	const char *v = json_string_value(via);
+	char a[CTL_IP6_STRLEN];
 
 	memset(nh, 0, sizeof(*nh));
+	if (!c->has_node6 || !ctl_in_prefix6(gw6, c->node6_ip, c->node6_plen) ||
+	    memcmp(gw6, c->node6_ip, 16) == 0)
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "via: %s is not a neighbour on the node's "
+				"IPv6 network%s", ctl_ip6_str(gw6, a),
+				c->has_node6 ? "" : " (node_ip has no IPv6 address)");
+	nh->kind = DP_NH_GATEWAY;
+	memcpy(nh->gw6, gw6, 16);
+	return 0;
+}
+
+/* via of an IPv6 route: one gateway (ECMP is IPv4's so far). */
+static int via6_nh(json_t *via, struct dp_nh_spec *nh, struct ctl_err *e)
+{
+	const char *v = json_string_value(via);
+	uint8_t gw6[16];
+
 	if (json_is_array(via))
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "via: one gateway for an IPv6 route (ECMP "
 				"over IPv6 gateways is not supported yet)");
-	if (v == NULL || inet_pton(AF_INET6, v, nh->gw6) != 1)
+	if (v == NULL || inet_pton(AF_INET6, v, gw6) != 1)
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "via: '%.64s' is not an IPv6 address (the "
 				"prefix is IPv6)", v ? v : "(not a string)");
-	if (!c->has_node6 || !ctl_in_prefix6(nh->gw6, c->node6_ip, c->node6_plen) ||
-	    memcmp(nh->gw6, c->node6_ip, 16) == 0)
-		return ctl_fail(e, PL_E_INVALID_PARAMS, "via: %s is not a neighbour on the node's "
-				"IPv6 network%s", v, c->has_node6 ? "" : " (node_ip has no IPv6 address)");
-	nh->kind = DP_NH_GATEWAY;
-	return 0;
+	return ctl_nh_gateway6(nh, gw6, e);
 }
 
 /* via: one gateway's address, or a list of them (ECMP). */

@@ -2,8 +2,8 @@
  * the burst. ARP goes to dp_arp.c; the kernel's own frames on the node
  * network pass through as they are (it is an L2 host there); frames not
  * addressed to us are dropped; IPv4 frames are checked (dp_ip4_accept)
- * and go on to routing, and so do pods' IPv6 frames (dp_ip6_accept) when
- * pods have IPv6 addresses. One pass, not one per layer: a pass over a burst
+ * and go on to routing, and so do IPv6 frames (dp_ip6_accept) when pods
+ * have IPv6 addresses (from the uplink when the node has one too). One pass, not one per layer: a pass over a burst
  * costs ~3 cycles a packet (dataplane/bench/plpath). Runs on worker lcores. */
 #include "dp_ip4.h"
 #include "dp_ip6.h"
@@ -15,8 +15,8 @@ static inline bool mac_eq(const struct rte_ether_addr *a, const struct rte_ether
 
 enum l2_verdict { L2_TAKEN, L2_IP4, L2_IP6 };
 
-/* An IPv6 frame podlaned routes, when pods have IPv6 addresses: a pod's,
- * or the node kernel's to them (the host port). */
+/* An IPv6 frame from a pod or the node kernel (the host port), routed
+ * when pods have IPv6 addresses (the uplink's: below). */
 static inline bool routed_ip6(const struct dp_port *in, uint16_t type)
 {
 	return type == RTE_BE16(RTE_ETHER_TYPE_IPV6) && in->kind != DP_PORT_UPLINK &&

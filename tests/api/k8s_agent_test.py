@@ -32,6 +32,15 @@ def node(name, cidr, ip):
     return n
 
 
+def dual_node(name, i):
+    n = node(name, None, None)
+    n["spec"] = {"podCIDR": "100.96.24%d.0/24" % i,
+                 "podCIDRs": ["100.96.24%d.0/24" % i, "fd00:10:96:f%d::/64" % i]}
+    n["status"]["addresses"] = [{"type": "InternalIP", "address": "172.31.102.10%d" % i},
+                                {"type": "InternalIP", "address": "fd00:172:31:102::10%d" % i}]
+    return n
+
+
 def service(ns, name, ip, ports, **spec):
     s = {"kind": "Service", "metadata": {"namespace": ns, "name": name, "uid": "svc-%s-%s" % (ns, name)},
          "spec": {"type": "ClusterIP", "clusterIP": ip, "clusterIPs": [ip] if ip != "None" else ["None"],
@@ -380,14 +389,7 @@ class K8sAgent(unittest.TestCase):
         self.assertEqual(list(reqs), ["route.replace_all"])
 
     def test_dual_stack_node_routes(self):
-        def dual(name, i):
-            n = node(name, None, None)
-            n["spec"] = {"podCIDR": "100.96.24%d.0/24" % i,
-                         "podCIDRs": ["100.96.24%d.0/24" % i, "fd00:10:96:f%d::/64" % i]}
-            n["status"]["addresses"] = [{"type": "InternalIP", "address": "172.31.102.10%d" % i},
-                                        {"type": "InternalIP", "address": "fd00:172:31:102::10%d" % i}]
-            return n
-        nodes = [dual("n1", 1), dual("n2", 2), node("n3", "100.96.243.0/24", "172.31.102.103")]
+        nodes = [dual_node("n1", 1), dual_node("n2", 2), node("n3", "100.96.243.0/24", "172.31.102.103")]
         reqs, err = self.dry(stdin=json.dumps({"kind": "List", "items": nodes}))
         self.assertEqual(reqs["route.replace_all"]["routes"], [
             {"prefix": "100.96.242.0/24", "via": "172.31.102.102"},
@@ -435,6 +437,24 @@ class K8sAgent(unittest.TestCase):
         p = self.run_tool("--node", "n9", "--from-api", "--api-url", self.url, "--write-config", tmpl, out)
         self.assertEqual((p.returncode, p.stderr.strip()),
                          (2, "podlane-k8s: node n9 is not among the Node objects"))
+        # A dual-stack template: the IPv6 values of a dual-stack node; a
+        # node without them refused.
+        with open(tmpl, "w") as f:
+            f.write(cm["data"]["podlaned.json.tmpl"].replace('"${POD_CIDR}"', '["${POD_CIDR}", "${POD_CIDR6}"]')
+                    .replace('"${NODE_IP}/24"', '["${NODE_IP}/24", "${NODE_IP6}/64"]'))
+        FakeApi.objects["/api/v1/nodes"] = NODES + [dual_node("n5", 5)]
+        try:
+            p = self.run_tool("--node", "n5", "--from-api", "--api-url", self.url, "--write-config", tmpl, out)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(out) as f:
+                cfg = json.load(f)
+            self.assertEqual(cfg["pod_cidr"], ["100.96.245.0/24", "fd00:10:96:f5::/64"])
+            self.assertEqual(cfg["node_ip"], ["172.31.102.105/24", "fd00:172:31:102::105/64"])
+            p = self.run_tool("--node", "n2", "--from-api", "--api-url", self.url, "--write-config", tmpl, out)
+            self.assertEqual((p.returncode, p.stderr.strip()), (1, "podlane-k8s: node n2 has no IPv6 "
+                             "podCIDR or InternalIP yet (the template wants them)"))
+        finally:
+            FakeApi.objects["/api/v1/nodes"] = NODES
 
     def test_watch_follows_changes_and_relists_on_410(self):
         sock = os.path.join(self.tmp, "fake.sock")

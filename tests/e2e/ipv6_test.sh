@@ -67,10 +67,17 @@ wait $lpid
 ok "node <-> pod over IPv6 (the node sees the pod's own address)"
 
 # Across nodes: each podlaned routes the other's IPv6 pod prefix via that
-# node's IPv6 address, resolved by NDP on the uplink.
-start_node n2 172.31.102.106/24,fd00:172:31:102::106/64 100.96.244.0/24,fd00:10:96:f4::/64 1
+# node's IPv6 address, resolved by NDP on the uplink: node's from the
+# route API, n2's from its kernel table 100 (import_table, as BIRD fills it).
+start_node n2 172.31.102.106/24,fd00:172:31:102::106/64 100.96.244.0/24,fd00:10:96:f4::/64 1 \
+	'"gateway": ["172.31.102.1", "fd00:172:31:102::1"], "import_table": 100,'
 ctl node route add fd00:10:96:f4::/64 via fd00:172:31:102::106 >/dev/null
-ctl n2 route add fd00:10:96:f3::/64 via $N6 >/dev/null
+ip -n n2 -6 route add fd00:10:96:f3::/64 via $N6 table 100
+ip -n n2 -6 route add fd00:10:96:f9::/64 via fe80::5 dev podlane0 table 100
+mirrored() { grep -q "^fd00:10:96:f3::/64  *via $N6  *kernel$" <<<"$(ctl n2 route list)"; }
+wait_for 10 mirrored || fail "n2 did not mirror its kernel's IPv6 route: $(ctl n2 route list)"
+grep -q "kernel route fd00:10:96:f9::/64 ignored: needs gateways on the node network: via: fe80::5 is not a neighbour on the node's IPv6 network" "$WORK/n2.log" ||
+	fail "no log line for the kernel route via a link-local gateway"
 ctl node -o json route list | python3 -c '
 import json, sys
 r = {x["prefix"]: x for x in json.load(sys.stdin)}
@@ -86,6 +93,15 @@ hl=$(ping6 pc $A | sed -n 's/.*ttl=\([0-9]*\).*/\1/p')
 [ "$(counter node ndp_requests)" -gt 0 ] || fail "node asked no neighbour by NDP"
 tcp_bulk_check pc pa "$A" 2
 ok "pod <-> pod across nodes over IPv6 by podlaned's routes (NDP on the uplink), every byte delivered"
+
+# n2's IPv6 gateway: the fabric host, beyond which lies fd00:99::1.
+ip -n fab addr add fd00:172:31:102::1/64 dev br0 nodad
+ip -n fab addr add fd00:99::1/128 dev lo
+ip -n fab -6 route add fd00:10:96:f4::/64 via fd00:172:31:102::106
+wait_for 10 ping6 pc fd00:99::1 >/dev/null || fail "pod c cannot reach fd00:99::1 via n2's IPv6 gateway"
+[ "$(ctl n2 -o json route list | python3 -c 'import json,sys; print([r["via"] for r in json.load(sys.stdin) if r["prefix"] == "::/0"][0])')" = \
+	fd00:172:31:102::1 ] || fail "n2's ::/0 is not via its gateway: $(ctl n2 route list)"
+ok "IPv6 default route via the configured gateway (NDP-resolved), beyond the node network"
 out=$(ctl node route add fd00:10:96:f5::/64 via 172.31.102.106 2>&1) && fail "IPv4 via accepted: $out"
 grep -q "via: '172.31.102.106' is not an IPv6 address (the prefix is IPv6)" <<<"$out" || fail "$out"
 out=$(ctl node route add fd00:10:96:f3:0:1::/96 via fd00:172:31:102::106 2>&1) && fail "accepted: $out"

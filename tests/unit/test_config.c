@@ -45,7 +45,9 @@ static const struct {
 	{"{" BASE ", \"gateway\": \"172.31.102.105\"}",
 	 "config: 'gateway' 172.31.102.105 is the node's own, the network's or the broadcast address"},
 	{"{" BASE ", \"gateway\": \"fe80::1\"}",
-	 "config: 'gateway' is \"fe80::1\", expected an IPv4 address"},
+	 "config: 'gateway' fe80::1 is IPv6 and 'node_ip' has no IPv6 address"},
+	{"{" BASE ", \"gateway\": \"172.31.102.300\"}",
+	 "config: 'gateway' is \"172.31.102.300\", expected an IPv4 address"},
 	{"{" BASE ", \"cluster_cidr\": \"0.0.0.0/0\"}",
 	 "config: 'cluster_cidr' overlaps the node network of 'node_ip' (the kernel routes "
 	 "cluster_cidr to podlaned)"},
@@ -86,6 +88,18 @@ static const struct {
 	 "config: 'cluster_cidr' has an IPv6 prefix, 'pod_cidr' none"},
 	{"{\"node_ip\": [\"172.31.102.105/24\", \"fd00:172:31:102::105/64\"], \"uplink\": \"net_tap0\", "
 	 "\"pod_cidr\": [\"100.96.243.0/24\", \"fd00:10:96:f3::/64\"]}", NULL},
+	{"{\"node_ip\": [\"172.31.102.105/24\", \"fd00:172:31:102::105/64\"], \"uplink\": \"net_tap0\", "
+	 "\"pod_cidr\": [\"100.96.243.0/24\", \"fd00:10:96:f3::/64\"], "
+	 "\"gateway\": [\"fd00:172:31:102::1\", \"172.31.102.1\"]}", NULL},
+	{"{\"node_ip\": [\"172.31.102.105/24\", \"fd00:172:31:102::105/64\"], \"uplink\": \"net_tap0\", "
+	 "\"pod_cidr\": [\"100.96.243.0/24\", \"fd00:10:96:f3::/64\"], \"gateway\": \"fd00:99::1\"}",
+	 "config: 'gateway' fd00:99::1 is not a neighbour on the node's IPv6 network of 'node_ip'"},
+	{"{\"node_ip\": [\"172.31.102.105/24\", \"fd00:172:31:102::105/64\"], \"uplink\": \"net_tap0\", "
+	 "\"pod_cidr\": [\"100.96.243.0/24\", \"fd00:10:96:f3::/64\"], "
+	 "\"gateway\": [\"fd00:172:31:102::1\", \"fd00:172:31:102::2\"]}",
+	 "config: 'gateway' lists two IPv6 addresses"},
+	{"{" BASE ", \"gateway\": [\"172.31.102.1\", 5]}",
+	 "config: 'gateway' must be an address or a list of one IPv4 and one IPv6 address"},
 	{"{\"node_ip\": [\"172.31.102.105/24\", \"fd00:172:31:102::105/64\"], \"uplink\": \"net_tap0\", "
 	 "\"pod_cidr\": \"100.96.243.0/24\"}",
 	 "config: 'node_ip' has an IPv6 address, 'pod_cidr' no IPv6 prefix"},

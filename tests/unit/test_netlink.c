@@ -70,7 +70,7 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 static bool route_present(const char *dst, uint8_t plen, int oif)
 {
 	struct find_route f = {.dst = ip(dst), .plen = plen, .oif = oif};
-	assert_int_equal(ctl_nl_route_dump(route_cb, &f), 0);
+	assert_int_equal(ctl_nl_route_dump(AF_INET, route_cb, &f), 0);
 	return f.found;
 }
 
