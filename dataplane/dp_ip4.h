@@ -57,7 +57,9 @@ static inline void dp_ip4_accept(struct dp_worker *w, const struct dp_port *in,
 	/* A guest's partial checksum or TSO frame (either bit: the test is
 	 * in dp_offload_from_rx). */
 	if (unlikely(m->ol_flags & (RTE_MBUF_F_RX_LRO | RTE_MBUF_F_RX_L4_CKSUM_BAD)) &&
-	    why == DP_DROP_MAX && !dp_offload_from_rx(m, ip))
+	    why == DP_DROP_MAX &&
+	    !dp_offload_from_rx(m, sizeof(struct rte_ether_hdr) + (ip->version_ihl & 0xf) * 4u,
+				ip->next_proto_id))
 		why = DP_DROP_BAD_IP_HEADER;
 	if (unlikely(why != DP_DROP_MAX)) {
 		dp_drop(w, m, why);

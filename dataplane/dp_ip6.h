@@ -65,6 +65,11 @@ static inline void dp_ip6_accept(struct dp_worker *w, const struct dp_port *in,
 		}
 		if (in->kind == DP_PORT_POD && !dp_ip6_eq(ip->src_addr, in->peer_ip6))
 			why = DP_DROP_SPOOFED;
+		/* A guest's partial checksum or TSO frame, as in dp_ip4_accept
+		 * (extension headers: not TCP or UDP here, refused). */
+		else if (unlikely(m->ol_flags & (RTE_MBUF_F_RX_LRO | RTE_MBUF_F_RX_L4_CKSUM_BAD)) &&
+			 !dp_offload_from_rx(m, sizeof(struct rte_ether_hdr) + sizeof(*ip), ip->proto))
+			why = DP_DROP_BAD_IP_HEADER;
 	}
 	if (unlikely(why != DP_DROP_MAX)) {
 		dp_drop(w, m, why);

@@ -106,13 +106,14 @@ int dp_tap_create(const char *ifname, bool attach, int fd, enum dp_port_kind kin
 		snprintf(err, errlen, "cannot open /dev/net/tun: %s", strerror(errno));
 		return -errno;
 	}
-	/* TSO for IPv4 and partial checksums: what a TCP/UDP socket in the
-	 * pod produces; anything else the kernel segments before us. The
-	 * interface persists: it outlives this process (a restart, a crash)
-	 * with its MAC, MTU, addresses and routes, for the next one to attach
-	 * to; dp_port_remove() ends that. */
+	/* TSO for IPv4 and IPv6 and partial checksums: what a TCP/UDP socket
+	 * in the pod produces; anything else the kernel segments before us.
+	 * The interface persists: it outlives this process (a restart, a
+	 * crash) with its MAC, MTU, addresses and routes, for the next one to
+	 * attach to; dp_port_remove() ends that. */
 	if ((!given && ioctl(fd, TUNSETIFF, &ifr) != 0) || ioctl(fd, TUNSETVNETHDRSZ, &hdr) != 0 ||
-	    ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) != 0 || ioctl(fd, TUNSETPERSIST, 1) != 0) {
+	    ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) != 0 ||
+	    ioctl(fd, TUNSETPERSIST, 1) != 0) {
 		rc = -errno;
 		snprintf(err, errlen, "cannot %s TAP %s: %s", attach ? "attach to" : "create", ifname,
 			 errno == EINVAL && attach ? "an interface of that name is not a TAP"

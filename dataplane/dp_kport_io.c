@@ -19,13 +19,23 @@
 /* A GSO frame the kernel verified and merged (GRO on the NIC under a
  * packet socket): its TCP checksum field belongs to the first segment.
  * Make it partial, the pseudo-header sum over the whole length as Linux
- * keeps it, so it can be passed on or segmented like any other. */
-static uint32_t gro_to_partial(struct rte_mbuf *m)
+ * keeps it, so it can be passed on or segmented like any other. IPv6:
+ * TCP right after the fixed header (Linux merges no others). */
+static uint32_t gro_to_partial(struct rte_mbuf *m, uint8_t gso_type)
 {
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
 	uint32_t l3;
 
+	if (gso_type == VIRTIO_NET_HDR_GSO_TCPV6) {
+		struct rte_ipv6_hdr *ip6 = (struct rte_ipv6_hdr *)(eth + 1);
+		if (eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV6) ||
+		    m->data_len < sizeof(*eth) + sizeof(*ip6) + sizeof(struct rte_tcp_hdr) ||
+		    ip6->proto != IPPROTO_TCP)
+			return 0;
+		((struct rte_tcp_hdr *)(ip6 + 1))->cksum = rte_ipv6_phdr_cksum(ip6, 0);
+		return (uint32_t)(sizeof(*eth) + sizeof(*ip6));
+	}
 	if (eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4) ||
 	    m->data_len < sizeof(*eth) + sizeof(*ip) || ip->next_proto_id != IPPROTO_TCP)
 		return 0;
@@ -39,17 +49,20 @@ static uint32_t gro_to_partial(struct rte_mbuf *m)
 }
 
 /* Offloads the kernel left to us, as DPDK's TX offload flags (the same
- * contract: the L4 checksum field holds the pseudo-header sum). Only
- * IPv4 TSO is offered; partial checksums may be on any protocol, so they
- * are kept as offsets (l2_len + l3_len = where summing starts). */
+ * contract: the L4 checksum field holds the pseudo-header sum). TSO for
+ * TCP over IPv4 and IPv6 is offered, each on frames of its family;
+ * partial checksums may be on any protocol, so they are kept as offsets
+ * (l2_len + l3_len = where summing starts). */
 bool dp_vnet_to_mbuf(const struct virtio_net_hdr *h, struct rte_mbuf *m)
 {
 	uint32_t start = h->csum_start, off = h->csum_offset, l2 = sizeof(struct rte_ether_hdr);
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 
 	if (!(h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
 		if (h->gso_type == VIRTIO_NET_HDR_GSO_NONE)
 			return true;
-		if (!(h->flags & VIRTIO_NET_HDR_F_DATA_VALID) || (start = gro_to_partial(m)) == 0)
+		if (!(h->flags & VIRTIO_NET_HDR_F_DATA_VALID) ||
+		    (start = gro_to_partial(m, h->gso_type)) == 0)
 			return false;
 		off = offsetof(struct rte_tcp_hdr, cksum);
 	}
@@ -68,15 +81,18 @@ bool dp_vnet_to_mbuf(const struct virtio_net_hdr *h, struct rte_mbuf *m)
 		return true;
 	const struct rte_tcp_hdr *th = rte_pktmbuf_mtod_offset(m, struct rte_tcp_hdr *, start);
 	uint32_t l4 = (th->data_off >> 4) * 4u;
+	bool v6 = h->gso_type == VIRTIO_NET_HDR_GSO_TCPV6;
+	rte_be16_t type = v6 ? RTE_BE16(RTE_ETHER_TYPE_IPV6) : RTE_BE16(RTE_ETHER_TYPE_IPV4);
 	/* An MSS below Linux's minimum (48) would make thousands of segments. */
-	if (h->gso_type != VIRTIO_NET_HDR_GSO_TCPV4 || h->gso_size < 48 ||
+	if ((h->gso_type != VIRTIO_NET_HDR_GSO_TCPV4 && !v6) || eth->ether_type != type ||
+	    (v6 && start < l2 + sizeof(struct rte_ipv6_hdr)) || h->gso_size < 48 ||
 	    start + l4 + h->gso_size > UINT16_MAX ||
 	    !(m->ol_flags & RTE_MBUF_F_TX_TCP_CKSUM) || start + sizeof(*th) > m->data_len ||
 	    l4 < sizeof(*th) || start + l4 > m->data_len)
 		return false;
 	m->l4_len = l4;
 	m->tso_segsz = h->gso_size;
-	m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_IPV4;
+	m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG | (v6 ? RTE_MBUF_F_TX_IPV6 : RTE_MBUF_F_TX_IPV4);
 	return true;
 }
 
@@ -92,7 +108,8 @@ void dp_mbuf_to_vnet(const struct rte_mbuf *m, struct virtio_net_hdr *h)
 	h->csum_offset = l4 == RTE_MBUF_F_TX_TCP_CKSUM ? offsetof(struct rte_tcp_hdr, cksum)
 						       : offsetof(struct rte_udp_hdr, dgram_cksum);
 	if (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) {
-		h->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+		h->gso_type = m->ol_flags & RTE_MBUF_F_TX_IPV6 ? VIRTIO_NET_HDR_GSO_TCPV6
+							       : VIRTIO_NET_HDR_GSO_TCPV4;
 		h->gso_size = m->tso_segsz;
 		h->hdr_len = (uint16_t)(m->l2_len + m->l3_len + m->l4_len);
 	}

@@ -5,7 +5,8 @@
  * flags its driver wants; other DPDK ports (vhost-user guests, af_packet
  * and af_xdp vdevs) get them segmented (rte_gso) with every checksum
  * complete. Frames from a guest (vhost-user) carry the same offloads as
- * those from a TAP once dp_offload_from_rx has read them. */
+ * those from a TAP once dp_offload_from_rx has read them. TCP over IPv6 is
+ * segmented by dp_gso6.c, and left to no device. */
 #include <rte_gso.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
@@ -49,24 +50,23 @@ static void csum_complete(struct rte_mbuf *m)
 	memcpy(rte_pktmbuf_mtod_offset(m, void *, off), &sum, sizeof(sum)); /* may be unaligned */
 }
 
-bool dp_offload_from_rx(struct rte_mbuf *m, const struct rte_ipv4_hdr *ip)
+bool dp_offload_from_rx(struct rte_mbuf *m, uint32_t l4, uint8_t proto)
 {
-	uint64_t l4 = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
-	struct virtio_net_hdr h = {
-		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
-		.csum_start = (uint16_t)(sizeof(struct rte_ether_hdr) + (ip->version_ihl & 0xf) * 4u),
-	};
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	uint64_t rx = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+	struct virtio_net_hdr h = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = (uint16_t)l4};
 
-	if (l4 != RTE_MBUF_F_RX_L4_CKSUM_NONE && !(m->ol_flags & RTE_MBUF_F_RX_LRO))
+	if (rx != RTE_MBUF_F_RX_L4_CKSUM_NONE && !(m->ol_flags & RTE_MBUF_F_RX_LRO))
 		return true; /* a NIC's word on a bad checksum: a router forwards it */
-	if (ip->next_proto_id == IPPROTO_TCP)
+	if (proto == IPPROTO_TCP)
 		h.csum_offset = offsetof(struct rte_tcp_hdr, cksum);
-	else if (ip->next_proto_id == IPPROTO_UDP)
+	else if (proto == IPPROTO_UDP)
 		h.csum_offset = offsetof(struct rte_udp_hdr, dgram_cksum);
 	else
 		return false;
 	if (m->ol_flags & RTE_MBUF_F_RX_LRO) {
-		h.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+		h.gso_type = eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV6) ? VIRTIO_NET_HDR_GSO_TCPV6
+									      : VIRTIO_NET_HDR_GSO_TCPV4;
 		h.gso_size = m->tso_segsz;
 	}
 	return dp_vnet_to_mbuf(&h, m);
@@ -123,6 +123,13 @@ int dp_offload_resolve(struct rte_mbuf *m, struct rte_mbuf **out, uint16_t max)
 		m->ol_flags &= ~(DP_TX_OFFLOADS | RTE_MBUF_F_TX_IP_CKSUM);
 		out[0] = m;
 		return 1;
+	}
+	if (m->ol_flags & RTE_MBUF_F_TX_IPV6) {
+		int n = dp_gso6_segment(m, out, max);
+		if (n != 0)
+			return n;
+		m->ol_flags &= ~RTE_MBUF_F_TX_TCP_SEG; /* one segment: its sum completed */
+		return dp_offload_resolve(m, out, max);
 	}
 	uint32_t l2 = m->l2_len, l3 = m->l3_len;
 	struct rte_gso_ctx ctx = {

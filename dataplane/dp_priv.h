@@ -353,6 +353,10 @@ void dp_txq_remap(struct dp_port *p);
 uint16_t dp_vhost_tx(uint16_t port, unsigned sender, struct rte_mbuf **pkts, uint16_t n);
 /* dp_gro.c: b's mergeable TCP segments merged into GSO frames, in place. */
 void dp_gro(struct dp_txbuf *b);
+/* dp_gro6.c, for dp_gro: can m (headers' lengths set) be merged; the
+ * merged frames of n candidates in place, their number returned. */
+bool dp_gro6_candidate(const struct rte_mbuf *m);
+uint16_t dp_gro6(struct rte_mbuf **pkts, uint16_t n);
 void dp_tx_flush(struct dp_worker *w);
 void dp_drop(struct dp_worker *w, struct rte_mbuf *m, enum dp_drop why);
 /* Hand m to the control thread: ARP, a neighbour advertisement (m->hash.usr
@@ -363,8 +367,9 @@ void dp_punt(struct dp_worker *w, struct rte_mbuf *m);
 /* dp_offload.c: what net_vhost says of a guest's frame (RX_L4_CKSUM_NONE:
  * its TCP/UDP sum is partial; RX_LRO: a TCP GSO frame of tso_segsz
  * segments) as the offload requests a TAP's frame carries (see
- * dp_vnet_to_mbuf); false: nothing sane, dropped. ip: its checked header. */
-bool dp_offload_from_rx(struct rte_mbuf *m, const struct rte_ipv4_hdr *ip);
+ * dp_vnet_to_mbuf); false: nothing sane, dropped. l4: where its checked
+ * IPv4 or IPv6 header ends, proto: the protocol found there. */
+bool dp_offload_from_rx(struct rte_mbuf *m, uint32_t l4, uint8_t proto);
 /* dp_offload.c: when port's device does all m's offloads, makes m ready
  * for it and returns true. */
 bool dp_offload_to_device(uint16_t port, struct rte_mbuf *m);
@@ -428,6 +433,9 @@ static inline void dp_emit(struct dp_worker *w, struct rte_mbuf *m, uint16_t por
 /* dp_offload.c: m as ready-to-send frames in out[] (m consumed), or a
  * negative errno with m untouched. */
 int dp_offload_resolve(struct rte_mbuf *m, struct rte_mbuf **out, uint16_t max);
+/* dp_gso6.c: an IPv6 TCP GSO frame's segments in out[] (m consumed), 0
+ * when it fits one segment, or a negative errno with m untouched. */
+int dp_gso6_segment(struct rte_mbuf *m, struct rte_mbuf **out, uint16_t max);
 /* dp_kport_io.c; the header conversions are exposed for unit tests. */
 bool dp_vnet_to_mbuf(const struct virtio_net_hdr *h, struct rte_mbuf *m);
 void dp_mbuf_to_vnet(const struct rte_mbuf *m, struct virtio_net_hdr *h);

@@ -91,8 +91,12 @@ wait_for 10 ping6 pa $C >/dev/null || fail "pod a cannot reach pod c on the othe
 hl=$(ping6 pc $A | sed -n 's/.*ttl=\([0-9]*\).*/\1/p')
 [ "$hl" = 62 ] || fail "across nodes: reply hop limit $hl, expected 62 (one per podlaned)"
 [ "$(counter node ndp_requests)" -gt 0 ] || fail "node asked no neighbour by NDP"
+# Pods' TCP over IPv6 leaves as 64 KiB frames (the TAP offers TSO6),
+# passed whole to the uplink's packet socket.
+features=$(ip netns exec pc ethtool -k eth0)
+grep -q "tx-tcp6-segmentation: on" <<<"$features" || fail "pod c's interface does not do IPv6 TSO: $features"
 tcp_bulk_check pc pa "$A" 2
-ok "pod <-> pod across nodes over IPv6 by podlaned's routes (NDP on the uplink), every byte delivered"
+ok "pod <-> pod across nodes over IPv6 by podlaned's routes (NDP on the uplink), TSO frames, every byte delivered"
 
 # n2's IPv6 gateway: the fabric host, beyond which lies fd00:99::1.
 ip -n fab addr add fd00:172:31:102::1/64 dev br0 nodad

@@ -15,7 +15,8 @@ command -v dpdk-testpmd >/dev/null || fail "dpdk-testpmd missing (package dpdk-d
 
 VDIR=$WORK/vhost
 fabric 172.31.102.1/24
-start_node node 172.31.102.105/24 100.96.243.0/24 2 '"vhost_dir": "'"$VDIR"'",'
+# Dual-stack: the guest's file carries its IPv6 address too.
+start_node node 172.31.102.105/24 100.96.243.0/24,fd00:10:96:f3::/64 2 '"vhost_dir": "'"$VDIR"'",'
 netns_add pa
 netns_add pv
 ctl node pod add tap-a /run/netns/pa eth0 >/dev/null
@@ -31,8 +32,10 @@ c = json.load(open(sys.argv[1]))
 assert c["ip"] == sys.argv[2] and c["prefix_length"] == 32, c
 assert c["gateway"] == "169.254.1.1" and c["socket_mode"] == "server", c
 assert c["mac"].startswith("0a:58:") and len(c["gateway_mac"]) == 17, c
+host = "%x" % int(sys.argv[2].split(".")[3])
+assert (c["ip6"], c["prefix_length6"], c["gateway6"]) == ("fd00:10:96:f3::" + host, 128, "fe80::1"), c
 PY
-ok "vhost-user pod $V: result and config file carry socket, IP, MAC, gateway"
+ok "vhost-user pod $V: result and config file carry socket, IPv4 and IPv6 address, MAC, gateways"
 
 MAC=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["mac"])' "$CONF")
 app_start() { # the pod's application, configured from the file

@@ -3,7 +3,9 @@
 # own l3fwd (LPM, built from Debian's example sources) and the Linux kernel
 # (a router netns between veth pairs). The same generator (tools/bench/plgen,
 # core 0) sends both ways over 256 /24 pod prefixes per direction (65536
-# destinations each) and counts what comes back. DPDK routers get two
+# destinations each) and counts what comes back; then the same in IPv6
+# (FAMILIES="4 6"), over 256 /64s per direction (l3fwd's rte_lpm6, which
+# leaves the hop limit alone; podlaned decrements it). DPDK routers get two
 # vhost-user ports (no kernel in the path); the kernel gets two veths, its
 # forwarding steered onto core 1 with RPS, the generator on AF_XDP.
 # The three take turns for ROUNDS rounds (these VMs' speed drifts within
@@ -21,6 +23,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 bench_start dpdk-doc -- "$@"
 SECS=${SECS:-$([ $QUICK = 1 ] && echo 2 || echo 8)}
 SIZES=${SIZES:-$([ $QUICK = 1 ] && echo 64 || echo "64 1500")}
+FAMILIES=${FAMILIES:-4 6}
 ROUNDS=${ROUNDS:-$([ $QUICK = 1 ] && echo 1 || echo 3)}
 OUT=${OUT:-$BUILD/bench-fwd.json}
 [[ "$EAL_MEM" != *--no-huge* ]] || fail "vhost-user needs hugepages"
@@ -28,17 +31,19 @@ declare -A RES
 
 # rate NAME SIZE JSON: forwarded packets per second (both directions), this round.
 rate() { RES[$1,$2,$R]=$(jget "$3" 'sum(p["rx_pps"] for p in d["ports"])'); }
+# F: the family of this turn, "" (IPv4) or 6; names and plgen options take it.
+F=
 
-# --- podlaned: stays up between its turns (idle workers sleep).
-podlane_pair 1
-spread_routes "%s %s\n" | while read -r pfx pod; do
+# --- podlaned (dual-stack): stays up between its turns (idle workers sleep).
+POD_CIDR6=fd00:10:96:f3::/64 podlane_pair 1
+{ spread_routes "%s %s\n"; spread_routes6 "%s %s\n"; } | while read -r pfx pod; do
 	echo "{\"prefix\": \"$pfx\", \"dev\": \"$([ "$pod" = 1 ] && echo "$P1" || echo "$P0")\"}"
 done | python3 -c 'import json,sys; print(json.dumps({"origin": "bench", "routes": [json.loads(l) for l in sys.stdin]}))' \
 	>"$WORK/routes.json"
 python3 "$top/tools/bench/plapi.py" "$WORK/node.sock" route.replace_all "@$WORK/routes.json" >/dev/null
 run_podlane() { # SIZE [NAME]
-	plgen "$WORK/p$1.json" $(gen_args "$1" "$G0" "$G1") -- "path=$S0,mac=$M0" "path=$S1,mac=$M1"
-	rate "${2:-podlane}" "$1" "$WORK/p$1.json"
+	plgen "$WORK/p$1.json" $(gen_args$F "$1" "$G0" "$G1") -- "path=$S0,mac=$M0" "path=$S1,mac=$M1"
+	rate "${2:-podlane}$F" "$1" "$WORK/p$1.json"
 }
 capturing() { [ "$(counter node captures)" = 1 ]; }
 run_podlane_captured() { # SIZE NAME TARGET [FILTER]
@@ -62,18 +67,19 @@ if [ ! -x "$L3/l3fwd/build/l3fwd" ]; then
 	make -C "$L3/l3fwd" -j2 >"$L3/build.log" 2>&1 || fail "l3fwd build failed: $(tail -5 "$L3/build.log")"
 fi
 spread_routes "R%s %s\n" >"$WORK/l3fwd.cfg"
+spread_routes6 "R%s %s\n" >"$WORK/l3fwd6.cfg"
 run_l3fwd() { # SIZE
 	# One lcore (main = forwarder) on core 1: a second lcore would spin.
 	"$L3/l3fwd/build/l3fwd" --lcores=1@1 --no-pci -m 256 --file-prefix "pl-l3-$$" \
 		--vdev="net_vhost0,iface=$WORK/l0.sock,client=1" --vdev="net_vhost1,iface=$WORK/l1.sock,client=1" \
 		-- -p 0x3 --config="(0,0,1),(1,0,1)" -P --parse-ptype --lookup=lpm \
-		--rule_ipv4="$WORK/l3fwd.cfg" --rule_ipv6=/usr/share/dpdk/examples/l3fwd/lpm_default_v6.cfg \
+		--rule_ipv4="$WORK/l3fwd.cfg" --rule_ipv6="$WORK/l3fwd6.cfg" \
 		--eth-dest=0,$M0 --eth-dest=1,$M1 >"$WORK/l3fwd.log" 2>&1 &
 	echo $! >"$WORK/l3fwd.pid"
 	at_exit "stop_pid $WORK/l3fwd.pid"
-	plgen "$WORK/l$1.json" $(gen_args "$1" 02:00:00:00:00:01 02:00:00:00:00:02) -- \
+	plgen "$WORK/l$1.json" $(gen_args$F "$1" 02:00:00:00:00:01 02:00:00:00:00:02) -- \
 		"path=$WORK/l0.sock,mac=$M0" "path=$WORK/l1.sock,mac=$M1"
-	rate l3fwd "$1" "$WORK/l$1.json"
+	rate "l3fwd$F" "$1" "$WORK/l$1.json"
 	stop_pid "$WORK/l3fwd.pid"
 }
 
@@ -82,17 +88,26 @@ kernel_router
 spread_routes "%s %s\n" | while read -r pfx pod; do
 	echo "route add $pfx via 10.99.$pod.2"
 done | ip -n kr -batch -
+spread_routes6 "%s %s\n" | while read -r pfx pod; do
+	echo "route add $pfx via fd00:99:$pod::2"
+done | ip -6 -n kr -batch -
 run_kernel() { # SIZE
-	kernel_gen "$WORK/k$1.json" $(gen_args "$1" "$K0" "$K1")
-	rate kernel "$1" "$WORK/k$1.json"
-	RES[kernel_offered,$1,$R]=$(jget "$WORK/k$1.json" 'sum(p["tx_pps"] for p in d["ports"])')
+	kernel_gen "$WORK/k$1.json" $(gen_args$F "$1" "$K0" "$K1")
+	rate "kernel$F" "$1" "$WORK/k$1.json"
+	RES[kernel_offered$F,$1,$R]=$(jget "$WORK/k$1.json" 'sum(p["tx_pps"] for p in d["ports"])')
 }
 
 for R in $(seq "$ROUNDS"); do
 	for s in $SIZES; do
+		F=
 		run_podlane "$s"
 		run_podlane_captured "$s" podlane_cap_other host
 		run_podlane_captured "$s" podlane_cap_filter "$P0" "udp port 7"
+		run_l3fwd "$s"
+		run_kernel "$s"
+		[[ " $FAMILIES " == *" 6 "* ]] || continue
+		F=6
+		run_podlane "$s"
 		run_l3fwd "$s"
 		run_kernel "$s"
 	done
@@ -113,19 +128,28 @@ ratio = lambda r, a, b: med(ratios(r, a, b))
 # can be half or twice the next one's.
 spread = lambda r, a, b: "" if len(r[a]) < 2 else " (%.2f-%.2f)" % (
     min(ratios(r, a, b)), max(ratios(r, a, b)))
-print("Forwarding, both directions, 256 prefixes x 256 destinations each way, %s s x %s rounds, 1 router core"
-      % (secs, rounds))
+print("Forwarding, both directions, 256 prefixes (IPv4 /24s, IPv6 /64s) x 256 destinations each way, "
+      "%s s x %s rounds, 1 router core" % (secs, rounds))
 print("| size | podlane Mpps | l3fwd Mpps | kernel Mpps (offered) | podlane Gbit/s | podlane/l3fwd | podlane/kernel |")
 print("|---|---|---|---|---|---|---|")
 summary = {}
-for s in sizes.split():
-    r = res[s]
-    m = {name: med(v) for name, v in r.items()}
-    summary[s] = dict(m, podlane_per_l3fwd=ratio(r, "podlane", "l3fwd"), podlane_per_kernel=ratio(r, "podlane", "kernel"))
-    print("| %s B | %.2f | %.2f | %.2f (%.2f) | %.2f | %.2fx%s | %.2fx%s |" % (
-        s, m["podlane"] / 1e6, m["l3fwd"] / 1e6, m["kernel"] / 1e6, m["kernel_offered"] / 1e6,
-        m["podlane"] * int(s) * 8 / 1e9, summary[s]["podlane_per_l3fwd"], spread(r, "podlane", "l3fwd"),
-        summary[s]["podlane_per_kernel"], spread(r, "podlane", "kernel")))
+# IPv6 results are named with a 6 ("podlane6") and summarised under "ipv6".
+for f, label in (("", ""), ("6", " IPv6")):
+    for s in sizes.split():
+        r = res[s]
+        if "podlane" + f not in r:
+            continue
+        p, l, k = "podlane" + f, "l3fwd" + f, "kernel" + f
+        m = {name: med(r[name + f]) for name in ("podlane", "l3fwd", "kernel", "kernel_offered")}
+        sm = dict(m, podlane_per_l3fwd=ratio(r, p, l), podlane_per_kernel=ratio(r, p, k))
+        if f:
+            summary.setdefault("ipv6", {})[s] = sm
+        else:
+            summary[s] = dict(sm, **{n: med(v) for n, v in r.items() if n.startswith("podlane_cap")})
+        print("| %s B%s | %.2f | %.2f | %.2f (%.2f) | %.2f | %.2fx%s | %.2fx%s |" % (
+            s, label, m["podlane"] / 1e6, m["l3fwd"] / 1e6, m["kernel"] / 1e6, m["kernel_offered"] / 1e6,
+            m["podlane"] * int(s) * 8 / 1e9, sm["podlane_per_l3fwd"], spread(r, p, l),
+            sm["podlane_per_kernel"], spread(r, p, k)))
 print("(medians over the rounds; a ratio is the median of the rounds' ratios, their range in brackets)")
 print()
 print("| size | podlane Mpps | with a capture on another port | with a capture on its port, filter matching nothing |")
@@ -142,6 +166,6 @@ for s in sizes.split():
 json.dump({"seconds": float(secs), "rounds": int(rounds), "results": summary, "per_round": res},
           open(out, "w"), indent=1)
 for s in sizes.split():
-    for name in ("podlane", "l3fwd", "kernel", "podlane_cap_other", "podlane_cap_filter"):
+    for name in res[s]:
         assert min(res[s][name]) > 0, "%s forwarded nothing at %s B" % (name, s)
 PY

@@ -33,6 +33,7 @@ bench_prepare() {
 		echo 1024 >/proc/sys/vm/nr_hugepages
 		export PL_BENCH_HP_WAS=$hp # given back at exit (bench_start)
 	fi
+	mkdir -p /dev/hugepages # not there on every new machine
 	mountpoint -q /dev/hugepages || mount -t hugetlbfs nodev /dev/hugepages
 	export PODLANE_EAL_MEM=${PODLANE_EAL_MEM:--m 256}
 }
@@ -56,10 +57,11 @@ jget() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval
 # podlane_pair [WORKERS [EXTRA_JSON]]: node "node" with podlaned (1 worker,
 # core 1) and two vhost-user pods g0 (A, MAC M0) and g1 (B, MAC M1); sets
 # A B G0 G1 (gateway MACs) P0 P1 (their port names) and S0 S1 (sockets).
+# With POD_CIDR6 set the node is dual-stack and A6 B6 are the pods' IPv6.
 M0=0a:58:64:60:f3:01 M1=0a:58:64:60:f3:02
 podlane_pair() {
 	fabric 172.31.102.1/24
-	start_node node 172.31.102.105/24 100.96.243.0/24 "${1:-1}" \
+	start_node node 172.31.102.105/24 "100.96.243.0/24${POD_CIDR6:+,$POD_CIDR6}" "${1:-1}" \
 		'"vhost_dir": "'"$WORK"'/vh", '"${2:-}"
 	netns_add pv
 	ctl node pod add g0 /run/netns/pv eth0 vhost-user >/dev/null
@@ -67,6 +69,7 @@ podlane_pair() {
 	local f0=$WORK/vh/g0-eth0.json f1=$WORK/vh/g1-eth1.json
 	G0=$(jget "$f0" 'd["gateway_mac"]') G1=$(jget "$f1" 'd["gateway_mac"]')
 	A=$(jget "$f0" 'd["ip"]') B=$(jget "$f1" 'd["ip"]')
+	if [ -n "${POD_CIDR6:-}" ]; then A6=$(jget "$f0" 'd["ip6"]') B6=$(jget "$f1" 'd["ip6"]'); fi
 	[ "$(jget "$f0" 'd["mac"]')" = $M0 ] && [ "$(jget "$f1" 'd["mac"]')" = $M1 ] ||
 		fail "unexpected pod MACs"
 	P0=net_vhost_p243_${A##*.} P1=net_vhost_p243_${B##*.}
@@ -84,6 +87,16 @@ spread_routes() {
 }
 FLOWS=65536 # destinations per direction: all 256 prefixes
 
+# spread_routes6 FORMAT: the same in IPv6, 256 /64s behind each pod
+# (fd00:97:0:x::/64 -> B, fd00:98:0:x::/64 -> A), the shape of Kubernetes
+# IPv6 node prefixes; plgen's IPv6 flows fall 256 to each /64.
+spread_routes6() {
+	for x in $(seq 0 255); do
+		printf "$1" "$(printf 'fd00:97:0:%x::/64' "$x")" 1
+		printf "$1" "$(printf 'fd00:98:0:%x::/64' "$x")" 0
+	done
+}
+
 # gen_args SIZE GW0 GW1: plgen options for SECS seconds (after 2 s of
 # warm-up) both ways, pod A to FLOWS destinations in 100.97/16 and pod B to
 # FLOWS in 100.98/16, through gateway MACs GW0 and GW1.
@@ -92,25 +105,37 @@ gen_args() {
 		--port "$M0,$2,$A,100.97.0.0" --port "$M1,$3,$B,100.98.0.0"
 }
 
+# gen_args6 SIZE GW0 GW1: the same in IPv6, from A6 and B6 to FLOWS
+# destinations in fd00:97::/48 and fd00:98::/48.
+gen_args6() {
+	echo --seconds "$SECS" --warmup 2 --size "$1" --flows $FLOWS \
+		--port "$M0,$2,$A6,fd00:97::" --port "$M1,$3,$B6,fd00:98::"
+}
+
 # kernel_router: the Linux kernel as the router, one core's worth: netns kr
 # between veths r0 (10.99.0.1/24) and r1 (10.99.1.1/24), its forwarding
 # steered onto core 1 with RPS; their peers g0 (MAC M0, 10.99.0.2) and g1
 # (M1, 10.99.1.2) in netns kg for the generator on AF_XDP (kernel_gen).
-# Sets K0 K1: r0's and r1's MACs.
+# The same in IPv6: fd00:99:0::1/64 on r0, fd00:99:1::1/64 on r1, their
+# peers ::2. Sets K0 K1: r0's and r1's MACs.
 kernel_router() {
 	netns_add kg
 	netns_add kr
 	for i in 0 1; do
 		ip link add "g$i" netns kg type veth peer name "r$i" netns kr
 		ip -n kr addr add "10.99.$i.1/24" dev "r$i"
+		ip -n kr addr add "fd00:99:$i::1/64" dev "r$i" nodad
 		ip -n kr link set "r$i" up
 		ip -n kg link set "g$i" up
 		# The kernel's forwarding runs where the packet is received: core 1.
 		ip netns exec kr sh -c "echo 2 >/sys/class/net/r$i/queues/rx-0/rps_cpus"
 	done
-	ip netns exec kr sysctl -qw net.ipv4.ip_forward=1
-	ip -n kr neigh add 10.99.0.2 lladdr $M0 dev r0 nud permanent
-	ip -n kr neigh add 10.99.1.2 lladdr $M1 dev r1 nud permanent
+	ip netns exec kr sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+	for i in 0 1; do
+		local m=M$i
+		ip -n kr neigh add "10.99.$i.2" lladdr "${!m}" dev "r$i" nud permanent
+		ip -n kr neigh add "fd00:99:$i::2" lladdr "${!m}" dev "r$i" nud permanent
+	done
 	ip -n kg link set g0 address $M0
 	ip -n kg link set g1 address $M1
 	K0=$(ip -n kr -br link show r0 | awk '{print $3}') K1=$(ip -n kr -br link show r1 | awk '{print $3}')

@@ -1,8 +1,8 @@
 /* plgen: a minimal DPDK traffic generator for the benchmarks. Every port
- * EAL gives it (virtio_user vdevs, usually) sends IPv4/UDP frames as fast
- * as it can, from its own source MAC and IP to a gateway MAC, over FLOWS
- * destinations counted up from a base address, with valid checksums (a
- * router drops anything else), and counts what comes back. testpmd's
+ * EAL gives it (virtio_user vdevs, usually) sends IPv4/UDP or IPv6/UDP
+ * frames as fast as it can, from its own source MAC and IP to a gateway
+ * MAC, over FLOWS destinations counted up from a base address, with valid
+ * checksums (a router drops anything else), and counts what comes back. testpmd's
  * flowgen cannot do this in 22.11: its MACs and addresses are fixed.
  *
  *   plgen EAL-ARGS -- --seconds S [--warmup S] [--size BYTES] [--flows N]
@@ -14,7 +14,11 @@
  * receives) goes from source port 1024 + k % SPORTS to DST_BASE + STRIDE *
  * (k / SPORTS), UDP port DPORT (default 1024; SPORTS default 1: flows are
  * destinations; STRIDE 256 puts each in its own /24), in order or, with
- * --random, drawn at random.
+ * --random, drawn at random. A port whose SRC_IP and DST_BASE are IPv6
+ * sends IPv6, its destination offset N = STRIDE * (k / SPORTS) split the
+ * way an IPv4 offset falls into /24s: N's low 8 bits are added to the
+ * address's last byte, N >> 8 to its /64 (the 4th group), so 65536 flows
+ * are 256 addresses in each of 256 /64s.
  * --rate caps what each port sends (packets per second; default: all it
  * can). With --queues N every port sends round-robin on N queue pairs (the
  * virtio_user vdev needs queues=N too) and counts rx per queue. --ring sets
@@ -45,6 +49,8 @@
 struct gen_port {
 	struct rte_ether_addr src, gw;
 	uint32_t src_ip, dst_base; /* host order */
+	bool v6;
+	uint8_t src6[16], dst6[16];
 	uint32_t next, flows;
 	uint64_t tx, rx;
 	uint64_t rxq[MAX_QUEUES];
@@ -64,20 +70,58 @@ static void die(const char *msg)
 
 static void parse_port(const char *arg)
 {
-	char s[4][32];
+	char s[4][48];
 	struct in_addr a, b;
 	struct gen_port *p = &ports[n_ports];
 	int n_flows = -1;
 
 	if (n_ports == MAX_PORTS ||
-	    sscanf(arg, "%31[^,],%31[^,],%31[^,],%31[^,],%d", s[0], s[1], s[2], s[3], &n_flows) < 4 ||
-	    rte_ether_unformat_addr(s[0], &p->src) != 0 || rte_ether_unformat_addr(s[1], &p->gw) != 0 ||
-	    inet_pton(AF_INET, s[2], &a) != 1 || inet_pton(AF_INET, s[3], &b) != 1)
+	    sscanf(arg, "%47[^,],%47[^,],%47[^,],%47[^,],%d", s[0], s[1], s[2], s[3], &n_flows) < 4 ||
+	    rte_ether_unformat_addr(s[0], &p->src) != 0 || rte_ether_unformat_addr(s[1], &p->gw) != 0)
 		die("--port wants SRC_MAC,GW_MAC,SRC_IP,DST_BASE[,FLOWS]");
+	p->v6 = inet_pton(AF_INET6, s[2], p->src6) == 1 && inet_pton(AF_INET6, s[3], p->dst6) == 1;
+	if (!p->v6 && (inet_pton(AF_INET, s[2], &a) != 1 || inet_pton(AF_INET, s[3], &b) != 1))
+		die("--port: SRC_IP and DST_BASE must be two IPv4 or two IPv6 addresses");
 	p->flows = n_flows < 0 ? UINT32_MAX : (uint32_t)n_flows; /* UINT32_MAX: --flows */
-	p->src_ip = ntohl(a.s_addr);
-	p->dst_base = ntohl(b.s_addr);
+	p->src_ip = p->v6 ? 0 : ntohl(a.s_addr);
+	p->dst_base = p->v6 ? 0 : ntohl(b.s_addr);
 	n_ports++;
+}
+
+/* The UDP checksum IPv6 requires, over a payload fill6 zeroed: the
+ * pseudo-header and the UDP header are all it sums. */
+static uint16_t udp6_cksum(const struct rte_ipv6_hdr *ip, const struct rte_udp_hdr *udp)
+{
+	uint32_t sum = __rte_raw_cksum(udp, sizeof(*udp), rte_ipv6_phdr_cksum(ip, 0));
+	uint16_t c = (uint16_t)~__rte_raw_cksum_reduce(sum);
+
+	return c == 0 ? 0xffff : c;
+}
+
+static void fill6(struct gen_port *p, struct rte_ether_hdr *eth, uint32_t k)
+{
+	struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(eth + 1);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+	uint16_t len = (uint16_t)(size - sizeof(*eth) - sizeof(*ip));
+	uint32_t n = k / sports * stride;
+
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
+	ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
+	ip->payload_len = rte_cpu_to_be_16(len);
+	ip->proto = IPPROTO_UDP;
+	ip->hop_limits = 64;
+	memcpy(ip->src_addr, p->src6, 16);
+	memcpy(ip->dst_addr, p->dst6, 16);
+	uint16_t net = (uint16_t)((ip->dst_addr[6] << 8 | ip->dst_addr[7]) + (n >> 8));
+	ip->dst_addr[6] = (uint8_t)(net >> 8);
+	ip->dst_addr[7] = (uint8_t)net;
+	ip->dst_addr[15] = (uint8_t)(ip->dst_addr[15] + n);
+	udp->src_port = rte_cpu_to_be_16((uint16_t)(1024 + k % sports));
+	udp->dst_port = rte_cpu_to_be_16((uint16_t)dport);
+	udp->dgram_len = ip->payload_len;
+	udp->dgram_cksum = 0;
+	memset(udp + 1, 0, len - sizeof(*udp));
+	udp->dgram_cksum = udp6_cksum(ip, udp);
 }
 
 static void fill(struct gen_port *p, struct rte_mbuf *m)
@@ -86,9 +130,17 @@ static void fill(struct gen_port *p, struct rte_mbuf *m)
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
 	uint16_t l3 = (uint16_t)(size - sizeof(*eth));
+	uint32_t k = random_dst ? xorshift() % p->flows : p->next;
 
 	eth->dst_addr = p->gw;
 	eth->src_addr = p->src;
+	m->data_len = m->pkt_len = size;
+	if (++p->next == p->flows)
+		p->next = 0;
+	if (p->v6) {
+		fill6(p, eth, k);
+		return;
+	}
 	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
 	memset(ip, 0, sizeof(*ip));
 	ip->version_ihl = RTE_IPV4_VHL_DEF;
@@ -96,16 +148,12 @@ static void fill(struct gen_port *p, struct rte_mbuf *m)
 	ip->time_to_live = 64;
 	ip->next_proto_id = IPPROTO_UDP;
 	ip->src_addr = rte_cpu_to_be_32(p->src_ip);
-	uint32_t k = random_dst ? xorshift() % p->flows : p->next;
 	ip->dst_addr = rte_cpu_to_be_32(p->dst_base + k / sports * stride);
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	udp->src_port = rte_cpu_to_be_16((uint16_t)(1024 + k % sports));
 	udp->dst_port = rte_cpu_to_be_16((uint16_t)dport);
 	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(l3 - sizeof(*ip)));
 	udp->dgram_cksum = 0;
-	m->data_len = m->pkt_len = size;
-	if (++p->next == p->flows)
-		p->next = 0;
 }
 
 static void receive(uint16_t pid, uint16_t q, struct rte_mbuf **pkts)
@@ -162,11 +210,14 @@ int main(int argc, char **argv)
 		else
 			die("unknown option");
 	}
-	if (n_ports == 0 || n_ports != rte_eth_dev_count_avail() || size < 60 || size > 1514 ||
+	bool v6 = false;
+	for (unsigned i = 0; i < n_ports; i++)
+		v6 |= ports[i].v6;
+	if (n_ports == 0 || n_ports != rte_eth_dev_count_avail() || size < (v6 ? 62 : 60) || size > 1514 ||
 	    flows == 0 || seconds <= 0 || n_queues < 1 || n_queues > MAX_QUEUES || ring < 64 ||
 	    ring > 8192 || !rte_is_power_of_2(ring) || sports < 1 || sports > 64512 || dport < 1 ||
 	    dport > 65535)
-		die("need one --port per ethdev, --size 60..1514, --flows >= 1, --seconds > 0, "
+		die("need one --port per ethdev, --size 60..1514 (IPv6: 62..1514), --flows >= 1, --seconds > 0, "
 		    "--queues 1..8, --ring a power of 2 in 64..8192, --sports 1..64512, --dport 1..65535");
 	for (unsigned i = 0; i < n_ports; i++)
 		if (ports[i].flows == UINT32_MAX)

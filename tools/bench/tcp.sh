@@ -2,6 +2,7 @@
 # TAP pods, the common case: iperf3 TCP and UDP between two pods through
 # podlaned (same node and across two nodes), beside the same pods on kernel
 # routing (the reference ptp plugin: veth pairs, host routes) in one run,
+# and podlaned's TCP over IPv6 (dual-stack nodes) beside its IPv4,
 # and what the TAP interface itself allows: tools/bench/tapfwd between two
 # TAPs, plain and with virtio-net headers (TSO frames passed on). UDP both
 # unpaced and paced at 1 Gbit/s, with where the paced one lost datagrams.
@@ -40,7 +41,8 @@ udp() {
 }
 
 # iperf SERVER_NS CLIENT_NS ADDRESS NAME ROUND [NODE...]: TCP, then UDP
-# unpaced and at 1 Gbit/s. Both ends on CPU 0.
+# unpaced and at 1 Gbit/s (not for IPv6: a NAME ending in 6). Both ends on
+# CPU 0.
 port=5300
 iperf() {
 	port=$((port + 1))
@@ -50,22 +52,28 @@ iperf() {
 	ip netns exec "$2" taskset -c 0 iperf3 -c "$3" -p $port -t "$SECS" -J >"$WORK/$4.tcp.json" ||
 		fail "iperf3 TCP $4: $(tail -3 "$WORK/$4.tcp.json")"
 	RES[$4,tcp,$5]=$(jget "$WORK/$4.tcp.json" 'd["end"]["sum_received"]["bits_per_second"] / 1e9')
-	udp "${@:1:5}" 0 udp "${@:6}"
-	udp "${@:1:5}" 1G udp1g "${@:6}"
+	if [[ $4 != *6 ]]; then
+		udp "${@:1:5}" 0 udp "${@:6}"
+		udp "${@:1:5}" 1G udp1g "${@:6}"
+	fi
 	stop_pid "$WORK/iperf$port.pid"
 }
 
 # --- podlaned: two nodes on a fabric bridge, 1 worker each.
 fabric 172.31.102.1/24
-start_node n1 172.31.102.101/24 100.96.241.0/24 1
-start_node n2 172.31.102.102/24 100.96.242.0/24 1
+start_node n1 172.31.102.101/24,fd00:172:31:102::101/64 100.96.241.0/24,fd00:10:96:f1::/64 1
+start_node n2 172.31.102.102/24,fd00:172:31:102::102/64 100.96.242.0/24,fd00:10:96:f2::/64 1
 ctl n1 route add 100.96.242.0/24 via 172.31.102.102 >/dev/null
 ctl n2 route add 100.96.241.0/24 via 172.31.102.101 >/dev/null
+ctl n1 route add fd00:10:96:f2::/64 via fd00:172:31:102::102 >/dev/null
+ctl n2 route add fd00:10:96:f1::/64 via fd00:172:31:102::101 >/dev/null
 for p in a b; do netns_add "n1$p"; ctl n1 pod add "n1$p" "/run/netns/n1$p" eth0 >/dev/null; done
 netns_add n2a
 ctl n2 pod add n2a /run/netns/n2a eth0 >/dev/null
 addr() { ip -n "$1" -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1; }
+addr6() { ip -n "$1" -6 -o addr show eth0 scope global | awk '{print $4}' | cut -d/ -f1; }
 wait_for 10 ip netns exec n1a ping -c1 -W1 "$(addr n2a)" || fail "podlane pods cannot reach each other"
+wait_for 10 ip netns exec n1a ping -6 -c1 -W1 "$(addr6 n2a)" || fail "podlane pods cannot reach each other over IPv6"
 
 # --- kernel: the same pods on ptp (veth + host routes), two "nodes".
 for k in 1 2; do
@@ -91,9 +99,11 @@ for k in 1 2; do
 done
 for r in $(seq "$ROUNDS"); do
 	iperf n1b n1a "$(addr n1b)" podlane_same "$r" n1
+	iperf n1b n1a "$(addr6 n1b)" podlane_same6 "$r"
 	iperf k1b k1a "$(addr k1b)" kernel_same "$r"
 	[ $QUICK = 1 ] && continue
 	iperf n2a n1a "$(addr n2a)" podlane_across "$r" n1 n2
+	iperf n2a n1a "$(addr6 n2a)" podlane_across6 "$r"
 	iperf k2a k1a "$(addr k2a)" kernel_across "$r"
 done
 
@@ -151,6 +161,15 @@ for mode, what in (("plain", "MTU-sized frames, as the TAP PMD"), ("vnet", "IFF_
 print("(tapfwd: tools/bench/tapfwd.c, the smallest TAP-to-TAP forwarder, not podlaned; its ratio is to kernel veth on one node)")
 print("Placement: both iperf3 ends on CPU 0; forwarding on CPU 1 (podlaned's worker, tapfwd, the kernel's routing by RPS)")
 print()
+print("TCP over IPv6 (the same pods, dual-stack nodes) beside IPv4, same rounds")
+print("| path | podlane IPv6 TCP Gbit/s | podlane IPv4 TCP Gbit/s | IPv6/IPv4 |")
+print("|---|---|---|---|")
+for where in ("same", "across"):
+    if "podlane_%s6" % where in res:
+        print("| pod -> pod, %s node | %.2f | %.2f | %.2fx |" % (
+            where if where == "same" else "across a", res["podlane_%s6" % where]["tcp"],
+            res["podlane_" + where]["tcp"], ratio("podlane_%s6" % where, "podlane_" + where)))
+print()
 print("UDP (1400-byte datagrams): loss, and where datagrams were lost (medians of the rounds)")
 print("| path | rate | loss | ratio to the kernel's | sender's queue (TAP or veth) | podlaned | receiver's socket |")
 print("|---|---|---|---|---|---|---|")
@@ -172,7 +191,9 @@ for key, rate in (("udp1g", "1 Gbit/s"), ("udp", "unpaced")):
         lost("tapfwd_" + mode, "tapfwd " + mode, None, key, rate)
 json.dump({"seconds": float(secs), "rounds": int(rounds), "results": res,
            "ratios": {w: ratio("podlane_" + w, "kernel_" + w) for w in ("same", "across")
-                      if "podlane_" + w in runs}}, open(out, "w"), indent=1)
+                      if "podlane_" + w in runs},
+           "ipv6_per_ipv4": {w: ratio("podlane_%s6" % w, "podlane_" + w) for w in ("same", "across")
+                             if "podlane_%s6" % w in runs}}, open(out, "w"), indent=1)
 for path, r in res.items():
-    assert r["tcp"] > 0 and r["udp"] > 0, "%s moved nothing" % path
+    assert r["tcp"] > 0 and r.get("udp", 1) > 0, "%s moved nothing" % path
 PY
