@@ -44,6 +44,7 @@ static json_t *m_node_info(json_t *params, struct ctl_err *e)
 	}
 	if (node.cfg.has_pod6) {
 		char a6[CTL_IP6_STRLEN], p6[CTL_IP6_STRLEN + 4];
+		json_object_set_new(o, "routes6", json_integer(node.n_routes6)); /* of routes */
 		snprintf(p6, sizeof(p6), "%s/%u", ctl_ip6_str(node.cfg.pod6_net, a6), node.cfg.pod6_plen);
 		json_object_set_new(o, "pod_cidr6", json_string(p6));
 		json_object_set_new(o, "gateway_for_pods6", json_string(PL_POD_GATEWAY6));
@@ -125,11 +126,12 @@ static json_t *m_stats_get(json_t *params, struct ctl_err *e)
 		json_array_append_new(workers, json_pack("{s:i, s:f, s:I}", "id", w, "busy_ratio",
 							 s.worker_load[w], "busy_us",
 							 (json_int_t)s.worker_busy_us[w]));
-	return json_pack("{s:o, s:o, s:o, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}",
+	return json_pack("{s:o, s:o, s:o, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}",
 			 "ports", ports, "drops", drops, "workers", workers, "mbufs_in_use",
 			 s.mbufs_in_use, "mbufs_total", s.mbufs_total, "icmp_errors_sent", s.icmp_sent,
 			 "icmp_errors_ratelimited", s.icmp_ratelimited, "arp_replies", s.arp_replies,
-			 "arp_requests", s.arp_requests, "ipv6_packets", s.ipv6_pkts, "ndp_replies",
+			 "arp_requests", s.arp_requests, "ipv4_packets", s.ipv4_pkts,
+			 "ipv6_packets", s.ipv6_pkts, "ndp_replies",
 			 s.ndp_replies, "ndp_requests", s.ndp_requests, "fragmented", s.fragmented, "tx_waited", s.tx_waited, "flows_created",
 			 s.flows_created, "flows_in_use", s.flows_in_use, "flows_max", s.flows_max,
 			 "captures", dp_capture_count());

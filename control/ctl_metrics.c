@@ -115,6 +115,8 @@ static void write_metrics(FILE *f)
 	fprintf(f, "podlane_pods %u\n", pods);
 	help(f, "podlane_routes", "gauge", "Routes in the forwarding table.");
 	fprintf(f, "podlane_routes %u\n", node.n_routes);
+	help(f, "podlane_ipv6_routes", "gauge", "IPv6 routes in the forwarding table (of podlane_routes).");
+	fprintf(f, "podlane_ipv6_routes %u\n", node.n_routes6);
 	struct dp_gw_state gws[64];
 	unsigned n_gw = dp_ecmp_gateways(gws, RTE_DIM(gws));
 	char gwip[16];
@@ -160,7 +162,9 @@ static void write_metrics(FILE *f)
 	fprintf(f, "podlane_arp_requests_total %" PRIu64 "\n", s.arp_requests);
 	help(f, "podlane_arp_replies_total", "counter", "ARP replies sent (node, gateway, proxy).");
 	fprintf(f, "podlane_arp_replies_total %" PRIu64 "\n", s.arp_replies);
-	help(f, "podlane_ipv6_packets_total", "counter", "IPv6 packets from pods routed (or refused on the way).");
+	help(f, "podlane_ipv4_packets_total", "counter", "IPv4 packets routed (or refused on the way).");
+	fprintf(f, "podlane_ipv4_packets_total %" PRIu64 "\n", s.ipv4_pkts);
+	help(f, "podlane_ipv6_packets_total", "counter", "IPv6 packets routed (or refused on the way).");
 	fprintf(f, "podlane_ipv6_packets_total %" PRIu64 "\n", s.ipv6_pkts);
 	help(f, "podlane_ndp_replies_total", "counter", "Neighbour advertisements of the pods' gateway fe80::1.");
 	fprintf(f, "podlane_ndp_replies_total %" PRIu64 "\n", s.ndp_replies);

@@ -186,20 +186,27 @@ int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 	/* IPv6: this node's unassigned pod addresses are unreachable; the
 	 * node's address is local, its network on the uplink, and what no
 	 * route covers goes via the IPv6 gateway, or without one to the node
-	 * kernel, which routes it with its own table. */
+	 * kernel, which routes it with its own table: but for the cluster's
+	 * prefix, which that table routes back to us (the host port's route),
+	 * so what is inside it but unknown (another node's withdrawn pods) is
+	 * unreachable here, as IPv4's is with nat_outgoing. */
 	struct dp_nh_spec unreachable6 = {.kind = DP_NH_UNREACHABLE};
 	struct dp_nh_spec default6 = c->has_gateway6 ? (struct dp_nh_spec){.kind = DP_NH_GATEWAY}
 						     : local;
 	memcpy(default6.gw6, c->gateway6, 16);
 	struct ctl_pfx pods6 = {.v6 = 1, .plen = c->pod6_plen}, node6 = {.v6 = 1, .plen = 128};
 	struct ctl_pfx net6 = {.v6 = 1, .plen = c->node6_plen}, any6 = {.v6 = 1};
+	struct ctl_pfx cluster6 = {.v6 = 1, .plen = c->cluster6_plen};
 	memcpy(pods6.a, c->pod6_net, 16);
+	memcpy(cluster6.a, c->cluster6_net, 16);
 	memcpy(node6.a, c->node6_ip, 16);
 	ctl_net6(c->node6_ip, c->node6_plen, net6.a);
 	if ((c->has_pod6 && ctl_route_set_pfx(&pods6, &unreachable6, "system") != 0) ||
 	    (c->has_node6 && (ctl_route_set_pfx(&node6, &local, "system") != 0 ||
 			      ctl_route_set_pfx(&net6, &conn, "system") != 0 ||
-			      ctl_route_set_pfx(&any6, &default6, "system") != 0))) {
+			      ctl_route_set_pfx(&any6, &default6, "system") != 0)) ||
+	    (c->has_node6 && !c->has_gateway6 && c->has_cluster6 &&
+	     ctl_route_set_pfx(&cluster6, &unreachable6, "system") != 0)) {
 		snprintf(err, errlen, "cannot install the node's IPv6 routes");
 		return -1;
 	}

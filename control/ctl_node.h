@@ -114,7 +114,7 @@ struct ctl_node {
 	struct rte_hash *route_idx; /* (prefix, plen) -> index in routes[] */
 	struct ctl_route *routes;
 	uint32_t route_cap;
-	uint32_t n_routes;
+	uint32_t n_routes, n_routes6; /* all, and the IPv6 ones of them */
 	uint32_t port_routes[DP_MAX_PORTS]; /* routes whose next hop is the port */
 	uint64_t routes_gen; /* bumped by every change of the route set */
 	uint64_t *ipam;             /* bitmap over pod_cidr */

@@ -89,6 +89,7 @@ int ctl_route_set_pfx(const struct ctl_pfx *p, const struct dp_nh_spec *nh, cons
 		}
 		r = &node.routes[i];
 		node.n_routes++;
+		node.n_routes6 += p->v6;
 	}
 	if (r->used && r->nh.kind == DP_NH_PORT)
 		node.port_routes[r->nh.port]--;
@@ -137,6 +138,7 @@ int ctl_route_remove_pfx(const struct ctl_pfx *p)
 		node.port_routes[node.routes[i].nh.port]--;
 	memset(&node.routes[i], 0, sizeof(node.routes[i]));
 	node.n_routes--;
+	node.n_routes6 -= k.v6;
 	node.routes_gen++;
 	return 0;
 }

@@ -9,16 +9,21 @@
 static int tel_info(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	unsigned pods = 0;
+	struct dp_stats s; /* one telemetry thread per client: no shared buffer */
 
 	(void)cmd;
 	(void)params;
 	for (unsigned i = 0; i < CTL_MAX_PODS; i++)
 		pods += node.pods[i].used;
+	dp_stats_read(&s);
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_u64(d, "pods", pods);
 	rte_tel_data_add_dict_u64(d, "routes", node.n_routes);
 	rte_tel_data_add_dict_u64(d, "free_ips", ctl_ipam_free_count());
 	rte_tel_data_add_dict_u64(d, "workers", node.cfg.workers);
+	rte_tel_data_add_dict_u64(d, "routes_ipv6", node.n_routes6);
+	rte_tel_data_add_dict_u64(d, "ipv4_packets", s.ipv4_pkts);
+	rte_tel_data_add_dict_u64(d, "ipv6_packets", s.ipv6_pkts);
 	return 0;
 }
 

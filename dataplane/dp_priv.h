@@ -176,7 +176,7 @@ struct dp_wstats {
 	uint64_t tx_pkts[DP_MAX_PORTS], tx_bytes[DP_MAX_PORTS];
 	uint64_t drops[DP_DROP_MAX];
 	uint64_t icmp_sent, icmp_ratelimited, arp_replies, fragmented;
-	uint64_t ipv6_pkts, ndp_replies;
+	uint64_t ipv4_pkts, ipv6_pkts, ndp_replies;
 	uint64_t tx_waited; /* frames a guest's full ring refused at first (dp_tx.c) */
 	uint64_t flows_created;
 	uint64_t pol_denied[DP_MAX_PORTS]; /* by the port of the pod whose policy refused */

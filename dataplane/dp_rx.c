@@ -17,6 +17,7 @@ void dp_rx_burst(struct dp_worker *w, uint16_t port, struct rte_mbuf **pkts, uin
 	dp_capture(w->id, port, DP_CAPTURE_IN, pkts, n); /* as received */
 
 	dp_l2_input(w, port, pkts, n, &ip4, &ip6); /* ARP, the kernel's frames, IP checks */
+	w->stats.ipv4_pkts += ip4.n;
 	dp_ip4_route(&ip4);                  /* each destination's next hop */
 	dp_nat4(w, port, &ip4);              /* Services: DNAT, its replies, routed again */
 	dp_policy4(w, port, &ip4);           /* NetworkPolicy: each connection judged once */

@@ -24,6 +24,7 @@ void dp_stats_read(struct dp_stats *out)
 		out->fragmented += s->fragmented;
 		out->tx_waited += s->tx_waited;
 		out->arp_replies += s->arp_replies;
+		out->ipv4_pkts += s->ipv4_pkts;
 		out->ipv6_pkts += s->ipv6_pkts;
 		out->ndp_replies += s->ndp_replies;
 		out->flows_created += s->flows_created;

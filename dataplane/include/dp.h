@@ -103,6 +103,7 @@ struct dp_stats {
 	struct dp_port_stats port[DP_MAX_PORTS];
 	uint64_t drops[DP_DROP_MAX];
 	uint64_t icmp_sent, icmp_ratelimited, arp_replies, arp_requests;
+	uint64_t ipv4_pkts;   /* IPv4 packets routed (or refused on the way) */
 	uint64_t ipv6_pkts;   /* IPv6 packets routed (or refused on the way) */
 	uint64_t ndp_replies; /* neighbour advertisements for pods' gateway */
 	uint64_t ndp_requests; /* neighbour solicitations sent to resolve next hops */
@@ -208,8 +209,14 @@ uint16_t dp_host_port(void);
  * RIB nodes of about 200 bytes (mempool objects) in each (dp_route.c). */
 #define DP_ROUTE_MIB(n) (72u + (unsigned)(((uint64_t)(n) * 800) >> 20))
 /* ... and of the two IPv6 tables (made when dp_config.ipv6): 32 MiB of
- * first-level entries, 4 MiB of 8-bit levels and 16384 routes of room. */
-#define DP_ROUTE6_MIB 80u
+ * first-level entries, 16 MiB of 8-bit levels (DP_ROUTE6_TBL8 groups of
+ * 256 2-byte entries) and 16384 routes of room each. rte_fib6's trie takes
+ * groups for every 8-bit level a route spans, its own ones (measured on
+ * 22.11: 5 for a /64, 13 for a /128), so the groups, not the room, bound
+ * what fits: a node's 254 pods' /128s and about 5800 /64s of other nodes.
+ * The most a 2-byte entry can index. */
+#define DP_ROUTE6_TBL8 ((1u << 15) - 1)
+#define DP_ROUTE6_MIB 100u
 
 /* Routes. Changes are visible to workers at once, each (but the first
  * after a dp_commit) after a grace period; after dp_route_batch() they are

@@ -165,9 +165,19 @@ ip netns exec pa ping -6 -c 3 -i 0.2 -W 1 -I fd00:10:96:f3::99 $B >/dev/null 2>&
 [ $(($(counter node spoofed) - spoofed)) -ge 3 ] || fail "spoofed: $(counter node spoofed), was $spoofed"
 ip -n pa addr del fd00:10:96:f3::99/128 dev eth0
 ok "a pod's IPv6 packets from another address: dropped, counted as spoofed"
-[ "$(counter node ipv6_packets)" -gt 0 ] && [ "$(counter node ndp_replies)" -gt 0 ] ||
-	fail "stats: ipv6_packets $(counter node ipv6_packets), ndp_replies $(counter node ndp_replies)"
-ok "stats count IPv6 packets and NDP replies"
+[ "$(counter node ndp_replies)" -gt 0 ] || fail "stats: ndp_replies $(counter node ndp_replies)"
+# Each family counted on its own: 5 pings over IPv6, then 5 over IPv4,
+# are 10 packets (requests and replies) more of each.
+v6=$(counter node ipv6_packets)
+ip netns exec pa ping -6 -c 5 -i 0.1 -W 1 $B >/dev/null || fail "IPv6 pings"
+[ $(($(counter node ipv6_packets) - v6)) -ge 10 ] || fail "ipv6_packets: $v6 -> $(counter node ipv6_packets)"
+v4=$(counter node ipv4_packets)
+ip netns exec pa ping -c 5 -i 0.1 -W 1 100.96.243.2 >/dev/null || fail "IPv4 pings"
+[ $(($(counter node ipv4_packets) - v4)) -ge 10 ] || fail "ipv4_packets: $v4 -> $(counter node ipv4_packets)"
+routes6=$(ctl node -o json route list | python3 -c 'import json,sys; print(sum(":" in r["prefix"] for r in json.load(sys.stdin)))')
+[ "$(ctl node -o json node | python3 -c 'import json,sys; print(json.load(sys.stdin)["routes6"])')" = "$routes6" ] ||
+	fail "node routes6 is not the $routes6 IPv6 routes of route list: $(ctl node -o json node)"
+ok "stats count IPv6 and IPv4 packets each, and NDP replies; node counts IPv6 routes"
 
 restart_under_pings node TERM pa $B
 [ "$RESTART_LOST" = 0 ] || fail "planned restart lost $RESTART_LOST of 300 IPv6 pings"

@@ -84,7 +84,7 @@ ok "404, 405 and a stalled client handled"
 command -v dpdk-telemetry.py >/dev/null || fail "dpdk-telemetry.py missing (package dpdk-dev)"
 printf '/podlane/info\n/podlane/drops\n' | dpdk-telemetry.py -f "pl-node-$$" >"$WORK/tel.txt" 2>&1 ||
 	fail "dpdk-telemetry.py: $(cat "$WORK/tel.txt")"
-grep -q '{"/podlane/info": {"pods": 2, "routes": [0-9]*, "free_ips": 252, "workers": 2}}' "$WORK/tel.txt" ||
+grep -q '{"/podlane/info": {"pods": 2, "routes": [0-9]*, "free_ips": 252, "workers": 2, "routes_ipv6": 0, "ipv4_packets": [0-9]*, "ipv6_packets": 0}}' "$WORK/tel.txt" ||
 	fail "telemetry info: $(cat "$WORK/tel.txt")"
 grep -q '"/podlane/drops": {"not_ipv4": 0' "$WORK/tel.txt" || fail "telemetry drops: $(cat "$WORK/tel.txt")"
 ok "dpdk-telemetry.py -f <file-prefix> runs /podlane/info and /podlane/drops"

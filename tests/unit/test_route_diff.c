@@ -215,6 +215,33 @@ static void test_ipv6(void **state)
 	assert_string_equal(via_of("static", "fd00:10:96:f6::/64", via), "");
 }
 
+/* A /64 to each node of a 5000-node cluster fits beside 254 /128s (as
+ * many as a node's pods have): the IPv6 tables' 8-bit levels, not their
+ * room, bound it (dp.h). */
+static void test_ipv6_capacity(void **state)
+{
+	json_t *routes = json_array();
+	char pfx[48];
+	(void)state;
+
+	for (unsigned i = 1; i <= 254; i++) {
+		snprintf(pfx, sizeof(pfx), "fd00:12::%x/128", i);
+		json_array_append_new(routes, json_pack("{s:s, s:s}", "prefix", pfx, "via",
+							"fd00:172:31:102::106"));
+	}
+	for (unsigned i = 0; i < 5000; i++) {
+		snprintf(pfx, sizeof(pfx), "fd00:11:%x:%x::/64", i >> 8, i & 255);
+		json_array_append_new(routes, json_pack("{s:s, s:s}", "prefix", pfx, "via",
+							"fd00:172:31:102::106"));
+	}
+	expect_counts(ctl_call_ok(PL_M_ROUTE_REPLACE_ALL,
+				  json_pack("{s:s, s:o}", "origin", "agent-cap", "routes", routes)),
+		      5254, 0, 0, 0);
+	expect_counts(ctl_call_ok(PL_M_ROUTE_REPLACE_ALL,
+				  json_pack("{s:s, s:[]}", "origin", "agent-cap", "routes")),
+		      0, 0, 5254, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -222,6 +249,7 @@ int main(void)
 		cmocka_unit_test(test_origins_apart),
 		cmocka_unit_test(test_refused_whole),
 		cmocka_unit_test(test_ipv6),
+		cmocka_unit_test(test_ipv6_capacity),
 	};
 	ctl_harness_init(config);
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,6 +8,8 @@
 #  3. The socket API: route.add one by one, route.replace_all of a big table.
 #  4. Packets lost while the whole table is replaced twice under a steady
 #     load (goal: none), and the forwarding rate at full load meanwhile.
+#  5. IPv6 (the node is dual-stack): 2 and 4 with /64 routes, up to 5000
+#     (beside the pods' /128s about 5800 fit: dataplane/include/dp.h).
 #
 #   tools/bench/routes.sh [--quick]       (root; sets up what it needs)
 #
@@ -17,11 +19,14 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 bench_start -- "$@"
 if [ $QUICK = 1 ]; then
 	SECS=1 INTERNAL="10 10000" SCALE="10 10000" ADD_N=1000 REPLACE_N=10000 IMPORT_N=10000
+	SCALE6="10 1000" REPLACE6_N=2000
 else
 	# Replacement: two tables of REPLACE_N under load (16.0.0.0/4 holds
 	# 1M /24s: two that share only 1024 of them fit up to 500k each).
 	SECS=4 INTERNAL="10 10000 100000 1000000" SCALE="10 10000 100000 1000000" ADD_N=10000 \
 		REPLACE_N=500000 IMPORT_N=1000000
+	# Two IPv6 tables of 2500 sharing 1024 fit while both are in place.
+	SCALE6="10 1000 5000" REPLACE6_N=2500
 fi
 OUT=${OUT:-$BUILD/bench-routes.json}
 [[ "$EAL_MEM" != *--no-huge* ]] || fail "vhost-user needs hugepages"
@@ -31,7 +36,7 @@ API="python3 $top/tools/bench/plapi.py $WORK/node.sock"
 
 # Room for 1M routes: 918 MiB for the two route tables (dp_route.c).
 EAL_MEM="-m 1536"
-podlane_pair 1 '"max_request_mb": 128, "max_routes": 1048576, "import_table": 100,'
+POD_CIDR6=fd00:10:96:f3::/64 podlane_pair 1 '"max_request_mb": 128, "max_routes": 1048576, "import_table": 100,'
 # table FILE N SHIFT: N /24s in 16.0.0.0/4 towards pod B; routes below
 # 1024 (the ones steady traffic uses) are in every table, the rest start
 # at SHIFT, so two tables with different SHIFTs share only those.
@@ -42,6 +47,16 @@ table() {
 	idx = list(range(min(n, 1024))) + list(range(1024 + shift, 1024 + shift + max(n - 1024, 0)))
 	routes = [{"prefix": "%d.%d.%d.0/24" % (16 + (i >> 16), (i >> 8) & 255, i & 255), "dev": port}
 	          for i in idx]
+	json.dump({"origin": "bench", "routes": routes}, open(out, "w"))
+	PY
+}
+# table6 FILE N SHIFT: the same with N /64s fd00:16:0:x::/64 (x < 65536).
+table6() {
+	python3 - "$@" "$P1" <<-'PY'
+	import json, sys
+	out, n, shift, port = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+	idx = list(range(min(n, 1024))) + list(range(1024 + shift, 1024 + shift + max(n - 1024, 0)))
+	routes = [{"prefix": "fd00:16:0:%x::/64" % i, "dev": port} for i in idx]
 	json.dump({"origin": "bench", "routes": routes}, open(out, "w"))
 	PY
 }
@@ -56,6 +71,13 @@ gen_to() {
 		--port "$M0,$G0,$A,16.0.0.9,$flows" --port "$M1,$G1,$B,16.0.0.0,0" -- \
 		"path=$S0,mac=$M0,queue_size=4096" "path=$S1,mac=$M1,queue_size=4096"
 }
+# gen_to6 OUT FLOWS [PLGEN OPTIONS]: the same over IPv6, a /64 a flow.
+gen_to6() {
+	local out=$1 flows=$2; shift 2
+	plgen "$out" --seconds "$SECS" --warmup 1 --size 64 --stride 256 --ring 4096 "$@" \
+		--port "$M0,$G0,$A6,fd00:16::9,$flows" --port "$M1,$G1,$B6,fd00:16::,0" -- \
+		"path=$S0,mac=$M0,queue_size=4096" "path=$S1,mac=$M1,queue_size=4096"
+}
 ns_per_pkt() { # BEFORE AFTER: worker busy ns per packet received on pod A's port
 	python3 - "$1" "$2" "$P0" <<-'PY'
 	import json, sys
@@ -66,19 +88,26 @@ ns_per_pkt() { # BEFORE AFTER: worker busy ns per packet received on pod A's por
 	PY
 }
 
-: >"$WORK/scale.jsonl"
-for n in $SCALE; do
-	table "$WORK/t.json" "$n" 0
-	t=$($API route.replace_all "@$WORK/t.json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["seconds"])')
-	for order in sequential random; do
-		stats "$WORK/s0.json"
-		gen_to "$WORK/g.json" "$n" $([ $order = random ] && echo --random)
-		stats "$WORK/s1.json"
-		echo "{\"routes\": $n, \"order\": \"$order\", \"install_s\": $t," \
-			"\"mpps\": $(jget "$WORK/g.json" 'd["ports"][1]["rx_pps"] / 1e6')," \
-			"\"ns_per_packet\": $(ns_per_pkt "$WORK/s0.json" "$WORK/s1.json")}" >>"$WORK/scale.jsonl"
+# scale FAMILY (""|6) SIZES...: forwarding by table size, into scale$F.jsonl.
+scale() {
+	local f=$1 n t order; shift
+	: >"$WORK/scale$f.jsonl"
+	for n in "$@"; do
+		table$f "$WORK/t.json" "$n" 0
+		t=$($API route.replace_all "@$WORK/t.json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["seconds"])')
+		for order in sequential random; do
+			stats "$WORK/s0.json"
+			gen_to$f "$WORK/g.json" "$n" $([ $order = random ] && echo --random)
+			stats "$WORK/s1.json"
+			echo "{\"routes\": $n, \"order\": \"$order\", \"install_s\": $t," \
+				"\"mpps\": $(jget "$WORK/g.json" 'd["ports"][1]["rx_pps"] / 1e6')," \
+				"\"ns_per_packet\": $(ns_per_pkt "$WORK/s0.json" "$WORK/s1.json")}" >>"$WORK/scale$f.jsonl"
+		done
 	done
-done
+	$API route.replace_all '{"origin": "bench", "routes": []}' >/dev/null
+}
+scale "" $SCALE
+scale 6 $SCALE6
 
 # route.add one by one over one connection, then route.del of each, on an
 # empty table: each call persists the whole table (routes.json, fsync)
@@ -147,60 +176,74 @@ print(json.dumps({"routes": n, "kernel_add_s": kernel_add, "mirrored_s": add,
 PY
 
 # Replace the whole table twice under a steady 0.5 Mpps (nothing may be
-# lost), then at full load (the rate while replacing).
-table "$WORK/ta.json" "$REPLACE_N" 0
-table "$WORK/tb.json" "$REPLACE_N" "$REPLACE_N"
-$API route.replace_all "@$WORK/ta.json" >/dev/null
-replace_twice() {
-	sleep 1
-	$API route.replace_all "@$WORK/tb.json" >"$WORK/r1.json"
-	$API route.replace_all "@$WORK/ta.json" >"$WORK/r2.json"
-}
-churn_run() { # OUT RATE-OPTIONS...: plgen for as long as two replacements take
-	local out=$1; shift
-	SECS=$(python3 -c "print(max(3, 2 * $(jget "$WORK/r1.json" 'd["seconds"]' 2>/dev/null || echo 1) + 2))")
-	stats "$WORK/c0.json"
-	gen_to "$out" 1024 --random "$@" &
-	local gen=$!
-	replace_twice
-	wait $gen || fail "generator failed"
-	stats "$WORK/c1.json"
-}
-$API route.replace_all "@$WORK/tb.json" >"$WORK/r1.json" # first timing, for SECS
-$API route.replace_all "@$WORK/ta.json" >/dev/null
-churn_run "$WORK/steady.json" --rate 500000
-# podlaned's drops meanwhile: for want of a route (or anything else the
-# table decides) vs because the generator's rx ring was full (tx_full).
-read -r drops rx_full < <(python3 -c '
+# lost), then at full load (the rate while replacing); IPv4, then IPv6.
+# under_load FAMILY (""|6) N: writes r1 r2 steady still full (.json) and
+# churn_drops (podlaned's drops, the generator's rx ring full), each with
+# FAMILY after its name.
+under_load() {
+	local f=$1 n=$2 drops rx_full
+	table$f "$WORK/ta.json" "$n" 0
+	table$f "$WORK/tb.json" "$n" "$n"
+	replace_twice() {
+		sleep 1
+		$API route.replace_all "@$WORK/tb.json" >"$WORK/r1$f.json"
+		$API route.replace_all "@$WORK/ta.json" >"$WORK/r2$f.json"
+	}
+	churn_run() { # OUT RATE-OPTIONS...: plgen for as long as two replacements take
+		local out=$1; shift
+		SECS=$(python3 -c "print(max(3, 2 * $(jget "$WORK/r1$f.json" 'd["seconds"]' 2>/dev/null || echo 1) + 2))")
+		stats "$WORK/c0.json"
+		gen_to$f "$out" 1024 --random "$@" &
+		local gen=$!
+		echo $gen >"$WORK/churn-gen.pid"
+		at_exit "stop_pid $WORK/churn-gen.pid" # a failed replacement leaves it waiting
+		replace_twice
+		wait $gen || fail "generator failed"
+		rm -f "$WORK/churn-gen.pid"
+		stats "$WORK/c1.json"
+	}
+	$API route.replace_all "@$WORK/tb.json" >"$WORK/r1$f.json" # first timing, for SECS
+	$API route.replace_all "@$WORK/ta.json" >/dev/null
+	churn_run "$WORK/steady$f.json" --rate 500000
+	# podlaned's drops meanwhile: for want of a route (or anything else the
+	# table decides) vs because the generator's rx ring was full (tx_full).
+	python3 -c '
 import json, sys
 a, b = (json.load(open(f))["drops"] for f in sys.argv[1:3])
 d = {k: b[k] - a[k] for k in b}
-print(sum(d.values()) - d["tx_full"], d["tx_full"])' "$WORK/c0.json" "$WORK/c1.json")
-SECS_STEADY=$SECS
-stats "$WORK/f0.json"
-SECS=$SECS_STEADY gen_to "$WORK/still.json" 1024 --random
-churn_run "$WORK/full.json"
+print(json.dumps({"drops": sum(d.values()) - d["tx_full"], "rx_full": d["tx_full"]}))' \
+		"$WORK/c0.json" "$WORK/c1.json" >"$WORK/churn_drops$f.json"
+	local secs_steady=$SECS
+	SECS=$secs_steady gen_to$f "$WORK/still$f.json" 1024 --random
+	churn_run "$WORK/full$f.json"
+	$API route.replace_all '{"origin": "bench", "routes": []}' >/dev/null
+}
+under_load "" "$REPLACE_N"
+under_load 6 "$REPLACE6_N"
 
-python3 - "$OUT" "$WORK" "$drops" "$rx_full" "$REPLACE_N" <<'PY'
+python3 - "$OUT" "$WORK" "$REPLACE_N" "$REPLACE6_N" <<'PY'
 import json, sys
-out, work, drops, rx_full, replace_n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+out, work, replace_n, replace6_n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 rd = lambda f: json.load(open(work + "/" + f))
 internal = [json.loads(l) for l in open(work + "/plroute.jsonl")]
-scale = [json.loads(l) for l in open(work + "/scale.jsonl")]
-steady = rd("steady.json")["ports"]
+def under_load(f, n):
+    steady, c = rd("steady%s.json" % f)["ports"], rd("churn_drops%s.json" % f)
+    return {"routes": n, "seconds": [rd("r1%s.json" % f)["seconds"], rd("r2%s.json" % f)["seconds"]],
+            "offered_pps": 500000, "sent": steady[0]["tx_total"], "received": steady[1]["rx_total"],
+            "lost": steady[0]["tx_total"] - steady[1]["rx_total"], "podlaned_drops": c["drops"],
+            "generator_rx_full": c["rx_full"],
+            "mpps_full_load_replacing": rd("full%s.json" % f)["ports"][1]["rx_pps"] / 1e6,
+            "mpps_full_load_still": rd("still%s.json" % f)["ports"][1]["rx_pps"] / 1e6}
 res = {
     "internal": internal,
-    "forwarding_by_table_size": scale,
+    "forwarding_by_table_size": [json.loads(l) for l in open(work + "/scale.jsonl")],
     "api_route_add": rd("add.json"),
-    "api_replace_all": {"routes": replace_n, "seconds": [rd("r1.json")["seconds"], rd("r2.json")["seconds"]]},
     "kernel_import": rd("import.json"),
-    "replace_under_load": {
-        "offered_pps": 500000, "sent": steady[0]["tx_total"], "received": steady[1]["rx_total"],
-        "lost": steady[0]["tx_total"] - steady[1]["rx_total"], "podlaned_drops": drops,
-        "generator_rx_full": rx_full,
-        "mpps_full_load_replacing": rd("full.json")["ports"][1]["rx_pps"] / 1e6,
-        "mpps_full_load_still": rd("still.json")["ports"][1]["rx_pps"] / 1e6},
+    "replace_under_load": under_load("", replace_n),
+    "ipv6": {"forwarding_by_table_size": [json.loads(l) for l in open(work + "/scale6.jsonl")],
+             "replace_under_load": under_load("6", replace6_n)},
 }
+res["api_replace_all"] = {"routes": replace_n, "seconds": res["replace_under_load"]["seconds"]}
 json.dump(res, open(out, "w"), indent=1)
 print("Route table, dataplane interface (plroute: /24s, 32 lookups per call)")
 print("| routes | adds/s | deletes/s | lookup cycles in order | lookup cycles random |")
@@ -208,30 +251,36 @@ print("|---|---|---|---|---|")
 for r in internal:
     print("| %d | %.0f | %.0f | %.2f | %.2f |" % (r["routes"], r["add_per_s"], r["del_per_s"],
           r["lookup_cycles_sequential"], r["lookup_cycles_random"]))
-print("\npodlaned forwarding by table size (64 B, one destination per route, 1 worker)")
-print("| routes | install (replace_all) s | Mpps in order | Mpps random | ns/packet in order | ns/packet random |")
-print("|---|---|---|---|---|---|")
-for n in sorted({r["routes"] for r in scale}):
-    s, r = (next(x for x in scale if x["routes"] == n and x["order"] == o) for o in ("sequential", "random"))
-    print("| %d | %.2f | %.2f | %.2f | %.1f | %.1f |" % (n, s["install_s"], s["mpps"], r["mpps"],
-          s["ns_per_packet"], r["ns_per_packet"]))
-a = res["api_route_add"]; u = res["replace_under_load"]
-print("\nAPI: route.add %d/s, route.del %d/s (one by one, one connection); route.replace_all of %d routes: %s s"
-      % (a["add_per_s"], a["del_per_s"], replace_n, " and ".join("%.2f" % t for t in res["api_replace_all"]["seconds"])))
+def by_size(scale, what):
+    print("\npodlaned forwarding by table size (%s, 64 B, one destination per route, 1 worker)" % what)
+    print("| routes | install (replace_all) s | Mpps in order | Mpps random | ns/packet in order | ns/packet random |")
+    print("|---|---|---|---|---|---|")
+    for n in sorted({r["routes"] for r in scale}):
+        s, r = (next(x for x in scale if x["routes"] == n and x["order"] == o) for o in ("sequential", "random"))
+        print("| %d | %.2f | %.2f | %.2f | %.1f | %.1f |" % (n, s["install_s"], s["mpps"], r["mpps"],
+              s["ns_per_packet"], r["ns_per_packet"]))
+by_size(res["forwarding_by_table_size"], "IPv4 /24s")
+by_size(res["ipv6"]["forwarding_by_table_size"], "IPv6 /64s")
+a = res["api_route_add"]
+print("\nAPI: route.add %d/s, route.del %d/s (one by one, one connection)" % (a["add_per_s"], a["del_per_s"]))
 k = res["kernel_import"]
 print("Kernel table (import_table): %d routes added by ip -batch in %.2f s, all mirrored after %.2f s; "
       "flushed in %.2f s, all gone after %.2f s" % (k["routes"], k["kernel_add_s"], k["mirrored_s"],
                                                     k["kernel_flush_s"], k["unmirrored_s"]))
-print("Two full replacements under 0.5 Mpps: %d sent, %d received, %d lost (%d dropped by podlaned's "
-      "forwarding, %d at the generator's full rx ring); full load %.2f Mpps while replacing vs %.2f still"
-      % (u["sent"], u["received"], u["lost"], u["podlaned_drops"], rx_full,
-         u["mpps_full_load_replacing"], u["mpps_full_load_still"]))
-for r in scale:
+for what, u in (("IPv4", res["replace_under_load"]), ("IPv6", res["ipv6"]["replace_under_load"])):
+    print("%s: route.replace_all of %d routes: %s s; two full replacements under 0.5 Mpps: %d sent, %d received, "
+          "%d lost (%d dropped by podlaned's forwarding, %d at the generator's full rx ring); full load %.2f Mpps "
+          "while replacing vs %.2f still" % (what, u["routes"], " and ".join("%.2f" % t for t in u["seconds"]),
+          u["sent"], u["received"], u["lost"], u["podlaned_drops"], u["generator_rx_full"],
+          u["mpps_full_load_replacing"], u["mpps_full_load_still"]))
+for r in res["forwarding_by_table_size"] + res["ipv6"]["forwarding_by_table_size"]:
     assert r["mpps"] > 0 and r["ns_per_packet"] > 0, r
-assert u["sent"] > 0, "no steady traffic"
-# The table replacement itself must lose nothing; a generator that was
-# descheduled long enough to overflow its ring is not podlaned's loss, but
-# every lost packet must be one of those.
-assert drops == 0, "podlaned dropped %d packets while replacing the table" % drops
-assert u["lost"] == rx_full, "%d packets vanished while replacing the table" % (u["lost"] - rx_full)
+for u in (res["replace_under_load"], res["ipv6"]["replace_under_load"]):
+    assert u["sent"] > 0, "no steady traffic"
+    # The table replacement itself must lose nothing; a generator that was
+    # descheduled long enough to overflow its ring is not podlaned's loss,
+    # but every lost packet must be one of those.
+    assert u["podlaned_drops"] == 0, "podlaned dropped %d packets while replacing the table" % u["podlaned_drops"]
+    assert u["lost"] == u["generator_rx_full"], "%d packets vanished while replacing the table" % (
+        u["lost"] - u["generator_rx_full"])
 PY
