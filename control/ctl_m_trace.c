@@ -4,8 +4,10 @@
  * Given a port (and protocol, source), a Service's address is answered
  * with the service and the backend the connection gets, then the route
  * to that backend; given a source, with the NetworkPolicy verdict and the
- * rules that allowed it. */
+ * rules that allowed it. An IPv6 address gets its route alone (IPv6 has
+ * no Services or policy stage yet). */
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -102,18 +104,71 @@ static const struct ctl_route *longest_match(uint32_t ip)
 	return NULL;
 }
 
+/* The route, action, port, next hop (next_hop: its address, NULL for
+ * none), MAC and pod of a lookup into o. */
+static json_t *trace_route(json_t *o, const struct ctl_route *r, int rc, const struct dp_trace *t,
+			   const char *next_hop)
+{
+	char name[64], mac[18];
+
+	if (rc != 0) {
+		json_object_set_new(o, "route", json_null());
+		json_object_set_new(o, "action", json_string("unreachable"));
+		return o;
+	}
+	json_object_set_new(o, "route", r ? ctl_route_json(r) : json_null());
+	json_object_set_new(o, "action", json_string(actions[t->kind]));
+	if (t->kind == DP_NH_DROP || t->kind == DP_NH_UNREACHABLE || t->kind == DP_NH_SERVICE)
+		return o; /* a service's address without a port: no backend to name */
+	json_object_set_new(o, "port", json_string(ctl_port_name(t->port, name, sizeof(name))));
+	if (next_hop)
+		json_object_set_new(o, "next_hop", json_string(next_hop));
+	json_object_set_new(o, "mac", t->mac_known ? json_string(ctl_mac_str(&t->mac, mac)) : json_null());
+	for (unsigned i = 0; t->kind == DP_NH_PORT && i < CTL_MAX_PODS; i++)
+		if (node.pods[i].used && node.pods[i].port == t->port)
+			json_object_set_new(o, "pod", json_pack("{s:s, s:s}", "container_id",
+								node.pods[i].container_id, "ifname",
+								node.pods[i].ifname));
+	return o;
+}
+
+static json_t *route_lookup6(const char *a, struct ctl_err *e)
+{
+	struct ctl_pfx p = {.v6 = 1};
+	uint8_t dst[16];
+	char next[CTL_IP6_STRLEN];
+	struct dp_trace t;
+	const struct ctl_route *r = NULL;
+
+	if (inet_pton(AF_INET6, a, dst) != 1) {
+		ctl_fail(e, PL_E_INVALID_PARAMS, "address: '%.64s' is not an IPv4 or IPv6 address", a);
+		return NULL;
+	}
+	for (int plen = 128; plen >= 0 && r == NULL; plen--) {
+		p.plen = (uint8_t)plen;
+		ctl_net6(dst, p.plen, p.a);
+		r = ctl_route_find_pfx(&p);
+	}
+	int rc = dp_route6_trace(dst, &t);
+	bool via = rc == 0 && (t.kind == DP_NH_GATEWAY || t.kind == DP_NH_CONNECTED);
+	return trace_route(json_pack("{s:s}", "address", a), r, rc, &t,
+			   via ? ctl_ip6_str(t.next_ip6, next) : NULL);
+}
+
 static json_t *m_route_lookup(json_t *params, struct ctl_err *e)
 {
 	const char *a = ctl_param_str(params, "address", true, e);
-	char name[64], ip[16], mac[18];
+	char ip[16];
 	struct dp_trace t;
 	struct dp_flow_tuple f = {0};
 	uint32_t dst;
 
 	if (a == NULL)
 		return NULL;
+	if (strchr(a, ':') != NULL)
+		return route_lookup6(a, e);
 	if (ctl_parse_ip(a, &dst) != 0) {
-		ctl_fail(e, PL_E_INVALID_PARAMS, "address: '%.64s' is not an IPv4 address", a);
+		ctl_fail(e, PL_E_INVALID_PARAMS, "address: '%.64s' is not an IPv4 or IPv6 address", a);
 		return NULL;
 	}
 	json_t *o = json_pack("{s:s}", "address", a);
@@ -136,31 +191,15 @@ static json_t *m_route_lookup(json_t *params, struct ctl_err *e)
 		}
 	}
 	const struct ctl_route *r = longest_match(dst);
-	if (dp_route_trace(dst, &f, &t) != 0) {
-		json_object_set_new(o, "route", json_null());
-		json_object_set_new(o, "action", json_string("unreachable"));
-		return o;
-	}
-	json_object_set_new(o, "route", r ? ctl_route_json(r) : json_null());
-	json_object_set_new(o, "action", json_string(actions[t.kind]));
-	if (t.kind == DP_NH_DROP || t.kind == DP_NH_UNREACHABLE || t.kind == DP_NH_SERVICE)
-		return o; /* a service's address without a port: no backend to name */
-	json_object_set_new(o, "port", json_string(ctl_port_name(t.port, name, sizeof(name))));
-	if (t.next_ip)
-		json_object_set_new(o, "next_hop", json_string(ctl_ip_str(t.next_ip, ip)));
-	json_object_set_new(o, "mac", t.mac_known ? json_string(ctl_mac_str(&t.mac, mac)) : json_null());
-	if (t.n_members) { /* ECMP: next_hop is this flow's of them */
+	int rc = dp_route_trace(dst, &f, &t);
+	trace_route(o, r, rc, &t, rc == 0 && t.next_ip ? ctl_ip_str(t.next_ip, ip) : NULL);
+	if (rc == 0 && t.n_members) { /* ECMP: next_hop is this flow's of them */
 		json_t *ms = json_array();
 		for (unsigned i = 0; i < t.n_members; i++)
 			json_array_append_new(ms, json_pack("{s:s, s:b}", "ip", ctl_ip_str(t.members[i].ip, ip),
 							    "resolved", t.members[i].mac_known));
 		json_object_set_new(o, "members", ms);
 	}
-	for (unsigned i = 0; t.kind == DP_NH_PORT && i < CTL_MAX_PODS; i++)
-		if (node.pods[i].used && node.pods[i].port == t.port)
-			json_object_set_new(o, "pod", json_pack("{s:s, s:s}", "container_id",
-								node.pods[i].container_id, "ifname",
-								node.pods[i].ifname));
 	return o;
 }
 CTL_METHOD(PL_M_ROUTE_LOOKUP, m_route_lookup)

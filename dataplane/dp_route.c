@@ -532,6 +532,34 @@ void dp_commit(void)
 	dp_svc_commit();
 }
 
+int dp_route6_trace(const uint8_t dst[16], struct dp_trace *t)
+{
+	uint32_t hop = dp.fib6_active ? dp_ip6_lookup1(dst) : DP_HOP_NONE;
+
+	memset(t, 0, sizeof(*t));
+	if (hop == DP_HOP_NONE)
+		return -ENOENT;
+	const struct dp_nh *nh = &dp.nh[hop];
+	t->kind = nh->kind;
+	t->port = nh->port;
+	if (nh->kind == DP_NH_PORT) {
+		t->mac = nh->mac;
+		t->mac_known = true;
+	} else if (nh->kind == DP_NH_LOCAL) {
+		t->port = dp.host;
+		t->mac = dp.ports[dp.host].peer_mac;
+		t->mac_known = dp.host < DP_MAX_PORTS;
+	} else if (nh->kind == DP_NH_GATEWAY || nh->kind == DP_NH_CONNECTED) {
+		t->port = dp.uplink;
+		memcpy(t->next_ip6, nh->kind == DP_NH_GATEWAY ? nh->gw6 : dst, 16);
+		uint64_t w = dp_neigh6_mac_word(t->next_ip6);
+		t->mac_known = (w & DP_NEIGH_VALID) != 0;
+		if (t->mac_known)
+			dp_mac_from_word(w, &t->mac);
+	}
+	return 0;
+}
+
 int dp_route_trace(uint32_t dst, const struct dp_flow_tuple *f, struct dp_trace *t)
 {
 	uint32_t hop = dp_ip4_lookup1(rte_be_to_cpu_32(dst));

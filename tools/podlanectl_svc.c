@@ -57,7 +57,9 @@ json_t *cli_trace_params(const char *to, const char *from)
 	char ip[16];
 	long port;
 
-	if (strchr(to, ':') == NULL) {
+	const char *colon = strchr(to, ':');
+	if (colon == NULL || strchr(colon + 1, ':') != NULL) {
+		/* no port, or an IPv6 address (which takes none: no IPv6 Services) */
 		json_object_set_new(p, "address", json_string(to));
 	} else {
 		if (!frontend(to, p))

@@ -243,6 +243,7 @@ struct dp_trace {
 	enum dp_nh_kind kind;
 	uint16_t port;
 	uint32_t next_ip;
+	uint8_t next_ip6[16]; /* dp_route6_trace's next hop on the uplink */
 	bool mac_known;
 	struct rte_ether_addr mac;
 	/* DP_NH_ECMP: every gateway (next_ip is the one the flow takes; kind
@@ -268,6 +269,8 @@ struct dp_flow_tuple {
 	uint16_t sport, dport;
 };
 int dp_route_trace(uint32_t dst, const struct dp_flow_tuple *f, struct dp_trace *t); /* -ENOENT */
+/* The same for an IPv6 destination (next_ip6, no ECMP). */
+int dp_route6_trace(const uint8_t dst[16], struct dp_trace *t); /* -ENOENT */
 
 /* Any thread: sums the workers' counters, each read relaxed. */
 void dp_stats_read(struct dp_stats *out);

@@ -164,7 +164,12 @@ class Api(unittest.TestCase):
                          {"address": "9.9.9.9", "route": None, "action": "unreachable"})
         self.assertEqual(self.c.err("route.lookup", {}), (-32602, "address: missing"))
         self.assertEqual(self.c.err("route.lookup", {"address": "1.2.3"}),
-                         (-32602, "address: '1.2.3' is not an IPv4 address"))
+                         (-32602, "address: '1.2.3' is not an IPv4 or IPv6 address"))
+        self.assertEqual(self.c.err("route.lookup", {"address": "fd00::zz"}),
+                         (-32602, "address: 'fd00::zz' is not an IPv4 or IPv6 address"))
+        # IPv4-only node: no IPv6 route at all.
+        self.assertEqual(self.c.ok("route.lookup", {"address": "fd00::1"}),
+                         {"address": "fd00::1", "route": None, "action": "unreachable"})
 
     def test_replace_all_applies_the_diff(self):
         def routes(n, via="172.31.102.106"):

@@ -97,6 +97,16 @@ features=$(ip netns exec pc ethtool -k eth0)
 grep -q "tx-tcp6-segmentation: on" <<<"$features" || fail "pod c's interface does not do IPv6 TSO: $features"
 tcp_bulk_check pc pa "$A" 2
 ok "pod <-> pod across nodes over IPv6 by podlaned's routes (NDP on the uplink), TSO frames, every byte delivered"
+# trace answers IPv6 from the dataplane's tables: a pod here, a pod there.
+out=$(ctl node trace $B)
+grep -q "^route     fd00:10:96:f3::2/128 dev tap_p243_2 (pod)$" <<<"$out" &&
+	grep -q "^pod       ctr-b/eth0$" <<<"$out" || fail "trace $B: $out"
+ctl node -o json trace $C | python3 -c '
+import json, sys
+t = json.load(sys.stdin)
+assert (t["action"], t["route"]["prefix"], t["next_hop"]) == ("forward", "fd00:10:96:f4::/64", "fd00:172:31:102::106"), t
+assert t["port"] == "uplink" and t["mac"] is not None, t' || fail "trace $C: $(ctl node -o json trace $C)"
+ok "podlanectl trace of IPv6 addresses: route, port, NDP-resolved next hop, pod"
 
 # n2's IPv6 gateway: the fabric host, beyond which lies fd00:99::1.
 ip -n fab addr add fd00:172:31:102::1/64 dev br0 nodad

@@ -102,7 +102,7 @@ grep -q "^action    local$" <<<"$out" || fail "trace node address: $out"
 out=$(ctl node trace 8.8.8.8)
 grep -q "^action    unreachable$" <<<"$out" || fail "trace without route: $out"
 ctl node trace 300.1.1.1 2>"$WORK/err" && fail "trace of a bad address succeeded"
-grep -q "address: '300.1.1.1' is not an IPv4 address" "$WORK/err" || fail "bad trace error: $(cat "$WORK/err")"
+grep -q "address: '300.1.1.1' is not an IPv4 or IPv6 address" "$WORK/err" || fail "bad trace error: $(cat "$WORK/err")"
 ok "trace shows route, action, port, next hop, MAC and pod"
 
 # --- stats --watch: rates while a flow runs.

@@ -223,3 +223,11 @@ void t_udp_partial(struct rte_mbuf *m)
 	uh->dgram_cksum = rte_ipv4_phdr_cksum(ip, 0);
 	assert_true(dp_vnet_to_mbuf(&h, m));
 }
+
+void t_pod_routes6(void)
+{
+	for (uint16_t p = T_POD_A; p <= T_POD_B; p++) {
+		struct dp_nh_spec nh = {.kind = DP_NH_PORT, .port = p, .mac = dp.ports[p].peer_mac};
+		assert_int_equal(dp_route6_add(dp.ports[p].peer_ip6, 128, &nh), 0);
+	}
+}

@@ -62,5 +62,7 @@ struct rte_ipv4_hdr *t_ip(struct rte_mbuf *m);
 /* m's UDP checksum left partial (the pseudo-header sum) with its offload
  * flags, as a TAP with a virtio-net header hands it over. */
 void t_udp_partial(struct rte_mbuf *m);
+/* The /128 routes of pods a and b's IPv6 addresses to their ports. */
+void t_pod_routes6(void);
 
 #endif

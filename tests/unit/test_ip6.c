@@ -21,18 +21,6 @@ struct icmp6 {
 	uint8_t opt[8];     /* NDP: a link-layer address option */
 } __rte_packed;
 
-static void add_routes6(void)
-{
-	struct dp_nh_spec a = {.kind = DP_NH_PORT, .port = T_POD_A, .mac = dp.ports[T_POD_A].peer_mac};
-	struct dp_nh_spec b = {.kind = DP_NH_PORT, .port = T_POD_B, .mac = dp.ports[T_POD_B].peer_mac};
-	uint8_t ip[16];
-
-	t_ip6(A6, ip);
-	assert_int_equal(dp_route6_add(ip, 128, &a), 0);
-	t_ip6(B6, ip);
-	assert_int_equal(dp_route6_add(ip, 128, &b), 0);
-}
-
 static struct rte_ipv6_hdr *ip6_of(struct rte_mbuf *m)
 {
 	return rte_pktmbuf_mtod_offset(m, struct rte_ipv6_hdr *, sizeof(struct rte_ether_hdr));
@@ -128,7 +116,7 @@ static uint64_t drops(enum dp_drop why)
 static void test_pod_to_pod(void **state)
 {
 	(void)state;
-	add_routes6();
+	t_pod_routes6();
 	uint64_t before = W->stats.ipv6_pkts;
 	rx1(T_POD_A, frame6(T_POD_A, A6, B6, IPPROTO_UDP, 40, 64));
 	struct rte_mbuf *m = t_take(W, T_POD_B);
@@ -148,7 +136,7 @@ static void test_pod_to_pod(void **state)
 static void test_spoofed_source(void **state)
 {
 	(void)state;
-	add_routes6();
+	t_pod_routes6();
 	uint64_t before = drops(DP_DROP_SPOOFED);
 	rx1(T_POD_A, frame6(T_POD_A, B6, B6, IPPROTO_UDP, 40, 64));
 	rx1(T_POD_A, frame6(T_POD_A, "fd00:10:96:f3::99", B6, IPPROTO_UDP, 40, 64));
@@ -159,7 +147,7 @@ static void test_spoofed_source(void **state)
 static void test_bad_header(void **state)
 {
 	(void)state;
-	add_routes6();
+	t_pod_routes6();
 	uint64_t before = drops(DP_DROP_BAD_IP_HEADER);
 	struct rte_mbuf *m = frame6(T_POD_A, A6, B6, IPPROTO_UDP, 40, 64);
 	ip6_of(m)->payload_len = RTE_BE16(41); /* longer than the frame */
@@ -174,7 +162,7 @@ static void test_bad_header(void **state)
 static void test_hop_limit(void **state)
 {
 	(void)state;
-	add_routes6();
+	t_pod_routes6();
 	uint64_t before = drops(DP_DROP_TTL_EXCEEDED);
 	rx1(T_POD_A, frame6(T_POD_A, A6, B6, IPPROTO_UDP, 40, 1));
 	struct rte_mbuf *m = t_take(W, T_POD_A);
@@ -192,7 +180,7 @@ static void test_hop_limit(void **state)
 static void test_no_route(void **state)
 {
 	(void)state;
-	add_routes6();
+	t_pod_routes6();
 	rx1(T_POD_A, frame6(T_POD_A, A6, "fd00:99::1", IPPROTO_UDP, 40, 64));
 	struct rte_mbuf *m = t_take(W, T_POD_A);
 	assert_icmp6(m, A6, DP_ICMP6_DEST_UNREACH, 0);
@@ -207,7 +195,7 @@ static void test_no_route(void **state)
 static void test_packet_too_big(void **state)
 {
 	(void)state;
-	add_routes6();
+	t_pod_routes6();
 	dp.ports[T_POD_B].mtu = 1280;
 	uint64_t before = drops(DP_DROP_MTU_EXCEEDED);
 	rx1(T_POD_A, frame6(T_POD_A, A6, B6, IPPROTO_UDP, 1400, 64));
@@ -298,7 +286,7 @@ static void test_isolated_pods_refused(void **state)
 {
 	static struct dp_pol some; /* any rule set: the ports' bits decide */
 	(void)state;
-	add_routes6();
+	t_pod_routes6();
 	uint64_t before = drops(DP_DROP_POLICY);
 	dp.pol = &some;
 	dp.ports[T_POD_B].pol_iso = 1u << DP_POL_INGRESS;
@@ -322,7 +310,7 @@ static void test_node_and_pods(void **state)
 	struct dp_nh_spec local = {.kind = DP_NH_LOCAL};
 	uint8_t node6[16];
 
-	add_routes6();
+	t_pod_routes6();
 	t_ip6("fd00:172:31:102::105", node6);
 	assert_int_equal(dp_route6_add(node6, 128, &local), 0);
 	rx1(T_HOST, frame6(T_HOST, "fd00:172:31:102::105", A6, IPPROTO_UDP, 40, 64));
@@ -379,7 +367,7 @@ static struct rte_mbuf *from_uplink(struct rte_mbuf *m)
 static void test_uplink_to_pod(void **state)
 {
 	(void)state;
-	add_routes6();
+	t_pod_routes6();
 	rx1(T_UPLINK, from_uplink(frame6(T_UPLINK, "fd00:10:96:f4::1", A6, IPPROTO_UDP, 40, 64)));
 	struct rte_mbuf *m = t_take(W, T_POD_A);
 	assert_int_equal(ip6_of(m)->hop_limits, 63);
@@ -446,7 +434,7 @@ static void test_gateway_resolved_by_ndp(void **state)
 	struct rte_ether_addr nb = mac_n(0x66);
 	uint64_t asked = dp.ndp_requests;
 
-	add_routes6();
+	t_pod_routes6();
 	t_ip6(GW6, gw.gw6);
 	t_ip6("fd00:10:96:f4::", p);
 	assert_int_equal(dp_route6_add(p, 64, &gw), 0);
@@ -492,7 +480,7 @@ static void test_connected_and_kernel(void **state)
 	struct dp_nh_spec conn = {.kind = DP_NH_CONNECTED}, local = {.kind = DP_NH_LOCAL};
 	uint8_t p[16];
 
-	add_routes6();
+	t_pod_routes6();
 	t_ip6("fd00:172:31:102::", p);
 	assert_int_equal(dp_route6_add(p, 64, &conn), 0);
 	t_ip6(N6, p);

@@ -18,18 +18,6 @@
 #define L4 ((uint32_t)sizeof(struct rte_tcp_hdr))
 #define DSTOPT 8 /* a destination options header, padding only */
 
-static void routes(void)
-{
-	struct dp_nh_spec a = {.kind = DP_NH_PORT, .port = T_POD_A, .mac = dp.ports[T_POD_A].peer_mac};
-	struct dp_nh_spec b = {.kind = DP_NH_PORT, .port = T_POD_B, .mac = dp.ports[T_POD_B].peer_mac};
-	uint8_t ip[16];
-
-	t_ip6(A6, ip);
-	assert_int_equal(dp_route6_add(ip, 128, &a), 0);
-	t_ip6(B6, ip);
-	assert_int_equal(dp_route6_add(ip, 128, &b), 0);
-}
-
 static uint8_t pattern(uint32_t i)
 {
 	return (uint8_t)(i * 11 + 5);
@@ -182,7 +170,7 @@ static void pod_a_sends(uint32_t payload, uint32_t seq, uint32_t ext, uint8_t fl
 static void test_segmented_for_other_ports(void **state)
 {
 	(void)state;
-	routes();
+	t_pod_routes6();
 	unsigned in_use = rte_mempool_in_use_count(dp.big_pool);
 	pod_a_sends(20000, 1000000, 0, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG);
 	segments_are_right(20000, 1000000, 0, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG);
@@ -200,7 +188,7 @@ static void test_segmented_for_other_ports(void **state)
 static void test_extension_headers(void **state)
 {
 	(void)state;
-	routes();
+	t_pod_routes6();
 	pod_a_sends(6000, 42, DSTOPT, RTE_TCP_ACK_FLAG);
 	segments_are_right(6000, 42, DSTOPT, RTE_TCP_ACK_FLAG);
 }
@@ -209,7 +197,7 @@ static void test_extension_headers(void **state)
 static void test_partial_checksum_completed(void **state)
 {
 	(void)state;
-	routes();
+	t_pod_routes6();
 	pod_a_sends(700, 5, 0, RTE_TCP_ACK_FLAG);
 	segments_are_right(700, 5, 0, RTE_TCP_ACK_FLAG);
 }
@@ -220,7 +208,7 @@ static void test_passed_to_tap_ports(void **state)
 	struct virtio_net_hdr out;
 	(void)state;
 
-	routes();
+	t_pod_routes6();
 	dp.ports[T_POD_B].kport = true; /* hold_tx: nothing is written */
 	pod_a_sends(30000, 7, 0, RTE_TCP_ACK_FLAG);
 	struct rte_mbuf *m = t_take(W, T_POD_B);
@@ -244,7 +232,7 @@ static void test_gro_frame_from_packet_socket(void **state)
 	struct virtio_net_hdr h;
 	(void)state;
 
-	routes();
+	t_pod_routes6();
 	struct rte_mbuf *m = gso_frame6(9000, 77, 0, RTE_TCP_ACK_FLAG, &h);
 	tcp_of(m, 0)->cksum = RTE_BE16(0x1234);
 	h = (struct virtio_net_hdr){.flags = VIRTIO_NET_HDR_F_DATA_VALID,
@@ -263,7 +251,7 @@ static void test_guest_frames(void **state)
 	struct virtio_net_hdr h;
 	(void)state;
 
-	routes();
+	t_pod_routes6();
 	struct rte_mbuf *m = gso_frame6(20000, 7000, 0, RTE_TCP_ACK_FLAG, &h);
 	m->ol_flags = RTE_MBUF_F_RX_LRO | RTE_MBUF_F_RX_L4_CKSUM_NONE;
 	m->tso_segsz = MSS;
@@ -284,7 +272,7 @@ static void test_guest_frames(void **state)
 static void test_too_big(void **state)
 {
 	(void)state;
-	routes();
+	t_pod_routes6();
 	dp.ports[T_POD_B].mtu = 1280;
 	pod_a_sends(20000, 1, 0, RTE_TCP_ACK_FLAG);
 	assert_int_equal(W->tx[T_POD_B].n, 0);
