@@ -19,7 +19,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 bench_start -- "$@"
 if [ $QUICK = 1 ]; then
 	SECS=1 INTERNAL="10 10000" SCALE="10 10000" ADD_N=1000 REPLACE_N=10000 IMPORT_N=10000
-	SCALE6="10 1000" REPLACE6_N=2000
+	SCALE6="10" REPLACE6_N=2000
 else
 	# Replacement: two tables of REPLACE_N under load (16.0.0.0/4 holds
 	# 1M /24s: two that share only 1024 of them fit up to 500k each).
