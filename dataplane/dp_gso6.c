@@ -63,7 +63,7 @@ int dp_gso6_segment(struct rte_mbuf *m, struct rte_mbuf **out, uint16_t max)
 	const struct rte_ipv6_hdr *ip0 =
 	    rte_pktmbuf_mtod_offset(m, struct rte_ipv6_hdr *, m->l2_len);
 
-	/* dp_vnet_to_mbuf checked the headers are in the first segment. */
+	/* Headers in the first segment (dp_vnet_to_mbuf checks it), a size. */
 	if (hdrs > m->data_len || mss == 0)
 		return -EINVAL;
 	uint32_t end =

@@ -532,6 +532,41 @@ void dp_commit(void)
 	dp_svc_commit();
 }
 
+/* What a trace says of next hop nh, both families: kind and port, the
+ * MAC of a port's pod or the node kernel's; a next hop on the uplink
+ * (gateway, on-link) gets the uplink, its address and MAC left to the
+ * caller's neighbour table. */
+static void trace_nh(const struct dp_nh *nh, struct dp_trace *t)
+{
+	t->kind = nh->kind;
+	t->port = nh->port;
+	switch (nh->kind) {
+	case DP_NH_PORT:
+		t->mac = nh->mac;
+		t->mac_known = true;
+		break;
+	case DP_NH_LOCAL:
+		t->port = dp.host;
+		t->mac = dp.ports[dp.host].peer_mac;
+		t->mac_known = dp.host < DP_MAX_PORTS;
+		break;
+	case DP_NH_GATEWAY:
+	case DP_NH_CONNECTED:
+		t->port = dp.uplink;
+		break;
+	default:
+		break;
+	}
+}
+
+/* The neighbour's MAC word w, as a trace shows it. */
+static void trace_mac(uint64_t w, struct dp_trace *t)
+{
+	t->mac_known = (w & DP_NEIGH_VALID) != 0;
+	if (t->mac_known)
+		dp_mac_from_word(w, &t->mac);
+}
+
 int dp_route6_trace(const uint8_t dst[16], struct dp_trace *t)
 {
 	uint32_t hop = dp.fib6_active ? dp_ip6_lookup1(dst) : DP_HOP_NONE;
@@ -540,22 +575,10 @@ int dp_route6_trace(const uint8_t dst[16], struct dp_trace *t)
 	if (hop == DP_HOP_NONE)
 		return -ENOENT;
 	const struct dp_nh *nh = &dp.nh[hop];
-	t->kind = nh->kind;
-	t->port = nh->port;
-	if (nh->kind == DP_NH_PORT) {
-		t->mac = nh->mac;
-		t->mac_known = true;
-	} else if (nh->kind == DP_NH_LOCAL) {
-		t->port = dp.host;
-		t->mac = dp.ports[dp.host].peer_mac;
-		t->mac_known = dp.host < DP_MAX_PORTS;
-	} else if (nh->kind == DP_NH_GATEWAY || nh->kind == DP_NH_CONNECTED) {
-		t->port = dp.uplink;
+	trace_nh(nh, t);
+	if (nh->kind == DP_NH_GATEWAY || nh->kind == DP_NH_CONNECTED) {
 		memcpy(t->next_ip6, nh->kind == DP_NH_GATEWAY ? nh->gw6 : dst, 16);
-		uint64_t w = dp_neigh6_mac_word(t->next_ip6);
-		t->mac_known = (w & DP_NEIGH_VALID) != 0;
-		if (t->mac_known)
-			dp_mac_from_word(w, &t->mac);
+		trace_mac(dp_neigh6_mac_word(t->next_ip6), t);
 	}
 	return 0;
 }
@@ -580,29 +603,10 @@ int dp_route_trace(uint32_t dst, const struct dp_flow_tuple *f, struct dp_trace 
 		nh = &dp.nh[dp_ecmp_pick(nh, dp_flow_hash(f ? f->src : 0, dst, f ? f->proto : 0, ports),
 					 &w)];
 	}
-	t->kind = nh->kind;
-	t->port = nh->port;
-	switch (nh->kind) {
-	case DP_NH_PORT:
-		t->mac = nh->mac;
-		t->mac_known = true;
-		break;
-	case DP_NH_LOCAL:
-		t->port = dp.host;
-		t->mac = dp.ports[dp.host].peer_mac;
-		t->mac_known = dp.host < DP_MAX_PORTS;
-		break;
-	case DP_NH_GATEWAY:
-	case DP_NH_CONNECTED:
-		t->port = dp.uplink;
+	trace_nh(nh, t);
+	if (nh->kind == DP_NH_GATEWAY || nh->kind == DP_NH_CONNECTED) {
 		t->next_ip = nh->kind == DP_NH_GATEWAY ? nh->gw : dst;
-		uint64_t w = dp_neigh_mac_word(t->next_ip);
-		t->mac_known = (w & DP_NEIGH_VALID) != 0;
-		if (t->mac_known)
-			dp_mac_from_word(w, &t->mac);
-		break;
-	default:
-		break;
+		trace_mac(dp_neigh_mac_word(t->next_ip), t);
 	}
 	return 0;
 }
