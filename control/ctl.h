@@ -17,7 +17,8 @@
 #define CTL_ERR_LEN 512
 
 #define CTL_UPLINK_PACKET "af_packet:"
-/* About 260 bytes of hugepage memory per flow (docs/services.md). */
+/* About 260 bytes of hugepage memory per flow, 310 more on a dual-stack
+ * node (its IPv6 table; docs/services.md). */
 #define CTL_DEFAULT_MAX_FLOWS 131072
 #define CTL_DEFAULT_MAX_SERVICES 4096
 #define CTL_DEFAULT_DROP_RECORDS 256
@@ -47,6 +48,9 @@ struct ctl_config {
 	bool has_service; /* service_cidr: the node's kernel serves it (kube-proxy) */
 	uint32_t service_net;
 	uint8_t service_plen;
+	bool has_service6; /* dual-stack: service_cidr's IPv6 prefix */
+	uint8_t service6_net[16];
+	uint8_t service6_plen;
 	char uplink[256];
 	bool uplink_is_pci;
 	bool uplink_is_packet; /* "af_packet:IFACE": our own packet socket (dp_kport.c) */

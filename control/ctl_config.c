@@ -66,22 +66,6 @@ static int get_group(json_t *root, const char *key, int *gid, char *err, size_t 
 	return 0;
 }
 
-static int get_prefix(json_t *root, const char *key, const char *def, uint32_t *ip,
-		      uint8_t *plen, bool host_bits_ok, char *err, size_t errlen)
-{
-	char buf[32];
-
-	if (get_str(root, key, def, buf, sizeof(buf), err, errlen) != 0)
-		return -1;
-	int rc = ctl_parse_prefix(buf, ip, plen, host_bits_ok);
-	if (rc == -2)
-		return BAD("config: '%s' is \"%s\", which has host bits set", key, buf);
-	if (rc != 0)
-		return BAD("config: '%s' is \"%s\", expected an IPv4 prefix like 10.0.0.0/24", key,
-			   buf);
-	return 0;
-}
-
 /* One prefix of a dual-stack key (get_dual): IPv4 into ip/plen, IPv6 into
  * ip6/plen6. */
 static int dual_one(const char *key, const char *is, const char *s, bool host_bits_ok, bool *has4,
@@ -305,9 +289,21 @@ static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen
 				!ctl_in_prefix6(c->pod6_net, c->cluster6_net, c->cluster6_plen)))
 		return BAD("config: 'pod_cidr' IPv6 prefix is not inside 'cluster_cidr' IPv6 prefix");
 	if (json_object_get(root, "service_cidr")) {
-		if (get_prefix(root, "service_cidr", NULL, &c->service_net, &c->service_plen, false,
-			       err, errlen))
+		if (get_dual(root, "service_cidr", NULL, false, &c->service_net, &c->service_plen,
+			     &c->has_service6, c->service6_net, &c->service6_plen, err, errlen))
 			return -1;
+		if (c->has_service6 && !c->has_pod6)
+			return BAD("config: 'service_cidr' has an IPv6 prefix, 'pod_cidr' none");
+		if (c->has_service6 &&
+		    (ctl_in_prefix6(c->service6_net, c->pod6_net, RTE_MIN(c->pod6_plen, c->service6_plen)) ||
+		     (c->has_cluster6 &&
+		      ctl_in_prefix6(c->service6_net, c->cluster6_net,
+				     RTE_MIN(c->cluster6_plen, c->service6_plen)))))
+			return BAD("config: 'service_cidr' IPv6 prefix overlaps 'cluster_cidr'");
+		if (c->has_service6 && c->has_node6 &&
+		    ctl_in_prefix6(c->service6_net, c->node6_ip, RTE_MIN(c->node6_plen, c->service6_plen)))
+			return BAD("config: 'service_cidr' IPv6 prefix overlaps the node network of "
+				   "'node_ip'");
 		if (overlap(c->service_net, c->service_plen, c->cluster_net, c->cluster_plen))
 			return BAD("config: 'service_cidr' overlaps 'cluster_cidr'");
 		if (overlap(c->service_net, c->service_plen, c->node_ip, c->node_plen))

@@ -12,7 +12,9 @@
  * The file: a header (magic, version, the wall clock when written, the
  * count), then one fixed record per flow. A service is named by its
  * frontend (ip, port, protocol), not its id: ids are slots, and the next
- * podlaned may give them out in another order. */
+ * podlaned may give them out in another order. Version 2 has IPv6 flows
+ * (and reads version 1's, IPv4 only); a newer version is ignored, with a
+ * warning. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +25,7 @@
 #include "ctl_node.h"
 
 #define MAGIC 0x54434c50u /* "PLCT" */
-#define VERSION 1
+#define VERSION 2
 
 struct header {
 	uint32_t magic, version;
@@ -31,7 +33,21 @@ struct header {
 	uint64_t count;
 };
 
+/* Addresses: IPv6, or IPv4 in the first 4 bytes. */
 struct record {
+	uint8_t src[2][16], dst[2][16];
+	uint16_t sport[2], dport[2];
+	uint64_t pkts[2], bytes[2];
+	uint32_t idle_s;
+	uint8_t svc_ip[16]; /* the service's frontend */
+	uint16_t svc_port;
+	uint8_t svc_proto; /* 0: no service */
+	uint8_t proto, flags;
+	uint8_t v6;
+	uint8_t pad[2];
+};
+
+struct record_v1 {
 	uint32_t src[2], dst[2];
 	uint16_t sport[2], dport[2];
 	uint64_t pkts[2], bytes[2];
@@ -57,11 +73,11 @@ struct writer {
 static void write_one(const struct dp_flow_view *v, void *arg)
 {
 	struct writer *w = arg;
-	struct record r = {.idle_s = v->idle_s, .proto = v->proto, .flags = v->flags};
+	struct record r = {.idle_s = v->idle_s, .proto = v->proto, .flags = v->flags, .v6 = v->v6};
 
 	for (unsigned d = 0; d < 2; d++) {
-		r.src[d] = v->src[d];
-		r.dst[d] = v->dst[d];
+		memcpy(r.src[d], v->v6 ? v->src6[d] : (const uint8_t *)&v->src[d], v->v6 ? 16 : 4);
+		memcpy(r.dst[d], v->v6 ? v->dst6[d] : (const uint8_t *)&v->dst[d], v->v6 ? 16 : 4);
 		r.sport[d] = v->sport[d];
 		r.dport[d] = v->dport[d];
 		r.pkts[d] = v->pkts[d];
@@ -69,7 +85,7 @@ static void write_one(const struct dp_flow_view *v, void *arg)
 	}
 	if (v->svc != 0 && v->svc <= node.cfg.max_services && node.svcs[v->svc - 1].used) {
 		const struct ctl_svc *s = &node.svcs[v->svc - 1];
-		r.svc_ip = s->ip;
+		memcpy(r.svc_ip, s->v6 ? s->ip6 : (const uint8_t *)&s->ip, s->v6 ? 16 : 4);
 		r.svc_port = s->port;
 		r.svc_proto = s->proto;
 	}
@@ -112,6 +128,60 @@ void ctl_conntrack_save(void)
 		(unsigned long long)w.n, path);
 }
 
+/* A version 1 record as version 2 has it. */
+static struct record from_v1(const struct record_v1 *o)
+{
+	struct record r = {.idle_s = o->idle_s, .svc_port = o->svc_port,
+			   .svc_proto = o->svc_ip ? o->svc_proto : 0, .proto = o->proto,
+			   .flags = o->flags};
+
+	memcpy(r.svc_ip, &o->svc_ip, 4);
+	for (unsigned d = 0; d < 2; d++) {
+		memcpy(r.src[d], &o->src[d], 4);
+		memcpy(r.dst[d], &o->dst[d], 4);
+		r.sport[d] = o->sport[d];
+		r.dport[d] = o->dport[d];
+		r.pkts[d] = o->pkts[d];
+		r.bytes[d] = o->bytes[d];
+	}
+	return r;
+}
+
+static bool read_record(FILE *f, uint32_t version, struct record *r)
+{
+	struct record_v1 o;
+
+	if (version != 1)
+		return fread(r, sizeof(*r), 1, f) == 1;
+	if (fread(&o, sizeof(o), 1, f) != 1)
+		return false;
+	*r = from_v1(&o);
+	return true;
+}
+
+/* A record as dp_ct_import takes it: the service by its frontend. */
+static struct dp_flow_view view_of(const struct record *r, uint32_t gap)
+{
+	struct dp_flow_view v = {.v6 = r->v6, .proto = r->proto, .flags = r->flags,
+				 .idle_s = r->idle_s + gap};
+
+	for (unsigned d = 0; d < 2; d++) {
+		memcpy(r->v6 ? v.src6[d] : (uint8_t *)&v.src[d], r->src[d], r->v6 ? 16 : 4);
+		memcpy(r->v6 ? v.dst6[d] : (uint8_t *)&v.dst[d], r->dst[d], r->v6 ? 16 : 4);
+		v.sport[d] = r->sport[d];
+		v.dport[d] = r->dport[d];
+		v.pkts[d] = r->pkts[d];
+		v.bytes[d] = r->bytes[d];
+	}
+	if (r->svc_proto != 0) {
+		struct ctl_svc k = {.v6 = r->v6, .port = r->svc_port, .proto = r->svc_proto};
+		memcpy(r->v6 ? k.ip6 : (uint8_t *)&k.ip, r->svc_ip, r->v6 ? 16 : 4);
+		const struct ctl_svc *s = ctl_svc_find(&k);
+		v.svc = s != NULL ? (uint32_t)(s - node.svcs) + 1 : 0;
+	}
+	return v;
+}
+
 bool ctl_conntrack_restore(void)
 {
 	char path[340];
@@ -124,8 +194,9 @@ bool ctl_conntrack_restore(void)
 	FILE *f = fopen(path, "r");
 	if (f == NULL)
 		return false;
-	if (fread(&h, sizeof(h), 1, f) != 1 || h.magic != MAGIC || h.version != VERSION) {
-		ctl_warn("conntrack: %s is not a connection file of this podlaned (version %d): "
+	if (fread(&h, sizeof(h), 1, f) != 1 || h.magic != MAGIC || h.version < 1 ||
+	    h.version > VERSION) {
+		ctl_warn("conntrack: %s is not a connection file of this podlaned (versions 1-%d): "
 			 "ignored", path, VERSION);
 		goto out;
 	}
@@ -133,21 +204,8 @@ bool ctl_conntrack_restore(void)
 	/* Idle since: as the file says, plus the time no podlaned ran. */
 	uint64_t now = (uint64_t)time(NULL);
 	uint32_t gap = now > h.written_s ? (uint32_t)RTE_MIN(now - h.written_s, (uint64_t)UINT32_MAX / 2) : 0;
-	for (uint64_t i = 0; i < h.count && fread(&r, sizeof(r), 1, f) == 1; i++) {
-		struct dp_flow_view v = {.proto = r.proto, .flags = r.flags,
-					 .idle_s = r.idle_s + gap};
-		for (unsigned d = 0; d < 2; d++) {
-			v.src[d] = r.src[d];
-			v.dst[d] = r.dst[d];
-			v.sport[d] = r.sport[d];
-			v.dport[d] = r.dport[d];
-			v.pkts[d] = r.pkts[d];
-			v.bytes[d] = r.bytes[d];
-		}
-		if (r.svc_ip != 0) {
-			const struct ctl_svc *s = ctl_svc_find(r.svc_ip, r.svc_port, r.svc_proto);
-			v.svc = s != NULL ? (uint32_t)(s - node.svcs) + 1 : 0;
-		}
+	for (uint64_t i = 0; i < h.count && read_record(f, h.version, &r); i++) {
+		struct dp_flow_view v = view_of(&r, gap);
 		if (dp_ct_import(&v) == 0)
 			done++;
 		else

@@ -11,37 +11,53 @@
  * (*id -1); -1 with *e filled when it is named wrong or unknown. */
 static int service_param(json_t *params, int64_t *id, struct ctl_err *e)
 {
-	uint32_t ip;
-	uint16_t port;
-	uint8_t proto;
+	struct ctl_svc k;
 	char name[CTL_SVC_STRLEN];
 
 	*id = -1;
 	if (json_object_get(params, "ip") == NULL && json_object_get(params, "port") == NULL &&
 	    json_object_get(params, "protocol") == NULL)
 		return 0;
-	if (ctl_svc_key_parse(params, &ip, &port, &proto, e) != 0)
+	if (ctl_svc_key_parse(params, &k, e) != 0)
 		return -1;
-	const struct ctl_svc *s = ctl_svc_find(ip, port, proto);
-	if (s == NULL) {
-		struct ctl_svc k = {.ip = ip, .port = port, .proto = proto};
+	const struct ctl_svc *s = ctl_svc_find(&k);
+	if (s == NULL)
 		return ctl_fail(e, PL_E_NOT_FOUND, "no service %s", ctl_svc_str(&k, name));
-	}
 	*id = s - node.svcs;
 	return 0;
 }
 
 struct list {
 	int64_t svc;
-	uint32_t pod_ip; /* 0: any; else flows with the pod at either end */
+	const struct ctl_pod *pod; /* NULL: any; else flows with the pod at either end */
 	json_int_t limit, total;
 	json_t *flows;
 };
 
-static json_t *end(uint32_t ip, uint16_t port)
+/* Where one end of direction d is: its source (src) or destination. */
+static json_t *end(const struct dp_flow_view *f, unsigned d, bool src)
 {
-	char a[16];
-	return json_pack("{s:s, s:i}", "ip", ctl_ip_str(ip, a), "port", rte_be_to_cpu_16(port));
+	char a[CTL_IP6_STRLEN];
+	const char *ip = f->v6 ? ctl_ip6_str(src ? f->src6[d] : f->dst6[d], a)
+			       : ctl_ip_str(src ? f->src[d] : f->dst[d], a);
+	return json_pack("{s:s, s:i}", "ip", ip, "port",
+			 rte_be_to_cpu_16(src ? f->sport[d] : f->dport[d]));
+}
+
+/* The pod at one end of either direction of f. */
+static bool has_pod(const struct dp_flow_view *f, const struct ctl_pod *p)
+{
+	uint8_t ip6[16];
+
+	if (f->v6)
+		ctl_pod_ip6(p->ip, ip6); /* only a dual-stack node has IPv6 flows */
+	for (unsigned d = 0; d < 2; d++) {
+		if (!f->v6 && (f->src[d] == p->ip || f->dst[d] == p->ip))
+			return true;
+		if (f->v6 && (memcmp(f->src6[d], ip6, 16) == 0 || memcmp(f->dst6[d], ip6, 16) == 0))
+			return true;
+	}
+	return false;
 }
 
 static void one(const struct dp_flow_view *f, void *arg)
@@ -51,16 +67,15 @@ static void one(const struct dp_flow_view *f, void *arg)
 
 	if (l->svc >= 0 && f->svc != (uint64_t)l->svc + 1)
 		return;
-	if (l->pod_ip && f->src[0] != l->pod_ip && f->dst[0] != l->pod_ip && f->src[1] != l->pod_ip &&
-	    f->dst[1] != l->pod_ip)
+	if (l->pod != NULL && !has_pod(f, l->pod))
 		return;
 	if (l->total++ >= l->limit)
 		return;
 	json_t *o = json_pack("{s:s, s:s, s:{s:o, s:o}, s:{s:o, s:o}, s:[I, I], s:[I, I], s:i, s:i}",
 			      "protocol", ctl_proto_name(f->proto),
-			      "state", f->state, "original", "source", end(f->src[0], f->sport[0]),
-			      "destination", end(f->dst[0], f->dport[0]), "reply", "source",
-			      end(f->src[1], f->sport[1]), "destination", end(f->dst[1], f->dport[1]),
+			      "state", f->state, "original", "source", end(f, 0, true),
+			      "destination", end(f, 0, false), "reply", "source", end(f, 1, true),
+			      "destination", end(f, 1, false),
 			      "packets", (json_int_t)f->pkts[0], (json_int_t)f->pkts[1], "bytes",
 			      (json_int_t)f->bytes[0], (json_int_t)f->bytes[1], "idle", f->idle_s,
 			      "timeout", f->timeout_s);
@@ -85,7 +100,7 @@ static json_t *m_conntrack_list(json_t *params, struct ctl_err *e)
 		ctl_fail(e, PL_E_NOT_FOUND, "pod: no pod '%.64s'", pod);
 		return NULL;
 	}
-	l.pod_ip = p ? p->ip : 0;
+	l.pod = p;
 	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0)) {
 		ctl_fail(e, PL_E_INVALID_PARAMS, "limit: must be a whole number");
 		return NULL;

@@ -59,6 +59,12 @@ static json_t *m_node_info(json_t *params, struct ctl_err *e)
 		json_object_set_new(o, "service_cidr",
 				    json_string(ctl_prefix_str(node.cfg.service_net,
 							       node.cfg.service_plen, service)));
+	if (node.cfg.has_service6) {
+		char a6[CTL_IP6_STRLEN], p6[CTL_IP6_STRLEN + 4];
+		snprintf(p6, sizeof(p6), "%s/%u", ctl_ip6_str(node.cfg.service6_net, a6),
+			 node.cfg.service6_plen);
+		json_object_set_new(o, "service_cidr6", json_string(p6));
+	}
 	/* The uplink and the MTU podlaned sends it now (followed, or uplink_mtu). */
 	json_object_set_new(o, "uplink", json_string(node.cfg.uplink));
 	json_object_set_new(o, "uplink_mtu", json_integer(node.uplink_mtu));

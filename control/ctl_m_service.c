@@ -15,7 +15,7 @@ static json_t *m_service_add(json_t *params, struct ctl_err *e)
 		return NULL;
 	if (ctl_svc_parse(params, &s, e) != 0)
 		goto fail;
-	if (ctl_svc_find(s.ip, s.port, s.proto) != NULL) {
+	if (ctl_svc_find(&s) != NULL) {
 		ctl_fail(e, PL_E_EXISTS, "service %s already exists", ctl_svc_str(&s, name));
 		goto fail;
 	}
@@ -25,13 +25,13 @@ static json_t *m_service_add(json_t *params, struct ctl_err *e)
 	dp_commit();
 	int rc = ctl_state_save_services();
 	if (rc != 0) {
-		ctl_svc_remove(ctl_svc_find(s.ip, s.port, s.proto));
+		ctl_svc_remove(ctl_svc_find(&s));
 		dp_commit();
 		ctl_state_refused(e, rc, true);
 		goto fail;
 	}
 	ctl_log("service add %s (%u backends, %s)", ctl_svc_str(&s, name), s.n_backends, origin);
-	return ctl_svc_json(ctl_svc_find(s.ip, s.port, s.proto), false);
+	return ctl_svc_json(ctl_svc_find(&s), false);
 fail:
 	ctl_svc_free(&s);
 	return NULL;
@@ -40,16 +40,13 @@ CTL_METHOD(PL_M_SERVICE_ADD, m_service_add)
 
 static json_t *m_service_del(json_t *params, struct ctl_err *e)
 {
-	uint32_t ip;
-	uint16_t port;
-	uint8_t proto;
+	struct ctl_svc k;
 	char name[CTL_SVC_STRLEN];
 
-	if (ctl_svc_key_parse(params, &ip, &port, &proto, e) != 0)
+	if (ctl_svc_key_parse(params, &k, e) != 0)
 		return NULL;
-	struct ctl_svc *s = ctl_svc_find(ip, port, proto);
+	struct ctl_svc *s = ctl_svc_find(&k);
 	if (s == NULL) {
-		struct ctl_svc k = {.ip = ip, .port = port, .proto = proto};
 		ctl_fail(e, PL_E_NOT_FOUND, "no service %s", ctl_svc_str(&k, name));
 		return NULL;
 	}
@@ -79,9 +76,15 @@ static json_t *m_service_list(json_t *params, struct ctl_err *e)
 }
 CTL_METHOD(PL_M_SERVICE_LIST, m_service_list)
 
+/* IPv4 services first, each family by (ip, port, protocol). */
 static int cmp_svc(const void *a, const void *b)
 {
 	const struct ctl_svc *x = a, *y = b;
+	int c = x->v6 - y->v6;
+	if (c == 0)
+		c = memcmp(x->ip6, y->ip6, 16);
+	if (c)
+		return c;
 	uint64_t kx = (uint64_t)rte_be_to_cpu_32(x->ip) << 24 | (uint64_t)rte_be_to_cpu_16(x->port) << 8 | x->proto;
 	uint64_t ky = (uint64_t)rte_be_to_cpu_32(y->ip) << 24 | (uint64_t)rte_be_to_cpu_16(y->port) << 8 | y->proto;
 	return kx < ky ? -1 : kx > ky;
@@ -129,7 +132,7 @@ static json_t *m_service_replace_all(json_t *params, struct ctl_err *e)
 			ctl_fail(e, ie.code, "services[%zu]: %s", i, ie.msg);
 			goto fail;
 		}
-		const struct ctl_svc *s = ctl_svc_find(w[i].ip, w[i].port, w[i].proto);
+		const struct ctl_svc *s = ctl_svc_find(&w[i]);
 		if (s != NULL && strcmp(s->origin, origin) != 0) {
 			ctl_fail(e, PL_E_EXISTS, "services[%zu]: %s is already a service of origin %s",
 				 i, ctl_svc_str(&w[i], name), s->origin);
@@ -154,7 +157,7 @@ static json_t *m_service_replace_all(json_t *params, struct ctl_err *e)
 		}
 	}
 	for (i = 0; i < n; i++) {
-		struct ctl_svc *s = ctl_svc_find(w[i].ip, w[i].port, w[i].proto);
+		struct ctl_svc *s = ctl_svc_find(&w[i]);
 		if (s != NULL && ctl_svc_same(s, &w[i])) {
 			unchanged++;
 			continue;

@@ -165,6 +165,8 @@ int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 	if (c->has_pod6)
 		ctl_nl_route6_add(&b, c->has_cluster6 ? c->cluster6_net : c->pod6_net,
 				  c->has_cluster6 ? c->cluster6_plen : c->pod6_plen, gw6, idx);
+	if (c->has_service6)
+		ctl_nl_route6_add(&b, c->service6_net, c->service6_plen, gw6, idx);
 	if (idx == 0 || (rc = ctl_nl_batch_send(&b, &failed)) != 0) {
 		snprintf(err, errlen, "host port %s: cannot set node address and routes: %s",
 			 c->host_port, idx == 0 ? "interface missing" : strerror(-rc));
@@ -197,6 +199,8 @@ int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 	struct ctl_pfx pods6 = {.v6 = 1, .plen = c->pod6_plen}, node6 = {.v6 = 1, .plen = 128};
 	struct ctl_pfx net6 = {.v6 = 1, .plen = c->node6_plen}, any6 = {.v6 = 1};
 	struct ctl_pfx cluster6 = {.v6 = 1, .plen = c->cluster6_plen};
+	struct ctl_pfx service6 = {.v6 = 1, .plen = c->service6_plen};
+	memcpy(service6.a, c->service6_net, 16);
 	memcpy(pods6.a, c->pod6_net, 16);
 	memcpy(cluster6.a, c->cluster6_net, 16);
 	memcpy(node6.a, c->node6_ip, 16);
@@ -206,7 +210,9 @@ int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 			      ctl_route_set_pfx(&net6, &conn, "system") != 0 ||
 			      ctl_route_set_pfx(&any6, &default6, "system") != 0)) ||
 	    (c->has_node6 && !c->has_gateway6 && c->has_cluster6 &&
-	     ctl_route_set_pfx(&cluster6, &unreachable6, "system") != 0)) {
+	     ctl_route_set_pfx(&cluster6, &unreachable6, "system") != 0) ||
+	    /* As IPv4's: Service IPs no service has are the node kernel's. */
+	    (c->has_service6 && ctl_route_set_pfx(&service6, &local, "system") != 0)) {
 		snprintf(err, errlen, "cannot install the node's IPv6 routes");
 		return -1;
 	}

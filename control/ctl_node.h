@@ -61,9 +61,11 @@ struct ctl_route {
 
 /* A Service (ctl_services.c): known by (ip, port, proto); ports in
  * network byte order, as addresses. Its slot is its dataplane id. */
-#define CTL_SVC_STRLEN 32 /* "255.255.255.255:65535/tcp" */
+#define CTL_SVC_STRLEN (CTL_IP6_STRLEN + 12) /* "[IPv6]:65535/tcp" */
 struct ctl_svc {
 	bool used;
+	bool v6;            /* an IPv6 service: ip6 in place of ip, IPv6 backends */
+	uint8_t ip6[16];
 	uint32_t ip;
 	uint16_t port;
 	uint8_t proto;
@@ -190,13 +192,16 @@ int ctl_route_parse(json_t *o, struct ctl_pfx *p, struct dp_nh_spec *nh, struct 
  * backends and the optional keys) into s, whose backends the caller frees
  * (ctl_svc_free) unless ctl_svc_set took them. */
 int ctl_svc_tables(const struct ctl_config *c);
-int ctl_svc_key_parse(json_t *o, uint32_t *ip, uint16_t *port, uint8_t *proto, struct ctl_err *e);
+/* An object's ip, port and protocol into k (the rest of k zeroed). */
+int ctl_svc_key_parse(json_t *o, struct ctl_svc *k, struct ctl_err *e);
 int ctl_svc_parse(json_t *o, struct ctl_svc *s, struct ctl_err *e);
 void ctl_svc_free(struct ctl_svc *s);
 bool ctl_svc_same(const struct ctl_svc *a, const struct ctl_svc *b);
-struct ctl_svc *ctl_svc_find(uint32_t ip, uint16_t port, uint8_t proto);
+/* The service of k's (ip or ip6, port, protocol), or NULL. */
+struct ctl_svc *ctl_svc_find(const struct ctl_svc *k);
+bool ctl_svc_key_eq(const struct ctl_svc *a, const struct ctl_svc *b);
 /* s added or replacing the service of its (ip, port, proto), its /32
- * routes with it; takes s's backends. */
+ * (/128) routes with it; takes s's backends. */
 int ctl_svc_set(struct ctl_svc *s, const char *origin, struct ctl_err *e);
 void ctl_svc_remove(struct ctl_svc *s);
 /* Refusals checked before anything changes: an address of s that is a

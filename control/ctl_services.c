@@ -1,8 +1,8 @@
 /* Services, the control copy: what the API and the state file say, kept in
- * step with the dataplane's (dp_svc_set) and with the /32 routes (origin
- * "service", next hop DP_NH_SERVICE) that bring each service IP and
- * external IP to the NAT stage. A service is known by (ip, port, protocol);
- * its slot index is its dataplane id. */
+ * step with the dataplane's (dp_svc_set) and with the /32 and /128 routes
+ * (origin "service", next hop DP_NH_SERVICE) that bring each service IP
+ * and external IP to the NAT stage. A service is known by (ip, port,
+ * protocol), ip of either family; its slot index is its dataplane id. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -14,10 +14,10 @@
 #include "ctl_node.h"
 
 struct svc_key {
-	uint32_t ip;
+	uint8_t ip[16]; /* IPv6, or IPv4 in the first 4 bytes */
 	uint16_t port;
 	uint8_t proto;
-	uint8_t pad;
+	uint8_t v6;
 };
 
 /* The metrics thread reads names and counts while the control thread
@@ -49,7 +49,7 @@ int ctl_svc_tables(const struct ctl_config *c)
 	struct rte_hash_parameters vp = {
 		.name = "podlane_ctl_vips",
 		.entries = (uint32_t)c->max_services * 2,
-		.key_len = sizeof(uint32_t),
+		.key_len = sizeof(struct ctl_pfx),
 		.hash_func = rte_jhash,
 		.socket_id = SOCKET_ID_ANY,
 		/* Room for every entry: without extendable buckets an add can
@@ -76,14 +76,20 @@ const char *ctl_proto_name(uint8_t proto)
 		: proto == IPPROTO_ICMP ? "icmp" : "other";
 }
 
-static struct svc_key key_of(uint32_t ip, uint16_t port, uint8_t proto)
+static struct svc_key key_of(const struct ctl_svc *s)
 {
-	return (struct svc_key){.ip = ip, .port = port, .proto = proto};
+	struct svc_key k = {.port = s->port, .proto = s->proto, .v6 = s->v6};
+
+	if (s->v6)
+		memcpy(k.ip, s->ip6, 16);
+	else
+		memcpy(k.ip, &s->ip, 4);
+	return k;
 }
 
-struct ctl_svc *ctl_svc_find(uint32_t ip, uint16_t port, uint8_t proto)
+struct ctl_svc *ctl_svc_find(const struct ctl_svc *s)
 {
-	struct svc_key k = key_of(ip, port, proto);
+	struct svc_key k = key_of(s);
 	void *data;
 
 	if (rte_hash_lookup_data(node.svc_idx, &k, &data) < 0 || !node.svcs[(uintptr_t)data].used)
@@ -93,90 +99,101 @@ struct ctl_svc *ctl_svc_find(uint32_t ip, uint16_t port, uint8_t proto)
 
 const char *ctl_svc_str(const struct ctl_svc *s, char buf[CTL_SVC_STRLEN])
 {
-	char ip[16];
+	char ip[CTL_IP6_STRLEN];
 
-	snprintf(buf, CTL_SVC_STRLEN, "%s:%u/%s", ctl_ip_str(s->ip, ip), rte_be_to_cpu_16(s->port),
-		 ctl_proto_name(s->proto));
+	if (s->v6)
+		snprintf(buf, CTL_SVC_STRLEN, "[%s]:%u/%s", ctl_ip6_str(s->ip6, ip),
+			 rte_be_to_cpu_16(s->port), ctl_proto_name(s->proto));
+	else
+		snprintf(buf, CTL_SVC_STRLEN, "%s:%u/%s", ctl_ip_str(s->ip, ip),
+			 rte_be_to_cpu_16(s->port), ctl_proto_name(s->proto));
 	return buf;
 }
 
-/* Service IPs and external IPs are /32 routes of origin "service", one
- * per address however many services share it. */
-static uint32_t vip_refs(uint32_t ip)
+/* Service IPs and external IPs are /32 (/128) routes of origin
+ * "service", one per address however many services share it. */
+static uint32_t vip_refs(const struct ctl_pfx *ip)
 {
 	void *data;
-	return rte_hash_lookup_data(node.vip_refs, &ip, &data) < 0 ? 0 : (uint32_t)(uintptr_t)data;
+	return rte_hash_lookup_data(node.vip_refs, ip, &data) < 0 ? 0 : (uint32_t)(uintptr_t)data;
 }
 
-static int vip_get(uint32_t ip)
+static int vip_get(const struct ctl_pfx *ip)
 {
 	uint32_t n = vip_refs(ip);
 	struct dp_nh_spec nh = {.kind = DP_NH_SERVICE};
 	int rc;
 
-	if (n == 0 && (rc = ctl_route_set(ip, 32, &nh, "service")) != 0)
+	if (n == 0 && (rc = ctl_route_set_pfx(ip, &nh, "service")) != 0)
 		return rc;
-	if (rte_hash_add_key_data(node.vip_refs, &ip, (void *)(uintptr_t)(n + 1)) != 0) {
+	if (rte_hash_add_key_data(node.vip_refs, ip, (void *)(uintptr_t)(n + 1)) != 0) {
 		if (n == 0)
-			ctl_route_remove(ip, 32);
+			ctl_route_remove_pfx(ip);
 		return -ENOSPC;
 	}
 	return 0;
 }
 
-static void vip_put(uint32_t ip)
+static void vip_put(const struct ctl_pfx *ip)
 {
 	uint32_t n = vip_refs(ip);
 
 	if (n > 1) {
-		rte_hash_add_key_data(node.vip_refs, &ip, (void *)(uintptr_t)(n - 1));
+		rte_hash_add_key_data(node.vip_refs, ip, (void *)(uintptr_t)(n - 1));
 		return;
 	}
-	rte_hash_del_key(node.vip_refs, &ip);
-	ctl_route_remove(ip, 32);
+	rte_hash_del_key(node.vip_refs, ip);
+	ctl_route_remove_pfx(ip);
 }
 
-/* The addresses of s that need a /32: its ip and external IPs. */
-static unsigned vips(const struct ctl_svc *s, uint32_t *out)
+/* The addresses of s that need a host route: its ip and external IPs. */
+static unsigned vips(const struct ctl_svc *s, struct ctl_pfx *out)
 {
 	unsigned n = 0;
 
-	out[n++] = s->ip;
+	if (s->v6) {
+		out[n] = (struct ctl_pfx){.v6 = 1, .plen = 128};
+		memcpy(out[n++].a, s->ip6, 16);
+		return n;
+	}
+	out[n++] = ctl_pfx4(s->ip, 32);
 	for (unsigned i = 0; i < s->n_ext; i++)
-		out[n++] = s->ext[i];
+		out[n++] = ctl_pfx4(s->ext[i], 32);
 	return n;
 }
 
 int ctl_svc_route_conflict(const struct ctl_svc *s, struct ctl_err *e)
 {
-	uint32_t v[DP_SVC_MAX_EXT + 1];
+	struct ctl_pfx v[DP_SVC_MAX_EXT + 1];
 	unsigned n = vips(s, v);
-	char ip[16];
+	char p[CTL_PFX_STRLEN];
 
 	for (unsigned i = 0; i < n; i++) {
-		const struct ctl_route *r = ctl_route_find(v[i], 32);
+		const struct ctl_route *r = ctl_route_find_pfx(&v[i]);
 		if (r != NULL && strcmp(r->origin, "service") != 0)
-			return ctl_fail(e, PL_E_EXISTS, "%s: %s/32 is already a route of origin %s",
-					i ? "external_ips" : "ip", ctl_ip_str(v[i], ip), r->origin);
+			return ctl_fail(e, PL_E_EXISTS, "%s: %s is already a route of origin %s",
+					i ? "external_ips" : "ip", ctl_pfx_str(&v[i], p), r->origin);
 	}
 	return 0;
 }
 
 static void to_spec(const struct ctl_svc *s, struct dp_svc_spec *d)
 {
-	*d = (struct dp_svc_spec){.ip = s->ip, .port = s->port, .proto = s->proto,
+	*d = (struct dp_svc_spec){.v6 = s->v6, .ip = s->ip, .port = s->port, .proto = s->proto,
 				  .node_port = s->node_port, .ext_local = s->ext_local,
 				  .affinity_s = s->affinity_s, .n_ext = s->n_ext,
 				  .n_backends = s->n_backends, .backends = s->backends};
 	memcpy(d->ext, s->ext, s->n_ext * sizeof(s->ext[0]));
+	memcpy(d->ip6, s->ip6, 16);
 }
 
 int ctl_svc_set(struct ctl_svc *s, const char *origin, struct ctl_err *e)
 {
-	struct ctl_svc *old = ctl_svc_find(s->ip, s->port, s->proto);
-	uint32_t id, nv[DP_SVC_MAX_EXT + 1], ov[DP_SVC_MAX_EXT + 1];
+	struct ctl_svc *old = ctl_svc_find(s);
+	struct ctl_pfx nv[DP_SVC_MAX_EXT + 1], ov[DP_SVC_MAX_EXT + 1];
+	uint32_t id;
 	struct dp_svc_spec spec;
-	struct svc_key k = key_of(s->ip, s->port, s->proto);
+	struct svc_key k = key_of(s);
 	char name[CTL_SVC_STRLEN];
 	unsigned n_new = vips(s, nv), n_old = old ? vips(old, ov) : 0, got = 0;
 	int rc = 0;
@@ -190,14 +207,14 @@ int ctl_svc_set(struct ctl_svc *s, const char *origin, struct ctl_err *e)
 	if (old == NULL && rte_hash_add_key_data(node.svc_idx, &k, (void *)(uintptr_t)id) != 0)
 		return ctl_fail(e, PL_E_RESOURCE, "%s: the service index is full",
 				ctl_svc_str(s, name));
-	for (; got < n_new && (rc = vip_get(nv[got])) == 0; got++)
+	for (; got < n_new && (rc = vip_get(&nv[got])) == 0; got++)
 		;
 	to_spec(s, &spec);
 	if (rc == 0 && (rc = dp_svc_set(id, &spec)) != 0 && rc != -EEXIST)
 		rc = -ENOMEM;
 	if (rc != 0) {
 		while (got > 0)
-			vip_put(nv[--got]);
+			vip_put(&nv[--got]);
 		if (old == NULL)
 			rte_hash_del_key(node.svc_idx, &k);
 		if (rc == -EEXIST)
@@ -207,7 +224,7 @@ int ctl_svc_set(struct ctl_svc *s, const char *origin, struct ctl_err *e)
 				rc == -ENOSPC ? "route table full" : "out of memory");
 	}
 	for (unsigned i = 0; i < n_old; i++)
-		vip_put(ov[i]);
+		vip_put(&ov[i]);
 	ctl_svc_lock();
 	if (old == NULL) {
 		memmove(node.svc_free, node.svc_free + 1, --node.n_svc_free * sizeof(uint32_t));
@@ -225,13 +242,14 @@ int ctl_svc_set(struct ctl_svc *s, const char *origin, struct ctl_err *e)
 
 void ctl_svc_remove(struct ctl_svc *s)
 {
-	uint32_t v[DP_SVC_MAX_EXT + 1], id = (uint32_t)(s - node.svcs);
+	struct ctl_pfx v[DP_SVC_MAX_EXT + 1];
+	uint32_t id = (uint32_t)(s - node.svcs);
 	unsigned n = vips(s, v);
-	struct svc_key k = key_of(s->ip, s->port, s->proto);
+	struct svc_key k = key_of(s);
 
 	dp_svc_del(id);
 	for (unsigned i = 0; i < n; i++)
-		vip_put(v[i]);
+		vip_put(&v[i]);
 	ctl_svc_lock();
 	rte_hash_del_key(node.svc_idx, &k);
 	ctl_svc_free(s);
@@ -242,16 +260,23 @@ void ctl_svc_remove(struct ctl_svc *s)
 	ctl_svc_unlock();
 }
 
+/* ip4, or ip6 when v6, as a string in buf. */
+static const char *ip_str(bool v6, uint32_t ip4, const uint8_t *ip6, char buf[CTL_IP6_STRLEN])
+{
+	return v6 ? ctl_ip6_str(ip6, buf) : ctl_ip_str(ip4, buf);
+}
+
 json_t *ctl_svc_json(const struct ctl_svc *s, bool stats)
 {
-	char ip[16];
+	char ip[CTL_IP6_STRLEN];
 	json_t *b = json_array(), *o;
 
 	for (unsigned i = 0; i < s->n_backends; i++)
 		json_array_append_new(b, json_pack("{s:s, s:i}", "ip",
-						   ctl_ip_str(s->backends[i].ip, ip), "port",
-						   rte_be_to_cpu_16(s->backends[i].port)));
-	o = json_pack("{s:s, s:i, s:s, s:o, s:s}", "ip", ctl_ip_str(s->ip, ip), "port",
+						   ip_str(s->v6, s->backends[i].ip,
+							  s->backends[i].ip6, ip),
+						   "port", rte_be_to_cpu_16(s->backends[i].port)));
+	o = json_pack("{s:s, s:i, s:s, s:o, s:s}", "ip", ip_str(s->v6, s->ip, s->ip6, ip), "port",
 		      rte_be_to_cpu_16(s->port), "protocol", ctl_proto_name(s->proto), "backends", b,
 		      "origin", s->origin);
 	if (s->name[0])
@@ -281,12 +306,15 @@ json_t *ctl_svc_json(const struct ctl_svc *s, bool stats)
 }
 
 /* Frontends of a set of services, to find two services claiming one:
- * (ip or the node IP, port, protocol) packed in 64 bits. */
+ * (ip or the node IP, port, protocol) packed in 64 bits. An IPv6
+ * service's only frontend is its key, which no two services share. */
 static unsigned frontends(const struct ctl_svc *s, uint64_t *out)
 {
 	unsigned n = 0;
 	uint64_t tail = (uint64_t)rte_be_to_cpu_16(s->port) << 8 | s->proto;
 
+	if (s->v6)
+		return 0;
 	out[n++] = (uint64_t)rte_be_to_cpu_32(s->ip) << 24 | tail;
 	for (unsigned i = 0; i < s->n_ext; i++)
 		out[n++] = (uint64_t)rte_be_to_cpu_32(s->ext[i]) << 24 | tail;
@@ -318,8 +346,7 @@ int ctl_svc_frontend_clash(const struct ctl_svc *set, size_t n, const char *keep
 	for (uint32_t i = 0; i < node.cfg.max_services; i++) {
 		const struct ctl_svc *s = &node.svcs[i];
 		if (!s->used || (keep_origin ? strcmp(s->origin, keep_origin) == 0
-					     : (s->ip == set->ip && s->port == set->port &&
-						s->proto == set->proto)))
+					     : ctl_svc_key_eq(s, set)))
 			continue;
 		m += frontends(s, f + m);
 	}

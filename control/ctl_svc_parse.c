@@ -1,6 +1,7 @@
 /* Services as the API gives them: an object parsed and checked into a
  * struct ctl_svc (ctl_services.c keeps the table), every refusal naming
  * the field and the value. */
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,34 @@ static int check_frontend_ip(const char *what, const char *text, uint32_t ip, st
 	return 0;
 }
 
+/* Not an address a service or backend may have: unspecified, loopback,
+ * link-local, multicast. */
+static bool bad_ip6(const uint8_t a[16])
+{
+	static const uint8_t unspecified[16], loopback[16] = {[15] = 1};
+	return memcmp(a, unspecified, 16) == 0 || memcmp(a, loopback, 16) == 0 ||
+	       a[0] == 0xff || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80);
+}
+
+static int check_frontend_ip6(const char *what, const char *text, const uint8_t ip[16],
+			      struct ctl_err *e)
+{
+	if (bad_ip6(ip))
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "%s: %s is not a unicast address a "
+				"service can have", what, text);
+	if (node.cfg.has_node6 && memcmp(ip, node.cfg.node6_ip, 16) == 0)
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "%s: %s is the node's own address", what,
+				text);
+	if (node.cfg.has_cluster6 &&
+	    ctl_in_prefix6(ip, node.cfg.cluster6_net, node.cfg.cluster6_plen))
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "%s: %s is in cluster_cidr (pods' "
+				"addresses)", what, text);
+	if (ctl_in_prefix6(ip, node.cfg.pod6_net, node.cfg.pod6_plen))
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "%s: %s is in pod_cidr (pods' addresses)",
+				what, text);
+	return 0;
+}
+
 static int get_port(json_t *o, const char *key, bool required, uint16_t *port, const char *ctx,
 		    struct ctl_err *e)
 {
@@ -40,33 +69,47 @@ static int get_port(json_t *o, const char *key, bool required, uint16_t *port, c
 	return 0;
 }
 
-static int get_ip(json_t *o, const char *key, uint32_t *ip, const char *ctx, struct ctl_err *e)
+/* o's key as an IPv4 address into *ip or, when v6 (NULL: IPv4 only), an
+ * IPv6 one into ip6 (*v6 set). */
+static int get_ip(json_t *o, const char *key, uint32_t *ip, bool *v6, uint8_t ip6[16],
+		  const char *ctx, struct ctl_err *e)
 {
 	json_t *v = json_object_get(o, key);
+	const char *t = json_string_value(v);
 
 	if (v == NULL)
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "%s%s: missing", ctx, key);
-	if (!json_is_string(v) || ctl_parse_ip(json_string_value(v), ip) != 0)
-		return ctl_fail(e, PL_E_INVALID_PARAMS, "%s%s: %s is not an IPv4 address", ctx, key,
-				json_is_string(v) ? json_string_value(v) : "(not a string)");
-	return 0;
+	if (t != NULL && ctl_parse_ip(t, ip) == 0) {
+		if (v6 != NULL)
+			*v6 = false;
+		return 0;
+	}
+	if (t != NULL && v6 != NULL && inet_pton(AF_INET6, t, ip6) == 1) {
+		*v6 = true;
+		*ip = 0;
+		return 0;
+	}
+	return ctl_fail(e, PL_E_INVALID_PARAMS, "%s%s: %s is not an IPv4%s address", ctx, key,
+			t ? t : "(not a string)", v6 ? " or IPv6" : "");
 }
 
-int ctl_svc_key_parse(json_t *o, uint32_t *ip, uint16_t *port, uint8_t *proto, struct ctl_err *e)
+int ctl_svc_key_parse(json_t *o, struct ctl_svc *k, struct ctl_err *e)
 {
 	const char *p = json_string_value(json_object_get(o, "protocol"));
 
+	memset(k, 0, sizeof(*k));
 	if (!json_is_object(o))
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "a service must be an object with ip, port "
 				"and protocol");
-	if (get_ip(o, "ip", ip, "", e) != 0 || get_port(o, "port", true, port, "", e) != 0)
+	if (get_ip(o, "ip", &k->ip, &k->v6, k->ip6, "", e) != 0 ||
+	    get_port(o, "port", true, &k->port, "", e) != 0)
 		return -1;
 	if (json_object_get(o, "protocol") == NULL)
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "protocol: missing");
 	if (p != NULL && strcmp(p, "tcp") == 0)
-		*proto = IPPROTO_TCP;
+		k->proto = IPPROTO_TCP;
 	else if (p != NULL && strcmp(p, "udp") == 0)
-		*proto = IPPROTO_UDP;
+		k->proto = IPPROTO_UDP;
 	else
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "protocol: '%.16s' is not supported (tcp, "
 				"udp)", p ? p : "(not a string)");
@@ -78,7 +121,38 @@ static int cmp_backend(const void *a, const void *b)
 	const struct dp_backend_spec *x = a, *y = b;
 	uint64_t kx = (uint64_t)rte_be_to_cpu_32(x->ip) << 16 | rte_be_to_cpu_16(x->port);
 	uint64_t ky = (uint64_t)rte_be_to_cpu_32(y->ip) << 16 | rte_be_to_cpu_16(y->port);
-	return kx < ky ? -1 : kx > ky;
+	int c = memcmp(x->ip6, y->ip6, 16);
+	return c ? c : kx < ky ? -1 : kx > ky;
+}
+
+/* A backend's address, of the service's family; local: on this node (one
+ * of its pods, or the node itself). */
+static int backend_ip(json_t *o, const struct ctl_svc *s, struct dp_backend_spec *b,
+		      const char *ctx, struct ctl_err *e)
+{
+	const char *t = json_string_value(json_object_get(o, "ip"));
+	bool v6 = false;
+
+	if (get_ip(o, "ip", &b->ip, &v6, b->ip6, ctx, e) != 0)
+		return -1;
+	if (v6 != s->v6)
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "%sip: %s is not an %s address (the "
+				"service's ip is)", ctx, t, s->v6 ? "IPv6" : "IPv4");
+	if (v6) {
+		if (bad_ip6(b->ip6))
+			return ctl_fail(e, PL_E_INVALID_PARAMS, "%sip: %s is not a unicast address",
+					ctx, t);
+		b->local = (node.cfg.has_node6 && memcmp(b->ip6, node.cfg.node6_ip, 16) == 0) ||
+			   (node.cfg.has_pod6 &&
+			    ctl_in_prefix6(b->ip6, node.cfg.pod6_net, node.cfg.pod6_plen));
+		return 0;
+	}
+	uint32_t h = rte_be_to_cpu_32(b->ip);
+	if (h == 0 || h >= 0xe0000000 || (h >> 24) == 127)
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "%sip: %s is not a unicast address", ctx, t);
+	b->local = b->ip == node.cfg.node_ip ||
+		   ((b->ip ^ node.cfg.pod_net) & ctl_mask(node.cfg.pod_plen)) == 0;
+	return 0;
 }
 
 static int parse_backends(json_t *a, struct ctl_svc *s, struct ctl_err *e)
@@ -102,24 +176,19 @@ static int parse_backends(json_t *a, struct ctl_svc *s, struct ctl_err *e)
 		if (!json_is_object(o))
 			return ctl_fail(e, PL_E_INVALID_PARAMS, "backends[%zu]: must be an object with "
 					"ip and port", i);
-		if (get_ip(o, "ip", &b->ip, ctx, e) != 0 ||
+		if (backend_ip(o, s, b, ctx, e) != 0 ||
 		    get_port(o, "port", true, &b->port, ctx, e) != 0)
 			return -1;
-		uint32_t h = rte_be_to_cpu_32(b->ip);
-		if (h == 0 || h >= 0xe0000000 || (h >> 24) == 127)
-			return ctl_fail(e, PL_E_INVALID_PARAMS, "%sip: %s is not a unicast address",
-					ctx, json_string_value(json_object_get(o, "ip")));
-		/* On this node: one of its pods, or the node itself. */
-		b->local = b->ip == node.cfg.node_ip ||
-			   ((b->ip ^ node.cfg.pod_net) & ctl_mask(node.cfg.pod_plen)) == 0;
 	}
 	qsort(s->backends, s->n_backends, sizeof(*s->backends), cmp_backend);
 	for (i = 1; i < s->n_backends; i++)
 		if (cmp_backend(&s->backends[i - 1], &s->backends[i]) == 0) {
-			char ip[16];
-			return ctl_fail(e, PL_E_INVALID_PARAMS, "backends: %s:%u appears twice",
-					ctl_ip_str(s->backends[i].ip, ip),
-					rte_be_to_cpu_16(s->backends[i].port));
+			char ip[CTL_IP6_STRLEN];
+			return ctl_fail(e, PL_E_INVALID_PARAMS, "backends: %s%s%s:%u appears twice",
+					s->v6 ? "[" : "",
+					s->v6 ? ctl_ip6_str(s->backends[i].ip6, ip)
+					      : ctl_ip_str(s->backends[i].ip, ip),
+					s->v6 ? "]" : "", rte_be_to_cpu_16(s->backends[i].port));
 		}
 	return 0;
 }
@@ -165,8 +234,7 @@ int ctl_svc_parse(json_t *o, struct ctl_svc *s, struct ctl_err *e)
 	const char *key;
 	json_t *v;
 
-	memset(s, 0, sizeof(*s));
-	if (ctl_svc_key_parse(o, &s->ip, &s->port, &s->proto, e) != 0)
+	if (ctl_svc_key_parse(o, s, e) != 0)
 		return -1;
 	json_object_foreach(o, key, v) {
 		unsigned k = 0;
@@ -175,8 +243,18 @@ int ctl_svc_parse(json_t *o, struct ctl_svc *s, struct ctl_err *e)
 		if (known_keys[k] == NULL)
 			return ctl_fail(e, PL_E_INVALID_PARAMS, "%.32s: unknown key of a service", key);
 	}
-	if (check_frontend_ip("ip", json_string_value(json_object_get(o, "ip")), s->ip, e) != 0)
+	const char *ip = json_string_value(json_object_get(o, "ip"));
+	if (s->v6 && !node.cfg.has_pod6)
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "ip: %s is IPv6 and this node has no IPv6 "
+				"pods (pod_cidr)", ip);
+	if (s->v6 ? check_frontend_ip6("ip", ip, s->ip6, e) != 0
+		  : check_frontend_ip("ip", ip, s->ip, e) != 0)
 		return -1;
+	/* IPv6 services are ClusterIPs, for now (docs/ipv6.md). */
+	if (s->v6 && (json_object_get(o, "node_port") || json_object_get(o, "external_ips")))
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "%s: an IPv6 service takes no node_port "
+				"or external_ips yet", json_object_get(o, "node_port") ? "node_port"
+										: "external_ips");
 	if ((v = json_object_get(o, "name")) != NULL) {
 		if (!json_is_string(v) || json_string_length(v) == 0 ||
 		    json_string_length(v) >= sizeof(s->name) ||
@@ -213,9 +291,15 @@ void ctl_svc_free(struct ctl_svc *s)
 	s->backends = NULL;
 }
 
+bool ctl_svc_key_eq(const struct ctl_svc *a, const struct ctl_svc *b)
+{
+	return a->v6 == b->v6 && a->ip == b->ip && memcmp(a->ip6, b->ip6, 16) == 0 &&
+	       a->port == b->port && a->proto == b->proto;
+}
+
 bool ctl_svc_same(const struct ctl_svc *a, const struct ctl_svc *b)
 {
-	return a->ip == b->ip && a->port == b->port && a->proto == b->proto &&
+	return ctl_svc_key_eq(a, b) &&
 	       strcmp(a->name, b->name) == 0 && a->node_port == b->node_port &&
 	       a->ext_local == b->ext_local && a->affinity_s == b->affinity_s &&
 	       a->n_ext == b->n_ext && memcmp(a->ext, b->ext, a->n_ext * sizeof(a->ext[0])) == 0 &&

@@ -31,6 +31,27 @@ static inline uint32_t dp_ct_hash(const void *key, uint32_t len, uint32_t init)
 	return rte_hash_crc_8byte(w[1], rte_hash_crc_8byte(w[0], init));
 }
 
+/* CRC32 of a key of any alignment, len a multiple of 4 (rte_hash_crc
+ * reads 8-byte words in place, which need 8-byte alignment): the hash of
+ * the IPv6 tables' keys. */
+static inline uint32_t dp_hash_words(const void *key, uint32_t len, uint32_t init)
+{
+	const uint8_t *p = key;
+	uint32_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		init = rte_hash_crc_8byte(w, init);
+	}
+	if (i < len) {
+		uint32_t w;
+		memcpy(&w, p + i, 4);
+		init = rte_hash_crc_4byte(w, init);
+	}
+	return init;
+}
+
 #define DP_CT_ORIG 0  /* as the client sent it */
 #define DP_CT_REPLY 1 /* the answer, as it comes back (after NAT: from the backend) */
 
@@ -41,25 +62,61 @@ static inline uint32_t dp_ct_hash(const void *key, uint32_t len, uint32_t init)
 #define DP_CT_FIN_REPLY 0x04
 #define DP_CT_RST 0x08
 
-/* A tracked connection. key[] are written once, before the flow's keys
- * are in the table; the rest by whichever worker passes a packet. A
- * packet matching key[d] leaves as key[!d] reversed: the translation is
- * in the keys themselves. */
-struct dp_flow {
-	struct dp_ct_key key[2];
+/* What a flow of either family has seen and counted: workers set it
+ * (atomically, or plainly while the flow is new), but in_use and proto,
+ * which its creator and the control thread set. */
+struct dp_ct_state {
 	uint32_t last_seen; /* dp.now_s */
 	uint32_t svc;       /* service id + 1; 0: none */
 	uint8_t flags;
 	uint8_t in_use;     /* for walkers: set once published, cleared when freed */
+	uint8_t proto;      /* the keys' */
+	uint8_t pad;
 	/* The policy verdict (dp_policy4.c): the generation of the rule set
 	 * that judged it << 1 | 1 when refused; 0: not judged. One word, so a
 	 * reader never pairs one set's verdict with another's generation. */
 	uint32_t pol;
+	uint64_t pkts[2], bytes[2];
+};
+
+/* A tracked IPv4 connection. key[] are written once, before the flow's
+ * keys are in the table; the rest by whichever worker passes a packet. A
+ * packet matching key[d] leaves as key[!d] reversed: the translation is
+ * in the keys themselves. */
+struct dp_flow {
+	struct dp_ct_key key[2];
+	struct dp_ct_state st;
 	/* What translating a packet of each direction adds to its checksums
 	 * (one's complement, RFC 1624): its addresses, its ports. */
 	uint16_t dsum_addr[2], dsum_port[2];
-	uint64_t pkts[2], bytes[2];
 } __rte_aligned(32); /* 96 bytes: two cache lines each, never three (88 would span three in 3 of 8) */
+
+/* One direction of an IPv6 flow, as dp_ct_key is of an IPv4 one. */
+struct dp_ct6_key {
+	uint8_t src[16], dst[16];
+	uint16_t sport, dport;
+	uint8_t proto;
+	uint8_t pad[3];
+};
+
+/* A tracked IPv6 connection, as struct dp_flow (the same state after
+ * the keys: dp_ct.c reads either through its table's geometry). */
+struct dp_flow6 {
+	struct dp_ct6_key key[2];
+	struct dp_ct_state st;
+	uint16_t dsum_addr[2], dsum_port[2];
+};
+
+/* A connection table: its keys' hash, its flows by id (key[0], key[1],
+ * then the state, each flow stride bytes), the ids free to take. */
+struct dp_ct_tbl {
+	struct rte_hash *h;     /* key -> flow id << 1 | direction */
+	uint8_t *flows;
+	uint32_t stride, key_len;
+	struct rte_ring *free_ids; /* workers take, control gives */
+	uint32_t max;
+	uint32_t age_next; /* where the next aging slice starts */
+};
 
 /* One's complement arithmetic on values as they lie in memory (network
  * order): a sum of 16-bit words does not depend on byte order. */
@@ -82,12 +139,14 @@ static inline uint32_t dp_csum_w32(uint32_t v)
 	return (v & 0xffff) + (v >> 16);
 }
 
-/* A service's backend as the workers use it. */
+/* A service's backend as the workers use it. An IPv6 one's ip is a
+ * hash of ip6 (dp_svc_word): Maglev and affinity take 32 bits. */
 struct dp_backend {
 	uint32_t ip;
 	uint16_t port;
 	uint8_t local; /* on this node (ETP Local from off-node picks these) */
 	uint8_t pad;
+	uint8_t ip6[16];
 };
 
 /* A service as published to the workers: immutable, replaced whole by
@@ -95,6 +154,8 @@ struct dp_backend {
 struct dp_svc {
 	uint32_t id;
 	uint32_t gen; /* distinct for every version: affinity entries name it */
+	bool v6;
+	uint8_t ip6[16];
 	uint32_t ip;
 	uint16_t port;
 	uint8_t proto;
@@ -117,10 +178,19 @@ struct dp_svc_fe_key {
 	uint8_t proto;
 	uint8_t pad;
 };
+/* An IPv6 service's frontend (its ClusterIP: IPv6 has no others yet). */
+struct dp_svc_fe6_key {
+	uint8_t ip[16];
+	uint16_t port;
+	uint8_t proto;
+	uint8_t pad;
+};
 #define DP_FE_EXTERNAL (1u << 31) /* a NodePort or external IP: externalTrafficPolicy applies */
 #define DP_FLOW_CACHE 16384 /* entries per worker (128 KiB) */
 
-/* sessionAffinity ClientIP: (service, client) -> the backend it had. */
+/* sessionAffinity ClientIP: (service, client) -> the backend it had.
+ * An IPv6 client is its dp_svc_word: clients whose words collide share
+ * a backend, which affinity allows. */
 struct dp_aff_key {
 	uint32_t svc;
 	uint32_t client;
@@ -134,14 +204,13 @@ struct dp_aff {
 #define DP_AFF_VALID (1ull << 48)
 
 struct dp_nat {
-	uint32_t max_flows;
-	struct rte_hash *ct;        /* dp_ct_key -> flow id << 1 | direction */
-	struct dp_flow *flows;
-	struct rte_ring *free_ids;  /* flow ids free to take (workers take, control gives) */
-	uint32_t age_next;          /* where the next aging slice starts */
+	struct dp_ct_tbl ct4, ct6;  /* IPv4 flows; IPv6 flows (no h without IPv6) */
+	struct dp_flow *flows;      /* ct4's, typed */
+	struct dp_flow6 *flows6;    /* ct6's */
 	uint32_t max_svcs;
 	struct dp_svc **svcs;       /* by id, published with RCU */
 	struct rte_hash *fe;        /* dp_svc_fe_key -> service id | DP_FE_EXTERNAL */
+	struct rte_hash *fe6;       /* dp_svc_fe6_key -> service id (NULL without IPv6) */
 	struct rte_hash *aff;       /* dp_aff_key -> position in affs[] (the key's) */
 	struct dp_aff *affs;
 	uint32_t aff_cap;
@@ -173,16 +242,18 @@ static inline int64_t dp_ct_lookup(const struct dp_ct_key *k)
 {
 	void *data;
 
-	if (rte_hash_lookup_data(dp.nat->ct, k, &data) < 0)
+	if (rte_hash_lookup_data(dp.nat->ct4.h, k, &data) < 0)
 		return -1;
 	return (int64_t)(uintptr_t)data;
 }
 /* A new flow with both keys (orig, then the reply it expects): its id,
  * or -ENOSPC (table full), -EEXIST (the reply key belongs to another). */
 int64_t dp_ct_create(const struct dp_ct_key *orig, const struct dp_ct_key *reply, uint32_t svc);
-/* A packet of flow id in direction dir, l3 bytes long, with TCP flags
- * tcp (0 for other protocols). */
-static inline void dp_ct_seen(struct dp_flow *f, unsigned dir, uint32_t bytes, uint8_t tcp)
+/* The same for IPv6 (dp_ct6.c; -ENOSPC without IPv6). */
+int64_t dp_ct6_create(const struct dp_ct6_key *orig, const struct dp_ct6_key *reply, uint32_t svc);
+/* A packet of a flow (its state) in direction dir, l3 bytes long, with
+ * TCP flags tcp (0 for other protocols). */
+static inline void dp_ct_seen(struct dp_ct_state *f, unsigned dir, uint32_t bytes, uint8_t tcp)
 {
 	uint32_t now = __atomic_load_n(&dp.now_s, __ATOMIC_RELAXED);
 	uint8_t add = (dir == DP_CT_REPLY ? DP_CT_REPLIED : 0);
@@ -222,8 +293,20 @@ uint32_t dp_ct_timeout(uint8_t proto, uint8_t flags);
 /* Control thread: expire idle flows (a slice of the table per call, the
  * whole of it every few seconds), and flows matching a filter. */
 void dp_ct_age(void);
-/* Deletes the flows doomed() names; returns how many. */
-unsigned dp_ct_remove_if(bool (*doomed)(const struct dp_flow *f, void *arg), void *arg);
+/* Deletes the flows of either family doomed() names (reply: the flow's
+ * reply key, a struct dp_ct6_key when v6, else a struct dp_ct_key);
+ * returns how many. */
+unsigned dp_ct_remove_if(bool (*doomed)(struct dp_ct_state *st, const void *reply, bool v6,
+					void *arg),
+			 void *arg);
+/* dp_ct.c's table geometry, for dp_ct6.c: a new flow's id in t (-ENOSPC:
+ * none free, -EEXIST: reply is another's key), then, once the caller has
+ * written its keys and sums, the flow published (its id, or -ENOSPC). */
+int64_t dp_ct_take(struct dp_ct_tbl *t, const void *reply);
+int64_t dp_ct_publish(struct dp_ct_tbl *t, uint32_t id);
+int dp_ct_tbl_init(struct dp_ct_tbl *t, const char *name, uint32_t max, uint32_t key_len,
+		   uint32_t stride, rte_hash_function hash);
+void dp_ct_tbl_free(struct dp_ct_tbl *t);
 
 /* Once a second from dp_timer(): aging, and whether the stage runs. */
 void dp_nat_timer(void);
@@ -238,10 +321,20 @@ void dp_svc_free(void);
 void dp_maglev_fill(const struct dp_backend *b, const uint16_t *idx, unsigned n, uint32_t m,
 		    uint16_t *table);
 uint32_t dp_maglev_size(unsigned n_backends);
-/* The backend a new flow of svc gets (NULL: none to give). external: the
- * client came from off the node to a NodePort or external IP. */
-const struct dp_backend *dp_svc_pick(const struct dp_svc *s, const struct dp_ct_key *k,
-				     uint32_t hash, bool external);
+/* The backend a new flow of svc gets (NULL: none to give), by the hash
+ * of its key; client: its address (dp_svc_word of an IPv6 one). external:
+ * the client came from off the node to a NodePort or external IP. */
+const struct dp_backend *dp_svc_pick(const struct dp_svc *s, uint32_t client, uint32_t hash,
+				     bool external);
+/* 32 bits that stand for an IPv6 address where Maglev and affinity take
+ * an IPv4 one. */
+static inline uint32_t dp_svc_word(const uint8_t ip6[16])
+{
+	return dp_hash_words(ip6, 16, 0x6b43a9b5);
+}
+/* The IPv6 service whose ClusterIP frontend (ip, port, proto) is, or
+ * NULL. */
+const struct dp_svc *dp_svc_find6(const uint8_t ip[16], uint16_t port, uint8_t proto);
 void dp_svc_age(void);
 /* dp_commit(), after the grace period: replaced versions freed, UDP flows
  * to backends their service lost forgotten. */
@@ -329,8 +422,20 @@ static inline bool dp_l4_parse(struct rte_ipv4_hdr *ip, uint8_t *p, uint32_t ava
 static inline struct dp_flow *dp_ct_live(int64_t data)
 {
 	struct dp_flow *f = &dp.nat->flows[data >> 1];
-	return __atomic_load_n(&f->in_use, __ATOMIC_ACQUIRE) == 1 ? f : NULL;
+	return __atomic_load_n(&f->st.in_use, __ATOMIC_ACQUIRE) == 1 ? f : NULL;
 }
+
+/* dp_ct6.c: the flow of an IPv6 key (data as dp_ct_find's), or NULL. */
+struct dp_flow6 *dp_ct6_find_one(const struct dp_ct6_key *k, uint32_t *data);
+static inline struct dp_flow6 *dp_ct6_live(uint32_t data)
+{
+	struct dp_flow6 *f = &dp.nat->flows6[data >> 1];
+	return __atomic_load_n(&f->st.in_use, __ATOMIC_ACQUIRE) == 1 ? f : NULL;
+}
+
+/* dp_nat6.c: the IPv6 stage (dp_rx.c), and its dp_nat4_watch. */
+void dp_nat6(struct dp_worker *w, struct dp_pkts6 *v);
+void dp_nat6_watch(const struct dp_flow6 *f);
 
 /* dp_nat4.c: the stage (dp_rx.c). */
 void dp_nat4(struct dp_worker *w, uint16_t port, struct dp_pkts *v);

@@ -48,7 +48,7 @@ static inline void translate(struct dp_worker *w, struct rte_mbuf *m, struct rte
 	const struct dp_ct_key *to = &f->key[!dir];
 	uint16_t da = f->dsum_addr[dir], dports = f->dsum_port[dir];
 	uint32_t len = rte_be_to_cpu_16(ip->total_length);
-	uint32_t svc = f->svc;
+	uint32_t svc = f->st.svc;
 
 	ip->src_addr = to->dst;
 	ip->dst_addr = to->src;
@@ -67,7 +67,7 @@ static inline void translate(struct dp_worker *w, struct rte_mbuf *m, struct rte
 			c = 0xffff; /* 0 would mean "no checksum" */
 		put16(l->csum, c);
 	}
-	dp_ct_seen(f, dir, len, l->tcp_flags);
+	dp_ct_seen(&f->st, dir, len, l->tcp_flags);
 	if (dir == DP_CT_ORIG && svc != 0) {
 		struct dp_svc_wstats *st = &dp.nat->svc_stats[w->id][svc - 1];
 		st->pkts++;
@@ -165,7 +165,7 @@ static int new_flow(struct dp_worker *w, struct rte_mbuf *m, struct dp_port *in,
 			      : NAT_PASS;
 	bool off_node = in->kind == DP_PORT_UPLINK;
 	bool external = off_node && ((uintptr_t)data & DP_FE_EXTERNAL);
-	const struct dp_backend *b = dp_svc_pick(s, k, sig, external);
+	const struct dp_backend *b = dp_svc_pick(s, k->src, sig, external);
 	if (b == NULL) {
 		if (external && s->ext_local && s->n_backends) {
 			/* externalTrafficPolicy Local without a local endpoint:

@@ -50,11 +50,11 @@ static __rte_noinline bool judge_again(struct dp_worker *w, const struct dp_pol 
 	struct dp_pol_verdict v;
 	bool ok = dp_policy_allows(p, o->src, r->dst, r->src, o->proto, r->sport, &v);
 	if (pol >> 1 != p->gen) {
-		__atomic_store_n(&f->pol, p->gen << 1 | !ok, __ATOMIC_RELAXED);
+		__atomic_store_n(&f->st.pol, p->gen << 1 | !ok, __ATOMIC_RELAXED);
 		if (ok)
 			count(w, &v);
 		else
-			__atomic_fetch_or(&f->flags, DP_CT_RST, __ATOMIC_RELAXED);
+			__atomic_fetch_or(&f->st.flags, DP_CT_RST, __ATOMIC_RELAXED);
 	}
 	if (!ok)
 		refuse(w, m, &v, o->src, r->src);
@@ -66,7 +66,7 @@ static inline bool judge_flow(struct dp_worker *w, const struct dp_pol *p, struc
 			      uint32_t data)
 {
 	struct dp_flow *f = &dp.nat->flows[data >> 1];
-	uint32_t pol = __atomic_load_n(&f->pol, __ATOMIC_RELAXED);
+	uint32_t pol = __atomic_load_n(&f->st.pol, __ATOMIC_RELAXED);
 
 	return likely(pol == p->gen << 1) || judge_again(w, p, m, f, pol);
 }
@@ -112,8 +112,8 @@ static bool judge_new(struct dp_worker *w, const struct dp_pol *p, struct rte_mb
 	count(w, &v);
 	if (id >= 0) { /* -EEXIST: the other side opened the same pair at once */
 		struct dp_flow *f = &dp.nat->flows[id];
-		__atomic_store_n(&f->pol, p->gen << 1, __ATOMIC_RELAXED);
-		dp_ct_seen(f, dir, rte_be_to_cpu_16(dp_ip4_hdr(m)->total_length), tcp_flags);
+		__atomic_store_n(&f->st.pol, p->gen << 1, __ATOMIC_RELAXED);
+		dp_ct_seen(&f->st, dir, rte_be_to_cpu_16(dp_ip4_hdr(m)->total_length), tcp_flags);
 		w->stats.flows_created++;
 	}
 	return true;
@@ -192,7 +192,7 @@ void dp_policy4(struct dp_worker *w, uint16_t port, struct dp_pkts *v)
 		if (unlikely(f == NULL || memcmp(&f->key[d & 1], &keys[j], sizeof(keys[j])) != 0))
 			f = dp_ct_find_one(w, &keys[j], sig[j], &d);
 		if (f != NULL) {
-			dp_ct_seen(f, d & 1, rte_be_to_cpu_16(dp_ip4_hdr(v->m[i])->total_length),
+			dp_ct_seen(&f->st, d & 1, rte_be_to_cpu_16(dp_ip4_hdr(v->m[i])->total_length),
 				   l[j].tcp_flags);
 			keep[i] = judge_flow(w, p, v->m[i], d);
 		} else {

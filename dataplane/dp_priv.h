@@ -23,6 +23,7 @@
 
 /* ICMPv6 types (RFC 4443, 4861). */
 #define DP_ICMP6_DEST_UNREACH 1
+#define DP_ICMP6_PORT_UNREACH 4 /* its code */
 #define DP_ICMP6_PACKET_TOO_BIG 2
 #define DP_ICMP6_TIME_EXCEEDED 3
 #define DP_ICMP6_ECHO_REQUEST 128
@@ -303,9 +304,10 @@ void dp_ip4_route(struct dp_pkts *v);
  * single packet (hop may be DP_HOP_NONE), e.g. one made here (ICMP). */
 void dp_ip4_output(struct dp_worker *w, struct dp_pkts *v);
 void dp_ip4_output_one(struct dp_worker *w, struct rte_mbuf *m, uint32_t hop, bool decrement_ttl);
-/* dp_ip6.c: the IPv6 route stage (lookups, pods' policy guard);
+/* dp_ip6.c: the IPv6 route stage (lookups) and the pods' policy guard;
  * dp_ip6_output.c: hop limit, MTU, transmit, as dp_ip4_output. */
-void dp_ip6_route(struct dp_worker *w, uint16_t port, struct dp_pkts6 *v);
+void dp_ip6_route(struct dp_worker *w, struct dp_pkts6 *v);
+void dp_ip6_guard(struct dp_worker *w, uint16_t port, struct dp_pkts6 *v);
 void dp_ip6_output(struct dp_worker *w, struct dp_pkts6 *v);
 void dp_ip6_output_one(struct dp_worker *w, struct rte_mbuf *m, uint32_t hop, bool decrement);
 /* dp_ndp.c: an IPv6 frame to a link-local or multicast address (NDP, a

@@ -476,6 +476,7 @@ static bool route6_kind_ok(const struct dp_nh_spec *s)
 	case DP_NH_LOCAL:
 	case DP_NH_DROP:
 	case DP_NH_UNREACHABLE:
+	case DP_NH_SERVICE:
 		return true;
 	case DP_NH_GATEWAY:
 		return dp.cfg.has_node6 && s->gw == 0 && !dp_ip6_eq(s->gw6, dp_ip6_unspecified);

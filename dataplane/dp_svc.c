@@ -31,7 +31,7 @@ int dp_svc_init(uint32_t max_svcs, char *err, size_t errlen)
 	};
 	struct rte_hash_parameters aff = {
 		.name = "podlane_svc_aff",
-		.entries = RTE_MAX(nat->max_flows / 2, 1024u),
+		.entries = RTE_MAX(nat->ct4.max / 2, 1024u),
 		.key_len = sizeof(struct dp_aff_key),
 		.hash_func = rte_hash_crc,
 		.socket_id = SOCKET_ID_ANY,
@@ -42,6 +42,14 @@ int dp_svc_init(uint32_t max_svcs, char *err, size_t errlen)
 
 	nat->max_svcs = max_svcs;
 	nat->fe = rte_hash_create(&fe);
+	if (dp.cfg.ipv6) {
+		fe.name = "podlane_svc_fe6";
+		fe.key_len = sizeof(struct dp_svc_fe6_key);
+		fe.hash_func = dp_hash_words;
+		if ((nat->fe6 = rte_hash_create(&fe)) == NULL ||
+		    rte_hash_rcu_qsbr_add(nat->fe6, &rc) != 0)
+			goto nomem;
+	}
 	nat->aff = rte_hash_create(&aff);
 	nat->svcs = rte_zmalloc("podlane_svcs", max_svcs * sizeof(*nat->svcs), 0);
 	nat->lost = rte_zmalloc("podlane_svcs_lost", (max_svcs + 7) / 8, 0);
@@ -74,6 +82,8 @@ void dp_svc_free(void)
 	for (unsigned i = 0; i < nat->n_svc_deferred; i++)
 		rte_free(nat->svc_deferred[i]);
 	rte_hash_free(nat->fe);
+	rte_hash_free(nat->fe6);
+	nat->fe6 = NULL;
 	rte_hash_free(nat->aff);
 	rte_free(nat->svcs);
 	rte_free(nat->lost);
@@ -117,7 +127,9 @@ void dp_maglev_fill(const struct dp_backend *b, const uint16_t *idx, unsigned n,
 	}
 }
 
-static int cmp_backend(const void *a, const void *b)
+/* Backends in (ip, port) order; IPv6 ones, whose ip is a hash, then by
+ * their address. */
+static int cmp_ip_port(const void *a, const void *b)
 {
 	const struct dp_backend *x = a, *y = b;
 	uint64_t kx = (uint64_t)rte_be_to_cpu_32(x->ip) << 16 | rte_be_to_cpu_16(x->port);
@@ -125,11 +137,28 @@ static int cmp_backend(const void *a, const void *b)
 	return kx < ky ? -1 : kx > ky;
 }
 
-/* The backend of s at ip:port, or NULL (gone from it). */
+static int cmp_backend(const void *a, const void *b)
+{
+	int c = cmp_ip_port(a, b);
+	return c ? c : memcmp(((const struct dp_backend *)a)->ip6,
+			      ((const struct dp_backend *)b)->ip6, 16);
+}
+
+/* The backend of s at ip:port (ip: an IPv6 one's hash), or NULL (gone
+ * from it). */
 static const struct dp_backend *find_backend(const struct dp_svc *s, uint32_t ip, uint16_t port)
 {
 	struct dp_backend key = {.ip = ip, .port = port};
-	return bsearch(&key, s->backends, s->n_backends, sizeof(key), cmp_backend);
+	return bsearch(&key, s->backends, s->n_backends, sizeof(key), cmp_ip_port);
+}
+
+/* The backend of s that is b, or NULL. Two IPv6 backends whose hashes
+ * and ports are the same may hide one another: the one hidden counts as
+ * gone, which costs its UDP flows a new pick. */
+static const struct dp_backend *find_same(const struct dp_svc *s, const struct dp_backend *b)
+{
+	const struct dp_backend *x = find_backend(s, b->ip, b->port);
+	return x != NULL && memcmp(x->ip6, b->ip6, 16) == 0 ? x : NULL;
 }
 
 /* s as the workers use it, in one allocation: the struct, its backends
@@ -151,6 +180,8 @@ static struct dp_svc *svc_build(uint32_t id, const struct dp_svc_spec *s)
 		return NULL;
 	v->id = id;
 	v->gen = ++dp.nat->svc_gen;
+	v->v6 = s->v6;
+	memcpy(v->ip6, s->ip6, 16);
 	v->ip = s->ip;
 	v->port = s->port;
 	v->proto = s->proto;
@@ -164,10 +195,13 @@ static struct dp_svc *svc_build(uint32_t id, const struct dp_svc_spec *s)
 	v->m = m;
 	v->backends = (struct dp_backend *)(v + 1);
 	v->table = n ? (uint16_t *)(v->backends + n) : NULL; /* none: refused */
-	for (unsigned i = 0; i < n; i++)
-		v->backends[i] = (struct dp_backend){.ip = s->backends[i].ip,
-						     .port = s->backends[i].port,
-						     .local = s->backends[i].local};
+	for (unsigned i = 0; i < n; i++) {
+		const struct dp_backend_spec *b = &s->backends[i];
+		v->backends[i] = (struct dp_backend){.ip = s->v6 ? dp_svc_word(b->ip6) : b->ip,
+						     .port = b->port, .local = b->local};
+		if (s->v6)
+			memcpy(v->backends[i].ip6, b->ip6, 16);
+	}
 	qsort(v->backends, n, sizeof(*v->backends), cmp_backend);
 	for (unsigned i = 0; i < n; i++)
 		idx[i] = (uint16_t)i;
@@ -186,52 +220,70 @@ static struct dp_svc *svc_build(uint32_t id, const struct dp_svc_spec *s)
 	return v;
 }
 
+/* A frontend: its key in its family's table. */
+struct fe {
+	struct rte_hash *h;
+	union {
+		struct dp_svc_fe_key k4;
+		struct dp_svc_fe6_key k6;
+	} k;
+	bool ext; /* externalTrafficPolicy applies */
+};
+
 /* A service's frontends: its IP, its external IPs, the node IP's
- * NodePort; ext[i] says whether externalTrafficPolicy applies. */
-static unsigned frontends(const struct dp_svc *v, struct dp_svc_fe_key *k, bool *ext)
+ * NodePort. */
+static unsigned frontends(const struct dp_svc *v, struct fe *f)
 {
 	unsigned n = 0;
 
-	k[n] = (struct dp_svc_fe_key){.ip = v->ip, .port = v->port, .proto = v->proto};
-	ext[n++] = false;
+	memset(f, 0, (DP_SVC_MAX_EXT + 2) * sizeof(*f));
+	if (v->v6) {
+		f[n].h = dp.nat->fe6;
+		f[n].k.k6 = (struct dp_svc_fe6_key){.port = v->port, .proto = v->proto};
+		memcpy(f[n++].k.k6.ip, v->ip6, 16);
+		return n;
+	}
+	f[n].h = dp.nat->fe;
+	f[n++].k.k4 = (struct dp_svc_fe_key){.ip = v->ip, .port = v->port, .proto = v->proto};
 	for (unsigned i = 0; i < v->n_ext; i++) {
-		k[n] = (struct dp_svc_fe_key){.ip = v->ext[i], .port = v->port, .proto = v->proto};
-		ext[n++] = true;
+		f[n].h = dp.nat->fe;
+		f[n].k.k4 = (struct dp_svc_fe_key){.ip = v->ext[i], .port = v->port, .proto = v->proto};
+		f[n++].ext = true;
 	}
 	if (v->node_port) {
-		k[n] = (struct dp_svc_fe_key){.ip = dp.cfg.node_ip, .port = v->node_port,
-					      .proto = v->proto};
-		ext[n++] = true;
+		f[n].h = dp.nat->fe;
+		f[n].k.k4 = (struct dp_svc_fe_key){.ip = dp.cfg.node_ip, .port = v->node_port,
+						   .proto = v->proto};
+		f[n++].ext = true;
 	}
 	return n;
 }
 
-static bool fe_taken(const struct dp_svc_fe_key *k, uint32_t id)
+static bool fe_taken(const struct fe *f, uint32_t id)
 {
 	void *data;
 
-	return rte_hash_lookup_data(dp.nat->fe, k, &data) >= 0 &&
+	return rte_hash_lookup_data(f->h, &f->k, &data) >= 0 &&
 	       ((uintptr_t)data & ~(uintptr_t)DP_FE_EXTERNAL) != id;
 }
 
-static bool fe_in(const struct dp_svc_fe_key *k, const struct dp_svc_fe_key *set, unsigned n)
+static bool fe_in(const struct fe *f, const struct fe *set, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
-		if (memcmp(k, &set[i], sizeof(*k)) == 0)
+		if (f->h == set[i].h && memcmp(&f->k, &set[i].k, sizeof(f->k)) == 0)
 			return true;
 	return false;
 }
 
 /* v's frontends that are not in keep[] leave the table. */
-static void fe_remove(const struct dp_svc *v, const struct dp_svc_fe_key *keep, unsigned n_keep)
+static void fe_remove(const struct dp_svc *v, const struct fe *keep, unsigned n_keep)
 {
-	struct dp_svc_fe_key k[DP_SVC_MAX_EXT + 2];
-	bool ext[DP_SVC_MAX_EXT + 2];
-	unsigned n = frontends(v, k, ext);
+	struct fe f[DP_SVC_MAX_EXT + 2];
+	unsigned n = frontends(v, f);
 
 	for (unsigned i = 0; i < n; i++)
-		if (!fe_in(&k[i], keep, n_keep))
-			rte_hash_del_key(dp.nat->fe, &k[i]);
+		if (!fe_in(&f[i], keep, n_keep))
+			rte_hash_del_key(f[i].h, &f[i].k);
 }
 
 /* Replaced or deleted: freed at dp_commit(), once no worker reads it. */
@@ -249,7 +301,7 @@ static void defer(struct dp_svc *old)
 static bool lost_backends(const struct dp_svc *old, const struct dp_svc *now)
 {
 	for (unsigned i = 0; i < old->n_backends; i++)
-		if (now == NULL || find_backend(now, old->backends[i].ip, old->backends[i].port) == NULL)
+		if (now == NULL || find_same(now, &old->backends[i]) == NULL)
 			return true;
 	return false;
 }
@@ -259,19 +311,30 @@ static bool lost_backends(const struct dp_svc *old, const struct dp_svc *now)
  * problem), so it is forgotten and its next datagram picks again. A TCP
  * flow keeps its backend; one of a deleted service is no longer counted
  * as the service's (its id may be given to another). */
-static bool stale(const struct dp_flow *f, void *arg)
+static bool stale(struct dp_ct_state *st, const void *reply, bool v6, void *arg)
 {
 	const uint8_t *lost = arg;
-	uint32_t id = f->svc - 1;
+	uint32_t id = st->svc - 1;
 
-	if (f->svc == 0 || !(lost[id / 8] & (1u << (id % 8))))
+	if (st->svc == 0 || !(lost[id / 8] & (1u << (id % 8))))
 		return false;
 	const struct dp_svc *now = dp.nat->svcs[id];
-	const struct dp_ct_key *r = &f->key[DP_CT_REPLY];
-	if (f->key[DP_CT_ORIG].proto == IPPROTO_UDP)
-		return now == NULL || find_backend(now, r->src, r->sport) == NULL;
+	if (st->proto == IPPROTO_UDP) {
+		struct dp_backend b = {0};
+		if (v6) {
+			const struct dp_ct6_key *r = reply;
+			memcpy(b.ip6, r->src, 16);
+			b.ip = dp_svc_word(r->src);
+			b.port = r->sport;
+		} else {
+			const struct dp_ct_key *r = reply;
+			b.ip = r->src;
+			b.port = r->sport;
+		}
+		return now == NULL || find_same(now, &b) == NULL;
+	}
 	if (now == NULL)
-		__atomic_store_n(&((struct dp_flow *)(uintptr_t)f)->svc, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&st->svc, 0, __ATOMIC_RELAXED);
 	return false;
 }
 
@@ -302,15 +365,15 @@ void dp_svc_commit(void)
 int dp_svc_set(uint32_t id, const struct dp_svc_spec *s)
 {
 	struct dp_nat *nat = dp.nat;
-	struct dp_svc_fe_key k[DP_SVC_MAX_EXT + 2];
-	bool ext[DP_SVC_MAX_EXT + 2];
+	struct fe k[DP_SVC_MAX_EXT + 2];
 
-	if (id >= nat->max_svcs || s->n_backends > DP_SVC_MAX_BACKENDS || s->n_ext > DP_SVC_MAX_EXT)
+	if (id >= nat->max_svcs || s->n_backends > DP_SVC_MAX_BACKENDS || s->n_ext > DP_SVC_MAX_EXT ||
+	    (s->v6 && (nat->fe6 == NULL || s->node_port || s->n_ext)))
 		return -EINVAL;
 	struct dp_svc *v = svc_build(id, s), *old = nat->svcs[id];
 	if (v == NULL)
 		return -ENOMEM;
-	unsigned n = frontends(v, k, ext);
+	unsigned n = frontends(v, k);
 	for (unsigned i = 0; i < n; i++)
 		if (fe_taken(&k[i], id)) {
 			rte_free(v);
@@ -321,12 +384,11 @@ int dp_svc_set(uint32_t id, const struct dp_svc_spec *s)
 			memset(&nat->svc_stats[w][id], 0, sizeof(nat->svc_stats[w][id]));
 	__atomic_store_n(&nat->svcs[id], v, __ATOMIC_RELEASE);
 	for (unsigned i = 0; i < n; i++) {
-		void *data = (void *)(uintptr_t)(id | (ext[i] ? DP_FE_EXTERNAL : 0));
-		if (rte_hash_add_key_data(nat->fe, &k[i], data) != 0) {
+		void *data = (void *)(uintptr_t)(id | (k[i].ext ? DP_FE_EXTERNAL : 0));
+		if (rte_hash_add_key_data(k[i].h, &k[i].k, data) != 0) {
 			/* The frontend table is full: back to the old version. */
-			struct dp_svc_fe_key ok[DP_SVC_MAX_EXT + 2];
-			bool oext[DP_SVC_MAX_EXT + 2];
-			unsigned on = old ? frontends(old, ok, oext) : 0;
+			struct fe ok[DP_SVC_MAX_EXT + 2];
+			unsigned on = old ? frontends(old, ok) : 0;
 			__atomic_store_n(&nat->svcs[id], old, __ATOMIC_RELEASE);
 			fe_remove(v, ok, on);
 			defer(v);
@@ -372,12 +434,12 @@ void dp_svc_stats_read(uint32_t id, struct dp_svc_stats *out)
 	}
 }
 
-const struct dp_backend *dp_svc_pick(const struct dp_svc *s, const struct dp_ct_key *k,
-				     uint32_t hash, bool external)
+const struct dp_backend *dp_svc_pick(const struct dp_svc *s, uint32_t client, uint32_t hash,
+				     bool external)
 {
 	struct dp_nat *nat = dp.nat;
 	const uint16_t *table = external && s->ext_local ? s->local_table : s->table;
-	struct dp_aff_key ak = {.svc = s->id, .client = k->src};
+	struct dp_aff_key ak = {.svc = s->id, .client = client};
 	struct dp_aff *a = NULL;
 	int32_t pos;
 
@@ -479,8 +541,19 @@ int dp_svc_trace(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, uin
 	const struct dp_backend *b =
 		word & DP_AFF_VALID ? find_backend(s, (uint32_t)word, (uint16_t)(word >> 32)) : NULL;
 	if (b == NULL)
-		b = &s->backends[table[rte_hash_hash(nat->ct, &k) % s->m]];
+		b = &s->backends[table[rte_hash_hash(nat->ct4.h, &k) % s->m]];
 	*bip = b->ip;
 	*bport = b->port;
 	return 0;
+}
+
+const struct dp_svc *dp_svc_find6(const uint8_t ip[16], uint16_t port, uint8_t proto)
+{
+	struct dp_svc_fe6_key k = {.port = port, .proto = proto};
+	void *data;
+
+	memcpy(k.ip, ip, 16);
+	if (dp.nat->fe6 == NULL || rte_hash_lookup_data(dp.nat->fe6, &k, &data) < 0)
+		return NULL;
+	return __atomic_load_n(&dp.nat->svcs[(uintptr_t)data], __ATOMIC_ACQUIRE);
 }

@@ -10,26 +10,40 @@
 #include "podlanectl.h"
 #include "podlane_api.h"
 
-/* "IP:PORT" into ip and port (1..65535); false when it is not that. */
-static bool ip_port(const char *s, char ip[16], long *port)
+#define IP_LEN INET6_ADDRSTRLEN
+
+/* "IP:PORT" or "[IPv6]:PORT" into ip and port (1..65535); false when it
+ * is not that. */
+static bool ip_port(const char *s, char ip[IP_LEN], long *port)
 {
+	bool v6 = s[0] == '[';
 	const char *colon = strrchr(s, ':');
-	struct in_addr a;
+	struct in6_addr a;
 	char *end;
 
-	if (colon == NULL || colon - s >= 16)
+	if (v6)
+		s++;
+	if (colon == NULL || colon - s >= IP_LEN || (v6 && (colon - s < 1 || colon[-1] != ']')))
 		return false;
-	memcpy(ip, s, (size_t)(colon - s));
-	ip[colon - s] = '\0';
+	memcpy(ip, s, (size_t)(colon - s - v6));
+	ip[colon - s - v6] = '\0';
 	*port = strtol(colon + 1, &end, 10);
-	return inet_pton(AF_INET, ip, &a) == 1 && *end == '\0' && colon[1] != '\0' && *port >= 1 &&
-	       *port <= 65535;
+	return inet_pton(v6 ? AF_INET6 : AF_INET, ip, &a) == 1 && *end == '\0' && colon[1] != '\0' &&
+	       *port >= 1 && *port <= 65535;
+}
+
+/* "ip:port", or "[ip]:port" for an IPv6 address, into buf. */
+static const char *ep_str(const char *ip, const char *port, char *buf, size_t len)
+{
+	bool v6 = strchr(ip, ':') != NULL;
+	snprintf(buf, len, "%s%s%s:%s", v6 ? "[" : "", ip, v6 ? "]" : "", port);
+	return buf;
 }
 
 /* "IP:PORT[/tcp|udp]" as the ip, port and protocol members of o. */
 static bool frontend(const char *s, json_t *o)
 {
-	char buf[40], ip[16];
+	char buf[IP_LEN + 16], ip[IP_LEN];
 	const char *proto = "tcp";
 	long port;
 
@@ -54,12 +68,12 @@ static bool frontend(const char *s, json_t *o)
 json_t *cli_trace_params(const char *to, const char *from)
 {
 	json_t *p = json_object();
-	char ip[16];
+	char ip[IP_LEN];
 	long port;
 
 	const char *colon = strchr(to, ':');
-	if (colon == NULL || strchr(colon + 1, ':') != NULL) {
-		/* no port, or an IPv6 address (which takes none: no IPv6 Services) */
+	if (colon == NULL || (to[0] != '[' && strchr(colon + 1, ':') != NULL)) {
+		/* no port, or an IPv6 address without one */
 		json_object_set_new(p, "address", json_string(to));
 	} else {
 		if (!frontend(to, p))
@@ -86,15 +100,17 @@ static char *join_backends(json_t *b)
 	size_t i, len = 1, at = 0;
 	json_t *o;
 
+	char ep[IP_LEN + 16];
+
 	json_array_foreach(b, i, o)
-		len += strlen(cli_str(o, "ip")) + strlen(cli_str(o, "port")) + 2;
+		len += strlen(cli_str(o, "ip")) + strlen(cli_str(o, "port")) + 4;
 	char *s = malloc(len);
 	if (s == NULL)
 		return NULL;
 	s[0] = '\0';
 	json_array_foreach(b, i, o)
-		at += (size_t)sprintf(s + at, "%s%s:%s", i ? "," : "", cli_str(o, "ip"),
-				      cli_str(o, "port"));
+		at += (size_t)sprintf(s + at, "%s%s", i ? "," : "",
+				      ep_str(cli_str(o, "ip"), cli_str(o, "port"), ep, sizeof(ep)));
 	return s;
 }
 
@@ -102,11 +118,12 @@ static void print_services(json_t *r)
 {
 	size_t i;
 	json_t *s;
-	char buf[48];
+	char buf[IP_LEN + 16], ep[IP_LEN + 8];
 
 	json_array_foreach(r, i, s) {
 		json_t *st = json_object_get(s, "stats");
-		snprintf(buf, sizeof(buf), "%s:%s/%s", cli_str(s, "ip"), cli_str(s, "port"),
+		snprintf(buf, sizeof(buf), "%s/%s",
+			 ep_str(cli_str(s, "ip"), cli_str(s, "port"), ep, sizeof(ep)),
 			 cli_str(s, "protocol"));
 		json_object_set_new(s, "service", json_string(buf));
 		char *b = join_backends(json_object_get(s, "backends"));
@@ -123,18 +140,19 @@ static void print_services(json_t *r)
 					"AFFINITY", "CONNS", "REJECTED", "ORIGIN"});
 }
 
-static const char *endpoints(json_t *dir, char buf[64])
+static const char *endpoints(json_t *dir, char buf[2 * IP_LEN + 32])
 {
 	json_t *s = json_object_get(dir, "source"), *d = json_object_get(dir, "destination");
-	snprintf(buf, 64, "%s:%s>%s:%s", cli_str(s, "ip"), cli_str(s, "port"), cli_str(d, "ip"),
-		 cli_str(d, "port"));
+	char a[IP_LEN + 16], b[IP_LEN + 16];
+	snprintf(buf, 2 * IP_LEN + 32, "%s>%s", ep_str(cli_str(s, "ip"), cli_str(s, "port"), a, sizeof(a)),
+		 ep_str(cli_str(d, "ip"), cli_str(d, "port"), b, sizeof(b)));
 	return buf;
 }
 
 static void print_conntrack(json_t *r)
 {
 	json_t *flows = json_object_get(r, "flows"), *f;
-	char b[64];
+	char b[2 * IP_LEN + 32];
 	size_t i;
 
 	json_array_foreach(flows, i, f) {
@@ -214,7 +232,7 @@ static int service_add(int n, char **a, json_t **params, const char **why)
 {
 	json_t *p = json_object(), *b = json_array();
 	int i = 3;
-	char ip[16];
+	char ip[IP_LEN];
 	long port;
 
 	*params = p;

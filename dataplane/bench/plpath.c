@@ -5,7 +5,7 @@
  * --toggle-collect=dp_rx_burst` (instructions per packet), which these
  * VMs' drifting clocks are not.
  *
- *   plpath [--flows N] [--packets N] [--max-flows N] route | service | beside | policy | memory
+ *   plpath [--flows N] [--packets N] [--max-flows N] [--ipv6] route | service | beside | policy | memory
  *
  * route:   UDP pod A -> pod B (a /32 to B's port), N source ports.
  * policy:  as route, with pod B isolated for ingress and a rule allowing
@@ -16,7 +16,8 @@
  * beside:  as route, with that service present and A one of its clients
  *          (A's replies are looked up in the connection table).
  * memory:  the hugepage heap the dataplane's tables take with room for
- *          --max-flows connections (default 65536), in bytes.
+ *          --max-flows connections (default 65536), in bytes; --ipv6: a
+ *          dual-stack node's (its IPv6 tables too).
  * Prints one JSON object. Uses --no-huge memory. */
 #include <getopt.h>
 #include <stdio.h>
@@ -163,8 +164,10 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {{"flows", required_argument, NULL, 'f'},
 					     {"packets", required_argument, NULL, 'p'},
 					     {"max-flows", required_argument, NULL, 'm'},
+					     {"ipv6", no_argument, NULL, '6'},
 					     {NULL, 0, NULL, 0}};
 	unsigned flows = 1024, packets = 1u << 20, max_flows = 65536;
+	bool ipv6 = false;
 	char err[256];
 	int o;
 
@@ -175,6 +178,8 @@ int main(int argc, char **argv)
 			packets = (unsigned)strtoul(optarg, NULL, 10);
 		else if (o == 'm')
 			max_flows = (unsigned)strtoul(optarg, NULL, 10);
+		else if (o == '6')
+			ipv6 = true;
 		else
 			return 2;
 	}
@@ -184,7 +189,7 @@ int main(int argc, char **argv)
 	if ((!svc && !beside && !memory && !pol && strcmp(what, "route") != 0) || flows == 0 ||
 	    flows > 60000 || max_flows < 1024 || max_flows > (1u << 24)) {
 		fprintf(stderr, "usage: plpath [--flows 1..60000] [--packets N] [--max-flows "
-			"1024..16777216] route|service|beside|policy|memory\n");
+			"1024..16777216] [--ipv6] route|service|beside|policy|memory\n");
 		return 2;
 	}
 	if (memory)
@@ -192,7 +197,8 @@ int main(int argc, char **argv)
 	if (rte_eal_init(RTE_DIM(eal) - 1, eal) < 0)
 		return 1;
 	struct dp_config c = {.n_workers = 1, .node_ip = ip4(172, 31, 102, 105), .node_plen = 24,
-			      .max_routes = 1024, .max_flows = max_flows, .max_services = 16};
+			      .max_routes = 1024, .max_flows = max_flows, .max_services = 16,
+			      .ipv6 = ipv6};
 	if (dp_init_tables(&c, err, sizeof(err)) != 0) {
 		fprintf(stderr, "plpath: %s\n", err);
 		return 1;

@@ -228,7 +228,7 @@ int dp_route_add(uint32_t prefix, uint8_t plen, const struct dp_nh_spec *nh);
 int dp_route_del(uint32_t prefix, uint8_t plen);
 /* IPv6 routes, the same way (dp_config.ipv6 only, else -EAFNOSUPPORT):
  * to a port's next hop (DP_NH_PORT), the node (DP_NH_LOCAL), a blackhole,
- * unreachable, a gateway on the uplink (gw6, resolved by NDP) or the
+ * unreachable, a Service IP (DP_NH_SERVICE), a gateway on the uplink (gw6, resolved by NDP) or the
  * uplink's on-link prefix (DP_NH_CONNECTED), the last two only with
  * dp_config.has_node6; other kinds -EAFNOSUPPORT. */
 int dp_route6_add(const uint8_t prefix[16], uint8_t plen, const struct dp_nh_spec *nh);
@@ -333,10 +333,15 @@ unsigned dp_capture_count(void); /* captures running */
 #define DP_SVC_MAX_BACKENDS 1024
 struct dp_backend_spec {
 	uint32_t ip;
+	uint8_t ip6[16]; /* an IPv6 service's, in place of ip */
 	uint16_t port;   /* network byte order, as every port here */
 	bool local;      /* on this node */
 };
+/* An IPv6 service (v6) has ip6 in place of ip and IPv6 backends; it has
+ * no NodePort or external IPs (-EINVAL) yet. */
 struct dp_svc_spec {
+	bool v6;
+	uint8_t ip6[16];
 	uint32_t ip;
 	uint16_t port;
 	uint8_t proto;      /* IPPROTO_TCP or IPPROTO_UDP */
@@ -410,9 +415,11 @@ uint64_t dp_policy_rule_flows(uint32_t id);
 
 /* Tracked connections (dp_ct.c), for listing: each in-use flow. */
 struct dp_flow_view {
+	bool v6;            /* IPv6: its addresses in src6, dst6 */
 	uint8_t proto;
 	uint8_t flags;      /* what it has seen (replies, FINs, RST): its timeout follows */
 	uint32_t src[2], dst[2];    /* [0] as the client sent it, [1] the reply */
+	uint8_t src6[2][16], dst6[2][16];
 	uint16_t sport[2], dport[2];
 	uint64_t pkts[2], bytes[2];
 	uint32_t svc;       /* service id + 1, 0: none */

@@ -403,6 +403,32 @@ class K8sAgent(unittest.TestCase):
                          ["100.96.242.0/24", "100.96.243.0/24"])
         self.assertNotIn("IPv6", err)
 
+    def test_dual_stack_services(self):
+        web = service("default", "web", "10.96.0.10", [{"name": "http", "port": 80, "protocol": "TCP"}],
+                      type="NodePort", clusterIPs=["10.96.0.10", "fd00:96::10"],
+                      ipFamilies=["IPv4", "IPv6"], sessionAffinity="ClientIP")
+        web["spec"]["ports"][0]["nodePort"] = 30080
+        v6only = service("default", "six", "fd00:96::11", [{"port": 53, "protocol": "UDP"}])
+        slices = [slice_("default", "web", "a", [{"name": "http", "port": 8080}], [ep("100.96.241.5")]),
+                  slice_("default", "web", "b", [{"name": "http", "port": 8080}],
+                         [ep("fd00:10:96:f1::5"), ep("fd00:10:96:f2::6", ready=False)], family="IPv6"),
+                  slice_("default", "six", "a", [{"port": 5353, "protocol": "UDP"}],
+                         [ep("fd00:10:96:f2::7")], family="IPv6")]
+        items = [dual_node("n1", 1), web, v6only] + slices
+        reqs, err = self.dry(stdin=json.dumps({"kind": "List", "items": items}))
+        self.assertEqual(reqs["service.replace_all"]["services"], [
+            {"ip": "10.96.0.10", "port": 80, "protocol": "tcp", "name": "default/web:http",
+             "node_port": 30080, "affinity_timeout": 10800,
+             "backends": [{"ip": "100.96.241.5", "port": 8080}]},
+            {"ip": "fd00:96::10", "port": 80, "protocol": "tcp", "name": "default/web:http",
+             "affinity_timeout": 10800, "backends": [{"ip": "fd00:10:96:f1::5", "port": 8080}]},
+            {"ip": "fd00:96::11", "port": 53, "protocol": "udp", "name": "default/six",
+             "backends": [{"ip": "fd00:10:96:f2::7", "port": 5353}]}])
+        # This node without IPv6: its podlaned would refuse IPv6 services.
+        items[0] = node("n1", "100.96.241.0/24", "172.31.102.101")
+        reqs, err = self.dry(stdin=json.dumps({"kind": "List", "items": items}))
+        self.assertEqual([s["ip"] for s in reqs["service.replace_all"]["services"]], ["10.96.0.10"])
+
     def test_rbac_grants_what_the_agent_reads(self):
         import importlib.machinery
         import yaml  # Debian python3-yaml

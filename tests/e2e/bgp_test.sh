@@ -8,10 +8,11 @@ isolate "$@"
 command -v bird >/dev/null || fail "bird2 is needed (tools/deps.sh installs it)"
 
 fabric 172.31.102.1/24
-# max_routes 1024: three dual-stack nodes fit CI's 512 hugepages.
+# max_routes 1024, max_flows 16384: three dual-stack nodes fit CI's 512
+# hugepages.
 for i in 1 2 3; do
 	start_node n$i 172.31.102.10$i/24,fd00:172:31:102::10$i/64 100.96.24$i.0/24,fd00:10:96:f$i::/64 1 \
-		'"import_table": 100, "cluster_cidr": ["100.96.0.0/11", "fd00:10:96::/48"], "max_routes": 1024,'
+		'"import_table": 100, "cluster_cidr": ["100.96.0.0/11", "fd00:10:96::/48"], "max_routes": 1024, "max_flows": 16384,'
 	netns_add n${i}a
 done
 declare -A IP IP6

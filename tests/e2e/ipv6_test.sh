@@ -8,13 +8,16 @@
 # counted, the CNI result and pod list carrying both families, a planned
 # restart losing nothing, a deleted pod's address unreachable; across
 # nodes by podlaned's own IPv6 routes (route.add, NDP on the uplink), and
-# by the node kernel's for what podlaned has no route to.
+# by the node kernel's for what podlaned has no route to; IPv6 ClusterIP
+# Services (backends here and across, the client's own address kept, from
+# the node, hairpin, no endpoints refused, restored after a restart).
 . "$(dirname "$0")/lib/common.sh"
 isolate "$@"
 
 fabric 172.31.102.1/24
 N6=fd00:172:31:102::105
-start_node node 172.31.102.105/24,$N6/64 100.96.243.0/24,fd00:10:96:f3::/64 1
+start_node node 172.31.102.105/24,$N6/64 100.96.243.0/24,fd00:10:96:f3::/64 1 \
+	'"service_cidr": ["10.96.0.0/12", "fd00:96::/108"],'
 [ "$(ctl node -o json node | python3 -c 'import json,sys; print(json.load(sys.stdin)["pod_cidr6"])')" = \
 	fd00:10:96:f3::/64 ] || fail "node info lacks pod_cidr6"
 
@@ -189,10 +192,79 @@ routes6=$(ctl node -o json route list | python3 -c 'import json,sys; print(sum("
 	fail "node routes6 is not the $routes6 IPv6 routes of route list: $(ctl node -o json node)"
 ok "stats count IPv6 and IPv4 packets each, and NDP replies; node counts IPv6 routes"
 
+# IPv6 Services: a ClusterIP over pod b (here) and pod c (on n2). Each
+# backend answers with its name and the client address it saw.
+serve() { # NETNS NAME: a TCP server on [::]:8080
+	ip netns exec "$1" python3 -c '
+import socket
+s = socket.socket(socket.AF_INET6); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("::", 8080)); s.listen(64); print("ready", flush=True)
+while True:
+    c, addr = s.accept(); c.sendall(("'"$2"' " + addr[0] + "\n").encode()); c.close()' >"$WORK/serve-$2.out" &
+	echo $! >"$WORK/serve-$2.pid"
+	at_exit "stop_pid $WORK/serve-$2.pid"
+	wait_for 5 grep -q ready "$WORK/serve-$2.out"
+}
+ask6() { # NETNS VIP N: N connections to [VIP]:80, what each backend said
+	ip netns exec "$1" python3 -c '
+import socket, sys
+for i in range(int(sys.argv[2])):
+    c = socket.create_connection((sys.argv[1], 80), timeout=5)
+    print(c.makefile().readline().strip()); c.close()' "$2" "$3"
+}
+serve pb b
+serve pc c
+VIP6=fd00:96::10
+ctl node service add "[$VIP6]:80" "[$B]:8080" "[$C]:8080" --name default/web6 >/dev/null ||
+	fail "service add [$VIP6]:80"
+out=$(ask6 pa $VIP6 16) || fail "pod a to [$VIP6]:80: $out"
+[ "$(sort -u <<<"$out")" = "b $A
+c $A" ] || fail "pod a's connections to [$VIP6]:80 got: $out"
+ok "IPv6 ClusterIP: connections spread over a backend here and one across nodes, each seeing the client pod's own address"
+[ "$(ask6 node $VIP6 1 | cut -d' ' -f2)" = "$N6" ] || fail "the node's connection to [$VIP6]:80"
+ctl node service add "[fd00:96::12]:80" "[$B]:8080" >/dev/null || fail "service add [fd00:96::12]:80"
+[ "$(ask6 pb fd00:96::12 1)" = "b fd00:96::12" ] || fail "hairpin: $(ask6 pb fd00:96::12 1)"
+ok "IPv6 ClusterIP from the node (its own address seen); hairpin (pod b to itself, from the service IP)"
+ctl node service add "[fd00:96::11]:80" >/dev/null || fail "service add [fd00:96::11]:80"
+out=$(ip netns exec pa timeout 5 python3 -c '
+import socket, time
+t = time.time()
+try:
+    socket.create_connection(("fd00:96::11", 80), timeout=3); print("connected")
+except ConnectionRefusedError:
+    print("refused", round(time.time() - t))' 2>&1)
+[ "$out" = "refused 0" ] || fail "a service without endpoints: $out"
+out=$(ctl node -o json service list | python3 -c '
+import json, sys
+s = {x["ip"] + "/" + str(x["port"]): x for x in json.load(sys.stdin)}
+print(s["fd00:96::11/80"]["stats"]["rejected"], s["'$VIP6'/80"]["stats"]["connections"], s["'$VIP6'/80"]["name"])')
+[ "$out" = "1 17 default/web6" ] || fail "service list counters: $out"
+grep -q "^\[$VIP6\]:80/tcp  *default/web6  *\[$B\]:8080,\[$C\]:8080 " <<<"$(ctl node service list)" ||
+	fail "service list: $(ctl node service list)"
+ctl node -o json conntrack list --service "[$VIP6]:80" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["matched"] == 17, r["matched"]
+f = r["flows"][0]
+assert f["original"]["destination"] == {"ip": "'$VIP6'", "port": 80} and f["service"] == "['$VIP6']:80/tcp", f
+assert f["reply"]["source"]["ip"] in ("'$B'", "'$C'") and f["reply"]["source"]["port"] == 8080, f' ||
+	fail "conntrack list: $(ctl node conntrack list --service "[$VIP6]:80")"
+ok "IPv6: no endpoints refused at once and counted; service list and conntrack list show IPv6 services and flows"
+out=$(ctl node service add "[fd00:96::13]:80" 100.96.243.2:8080 2>&1) && fail "mixed families accepted"
+grep -q "backends\[0\].ip: 100.96.243.2 is not an IPv6 address (the service's ip is)" <<<"$out" || fail "$out"
+out=$(ctl node service add "[fd00:96::13]:80" "[$B]:8080" --node-port 30080 2>&1) && fail "IPv6 NodePort accepted"
+grep -q "node_port: an IPv6 service takes no node_port or external_ips yet" <<<"$out" || fail "$out"
+out=$(ctl node service add "[fd00:10:96:f3::77]:80" 2>&1) && fail "a pod address as service IP accepted"
+grep -q "ip: fd00:10:96:f3::77 is in pod_cidr (pods' addresses)" <<<"$out" || fail "$out"
+ok "IPv6 services: exact errors for mixed families, a NodePort, a pod's address"
+
 restart_under_pings node TERM pa $B
 [ "$RESTART_LOST" = 0 ] || fail "planned restart lost $RESTART_LOST of 300 IPv6 pings"
 wait_for 10 ping6 pa $C >/dev/null || fail "after a restart, pod a cannot reach pod c (route not restored?)"
 ok "planned restart: pods keep their IPv6 addresses and routes, 0 of 300 pings lost; IPv6 routes restored"
+[ "$(ask6 pa $VIP6 8 | sort -u)" = "b $A
+c $A" ] || fail "after a restart, [$VIP6]:80 answers: $(ask6 pa $VIP6 8)"
+ok "IPv6 services restored after a restart"
 
 ctl node pod del ctr-b eth0 >/dev/null
 out=$(ip netns exec pa ping -6 -c 1 -W 2 $B 2>&1) || true

@@ -1,7 +1,8 @@
 /* Arbitrary bytes as frames received on the uplink, the host port or a
  * pod port, through parse, ARP, routing, the Service NAT (a TCP and a UDP
  * service on 10.96.0.10 with a NodePort, an external IP, affinity and a
- * backend on each side; flows aged as time passes, one second an input),
+ * backend on each side, and their IPv6 siblings on fd00:96::10; flows
+ * aged as time passes, one second an input),
  * NetworkPolicy (pod b isolated for ingress, taking TCP 80-8080 from pod
  * a and anything from the other node's pods; pod a isolated for egress
  * with UDP to anywhere), ICMP, the slow path and the transmit side: GRO towards the pods (TAPs'
@@ -113,6 +114,19 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (dp_svc_set(0, &tcp) != 0 || dp_svc_set(1, &udp) != 0 ||
 	    dp_route_add(ip4("10.96.0.10"), 32, &svc) != 0 ||
 	    dp_route_add(ip4("198.51.100.10"), 32, &svc) != 0)
+		abort();
+	struct dp_backend_spec be6[2] = {{.port = RTE_BE16(8080), .local = true},
+					 {.port = RTE_BE16(8080)}};
+	inet_pton(AF_INET6, "fd00:10:96:f3::3", be6[0].ip6);
+	inet_pton(AF_INET6, "fd00:10:96:f4::9", be6[1].ip6);
+	struct dp_svc_spec tcp6 = {.v6 = true, .port = RTE_BE16(80), .proto = IPPROTO_TCP,
+				   .n_backends = 2, .backends = be6};
+	struct dp_svc_spec udp6 = {.v6 = true, .port = RTE_BE16(53), .proto = IPPROTO_UDP,
+				   .affinity_s = 30, .n_backends = 2, .backends = be6};
+	inet_pton(AF_INET6, "fd00:96::10", tcp6.ip6);
+	memcpy(udp6.ip6, tcp6.ip6, 16);
+	if (dp_svc_set(2, &tcp6) != 0 || dp_svc_set(3, &udp6) != 0 ||
+	    dp_route6_add(tcp6.ip6, 128, &svc) != 0)
 		abort();
 	struct dp_pol_rule in[2] = {
 		{.pod = ip4("100.96.243.3"), .peer = ip4("100.96.243.2"), .peer_len = 32,

@@ -99,10 +99,10 @@ for r in $(seq "$ROUNDS"); do
 done
 
 # --- Memory per tracked connection: the dataplane's heap with room for
-# 64k and for 1M connections.
-m0=$("$BUILD/dataplane/bench/plpath" --max-flows 65536 memory | python3 -c 'import json,sys; print(json.load(sys.stdin)["heap_bytes"])')
-m1=$("$BUILD/dataplane/bench/plpath" --max-flows 1048576 memory | python3 -c 'import json,sys; print(json.load(sys.stdin)["heap_bytes"])')
-RES[memory,per_flow,1]=$(((m1 - m0) / (1048576 - 65536)))
+# 64k and for 1M connections; a dual-stack node's (IPv6's table too).
+heap() { "$BUILD/dataplane/bench/plpath" --max-flows "$@" memory | python3 -c 'import json,sys; print(json.load(sys.stdin)["heap_bytes"])'; }
+RES[memory,per_flow,1]=$((($(heap 1048576) - $(heap 65536)) / (1048576 - 65536)))
+RES[memory,per_flow_dual_stack,1]=$((($(heap 1048576 --ipv6) - $(heap 65536 --ipv6)) / (1048576 - 65536)))
 
 BENCH_DIR=$top/tools/bench python3 - "$OUT" "$SECS" "$ROUNDS" "$FLOW_COUNTS" "$(for k in "${!RES[@]}"; do echo "$k=${RES[$k]}"; done)" <<'PY'
 import json, os, sys
@@ -140,8 +140,9 @@ last = "clusterip_" + counts.split()[-1]
 if last != "clusterip_10000":
     res["ratios"]["mpps_%s_vs_10k" % last] = ratio("mpps", last, "clusterip_10000")
     print("%s tracked vs 10k: %.2fx" % (counts.split()[-1], res["ratios"]["mpps_%s_vs_10k" % last]))
-print("memory per tracked connection: %d bytes (hash keys both ways, the flow, affinity room)"
-      % med[("memory", "per_flow")])
+print("memory per tracked connection: %d bytes (hash keys both ways, the flow, affinity room); "
+      "%d on a dual-stack node (its IPv6 table of as many)"
+      % (med[("memory", "per_flow")], med[("memory", "per_flow_dual_stack")]))
 json.dump(res, open(out, "w"), indent=1)
 for k, v in med.items():
     assert v > 0, "%s/%s measured nothing" % k

@@ -1,0 +1,270 @@
+/* The Service NAT stage for IPv6, the sibling of dp_nat4.c, between the
+ * route lookup and the pods' policy guard (dp_rx.c). It looks at a packet
+ * when its destination is a Service IP (next hop DP_NH_SERVICE) or the
+ * port its answer goes to has translated connections (a client pod, the
+ * node); a translated packet is routed again by its new destination.
+ *
+ * IPv6 Services are ClusterIPs, reached from pods and from the node. A
+ * connection's first packet picks a backend (Maglev, dp_svc.c) and makes
+ * a flow (dp_ct6.c) whose keys say how both directions are translated.
+ * The client keeps its address (the backend sees the client pod's own
+ * IPv6 address), but for a pod reaching itself through a Service
+ * (hairpin): its packets come from the Service IP, on a port of the SNAT
+ * range, so that its answers come back here. A client port whose answers
+ * would look like another flow's (the same backend through two service
+ * IPs) gets such a port too, its address kept.
+ *
+ * Only a TCP or UDP header right after the IPv6 header is translated: a
+ * packet to a Service IP with extension headers first, or of another
+ * protocol, is refused. ICMPv6 errors about a translated connection pass
+ * untranslated (their quotes name the backend). */
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
+#include "dp_ip6.h"
+#include "dp_nat.h"
+
+enum { NAT_PASS, NAT_DONE, NAT_GONE, LOOKUP };
+
+/* As IPv4's (dp_nat4.c): above Linux's ephemeral ports. */
+#define SNAT_PORT_MIN 61000
+#define SNAT_PORTS (65536 - SNAT_PORT_MIN)
+#define SNAT_TRIES 8
+
+#define fold dp_csum_fold
+#define get16 dp_get16
+#define put16 dp_put16
+
+/* The L4 fields of a TCP or UDP packet and its key (false: none the NAT
+ * can use). */
+static inline bool l4_parse(struct rte_ipv6_hdr *ip, uint32_t avail, struct dp_l4 *l,
+			    struct dp_ct6_key *k)
+{
+	uint8_t *p = (uint8_t *)(ip + 1);
+
+	memset(l, 0, sizeof(*l));
+	if (ip->proto == IPPROTO_TCP && avail >= sizeof(struct rte_tcp_hdr)) {
+		l->csum = p + offsetof(struct rte_tcp_hdr, cksum);
+		l->tcp_flags = p[offsetof(struct rte_tcp_hdr, tcp_flags)];
+	} else if (ip->proto == IPPROTO_UDP && avail >= sizeof(struct rte_udp_hdr)) {
+		/* A zero UDP checksum is no checksum (RFC 6935 tunnels): left so. */
+		if (get16(p + offsetof(struct rte_udp_hdr, dgram_cksum)) != 0)
+			l->csum = p + offsetof(struct rte_udp_hdr, dgram_cksum);
+	} else {
+		return false;
+	}
+	/* TCP and UDP both begin with the source and destination ports. */
+	l->sport = p;
+	l->dport = p + 2;
+	l->pseudo = true;
+	memcpy(k->src, ip->src_addr, 16);
+	memcpy(k->dst, ip->dst_addr, 16);
+	k->sport = get16(l->sport);
+	k->dport = get16(l->dport);
+	k->proto = ip->proto;
+	memset(k->pad, 0, sizeof(k->pad));
+	return true;
+}
+
+/* A packet of flow f in direction dir leaves as the other key, reversed;
+ * its checksum changes by the flow's sums for that direction. */
+static void translate(struct dp_worker *w, struct rte_mbuf *m, struct rte_ipv6_hdr *ip,
+		      const struct dp_l4 *l, struct dp_flow6 *f, unsigned dir)
+{
+	const struct dp_ct6_key *to = &f->key[!dir];
+	uint16_t da = f->dsum_addr[dir], dports = f->dsum_port[dir];
+	uint32_t len = sizeof(*ip) + rte_be_to_cpu_16(ip->payload_len);
+	uint32_t svc = f->st.svc;
+
+	memcpy(ip->src_addr, to->dst, 16);
+	memcpy(ip->dst_addr, to->src, 16);
+	put16(l->sport, to->dport);
+	put16(l->dport, to->sport);
+	if (l->csum != NULL) {
+		uint16_t c = get16(l->csum);
+		if (unlikely(m->ol_flags & (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG)))
+			c = fold((uint32_t)c + da); /* partial: the ports are summed later */
+		else
+			c = (uint16_t)~fold((uint16_t)~c + (uint32_t)da + dports);
+		if (c == 0 && ip->proto == IPPROTO_UDP)
+			c = 0xffff; /* 0 would mean "no checksum" */
+		put16(l->csum, c);
+	}
+	dp_ct_seen(&f->st, dir, len, l->tcp_flags);
+	if (dir == DP_CT_ORIG && svc != 0) {
+		struct dp_svc_wstats *st = &dp.nat->svc_stats[w->id][svc - 1];
+		st->pkts++;
+		st->bytes += len;
+	}
+}
+
+/* Refused as kube-proxy refuses: port unreachable, which a TCP connect
+ * sees as "connection refused" at once. */
+static int reject(struct dp_worker *w, struct rte_mbuf *m, uint32_t svc_id)
+{
+	dp_icmp6_error(w, m, DP_ICMP6_DEST_UNREACH, DP_ICMP6_PORT_UNREACH, 0);
+	if (svc_id != UINT32_MAX)
+		dp.nat->svc_stats[w->id][svc_id].rejected++;
+	dp_drop(w, m, DP_DROP_NO_BACKEND);
+	return NAT_GONE;
+}
+
+/* The flow with its replies to addr (the service IP, or the client's
+ * own) on a port of the SNAT range free for this backend. */
+static int64_t snat_create(const struct dp_ct6_key *k, struct dp_ct6_key *r, uint32_t svc,
+			   const uint8_t addr[16])
+{
+	static rte_spinlock_t lock = RTE_SPINLOCK_INITIALIZER;
+	uint32_t seed = rte_be_to_cpu_16(k->sport) + dp_svc_word(k->src);
+	int64_t id = -EEXIST;
+
+	memcpy(r->dst, addr, 16);
+	/* Two workers must not pick the same port for the same backend. */
+	rte_spinlock_lock(&lock);
+	for (unsigned t = 0; t < SNAT_TRIES && id == -EEXIST; t++) {
+		r->dport = rte_cpu_to_be_16((uint16_t)(SNAT_PORT_MIN + (seed + t * 7919u) % SNAT_PORTS));
+		id = dp_ct6_create(k, r, svc);
+	}
+	rte_spinlock_unlock(&lock);
+	return id;
+}
+
+/* The port a flow's answers go to (a client pod's, or the host port for
+ * the node) looks at them from now on; the flag stays while the port
+ * lives. Answers to a hairpin's service IP are looked at anyway. */
+void dp_nat6_watch(const struct dp_flow6 *f)
+{
+	uint32_t hop = dp_ip6_lookup1(f->key[DP_CT_REPLY].dst);
+	const struct dp_nh *nh = hop == DP_HOP_NONE ? NULL : &dp.nh[hop];
+	uint8_t *flag = NULL;
+
+	if (nh != NULL && nh->kind == DP_NH_PORT)
+		flag = &dp.ports[nh->port].ct_reply_to;
+	else if (nh != NULL && nh->kind == DP_NH_LOCAL && dp.host < DP_MAX_PORTS)
+		flag = &dp.ports[dp.host].ct_reply_to;
+	if (flag != NULL && !__atomic_load_n(flag, __ATOMIC_RELAXED))
+		__atomic_store_n(flag, 1, __ATOMIC_RELAXED);
+}
+
+/* A connection's first packet to a Service IP: its backend, its flow. */
+static int new_flow(struct dp_worker *w, struct rte_mbuf *m, struct rte_ipv6_hdr *ip,
+		    const struct dp_l4 *l, const struct dp_ct6_key *k)
+{
+	const struct dp_svc *s = dp_svc_find6(k->dst, k->dport, k->proto);
+
+	if (s == NULL)
+		return reject(w, m, UINT32_MAX);
+	const struct dp_backend *b = dp_svc_pick(s, dp_svc_word(k->src),
+						 dp_hash_words(k, sizeof(*k), 0), false);
+	if (b == NULL)
+		return reject(w, m, s->id);
+	struct dp_ct6_key r = {.sport = b->port, .dport = k->sport, .proto = k->proto};
+	memcpy(r.src, b->ip6, 16);
+	memcpy(r.dst, k->src, 16);
+	bool hairpin = dp_ip6_eq(b->ip6, k->src);
+	int64_t id = hairpin ? snat_create(k, &r, s->id + 1, k->dst) : dp_ct6_create(k, &r, s->id + 1);
+	if (id == -EEXIST && !hairpin) /* as in dp_nat4.c: another port, the address kept */
+		id = snat_create(k, &r, s->id + 1, k->src);
+	if (id < 0) {
+		dp_drop(w, m, DP_DROP_CONNTRACK_FULL);
+		return NAT_GONE;
+	}
+	struct dp_flow6 *f = &dp.nat->flows6[id];
+	dp_nat6_watch(f);
+	w->stats.flows_created++;
+	dp.nat->svc_stats[w->id][s->id].flows++;
+	translate(w, m, ip, l, f, DP_CT_ORIG);
+	return NAT_DONE;
+}
+
+/* NAT_PASS or NAT_GONE when m is settled without the table; LOOKUP with
+ * *l and *k filled. */
+static int classify(struct dp_worker *w, struct rte_mbuf *m, bool to_svc, struct dp_l4 *l,
+		    struct dp_ct6_key *k)
+{
+	struct rte_ipv6_hdr *ip = dp_ip6_hdr(m);
+
+	/* dp_ip6_check vouched for the IPv6 header in the first segment. */
+	if (likely(l4_parse(ip, m->data_len - RTE_ETHER_HDR_LEN - sizeof(*ip), l, k)))
+		return LOOKUP;
+	return to_svc ? reject(w, m, UINT32_MAX) : NAT_PASS;
+}
+
+static inline bool watched(const struct dp_nh *nh, bool local)
+{
+	return nh != NULL && (nh->kind == DP_NH_SERVICE ||
+			      (nh->kind == DP_NH_PORT && dp.ports[nh->port].ct_reply_to) ||
+			      (nh->kind == DP_NH_LOCAL && local));
+}
+
+/* Three passes, as dp_nat4: the packets to look at and their keys; one
+ * bulk lookup; each translated, or settled otherwise. */
+void dp_nat6(struct dp_worker *w, struct dp_pkts6 *v)
+{
+	struct dp_nat *nat = dp.nat;
+
+	if (likely(!__atomic_load_n(&nat->active, __ATOMIC_RELAXED)) || nat->ct6.h == NULL)
+		return;
+	bool local = dp.host < DP_MAX_PORTS && dp.ports[dp.host].ct_reply_to;
+	uint8_t fate[DP_BURST];
+	uint16_t at[DP_BURST], nk = 0;
+	struct dp_l4 l[DP_BURST];
+	struct dp_ct6_key keys[DP_BURST];
+	const void *kp[DP_BURST];
+	void *data[DP_BURST];
+	uint64_t hits = 0;
+
+	for (uint16_t i = 0; i < v->n; i++) {
+		const struct dp_nh *nh = v->hop[i] == DP_HOP_NONE ? NULL : &dp.nh[v->hop[i]];
+		fate[i] = NAT_PASS;
+		if (!watched(nh, local))
+			continue;
+		fate[i] = (uint8_t)classify(w, v->m[i], nh->kind == DP_NH_SERVICE, &l[nk], &keys[nk]);
+		if (fate[i] != LOOKUP)
+			continue;
+		at[nk] = i;
+		kp[nk] = &keys[nk];
+		nk++;
+	}
+	if (nk)
+		rte_hash_lookup_bulk_data(nat->ct6.h, kp, nk, &hits, data);
+	for (uint16_t j = 0; j < nk; j++) {
+		uint16_t i = at[j];
+		struct rte_ipv6_hdr *ip = dp_ip6_hdr(v->m[i]);
+		uint32_t d = (uint32_t)(uintptr_t)data[j];
+		struct dp_flow6 *f = (hits >> j & 1) ? dp_ct6_live(d) : NULL;
+		/* Not found as of the bulk lookup: an earlier packet of the
+		 * burst may have made its flow since. */
+		if (f == NULL)
+			f = dp_ct6_find_one(&keys[j], &d);
+		if (f != NULL) {
+			translate(w, v->m[i], ip, &l[j], f, d & 1);
+			fate[i] = NAT_DONE;
+		} else if (dp.nh[v->hop[i]].kind == DP_NH_SERVICE) {
+			fate[i] = (uint8_t)new_flow(w, v->m[i], ip, &l[j], &keys[j]);
+		} else {
+			fate[i] = NAT_PASS;
+		}
+	}
+	/* The survivors, in order; the translated ones routed again by their
+	 * new destinations, in one bulk lookup. */
+	uint16_t k = 0, nd = 0, done[DP_BURST];
+	uint8_t dst[DP_BURST][16];
+	uint32_t hop[DP_BURST];
+	for (uint16_t i = 0; i < v->n; i++) {
+		if (fate[i] == NAT_GONE)
+			continue;
+		if (fate[i] == NAT_DONE) {
+			done[nd] = k;
+			memcpy(dst[nd++], dp_ip6_hdr(v->m[i])->dst_addr, 16);
+		}
+		v->m[k] = v->m[i];
+		v->hop[k++] = v->hop[i];
+	}
+	v->n = k;
+	if (nd == 0)
+		return;
+	dp_ip6_hops(dst, hop, nd);
+	for (uint16_t j = 0; j < nd; j++)
+		v->hop[done[j]] = hop[j];
+}

@@ -1,0 +1,359 @@
+/* IPv6 Services in the fast path on frames built here: DNAT of a
+ * ClusterIP and its replies with the checksums right, from a pod and from
+ * the node; hairpin; refusals (no endpoints, no such port, extension
+ * headers); stale UDP flows; affinity; the flows as dp_ct_walk shows
+ * them, flushed and imported again; what an IPv6 service cannot have. */
+#include <rte_ip.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
+#include "dp_ip6.h"
+#include "dp_nat.h"
+#include "fwd_harness.h"
+
+#define W (&dp.workers[0])
+#define A6 "fd00:10:96:f3::2" /* pod A, port T_POD_A */
+#define B6 "fd00:10:96:f3::3" /* pod B, port T_POD_B */
+#define C6 "fd00:10:96:f3::4" /* pod C, also behind T_POD_B */
+#define VIP6 "fd00:96::a"
+#define N6 "fd00:172:31:102::105" /* the node */
+
+static uint16_t be16(uint16_t v)
+{
+	return rte_cpu_to_be_16(v);
+}
+
+static struct rte_ipv6_hdr *ip6_of(struct rte_mbuf *m)
+{
+	return rte_pktmbuf_mtod_offset(m, struct rte_ipv6_hdr *, sizeof(struct rte_ether_hdr));
+}
+
+static void routes(void)
+{
+	struct dp_nh_spec b = {.kind = DP_NH_PORT, .port = T_POD_B, .mac = dp.ports[T_POD_B].peer_mac};
+	struct dp_nh_spec svc = {.kind = DP_NH_SERVICE}, local = {.kind = DP_NH_LOCAL};
+	uint8_t a[16];
+
+	t_pod_routes6();
+	t_ip6(C6, a);
+	assert_int_equal(dp_route6_add(a, 128, &b), 0);
+	t_ip6(VIP6, a);
+	assert_int_equal(dp_route6_add(a, 128, &svc), 0);
+	t_ip6(N6, a);
+	assert_int_equal(dp_route6_add(a, 128, &local), 0);
+}
+
+/* Service id: VIP6, port 80 (TCP) or 53 (UDP), over backends (ip, 8080). */
+static void service(uint32_t id, uint8_t proto, const char *const *ips, unsigned n,
+		    uint32_t affinity_s)
+{
+	struct dp_backend_spec b[8];
+	struct dp_svc_spec s = {.v6 = true, .proto = proto, .n_backends = n, .backends = b,
+				.port = be16(proto == IPPROTO_UDP ? 53 : 80),
+				.affinity_s = affinity_s};
+
+	for (unsigned i = 0; i < n; i++) {
+		b[i] = (struct dp_backend_spec){.port = be16(8080), .local = true};
+		t_ip6(ips[i], b[i].ip6);
+	}
+	t_ip6(VIP6, s.ip6);
+	assert_int_equal(dp_svc_set(id, &s), 0);
+}
+
+/* A TCP segment (flags) or UDP datagram over IPv6 from the peer of port,
+ * its checksum right; next: the header after IPv6's (proto unless an
+ * extension header comes first). */
+static struct rte_mbuf *l4_frame6(uint16_t port, const char *src, uint16_t sport,
+				  const char *dst, uint16_t dport, uint8_t proto, uint8_t flags)
+{
+	uint16_t l4 = proto == IPPROTO_TCP ? sizeof(struct rte_tcp_hdr) : sizeof(struct rte_udp_hdr);
+	uint16_t payload = l4 + 20;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(dp.pool);
+	assert_non_null(m);
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)rte_pktmbuf_append(
+		m, (uint16_t)(sizeof(*eth) + sizeof(struct rte_ipv6_hdr) + payload));
+	struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(eth + 1);
+	uint8_t *p = (uint8_t *)(ip + 1);
+
+	eth->dst_addr = dp.ports[port].mac;
+	eth->src_addr = dp.ports[port].peer_mac;
+	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV6);
+	memset(ip, 0, sizeof(*ip) + payload);
+	ip->vtc_flow = RTE_BE32(6u << 28);
+	ip->payload_len = be16(payload);
+	ip->proto = proto;
+	ip->hop_limits = 64;
+	t_ip6(src, ip->src_addr);
+	t_ip6(dst, ip->dst_addr);
+	for (unsigned i = l4; i < payload; i++)
+		p[i] = (uint8_t)(i * 7);
+	if (proto == IPPROTO_TCP) {
+		struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)p;
+		*th = (struct rte_tcp_hdr){.src_port = be16(sport), .dst_port = be16(dport),
+					   .data_off = 5 << 4, .tcp_flags = flags,
+					   .rx_win = be16(1000)};
+		th->cksum = rte_ipv6_udptcp_cksum(ip, th);
+	} else {
+		struct rte_udp_hdr *uh = (struct rte_udp_hdr *)p;
+		*uh = (struct rte_udp_hdr){.src_port = be16(sport), .dst_port = be16(dport),
+					   .dgram_len = be16(payload)};
+		uh->dgram_cksum = rte_ipv6_udptcp_cksum(ip, uh);
+	}
+	m->port = port;
+	return m;
+}
+
+static void rx1(uint16_t port, struct rte_mbuf *m)
+{
+	dp_rx_burst(W, port, &m, 1);
+}
+
+/* m: from src:sport to dst:dport, hop limit 63 (64 to the node: its
+ * kernel's), its L4 checksum right; freed. */
+static void assert_packet(struct rte_mbuf *m, const char *src, uint16_t sport, const char *dst,
+			  uint16_t dport)
+{
+	struct rte_ipv6_hdr *ip = ip6_of(m);
+	uint16_t *ports = (uint16_t *)(ip + 1);
+	uint8_t a[16];
+
+	t_ip6(src, a);
+	assert_memory_equal(ip->src_addr, a, 16);
+	t_ip6(dst, a);
+	assert_memory_equal(ip->dst_addr, a, 16);
+	assert_int_equal(ports[0], be16(sport));
+	assert_int_equal(ports[1], be16(dport));
+	assert_int_equal(ip->hop_limits, strcmp(dst, N6) == 0 ? 64 : 63);
+	assert_int_equal(rte_ipv6_udptcp_cksum_verify(ip, ip + 1), 0);
+	rte_pktmbuf_free(m);
+}
+
+/* A pod's connection to a ClusterIP: DNAT to the backend, which sees the
+ * client's own address; its answers come back from the ClusterIP. */
+static void test_clusterip(void **state)
+{
+	(void)state;
+	routes();
+	service(0, IPPROTO_TCP, (const char *const[]){B6}, 1, 0);
+	rx1(T_POD_A, l4_frame6(T_POD_A, A6, 40000, VIP6, 80, IPPROTO_TCP, RTE_TCP_SYN_FLAG));
+	assert_packet(t_take(W, T_POD_B), A6, 40000, B6, 8080);
+	rx1(T_POD_B, l4_frame6(T_POD_B, B6, 8080, A6, 40000, IPPROTO_TCP,
+			       RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG));
+	assert_packet(t_take(W, T_POD_A), VIP6, 80, A6, 40000);
+	rx1(T_POD_A, l4_frame6(T_POD_A, A6, 40000, VIP6, 80, IPPROTO_TCP, RTE_TCP_ACK_FLAG));
+	assert_packet(t_take(W, T_POD_B), A6, 40000, B6, 8080);
+	t_assert_no_output(W);
+	struct dp_svc_stats st;
+	dp_svc_stats_read(0, &st);
+	assert_int_equal(st.flows, 1);
+	assert_int_equal(st.pkts, 2);
+	assert_int_equal(st.bytes, 2 * (40 + 40));
+	/* A pod talking to the backend directly is not translated. */
+	rx1(T_POD_A, l4_frame6(T_POD_A, A6, 40001, B6, 8080, IPPROTO_TCP, RTE_TCP_SYN_FLAG));
+	assert_packet(t_take(W, T_POD_B), A6, 40001, B6, 8080);
+}
+
+/* The node (host port) as a client, over UDP. */
+static void test_from_node(void **state)
+{
+	(void)state;
+	routes();
+	service(0, IPPROTO_UDP, (const char *const[]){B6}, 1, 0);
+	rx1(T_HOST, l4_frame6(T_HOST, N6, 5353, VIP6, 53, IPPROTO_UDP, 0));
+	assert_packet(t_take(W, T_POD_B), N6, 5353, B6, 8080);
+	rx1(T_POD_B, l4_frame6(T_POD_B, B6, 8080, N6, 5353, IPPROTO_UDP, 0));
+	assert_packet(t_take(W, T_HOST), VIP6, 53, N6, 5353);
+	t_assert_no_output(W);
+}
+
+/* A pod reaching itself through a Service: from the ClusterIP, on a port
+ * of the SNAT range, so that its answer comes back to be translated. */
+static void test_hairpin(void **state)
+{
+	(void)state;
+	routes();
+	service(0, IPPROTO_TCP, (const char *const[]){A6}, 1, 0);
+	rx1(T_POD_A, l4_frame6(T_POD_A, A6, 40000, VIP6, 80, IPPROTO_TCP, RTE_TCP_SYN_FLAG));
+	struct rte_mbuf *m = t_take(W, T_POD_A);
+	uint16_t snat = rte_be_to_cpu_16(((uint16_t *)(ip6_of(m) + 1))[0]);
+	assert_true(snat >= 61000);
+	assert_packet(m, VIP6, snat, A6, 8080);
+	rx1(T_POD_A, l4_frame6(T_POD_A, A6, 8080, VIP6, snat, IPPROTO_TCP,
+			       RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG));
+	assert_packet(t_take(W, T_POD_A), VIP6, 80, A6, 40000);
+	t_assert_no_output(W);
+}
+
+/* What kube-proxy refuses is refused at once, with the ICMPv6 error a
+ * TCP connect reports as "connection refused": a service without
+ * endpoints, a port no service has on a ClusterIP, a header the NAT
+ * cannot read. */
+static void test_refused(void **state)
+{
+	(void)state;
+	routes();
+	service(0, IPPROTO_TCP, NULL, 0, 0);
+	struct rte_mbuf *in[3] = {
+		l4_frame6(T_POD_A, A6, 40000, VIP6, 80, IPPROTO_TCP, RTE_TCP_SYN_FLAG),
+		l4_frame6(T_POD_A, A6, 40000, VIP6, 81, IPPROTO_TCP, RTE_TCP_SYN_FLAG),
+		l4_frame6(T_POD_A, A6, 40000, VIP6, 53, IPPROTO_UDP, 0),
+	};
+	ip6_of(in[2])->proto = 0; /* a hop-by-hop options header first */
+	dp_rx_burst(W, T_POD_A, in, 3);
+	assert_int_equal(W->tx[T_POD_A].n, 3);
+	W->tx[T_POD_A].n = 0;
+	for (int i = 0; i < 3; i++) {
+		struct rte_mbuf *m = W->tx[T_POD_A].pkts[i];
+		struct rte_ipv6_hdr *ip = ip6_of(m);
+		uint8_t *icmp = (uint8_t *)(ip + 1), a[16];
+		assert_int_equal(ip->proto, IPPROTO_ICMPV6);
+		t_ip6(A6, a);
+		assert_memory_equal(ip->dst_addr, a, 16);
+		assert_int_equal(icmp[0], DP_ICMP6_DEST_UNREACH);
+		assert_int_equal(icmp[1], DP_ICMP6_PORT_UNREACH);
+		assert_int_equal(rte_ipv6_udptcp_cksum_verify(ip, icmp), 0);
+		rte_pktmbuf_free(m);
+	}
+	t_assert_no_output(W);
+	assert_int_equal(W->stats.drops[DP_DROP_NO_BACKEND], 3);
+	struct dp_svc_stats st;
+	dp_svc_stats_read(0, &st);
+	assert_int_equal(st.rejected, 1);
+}
+
+/* A backend leaves: UDP flows to it are forgotten (the next datagram
+ * picks again), TCP flows keep it. */
+static void test_stale_udp(void **state)
+{
+	uint64_t in_use, max;
+
+	(void)state;
+	routes();
+	service(0, IPPROTO_UDP, (const char *const[]){B6}, 1, 0);
+	service(1, IPPROTO_TCP, (const char *const[]){B6}, 1, 0);
+	rx1(T_POD_A, l4_frame6(T_POD_A, A6, 40000, VIP6, 53, IPPROTO_UDP, 0));
+	rx1(T_POD_A, l4_frame6(T_POD_A, A6, 40000, VIP6, 80, IPPROTO_TCP, RTE_TCP_SYN_FLAG));
+	assert_int_equal(W->tx[T_POD_B].n, 2);
+	rte_pktmbuf_free_bulk(W->tx[T_POD_B].pkts, 2);
+	W->tx[T_POD_B].n = 0;
+	service(0, IPPROTO_UDP, (const char *const[]){C6}, 1, 0);
+	service(1, IPPROTO_TCP, (const char *const[]){C6}, 1, 0);
+	dp_commit();
+	dp_ct_count(&in_use, &max);
+	assert_int_equal(in_use, 1);
+	rx1(T_POD_A, l4_frame6(T_POD_A, A6, 40000, VIP6, 53, IPPROTO_UDP, 0));
+	assert_packet(t_take(W, T_POD_B), A6, 40000, C6, 8080);
+	rx1(T_POD_A, l4_frame6(T_POD_A, A6, 40000, VIP6, 80, IPPROTO_TCP, RTE_TCP_ACK_FLAG));
+	assert_packet(t_take(W, T_POD_B), A6, 40000, B6, 8080);
+}
+
+/* Connections spread over the backends, but with sessionAffinity
+ * ClientIP a client's all go to one. */
+static void test_affinity(void **state)
+{
+	uint8_t b6[16], seen[2] = {0};
+
+	(void)state;
+	routes();
+	t_ip6(B6, b6);
+	service(0, IPPROTO_TCP, (const char *const[]){B6, C6}, 2, 0);
+	for (uint16_t i = 0; i < 32; i++) {
+		rx1(T_POD_A, l4_frame6(T_POD_A, A6, (uint16_t)(40000 + i), VIP6, 80, IPPROTO_TCP,
+				       RTE_TCP_SYN_FLAG));
+		struct rte_mbuf *m = t_take(W, T_POD_B);
+		seen[memcmp(ip6_of(m)->dst_addr, b6, 16) == 0]++;
+		rte_pktmbuf_free(m);
+	}
+	assert_true(seen[0] > 0 && seen[1] > 0);
+	service(1, IPPROTO_UDP, (const char *const[]){B6, C6}, 2, 60);
+	seen[0] = seen[1] = 0;
+	for (uint16_t i = 0; i < 32; i++) {
+		rx1(T_POD_A, l4_frame6(T_POD_A, A6, (uint16_t)(40000 + i), VIP6, 53, IPPROTO_UDP, 0));
+		struct rte_mbuf *m = t_take(W, T_POD_B);
+		seen[memcmp(ip6_of(m)->dst_addr, b6, 16) == 0]++;
+		rte_pktmbuf_free(m);
+	}
+	assert_true(seen[0] == 32 || seen[1] == 32);
+}
+
+static struct dp_flow_view kept[4];
+static unsigned n_kept;
+
+static void keep(const struct dp_flow_view *v, void *arg)
+{
+	(void)arg;
+	if (n_kept < 4)
+		kept[n_kept++] = *v;
+}
+
+/* A restart's handover: an IPv6 flow as dp_ct_walk shows it, flushed,
+ * imported again: its answers are translated as before. */
+static void test_walk_and_import(void **state)
+{
+	uint8_t a[16];
+
+	(void)state;
+	routes();
+	service(0, IPPROTO_TCP, (const char *const[]){B6}, 1, 0);
+	rx1(T_POD_A, l4_frame6(T_POD_A, A6, 40000, VIP6, 80, IPPROTO_TCP, RTE_TCP_SYN_FLAG));
+	rte_pktmbuf_free(t_take(W, T_POD_B));
+	n_kept = 0;
+	dp_ct_walk(keep, NULL);
+	assert_int_equal(n_kept, 1);
+	assert_true(kept[0].v6);
+	assert_int_equal(kept[0].proto, IPPROTO_TCP);
+	assert_int_equal(kept[0].svc, 1);
+	assert_string_equal(kept[0].state, "syn_sent");
+	t_ip6(VIP6, a);
+	assert_memory_equal(kept[0].dst6[0], a, 16);
+	t_ip6(B6, a);
+	assert_memory_equal(kept[0].src6[1], a, 16);
+	assert_int_equal(kept[0].dport[0], be16(80));
+	assert_int_equal(kept[0].sport[1], be16(8080));
+	assert_int_equal(dp_ct_flush(-1), 1);
+	assert_int_equal(dp_ct_import(&kept[0]), 0);
+	assert_int_equal(dp_ct_import(&kept[0]), -EEXIST);
+	rx1(T_POD_B, l4_frame6(T_POD_B, B6, 8080, A6, 40000, IPPROTO_TCP,
+			       RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG));
+	assert_packet(t_take(W, T_POD_A), VIP6, 80, A6, 40000);
+	/* Flushing one service's flows leaves others. */
+	assert_int_equal(dp_ct_flush(1), 0);
+	assert_int_equal(dp_ct_flush(0), 1);
+}
+
+/* An IPv6 service has only its ClusterIP; its frontend is its own. */
+static void test_spec_refused(void **state)
+{
+	struct dp_backend_spec b = {.port = be16(8080)};
+	struct dp_svc_spec s = {.v6 = true, .port = be16(80), .proto = IPPROTO_TCP,
+				.n_backends = 1, .backends = &b};
+
+	(void)state;
+	t_ip6(B6, b.ip6);
+	t_ip6(VIP6, s.ip6);
+	s.node_port = be16(30080);
+	assert_int_equal(dp_svc_set(0, &s), -EINVAL);
+	s.node_port = 0;
+	s.n_ext = 1;
+	assert_int_equal(dp_svc_set(0, &s), -EINVAL);
+	s.n_ext = 0;
+	assert_int_equal(dp_svc_set(0, &s), 0);
+	assert_int_equal(dp_svc_set(1, &s), -EEXIST);
+	dp_svc_del(0);
+	assert_int_equal(dp_svc_set(1, &s), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_clusterip, t_dp_setup, t_dp_teardown),
+		cmocka_unit_test_setup_teardown(test_from_node, t_dp_setup, t_dp_teardown),
+		cmocka_unit_test_setup_teardown(test_hairpin, t_dp_setup, t_dp_teardown),
+		cmocka_unit_test_setup_teardown(test_refused, t_dp_setup, t_dp_teardown),
+		cmocka_unit_test_setup_teardown(test_stale_udp, t_dp_setup, t_dp_teardown),
+		cmocka_unit_test_setup_teardown(test_affinity, t_dp_setup, t_dp_teardown),
+		cmocka_unit_test_setup_teardown(test_walk_and_import, t_dp_setup, t_dp_teardown),
+		cmocka_unit_test_setup_teardown(test_spec_refused, t_dp_setup, t_dp_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
