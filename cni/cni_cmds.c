@@ -51,6 +51,23 @@ static const char *ipam_ip(const struct cni_req *r, json_t *res, char *buf, size
 		 json_string_value(json_object_get(r->ipam, "type")));
 }
 
+/* Its first IPv6 address, without length, or NULL (an IPv4-only range):
+ * the pod's IPv6 address on a dual-stack node. */
+static const char *ipam_ip6(json_t *res, char *buf, size_t len)
+{
+	size_t i;
+	json_t *ip;
+
+	json_array_foreach(json_object_get(res, "ips"), i, ip) {
+		const char *a = json_string_value(json_object_get(ip, "address"));
+		if (a && strchr(a, ':') && strchr(a, '/')) {
+			snprintf(buf, len, "%.*s", (int)strcspn(a, "/"), a);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
 static json_t *result(const struct cni_req *r, json_t *pod)
 {
 	bool v04 = strcmp(r->version, "0.4.0") == 0;
@@ -101,7 +118,7 @@ int cni_add(struct cni_req *r)
 	struct pl_client c;
 	json_t *params = json_pack("{s:s, s:s, s:s}", "container_id", r->container_id, "netns",
 				   r->netns, "ifname", r->ifname);
-	char ipbuf[32];
+	char ipbuf[32], ip6buf[64];
 	json_t *ipam_res = NULL;
 
 	json_t *mtu = json_object_get(r->conf, "mtu");
@@ -116,6 +133,9 @@ int cni_add(struct cni_req *r)
 	if (r->ipam) {
 		ipam_res = cni_ipam_exec(r, "ADD");
 		json_object_set_new(params, "ip", json_string(ipam_ip(r, ipam_res, ipbuf, sizeof(ipbuf))));
+		const char *ip6 = ipam_ip6(ipam_res, ip6buf, sizeof(ip6buf));
+		if (ip6 != NULL)
+			json_object_set_new(params, "ip6", json_string(ip6));
 	}
 	char msg[1024], details[64];
 	int code;

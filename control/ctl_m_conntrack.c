@@ -47,14 +47,10 @@ static json_t *end(const struct dp_flow_view *f, unsigned d, bool src)
 /* The pod at one end of either direction of f. */
 static bool has_pod(const struct dp_flow_view *f, const struct ctl_pod *p)
 {
-	uint8_t ip6[16];
-
-	if (f->v6)
-		ctl_pod_ip6(p->ip, ip6); /* only a dual-stack node has IPv6 flows */
 	for (unsigned d = 0; d < 2; d++) {
 		if (!f->v6 && (f->src[d] == p->ip || f->dst[d] == p->ip))
 			return true;
-		if (f->v6 && (memcmp(f->src6[d], ip6, 16) == 0 || memcmp(f->dst6[d], ip6, 16) == 0))
+		if (f->v6 && (memcmp(f->src6[d], p->ip6, 16) == 0 || memcmp(f->dst6[d], p->ip6, 16) == 0))
 			return true;
 	}
 	return false;

@@ -1,4 +1,5 @@
 /* pod.add, pod.del, pod.check, pod.list */
+#include <arpa/inet.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -33,6 +34,16 @@ static struct ctl_pod *pod_key(json_t *params, const char **id, const char **ifn
 		return NULL;
 	}
 	return ctl_pod_find(*id, *ifname);
+}
+
+/* An IPv6 address, or one as a /128 (as pod.list shows it). */
+static int parse_ip6(const char *s, uint8_t out[16])
+{
+	uint8_t plen;
+
+	if (inet_pton(AF_INET6, s, out) == 1)
+		return 0;
+	return ctl_parse_prefix6(s, out, &plen, true) == 0 && plen == 128 ? 0 : -1;
 }
 
 static json_t *m_pod_add(json_t *params, struct ctl_err *e)
@@ -70,6 +81,15 @@ static json_t *m_pod_add(json_t *params, struct ctl_err *e)
 		ctl_fail(e, PL_E_INVALID_PARAMS, "ip: %.32s is not a usable address of pod_cidr", ip);
 		return NULL;
 	}
+	/* A delegated IPAM plugin's IPv6 address (the CNI plugin passes it). */
+	uint8_t want6[16];
+	const char *ip6 = ctl_param_str(params, "ip6", false, e);
+	if (ip6 == NULL && e->code)
+		return NULL;
+	if (ip6 != NULL && parse_ip6(ip6, want6) != 0) {
+		ctl_fail(e, PL_E_INVALID_PARAMS, "ip6: '%.64s' is not an IPv6 address", ip6);
+		return NULL;
+	}
 	json_t *jm = json_object_get(params, "mtu");
 	if (jm && (!json_is_integer(jm) || json_integer_value(jm) < 68 || json_integer_value(jm) > 65535)) {
 		ctl_fail(e, PL_E_INVALID_PARAMS, "mtu: must be an integer from 68 to 65535");
@@ -81,12 +101,13 @@ static json_t *m_pod_add(json_t *params, struct ctl_err *e)
 		return NULL;
 	if (p != NULL) {
 		/* A retried ADD for the same attachment gets the same answer. */
-		if (strcmp(p->netns, netns) == 0 && (want == 0 || want == p->ip) && p->vhost == vhost)
+		if (strcmp(p->netns, netns) == 0 && (want == 0 || want == p->ip) && p->vhost == vhost &&
+		    (ip6 == NULL || memcmp(want6, p->ip6, 16) == 0))
 			return ctl_pod_json(p);
 		ctl_fail(e, PL_E_EXISTS, "pod %s/%s already exists in netns %s", id, ifname, p->netns);
 		return NULL;
 	}
-	if (ctl_pod_add(id, netns, ifname, want, mtu, vhost, false, &p, e) != 0)
+	if (ctl_pod_add(id, netns, ifname, want, ip6 ? want6 : NULL, mtu, vhost, false, &p, e) != 0)
 		return NULL;
 	ctl_pod_set_k8s_names(p, k8s_ns, k8s_name);
 	dp_commit();

@@ -4,8 +4,8 @@
  * Given a port (and protocol, source), a Service's address is answered
  * with the service and the backend the connection gets, then the route
  * to that backend; given a source, with the NetworkPolicy verdict and the
- * rules that allowed it. An IPv6 address gets its route alone (IPv6 has
- * no Services or policy stage yet). */
+ * rules that allowed it. An IPv6 address gets its service and route
+ * (IPv6 has no policy stage yet). */
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,26 +22,18 @@ static const char *const actions[] = {
 	[DP_NH_SERVICE] = "service", [DP_NH_ECMP] = "forward",
 };
 
-/* The service a connection to dst:port reaches, and its backend: into
- * o, with *dst becoming the backend's address. 1: a service with a
- * backend; 0: not a service; -1 (*e) bad parameters; 2: a service that
- * refuses it (no endpoints). *f: the flow as it leaves (for ECMP). */
-static int trace_service(json_t *params, json_t *o, uint32_t *dst, struct dp_flow_tuple *f,
-			 struct ctl_err *e)
+/* The connection a trace names: its port (0: none named), source port
+ * (40000 unless named) and protocol (tcp unless udp), network order; -1
+ * (*e) when named wrong. */
+static int trace_ports(json_t *params, uint16_t *port, uint16_t *sport, uint8_t *proto,
+		       struct ctl_err *e)
 {
 	json_t *pv = json_object_get(params, "port"), *sv = json_object_get(params, "source_port");
-	const char *proto = ctl_param_str(params, "protocol", false, e);
-	const char *src = ctl_param_str(params, "source", false, e);
-	uint32_t sip = 0, id, bip;
-	uint16_t bport;
-	char name[CTL_SVC_STRLEN], a[16];
+	const char *p = ctl_param_str(params, "protocol", false, e);
 
+	*port = 0;
 	if (e->code)
 		return -1;
-	if (src != NULL && ctl_parse_ip(src, &f->src) != 0)
-		return ctl_fail(e, PL_E_INVALID_PARAMS, "source: '%.64s' is not an IPv4 address",
-				src);
-	sip = f->src;
 	if (pv == NULL)
 		return 0;
 	if (!json_is_integer(pv) || json_integer_value(pv) < 1 || json_integer_value(pv) > 65535 ||
@@ -49,14 +41,20 @@ static int trace_service(json_t *params, json_t *o, uint32_t *dst, struct dp_flo
 			    json_integer_value(sv) > 65535)))
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "port, source_port: must be port numbers "
 				"1-65535");
-	if (proto != NULL && strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0)
-		return ctl_fail(e, PL_E_INVALID_PARAMS, "protocol: '%.16s' is not tcp or udp", proto);
-	uint8_t p = proto && strcmp(proto, "udp") == 0 ? IPPROTO_UDP : IPPROTO_TCP;
-	uint16_t port = rte_cpu_to_be_16((uint16_t)json_integer_value(pv));
-	uint16_t sport = rte_cpu_to_be_16((uint16_t)(sv ? json_integer_value(sv) : 40000));
-	*f = (struct dp_flow_tuple){.src = sip, .proto = p, .sport = sport, .dport = port};
-	int rc = dp_svc_trace(sip, sport, *dst, port, p, json_is_true(json_object_get(params, "external")),
-			      &id, &bip, &bport);
+	if (p != NULL && strcmp(p, "tcp") != 0 && strcmp(p, "udp") != 0)
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "protocol: '%.16s' is not tcp or udp", p);
+	*proto = p && strcmp(p, "udp") == 0 ? IPPROTO_UDP : IPPROTO_TCP;
+	*port = rte_cpu_to_be_16((uint16_t)json_integer_value(pv));
+	*sport = rte_cpu_to_be_16((uint16_t)(sv ? json_integer_value(sv) : 40000));
+	return 0;
+}
+
+/* dp_svc_trace's answer (rc) into o: the service, and the backend (bip,
+ * either family's string) when it has one. Returns as trace_service. */
+static int service_json(json_t *o, int rc, uint32_t id, const char *bip, uint16_t bport)
+{
+	char name[CTL_SVC_STRLEN];
+
 	if (rc == -ENOENT)
 		return 0;
 	const struct ctl_svc *s = &node.svcs[id];
@@ -66,11 +64,70 @@ static int trace_service(json_t *params, json_t *o, uint32_t *dst, struct dp_flo
 	json_object_set_new(o, "service", so);
 	if (rc != 0)
 		return 2;
-	snprintf(name, sizeof(name), "%s:%u", ctl_ip_str(bip, a), rte_be_to_cpu_16(bport));
+	snprintf(name, sizeof(name), "%s%s%s:%u", s->v6 ? "[" : "", bip, s->v6 ? "]" : "",
+		 rte_be_to_cpu_16(bport));
 	json_object_set_new(o, "backend", json_string(name));
-	*dst = bip;
-	f->dport = bport;
 	return 1;
+}
+
+/* The service a connection to dst:port reaches, and its backend: into
+ * o, with *dst becoming the backend's address. 1: a service with a
+ * backend; 0: not a service; -1 (*e) bad parameters; 2: a service that
+ * refuses it (no endpoints). *f: the flow as it leaves (for ECMP). */
+static int trace_service(json_t *params, json_t *o, uint32_t *dst, struct dp_flow_tuple *f,
+			 struct ctl_err *e)
+{
+	const char *src = ctl_param_str(params, "source", false, e);
+	uint32_t id, bip;
+	uint16_t port, sport, bport;
+	uint8_t proto;
+	char a[16];
+
+	if (e->code)
+		return -1;
+	if (src != NULL && ctl_parse_ip(src, &f->src) != 0)
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "source: '%.64s' is not an IPv4 address",
+				src);
+	if (trace_ports(params, &port, &sport, &proto, e) != 0)
+		return -1;
+	if (port == 0)
+		return 0;
+	*f = (struct dp_flow_tuple){.src = f->src, .proto = proto, .sport = sport, .dport = port};
+	int rc = dp_svc_trace(f->src, sport, *dst, port, proto,
+			      json_is_true(json_object_get(params, "external")), &id, &bip, &bport);
+	int got = service_json(o, rc, id, ctl_ip_str(bip, a), bport);
+	if (got == 1) {
+		*dst = bip;
+		f->dport = bport;
+	}
+	return got;
+}
+
+/* trace_service for an IPv6 destination (an IPv6 source, if any). */
+static int trace_service6(json_t *params, json_t *o, uint8_t dst[16], struct ctl_err *e)
+{
+	const char *src = ctl_param_str(params, "source", false, e);
+	uint8_t sip[16] = {0}, bip[16];
+	uint32_t id;
+	uint16_t port, sport, bport;
+	uint8_t proto;
+	char a[CTL_IP6_STRLEN];
+
+	if (e->code)
+		return -1;
+	if (src != NULL && inet_pton(AF_INET6, src, sip) != 1)
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "source: '%.64s' is not an IPv6 address "
+				"(the address is)", src);
+	if (trace_ports(params, &port, &sport, &proto, e) != 0)
+		return -1;
+	if (port == 0)
+		return 0;
+	int rc = dp_svc_trace6(sip, sport, dst, port, proto,
+			       json_is_true(json_object_get(params, "external")), &id, bip, &bport);
+	int got = service_json(o, rc, id, ctl_ip6_str(bip, a), bport);
+	if (got == 1)
+		memcpy(dst, bip, 16);
+	return got;
 }
 
 /* With a source: what NetworkPolicy says of the connection (to the
@@ -132,7 +189,7 @@ static json_t *trace_route(json_t *o, const struct ctl_route *r, int rc, const s
 	return o;
 }
 
-static json_t *route_lookup6(const char *a, struct ctl_err *e)
+static json_t *route_lookup6(json_t *params, const char *a, struct ctl_err *e)
 {
 	struct ctl_pfx p = {.v6 = 1};
 	uint8_t dst[16];
@@ -144,6 +201,16 @@ static json_t *route_lookup6(const char *a, struct ctl_err *e)
 		ctl_fail(e, PL_E_INVALID_PARAMS, "address: '%.64s' is not an IPv4 or IPv6 address", a);
 		return NULL;
 	}
+	json_t *o = json_pack("{s:s}", "address", a);
+	int svc = trace_service6(params, o, dst, e);
+	if (svc < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	if (svc == 2) {
+		json_object_set_new(o, "action", json_string("reject"));
+		return o;
+	}
 	for (int plen = 128; plen >= 0 && r == NULL; plen--) {
 		p.plen = (uint8_t)plen;
 		ctl_net6(dst, p.plen, p.a);
@@ -151,8 +218,7 @@ static json_t *route_lookup6(const char *a, struct ctl_err *e)
 	}
 	int rc = dp_route6_trace(dst, &t);
 	bool via = rc == 0 && (t.kind == DP_NH_GATEWAY || t.kind == DP_NH_CONNECTED);
-	return trace_route(json_pack("{s:s}", "address", a), r, rc, &t,
-			   via ? ctl_ip6_str(t.next_ip6, next) : NULL);
+	return trace_route(o, r, rc, &t, via ? ctl_ip6_str(t.next_ip6, next) : NULL);
 }
 
 static json_t *m_route_lookup(json_t *params, struct ctl_err *e)
@@ -166,7 +232,7 @@ static json_t *m_route_lookup(json_t *params, struct ctl_err *e)
 	if (a == NULL)
 		return NULL;
 	if (strchr(a, ':') != NULL)
-		return route_lookup6(a, e);
+		return route_lookup6(params, a, e);
 	if (ctl_parse_ip(a, &dst) != 0) {
 		ctl_fail(e, PL_E_INVALID_PARAMS, "address: '%.64s' is not an IPv4 or IPv6 address", a);
 		return NULL;

@@ -26,6 +26,9 @@ struct ctl_pod {
 	char k8s_namespace[PL_K8S_NAMESPACE_MAX + 1];
 	char k8s_name[PL_K8S_NAME_MAX + 1];
 	uint32_t ip;
+	/* Dual-stack: its IPv6 address, as the IPAM plugin gave it or else
+	 * the IPv6 pod prefix with ip's host part (ctl_pod_ip6). */
+	uint8_t ip6[16];
 	struct rte_ether_addr mac;
 	uint16_t port;
 	uint16_t mtu; /* its interface's: as asked, else the uplink's at ADD */
@@ -74,6 +77,7 @@ struct ctl_svc {
 	uint32_t affinity_s;
 	unsigned n_ext;
 	uint32_t ext[DP_SVC_MAX_EXT];
+	uint8_t ext6[DP_SVC_MAX_EXT][16]; /* an IPv6 service's, in place of ext */
 	unsigned n_backends;
 	struct dp_backend_spec *backends; /* sorted by (ip, port) */
 	char name[128];
@@ -258,10 +262,11 @@ int ctl_pod_k8s_names(json_t *o, char ns[PL_K8S_NAMESPACE_MAX + 1], char name[PL
 		      struct ctl_err *e);
 /* A pod attached (the API's pod.add), or restored from the state file
  * (restore: a TAP pod's interface a podlaned before left in its netns is
- * taken over as it is, not made anew). */
+ * taken over as it is, not made anew). want_ip: 0 to allocate; want_ip6:
+ * NULL for the address derived from the IPv4 one. */
 int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
-		uint32_t want_ip, uint16_t mtu, bool vhost, bool restore, struct ctl_pod **out,
-		struct ctl_err *e);
+		uint32_t want_ip, const uint8_t *want_ip6, uint16_t mtu, bool vhost, bool restore,
+		struct ctl_pod **out, struct ctl_err *e);
 
 /* The fd keeper (ctl_keeper.c), which holds the TAPs' fds while no
  * podlaned runs. connect: at start, before DPDK; the keeper started if

@@ -84,8 +84,8 @@ static void pod_macs(uint32_t ip, struct rte_ether_addr *pod, struct rte_ether_a
 	*gw = (struct rte_ether_addr){{0x02, 0x50, b[0], b[1], b[2], b[3]}};
 }
 
-static int setup_in_netns(const char *ifname, uint32_t ip, const struct rte_ether_addr *mac,
-			  uint16_t mtu, struct ctl_err *e)
+static int setup_in_netns(const char *ifname, uint32_t ip, const uint8_t ip6[16],
+			  const struct rte_ether_addr *mac, uint16_t mtu, struct ctl_err *e)
 {
 	static const char *const step[] = {"set MTU and gso_max_size", "no IPv6 link-local",
 					   "set MAC and up", "add address",
@@ -110,8 +110,7 @@ static int setup_in_netns(const char *ifname, uint32_t ip, const struct rte_ethe
 	ctl_nl_route_add(&b, gw, 32, 0, idx);
 	ctl_nl_route_add(&b, 0, 0, gw, idx);
 	if (node.cfg.has_pod6) {
-		uint8_t ip6[16], gw6[16];
-		ctl_pod_ip6(ip, ip6);
+		uint8_t gw6[16];
 		inet_pton(AF_INET6, PL_POD_GATEWAY6, gw6);
 		ctl_nl_addr6_add(&b, idx, ip6, 128);
 		ctl_nl_route6_add(&b, any6, 0, gw6, idx);
@@ -158,9 +157,10 @@ static struct ctl_pod *free_slot(void)
  * restoring, the one left there taken over), then given the pod's MAC,
  * MTU, /32 and routes there (each set as it is: already so, nothing
  * changes for the pod). */
-static int tap_port(int ns, const char *netns, const char *ifname, uint32_t ip, uint16_t mtu,
-		    const struct rte_ether_addr *mac, const struct rte_ether_addr *gwmac,
-		    bool restore, uint16_t *pid, struct mnl_socket **nl, struct ctl_err *e)
+static int tap_port(int ns, const char *netns, const char *ifname, uint32_t ip,
+		    const uint8_t ip6[16], uint16_t mtu, const struct rte_ether_addr *mac,
+		    const struct rte_ether_addr *gwmac, bool restore, uint16_t *pid,
+		    struct mnl_socket **nl, struct ctl_err *e)
 {
 	const uint8_t *b = (const uint8_t *)&ip;
 	char name[32], derr[256];
@@ -177,7 +177,7 @@ static int tap_port(int ns, const char *netns, const char *ifname, uint32_t ip, 
 	} else if ((rc = dp_tap_create(ifname, restore, restore ? ctl_keeper_fd(ifname) : -1,
 				       DP_PORT_POD, name, gwmac, pid, derr, sizeof(derr))) != 0) {
 		ctl_fail(e, PL_E_RESOURCE, "%s", derr);
-	} else if ((rc = setup_in_netns(ifname, ip, mac, mtu, e)) == 0) {
+	} else if ((rc = setup_in_netns(ifname, ip, ip6, mac, mtu, e)) == 0) {
 		*nl = ctl_nl_open(); /* ctl_ports_watch */
 	}
 	ctl_netns_leave(&home);
@@ -217,7 +217,7 @@ static struct ctl_pfx pod_pfx6(const struct ctl_pod *p)
 {
 	struct ctl_pfx pfx = {.v6 = 1, .plen = 128};
 
-	ctl_pod_ip6(p->ip, pfx.a);
+	memcpy(pfx.a, p->ip6, 16);
 	return pfx;
 }
 
@@ -230,10 +230,38 @@ static int pod_route6(const struct ctl_pod *p, uint16_t pid, const struct dp_nh_
 	return ctl_route_set_pfx(&pfx, nh, "pod");
 }
 
-int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
-		uint32_t want_ip, uint16_t mtu, bool vhost, bool restore, struct ctl_pod **out,
-		struct ctl_err *e)
+/* The pod's IPv6 address: want_ip6 (from a delegated IPAM plugin), or
+ * derived from ip; an address of the node's IPv6 pod prefix no other pod
+ * has. */
+static int pod_ip6(uint32_t ip, const uint8_t *want_ip6, uint8_t out[16], struct ctl_err *e)
 {
+	char a[CTL_IP6_STRLEN];
+	struct ctl_pfx pfx = {.v6 = 1, .plen = 128};
+
+	if (want_ip6 != NULL && !node.cfg.has_pod6)
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "ip6: %s given, but this node has no IPv6 "
+				"pods (pod_cidr)", ctl_ip6_str(want_ip6, a));
+	if (!node.cfg.has_pod6)
+		return 0;
+	if (want_ip6 != NULL)
+		memcpy(out, want_ip6, 16);
+	else
+		ctl_pod_ip6(ip, out);
+	memcpy(pfx.a, out, 16);
+	if (!ctl_in_prefix6(out, node.cfg.pod6_net, node.cfg.pod6_plen) ||
+	    memcmp(out, node.cfg.pod6_net, 16) == 0)
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "ip6: %s is not a usable address of "
+				"pod_cidr's IPv6 prefix", ctl_ip6_str(out, a));
+	if (ctl_route_find_pfx(&pfx) != NULL)
+		return ctl_fail(e, PL_E_EXISTS, "ip6: %s is already in use", ctl_ip6_str(out, a));
+	return 0;
+}
+
+int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
+		uint32_t want_ip, const uint8_t *want_ip6, uint16_t mtu, bool vhost, bool restore,
+		struct ctl_pod **out, struct ctl_err *e)
+{
+	uint8_t ip6[16] = {0};
 	struct ctl_pod *p = free_slot();
 	struct rte_ether_addr mac, gwmac;
 	char ipb[16];
@@ -260,6 +288,11 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 					ctl_ip_str(want_ip, ipb));
 		return ctl_fail(e, PL_E_NO_ADDRESS, "pod_cidr has no free address left");
 	}
+	if (pod_ip6(ip, want_ip6, ip6, e) != 0) {
+		close(ns);
+		ctl_ipam_release(ip);
+		return -1;
+	}
 	pod_macs(ip, &mac, &gwmac);
 	/* Filled now (the vhost-user config file is written from it), marked
 	 * used only once everything succeeded. */
@@ -268,13 +301,15 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 	snprintf(p->ifname, sizeof(p->ifname), "%s", ifname);
 	snprintf(p->netns, sizeof(p->netns), "%s", netns);
 	p->ip = ip;
+	memcpy(p->ip6, ip6, 16);
 	p->mac = mac;
 	p->mtu = mtu ? mtu : ctl_node_tap_mtu(); /* kept: a restart restores the same */
 	p->vhost = vhost;
 	p->ns_dev = nst.st_dev;
 	p->ns_ino = nst.st_ino;
 	rc = vhost ? vhost_port(container_id, ifname, ip, &gwmac, &pid, e)
-		   : tap_port(ns, netns, ifname, ip, p->mtu, &mac, &gwmac, restore, &pid, &p->nl, e);
+		   : tap_port(ns, netns, ifname, ip, ip6, p->mtu, &mac, &gwmac, restore, &pid, &p->nl,
+			      e);
 	close(ns);
 	if (rc == 0 && vhost && (rc = ctl_vhost_write(p, &gwmac)) != 0)
 		ctl_fail(e, PL_E_RESOURCE, "cannot write the vhost-user config file in %s: %s",
@@ -456,10 +491,8 @@ json_t *ctl_pod_json(const struct ctl_pod *p)
 			      ctl_mac_str(&p->mac, mac), "gateway", PL_POD_GATEWAY, "port", port);
 	json_object_set_new(o, "mtu", json_integer(p->mtu));
 	if (node.cfg.has_pod6) {
-		uint8_t ip6[16];
 		char a6[CTL_IP6_STRLEN + 4];
-		ctl_pod_ip6(p->ip, ip6);
-		ctl_ip6_str(ip6, a6);
+		ctl_ip6_str(p->ip6, a6);
 		strcat(a6, "/128");
 		json_object_set_new(o, "ip6", json_string(a6));
 		json_object_set_new(o, "gateway6", json_string(PL_POD_GATEWAY6));

@@ -151,11 +151,12 @@ static unsigned vips(const struct ctl_svc *s, struct ctl_pfx *out)
 {
 	unsigned n = 0;
 
-	if (s->v6) {
+	for (unsigned i = 0; s->v6 && i <= s->n_ext; i++) {
 		out[n] = (struct ctl_pfx){.v6 = 1, .plen = 128};
-		memcpy(out[n++].a, s->ip6, 16);
-		return n;
+		memcpy(out[n++].a, i ? s->ext6[i - 1] : s->ip6, 16);
 	}
+	if (s->v6)
+		return n;
 	out[n++] = ctl_pfx4(s->ip, 32);
 	for (unsigned i = 0; i < s->n_ext; i++)
 		out[n++] = ctl_pfx4(s->ext[i], 32);
@@ -185,6 +186,7 @@ static void to_spec(const struct ctl_svc *s, struct dp_svc_spec *d)
 				  .n_backends = s->n_backends, .backends = s->backends};
 	memcpy(d->ext, s->ext, s->n_ext * sizeof(s->ext[0]));
 	memcpy(d->ip6, s->ip6, 16);
+	memcpy(d->ext6, s->ext6, s->n_ext * sizeof(s->ext6[0]));
 }
 
 int ctl_svc_set(struct ctl_svc *s, const char *origin, struct ctl_err *e)
@@ -286,7 +288,7 @@ json_t *ctl_svc_json(const struct ctl_svc *s, bool stats)
 	if (s->n_ext) {
 		json_t *x = json_array();
 		for (unsigned i = 0; i < s->n_ext; i++)
-			json_array_append_new(x, json_string(ctl_ip_str(s->ext[i], ip)));
+			json_array_append_new(x, json_string(ip_str(s->v6, s->ext[i], s->ext6[i], ip)));
 		json_object_set_new(o, "external_ips", x);
 	}
 	if (s->ext_local)
@@ -305,36 +307,45 @@ json_t *ctl_svc_json(const struct ctl_svc *s, bool stats)
 	return o;
 }
 
-/* Frontends of a set of services, to find two services claiming one:
- * (ip or the node IP, port, protocol) packed in 64 bits. An IPv6
- * service's only frontend is its key, which no two services share. */
-static unsigned frontends(const struct ctl_svc *s, uint64_t *out)
+/* A frontend, to find two services claiming one: (ip or the node IP,
+ * port, protocol), either family. */
+struct fe {
+	uint8_t ip[16]; /* IPv6, or IPv4 in the first 4 bytes */
+	uint16_t port;  /* host order */
+	uint8_t proto;
+	uint8_t v6;
+};
+
+static struct fe fe_of(bool v6, uint32_t ip4, const uint8_t *ip6, uint16_t port, uint8_t proto)
+{
+	struct fe f = {.port = rte_be_to_cpu_16(port), .proto = proto, .v6 = v6};
+
+	memcpy(f.ip, v6 ? ip6 : (const uint8_t *)&ip4, v6 ? 16 : 4);
+	return f;
+}
+
+static unsigned frontends(const struct ctl_svc *s, struct fe *out)
 {
 	unsigned n = 0;
-	uint64_t tail = (uint64_t)rte_be_to_cpu_16(s->port) << 8 | s->proto;
 
-	if (s->v6)
-		return 0;
-	out[n++] = (uint64_t)rte_be_to_cpu_32(s->ip) << 24 | tail;
+	out[n++] = fe_of(s->v6, s->ip, s->ip6, s->port, s->proto);
 	for (unsigned i = 0; i < s->n_ext; i++)
-		out[n++] = (uint64_t)rte_be_to_cpu_32(s->ext[i]) << 24 | tail;
+		out[n++] = fe_of(s->v6, s->ext[i], s->ext6[i], s->port, s->proto);
 	if (s->node_port)
-		out[n++] = (uint64_t)rte_be_to_cpu_32(node.cfg.node_ip) << 24 |
-			   (uint64_t)rte_be_to_cpu_16(s->node_port) << 8 | s->proto;
+		out[n++] = fe_of(s->v6, node.cfg.node_ip, node.cfg.node6_ip, s->node_port, s->proto);
 	return n;
 }
 
-static int cmp_u64(const void *a, const void *b)
+static int cmp_fe(const void *a, const void *b)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
+	return memcmp(a, b, sizeof(struct fe));
 }
 
 int ctl_svc_frontend_clash(const struct ctl_svc *set, size_t n, const char *keep_origin,
 			   struct ctl_err *e)
 {
 	size_t cap = (n + node.n_svcs) * (DP_SVC_MAX_EXT + 2), m = 0;
-	uint64_t *f = malloc(cap ? cap * sizeof(*f) : 1);
+	struct fe *f = malloc(cap ? cap * sizeof(*f) : 1);
 	int rc = 0;
 
 	if (f == NULL)
@@ -350,15 +361,16 @@ int ctl_svc_frontend_clash(const struct ctl_svc *set, size_t n, const char *keep
 			continue;
 		m += frontends(s, f + m);
 	}
-	qsort(f, m, sizeof(*f), cmp_u64);
+	qsort(f, m, sizeof(*f), cmp_fe);
 	for (size_t i = 1; i < m && rc == 0; i++)
-		if (f[i] == f[i - 1]) {
-			char ip[16];
-			rc = ctl_fail(e, PL_E_EXISTS, "%s:%u/%s is a frontend of two services (ip, "
-				      "external_ips and node_port must be unique)",
-				      ctl_ip_str(rte_cpu_to_be_32((uint32_t)(f[i] >> 24)), ip),
-				      (unsigned)((f[i] >> 8) & 0xffff),
-				      ctl_proto_name((uint8_t)f[i]));
+		if (cmp_fe(&f[i], &f[i - 1]) == 0) {
+			char ip[CTL_IP6_STRLEN];
+			uint32_t ip4;
+			memcpy(&ip4, f[i].ip, 4);
+			rc = ctl_fail(e, PL_E_EXISTS, "%s%s%s:%u/%s is a frontend of two services (ip, "
+				      "external_ips and node_port must be unique)", f[i].v6 ? "[" : "",
+				      ip_str(f[i].v6, ip4, f[i].ip, ip), f[i].v6 ? "]" : "", f[i].port,
+				      ctl_proto_name(f[i].proto));
 		}
 	free(f);
 	return rc;

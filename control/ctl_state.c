@@ -224,7 +224,15 @@ static void restore_pods(json_t *pods)
 		if (ctl_pod_k8s_names(o, k8s_ns, k8s_name, &e) != 0)
 			ctl_warn("state: pod %s/%s: %s (kept without its Kubernetes name)", id, ifn, e.msg);
 		e = (struct ctl_err){0};
-		if (ctl_pod_add(id, ns, ifn, addr, mtu, vhost, true, &p, &e) != 0) {
+		/* Its IPv6 address as it had it (from a delegated IPAM plugin, or
+		 * derived: the same again); derived anew when there is none (older
+		 * state files) or the node's IPv6 pod prefix no longer holds it. */
+		const char *ip6 = json_string_value(json_object_get(o, "ip6"));
+		uint8_t a6[16], plen6;
+		bool has6 = ip6 != NULL && ctl_parse_prefix6(ip6, a6, &plen6, true) == 0 &&
+			    plen6 == 128 && node.cfg.has_pod6 &&
+			    ctl_in_prefix6(a6, node.cfg.pod6_net, node.cfg.pod6_plen);
+		if (ctl_pod_add(id, ns, ifn, addr, has6 ? a6 : NULL, mtu, vhost, true, &p, &e) != 0) {
 			ctl_warn("state: pod %s/%s not restored: %s", id, ifn, e.msg);
 			continue;
 		}

@@ -42,8 +42,8 @@ static int check_frontend_ip6(const char *what, const char *text, const uint8_t 
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "%s: %s is not a unicast address a "
 				"service can have", what, text);
 	if (node.cfg.has_node6 && memcmp(ip, node.cfg.node6_ip, 16) == 0)
-		return ctl_fail(e, PL_E_INVALID_PARAMS, "%s: %s is the node's own address", what,
-				text);
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "%s: %s is the node's own address "
+				"(use node_port)", what, text);
 	if (node.cfg.has_cluster6 &&
 	    ctl_in_prefix6(ip, node.cfg.cluster6_net, node.cfg.cluster6_plen))
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "%s: %s is in cluster_cidr (pods' "
@@ -205,21 +205,23 @@ static int parse_external(json_t *a, struct ctl_svc *s, struct ctl_err *e)
 				"addresses", DP_SVC_MAX_EXT);
 	json_array_foreach(a, i, v) {
 		char ctx[40];
-		uint32_t ip;
+		uint32_t ip = 0;
+		uint8_t ip6[16] = {0};
+		const char *t = json_string_value(v);
 		snprintf(ctx, sizeof(ctx), "external_ips[%zu]", i);
-		if (!json_is_string(v) || ctl_parse_ip(json_string_value(v), &ip) != 0)
-			return ctl_fail(e, PL_E_INVALID_PARAMS, "%s: %s is not an IPv4 address", ctx,
-					json_is_string(v) ? json_string_value(v) : "(not a string)");
-		if (check_frontend_ip(ctx, json_string_value(v), ip, e) != 0)
+		if (t == NULL || (s->v6 ? inet_pton(AF_INET6, t, ip6) != 1 : ctl_parse_ip(t, &ip) != 0))
+			return ctl_fail(e, PL_E_INVALID_PARAMS, "%s: %s is not an %s address (the "
+					"service's ip is)", ctx, t ? t : "(not a string)",
+					s->v6 ? "IPv6" : "IPv4");
+		if (s->v6 ? check_frontend_ip6(ctx, t, ip6, e) != 0 : check_frontend_ip(ctx, t, ip, e) != 0)
 			return -1;
 		for (unsigned k = 0; k < s->n_ext; k++)
-			if (s->ext[k] == ip)
-				return ctl_fail(e, PL_E_INVALID_PARAMS, "%s: %s appears twice", ctx,
-						json_string_value(v));
-		if (ip == s->ip)
-			return ctl_fail(e, PL_E_INVALID_PARAMS, "%s: %s is the service's own ip", ctx,
-					json_string_value(v));
-		s->ext[s->n_ext++] = ip;
+			if (s->ext[k] == ip && memcmp(s->ext6[k], ip6, 16) == 0)
+				return ctl_fail(e, PL_E_INVALID_PARAMS, "%s: %s appears twice", ctx, t);
+		if (ip == s->ip && memcmp(ip6, s->ip6, 16) == 0)
+			return ctl_fail(e, PL_E_INVALID_PARAMS, "%s: %s is the service's own ip", ctx, t);
+		s->ext[s->n_ext] = ip;
+		memcpy(s->ext6[s->n_ext++], ip6, 16);
 	}
 	return 0;
 }
@@ -250,11 +252,7 @@ int ctl_svc_parse(json_t *o, struct ctl_svc *s, struct ctl_err *e)
 	if (s->v6 ? check_frontend_ip6("ip", ip, s->ip6, e) != 0
 		  : check_frontend_ip("ip", ip, s->ip, e) != 0)
 		return -1;
-	/* IPv6 services are ClusterIPs, for now (docs/ipv6.md). */
-	if (s->v6 && (json_object_get(o, "node_port") || json_object_get(o, "external_ips")))
-		return ctl_fail(e, PL_E_INVALID_PARAMS, "%s: an IPv6 service takes no node_port "
-				"or external_ips yet", json_object_get(o, "node_port") ? "node_port"
-										: "external_ips");
+
 	if ((v = json_object_get(o, "name")) != NULL) {
 		if (!json_is_string(v) || json_string_length(v) == 0 ||
 		    json_string_length(v) >= sizeof(s->name) ||
@@ -266,6 +264,9 @@ int ctl_svc_parse(json_t *o, struct ctl_svc *s, struct ctl_err *e)
 	}
 	if (get_port(o, "node_port", false, &s->node_port, "", e) != 0)
 		return -1;
+	if (s->v6 && s->node_port && !node.cfg.has_node6)
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "node_port: an IPv6 service's NodePort is on "
+				"the node's IPv6 address, and node_ip has none");
 	if ((v = json_object_get(o, "external_traffic_policy")) != NULL) {
 		const char *p = json_string_value(v);
 		if (p == NULL || (strcmp(p, "Cluster") != 0 && strcmp(p, "Local") != 0))
@@ -303,6 +304,7 @@ bool ctl_svc_same(const struct ctl_svc *a, const struct ctl_svc *b)
 	       strcmp(a->name, b->name) == 0 && a->node_port == b->node_port &&
 	       a->ext_local == b->ext_local && a->affinity_s == b->affinity_s &&
 	       a->n_ext == b->n_ext && memcmp(a->ext, b->ext, a->n_ext * sizeof(a->ext[0])) == 0 &&
+	       memcmp(a->ext6, b->ext6, a->n_ext * sizeof(a->ext6[0])) == 0 &&
 	       a->n_backends == b->n_backends &&
 	       memcmp(a->backends, b->backends, a->n_backends * sizeof(a->backends[0])) == 0;
 }

@@ -52,10 +52,8 @@ int ctl_vhost_write(const struct ctl_pod *p, const struct rte_ether_addr *gwmac)
 			      ctl_mac_str(&p->mac, mac), "gateway", PL_POD_GATEWAY, "gateway_mac",
 			      ctl_mac_str(gwmac, gw), "mtu", p->mtu);
 	if (node.cfg.has_pod6) { /* its /128 and gateway, as the TAP pod gets them */
-		uint8_t a6[16];
 		char ip6[CTL_IP6_STRLEN];
-		ctl_pod_ip6(p->ip, a6);
-		json_object_set_new(o, "ip6", json_string(ctl_ip6_str(a6, ip6)));
+		json_object_set_new(o, "ip6", json_string(ctl_ip6_str(p->ip6, ip6)));
 		json_object_set_new(o, "prefix_length6", json_integer(128));
 		json_object_set_new(o, "gateway6", json_string(PL_POD_GATEWAY6));
 	}

@@ -2,9 +2,11 @@
  * packet too big, from the address of the link the packet came in on, as
  * RFC 4443 2.2 asks: the pods' gateway fe80::1 for what came from a pod
  * or the node kernel (each on a port of its own), the node's IPv6 address
- * for what came from the node network.
- * Rate limited with IPv4's errors (dp_icmp.c). */
+ * for what came from the node network. An error about a packet the
+ * Service NAT translated quotes it as its sender sent it and goes to that
+ * sender (dp_nat6_unquote). Rate limited with IPv4's errors (dp_icmp.c). */
 #include "dp_ip6.h"
+#include "dp_nat.h"
 
 /* An error with its quote fits the minimum IPv6 MTU (RFC 4443 2.4 (c)). */
 #define ICMP6_MAX_LEN 1280
@@ -66,6 +68,7 @@ void dp_icmp6_error(struct dp_worker *w, struct rte_mbuf *orig, uint8_t type, ui
 	const void *q = rte_pktmbuf_read(orig, l2, quote, icmp + 1);
 	if (q != icmp + 1)
 		memcpy(icmp + 1, q, quote);
+	dp_nat6_unquote((struct rte_ipv6_hdr *)(icmp + 1), quote, ip->dst_addr);
 	icmp->cksum = rte_ipv6_udptcp_cksum(ip, icmp);
 	m->port = DP_MAX_PORTS; /* originated here */
 	w->stats.icmp_sent++;

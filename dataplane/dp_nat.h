@@ -169,6 +169,7 @@ struct dp_svc {
 	uint16_t *local_table;       /* m entries over the local ones, or NULL */
 	unsigned n_ext;
 	uint32_t ext[DP_SVC_MAX_EXT];
+	uint8_t ext6[DP_SVC_MAX_EXT][16];
 };
 
 /* Frontend table entries: what (ip, port, protocol) leads to a service. */
@@ -178,7 +179,8 @@ struct dp_svc_fe_key {
 	uint8_t proto;
 	uint8_t pad;
 };
-/* An IPv6 service's frontend (its ClusterIP: IPv6 has no others yet). */
+/* An IPv6 service's frontend: its ClusterIP, an external IP, its
+ * NodePort on the node's IPv6 address. */
 struct dp_svc_fe6_key {
 	uint8_t ip[16];
 	uint16_t port;
@@ -216,6 +218,7 @@ struct dp_nat {
 	uint32_t aff_cap;
 	uint32_t n_svcs;
 	uint32_t n_node_ports; /* frontends on the node IP: the node's packets are looked at */
+	uint32_t n_node_ports6; /* the same on its IPv6 address */
 	uint32_t svc_gen;
 	struct dp_svc *svc_deferred[64]; /* replaced, freed at dp_commit */
 	unsigned n_svc_deferred;
@@ -332,9 +335,10 @@ static inline uint32_t dp_svc_word(const uint8_t ip6[16])
 {
 	return dp_hash_words(ip6, 16, 0x6b43a9b5);
 }
-/* The IPv6 service whose ClusterIP frontend (ip, port, proto) is, or
- * NULL. */
-const struct dp_svc *dp_svc_find6(const uint8_t ip[16], uint16_t port, uint8_t proto);
+/* The IPv6 service whose frontend (ip, port, proto) is, or NULL;
+ * *external: it is a NodePort or an external IP. */
+const struct dp_svc *dp_svc_find6(const uint8_t ip[16], uint16_t port, uint8_t proto,
+				  bool *external);
 void dp_svc_age(void);
 /* dp_commit(), after the grace period: replaced versions freed, UDP flows
  * to backends their service lost forgotten. */
@@ -434,8 +438,35 @@ static inline struct dp_flow6 *dp_ct6_live(uint32_t data)
 }
 
 /* dp_nat6.c: the IPv6 stage (dp_rx.c), and its dp_nat4_watch. */
-void dp_nat6(struct dp_worker *w, struct dp_pkts6 *v);
+void dp_nat6(struct dp_worker *w, uint16_t port, struct dp_pkts6 *v);
 void dp_nat6_watch(const struct dp_flow6 *f);
+/* dp_nat6_hdr.c, as dp_nat4_hdr.c's: an ICMPv6 error about a translated
+ * connection, translated (true); the quote (len bytes) of an error
+ * podlaned sends, put back as its sender sent it, the sender's address
+ * in sender (false: no such flow, nothing changed). */
+struct rte_ipv6_hdr;
+bool dp_nat6_icmp_error(struct rte_mbuf *m, struct rte_ipv6_hdr *ip);
+bool dp_nat6_unquote(struct rte_ipv6_hdr *q, uint32_t len, uint8_t sender[16]);
+
+/* SNAT source ports: above Linux's default ip_local_port_range
+ * (32768-60999), which the node's own connections use. Ports tried for a
+ * new SNATed connection: a failed try costs a lookup, and a flood of
+ * connections SNAT cannot place must not stall a worker. */
+#define DP_SNAT_PORT_MIN 61000
+#define DP_SNAT_TRIES 8
+/* The port (network order) try t of a connection of this seed takes. */
+static inline uint16_t dp_snat_port(uint32_t seed, unsigned t)
+{
+	return rte_cpu_to_be_16((uint16_t)(DP_SNAT_PORT_MIN +
+					   (seed + t * 7919u) % (65536 - DP_SNAT_PORT_MIN)));
+}
+
+/* A port's ct_reply_to or ct_reply_from set (they stay while it lives). */
+static inline void dp_nat_flag(uint8_t *f)
+{
+	if (!__atomic_load_n(f, __ATOMIC_RELAXED))
+		__atomic_store_n(f, 1, __ATOMIC_RELAXED);
+}
 
 /* dp_nat4.c: the stage (dp_rx.c). */
 void dp_nat4(struct dp_worker *w, uint16_t port, struct dp_pkts *v);

@@ -28,14 +28,6 @@
 
 enum { NAT_PASS, NAT_DONE, NAT_GONE };
 
-/* SNAT source ports: above Linux's default ip_local_port_range
- * (32768-60999), which the node's own connections use. */
-#define SNAT_PORT_MIN 61000
-#define SNAT_PORTS (65536 - SNAT_PORT_MIN)
-/* Ports tried for a new SNATed connection: a failed try costs a lookup,
- * and a flood of connections SNAT cannot place must not stall a worker. */
-#define SNAT_TRIES 8
-
 #define fold dp_csum_fold
 #define get16 dp_get16
 #define put16 dp_put16
@@ -99,18 +91,12 @@ static int64_t snat_create(const struct dp_ct_key *k, struct dp_ct_key *r, uint3
 	r->dst = addr;
 	/* Two workers must not pick the same port for the same backend. */
 	rte_spinlock_lock(&lock);
-	for (unsigned t = 0; t < SNAT_TRIES && id == -EEXIST; t++) {
-		r->dport = rte_cpu_to_be_16((uint16_t)(SNAT_PORT_MIN + (seed + t * 7919u) % SNAT_PORTS));
+	for (unsigned t = 0; t < DP_SNAT_TRIES && id == -EEXIST; t++) {
+		r->dport = dp_snat_port(seed, t);
 		id = dp_ct_create(k, r, svc);
 	}
 	rte_spinlock_unlock(&lock);
 	return id;
-}
-
-static inline void flag(uint8_t *f)
-{
-	if (!__atomic_load_n(f, __ATOMIC_RELAXED))
-		__atomic_store_n(f, 1, __ATOMIC_RELAXED);
 }
 
 /* Where a flow's answers come from or go to, by its addresses: to the
@@ -125,25 +111,25 @@ void dp_nat4_watch(const struct dp_flow *f)
 	if (dp.host >= DP_MAX_PORTS || memcmp(r, &plain, sizeof(plain)) == 0)
 		return; /* no host port (the unit tests'), or nothing translated */
 	if (r->dst == dp.cfg.node_ip) {
-		flag(&dp.ports[dp.host].ct_reply_to);
+		dp_nat_flag(&dp.ports[dp.host].ct_reply_to);
 		return;
 	}
 	uint32_t hop = dp_ip4_lookup1(rte_be_to_cpu_32(o->src));
 	const struct dp_nh *nh = hop == DP_HOP_NONE ? NULL : &dp.nh[hop];
 	if (nh != NULL && nh->kind == DP_NH_PORT && dp.ports[nh->port].kind == DP_PORT_POD) {
-		flag(&dp.ports[nh->port].ct_reply_to);
+		dp_nat_flag(&dp.ports[nh->port].ct_reply_to);
 		return;
 	}
 	if (nh != NULL && nh->kind == DP_NH_LOCAL) {
-		flag(&dp.ports[dp.host].ct_reply_to);
+		dp_nat_flag(&dp.ports[dp.host].ct_reply_to);
 		return;
 	}
 	hop = dp_ip4_lookup1(rte_be_to_cpu_32(r->src));
 	nh = hop == DP_HOP_NONE ? NULL : &dp.nh[hop];
 	if (nh != NULL && nh->kind == DP_NH_PORT)
-		flag(&dp.ports[nh->port].ct_reply_from);
+		dp_nat_flag(&dp.ports[nh->port].ct_reply_from);
 	else if (nh != NULL && nh->kind == DP_NH_LOCAL)
-		flag(&dp.ports[dp.host].ct_reply_from);
+		dp_nat_flag(&dp.ports[dp.host].ct_reply_from);
 }
 
 /* A connection's first packet to a frontend: its backend, its flow. */

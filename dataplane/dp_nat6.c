@@ -1,23 +1,29 @@
 /* The Service NAT stage for IPv6, the sibling of dp_nat4.c, between the
  * route lookup and the pods' policy guard (dp_rx.c). It looks at a packet
- * when its destination is a Service IP (next hop DP_NH_SERVICE) or the
- * port its answer goes to has translated connections (a client pod, the
- * node); a translated packet is routed again by its new destination.
+ * when its destination is a Service IP (next hop DP_NH_SERVICE), the
+ * node's IPv6 address while it has NodePorts, or the port its answer goes
+ * to has translated connections (a client pod, the node), or when it
+ * comes from a port whose answers to off-node clients must be translated
+ * back (a backend of a NodePort without SNAT); a translated packet is
+ * routed again by its new destination.
  *
- * IPv6 Services are ClusterIPs, reached from pods and from the node. A
- * connection's first packet picks a backend (Maglev, dp_svc.c) and makes
- * a flow (dp_ct6.c) whose keys say how both directions are translated.
- * The client keeps its address (the backend sees the client pod's own
- * IPv6 address), but for a pod reaching itself through a Service
- * (hairpin): its packets come from the Service IP, on a port of the SNAT
- * range, so that its answers come back here. A client port whose answers
- * would look like another flow's (the same backend through two service
- * IPs) gets such a port too, its address kept.
+ * A connection's first packet picks a backend (Maglev, dp_svc.c) and
+ * makes a flow (dp_ct6.c) whose keys say how both directions are
+ * translated. The client keeps its address (the backend sees the client
+ * pod's own IPv6 address) except where the answer would otherwise not
+ * come back through this node, as in dp_nat4.c: an off-node client of a
+ * NodePort or external IP whose backend is on another node is SNATed to
+ * the node's IPv6 address (externalTrafficPolicy Local keeps it, with
+ * local backends only), and a pod reaching itself through a Service
+ * (hairpin) to the address it reached, each on a port of the SNAT range.
+ * A client port whose answers would look like another flow's (the same
+ * backend through two service IPs) gets such a port too, its address
+ * kept.
  *
  * Only a TCP or UDP header right after the IPv6 header is translated: a
  * packet to a Service IP with extension headers first, or of another
- * protocol, is refused. ICMPv6 errors about a translated connection pass
- * untranslated (their quotes name the backend). */
+ * protocol, is refused. ICMPv6 errors about a translated connection are
+ * translated, quote included (dp_nat6_hdr.c). */
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
@@ -25,11 +31,6 @@
 #include "dp_nat.h"
 
 enum { NAT_PASS, NAT_DONE, NAT_GONE, LOOKUP };
-
-/* As IPv4's (dp_nat4.c): above Linux's ephemeral ports. */
-#define SNAT_PORT_MIN 61000
-#define SNAT_PORTS (65536 - SNAT_PORT_MIN)
-#define SNAT_TRIES 8
 
 #define fold dp_csum_fold
 #define get16 dp_get16
@@ -121,49 +122,83 @@ static int64_t snat_create(const struct dp_ct6_key *k, struct dp_ct6_key *r, uin
 	memcpy(r->dst, addr, 16);
 	/* Two workers must not pick the same port for the same backend. */
 	rte_spinlock_lock(&lock);
-	for (unsigned t = 0; t < SNAT_TRIES && id == -EEXIST; t++) {
-		r->dport = rte_cpu_to_be_16((uint16_t)(SNAT_PORT_MIN + (seed + t * 7919u) % SNAT_PORTS));
+	for (unsigned t = 0; t < DP_SNAT_TRIES && id == -EEXIST; t++) {
+		r->dport = dp_snat_port(seed, t);
 		id = dp_ct6_create(k, r, svc);
 	}
 	rte_spinlock_unlock(&lock);
 	return id;
 }
 
-/* The port a flow's answers go to (a client pod's, or the host port for
- * the node) looks at them from now on; the flag stays while the port
- * lives. Answers to a hairpin's service IP are looked at anyway. */
-void dp_nat6_watch(const struct dp_flow6 *f)
+static inline const struct dp_nh *nh_of(const uint8_t ip[16])
 {
-	uint32_t hop = dp_ip6_lookup1(f->key[DP_CT_REPLY].dst);
-	const struct dp_nh *nh = hop == DP_HOP_NONE ? NULL : &dp.nh[hop];
-	uint8_t *flag = NULL;
-
-	if (nh != NULL && nh->kind == DP_NH_PORT)
-		flag = &dp.ports[nh->port].ct_reply_to;
-	else if (nh != NULL && nh->kind == DP_NH_LOCAL && dp.host < DP_MAX_PORTS)
-		flag = &dp.ports[dp.host].ct_reply_to;
-	if (flag != NULL && !__atomic_load_n(flag, __ATOMIC_RELAXED))
-		__atomic_store_n(flag, 1, __ATOMIC_RELAXED);
+	uint32_t hop = dp_ip6_lookup1(ip);
+	return hop == DP_HOP_NONE ? NULL : &dp.nh[hop];
 }
 
-/* A connection's first packet to a Service IP: its backend, its flow. */
-static int new_flow(struct dp_worker *w, struct rte_mbuf *m, struct rte_ipv6_hdr *ip,
-		    const struct dp_l4 *l, const struct dp_ct6_key *k)
+/* Where a flow's answers come from or go to, as dp_nat4_watch: to the
+ * node (SNAT, or a client on the node itself) the host port; to a pod
+ * client its port; from a local backend of an off-node client, the
+ * backend's port (or the kernel's). Answers to a service IP (hairpin)
+ * are looked at anyway. */
+void dp_nat6_watch(const struct dp_flow6 *f)
 {
-	const struct dp_svc *s = dp_svc_find6(k->dst, k->dport, k->proto);
+	const struct dp_ct6_key *r = &f->key[DP_CT_REPLY];
+	const struct dp_nh *nh = nh_of(r->dst);
+
+	if (dp.host >= DP_MAX_PORTS)
+		return; /* no host port (the unit tests') */
+	if (nh != NULL && nh->kind == DP_NH_PORT && dp.ports[nh->port].kind == DP_PORT_POD) {
+		dp_nat_flag(&dp.ports[nh->port].ct_reply_to);
+		return;
+	}
+	if (nh != NULL && nh->kind == DP_NH_LOCAL) {
+		dp_nat_flag(&dp.ports[dp.host].ct_reply_to);
+		return;
+	}
+	if (nh != NULL && nh->kind == DP_NH_SERVICE)
+		return;
+	nh = nh_of(r->src);
+	if (nh != NULL && nh->kind == DP_NH_PORT)
+		dp_nat_flag(&dp.ports[nh->port].ct_reply_from);
+	else if (nh != NULL && nh->kind == DP_NH_LOCAL)
+		dp_nat_flag(&dp.ports[dp.host].ct_reply_from);
+}
+
+/* A connection's first packet to a frontend (a Service IP; the node's
+ * address, which may be a NodePort's: to_svc false): its backend, its
+ * flow. */
+static int new_flow(struct dp_worker *w, struct rte_mbuf *m, const struct dp_port *in,
+		    struct rte_ipv6_hdr *ip, const struct dp_l4 *l, const struct dp_ct6_key *k,
+		    bool to_svc)
+{
+	bool ext = false;
+	const struct dp_svc *s = dp_svc_find6(k->dst, k->dport, k->proto, &ext);
 
 	if (s == NULL)
-		return reject(w, m, UINT32_MAX);
+		return to_svc ? reject(w, m, UINT32_MAX) : NAT_PASS;
+	bool off_node = in->kind == DP_PORT_UPLINK, external = off_node && ext;
 	const struct dp_backend *b = dp_svc_pick(s, dp_svc_word(k->src),
-						 dp_hash_words(k, sizeof(*k), 0), false);
-	if (b == NULL)
+						 dp_hash_words(k, sizeof(*k), 0), external);
+	if (b == NULL) {
+		if (external && s->ext_local && s->n_backends) {
+			/* externalTrafficPolicy Local without a local endpoint:
+			 * dropped, as kube-proxy drops it. */
+			dp.nat->svc_stats[w->id][s->id].rejected++;
+			dp_drop(w, m, DP_DROP_NO_BACKEND);
+			return NAT_GONE;
+		}
 		return reject(w, m, s->id);
+	}
 	struct dp_ct6_key r = {.sport = b->port, .dport = k->sport, .proto = k->proto};
 	memcpy(r.src, b->ip6, 16);
 	memcpy(r.dst, k->src, 16);
-	bool hairpin = dp_ip6_eq(b->ip6, k->src);
-	int64_t id = hairpin ? snat_create(k, &r, s->id + 1, k->dst) : dp_ct6_create(k, &r, s->id + 1);
-	if (id == -EEXIST && !hairpin) /* as in dp_nat4.c: another port, the address kept */
+	/* SNAT: to the node for an off-node client of another node's
+	 * backend; to the address it reached for a pod reaching itself. */
+	const uint8_t *snat = off_node && !b->local ? dp.cfg.node_ip6
+			      : dp_ip6_eq(b->ip6, k->src) ? k->dst : NULL;
+	int64_t id = snat ? snat_create(k, &r, s->id + 1, snat) : dp_ct6_create(k, &r, s->id + 1);
+	if (id == -EEXIST && !snat) /* as in dp_nat4.c: another port, the address kept */
 		id = snat_create(k, &r, s->id + 1, k->src);
 	if (id < 0) {
 		dp_drop(w, m, DP_DROP_CONNTRACK_FULL);
@@ -177,8 +212,8 @@ static int new_flow(struct dp_worker *w, struct rte_mbuf *m, struct rte_ipv6_hdr
 	return NAT_DONE;
 }
 
-/* NAT_PASS or NAT_GONE when m is settled without the table; LOOKUP with
- * *l and *k filled. */
+/* NAT_PASS, NAT_DONE (an ICMPv6 error translated) or NAT_GONE when m is
+ * settled without the table; LOOKUP with *l and *k filled. */
 static int classify(struct dp_worker *w, struct rte_mbuf *m, bool to_svc, struct dp_l4 *l,
 		    struct dp_ct6_key *k)
 {
@@ -187,25 +222,31 @@ static int classify(struct dp_worker *w, struct rte_mbuf *m, bool to_svc, struct
 	/* dp_ip6_check vouched for the IPv6 header in the first segment. */
 	if (likely(l4_parse(ip, m->data_len - RTE_ETHER_HDR_LEN - sizeof(*ip), l, k)))
 		return LOOKUP;
+	if (ip->proto == IPPROTO_ICMPV6 && dp_nat6_icmp_error(m, ip))
+		return NAT_DONE;
 	return to_svc ? reject(w, m, UINT32_MAX) : NAT_PASS;
 }
 
-static inline bool watched(const struct dp_nh *nh, bool local)
+static inline bool watched(const struct dp_nh *nh, bool every, bool local)
 {
-	return nh != NULL && (nh->kind == DP_NH_SERVICE ||
-			      (nh->kind == DP_NH_PORT && dp.ports[nh->port].ct_reply_to) ||
-			      (nh->kind == DP_NH_LOCAL && local));
+	return every ||
+	       (nh != NULL && (nh->kind == DP_NH_SERVICE ||
+			       (nh->kind == DP_NH_PORT && dp.ports[nh->port].ct_reply_to) ||
+			       (nh->kind == DP_NH_LOCAL && local)));
 }
 
 /* Three passes, as dp_nat4: the packets to look at and their keys; one
  * bulk lookup; each translated, or settled otherwise. */
-void dp_nat6(struct dp_worker *w, struct dp_pkts6 *v)
+void dp_nat6(struct dp_worker *w, uint16_t port, struct dp_pkts6 *v)
 {
 	struct dp_nat *nat = dp.nat;
 
 	if (likely(!__atomic_load_n(&nat->active, __ATOMIC_RELAXED)) || nat->ct6.h == NULL)
 		return;
-	bool local = dp.host < DP_MAX_PORTS && dp.ports[dp.host].ct_reply_to;
+	const struct dp_port *in = &dp.ports[port];
+	bool every = in->ct_reply_from;
+	bool node_ports = __atomic_load_n(&nat->n_node_ports6, __ATOMIC_RELAXED) != 0;
+	bool local = (dp.host < DP_MAX_PORTS && dp.ports[dp.host].ct_reply_to) || node_ports;
 	uint8_t fate[DP_BURST];
 	uint16_t at[DP_BURST], nk = 0;
 	struct dp_l4 l[DP_BURST];
@@ -217,9 +258,10 @@ void dp_nat6(struct dp_worker *w, struct dp_pkts6 *v)
 	for (uint16_t i = 0; i < v->n; i++) {
 		const struct dp_nh *nh = v->hop[i] == DP_HOP_NONE ? NULL : &dp.nh[v->hop[i]];
 		fate[i] = NAT_PASS;
-		if (!watched(nh, local))
+		if (!watched(nh, every, local))
 			continue;
-		fate[i] = (uint8_t)classify(w, v->m[i], nh->kind == DP_NH_SERVICE, &l[nk], &keys[nk]);
+		fate[i] = (uint8_t)classify(w, v->m[i], nh != NULL && nh->kind == DP_NH_SERVICE,
+					    &l[nk], &keys[nk]);
 		if (fate[i] != LOOKUP)
 			continue;
 		at[nk] = i;
@@ -237,11 +279,13 @@ void dp_nat6(struct dp_worker *w, struct dp_pkts6 *v)
 		 * burst may have made its flow since. */
 		if (f == NULL)
 			f = dp_ct6_find_one(&keys[j], &d);
+		const struct dp_nh *nh = v->hop[i] == DP_HOP_NONE ? NULL : &dp.nh[v->hop[i]];
+		bool to_svc = nh != NULL && nh->kind == DP_NH_SERVICE;
 		if (f != NULL) {
 			translate(w, v->m[i], ip, &l[j], f, d & 1);
 			fate[i] = NAT_DONE;
-		} else if (dp.nh[v->hop[i]].kind == DP_NH_SERVICE) {
-			fate[i] = (uint8_t)new_flow(w, v->m[i], ip, &l[j], &keys[j]);
+		} else if (to_svc || (nh != NULL && nh->kind == DP_NH_LOCAL && node_ports)) {
+			fate[i] = (uint8_t)new_flow(w, v->m[i], in, ip, &l[j], &keys[j], to_svc);
 		} else {
 			fate[i] = NAT_PASS;
 		}

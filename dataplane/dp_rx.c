@@ -24,7 +24,7 @@ void dp_rx_burst(struct dp_worker *w, uint16_t port, struct rte_mbuf **pkts, uin
 	dp_ip4_output(w, &ip4);              /* TTL, MTU, MAC rewrite, transmit */
 	if (unlikely(ip6.n)) {
 		dp_ip6_route(w, &ip6);        /* each destination's next hop */
-		dp_nat6(w, &ip6);             /* Services: DNAT, its replies, routed again */
+		dp_nat6(w, port, &ip6);       /* Services: DNAT, its replies, routed again */
 		dp_ip6_guard(w, port, &ip6);  /* isolated pods' refused */
 		dp_ip6_output(w, &ip6);       /* hop limit, MTU, MAC rewrite, transmit */
 	}

@@ -190,6 +190,7 @@ static struct dp_svc *svc_build(uint32_t id, const struct dp_svc_spec *s)
 	v->node_port = s->node_port;
 	v->n_ext = s->n_ext;
 	memcpy(v->ext, s->ext, s->n_ext * sizeof(s->ext[0]));
+	memcpy(v->ext6, s->ext6, s->n_ext * sizeof(s->ext6[0]));
 	v->n_backends = (uint16_t)n;
 	v->n_local = (uint16_t)n_local;
 	v->m = m;
@@ -238,9 +239,18 @@ static unsigned frontends(const struct dp_svc *v, struct fe *f)
 
 	memset(f, 0, (DP_SVC_MAX_EXT + 2) * sizeof(*f));
 	if (v->v6) {
-		f[n].h = dp.nat->fe6;
-		f[n].k.k6 = (struct dp_svc_fe6_key){.port = v->port, .proto = v->proto};
-		memcpy(f[n++].k.k6.ip, v->ip6, 16);
+		for (unsigned i = 0; i <= v->n_ext; i++) { /* its IP, then the external ones */
+			f[n].h = dp.nat->fe6;
+			f[n].k.k6 = (struct dp_svc_fe6_key){.port = v->port, .proto = v->proto};
+			memcpy(f[n].k.k6.ip, i ? v->ext6[i - 1] : v->ip6, 16);
+			f[n++].ext = i > 0;
+		}
+		if (v->node_port) {
+			f[n].h = dp.nat->fe6;
+			f[n].k.k6 = (struct dp_svc_fe6_key){.port = v->node_port, .proto = v->proto};
+			memcpy(f[n].k.k6.ip, dp.cfg.node_ip6, 16);
+			f[n++].ext = true;
+		}
 		return n;
 	}
 	f[n].h = dp.nat->fe;
@@ -359,6 +369,13 @@ void dp_svc_commit(void)
 	}
 }
 
+/* v's NodePort counted (by) in its family's count of them. */
+static void node_ports(const struct dp_svc *v, int by)
+{
+	if (v->node_port)
+		*(v->v6 ? &dp.nat->n_node_ports6 : &dp.nat->n_node_ports) += (uint32_t)by;
+}
+
 /* The new version is published before its frontends lead to it, and the
  * old frontends leave only after the new ones are in: a packet finds
  * either version, never none. */
@@ -368,7 +385,7 @@ int dp_svc_set(uint32_t id, const struct dp_svc_spec *s)
 	struct fe k[DP_SVC_MAX_EXT + 2];
 
 	if (id >= nat->max_svcs || s->n_backends > DP_SVC_MAX_BACKENDS || s->n_ext > DP_SVC_MAX_EXT ||
-	    (s->v6 && (nat->fe6 == NULL || s->node_port || s->n_ext)))
+	    (s->v6 && (nat->fe6 == NULL || (s->node_port && !dp.cfg.has_node6))))
 		return -EINVAL;
 	struct dp_svc *v = svc_build(id, s), *old = nat->svcs[id];
 	if (v == NULL)
@@ -397,9 +414,9 @@ int dp_svc_set(uint32_t id, const struct dp_svc_spec *s)
 	}
 	if (old != NULL) {
 		fe_remove(old, k, n);
-		nat->n_node_ports -= old->node_port != 0;
+		node_ports(old, -1);
 	}
-	nat->n_node_ports += v->node_port != 0;
+	node_ports(v, 1);
 	nat->n_svcs += old == NULL;
 	__atomic_store_n(&nat->active, true, __ATOMIC_RELEASE);
 	defer(old);
@@ -415,7 +432,7 @@ void dp_svc_del(uint32_t id)
 		return;
 	fe_remove(old, NULL, 0);
 	__atomic_store_n(&nat->svcs[id], NULL, __ATOMIC_RELEASE);
-	nat->n_node_ports -= old->node_port != 0;
+	node_ports(old, -1);
 	nat->n_svcs--;
 	defer(old);
 }
@@ -508,6 +525,21 @@ void dp_svc_age(void)
 		rte_hash_free_key_with_position(nat->aff, freed[i]);
 }
 
+/* What dp_svc_pick would choose for a new connection of client with
+ * this hash, without making an affinity entry. */
+static const struct dp_backend *peek(const struct dp_svc *s, uint32_t client, uint32_t hash,
+				     const uint16_t *table)
+{
+	struct dp_nat *nat = dp.nat;
+	struct dp_aff_key ak = {.svc = s->id, .client = client};
+	int32_t pos = s->affinity_s ? rte_hash_lookup(nat->aff, &ak) : -1;
+	uint64_t word = pos >= 0 ? __atomic_load_n(&nat->affs[pos].backend, __ATOMIC_ACQUIRE) : 0;
+	const struct dp_backend *b =
+		word & DP_AFF_VALID ? find_backend(s, (uint32_t)word, (uint16_t)(word >> 32)) : NULL;
+
+	return b != NULL ? b : &s->backends[table[hash % s->m]];
+}
+
 int dp_svc_trace(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, uint8_t proto,
 		 bool external, uint32_t *svc_id, uint32_t *bip, uint16_t *bport)
 {
@@ -534,20 +566,43 @@ int dp_svc_trace(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, uin
 	const uint16_t *table = external && s->ext_local ? s->local_table : s->table;
 	if (table == NULL)
 		return -ENODATA;
-	/* What dp_svc_pick would choose, without making an affinity entry. */
-	struct dp_aff_key ak = {.svc = id, .client = src};
-	int32_t pos = s->affinity_s ? rte_hash_lookup(nat->aff, &ak) : -1;
-	uint64_t word = pos >= 0 ? __atomic_load_n(&nat->affs[pos].backend, __ATOMIC_ACQUIRE) : 0;
-	const struct dp_backend *b =
-		word & DP_AFF_VALID ? find_backend(s, (uint32_t)word, (uint16_t)(word >> 32)) : NULL;
-	if (b == NULL)
-		b = &s->backends[table[rte_hash_hash(nat->ct4.h, &k) % s->m]];
+	const struct dp_backend *b = peek(s, src, rte_hash_hash(nat->ct4.h, &k), table);
 	*bip = b->ip;
 	*bport = b->port;
 	return 0;
 }
 
-const struct dp_svc *dp_svc_find6(const uint8_t ip[16], uint16_t port, uint8_t proto)
+int dp_svc_trace6(const uint8_t src[16], uint16_t sport, const uint8_t dst[16], uint16_t dport,
+		  uint8_t proto, bool external, uint32_t *svc_id, uint8_t bip[16], uint16_t *bport)
+{
+	bool ext;
+	const struct dp_svc *s = dp_svc_find6(dst, dport, proto, &ext);
+	struct dp_ct6_key k = {.sport = sport, .dport = dport, .proto = proto};
+	uint32_t data;
+
+	if (s == NULL)
+		return -ENOENT;
+	*svc_id = s->id;
+	memcpy(k.src, src, 16);
+	memcpy(k.dst, dst, 16);
+	const struct dp_flow6 *f = dp_ct6_find_one(&k, &data);
+	if (f != NULL && (data & 1) == DP_CT_ORIG) {
+		memcpy(bip, f->key[DP_CT_REPLY].src, 16);
+		*bport = f->key[DP_CT_REPLY].sport;
+		return 0;
+	}
+	const uint16_t *table = external && ext && s->ext_local ? s->local_table : s->table;
+	if (table == NULL)
+		return -ENODATA;
+	const struct dp_backend *b = peek(s, dp_svc_word(src), dp_hash_words(&k, sizeof(k), 0),
+					  table);
+	memcpy(bip, b->ip6, 16);
+	*bport = b->port;
+	return 0;
+}
+
+const struct dp_svc *dp_svc_find6(const uint8_t ip[16], uint16_t port, uint8_t proto,
+				  bool *external)
 {
 	struct dp_svc_fe6_key k = {.port = port, .proto = proto};
 	void *data;
@@ -555,5 +610,7 @@ const struct dp_svc *dp_svc_find6(const uint8_t ip[16], uint16_t port, uint8_t p
 	memcpy(k.ip, ip, 16);
 	if (dp.nat->fe6 == NULL || rte_hash_lookup_data(dp.nat->fe6, &k, &data) < 0)
 		return NULL;
-	return __atomic_load_n(&dp.nat->svcs[(uintptr_t)data], __ATOMIC_ACQUIRE);
+	*external = (uintptr_t)data & DP_FE_EXTERNAL;
+	return __atomic_load_n(&dp.nat->svcs[(uintptr_t)data & ~(uintptr_t)DP_FE_EXTERNAL],
+			       __ATOMIC_ACQUIRE);
 }

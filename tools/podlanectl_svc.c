@@ -81,7 +81,9 @@ json_t *cli_trace_params(const char *to, const char *from)
 		json_object_set(p, "address", json_object_get(p, "ip"));
 		json_object_del(p, "ip");
 	}
-	if (from != NULL && strchr(from, ':') != NULL) {
+	/* With a port: IPv4:PORT (one colon) or [IPv6]:PORT. */
+	const char *fc = from ? strchr(from, ':') : NULL;
+	if (from != NULL && (from[0] == '[' || (fc != NULL && strchr(fc + 1, ':') == NULL))) {
 		if (!ip_port(from, ip, &port))
 			goto bad;
 		json_object_set_new(p, "source", json_string(ip));

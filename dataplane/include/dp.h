@@ -337,8 +337,9 @@ struct dp_backend_spec {
 	uint16_t port;   /* network byte order, as every port here */
 	bool local;      /* on this node */
 };
-/* An IPv6 service (v6) has ip6 in place of ip and IPv6 backends; it has
- * no NodePort or external IPs (-EINVAL) yet. */
+/* An IPv6 service (v6) has ip6 in place of ip, IPv6 backends and
+ * external IPs (ext6), and its NodePort on the node's IPv6 address
+ * (dp_config.has_node6, else -EINVAL). */
 struct dp_svc_spec {
 	bool v6;
 	uint8_t ip6[16];
@@ -350,6 +351,7 @@ struct dp_svc_spec {
 	uint32_t affinity_s; /* sessionAffinity ClientIP timeout; 0: none */
 	unsigned n_ext;
 	uint32_t ext[DP_SVC_MAX_EXT]; /* external and load-balancer IPs */
+	uint8_t ext6[DP_SVC_MAX_EXT][16]; /* an IPv6 service's, in place of ext */
 	unsigned n_backends;
 	const struct dp_backend_spec *backends;
 };
@@ -367,6 +369,9 @@ void dp_svc_stats_read(uint32_t id, struct dp_svc_stats *out); /* any thread */
  * service; -ENODATA: a service without a backend for it. */
 int dp_svc_trace(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, uint8_t proto,
 		 bool external, uint32_t *svc_id, uint32_t *bip, uint16_t *bport);
+/* The same for an IPv6 service. */
+int dp_svc_trace6(const uint8_t src[16], uint16_t sport, const uint8_t dst[16], uint16_t dport,
+		  uint8_t proto, bool external, uint32_t *svc_id, uint8_t bip[16], uint16_t *bport);
 
 /* NetworkPolicy (dp_policy.c). A pod isolated in a direction takes there
  * only connections some rule of that direction allows; ingress rules are

@@ -207,7 +207,11 @@ class Api(unittest.TestCase):
             return {k: v for k, v in s.items() if v is not None}
         cases = [
             (svc(ip=None), -32602, "ip: missing"),
-            (svc(ip="10.96.0"), -32602, "ip: 10.96.0 is not an IPv4 address"),
+            (svc(ip="10.96.0"), -32602, "ip: 10.96.0 is not an IPv4 or IPv6 address"),
+            (svc(ip="fd00:96::10"), -32602,
+             "ip: fd00:96::10 is IPv6 and this node has no IPv6 pods (pod_cidr)"),
+            (svc(backends=[{"ip": "fd00::9", "port": 1}]), -32602,
+             "backends[0].ip: fd00::9 is not an IPv4 address (the service's ip is)"),
             (svc(port=0), -32602, "port: must be a port number 1-65535"),
             (svc(port="80"), -32602, "port: must be a port number 1-65535"),
             (svc(protocol="sctp"), -32602, "protocol: 'sctp' is not supported (tcp, udp)"),

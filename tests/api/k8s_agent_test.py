@@ -406,7 +406,8 @@ class K8sAgent(unittest.TestCase):
     def test_dual_stack_services(self):
         web = service("default", "web", "10.96.0.10", [{"name": "http", "port": 80, "protocol": "TCP"}],
                       type="NodePort", clusterIPs=["10.96.0.10", "fd00:96::10"],
-                      ipFamilies=["IPv4", "IPv6"], sessionAffinity="ClientIP")
+                      ipFamilies=["IPv4", "IPv6"], sessionAffinity="ClientIP",
+                      externalIPs=["198.51.100.9", "fd00:99::9"], externalTrafficPolicy="Local")
         web["spec"]["ports"][0]["nodePort"] = 30080
         v6only = service("default", "six", "fd00:96::11", [{"port": 53, "protocol": "UDP"}])
         slices = [slice_("default", "web", "a", [{"name": "http", "port": 8080}], [ep("100.96.241.5")]),
@@ -418,9 +419,10 @@ class K8sAgent(unittest.TestCase):
         reqs, err = self.dry(stdin=json.dumps({"kind": "List", "items": items}))
         self.assertEqual(reqs["service.replace_all"]["services"], [
             {"ip": "10.96.0.10", "port": 80, "protocol": "tcp", "name": "default/web:http",
-             "node_port": 30080, "affinity_timeout": 10800,
-             "backends": [{"ip": "100.96.241.5", "port": 8080}]},
+             "node_port": 30080, "external_ips": ["198.51.100.9"], "external_traffic_policy": "Local",
+             "affinity_timeout": 10800, "backends": [{"ip": "100.96.241.5", "port": 8080}]},
             {"ip": "fd00:96::10", "port": 80, "protocol": "tcp", "name": "default/web:http",
+             "node_port": 30080, "external_ips": ["fd00:99::9"], "external_traffic_policy": "Local",
              "affinity_timeout": 10800, "backends": [{"ip": "fd00:10:96:f1::5", "port": 8080}]},
             {"ip": "fd00:96::11", "port": 53, "protocol": "udp", "name": "default/six",
              "backends": [{"ip": "fd00:10:96:f2::7", "port": 5353}]}])

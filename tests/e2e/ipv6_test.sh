@@ -54,6 +54,44 @@ ping6 pa fe80::1%eth0 >/dev/null || fail "pod a cannot ping its gateway fe80::1"
 grep -q "router" <<<"$(ip -n pa -6 neigh show fe80::1)" || fail "fe80::1 not a router: $(ip -n pa -6 neigh)"
 ok "pod <-> pod over IPv6; fe80::1 resolved by NDP, a router, answers pings"
 
+# Delegated IPAM with a range of each family (host-local): the pod gets
+# the plugin's IPv6 address, not one derived from its IPv4 address; a
+# range outside the node's IPv6 pod prefix is refused, both addresses
+# given back.
+netns_add pd
+hl_conf() { # SUBNET6
+	echo '{"cniVersion": "1.0.0", "name": "podlane", "type": "podlane", "socket": "'"$WORK/node.sock"'",
+	 "ipam": {"type": "host-local", "dataDir": "'"$WORK/hl"'", "ranges": [
+	  [{"subnet": "100.96.243.0/24", "rangeStart": "100.96.243.200", "rangeEnd": "100.96.243.210"}],
+	  [{"subnet": "'"$1"'", "rangeStart": "'"${1%/*}"'1:10", "rangeEnd": "'"${1%/*}"'1:20"}]]}}'
+}
+hl_cni() { # COMMAND SUBNET6
+	hl_conf "$2" | CNI_COMMAND=$1 CNI_CONTAINERID=ctr-d CNI_NETNS=/run/netns/pd CNI_IFNAME=eth0 \
+		CNI_PATH=/usr/lib/cni "$BUILD/cni/podlane"
+}
+out=$(hl_cni ADD fd00:10:96:f3::/64) || fail "CNI ADD with host-local: $out"
+python3 - "$out" <<'PY' || fail "CNI result with host-local: $out"
+import json, sys
+r = json.loads(sys.argv[1])
+assert [i["address"] for i in r["ips"]] == ["100.96.243.200/32", "fd00:10:96:f3::1:10/128"], r["ips"]
+PY
+D=fd00:10:96:f3::1:10
+[ "$(ip -n pd -6 -o addr show dev eth0 scope global | awk '{print $4}')" = "$D/128" ] ||
+	fail "pod d has $(ip -n pd -6 -o addr show dev eth0)"
+ctl node -o json pod list | python3 -c '
+import json, sys
+p = {x["container_id"]: x for x in json.load(sys.stdin)}["ctr-d"]
+assert p["ip6"] == "'$D'/128", p' || fail "pod list: ctr-d's ip6"
+wait_for 10 ping6 pa $D >/dev/null || fail "pod a cannot reach pod d at its IPAM address $D"
+hl_cni DEL fd00:10:96:f3::/64 >/dev/null || fail "CNI DEL with host-local"
+[ ! -e "$WORK/hl/podlane/$D" ] && [ ! -e "$WORK/hl/podlane/100.96.243.200" ] ||
+	fail "host-local kept an address: $(ls "$WORK/hl/podlane")"
+out=$(hl_cni ADD fd00:99::/64) && fail "an IPv6 address outside pod_cidr accepted: $out"
+grep -q 'ip6: fd00:99::1:10 is not a usable address of pod_cidr' <<<"$out" || fail "$out"
+[ -z "$(ls "$WORK/hl/podlane" | grep -v -e lock -e last_reserved)" ] ||
+	fail "host-local kept an address after a refused ADD: $(ls "$WORK/hl/podlane")"
+ok "delegated IPAM of both families: the plugin's IPv6 address is the pod's; one outside pod_cidr is refused, nothing kept"
+
 ping6 node $A >/dev/null || fail "the node cannot reach pod a over IPv6"
 ping6 pa $N6 >/dev/null || fail "pod a cannot reach the node's IPv6 address"
 ip netns exec node python3 -c '
@@ -205,12 +243,12 @@ while True:
 	at_exit "stop_pid $WORK/serve-$2.pid"
 	wait_for 5 grep -q ready "$WORK/serve-$2.out"
 }
-ask6() { # NETNS VIP N: N connections to [VIP]:80, what each backend said
+ask6() { # NETNS VIP N [PORT]: N connections to [VIP]:PORT (80), what each backend said
 	ip netns exec "$1" python3 -c '
 import socket, sys
 for i in range(int(sys.argv[2])):
-    c = socket.create_connection((sys.argv[1], 80), timeout=5)
-    print(c.makefile().readline().strip()); c.close()' "$2" "$3"
+    c = socket.create_connection((sys.argv[1], int(sys.argv[3])), timeout=5)
+    print(c.makefile().readline().strip()); c.close()' "$2" "$3" "${4:-80}"
 }
 serve pb b
 serve pc c
@@ -250,13 +288,57 @@ assert f["original"]["destination"] == {"ip": "'$VIP6'", "port": 80} and f["serv
 assert f["reply"]["source"]["ip"] in ("'$B'", "'$C'") and f["reply"]["source"]["port"] == 8080, f' ||
 	fail "conntrack list: $(ctl node conntrack list --service "[$VIP6]:80")"
 ok "IPv6: no endpoints refused at once and counted; service list and conntrack list show IPv6 services and flows"
+out=$(ctl node trace "[$VIP6]:80" from "[$A]:40123")
+grep -qx "service   \[$VIP6\]:80/tcp (default/web6)" <<<"$out" || fail "trace [$VIP6]:80: $out"
+b=$(sed -n 's/^backend   \[\(.*\)\]:8080$/\1/p' <<<"$out")
+[ "$b" = "$B" ] && want=b || want=c
+[ "$b" = "$B" ] || [ "$b" = "$C" ] || fail "trace backend: $out"
+got=$(ip netns exec pa python3 -c '
+import socket
+s = socket.socket(socket.AF_INET6); s.bind(("::", 40123)); s.settimeout(5)
+s.connect(("'$VIP6'", 80)); print(s.makefile().readline().split()[0])')
+[ "$got" = "$want" ] || fail "trace said $b, the connection from port 40123 went to $got"
+ok "trace names the IPv6 service and the backend a connection gets, and the connection gets it"
+# PMTUD through a service: pod b's MTU 1280 (its MSS still for 1500), so
+# pod a's segments to the service meet "packet too big" after DNAT, which
+# must quote them as pod a sent them for its socket to learn the MTU.
+ctl node service add "[fd00:96::14]:7100" "[$B]:7100" >/dev/null || fail "service add [fd00:96::14]:7100"
+ip -n pb link set eth0 mtu 1280
+ip -n pb -6 route replace default via fe80::1 dev eth0 advmss 1440
+sleep 1.5
+too_big=$(counter node mtu_exceeded)
+tcp_bulk_check pa pb fd00:96::14 2
+[ "$(counter node mtu_exceeded)" -gt "$too_big" ] || fail "TCP through the service met no 'packet too big'"
+ip -n pb link set eth0 mtu 1500
+ip -n pb -6 route replace default via fe80::1 dev eth0
+ok "PMTUD through an IPv6 service: 'packet too big' quoted as the client sent it, every byte delivered"
 out=$(ctl node service add "[fd00:96::13]:80" 100.96.243.2:8080 2>&1) && fail "mixed families accepted"
 grep -q "backends\[0\].ip: 100.96.243.2 is not an IPv6 address (the service's ip is)" <<<"$out" || fail "$out"
-out=$(ctl node service add "[fd00:96::13]:80" "[$B]:8080" --node-port 30080 2>&1) && fail "IPv6 NodePort accepted"
-grep -q "node_port: an IPv6 service takes no node_port or external_ips yet" <<<"$out" || fail "$out"
+out=$(ctl node service add "[fd00:96::13]:80" "[$B]:8080" --external-ip 198.51.100.13 2>&1) &&
+	fail "an IPv4 external IP of an IPv6 service accepted"
+grep -q "external_ips\[0\]: 198.51.100.13 is not an IPv6 address (the service's ip is)" <<<"$out" || fail "$out"
 out=$(ctl node service add "[fd00:10:96:f3::77]:80" 2>&1) && fail "a pod address as service IP accepted"
 grep -q "ip: fd00:10:96:f3::77 is in pod_cidr (pods' addresses)" <<<"$out" || fail "$out"
-ok "IPv6 services: exact errors for mixed families, a NodePort, a pod's address"
+ok "IPv6 services: exact errors for mixed families, an IPv4 external IP, a pod's address"
+
+# From off the node (the fabric host): a NodePort on the node's IPv6
+# address and an external IP. The backend here sees the client's own
+# address; the one on n2 the node's (SNAT: its answer must come back
+# through this node). externalTrafficPolicy Local: this node's backend
+# only, the client's address kept.
+ctl node service add "[fd00:96::15]:80" "[$B]:8080" "[$C]:8080" --node-port 30080 \
+	--external-ip fd00:99::15 --name default/np6 >/dev/null || fail "service add [fd00:96::15]:80"
+ctl node service add "[fd00:96::16]:80" "[$B]:8080" "[$C]:8080" --node-port 30081 --local \
+	>/dev/null || fail "service add [fd00:96::16]:80 --local"
+ip -n fab -6 route add fd00:99::15/128 via $N6
+F=fd00:172:31:102::1
+[ "$(ask6 fab $N6 16 30080 | sort -u)" = "b $F
+c $N6" ] || fail "NodePort [$N6]:30080 from off the node: $(ask6 fab $N6 16 30080 | sort -u)"
+[ "$(ask6 fab fd00:99::15 16 | sort -u)" = "b $F
+c $N6" ] || fail "external IP fd00:99::15 from off the node: $(ask6 fab fd00:99::15 16 | sort -u)"
+[ "$(ask6 fab $N6 8 30081 | sort -u)" = "b $F" ] ||
+	fail "NodePort [$N6]:30081 (Local): $(ask6 fab $N6 8 30081 | sort -u)"
+ok "IPv6 NodePort and external IP from off the node (SNAT only to another node's backend); externalTrafficPolicy Local keeps the client's address"
 
 restart_under_pings node TERM pa $B
 [ "$RESTART_LOST" = 0 ] || fail "planned restart lost $RESTART_LOST of 300 IPv6 pings"

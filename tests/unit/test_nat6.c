@@ -17,6 +17,9 @@
 #define C6 "fd00:10:96:f3::4" /* pod C, also behind T_POD_B */
 #define VIP6 "fd00:96::a"
 #define N6 "fd00:172:31:102::105" /* the node */
+#define FAR6 "fd00:10:96:f4::9" /* a pod of another node (behind T_POD_B here) */
+#define CL6 "fd00:172:31:102::50" /* an off-node client (answered via T_POD_A here) */
+#define EXT6 "fd00:99::10" /* an external IP */
 
 static uint16_t be16(uint16_t v)
 {
@@ -43,6 +46,42 @@ static void routes(void)
 	assert_int_equal(dp_route6_add(a, 128, &local), 0);
 }
 
+/* For the NodePort cases: another node's pod and an off-node client at
+ * ports of their own (no neighbour to resolve), an external IP. */
+static void routes_ext(void)
+{
+	struct dp_nh_spec a = {.kind = DP_NH_PORT, .port = T_POD_A, .mac = dp.ports[T_POD_A].peer_mac};
+	struct dp_nh_spec b = {.kind = DP_NH_PORT, .port = T_POD_B, .mac = dp.ports[T_POD_B].peer_mac};
+	struct dp_nh_spec svc = {.kind = DP_NH_SERVICE};
+	uint8_t x[16];
+
+	routes();
+	t_ip6(FAR6, x);
+	assert_int_equal(dp_route6_add(x, 128, &b), 0);
+	t_ip6(CL6, x);
+	assert_int_equal(dp_route6_add(x, 128, &a), 0);
+	t_ip6(EXT6, x);
+	assert_int_equal(dp_route6_add(x, 128, &svc), 0);
+}
+
+/* Service 0: VIP6:80/tcp, NodePort 30080 and EXT6, over backends (ip,
+ * 8080); local: which are this node's. */
+static void service_ext(bool ext_local, const char *const *ips, const bool *local, unsigned n)
+{
+	struct dp_backend_spec b[4];
+	struct dp_svc_spec s = {.v6 = true, .proto = IPPROTO_TCP, .port = be16(80),
+				.node_port = be16(30080), .ext_local = ext_local, .n_ext = 1,
+				.n_backends = n, .backends = b};
+
+	for (unsigned i = 0; i < n; i++) {
+		b[i] = (struct dp_backend_spec){.port = be16(8080), .local = local[i]};
+		t_ip6(ips[i], b[i].ip6);
+	}
+	t_ip6(VIP6, s.ip6);
+	t_ip6(EXT6, s.ext6[0]);
+	assert_int_equal(dp_svc_set(0, &s), 0);
+}
+
 /* Service id: VIP6, port 80 (TCP) or 53 (UDP), over backends (ip, 8080). */
 static void service(uint32_t id, uint8_t proto, const char *const *ips, unsigned n,
 		    uint32_t affinity_s)
@@ -60,14 +99,13 @@ static void service(uint32_t id, uint8_t proto, const char *const *ips, unsigned
 	assert_int_equal(dp_svc_set(id, &s), 0);
 }
 
-/* A TCP segment (flags) or UDP datagram over IPv6 from the peer of port,
- * its checksum right; next: the header after IPv6's (proto unless an
- * extension header comes first). */
-static struct rte_mbuf *l4_frame6(uint16_t port, const char *src, uint16_t sport,
-				  const char *dst, uint16_t dport, uint8_t proto, uint8_t flags)
+/* A TCP segment (flags) or UDP datagram over IPv6 from the peer of port
+ * with n bytes of data, its checksum right. */
+static struct rte_mbuf *frame_n(uint16_t port, const char *src, uint16_t sport, const char *dst,
+				uint16_t dport, uint8_t proto, uint8_t flags, uint16_t n)
 {
 	uint16_t l4 = proto == IPPROTO_TCP ? sizeof(struct rte_tcp_hdr) : sizeof(struct rte_udp_hdr);
-	uint16_t payload = l4 + 20;
+	uint16_t payload = l4 + n;
 	struct rte_mbuf *m = rte_pktmbuf_alloc(dp.pool);
 	assert_non_null(m);
 	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)rte_pktmbuf_append(
@@ -101,6 +139,12 @@ static struct rte_mbuf *l4_frame6(uint16_t port, const char *src, uint16_t sport
 	}
 	m->port = port;
 	return m;
+}
+
+static struct rte_mbuf *l4_frame6(uint16_t port, const char *src, uint16_t sport,
+				  const char *dst, uint16_t dport, uint8_t proto, uint8_t flags)
+{
+	return frame_n(port, src, sport, dst, dport, proto, flags, 20);
 }
 
 static void rx1(uint16_t port, struct rte_mbuf *m)
@@ -321,7 +365,113 @@ static void test_walk_and_import(void **state)
 	assert_int_equal(dp_ct_flush(0), 1);
 }
 
-/* An IPv6 service has only its ClusterIP; its frontend is its own. */
+/* An ICMPv6 message at m: its type and code, the quote's addresses and
+ * ports, the checksum right. */
+static void assert_error(struct rte_mbuf *m, const char *from, const char *to, uint8_t type,
+			 const char *qsrc, uint16_t qsport, const char *qdst, uint16_t qdport)
+{
+	struct rte_ipv6_hdr *ip = ip6_of(m), *q;
+	uint8_t *icmp = (uint8_t *)(ip + 1), a[16];
+
+	assert_int_equal(ip->proto, IPPROTO_ICMPV6);
+	assert_int_equal(icmp[0], type);
+	t_ip6(from, a);
+	assert_memory_equal(ip->src_addr, a, 16);
+	t_ip6(to, a);
+	assert_memory_equal(ip->dst_addr, a, 16);
+	assert_int_equal(rte_ipv6_udptcp_cksum_verify(ip, icmp), 0);
+	q = (struct rte_ipv6_hdr *)(icmp + 8);
+	t_ip6(qsrc, a);
+	assert_memory_equal(q->src_addr, a, 16);
+	t_ip6(qdst, a);
+	assert_memory_equal(q->dst_addr, a, 16);
+	assert_int_equal(((uint16_t *)(q + 1))[0], be16(qsport));
+	assert_int_equal(((uint16_t *)(q + 1))[1], be16(qdport));
+	rte_pktmbuf_free(m);
+}
+
+/* Path MTU discovery through a Service: "packet too big" for a packet
+ * podlaned translated quotes it as the client sent it; an error the
+ * backend sends about the connection reaches the client from the service
+ * IP, its quote as the client sent it. */
+static void test_icmp6_errors(void **state)
+{
+	(void)state;
+	routes();
+	service(0, IPPROTO_TCP, (const char *const[]){B6}, 1, 0);
+	dp.ports[T_POD_B].mtu = 1280;
+	rx1(T_POD_A, frame_n(T_POD_A, A6, 40000, VIP6, 80, IPPROTO_TCP, RTE_TCP_ACK_FLAG, 1300));
+	assert_error(t_take(W, T_POD_A), "fe80::1", A6, DP_ICMP6_PACKET_TOO_BIG, A6, 40000, VIP6,
+		     80);
+	t_assert_no_output(W);
+	/* B's port unreachable about A's segment, as B received it. */
+	struct rte_mbuf *seg = frame_n(T_POD_B, A6, 40000, B6, 8080, IPPROTO_TCP, RTE_TCP_ACK_FLAG, 20);
+	struct rte_mbuf *m = frame_n(T_POD_B, B6, 0, A6, 0, IPPROTO_UDP, 0, 48 + 40 + 20 - 8);
+	struct rte_ipv6_hdr *ip = ip6_of(m);
+	uint8_t *icmp = (uint8_t *)(ip + 1);
+	ip->proto = IPPROTO_ICMPV6;
+	memset(icmp, 0, 8);
+	icmp[0] = DP_ICMP6_DEST_UNREACH;
+	icmp[1] = DP_ICMP6_PORT_UNREACH;
+	memcpy(icmp + 8, ip6_of(seg), 40 + 40);
+	rte_pktmbuf_free(seg);
+	uint16_t sum = rte_ipv6_udptcp_cksum(ip, icmp);
+	memcpy(icmp + 2, &sum, 2);
+	rx1(T_POD_B, m);
+	assert_error(t_take(W, T_POD_A), VIP6, A6, DP_ICMP6_DEST_UNREACH, A6, 40000, VIP6, 80);
+	t_assert_no_output(W);
+}
+
+/* A NodePort from off the node to a backend that is not this node's
+ * (B6, marked so): SNATed to the node's address (the answer must come
+ * back here), translated back. */
+static void test_node_port(void **state)
+{
+	(void)state;
+	routes_ext();
+	service_ext(false, (const char *const[]){B6}, (const bool[]){false}, 1);
+	rx1(T_UPLINK, l4_frame6(T_UPLINK, CL6, 40000, N6, 30080, IPPROTO_TCP, RTE_TCP_SYN_FLAG));
+	struct rte_mbuf *m = t_take(W, T_POD_B);
+	uint16_t snat = rte_be_to_cpu_16(((uint16_t *)(ip6_of(m) + 1))[0]);
+	assert_true(snat >= 61000);
+	assert_packet(m, N6, snat, B6, 8080);
+	rx1(T_POD_B, l4_frame6(T_POD_B, B6, 8080, N6, snat, IPPROTO_TCP,
+			       RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG));
+	assert_packet(t_take(W, T_POD_A), N6, 30080, CL6, 40000);
+	/* The same from a pod: its own address kept. */
+	rx1(T_POD_A, l4_frame6(T_POD_A, A6, 40001, N6, 30080, IPPROTO_TCP, RTE_TCP_SYN_FLAG));
+	assert_packet(t_take(W, T_POD_B), A6, 40001, B6, 8080);
+	/* Not a NodePort: the node's own. */
+	rx1(T_UPLINK, l4_frame6(T_UPLINK, CL6, 40000, N6, 22, IPPROTO_TCP, RTE_TCP_SYN_FLAG));
+	struct rte_mbuf *k = t_take(W, T_HOST);
+	assert_int_equal(((uint16_t *)(ip6_of(k) + 1))[1], be16(22));
+	rte_pktmbuf_free(k);
+	t_assert_no_output(W);
+}
+
+/* externalTrafficPolicy Local: from off the node, local backends only,
+ * the client's address kept; none local: dropped, as kube-proxy drops
+ * it. An external IP is a frontend like the NodePort. */
+static void test_node_port_local(void **state)
+{
+	(void)state;
+	routes_ext();
+	service_ext(true, (const char *const[]){B6, FAR6}, (const bool[]){true, false}, 2);
+	for (uint16_t i = 0; i < 8; i++) {
+		rx1(T_UPLINK, l4_frame6(T_UPLINK, CL6, (uint16_t)(40000 + i), i % 2 ? EXT6 : N6,
+					i % 2 ? 80 : 30080, IPPROTO_TCP, RTE_TCP_SYN_FLAG));
+		assert_packet(t_take(W, T_POD_B), CL6, (uint16_t)(40000 + i), B6, 8080);
+	}
+	rx1(T_POD_B, l4_frame6(T_POD_B, B6, 8080, CL6, 40001, IPPROTO_TCP,
+			       RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG));
+	assert_packet(t_take(W, T_POD_A), EXT6, 80, CL6, 40001);
+	service_ext(true, (const char *const[]){FAR6}, (const bool[]){false}, 1);
+	rx1(T_UPLINK, l4_frame6(T_UPLINK, CL6, 41000, N6, 30080, IPPROTO_TCP, RTE_TCP_SYN_FLAG));
+	t_assert_no_output(W);
+	assert_int_equal(W->stats.drops[DP_DROP_NO_BACKEND], 1);
+}
+
+/* A frontend is one service's; a NodePort needs the node's IPv6 address. */
 static void test_spec_refused(void **state)
 {
 	struct dp_backend_spec b = {.port = be16(8080)};
@@ -332,11 +482,10 @@ static void test_spec_refused(void **state)
 	t_ip6(B6, b.ip6);
 	t_ip6(VIP6, s.ip6);
 	s.node_port = be16(30080);
+	dp.cfg.has_node6 = false;
 	assert_int_equal(dp_svc_set(0, &s), -EINVAL);
+	dp.cfg.has_node6 = true;
 	s.node_port = 0;
-	s.n_ext = 1;
-	assert_int_equal(dp_svc_set(0, &s), -EINVAL);
-	s.n_ext = 0;
 	assert_int_equal(dp_svc_set(0, &s), 0);
 	assert_int_equal(dp_svc_set(1, &s), -EEXIST);
 	dp_svc_del(0);
@@ -353,6 +502,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stale_udp, t_dp_setup, t_dp_teardown),
 		cmocka_unit_test_setup_teardown(test_affinity, t_dp_setup, t_dp_teardown),
 		cmocka_unit_test_setup_teardown(test_walk_and_import, t_dp_setup, t_dp_teardown),
+		cmocka_unit_test_setup_teardown(test_icmp6_errors, t_dp_setup, t_dp_teardown),
+		cmocka_unit_test_setup_teardown(test_node_port, t_dp_setup, t_dp_teardown),
+		cmocka_unit_test_setup_teardown(test_node_port_local, t_dp_setup, t_dp_teardown),
 		cmocka_unit_test_setup_teardown(test_spec_refused, t_dp_setup, t_dp_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
