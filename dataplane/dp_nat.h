@@ -461,6 +461,17 @@ static inline uint16_t dp_snat_port(uint32_t seed, unsigned t)
 					   (seed + t * 7919u) % (65536 - DP_SNAT_PORT_MIN)));
 }
 
+/* Whether the NAT stage looks at a packet with next hop nh (see the top
+ * of dp_nat4.c): every, its port's ct_reply_from; local, the node has
+ * NodePorts or translated connections of its own. */
+static inline bool dp_nat_watched(const struct dp_nh *nh, bool every, bool local)
+{
+	return every ||
+	       (nh != NULL && (nh->kind == DP_NH_SERVICE ||
+			       (nh->kind == DP_NH_PORT && dp.ports[nh->port].ct_reply_to) ||
+			       (nh->kind == DP_NH_LOCAL && local)));
+}
+
 /* A port's ct_reply_to or ct_reply_from set (they stay while it lives). */
 static inline void dp_nat_flag(uint8_t *f)
 {

@@ -233,15 +233,6 @@ static int unknown(struct dp_worker *w, struct rte_mbuf *m, struct dp_port *in,
 	return NAT_PASS;
 }
 
-/* Which packets to look at: see the top of this file. */
-static inline bool watched(const struct dp_nh *nh, bool every, bool local)
-{
-	return every ||
-	       (nh != NULL && (nh->kind == DP_NH_SERVICE ||
-			       (nh->kind == DP_NH_PORT && dp.ports[nh->port].ct_reply_to) ||
-			       (nh->kind == DP_NH_LOCAL && local)));
-}
-
 /* Three passes over the burst: the packets to look at and their keys;
  * one bulk lookup of the connection table (its bucket reads overlap);
  * then each translated, or settled otherwise. */
@@ -267,7 +258,7 @@ void dp_nat4(struct dp_worker *w, uint16_t port, struct dp_pkts *v)
 		const struct dp_nh *nh = v->hop[i] == DP_HOP_NONE ? NULL : &dp.nh[v->hop[i]];
 		fate[i] = NAT_PASS;
 		fd[i] = UINT32_MAX; /* none: not translated, or an ICMP error */
-		if (!watched(nh, every, local))
+		if (!dp_nat_watched(nh, every, local))
 			continue;
 		fate[i] = (uint8_t)classify(w, v->m[i], nh != NULL && nh->kind == DP_NH_SERVICE,
 					    &l[nk], &keys[nk]);

@@ -227,14 +227,6 @@ static int classify(struct dp_worker *w, struct rte_mbuf *m, bool to_svc, struct
 	return to_svc ? reject(w, m, UINT32_MAX) : NAT_PASS;
 }
 
-static inline bool watched(const struct dp_nh *nh, bool every, bool local)
-{
-	return every ||
-	       (nh != NULL && (nh->kind == DP_NH_SERVICE ||
-			       (nh->kind == DP_NH_PORT && dp.ports[nh->port].ct_reply_to) ||
-			       (nh->kind == DP_NH_LOCAL && local)));
-}
-
 /* Three passes, as dp_nat4: the packets to look at and their keys; one
  * bulk lookup; each translated, or settled otherwise. */
 void dp_nat6(struct dp_worker *w, uint16_t port, struct dp_pkts6 *v)
@@ -258,7 +250,7 @@ void dp_nat6(struct dp_worker *w, uint16_t port, struct dp_pkts6 *v)
 	for (uint16_t i = 0; i < v->n; i++) {
 		const struct dp_nh *nh = v->hop[i] == DP_HOP_NONE ? NULL : &dp.nh[v->hop[i]];
 		fate[i] = NAT_PASS;
-		if (!watched(nh, every, local))
+		if (!dp_nat_watched(nh, every, local))
 			continue;
 		fate[i] = (uint8_t)classify(w, v->m[i], nh != NULL && nh->kind == DP_NH_SERVICE,
 					    &l[nk], &keys[nk]);

@@ -340,11 +340,39 @@ c $N6" ] || fail "external IP fd00:99::15 from off the node: $(ask6 fab fd00:99:
 	fail "NodePort [$N6]:30081 (Local): $(ask6 fab $N6 8 30081 | sort -u)"
 ok "IPv6 NodePort and external IP from off the node (SNAT only to another node's backend); externalTrafficPolicy Local keeps the client's address"
 
+# The agent with a dual-stack Service and no Node objects at hand: podlaned
+# says the node has IPv6 pods (node.info), so both halves go.
+python3 - "$B" "$C" >"$WORK/k8s.json" <<'PY'
+import json, sys
+b, c = sys.argv[1], sys.argv[2]
+svc = {"kind": "Service", "metadata": {"namespace": "default", "name": "dual"},
+       "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.77", "clusterIPs": ["10.96.0.77", "fd00:96::77"],
+                "ipFamilies": ["IPv4", "IPv6"], "ports": [{"port": 80, "protocol": "TCP"}]}}
+def eps(family, ips):
+    return {"kind": "EndpointSlice", "addressType": family,
+            "metadata": {"namespace": "default", "name": "dual-" + family,
+                         "labels": {"kubernetes.io/service-name": "dual"}},
+            "ports": [{"port": 8080, "protocol": "TCP"}],
+            "endpoints": [{"addresses": [a], "conditions": {"ready": True}} for a in ips]}
+print(json.dumps({"kind": "List", "items": [svc, eps("IPv4", ["100.96.243.2"]), eps("IPv6", [b, c])]}))
+PY
+out=$(ip netns exec node python3 "$E2E_TOP/tools/podlane-k8s" --node node --socket "$WORK/node.sock" \
+	--sync services <"$WORK/k8s.json" 2>&1) || fail "podlane-k8s: $out"
+ctl node -o json service list | python3 -c '
+import json, sys
+s = {(x["ip"], x["origin"]): x for x in json.load(sys.stdin)}
+assert [b["ip"] for b in s[("fd00:96::77", "k8s")]["backends"]] == sorted(["'$B'", "'$C'"]), s
+assert [b["ip"] for b in s[("10.96.0.77", "k8s")]["backends"]] == ["100.96.243.2"], s' ||
+	fail "the agent's dual-stack Service: $(ctl node service list)"
+[ "$(ask6 pa fd00:96::77 16 | sort -u | cut -d' ' -f1 | tr '\n' ' ')" = "b c " ] ||
+	fail "[fd00:96::77]:80 from the agent: $(ask6 pa fd00:96::77 8)"
+ok "podlane-k8s pushes both halves of a dual-stack Service (podlaned says the node has IPv6 pods)"
+
 restart_under_pings node TERM pa $B
 [ "$RESTART_LOST" = 0 ] || fail "planned restart lost $RESTART_LOST of 300 IPv6 pings"
 wait_for 10 ping6 pa $C >/dev/null || fail "after a restart, pod a cannot reach pod c (route not restored?)"
 ok "planned restart: pods keep their IPv6 addresses and routes, 0 of 300 pings lost; IPv6 routes restored"
-[ "$(ask6 pa $VIP6 8 | sort -u)" = "b $A
+[ "$(ask6 pa $VIP6 16 | sort -u)" = "b $A
 c $A" ] || fail "after a restart, [$VIP6]:80 answers: $(ask6 pa $VIP6 8)"
 ok "IPv6 services restored after a restart"
 

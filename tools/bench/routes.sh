@@ -8,8 +8,9 @@
 #  3. The socket API: route.add one by one, route.replace_all of a big table.
 #  4. Packets lost while the whole table is replaced twice under a steady
 #     load (goal: none), and the forwarding rate at full load meanwhile.
-#  5. IPv6 (the node is dual-stack): 2 and 4 with /64 routes, up to 5000
-#     (beside the pods' /128s about 5800 fit: dataplane/include/dp.h).
+#  5. IPv6 (the node is dual-stack): 1, 2, 3 (route.add) and 4 with /64
+#     routes, up to 5000 (beside the pods' /128s about 5800 fit:
+#     dataplane/include/dp.h).
 #
 #   tools/bench/routes.sh [--quick]       (root; sets up what it needs)
 #
@@ -18,21 +19,22 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tools/bench/lib.sh"
 bench_start -- "$@"
 if [ $QUICK = 1 ]; then
-	SECS=1 INTERNAL="10 10000" SCALE="10 10000" ADD_N=1000 REPLACE_N=10000 IMPORT_N=10000
-	SCALE6="10" REPLACE6_N=2000
+	SECS=1 INTERNAL="10 10000" SCALE="10 10000" ADD_N=1000 ADD6_N=100 REPLACE_N=10000 IMPORT_N=10000
+	SCALE6="10" REPLACE6_N=2000 INTERNAL6="10 1000"
 else
 	# Replacement: two tables of REPLACE_N under load (16.0.0.0/4 holds
 	# 1M /24s: two that share only 1024 of them fit up to 500k each).
-	SECS=4 INTERNAL="10 10000 100000 1000000" SCALE="10 10000 100000 1000000" ADD_N=10000 \
+	SECS=4 INTERNAL="10 10000 100000 1000000" SCALE="10 10000 100000 1000000" ADD_N=10000 ADD6_N=1000 \
 		REPLACE_N=500000 IMPORT_N=1000000
 	# Two IPv6 tables of 2500 sharing 1024 fit while both are in place.
-	SCALE6="10 1000 5000" REPLACE6_N=2500
+	SCALE6="10 1000 5000" REPLACE6_N=2500 INTERNAL6="10 1000 5000"
 fi
 OUT=${OUT:-$BUILD/bench-routes.json}
 [[ "$EAL_MEM" != *--no-huge* ]] || fail "vhost-user needs hugepages"
 API="python3 $top/tools/bench/plapi.py $WORK/node.sock"
 
 "$BUILD/dataplane/bench/plroute" $INTERNAL >"$WORK/plroute.jsonl" || fail "plroute failed"
+"$BUILD/dataplane/bench/plroute" --ipv6 $INTERNAL6 >"$WORK/plroute6.jsonl" || fail "plroute --ipv6 failed"
 
 # Room for 1M routes: 918 MiB for the two route tables (dp_route.c).
 EAL_MEM="-m 1536"
@@ -113,7 +115,7 @@ scale 6 $SCALE6
 # empty table: each call persists the whole table (routes.json, fsync)
 # before it answers, so its cost grows with the table.
 $API route.replace_all '{"origin": "bench", "routes": []}' >/dev/null
-python3 - "$WORK/node.sock" "$ADD_N" "$P1" >"$WORK/add.json" <<'PY' || fail "route.add run failed"
+python3 - "$WORK/node.sock" "$ADD_N" "$P1" "$ADD6_N" >"$WORK/add.json" <<'PY' || fail "route.add run failed"
 import json, socket, sys, time
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile("rwb")
 n, port = int(sys.argv[2]), sys.argv[3]
@@ -123,15 +125,19 @@ def call(i, method, params):
     r = json.loads(f.readline())
     if "error" in r:
         sys.exit("%s: %s" % (method, r["error"]))
-pfx = ["10.%d.%d.0/24" % (i >> 8, i & 255) for i in range(n)]
-t = time.monotonic()
-for i, p in enumerate(pfx):
-    call(i, "route.add", {"prefix": p, "dev": port})
-add = n / (time.monotonic() - t)
-t = time.monotonic()
-for i, p in enumerate(pfx):
-    call(i, "route.del", {"prefix": p})
-print(json.dumps({"routes": n, "add_per_s": round(add), "del_per_s": round(n / (time.monotonic() - t))}))
+def rates(pfx):
+    t = time.monotonic()
+    for i, p in enumerate(pfx):
+        call(i, "route.add", {"prefix": p, "dev": port})
+    add = len(pfx) / (time.monotonic() - t)
+    t = time.monotonic()
+    for i, p in enumerate(pfx):
+        call(i, "route.del", {"prefix": p})
+    return {"routes": len(pfx), "add_per_s": round(add), "del_per_s": round(len(pfx) / (time.monotonic() - t))}
+r = rates(["10.%d.%d.0/24" % (i >> 8, i & 255) for i in range(n)])
+# IPv6 /64s: fewer (the tables' room, dataplane/include/dp.h).
+r["ipv6"] = rates(["fd00:10:0:%x::/64" % i for i in range(int(sys.argv[4]))])
+print(json.dumps(r))
 PY
 
 # The kernel table a BGP daemon fills (import_table): IMPORT_N /24s added
@@ -240,17 +246,19 @@ res = {
     "api_route_add": rd("add.json"),
     "kernel_import": rd("import.json"),
     "replace_under_load": under_load("", replace_n),
-    "ipv6": {"forwarding_by_table_size": [json.loads(l) for l in open(work + "/scale6.jsonl")],
+    "ipv6": {"internal": [json.loads(l) for l in open(work + "/plroute6.jsonl")],
+             "forwarding_by_table_size": [json.loads(l) for l in open(work + "/scale6.jsonl")],
              "replace_under_load": under_load("6", replace6_n)},
 }
 res["api_replace_all"] = {"routes": replace_n, "seconds": res["replace_under_load"]["seconds"]}
 json.dump(res, open(out, "w"), indent=1)
-print("Route table, dataplane interface (plroute: /24s, 32 lookups per call)")
-print("| routes | adds/s | deletes/s | lookup cycles in order | lookup cycles random |")
-print("|---|---|---|---|---|")
-for r in internal:
-    print("| %d | %.0f | %.0f | %.2f | %.2f |" % (r["routes"], r["add_per_s"], r["del_per_s"],
-          r["lookup_cycles_sequential"], r["lookup_cycles_random"]))
+for what, rows in (("/24s", internal), ("IPv6 /64s", res["ipv6"]["internal"])):
+    print("Route table, dataplane interface (plroute: %s, 32 lookups per call)" % what)
+    print("| routes | adds/s | deletes/s | one by one/s | lookup cycles in order | lookup cycles random |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print("| %d | %.0f | %.0f | %.0f | %.2f | %.2f |" % (r["routes"], r["add_per_s"], r["del_per_s"],
+              r["one_by_one_per_s"], r["lookup_cycles_sequential"], r["lookup_cycles_random"]))
 def by_size(scale, what):
     print("\npodlaned forwarding by table size (%s, 64 B, one destination per route, 1 worker)" % what)
     print("| routes | install (replace_all) s | Mpps in order | Mpps random | ns/packet in order | ns/packet random |")
@@ -262,7 +270,8 @@ def by_size(scale, what):
 by_size(res["forwarding_by_table_size"], "IPv4 /24s")
 by_size(res["ipv6"]["forwarding_by_table_size"], "IPv6 /64s")
 a = res["api_route_add"]
-print("\nAPI: route.add %d/s, route.del %d/s (one by one, one connection)" % (a["add_per_s"], a["del_per_s"]))
+print("\nAPI: route.add %d/s, route.del %d/s (one by one, one connection); IPv6 /64s: %d/s, %d/s"
+      % (a["add_per_s"], a["del_per_s"], a["ipv6"]["add_per_s"], a["ipv6"]["del_per_s"]))
 k = res["kernel_import"]
 print("Kernel table (import_table): %d routes added by ip -batch in %.2f s, all mirrored after %.2f s; "
       "flushed in %.2f s, all gone after %.2f s" % (k["routes"], k["kernel_add_s"], k["mirrored_s"],
