@@ -35,8 +35,10 @@
 #define TO_ICMP 30
 #define TO_OTHER 600
 
-int dp_ct_tbl_init(struct dp_ct_tbl *t, const char *name, uint32_t max, uint32_t key_len,
-		   uint32_t stride, rte_hash_function hash)
+/* A table of max flows (stride bytes each, keys of key_len); -1 when
+ * some of it could not be had (dp_ct_free frees what was). */
+static int tbl_init(struct dp_ct_tbl *t, const char *name, uint32_t max, uint32_t key_len,
+		    uint32_t stride, rte_hash_function hash)
 {
 	char n[RTE_HASH_NAMESIZE];
 	struct rte_hash_parameters hp = {
@@ -64,7 +66,7 @@ int dp_ct_tbl_init(struct dp_ct_tbl *t, const char *name, uint32_t max, uint32_t
 	return 0;
 }
 
-void dp_ct_tbl_free(struct dp_ct_tbl *t)
+static void tbl_free(struct dp_ct_tbl *t)
 {
 	rte_hash_free(t->h);
 	rte_free(t->flows);
@@ -91,16 +93,16 @@ int dp_ct_init(uint32_t max_flows, char *err, size_t errlen)
 	RTE_BUILD_BUG_ON(sizeof(struct dp_flow) != 96); /* two cache lines at most */
 	RTE_BUILD_BUG_ON(offsetof(struct dp_flow, st) != 2 * sizeof(struct dp_ct_key));
 	RTE_BUILD_BUG_ON(offsetof(struct dp_flow6, st) != 2 * sizeof(struct dp_ct6_key));
-	rc = dp_ct_tbl_init(&nat->ct4, "podlane_ct", max_flows, sizeof(struct dp_ct_key),
-			    sizeof(struct dp_flow), dp_ct_hash);
+	rc = tbl_init(&nat->ct4, "podlane_ct", max_flows, sizeof(struct dp_ct_key),
+		      sizeof(struct dp_flow), dp_ct_hash);
 	nat->flows = (struct dp_flow *)nat->ct4.flows;
 	for (unsigned w = 0; w < dp.cfg.n_workers; w++)
 		if ((nat->flow_cache[w] = rte_zmalloc("podlane_flow_cache",
 						      DP_FLOW_CACHE * sizeof(uint64_t), 0)) == NULL)
 			rc = -1;
 	if (rc == 0 && dp.cfg.ipv6) {
-		rc = dp_ct_tbl_init(&nat->ct6, "podlane_ct6", max_flows, sizeof(struct dp_ct6_key),
-				    sizeof(struct dp_flow6), dp_hash_words);
+		rc = tbl_init(&nat->ct6, "podlane_ct6", max_flows, sizeof(struct dp_ct6_key),
+			      sizeof(struct dp_flow6), dp_hash_words);
 		nat->flows6 = (struct dp_flow6 *)nat->ct6.flows;
 	}
 	if (rc != 0) {
@@ -115,8 +117,8 @@ void dp_ct_free(void)
 {
 	for (unsigned w = 0; w < DP_MAX_WORKERS; w++)
 		rte_free(dp.nat->flow_cache[w]);
-	dp_ct_tbl_free(&dp.nat->ct4);
-	dp_ct_tbl_free(&dp.nat->ct6);
+	tbl_free(&dp.nat->ct4);
+	tbl_free(&dp.nat->ct6);
 	dp.nat->flows = NULL;
 	dp.nat->flows6 = NULL;
 }

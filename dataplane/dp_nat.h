@@ -307,9 +307,6 @@ unsigned dp_ct_remove_if(bool (*doomed)(struct dp_ct_state *st, const void *repl
  * written its keys and sums, the flow published (its id, or -ENOSPC). */
 int64_t dp_ct_take(struct dp_ct_tbl *t, const void *reply);
 int64_t dp_ct_publish(struct dp_ct_tbl *t, uint32_t id);
-int dp_ct_tbl_init(struct dp_ct_tbl *t, const char *name, uint32_t max, uint32_t key_len,
-		   uint32_t stride, rte_hash_function hash);
-void dp_ct_tbl_free(struct dp_ct_tbl *t);
 
 /* Once a second from dp_timer(): aging, and whether the stage runs. */
 void dp_nat_timer(void);
