@@ -33,7 +33,7 @@ static const char *const usage_text =
 	"        [--external-ip IP]... [--local] [--affinity SECONDS] [--name NAME]\n"
 	"                                balance connections to IP:PORT over the backends\n"
 	"                                (--local: externalTrafficPolicy Local); an IPv6\n"
-	"                                service is [IPv6]:PORT, a ClusterIP only\n"
+	"                                service and its backends are [IPv6]:PORT\n"
 	"  service del IP:PORT[/tcp|udp]\n"
 	"  conntrack list [--service IP:PORT[/tcp|udp]] [--pod CONTAINER_ID] [--limit N]\n"
 	"                                tracked connections, all or a service's or a\n"
