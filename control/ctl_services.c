@@ -97,16 +97,18 @@ struct ctl_svc *ctl_svc_find(const struct ctl_svc *s)
 	return &node.svcs[(uintptr_t)data];
 }
 
+/* ip4, or ip6 when v6, as a string in buf. */
+static const char *ip_str(bool v6, uint32_t ip4, const uint8_t *ip6, char buf[CTL_IP6_STRLEN])
+{
+	return v6 ? ctl_ip6_str(ip6, buf) : ctl_ip_str(ip4, buf);
+}
+
 const char *ctl_svc_str(const struct ctl_svc *s, char buf[CTL_SVC_STRLEN])
 {
 	char ip[CTL_IP6_STRLEN];
 
-	if (s->v6)
-		snprintf(buf, CTL_SVC_STRLEN, "[%s]:%u/%s", ctl_ip6_str(s->ip6, ip),
-			 rte_be_to_cpu_16(s->port), ctl_proto_name(s->proto));
-	else
-		snprintf(buf, CTL_SVC_STRLEN, "%s:%u/%s", ctl_ip_str(s->ip, ip),
-			 rte_be_to_cpu_16(s->port), ctl_proto_name(s->proto));
+	snprintf(buf, CTL_SVC_STRLEN, "%s%s%s:%u/%s", s->v6 ? "[" : "", ip_str(s->v6, s->ip, s->ip6, ip),
+		 s->v6 ? "]" : "", rte_be_to_cpu_16(s->port), ctl_proto_name(s->proto));
 	return buf;
 }
 
@@ -260,12 +262,6 @@ void ctl_svc_remove(struct ctl_svc *s)
 	node.svc_free[node.n_svc_free++] = id;
 	node.n_svcs--;
 	ctl_svc_unlock();
-}
-
-/* ip4, or ip6 when v6, as a string in buf. */
-static const char *ip_str(bool v6, uint32_t ip4, const uint8_t *ip6, char buf[CTL_IP6_STRLEN])
-{
-	return v6 ? ctl_ip6_str(ip6, buf) : ctl_ip_str(ip4, buf);
 }
 
 json_t *ctl_svc_json(const struct ctl_svc *s, bool stats)

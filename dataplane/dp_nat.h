@@ -469,6 +469,15 @@ static inline bool dp_nat_watched(const struct dp_nh *nh, bool every, bool local
 			       (nh->kind == DP_NH_LOCAL && local)));
 }
 
+/* A packet a service refuses (no endpoint for it; svc_id UINT32_MAX: no
+ * such service), counted against the service and dropped. */
+static inline void dp_svc_refused(struct dp_worker *w, struct rte_mbuf *m, uint32_t svc_id)
+{
+	if (svc_id != UINT32_MAX)
+		dp.nat->svc_stats[w->id][svc_id].rejected++;
+	dp_drop(w, m, DP_DROP_NO_BACKEND);
+}
+
 /* A port's ct_reply_to or ct_reply_from set (they stay while it lives). */
 static inline void dp_nat_flag(uint8_t *f)
 {

@@ -73,9 +73,7 @@ static inline void translate(struct dp_worker *w, struct rte_mbuf *m, struct rte
 static int reject(struct dp_worker *w, struct rte_mbuf *m, uint32_t svc_id, uint8_t code)
 {
 	dp_icmp_error(w, m, DP_ICMP_DEST_UNREACH, code, 0);
-	if (svc_id != UINT32_MAX)
-		dp.nat->svc_stats[w->id][svc_id].rejected++;
-	dp_drop(w, m, DP_DROP_NO_BACKEND);
+	dp_svc_refused(w, m, svc_id);
 	return NAT_GONE;
 }
 
@@ -156,8 +154,7 @@ static int new_flow(struct dp_worker *w, struct rte_mbuf *m, struct dp_port *in,
 		if (external && s->ext_local && s->n_backends) {
 			/* externalTrafficPolicy Local without a local endpoint:
 			 * dropped, as kube-proxy drops it. */
-			nat->svc_stats[w->id][s->id].rejected++;
-			dp_drop(w, m, DP_DROP_NO_BACKEND);
+			dp_svc_refused(w, m, s->id);
 			return NAT_GONE;
 		}
 		return reject(w, m, s->id, 3);

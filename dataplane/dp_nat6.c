@@ -104,9 +104,7 @@ static void translate(struct dp_worker *w, struct rte_mbuf *m, struct rte_ipv6_h
 static int reject(struct dp_worker *w, struct rte_mbuf *m, uint32_t svc_id)
 {
 	dp_icmp6_error(w, m, DP_ICMP6_DEST_UNREACH, DP_ICMP6_PORT_UNREACH, 0);
-	if (svc_id != UINT32_MAX)
-		dp.nat->svc_stats[w->id][svc_id].rejected++;
-	dp_drop(w, m, DP_DROP_NO_BACKEND);
+	dp_svc_refused(w, m, svc_id);
 	return NAT_GONE;
 }
 
@@ -144,10 +142,10 @@ static inline const struct dp_nh *nh_of(const uint8_t ip[16])
 void dp_nat6_watch(const struct dp_flow6 *f)
 {
 	const struct dp_ct6_key *r = &f->key[DP_CT_REPLY];
-	const struct dp_nh *nh = nh_of(r->dst);
 
 	if (dp.host >= DP_MAX_PORTS)
-		return; /* no host port (the unit tests') */
+		return; /* no host port (none made yet: tests without ports) */
+	const struct dp_nh *nh = nh_of(r->dst);
 	if (nh != NULL && nh->kind == DP_NH_PORT && dp.ports[nh->port].kind == DP_PORT_POD) {
 		dp_nat_flag(&dp.ports[nh->port].ct_reply_to);
 		return;
@@ -184,8 +182,7 @@ static int new_flow(struct dp_worker *w, struct rte_mbuf *m, const struct dp_por
 		if (external && s->ext_local && s->n_backends) {
 			/* externalTrafficPolicy Local without a local endpoint:
 			 * dropped, as kube-proxy drops it. */
-			dp.nat->svc_stats[w->id][s->id].rejected++;
-			dp_drop(w, m, DP_DROP_NO_BACKEND);
+			dp_svc_refused(w, m, s->id);
 			return NAT_GONE;
 		}
 		return reject(w, m, s->id);
@@ -246,6 +243,7 @@ void dp_nat6(struct dp_worker *w, uint16_t port, struct dp_pkts6 *v)
 	const void *kp[DP_BURST];
 	void *data[DP_BURST];
 	uint64_t hits = 0;
+	uint64_t made = w->stats.flows_created; /* flows this burst makes */
 
 	for (uint16_t i = 0; i < v->n; i++) {
 		const struct dp_nh *nh = v->hop[i] == DP_HOP_NONE ? NULL : &dp.nh[v->hop[i]];
@@ -268,8 +266,8 @@ void dp_nat6(struct dp_worker *w, uint16_t port, struct dp_pkts6 *v)
 		uint32_t d = (uint32_t)(uintptr_t)data[j];
 		struct dp_flow6 *f = (hits >> j & 1) ? dp_ct6_live(d) : NULL;
 		/* Not found as of the bulk lookup: an earlier packet of the
-		 * burst may have made its flow since. */
-		if (f == NULL)
+		 * burst may have made its flow since (only then asked again). */
+		if (f == NULL && w->stats.flows_created != made)
 			f = dp_ct6_find_one(&keys[j], &d);
 		const struct dp_nh *nh = v->hop[i] == DP_HOP_NONE ? NULL : &dp.nh[v->hop[i]];
 		bool to_svc = nh != NULL && nh->kind == DP_NH_SERVICE;
