@@ -34,33 +34,17 @@ static json_t *call(const struct cni_req *r, struct pl_client *c, const char *me
 	return res;
 }
 
-/* The address the IPAM plugin gave: the first IPv4 one, without length. */
-static const char *ipam_ip(const struct cni_req *r, json_t *res, char *buf, size_t len)
+/* The first address of one family ('.': IPv4, ':': IPv6) the IPAM plugin
+ * gave, without length, or NULL: a range of the other family (an IPv6
+ * range alone on an IPv6-only node, an IPv4 one on an IPv4 node). */
+static const char *ipam_ip(json_t *res, char family, char *buf, size_t len)
 {
 	size_t i;
 	json_t *ip;
 
 	json_array_foreach(json_object_get(res, "ips"), i, ip) {
 		const char *a = json_string_value(json_object_get(ip, "address"));
-		if (a && strchr(a, '.') && strchr(a, '/')) {
-			snprintf(buf, len, "%.*s", (int)strcspn(a, "/"), a);
-			return buf;
-		}
-	}
-	cni_fail(r, CNI_E_IPAM, NULL, "IPAM plugin %s returned no IPv4 address",
-		 json_string_value(json_object_get(r->ipam, "type")));
-}
-
-/* Its first IPv6 address, without length, or NULL (an IPv4-only range):
- * the pod's IPv6 address on a dual-stack node. */
-static const char *ipam_ip6(json_t *res, char *buf, size_t len)
-{
-	size_t i;
-	json_t *ip;
-
-	json_array_foreach(json_object_get(res, "ips"), i, ip) {
-		const char *a = json_string_value(json_object_get(ip, "address"));
-		if (a && strchr(a, ':') && strchr(a, '/')) {
+		if (a && strchr(a, family) && strchr(a, '/')) {
 			snprintf(buf, len, "%.*s", (int)strcspn(a, "/"), a);
 			return buf;
 		}
@@ -91,13 +75,17 @@ static json_t *result(const struct cni_req *r, json_t *pod)
 	if (strcmp(r->version, "1.1.0") == 0 && json_object_get(pod, "mtu"))
 		json_object_set(itf, "mtu", json_object_get(pod, "mtu"));
 	json_array_append_new(ifs, itf);
-	json_t *ip = json_pack("{s:O, s:s, s:i}", "address", json_object_get(pod, "ip"), "gateway",
+	json_t *ip;
+	if (json_is_string(json_object_get(pod, "ip"))) { /* none on an IPv6-only node */
+		ip = json_pack("{s:O, s:s, s:i}", "address", json_object_get(pod, "ip"), "gateway",
 			       PL_POD_GATEWAY, "interface", (int)idx);
-	if (v04)
-		json_object_set_new(ip, "version", json_string("4"));
-	json_array_append_new(ips, ip);
-	json_array_append_new(routes, json_pack("{s:s, s:s}", "dst", "0.0.0.0/0", "gw", PL_POD_GATEWAY));
-	/* Dual-stack: the pod's IPv6 address, its gateway fe80::1. */
+		if (v04)
+			json_object_set_new(ip, "version", json_string("4"));
+		json_array_append_new(ips, ip);
+		json_array_append_new(routes, json_pack("{s:s, s:s}", "dst", "0.0.0.0/0", "gw",
+							PL_POD_GATEWAY));
+	}
+	/* Dual-stack or IPv6-only: the pod's IPv6 address, its gateway fe80::1. */
 	if (json_is_string(json_object_get(pod, "ip6"))) {
 		ip = json_pack("{s:O, s:s, s:i}", "address", json_object_get(pod, "ip6"), "gateway",
 			       PL_POD_GATEWAY6, "interface", (int)idx);
@@ -132,8 +120,15 @@ int cni_add(struct cni_req *r)
 	connect_or_retry_later(r, &c, CNI_E_TRY_LATER);
 	if (r->ipam) {
 		ipam_res = cni_ipam_exec(r, "ADD");
-		json_object_set_new(params, "ip", json_string(ipam_ip(r, ipam_res, ipbuf, sizeof(ipbuf))));
-		const char *ip6 = ipam_ip6(ipam_res, ip6buf, sizeof(ip6buf));
+		const char *ip = ipam_ip(ipam_res, '.', ipbuf, sizeof(ipbuf));
+		const char *ip6 = ipam_ip(ipam_res, ':', ip6buf, sizeof(ip6buf));
+		if (ip == NULL && ip6 == NULL) {
+			json_decref(cni_ipam_exec(r, "DEL"));
+			cni_fail(r, CNI_E_IPAM, NULL, "IPAM plugin %s returned no address",
+				 json_string_value(json_object_get(r->ipam, "type")));
+		}
+		if (ip != NULL)
+			json_object_set_new(params, "ip", json_string(ip));
 		if (ip6 != NULL)
 			json_object_set_new(params, "ip6", json_string(ip6));
 	}
@@ -189,12 +184,14 @@ int cni_check(struct cni_req *r)
 			   json_pack("{s:s, s:s}", "container_id", r->container_id, "ifname", r->ifname),
 			   CNI_E_CHECK);
 	pl_client_close(&c);
-	const char *addr = json_string_value(json_object_get(pod, "ip"));
+	/* Its IPv4 address, an IPv6-only node's pod's IPv6 one. */
+	const char *key = json_object_get(pod, "ip") ? "ip" : "ip6";
+	const char *addr = json_string_value(json_object_get(pod, key));
 	if (strcmp(json_string_value(json_object_get(pod, "netns")), r->netns) != 0)
 		cni_fail(r, CNI_E_CHECK, NULL, "attachment %s/%s is in netns %s, not %s", r->container_id,
 			 r->ifname, json_string_value(json_object_get(pod, "netns")), r->netns);
 	json_array_foreach(json_object_get(r->prev, "ips"), i, ip)
-		found |= addr && json_equal(json_object_get(ip, "address"), json_object_get(pod, "ip"));
+		found |= addr && json_equal(json_object_get(ip, "address"), json_object_get(pod, key));
 	if (r->prev && !found)
 		cni_fail(r, CNI_E_CHECK, NULL, "prevResult does not hold the pod's address %s", addr);
 	json_decref(pod);

@@ -24,6 +24,9 @@
 #define CTL_DEFAULT_DROP_RECORDS 256
 
 struct ctl_config {
+	/* false: an IPv6-only node (node_ip, pod_cidr and the rest IPv6 alone;
+	 * their IPv4 fields 0, no IPv4 routed, pods without IPv4). */
+	bool has_ipv4;
 	uint32_t node_ip; /* network byte order, as every address here */
 	uint8_t node_plen;
 	bool has_node6; /* dual-stack: the node's IPv6 address, on the host port */
@@ -37,8 +40,8 @@ struct ctl_config {
 	uint8_t pod_plen;
 	uint32_t cluster_net;
 	uint8_t cluster_plen;
-	/* Dual-stack: pod_cidr's IPv6 prefix (a pod's IPv6 address has the
-	 * host part of its IPv4 one: ctl_pod_ip6) inside cluster_cidr's. */
+	/* pod_cidr's IPv6 prefix (a pod's IPv6 address has the host part of
+	 * its IPv4 one: ctl_pod_ip6; IPv6-only: its own) inside cluster_cidr's. */
 	bool has_pod6;
 	uint8_t pod6_net[16];
 	uint8_t pod6_plen;

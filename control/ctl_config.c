@@ -92,41 +92,48 @@ static int dual_one(const char *key, const char *is, const char *s, bool host_bi
 	return 0;
 }
 
-/* A dual-stack key: an IPv4 prefix, or a list of one IPv4 and at most one
- * IPv6 prefix, as Kubernetes gives a dual-stack node its podCIDRs. IPv6
- * alone (an IPv6-only node) is not supported yet. */
-static int get_dual(json_t *root, const char *key, const char *def, bool host_bits_ok, uint32_t *ip,
-		    uint8_t *plen, bool *has6, uint8_t ip6[16], uint8_t *plen6, char *err,
-		    size_t errlen)
+/* A dual-stack key: a prefix, or a list of one IPv4 and at most one IPv6
+ * prefix, as Kubernetes gives a dual-stack node its podCIDRs; *has4 says
+ * whether it held an IPv4 one (same_families checks it against node_ip's). */
+static int get_dual(json_t *root, const char *key, const char *def, bool host_bits_ok, bool *has4,
+		    uint32_t *ip, uint8_t *plen, bool *has6, uint8_t ip6[16], uint8_t *plen6,
+		    char *err, size_t errlen)
 {
 	json_t *v = json_object_get(root, key), *e;
-	bool has4 = false;
 	size_t i;
 
-	*has6 = false;
+	*has4 = *has6 = false;
 	if (!json_is_array(v)) {
 		char buf[64];
-		if (get_str(root, key, def, buf, sizeof(buf), err, errlen) != 0 ||
-		    dual_one(key, "is", buf, host_bits_ok, &has4, ip, plen, has6, ip6, plen6, err,
-			     errlen) != 0)
+		if (get_str(root, key, def, buf, sizeof(buf), err, errlen) != 0)
 			return -1;
-	} else {
-		if (json_array_size(v) < 1 || json_array_size(v) > 2)
+		return dual_one(key, "is", buf, host_bits_ok, has4, ip, plen, has6, ip6, plen6, err,
+				errlen);
+	}
+	if (json_array_size(v) < 1 || json_array_size(v) > 2)
+		return BAD("config: '%s' must be a prefix or a list of one IPv4 and one IPv6 prefix",
+			   key);
+	json_array_foreach(v, i, e) {
+		if (!json_is_string(e))
 			return BAD("config: '%s' must be a prefix or a list of one IPv4 and one IPv6 "
 				   "prefix", key);
-		json_array_foreach(v, i, e) {
-			if (!json_is_string(e))
-				return BAD("config: '%s' must be a prefix or a list of one IPv4 and one "
-					   "IPv6 prefix", key);
-			if (dual_one(key, "has", json_string_value(e), host_bits_ok, &has4, ip, plen,
-				     has6, ip6, plen6, err, errlen) != 0)
-				return -1;
-		}
+		if (dual_one(key, "has", json_string_value(e), host_bits_ok, has4, ip, plen, has6, ip6,
+			     plen6, err, errlen) != 0)
+			return -1;
 	}
-	if (!has4)
-		return BAD("config: '%s' has no IPv4 prefix (IPv6-only nodes are not supported yet: "
-			   "give [\"IPv4 prefix\", \"IPv6 prefix\"])", key);
 	return 0;
+}
+
+/* node_ip says whether the node has IPv4 (else it is IPv6-only); the
+ * other prefix keys must say the same. */
+static int same_families(const char *key, bool has4, const struct ctl_config *c, char *err,
+			 size_t errlen)
+{
+	if (has4 == c->has_ipv4)
+		return 0;
+	return BAD("config: '%s' has %s IPv4 prefix and 'node_ip' %s IPv4 address (an IPv6-only "
+		   "node gives IPv6 alone in node_ip, pod_cidr, cluster_cidr and service_cidr)",
+		   key, has4 ? "an" : "no", c->has_ipv4 ? "an" : "no");
 }
 
 static int get_bool(json_t *root, const char *key, bool def, bool *out, char *err,
@@ -197,6 +204,8 @@ static int gateway_one(struct ctl_config *c, const char *s, char *err, size_t er
 		return BAD("config: 'gateway' lists two IPv4 addresses");
 	if (ctl_parse_ip(s, &c->gateway) != 0)
 		return BAD("config: 'gateway' is \"%s\", expected an IPv4 address", s);
+	if (!c->has_ipv4)
+		return BAD("config: 'gateway' %s is IPv4 and 'node_ip' has no IPv4 address", s);
 	if (((c->gateway ^ c->node_ip) & ctl_mask(c->node_plen)) != 0)
 		return BAD("config: 'gateway' %s is not on the node network of 'node_ip'", s);
 	if (c->gateway == c->node_ip || c->gateway == node_net || c->gateway == node_bcast)
@@ -222,17 +231,17 @@ static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen
 		if (known_keys[i] == NULL)
 			return BAD("config: unknown key '%s'", key);
 	}
-	if (get_dual(root, "node_ip", NULL, true, &c->node_ip, &c->node_plen, &c->has_node6,
-		     c->node6_ip, &c->node6_plen, err, errlen))
+	if (get_dual(root, "node_ip", NULL, true, &c->has_ipv4, &c->node_ip, &c->node_plen,
+		     &c->has_node6, c->node6_ip, &c->node6_plen, err, errlen))
 		return -1;
-	if (c->node_plen == 0 || c->node_plen > 30)
+	if (c->has_ipv4 && (c->node_plen == 0 || c->node_plen > 30))
 		return BAD("config: 'node_ip' needs the node network's prefix length (1..30), e.g. "
 			   "172.31.102.105/24");
 	uint32_t node_net = c->node_ip & ctl_mask(c->node_plen);
 	uint32_t node_bcast = node_net | ~ctl_mask(c->node_plen);
 	uint32_t h = rte_be_to_cpu_32(c->node_ip);
-	if (h == 0 || (h >> 24) == 127 || h >= 0xe0000000 || c->node_ip == node_net ||
-	    c->node_ip == node_bcast)
+	if (c->has_ipv4 && (h == 0 || (h >> 24) == 127 || h >= 0xe0000000 || c->node_ip == node_net ||
+			    c->node_ip == node_bcast))
 		return BAD("config: 'node_ip' %s is not a host address of its network (not the "
 			   "network or broadcast address, loopback, multicast or 0.0.0.0)",
 			   ctl_prefix_str(c->node_ip, c->node_plen, buf));
@@ -258,25 +267,34 @@ static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen
 		    gateway_one(c, buf, err, errlen) != 0)
 			return -1;
 	}
-	if (get_dual(root, "cluster_cidr", PL_DEFAULT_CLUSTER_CIDR, false, &c->cluster_net,
-		     &c->cluster_plen, &c->has_cluster6, c->cluster6_net, &c->cluster6_plen, err,
-		     errlen))
+	/* cluster_cidr's default is IPv4's; an IPv6-only node has none unless
+	 * given (then the node kernel routes pod_cidr alone to podlaned). */
+	bool has4 = false;
+	if ((c->has_ipv4 || json_object_get(root, "cluster_cidr")) &&
+	    (get_dual(root, "cluster_cidr", PL_DEFAULT_CLUSTER_CIDR, false, &has4, &c->cluster_net,
+		      &c->cluster_plen, &c->has_cluster6, c->cluster6_net, &c->cluster6_plen, err,
+		      errlen) ||
+	     same_families("cluster_cidr", has4, c, err, errlen)))
 		return -1;
-	if (overlap(c->cluster_net, c->cluster_plen, c->node_ip, c->node_plen))
+	if (c->has_ipv4 && overlap(c->cluster_net, c->cluster_plen, c->node_ip, c->node_plen))
 		return BAD("config: 'cluster_cidr' overlaps the node network of 'node_ip' (the "
 			   "kernel routes cluster_cidr to podlaned)");
-	if (get_dual(root, "pod_cidr", NULL, false, &c->pod_net, &c->pod_plen, &c->has_pod6, c->pod6_net,
-		     &c->pod6_plen, err, errlen))
+	if (get_dual(root, "pod_cidr", NULL, false, &has4, &c->pod_net, &c->pod_plen, &c->has_pod6,
+		     c->pod6_net, &c->pod6_plen, err, errlen) ||
+	    same_families("pod_cidr", has4, c, err, errlen))
 		return -1;
-	if (c->pod_plen < 16 || c->pod_plen > 30)
+	if (c->has_ipv4 && (c->pod_plen < 16 || c->pod_plen > 30))
 		return BAD("config: 'pod_cidr' must be a /16 to /30");
-	if (c->pod_plen < c->cluster_plen ||
-	    ((c->pod_net ^ c->cluster_net) & ctl_mask(c->cluster_plen)) != 0)
+	if (c->has_ipv4 && (c->pod_plen < c->cluster_plen ||
+			    ((c->pod_net ^ c->cluster_net) & ctl_mask(c->cluster_plen)) != 0))
 		return BAD("config: 'pod_cidr' is not inside 'cluster_cidr'");
-	if (c->has_pod6 && (c->pod6_plen < 48 || 128 - c->pod6_plen < 32 - c->pod_plen))
+	if (c->has_ipv4 && c->has_pod6 &&
+	    (c->pod6_plen < 48 || 128 - c->pod6_plen < 32 - c->pod_plen))
 		return BAD("config: 'pod_cidr' IPv6 prefix must be a /48 or longer with at least as "
 			   "many addresses as its IPv4 one (a /%u: at most /%u; a pod's IPv6 address "
 			   "has the host part of its IPv4 one)", c->pod_plen, 96 + c->pod_plen);
+	if (!c->has_ipv4 && (c->pod6_plen < 48 || c->pod6_plen > 120))
+		return BAD("config: 'pod_cidr' must be an IPv6 /48 to /120 on an IPv6-only node");
 	if (c->has_cluster6 && !c->has_pod6)
 		return BAD("config: 'cluster_cidr' has an IPv6 prefix, 'pod_cidr' none");
 	if (c->has_node6 && !c->has_pod6)
@@ -289,8 +307,10 @@ static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen
 				!ctl_in_prefix6(c->pod6_net, c->cluster6_net, c->cluster6_plen)))
 		return BAD("config: 'pod_cidr' IPv6 prefix is not inside 'cluster_cidr' IPv6 prefix");
 	if (json_object_get(root, "service_cidr")) {
-		if (get_dual(root, "service_cidr", NULL, false, &c->service_net, &c->service_plen,
-			     &c->has_service6, c->service6_net, &c->service6_plen, err, errlen))
+		if (get_dual(root, "service_cidr", NULL, false, &has4, &c->service_net,
+			     &c->service_plen, &c->has_service6, c->service6_net, &c->service6_plen,
+			     err, errlen) ||
+		    same_families("service_cidr", has4, c, err, errlen))
 			return -1;
 		if (c->has_service6 && !c->has_pod6)
 			return BAD("config: 'service_cidr' has an IPv6 prefix, 'pod_cidr' none");
@@ -304,15 +324,18 @@ static int validate(json_t *root, struct ctl_config *c, char *err, size_t errlen
 		    ctl_in_prefix6(c->service6_net, c->node6_ip, RTE_MIN(c->node6_plen, c->service6_plen)))
 			return BAD("config: 'service_cidr' IPv6 prefix overlaps the node network of "
 				   "'node_ip'");
-		if (overlap(c->service_net, c->service_plen, c->cluster_net, c->cluster_plen))
+		if (c->has_ipv4 && overlap(c->service_net, c->service_plen, c->cluster_net, c->cluster_plen))
 			return BAD("config: 'service_cidr' overlaps 'cluster_cidr'");
-		if (overlap(c->service_net, c->service_plen, c->node_ip, c->node_plen))
+		if (c->has_ipv4 && overlap(c->service_net, c->service_plen, c->node_ip, c->node_plen))
 			return BAD("config: 'service_cidr' overlaps the node network of 'node_ip'");
-		c->has_service = true;
+		c->has_service = c->has_ipv4;
 	}
 	if (get_bool(root, "masquerade", true, &c->masquerade, err, errlen) ||
 	    get_bool(root, "nat_outgoing", false, &c->nat_outgoing, err, errlen))
 		return -1;
+	if (c->nat_outgoing && !c->has_ipv4)
+		return BAD("config: 'nat_outgoing' masquerades IPv4 and this node is IPv6-only (its "
+			   "pods' IPv6 leaves through the node kernel's routes without a 'gateway')");
 	if (c->nat_outgoing && c->has_gateway)
 		return BAD("config: 'nat_outgoing' and 'gateway' exclude each other (with "
 			   "nat_outgoing the node kernel's routes take pods' traffic out)");

@@ -103,7 +103,8 @@ static int on_route(const struct nlmsghdr *nlh, void *data)
 	char a[CTL_PFX_STRLEN], b[CTL_IP6_STRLEN];
 	(void)data;
 
-	if (rtm->rtm_family != AF_INET && !(rtm->rtm_family == AF_INET6 && node.cfg.has_pod6))
+	if (!(rtm->rtm_family == AF_INET && node.cfg.has_ipv4) &&
+	    !(rtm->rtm_family == AF_INET6 && node.cfg.has_pod6))
 		return MNL_CB_OK;
 	parse(nlh, &k);
 	if (k.table != mirrored)
@@ -176,7 +177,7 @@ static void resync(void)
 	for (uint32_t i = 0; i < node.route_cap; i++)
 		if (node.routes[i].used && strcmp(node.routes[i].origin, ORIGIN) == 0)
 			node.routes[i].stale = true;
-	int rc = ctl_nl_route_dump(AF_INET, on_route, NULL);
+	int rc = node.cfg.has_ipv4 ? ctl_nl_route_dump(AF_INET, on_route, NULL) : 0;
 	if (rc == 0 && node.cfg.has_pod6)
 		rc = ctl_nl_route_dump(AF_INET6, on_route, NULL);
 	if (rc != 0) {

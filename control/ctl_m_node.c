@@ -22,17 +22,28 @@ static json_t *m_node_info(json_t *params, struct ctl_err *e)
 	(void)e;
 	for (unsigned i = 0; i < CTL_MAX_PODS; i++)
 		pods += node.pods[i].used;
-	ctl_prefix_str(node.cfg.node_ip, node.cfg.node_plen, node_ip);
-	ctl_prefix_str(node.cfg.pod_net, node.cfg.pod_plen, pod);
-	ctl_prefix_str(node.cfg.cluster_net, node.cfg.cluster_plen, cluster);
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:b}", "node_ip",
-			      node_ip, "node_mac", ctl_mac_str(&node.node_mac, mac), "pod_cidr", pod,
-			      "cluster_cidr", cluster, "host_port", node.cfg.host_port, "gateway_for_pods",
-			      PL_POD_GATEWAY, "workers", node.cfg.workers, "pods", pods, "routes",
-			      node.n_routes, "free_ips", ctl_ipam_free_count(), "ready", node.ready);
+	json_t *o = json_object();
+	/* An IPv6-only node has none of IPv4's keys (node_ip6, pod_cidr6 ...). */
+	if (node.cfg.has_ipv4)
+		json_object_set_new(o, "node_ip", json_string(ctl_prefix_str(node.cfg.node_ip,
+									    node.cfg.node_plen, node_ip)));
+	json_object_set_new(o, "node_mac", json_string(ctl_mac_str(&node.node_mac, mac)));
+	if (node.cfg.has_ipv4) {
+		json_object_set_new(o, "pod_cidr", json_string(ctl_prefix_str(
+							   node.cfg.pod_net, node.cfg.pod_plen, pod)));
+		json_object_set_new(o, "cluster_cidr",
+				    json_string(ctl_prefix_str(node.cfg.cluster_net,
+							       node.cfg.cluster_plen, cluster)));
+	}
+	json_object_set_new(o, "host_port", json_string(node.cfg.host_port));
+	if (node.cfg.has_ipv4)
+		json_object_set_new(o, "gateway_for_pods", json_string(PL_POD_GATEWAY));
+	json_object_update_new(o, json_pack("{s:i, s:i, s:i, s:i, s:b}", "workers",
+					    node.cfg.workers, "pods", pods, "routes", node.n_routes,
+					    "free_ips", ctl_ipam_free_count(), "ready", node.ready));
 	if (node.cfg.has_gateway)
 		json_object_set_new(o, "gateway", json_string(ctl_ip_str(node.cfg.gateway, a)));
-	/* Dual-stack: the IPv6 prefixes beside (the keys above stay IPv4). */
+	/* The IPv6 prefixes beside (the keys above stay IPv4). */
 	if (node.cfg.has_gateway6) {
 		char a6[CTL_IP6_STRLEN];
 		json_object_set_new(o, "gateway6", json_string(ctl_ip6_str(node.cfg.gateway6, a6)));
@@ -68,7 +79,7 @@ static json_t *m_node_info(json_t *params, struct ctl_err *e)
 	/* The uplink and the MTU podlaned sends it now (followed, or uplink_mtu). */
 	json_object_set_new(o, "uplink", json_string(node.cfg.uplink));
 	json_object_set_new(o, "uplink_mtu", json_integer(node.uplink_mtu));
-	json_object_set_new(o, "masquerade", json_boolean(node.cfg.masquerade));
+	json_object_set_new(o, "masquerade", json_boolean(node.cfg.masquerade && node.cfg.has_ipv4));
 	json_object_set_new(o, "nat_outgoing", json_boolean(node.cfg.nat_outgoing));
 	return o;
 }

@@ -126,7 +126,7 @@ static json_t *m_pod_del(json_t *params, struct ctl_err *e)
 {
 	const char *id, *ifname;
 	struct ctl_pod *p = pod_key(params, &id, &ifname, e);
-	char ip[16];
+	char ip[CTL_IP6_STRLEN];
 
 	if (id == NULL)
 		return NULL;
@@ -134,9 +134,13 @@ static json_t *m_pod_del(json_t *params, struct ctl_err *e)
 		return ctl_state_kept(ctl_state_dirty() ? ctl_state_save_pods() : 0,
 				      json_pack("{s:b}", "deleted", 0), e);
 	}
-	ctl_ip_str(p->ip, ip);
+	json_t *r = json_pack("{s:b}", "deleted", 1);
+	if (p->ip)
+		json_object_set_new(r, "ip", json_string(ctl_ip_str(p->ip, ip)));
+	if (node.cfg.has_pod6)
+		json_object_set_new(r, "ip6", json_string(ctl_ip6_str(p->ip6, ip)));
 	ctl_pod_del(p);
-	return ctl_state_kept(ctl_state_save_pods(), json_pack("{s:b, s:s}", "deleted", 1, "ip", ip), e);
+	return ctl_state_kept(ctl_state_save_pods(), r, e);
 }
 CTL_METHOD(PL_M_POD_DEL, m_pod_del)
 
@@ -145,7 +149,7 @@ static json_t *m_pod_check(json_t *params, struct ctl_err *e)
 	const char *id, *ifname;
 	struct ctl_pod *p = pod_key(params, &id, &ifname, e);
 	struct ctl_netns home;
-	int idx, present = 0, routes = 0, rc;
+	int idx, present = 1, routes = 2, present6 = 1, routes6 = 1, rc;
 
 	if (id == NULL)
 		return NULL;
@@ -161,13 +165,20 @@ static json_t *m_pod_check(json_t *params, struct ctl_err *e)
 	}
 	idx = (int)if_nametoindex(p->ifname);
 	uint32_t gw;
+	uint8_t gw6[16];
+	static const uint8_t any6[16];
 	ctl_parse_ip(PL_POD_GATEWAY, &gw);
-	if (idx != 0) {
+	inet_pton(AF_INET6, PL_POD_GATEWAY6, gw6);
+	if (idx != 0 && p->ip) { /* an IPv6-only node's pods have no IPv4 */
 		present = ctl_nl_addr_present(idx, p->ip, 32);
 		/* Its routes as pod.add made them: the gateway on the link, and
 		 * the default route through it. */
 		routes = (ctl_nl_route_present(idx, gw, 32, 0) == 1) +
 			 (ctl_nl_route_present(idx, 0, 0, gw) == 1);
+	}
+	if (idx != 0 && node.cfg.has_pod6) {
+		present6 = ctl_nl_addr6_present(idx, p->ip6, 128);
+		routes6 = ctl_nl_route6_present(idx, any6, 0, gw6);
 	}
 	ctl_netns_leave(&home);
 	if (idx == 0) {
@@ -183,6 +194,17 @@ static json_t *m_pod_check(json_t *params, struct ctl_err *e)
 	if (routes != 2) {
 		ctl_fail(e, PL_E_NOT_FOUND, "interface %s lacks its routes (%s/32 on the link, "
 			 "default via %s)", p->ifname, PL_POD_GATEWAY, PL_POD_GATEWAY);
+		return NULL;
+	}
+	if (present6 != 1) {
+		char a6[CTL_IP6_STRLEN];
+		ctl_fail(e, PL_E_NOT_FOUND, "interface %s lacks its address %s/128", p->ifname,
+			 ctl_ip6_str(p->ip6, a6));
+		return NULL;
+	}
+	if (routes6 != 1) {
+		ctl_fail(e, PL_E_NOT_FOUND, "interface %s lacks its IPv6 default route via %s",
+			 p->ifname, PL_POD_GATEWAY6);
 		return NULL;
 	}
 	return ctl_pod_json(p);

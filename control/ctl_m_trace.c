@@ -4,8 +4,7 @@
  * Given a port (and protocol, source), a Service's address is answered
  * with the service and the backend the connection gets, then the route
  * to that backend; given a source, with the NetworkPolicy verdict and the
- * rules that allowed it. An IPv6 address gets its service and route
- * (IPv6 has no policy stage yet). */
+ * rules that allowed it. Either family. */
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -103,31 +102,62 @@ static int trace_service(json_t *params, json_t *o, uint32_t *dst, struct dp_flo
 	return got;
 }
 
+/* An IPv6 trace's connection: its source (if named), the server's port
+ * (0: none named) and protocol, as the backend gets it. */
+struct conn6 {
+	bool has_src;
+	uint8_t src[16];
+	uint16_t dport;
+	uint8_t proto;
+};
+
 /* trace_service for an IPv6 destination (an IPv6 source, if any). */
-static int trace_service6(json_t *params, json_t *o, uint8_t dst[16], struct ctl_err *e)
+static int trace_service6(json_t *params, json_t *o, uint8_t dst[16], struct conn6 *c,
+			  struct ctl_err *e)
 {
 	const char *src = ctl_param_str(params, "source", false, e);
-	uint8_t sip[16] = {0}, bip[16];
+	uint8_t bip[16];
 	uint32_t id;
-	uint16_t port, sport, bport;
-	uint8_t proto;
+	uint16_t sport, bport;
 	char a[CTL_IP6_STRLEN];
 
 	if (e->code)
 		return -1;
-	if (src != NULL && inet_pton(AF_INET6, src, sip) != 1)
+	c->has_src = src != NULL;
+	if (src != NULL && inet_pton(AF_INET6, src, c->src) != 1)
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "source: '%.64s' is not an IPv6 address "
 				"(the address is)", src);
-	if (trace_ports(params, &port, &sport, &proto, e) != 0)
+	if (trace_ports(params, &c->dport, &sport, &c->proto, e) != 0)
 		return -1;
-	if (port == 0)
+	if (c->dport == 0)
 		return 0;
-	int rc = dp_svc_trace6(sip, sport, dst, port, proto,
+	int rc = dp_svc_trace6(c->src, sport, dst, c->dport, c->proto,
 			       json_is_true(json_object_get(params, "external")), &id, bip, &bport);
 	int got = service_json(o, rc, id, ctl_ip6_str(bip, a), bport);
-	if (got == 1)
+	if (got == 1) {
 		memcpy(dst, bip, 16);
+		c->dport = bport;
+	}
 	return got;
+}
+
+/* A verdict (v) on a connection from client to server as JSON: who
+ * isolates each side, which rule allowed it. */
+static json_t *policy_json(const struct dp_pol_verdict *v, const struct ctl_pfx *client,
+			   const struct ctl_pfx *server)
+{
+	json_t *o = json_pack("{s:s}", "verdict", v->allowed ? "allow" : "deny");
+
+	for (unsigned d = 0; d < 2; d++) {
+		json_t *side = json_pack("{s:b}", "isolated", v->isolated[d]);
+		if (v->isolated[d]) {
+			json_object_set_new(side, "allowed_by", ctl_policy_rule_json(v->rule[d]));
+			json_object_set_new(side, "isolated_by", ctl_policy_isolating(
+						d == DP_POL_INGRESS ? server : client, d));
+		}
+		json_object_set_new(o, d == DP_POL_INGRESS ? "ingress" : "egress", side);
+	}
+	return o;
 }
 
 /* With a source: what NetworkPolicy says of the connection (to the
@@ -135,20 +165,33 @@ static int trace_service6(json_t *params, json_t *o, uint8_t dst[16], struct ctl
 static json_t *trace_policy(const struct dp_flow_tuple *f, uint32_t dst)
 {
 	struct dp_pol_verdict v;
-	json_t *o;
+	struct ctl_pfx client = ctl_pfx4(f->src, 32), server = ctl_pfx4(dst, 32);
 
 	dp_policy_trace(f->src, dst, f->dport ? f->proto : IPPROTO_ICMP, f->dport, &v);
-	o = json_pack("{s:s}", "verdict", v.allowed ? "allow" : "deny");
-	for (unsigned d = 0; d < 2; d++) {
-		json_t *side = json_pack("{s:b}", "isolated", v.isolated[d]);
-		if (v.isolated[d]) {
-			json_object_set_new(side, "allowed_by", ctl_policy_rule_json(v.rule[d]));
-			json_object_set_new(side, "isolated_by", ctl_policy_isolating(
-						d == DP_POL_INGRESS ? dst : f->src, d));
-		}
-		json_object_set_new(o, d == DP_POL_INGRESS ? "ingress" : "egress", side);
-	}
-	return o;
+	return policy_json(&v, &client, &server);
+}
+
+static json_t *trace_policy6(const struct conn6 *c, const uint8_t dst[16])
+{
+	struct dp_pol_verdict v;
+	struct ctl_pfx client = {.v6 = 1, .plen = 128}, server = client;
+
+	memcpy(client.a, c->src, 16);
+	memcpy(server.a, dst, 16);
+	dp_policy_trace6(c->src, dst, c->dport ? c->proto : IPPROTO_ICMPV6, c->dport, &v);
+	return policy_json(&v, &client, &server);
+}
+
+/* The policy verdict into o when the trace names a source; true when it
+ * denies (o's action then says so). */
+static bool policy_denies(json_t *o, json_t *pol)
+{
+	bool denied = strcmp(json_string_value(json_object_get(pol, "verdict")), "deny") == 0;
+
+	json_object_set_new(o, "policy", pol);
+	if (denied)
+		json_object_set_new(o, "action", json_string("deny"));
+	return denied;
 }
 
 static const struct ctl_route *longest_match(uint32_t ip)
@@ -202,7 +245,8 @@ static json_t *route_lookup6(json_t *params, const char *a, struct ctl_err *e)
 		return NULL;
 	}
 	json_t *o = json_pack("{s:s}", "address", a);
-	int svc = trace_service6(params, o, dst, e);
+	struct conn6 c = {0};
+	int svc = trace_service6(params, o, dst, &c, e);
 	if (svc < 0) {
 		json_decref(o);
 		return NULL;
@@ -211,6 +255,8 @@ static json_t *route_lookup6(json_t *params, const char *a, struct ctl_err *e)
 		json_object_set_new(o, "action", json_string("reject"));
 		return o;
 	}
+	if (c.has_src && policy_denies(o, trace_policy6(&c, dst)))
+		return o;
 	for (int plen = 128; plen >= 0 && r == NULL; plen--) {
 		p.plen = (uint8_t)plen;
 		ctl_net6(dst, p.plen, p.a);
@@ -247,15 +293,8 @@ static json_t *m_route_lookup(json_t *params, struct ctl_err *e)
 		json_object_set_new(o, "action", json_string("reject"));
 		return o;
 	}
-	if (f.src != 0) {
-		json_t *pol = trace_policy(&f, dst);
-		bool denied = strcmp(json_string_value(json_object_get(pol, "verdict")), "deny") == 0;
-		json_object_set_new(o, "policy", pol);
-		if (denied) {
-			json_object_set_new(o, "action", json_string("deny"));
-			return o;
-		}
-	}
+	if (f.src != 0 && policy_denies(o, trace_policy(&f, dst)))
+		return o;
 	const struct ctl_route *r = longest_match(dst);
 	int rc = dp_route_trace(dst, &f, &t);
 	trace_route(o, r, rc, &t, rc == 0 && t.next_ip ? ctl_ip_str(t.next_ip, ip) : NULL);

@@ -83,7 +83,7 @@ int ctl_nat_start(const struct ctl_config *c, char *err, size_t errlen)
 	char script[1024], why[256], net[CTL_PREFIX_STRLEN];
 	int n;
 
-	if (!c->masquerade && !c->nat_outgoing)
+	if ((!c->masquerade && !c->nat_outgoing) || !c->has_ipv4) /* IPv4's NAT only */
 		return 0;
 	check_forwarding();
 	/* "add, delete, define" in one transaction: replaces a table left by

@@ -11,24 +11,41 @@
 
 #include "ctl_netlink.h"
 
+/* An address (or route) looked for: 4 bytes of ip for AF_INET, 16 for
+ * AF_INET6. */
 struct nl_req {
 	int ifindex;
-	uint32_t ip;
+	int family;
+	uint8_t ip[16];
 	uint8_t plen;
 	int found;
 };
+
+static size_t addr_len(int family)
+{
+	return family == AF_INET6 ? 16 : 4;
+}
+
+/* Is attribute a the address ip of family? */
+static bool attr_is(const struct nlattr *a, int family, const uint8_t *ip)
+{
+	return mnl_attr_get_payload_len(a) == addr_len(family) &&
+	       memcmp(mnl_attr_get_payload(a), ip, addr_len(family)) == 0;
+}
 
 static int addr_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct nl_req *r = data;
 	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	/* IPv6 addresses have no IFA_LOCAL on a link without a peer. */
+	int type = r->family == AF_INET6 ? IFA_ADDRESS : IFA_LOCAL;
 	const struct nlattr *a;
 
-	if ((int)ifa->ifa_index != r->ifindex || ifa->ifa_family != AF_INET ||
+	if ((int)ifa->ifa_index != r->ifindex || ifa->ifa_family != r->family ||
 	    ifa->ifa_prefixlen != r->plen)
 		return MNL_CB_OK;
 	mnl_attr_for_each(a, nlh, sizeof(*ifa))
-		if (mnl_attr_get_type(a) == IFA_LOCAL && mnl_attr_get_u32(a) == r->ip)
+		if (mnl_attr_get_type(a) == type && attr_is(a, r->family, r->ip))
 			r->found = 1;
 	return MNL_CB_OK;
 }
@@ -298,55 +315,80 @@ int ctl_nl_route_dump(int family, int (*cb)(const struct nlmsghdr *nlh, void *da
 	return nl_talk(nlh, cb, data);
 }
 
-int ctl_nl_addr_present(int ifindex, uint32_t ip, uint8_t plen)
+static int addr_present(int ifindex, int family, const void *ip, uint8_t plen)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ifaddrmsg *ifa;
-	struct nl_req r = {.ifindex = ifindex, .ip = ip, .plen = plen};
+	struct nl_req r = {.ifindex = ifindex, .family = family, .plen = plen};
 
+	memcpy(r.ip, ip, addr_len(family));
 	nlh->nlmsg_type = RTM_GETADDR;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-	ifa->ifa_family = AF_INET;
+	ifa->ifa_family = (unsigned char)family;
 	int rc = nl_talk(nlh, addr_cb, &r);
 	return rc < 0 ? rc : r.found;
 }
 
+int ctl_nl_addr_present(int ifindex, uint32_t ip, uint8_t plen)
+{
+	return addr_present(ifindex, AF_INET, &ip, plen);
+}
+
+int ctl_nl_addr6_present(int ifindex, const uint8_t ip[16], uint8_t plen)
+{
+	return addr_present(ifindex, AF_INET6, ip, plen);
+}
+
+/* A route looked for: dst in ip, gw all zeroes when there is none. */
 struct route_req {
-	int ifindex;
-	uint32_t dst, gw;
-	uint8_t plen;
-	int found;
+	struct nl_req dst;
+	uint8_t gw[16];
 };
 
 static int route_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
 	struct route_req *r = data;
-	uint32_t dst = 0, gw = 0, oif = 0;
+	static const uint8_t none[16];
+	bool dst = r->dst.plen == 0, gw = memcmp(r->gw, none, 16) == 0;
+	uint32_t oif = 0;
 	const struct nlattr *a;
 
-	if (rtm->rtm_table != RT_TABLE_MAIN || rtm->rtm_dst_len != r->plen)
+	if (rtm->rtm_table != RT_TABLE_MAIN || rtm->rtm_dst_len != r->dst.plen)
 		return MNL_CB_OK;
 	mnl_attr_for_each(a, nlh, sizeof(*rtm)) {
 		if (mnl_attr_get_type(a) == RTA_DST)
-			dst = mnl_attr_get_u32(a);
+			dst = attr_is(a, r->dst.family, r->dst.ip);
 		else if (mnl_attr_get_type(a) == RTA_GATEWAY)
-			gw = mnl_attr_get_u32(a);
+			gw = attr_is(a, r->dst.family, r->gw);
 		else if (mnl_attr_get_type(a) == RTA_OIF)
 			oif = mnl_attr_get_u32(a);
 	}
-	if (dst == r->dst && gw == r->gw && oif == (uint32_t)r->ifindex)
-		r->found = 1;
+	if (dst && gw && oif == (uint32_t)r->dst.ifindex)
+		r->dst.found = 1;
 	return MNL_CB_OK;
+}
+
+static int route_present(int ifindex, int family, const void *dst, uint8_t plen, const void *gw)
+{
+	struct route_req r = {.dst = {.ifindex = ifindex, .family = family, .plen = plen}};
+
+	memcpy(r.dst.ip, dst, addr_len(family));
+	memcpy(r.gw, gw, addr_len(family));
+	int rc = ctl_nl_route_dump(family, route_cb, &r);
+	return rc < 0 ? rc : r.dst.found;
 }
 
 int ctl_nl_route_present(int ifindex, uint32_t dst, uint8_t plen, uint32_t gw)
 {
-	struct route_req r = {.ifindex = ifindex, .dst = dst, .gw = gw, .plen = plen};
-	int rc = ctl_nl_route_dump(AF_INET, route_cb, &r);
-	return rc < 0 ? rc : r.found;
+	return route_present(ifindex, AF_INET, &dst, plen, &gw);
+}
+
+int ctl_nl_route6_present(int ifindex, const uint8_t dst[16], uint8_t plen, const uint8_t gw[16])
+{
+	return route_present(ifindex, AF_INET6, dst, plen, gw);
 }
 
 static int link_cb(const struct nlmsghdr *nlh, void *data)

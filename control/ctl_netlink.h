@@ -60,9 +60,11 @@ int ctl_nl_batch_send(struct ctl_nl_batch *b, unsigned *failed);
 int ctl_nl_route_dump(int family, int (*cb)(const struct nlmsghdr *nlh, void *data), void *data);
 /* Does ifindex hold ip/plen? 1 yes, 0 no, negative errno. */
 int ctl_nl_addr_present(int ifindex, uint32_t ip, uint8_t plen);
+int ctl_nl_addr6_present(int ifindex, const uint8_t ip[16], uint8_t plen);
 /* Is dst/plen routed through ifindex (via gw; 0: directly) in the main
  * table? 1 yes, 0 no, negative errno. */
 int ctl_nl_route_present(int ifindex, uint32_t dst, uint8_t plen, uint32_t gw);
+int ctl_nl_route6_present(int ifindex, const uint8_t dst[16], uint8_t plen, const uint8_t gw[16]);
 
 /* A socket in the calling thread's netns, to ask about its links later
  * from any netns; NULL (errno set) on failure. */

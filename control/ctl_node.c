@@ -57,7 +57,8 @@ int ctl_node_tables(const struct ctl_config *c, char *err, size_t errlen)
 	node.cfg = *c;
 	node.route_cap = c->max_routes + CTL_MAX_PODS + 16;
 	node.routes = calloc(node.route_cap, sizeof(*node.routes));
-	node.ipam_size = 1u << (32 - c->pod_plen);
+	node.ipam_size = c->has_ipv4 ? 1u << (32 - c->pod_plen)
+				     : 1u << RTE_MIN(16, 128 - c->pod6_plen); /* IPv6-only */
 	node.ipam = calloc((node.ipam_size + 63) / 64, sizeof(uint64_t));
 	struct rte_hash_parameters hp = {
 		.name = "podlane_ctl_routes",
@@ -131,8 +132,8 @@ int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 	 * address and routes on it, so the node's connections (a BGP session
 	 * from the node IP) live through a restart. Our side's MAC is the one
 	 * the kernel's neighbours of pods see: derived from the node IP, the
-	 * same after a restart. */
-	const uint8_t *nb = (const uint8_t *)&c->node_ip;
+	 * same after a restart (an IPv6-only node's: from its IPv6 one). */
+	const uint8_t *nb = c->has_ipv4 ? (const uint8_t *)&c->node_ip : c->node6_ip + 12;
 	struct rte_ether_addr mac = {{0x02, 0x51, nb[0], nb[1], nb[2], nb[3]}};
 	if (dp_tap_create(c->host_port, true, ctl_keeper_fd(c->host_port), DP_PORT_HOST, "tap_host",
 			  &mac, &pid, err, errlen) != 0)
@@ -149,8 +150,10 @@ int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 	ctl_nl_batch_init(&b);
 	ctl_nl_link_sizes(&b, idx, ctl_node_tap_mtu(), DP_KPORT_GSO_MAX);
 	ctl_nl_link_set(&b, idx, &node.node_mac, true);
-	ctl_nl_addr_add(&b, idx, c->node_ip, c->node_plen);
-	ctl_nl_route_add(&b, c->cluster_net, c->cluster_plen, 0, idx);
+	if (c->has_ipv4) {
+		ctl_nl_addr_add(&b, idx, c->node_ip, c->node_plen);
+		ctl_nl_route_add(&b, c->cluster_net, c->cluster_plen, 0, idx);
+	}
 	/* The node's own connections to Services podlaned balances (kube-
 	 * proxy's rules, where it runs, DNAT before this route matters). */
 	if (c->has_service)
@@ -175,13 +178,13 @@ int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 
 	struct dp_nh_spec local = {.kind = DP_NH_LOCAL}, conn = {.kind = DP_NH_CONNECTED};
 	struct dp_nh_spec blackhole = {.kind = DP_NH_DROP};
-	if (ctl_route_set(c->node_ip, 32, &local, "system") != 0 ||
+	if (c->has_ipv4 && (ctl_route_set(c->node_ip, 32, &local, "system") != 0 ||
 	    /* Service IPs are the node kernel's (kube-proxy's NAT). */
 	    (c->has_service &&
 	     ctl_route_set(c->service_net, c->service_plen, &local, "system") != 0) ||
 	    ctl_route_set(c->node_ip & ctl_mask(c->node_plen), c->node_plen, &conn, "system") != 0 ||
 	    /* Unassigned addresses of our own pod CIDR go nowhere else. */
-	    ctl_route_set(c->pod_net, c->pod_plen, &blackhole, "system") != 0) {
+	    ctl_route_set(c->pod_net, c->pod_plen, &blackhole, "system") != 0)) {
 		snprintf(err, errlen, "cannot install the node's routes");
 		return -1;
 	}
@@ -288,7 +291,8 @@ static void follow_mac(const struct rte_ether_addr *mac)
 	if ((rc = ctl_nl_batch_send(&b, &failed)) != 0)
 		ctl_warn("host port %s: cannot set MAC %s: %s", node.cfg.host_port, to,
 			 strerror(-rc));
-	dp_arp_announce();
+	if (node.cfg.has_ipv4)
+		dp_arp_announce();
 }
 
 /* An interface of the uplink's name is back with index idx: serve it. */

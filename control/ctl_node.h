@@ -163,6 +163,12 @@ void ctl_pod_ip6(uint32_t ip, uint8_t out[16]);
 int ctl_ipam_alloc(uint32_t *ip);
 int ctl_ipam_reserve(uint32_t ip);
 void ctl_ipam_release(uint32_t ip);
+/* The same over the IPv6 prefix of an IPv6-only node: its first 64 Ki
+ * addresses are the pool; reserving one beyond them (a delegated IPAM
+ * plugin's) succeeds without marking anything. */
+int ctl_ipam_alloc6(uint8_t ip6[16]);
+int ctl_ipam_reserve6(const uint8_t ip6[16]);
+void ctl_ipam_release6(const uint8_t ip6[16]);
 uint32_t ctl_ipam_free_count(void);
 
 /* Routes: the control copy (listing, state) and the dataplane's together.
@@ -233,6 +239,9 @@ int ctl_policy_tables(void);
 int ctl_policy_check(json_t *o, struct ctl_err *e);
 int ctl_policy_apply(json_t *const *objs, const uint32_t *slots, size_t n, struct ctl_err *e);
 int ctl_policy_apply_all(struct ctl_err *e);
+/* A pod came or went: the set compiled again where a policy may name the
+ * pod by one address and must judge both (dual-stack). */
+void ctl_policy_pods_changed(void);
 struct ctl_policy *ctl_policy_find(const char *name);
 int ctl_policy_free_slot(const bool *taken); /* -1: none */
 void ctl_policy_put(uint32_t slot, json_t *obj, const char *origin);
@@ -241,8 +250,9 @@ uint32_t ctl_policy_rule_id(uint32_t slot, unsigned dir, unsigned rule);
 json_t *ctl_policy_json(const struct ctl_policy *p, bool stats);
 /* {policy, direction, rule} of a dataplane rule id, or null. */
 json_t *ctl_policy_rule_json(int64_t id);
-/* The names of the policies isolating pod ip in dir. */
-json_t *ctl_policy_isolating(uint32_t ip, unsigned dir);
+/* The names of the policies isolating the pod at addr (a /32 or /128)
+ * in dir. */
+json_t *ctl_policy_isolating(const struct ctl_pfx *addr, unsigned dir);
 /* Each rule's connections as Prometheus samples (any thread; put and drop
  * take the same lock). */
 void ctl_policy_metrics(FILE *f);

@@ -1,5 +1,5 @@
 /* Pods: a TAP port created inside the pod's netns (or a vhost-user port),
- * addressed /32 with a link-local gateway. */
+ * addressed /32 (and /128) with a link-local gateway. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
@@ -75,28 +75,35 @@ struct ctl_pod *ctl_pod_find(const char *container_id, const char *ifname)
 	return NULL;
 }
 
+/* The 4 bytes a pod's MACs and port name come from: its IPv4 address,
+ * an IPv6-only pod's last 4 of its IPv6 one (unique in the node's pool). */
+static const uint8_t *pod_tag(const struct ctl_pod *p)
+{
+	return p->ip ? (const uint8_t *)&p->ip : p->ip6 + 12;
+}
+
 /* MACs derived from the pod IP: stable across restarts, unique per node,
  * locally administered. The kernel side and our side must differ. */
-static void pod_macs(uint32_t ip, struct rte_ether_addr *pod, struct rte_ether_addr *gw)
+static void pod_macs(const uint8_t *b, struct rte_ether_addr *pod, struct rte_ether_addr *gw)
 {
-	const uint8_t *b = (const uint8_t *)&ip;
 	*pod = (struct rte_ether_addr){{0x0a, 0x58, b[0], b[1], b[2], b[3]}};
 	*gw = (struct rte_ether_addr){{0x02, 0x50, b[0], b[1], b[2], b[3]}};
+}
+
+/* Its address for logs: IPv4, an IPv6-only pod's IPv6. */
+static const char *pod_addr_str(const struct ctl_pod *p, char buf[CTL_IP6_STRLEN])
+{
+	return p->ip ? ctl_ip_str(p->ip, buf) : ctl_ip6_str(p->ip6, buf);
 }
 
 static int setup_in_netns(const char *ifname, uint32_t ip, const uint8_t ip6[16],
 			  const struct rte_ether_addr *mac, uint16_t mtu, struct ctl_err *e)
 {
-	static const char *const step[] = {"set MTU and gso_max_size", "no IPv6 link-local",
-					   "set MAC and up", "add address",
-					   "add route to " PL_POD_GATEWAY,
-					   "add default route via " PL_POD_GATEWAY,
-					   "add IPv6 address",
-					   "add default IPv6 route via " PL_POD_GATEWAY6};
 	static const uint8_t any6[16];
+	const char *step[8];
 	struct ctl_nl_batch b;
 	uint32_t gw;
-	unsigned failed;
+	unsigned failed, n = 0;
 	int idx = (int)if_nametoindex(ifname), rc;
 
 	ctl_parse_ip(PL_POD_GATEWAY, &gw);
@@ -104,16 +111,26 @@ static int setup_in_netns(const char *ifname, uint32_t ip, const uint8_t ip6[16]
 		return ctl_fail(e, PL_E_NETNS, "interface %s did not appear in the pod netns", ifname);
 	ctl_nl_batch_init(&b);
 	ctl_nl_link_sizes(&b, idx, mtu, DP_KPORT_GSO_MAX);
+	step[n++] = "set MTU and gso_max_size";
 	ctl_nl_link_no_ipv6_ll(&b, idx);
+	step[n++] = "no IPv6 link-local";
 	ctl_nl_link_set(&b, idx, mac, true);
-	ctl_nl_addr_add(&b, idx, ip, 32);
-	ctl_nl_route_add(&b, gw, 32, 0, idx);
-	ctl_nl_route_add(&b, 0, 0, gw, idx);
+	step[n++] = "set MAC and up";
+	if (ip != 0) { /* not on an IPv6-only node */
+		ctl_nl_addr_add(&b, idx, ip, 32);
+		step[n++] = "add address";
+		ctl_nl_route_add(&b, gw, 32, 0, idx);
+		step[n++] = "add route to " PL_POD_GATEWAY;
+		ctl_nl_route_add(&b, 0, 0, gw, idx);
+		step[n++] = "add default route via " PL_POD_GATEWAY;
+	}
 	if (node.cfg.has_pod6) {
 		uint8_t gw6[16];
 		inet_pton(AF_INET6, PL_POD_GATEWAY6, gw6);
 		ctl_nl_addr6_add(&b, idx, ip6, 128);
+		step[n++] = "add IPv6 address";
 		ctl_nl_route6_add(&b, any6, 0, gw6, idx);
+		step[n++] = "add default IPv6 route via " PL_POD_GATEWAY6;
 	}
 	if ((rc = ctl_nl_batch_send(&b, &failed)) == 0)
 		return 0;
@@ -157,17 +174,17 @@ static struct ctl_pod *free_slot(void)
  * restoring, the one left there taken over), then given the pod's MAC,
  * MTU, /32 and routes there (each set as it is: already so, nothing
  * changes for the pod). */
-static int tap_port(int ns, const char *netns, const char *ifname, uint32_t ip,
-		    const uint8_t ip6[16], uint16_t mtu, const struct rte_ether_addr *mac,
-		    const struct rte_ether_addr *gwmac, bool restore, uint16_t *pid,
-		    struct mnl_socket **nl, struct ctl_err *e)
+static int tap_port(int ns, struct ctl_pod *p, const struct rte_ether_addr *gwmac, bool restore,
+		    uint16_t *pid, struct ctl_err *e)
 {
-	const uint8_t *b = (const uint8_t *)&ip;
+	const uint8_t *b = pod_tag(p);
+	const char *netns = p->netns, *ifname = p->ifname;
 	char name[32], derr[256];
 	struct ctl_netns home;
 	int rc;
 
-	/* The last two bytes are unique in a /16 or smaller. */
+	/* The last two bytes are unique in a /16 or smaller (and in an
+	 * IPv6-only node's pool of 64 Ki). */
 	snprintf(name, sizeof(name), "tap_p%u_%u", b[2], b[3]);
 	if ((rc = ctl_netns_enter_fd(ns, &home)) != 0)
 		return ctl_fail(e, PL_E_NETNS, "netns: cannot enter %s: %s", netns, strerror(-rc));
@@ -177,8 +194,8 @@ static int tap_port(int ns, const char *netns, const char *ifname, uint32_t ip,
 	} else if ((rc = dp_tap_create(ifname, restore, restore ? ctl_keeper_fd(ifname) : -1,
 				       DP_PORT_POD, name, gwmac, pid, derr, sizeof(derr))) != 0) {
 		ctl_fail(e, PL_E_RESOURCE, "%s", derr);
-	} else if ((rc = setup_in_netns(ifname, ip, ip6, mac, mtu, e)) == 0) {
-		*nl = ctl_nl_open(); /* ctl_ports_watch */
+	} else if ((rc = setup_in_netns(ifname, p->ip, p->ip6, &p->mac, p->mtu, e)) == 0) {
+		p->nl = ctl_nl_open(); /* ctl_ports_watch */
 	}
 	ctl_netns_leave(&home);
 	return rc;
@@ -186,10 +203,9 @@ static int tap_port(int ns, const char *netns, const char *ifname, uint32_t ip,
 
 /* A vhost-user port in client mode with reconnect (ctl_vhost.c): it links
  * up when the pod's application opens its socket, in any order. */
-static int vhost_port(const char *id, const char *ifname, uint32_t ip,
+static int vhost_port(const char *id, const char *ifname, const uint8_t *b,
 		      struct rte_ether_addr *gwmac, uint16_t *pid, struct ctl_err *e)
 {
-	const uint8_t *b = (const uint8_t *)&ip;
 	char devargs[200], sock[108], file[280], derr[256];
 	int rc;
 
@@ -257,16 +273,76 @@ static int pod_ip6(uint32_t ip, const uint8_t *want_ip6, uint8_t out[16], struct
 	return 0;
 }
 
+/* An IPv6-only node's pod: its IPv6 address from the pool, or want_ip6
+ * (a delegated IPAM plugin's) reserved there. */
+static int pod_ip6_only(uint32_t want_ip, const uint8_t *want_ip6, uint8_t ip6[16],
+			struct ctl_err *e)
+{
+	char a[CTL_IP6_STRLEN];
+	int rc;
+
+	if (want_ip)
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "ip: %s given, but this node is IPv6-only "
+				"(pod_cidr has no IPv4 prefix)", ctl_ip_str(want_ip, a));
+	if (want_ip6 == NULL) {
+		if (ctl_ipam_alloc6(ip6) != 0)
+			return ctl_fail(e, PL_E_NO_ADDRESS, "pod_cidr has no free address left");
+		return 0;
+	}
+	if (pod_ip6(0, want_ip6, ip6, e) != 0)
+		return -1;
+	if ((rc = ctl_ipam_reserve6(ip6)) != 0)
+		return ctl_fail(e, rc == -EEXIST ? PL_E_EXISTS : PL_E_INVALID_PARAMS, "ip6: %s %s",
+				ctl_ip6_str(ip6, a), rc == -EEXIST ? "is already in use"
+								   : "is not a usable address of pod_cidr");
+	return 0;
+}
+
+/* The pod's addresses: IPv4 from the pool (or want_ip, reserved) and IPv6
+ * beside it (pod_ip6), or an IPv6-only node's IPv6 alone. */
+static int pod_addresses(uint32_t want_ip, const uint8_t *want_ip6, uint32_t *ip, uint8_t ip6[16],
+			 struct ctl_err *e)
+{
+	char ipb[16];
+	int rc;
+
+	if (!node.cfg.has_ipv4)
+		return pod_ip6_only(want_ip, want_ip6, ip6, e);
+	*ip = want_ip;
+	rc = want_ip ? ctl_ipam_reserve(want_ip) : ctl_ipam_alloc(ip);
+	if (rc != 0) {
+		if (want_ip && rc == -EEXIST)
+			return ctl_fail(e, PL_E_EXISTS, "ip: %s is already in use", ctl_ip_str(want_ip, ipb));
+		if (want_ip)
+			return ctl_fail(e, PL_E_INVALID_PARAMS, "ip: %s is not a usable address of pod_cidr",
+					ctl_ip_str(want_ip, ipb));
+		return ctl_fail(e, PL_E_NO_ADDRESS, "pod_cidr has no free address left");
+	}
+	if (pod_ip6(*ip, want_ip6, ip6, e) != 0) {
+		ctl_ipam_release(*ip);
+		return -1;
+	}
+	return 0;
+}
+
+static void release_addresses(const struct ctl_pod *p)
+{
+	if (p->ip)
+		ctl_ipam_release(p->ip);
+	else
+		ctl_ipam_release6(p->ip6);
+}
+
 int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 		uint32_t want_ip, const uint8_t *want_ip6, uint16_t mtu, bool vhost, bool restore,
 		struct ctl_pod **out, struct ctl_err *e)
 {
 	uint8_t ip6[16] = {0};
 	struct ctl_pod *p = free_slot();
-	struct rte_ether_addr mac, gwmac;
-	char ipb[16];
+	struct rte_ether_addr gwmac;
+	char ipb[CTL_IP6_STRLEN];
 	uint16_t pid = DP_MAX_PORTS;
-	uint32_t ip = want_ip;
+	uint32_t ip = 0;
 	int rc;
 
 	if (p == NULL)
@@ -278,22 +354,10 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 	int ns = pod_netns(netns, vhost, &nst, e);
 	if (ns < 0)
 		return -1;
-	rc = want_ip ? ctl_ipam_reserve(want_ip) : ctl_ipam_alloc(&ip);
-	if (rc != 0) {
+	if (pod_addresses(want_ip, want_ip6, &ip, ip6, e) != 0) {
 		close(ns);
-		if (want_ip && rc == -EEXIST)
-			return ctl_fail(e, PL_E_EXISTS, "ip: %s is already in use", ctl_ip_str(want_ip, ipb));
-		if (want_ip)
-			return ctl_fail(e, PL_E_INVALID_PARAMS, "ip: %s is not a usable address of pod_cidr",
-					ctl_ip_str(want_ip, ipb));
-		return ctl_fail(e, PL_E_NO_ADDRESS, "pod_cidr has no free address left");
-	}
-	if (pod_ip6(ip, want_ip6, ip6, e) != 0) {
-		close(ns);
-		ctl_ipam_release(ip);
 		return -1;
 	}
-	pod_macs(ip, &mac, &gwmac);
 	/* Filled now (the vhost-user config file is written from it), marked
 	 * used only once everything succeeded. */
 	memset(p, 0, sizeof(*p));
@@ -302,28 +366,28 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 	snprintf(p->netns, sizeof(p->netns), "%s", netns);
 	p->ip = ip;
 	memcpy(p->ip6, ip6, 16);
-	p->mac = mac;
+	pod_macs(pod_tag(p), &p->mac, &gwmac);
 	p->mtu = mtu ? mtu : ctl_node_tap_mtu(); /* kept: a restart restores the same */
 	p->vhost = vhost;
 	p->ns_dev = nst.st_dev;
 	p->ns_ino = nst.st_ino;
-	rc = vhost ? vhost_port(container_id, ifname, ip, &gwmac, &pid, e)
-		   : tap_port(ns, netns, ifname, ip, ip6, p->mtu, &mac, &gwmac, restore, &pid, &p->nl,
-			      e);
+	rc = vhost ? vhost_port(container_id, ifname, pod_tag(p), &gwmac, &pid, e)
+		   : tap_port(ns, p, &gwmac, restore, &pid, e);
 	close(ns);
 	if (rc == 0 && vhost && (rc = ctl_vhost_write(p, &gwmac)) != 0)
 		ctl_fail(e, PL_E_RESOURCE, "cannot write the vhost-user config file in %s: %s",
 			 node.cfg.vhost_dir, strerror(-rc));
 	if (rc == 0) {
-		dp_port_set_peer(pid, ip, &mac);
+		dp_port_set_peer(pid, ip, &p->mac);
 		dp_port_set_mtu(pid, p->mtu);
-		struct dp_nh_spec nh = {.kind = DP_NH_PORT, .port = pid, .mac = mac};
-		if ((rc = ctl_route_set(ip, 32, &nh, "pod")) != 0)
+		struct dp_nh_spec nh = {.kind = DP_NH_PORT, .port = pid, .mac = p->mac};
+		if (ip && (rc = ctl_route_set(ip, 32, &nh, "pod")) != 0)
 			ctl_fail(e, PL_E_RESOURCE, "route for %s: %s", ctl_ip_str(ip, ipb), strerror(-rc));
 		else if ((rc = pod_route6(p, pid, &nh)) != 0) {
-			ctl_fail(e, PL_E_RESOURCE, "IPv6 route of %s: %s", ctl_ip_str(ip, ipb),
+			ctl_fail(e, PL_E_RESOURCE, "IPv6 route of %s: %s", pod_addr_str(p, ipb),
 				 strerror(-rc));
-			ctl_route_remove(ip, 32);
+			if (ip)
+				ctl_route_remove(ip, 32);
 			dp_commit(); /* no worker holds the next hop when the port goes */
 		}
 	}
@@ -331,7 +395,7 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 		ctl_nl_close(p->nl);
 		if (pid < DP_MAX_PORTS)
 			dp_port_remove(pid);
-		ctl_ipam_release(ip);
+		release_addresses(p);
 		if (vhost)
 			ctl_vhost_remove(p); /* the config file, if written */
 		memset(p, 0, sizeof(*p));
@@ -341,8 +405,9 @@ int ctl_pod_add(const char *container_id, const char *netns, const char *ifname,
 	p->port = pid;
 	if (!vhost) /* restored ones: all at once, by ctl_keeper_taken() */
 		ctl_keeper_hold(pid);
+	ctl_policy_pods_changed();
 	*out = p;
-	ctl_log("pod add %s/%s ip %s port %u%s", container_id, ifname, ctl_ip_str(ip, ipb), pid,
+	ctl_log("pod add %s/%s ip %s port %u%s", container_id, ifname, pod_addr_str(p, ipb), pid,
 		vhost ? " (vhost-user)" : "");
 	return 0;
 }
@@ -382,13 +447,13 @@ static void release_ifname(const struct ctl_pod *p)
 
 int ctl_pod_del(struct ctl_pod *p)
 {
-	char ipb[16];
+	char ipb[CTL_IP6_STRLEN];
 
 	/* Every route through the pod's port goes first, then the port, once
 	 * no worker can still hold a next hop to it. Usually that is the
 	 * pod's /32 alone; the table (max_routes long) is searched only for
 	 * routes added with dev <port>. */
-	const struct ctl_route *own = ctl_route_find(p->ip, 32);
+	const struct ctl_route *own = p->ip ? ctl_route_find(p->ip, 32) : NULL;
 	bool saved_routes = false; /* routes.json holds one of them */
 	if (own != NULL && own->nh.kind == DP_NH_PORT && own->nh.port == p->port)
 		ctl_route_remove(p->ip, 32);
@@ -416,14 +481,15 @@ int ctl_pod_del(struct ctl_pod *p)
 	if (rc != 0)
 		ctl_warn("pod del %s/%s: port %u removal failed: %s", p->container_id, p->ifname,
 			p->port, strerror(-rc));
-	ctl_ipam_release(p->ip);
+	release_addresses(p);
 	if (p->vhost)
 		ctl_vhost_remove(p);
 	ctl_nl_close(p->nl);
-	ctl_log("pod del %s/%s ip %s", p->container_id, p->ifname, ctl_ip_str(p->ip, ipb));
+	ctl_log("pod del %s/%s ip %s", p->container_id, p->ifname, pod_addr_str(p, ipb));
 	pthread_mutex_lock(&names_lock);
 	memset(p, 0, sizeof(*p));
 	pthread_mutex_unlock(&names_lock);
+	ctl_policy_pods_changed();
 	return 0;
 }
 
@@ -484,11 +550,16 @@ json_t *ctl_pod_json(const struct ctl_pod *p)
 {
 	char ip[16], cidr[24], mac[18], port[64];
 
-	snprintf(cidr, sizeof(cidr), "%s/32", ctl_ip_str(p->ip, ip));
 	ctl_port_name(p->port, port, sizeof(port));
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "container_id", p->container_id,
-			      "ifname", p->ifname, "netns", p->netns, "ip", cidr, "mac",
-			      ctl_mac_str(&p->mac, mac), "gateway", PL_POD_GATEWAY, "port", port);
+	json_t *o = json_pack("{s:s, s:s, s:s}", "container_id", p->container_id, "ifname",
+			      p->ifname, "netns", p->netns);
+	snprintf(cidr, sizeof(cidr), "%s/32", ctl_ip_str(p->ip, ip));
+	if (p->ip) /* none on an IPv6-only node */
+		json_object_set_new(o, "ip", json_string(cidr));
+	json_object_set_new(o, "mac", json_string(ctl_mac_str(&p->mac, mac)));
+	if (p->ip)
+		json_object_set_new(o, "gateway", json_string(PL_POD_GATEWAY));
+	json_object_set_new(o, "port", json_string(port));
 	json_object_set_new(o, "mtu", json_integer(p->mtu));
 	if (node.cfg.has_pod6) {
 		char a6[CTL_IP6_STRLEN + 4];

@@ -13,7 +13,13 @@
  * direction (policyTypes); a rule without "from"/"to" (or with []) takes
  * every peer, one without "ports" every port and protocol. A rule's id in
  * the dataplane is (slot, direction, index): stable while the policy
- * lives, so its counter is too. */
+ * lives, so its counter is too.
+ *
+ * Both families: pods and peers are IPv4 or IPv6 addresses and prefixes;
+ * a pod of this node named by either of its addresses has both judged
+ * (the set is compiled again when pods come and go), its IPv4 by the IPv4
+ * peers, its IPv6 by the IPv6 ones. */
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -58,20 +64,43 @@ uint32_t ctl_policy_rule_id(uint32_t slot, unsigned dir, unsigned rule)
 	return slot * 2 * CTL_POL_RULES + dir * CTL_POL_RULES + rule;
 }
 
+/* An IPv4 or IPv6 prefix, as ctl_pfx (0, -2: host bits set, -1). */
+static int parse_pfx(const char *s, struct ctl_pfx *p)
+{
+	uint32_t ip = 0;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	if (s == NULL)
+		return -1;
+	p->v6 = strchr(s, ':') != NULL;
+	rc = p->v6 ? ctl_parse_prefix6(s, p->a, &p->plen, false) : ctl_parse_prefix(s, &ip, &p->plen, false);
+	if (!p->v6)
+		memcpy(p->a, &ip, 4);
+	return rc;
+}
+
 /* Refusals name the field: "ingress[0].from[1].cidr: ...". */
-static int check_prefix(json_t *v, const char *at, uint32_t *ip, uint8_t *plen, struct ctl_err *e)
+static int check_prefix(json_t *v, const char *at, struct ctl_pfx *p, struct ctl_err *e)
 {
 	const char *s = json_string_value(v);
-	int rc = ctl_parse_prefix(s, ip, plen, false);
+	int rc = parse_pfx(s, p);
 
 	if (v == NULL)
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "%s: missing", at);
 	if (rc == -2)
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "%s: %s has host bits set", at, s);
 	if (rc != 0)
-		return ctl_fail(e, PL_E_INVALID_PARAMS, "%s: %.64s is not an IPv4 prefix (a.b.c.d/len)",
-				at, s ? s : "(not a string)");
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "%s: %.64s is not an IPv4 or IPv6 prefix "
+				"(a.b.c.d/len, x:y::/len)", at, s ? s : "(not a string)");
 	return 0;
+}
+
+/* Is b (of len bits) inside a (its own length)? Both of one family. */
+static bool pfx_inside(const struct ctl_pfx *b, const struct ctl_pfx *a)
+{
+	return b->v6 == a->v6 && b->plen > a->plen &&
+	       ctl_in_prefix6(b->a, a->a, a->plen); /* the first 4 bytes for IPv4 */
 }
 
 static int check_keys(json_t *o, const char *at, const char *const *keys, unsigned n,
@@ -96,24 +125,23 @@ static int check_peer(json_t *p, const char *at, struct ctl_err *e)
 {
 	static const char *const keys[] = {"cidr", "except"};
 	char sub[256];
-	uint32_t ip, xip;
-	uint8_t plen, xlen;
+	struct ctl_pfx cidr, xp;
 	json_t *ex = json_object_get(p, "except"), *x;
 	size_t i;
 
 	snprintf(sub, sizeof(sub), "%s.cidr", at);
 	if (check_keys(p, at, keys, 2, e) != 0 ||
-	    check_prefix(json_object_get(p, "cidr"), sub, &ip, &plen, e) != 0)
+	    check_prefix(json_object_get(p, "cidr"), sub, &cidr, e) != 0)
 		return -1;
 	if (ex != NULL && (!json_is_array(ex) || json_array_size(ex) > CTL_POL_EXCEPT_MAX))
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "%s.except: not an array of at most %d prefixes",
 				at, CTL_POL_EXCEPT_MAX);
 	json_array_foreach(ex, i, x) {
 		snprintf(sub, sizeof(sub), "%s.except[%zu]", at, i);
-		if (check_prefix(x, sub, &xip, &xlen, e) != 0)
+		if (check_prefix(x, sub, &xp, e) != 0)
 			return -1;
 		/* As Kubernetes: except values must lie within the cidr. */
-		if (xlen <= plen || ((xip ^ ip) & ctl_mask(plen)) != 0)
+		if (!pfx_inside(&xp, &cidr))
 			return ctl_fail(e, PL_E_INVALID_PARAMS, "%s: %s is not inside %s", sub,
 					json_string_value(x), json_string_value(json_object_get(p, "cidr")));
 	}
@@ -179,6 +207,7 @@ int ctl_policy_check(json_t *o, struct ctl_err *e)
 	char at[48];
 	size_t i;
 	uint32_t ip;
+	uint8_t ip6[16];
 
 	if (!json_is_object(o))
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "a policy must be an object with name and pods");
@@ -195,9 +224,11 @@ int ctl_policy_check(json_t *o, struct ctl_err *e)
 	if (!json_is_array(pods))
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "pods: missing or not an array of addresses");
 	json_array_foreach(pods, i, x)
-		if (!json_is_string(x) || ctl_parse_ip(json_string_value(x), &ip) != 0)
-			return ctl_fail(e, PL_E_INVALID_PARAMS, "pods[%zu]: %.64s is not an IPv4 address",
-					i, json_is_string(x) ? json_string_value(x) : "(not a string)");
+		if (!json_is_string(x) || (ctl_parse_ip(json_string_value(x), &ip) != 0 &&
+					   inet_pton(AF_INET6, json_string_value(x), ip6) != 1))
+			return ctl_fail(e, PL_E_INVALID_PARAMS, "pods[%zu]: %.64s is not an IPv4 or "
+					"IPv6 address", i,
+					json_is_string(x) ? json_string_value(x) : "(not a string)");
 	for (unsigned d = 0; d < 2; d++) {
 		json_t *rules = json_object_get(o, dir_key[d]);
 		if (rules == NULL)
@@ -216,15 +247,20 @@ int ctl_policy_check(json_t *o, struct ctl_err *e)
 	return 0;
 }
 
-/* The compiled set growing: a direction's rules and isolated pods. Past
- * CTL_POL_COMPILED_MAX rules it stops (the set is refused whole), so a
- * request naming millions of combinations costs no more than that. */
+/* The compiled set growing: a direction's rules and isolated pods, of
+ * each family. Past CTL_POL_COMPILED_MAX rules it stops (the set is
+ * refused whole), so a request naming millions of combinations costs no
+ * more than that. */
 struct set {
 	struct dp_pol_rule *rules[2];
 	size_t n_rules[2], cap_rules[2];
+	struct dp_pol_rule6 *rules6[2];
+	size_t n_rules6[2], cap_rules6[2];
 	bool over;
 	uint32_t *iso[2];
 	size_t n_iso[2], cap_iso[2];
+	uint8_t (*iso6[2])[16];
+	size_t n_iso6[2], cap_iso6[2];
 	bool oom;
 };
 
@@ -242,47 +278,100 @@ static void *grow(void *a, size_t *cap, size_t n, size_t size, bool *oom)
 	return b;
 }
 
-static void add_rule(struct set *s, unsigned d, const struct dp_pol_rule *r)
+/* Appends size bytes of item to *a (n items, cap room); false when out of
+ * memory (s->oom set). */
+static bool append(struct set *s, void **a, size_t *n, size_t *cap, const void *item, size_t size)
 {
-	if (s->n_rules[0] + s->n_rules[1] >= CTL_POL_COMPILED_MAX) {
-		s->over = true;
-		return;
-	}
-	s->rules[d] = grow(s->rules[d], &s->cap_rules[d], s->n_rules[d], sizeof(*r), &s->oom);
-	if (s->n_rules[d] < s->cap_rules[d])
-		s->rules[d][s->n_rules[d]++] = *r;
+	*a = grow(*a, cap, *n, size, &s->oom);
+	if (*n >= *cap)
+		return false;
+	memcpy((uint8_t *)*a + *n * size, item, size);
+	(*n)++;
+	return true;
 }
 
-/* Prefix ip/len (host order) less the excepts inside it, as the prefixes
- * that cover the rest, each a rule like r. */
-static void add_peer(struct set *s, unsigned d, struct dp_pol_rule r, uint32_t ip, uint8_t len,
-		     const uint32_t *xip, const uint8_t *xlen, size_t nx)
+static bool room(struct set *s)
+{
+	if (s->n_rules[0] + s->n_rules[1] + s->n_rules6[0] + s->n_rules6[1] >= CTL_POL_COMPILED_MAX)
+		s->over = true;
+	return !s->over && !s->oom;
+}
+
+/* A pod a policy names, by either of its addresses: both of them when it
+ * is this node's pod (a dual-stack pod's families are judged alike), else
+ * the one named. */
+struct pod_addrs {
+	bool has4, has6;
+	uint32_t ip;
+	uint8_t ip6[16];
+};
+
+static struct pod_addrs pod_addrs(const char *s)
+{
+	struct pod_addrs a = {0};
+
+	if (ctl_parse_ip(s, &a.ip) == 0)
+		a.has4 = true;
+	else
+		a.has6 = inet_pton(AF_INET6, s, a.ip6) == 1;
+	for (unsigned i = 0; i < CTL_MAX_PODS; i++) {
+		const struct ctl_pod *p = &node.pods[i];
+		if (!p->used || !(a.has4 ? p->ip == a.ip
+					 : node.cfg.has_pod6 && memcmp(p->ip6, a.ip6, 16) == 0))
+			continue;
+		a.has4 = p->ip != 0;
+		a.ip = p->ip;
+		a.has6 = node.cfg.has_pod6;
+		memcpy(a.ip6, p->ip6, 16);
+		break;
+	}
+	return a;
+}
+
+/* Peer prefix pfx less the excepts inside it (x[nx], of either family:
+ * those of pfx's apply), as the prefixes that cover the rest, each a rule
+ * like r (IPv4) or r6 (IPv6). */
+static void add_peer(struct set *s, unsigned d, struct dp_pol_rule r, struct dp_pol_rule6 r6,
+		     const struct ctl_pfx *pfx, const struct ctl_pfx *x, size_t nx)
 {
 	bool split = false;
 
-	if (s->over || s->oom)
+	if (!room(s))
 		return;
 	for (size_t i = 0; i < nx; i++) {
-		if (xlen[i] <= len && ((xip[i] ^ ip) & rte_be_to_cpu_32(ctl_mask(xlen[i]))) == 0)
+		if (x[i].v6 != pfx->v6)
+			continue;
+		if (x[i].plen <= pfx->plen && ctl_in_prefix6(pfx->a, x[i].a, x[i].plen))
 			return; /* all of it excepted */
-		if (xlen[i] > len && ((xip[i] ^ ip) & rte_be_to_cpu_32(ctl_mask(len))) == 0)
+		if (pfx_inside(&x[i], pfx))
 			split = true;
 	}
-	if (!split) {
-		r.peer = rte_cpu_to_be_32(ip);
-		r.peer_len = len;
-		add_rule(s, d, &r);
+	if (!split && pfx->v6) {
+		memcpy(r6.peer, pfx->a, 16);
+		r6.peer_len = pfx->plen;
+		append(s, (void **)&s->rules6[d], &s->n_rules6[d], &s->cap_rules6[d], &r6, sizeof(r6));
 		return;
 	}
-	add_peer(s, d, r, ip, (uint8_t)(len + 1), xip, xlen, nx);
-	add_peer(s, d, r, ip | 1u << (31 - len), (uint8_t)(len + 1), xip, xlen, nx);
+	if (!split) {
+		memcpy(&r.peer, pfx->a, 4);
+		r.peer_len = pfx->plen;
+		append(s, (void **)&s->rules[d], &s->n_rules[d], &s->cap_rules[d], &r, sizeof(r));
+		return;
+	}
+	struct ctl_pfx lo = *pfx, hi = *pfx;
+	lo.plen = hi.plen = (uint8_t)(pfx->plen + 1);
+	hi.a[pfx->plen / 8] |= (uint8_t)(0x80 >> (pfx->plen % 8));
+	add_peer(s, d, r, r6, &lo, x, nx);
+	add_peer(s, d, r, r6, &hi, x, nx);
 }
 
-/* One rule of a policy, for each pod and port, into s. */
+/* One rule of a policy, for each pod, port and peer of the pod's
+ * families, into s. */
 static void compile_rule(struct set *s, unsigned d, json_t *rule, json_t *pods, uint32_t id)
 {
 	json_t *peers = json_object_get(rule, peer_key[d]), *ports = json_object_get(rule, "ports");
-	json_t *any_peer = json_pack("[{s:s}]", "cidr", "0.0.0.0/0"), *any_port = json_pack("[{}]");
+	json_t *any_peer = json_pack("[{s:s}, {s:s}]", "cidr", "0.0.0.0/0", "cidr", "::/0");
+	json_t *any_port = json_pack("[{}]");
 	json_t *pod, *peer, *port;
 	size_t i, j, k;
 
@@ -291,31 +380,29 @@ static void compile_rule(struct set *s, unsigned d, json_t *rule, json_t *pods, 
 	if (json_array_size(ports) == 0)
 		ports = any_port;
 	json_array_foreach(pods, i, pod) {
-		if (s->over || s->oom)
-			break;
-		struct dp_pol_rule r = {.id = id};
-		ctl_parse_ip(json_string_value(pod), &r.pod);
+		struct pod_addrs pa = pod_addrs(json_string_value(pod));
+		struct dp_pol_rule r = {.id = id, .pod = pa.ip};
+		struct dp_pol_rule6 r6 = {.id = id};
+		memcpy(r6.pod, pa.ip6, 16);
 		json_array_foreach(ports, j, port) {
-			if (s->over || s->oom)
-				break;
 			const char *pr = json_string_value(json_object_get(port, "protocol"));
 			json_t *pv = json_object_get(port, "port"), *ev = json_object_get(port, "end_port");
 			bool any = json_object_size(port) == 0;
 			r.proto = any ? 0 : pr != NULL && strcmp(pr, "udp") == 0 ? IPPROTO_UDP : IPPROTO_TCP;
 			r.port_lo = pv ? (uint16_t)json_integer_value(pv) : 1;
 			r.port_hi = ev ? (uint16_t)json_integer_value(ev) : pv ? r.port_lo : 65535;
+			r6.proto = r.proto;
+			r6.port_lo = r.port_lo;
+			r6.port_hi = r.port_hi;
 			json_array_foreach(peers, k, peer) {
 				json_t *ex = json_object_get(peer, "except"), *x;
 				size_t nx = json_array_size(ex), m;
-				uint32_t xip[nx ? nx : 1], ip;
-				uint8_t xlen[nx ? nx : 1], len;
-				json_array_foreach(ex, m, x) {
-					ctl_parse_prefix(json_string_value(x), &xip[m], &xlen[m], false);
-					xip[m] = rte_be_to_cpu_32(xip[m]);
-				}
-				ctl_parse_prefix(json_string_value(json_object_get(peer, "cidr")), &ip, &len,
-						 false);
-				add_peer(s, d, r, rte_be_to_cpu_32(ip), len, xip, xlen, nx);
+				struct ctl_pfx xp[nx ? nx : 1], cidr;
+				json_array_foreach(ex, m, x)
+					parse_pfx(json_string_value(x), &xp[m]);
+				parse_pfx(json_string_value(json_object_get(peer, "cidr")), &cidr);
+				if (cidr.v6 ? pa.has6 : pa.has4)
+					add_peer(s, d, r, r6, &cidr, xp, nx);
 			}
 		}
 	}
@@ -329,7 +416,7 @@ int ctl_policy_apply(json_t *const *objs, const uint32_t *slots, size_t n, struc
 	char err[160];
 	int rc = -1;
 
-	for (size_t i = 0; i < n && !s.oom && !s.over; i++) {
+	for (size_t i = 0; i < n && room(&s); i++) {
 		json_t *pods = json_object_get(objs[i], "pods"), *pod, *rule;
 		size_t j;
 		for (unsigned d = 0; d < 2; d++) {
@@ -337,9 +424,13 @@ int ctl_policy_apply(json_t *const *objs, const uint32_t *slots, size_t n, struc
 			if (rules == NULL)
 				continue;
 			json_array_foreach(pods, j, pod) {
-				s.iso[d] = grow(s.iso[d], &s.cap_iso[d], s.n_iso[d], sizeof(uint32_t), &s.oom);
-				if (s.n_iso[d] < s.cap_iso[d])
-					ctl_parse_ip(json_string_value(pod), &s.iso[d][s.n_iso[d]++]);
+				struct pod_addrs pa = pod_addrs(json_string_value(pod));
+				if (pa.has4)
+					append(&s, (void **)&s.iso[d], &s.n_iso[d], &s.cap_iso[d], &pa.ip,
+					       sizeof(pa.ip));
+				if (pa.has6)
+					append(&s, (void **)&s.iso6[d], &s.n_iso6[d], &s.cap_iso6[d],
+					       pa.ip6, 16);
 			}
 			json_array_foreach(rules, j, rule)
 				compile_rule(&s, d, rule, pods, ctl_policy_rule_id(slots[i], d, (unsigned)j));
@@ -356,6 +447,10 @@ int ctl_policy_apply(json_t *const *objs, const uint32_t *slots, size_t n, struc
 			.isolated = {s.iso[0], s.iso[1]},
 			.n_rules = {(unsigned)s.n_rules[0], (unsigned)s.n_rules[1]},
 			.rules = {s.rules[0], s.rules[1]},
+			.n_isolated6 = {(unsigned)s.n_iso6[0], (unsigned)s.n_iso6[1]},
+			.isolated6 = {(const uint8_t(*)[16])s.iso6[0], (const uint8_t(*)[16])s.iso6[1]},
+			.n_rules6 = {(unsigned)s.n_rules6[0], (unsigned)s.n_rules6[1]},
+			.rules6 = {s.rules6[0], s.rules6[1]},
 		};
 		rc = dp_policy_set(&spec, err, sizeof(err));
 		if (rc != 0)
@@ -364,6 +459,8 @@ int ctl_policy_apply(json_t *const *objs, const uint32_t *slots, size_t n, struc
 	for (unsigned d = 0; d < 2; d++) {
 		free(s.rules[d]);
 		free(s.iso[d]);
+		free(s.rules6[d]);
+		free(s.iso6[d]);
 	}
 	return rc == 0 ? 0 : -1;
 }
@@ -380,6 +477,21 @@ int ctl_policy_apply_all(struct ctl_err *e)
 			slots[n++] = i;
 		}
 	return ctl_policy_apply(objs, slots, n, e);
+}
+
+void ctl_policy_pods_changed(void)
+{
+	struct ctl_err e = {0};
+	unsigned i = 0;
+
+	/* Only a dual-stack pod has addresses a policy may not name. */
+	while (node.cfg.has_pod6 && i < CTL_MAX_POLICIES && !node.policies[i].used)
+		i++;
+	if (!node.cfg.has_pod6 || i == CTL_MAX_POLICIES)
+		return;
+	if (ctl_policy_apply_all(&e) != 0)
+		ctl_warn("policies not compiled again for a pod's addresses: %s (the rules before "
+			 "stay in force)", e.msg);
 }
 
 int ctl_policy_free_slot(const bool *taken)
@@ -457,21 +569,23 @@ json_t *ctl_policy_rule_json(int64_t id)
 			 dir_key[d], "rule", r);
 }
 
-json_t *ctl_policy_isolating(uint32_t ip, unsigned dir)
+json_t *ctl_policy_isolating(const struct ctl_pfx *addr, unsigned dir)
 {
 	json_t *names = json_array(), *pod;
 	size_t i;
 
 	for (unsigned k = 0; k < CTL_MAX_POLICIES; k++) {
 		const struct ctl_policy *p = &node.policies[k];
-		uint32_t a;
 		if (!p->used || json_object_get(p->obj, dir_key[dir]) == NULL)
 			continue;
-		json_array_foreach(json_object_get(p->obj, "pods"), i, pod)
-			if (ctl_parse_ip(json_string_value(pod), &a) == 0 && a == ip) {
+		json_array_foreach(json_object_get(p->obj, "pods"), i, pod) {
+			struct pod_addrs a = pod_addrs(json_string_value(pod));
+			if (addr->v6 ? a.has6 && memcmp(a.ip6, addr->a, 16) == 0
+				     : a.has4 && memcmp(&a.ip, addr->a, 4) == 0) {
 				json_array_append_new(names, json_string(p->name));
 				break;
 			}
+		}
 	}
 	return names;
 }

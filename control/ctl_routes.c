@@ -331,6 +331,9 @@ int ctl_route_prefix(const char *s, struct ctl_pfx *p, struct ctl_err *e)
 	if (p->v6 && !node.cfg.has_pod6)
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "prefix: %.64s is IPv6 and this node has no "
 				"IPv6 (pod_cidr has no IPv6 prefix)", s);
+	if (!p->v6 && !node.cfg.has_ipv4)
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "prefix: %.64s is IPv4 and this node is "
+				"IPv6-only (pod_cidr has no IPv4 prefix)", s);
 	return 0;
 }
 

@@ -204,19 +204,25 @@ static void restore_pods(json_t *pods)
 		const char *ifn = json_string_value(json_object_get(o, "ifname"));
 		const char *ns = json_string_value(json_object_get(o, "netns"));
 		const char *ip = json_string_value(json_object_get(o, "ip"));
-		uint32_t addr;
+		const char *ip6 = json_string_value(json_object_get(o, "ip6"));
+		uint32_t addr = 0;
 		uint8_t plen;
 		struct ctl_pod *p;
 		struct ctl_err e = {0};
 
-		if (!id || !ifn || !ns || !ip || ctl_parse_prefix(ip, &addr, &plen, true) != 0) {
+		/* An IPv6-only node's pods have no "ip". */
+		if (!id || !ifn || !ns || (!ip && !ip6) ||
+		    (ip && ctl_parse_prefix(ip, &addr, &plen, true) != 0)) {
 			ctl_warn("state: skipping malformed pod entry %zu", i);
 			continue;
 		}
 		if (access(ns, F_OK) != 0) {
-			ctl_warn("state: pod %s/%s: netns %s is gone, releasing %s", id, ifn, ns, ip);
+			ctl_warn("state: pod %s/%s: netns %s is gone, releasing %s", id, ifn, ns,
+				 ip ? ip : ip6);
 			continue;
 		}
+		if (!node.cfg.has_ipv4) /* the node became IPv6-only: its IPv6 address alone */
+			addr = 0;
 		uint16_t mtu = (uint16_t)json_integer_value(json_object_get(o, "mtu"));
 		const char *kind = json_string_value(json_object_get(o, "interface"));
 		bool vhost = kind != NULL && strcmp(kind, "vhost-user") == 0;
@@ -227,7 +233,6 @@ static void restore_pods(json_t *pods)
 		/* Its IPv6 address as it had it (from a delegated IPAM plugin, or
 		 * derived: the same again); derived anew when there is none (older
 		 * state files) or the node's IPv6 pod prefix no longer holds it. */
-		const char *ip6 = json_string_value(json_object_get(o, "ip6"));
 		uint8_t a6[16], plen6;
 		bool has6 = ip6 != NULL && ctl_parse_prefix6(ip6, a6, &plen6, true) == 0 &&
 			    plen6 == 128 && node.cfg.has_pod6 &&

@@ -249,6 +249,9 @@ int ctl_svc_parse(json_t *o, struct ctl_svc *s, struct ctl_err *e)
 	if (s->v6 && !node.cfg.has_pod6)
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "ip: %s is IPv6 and this node has no IPv6 "
 				"pods (pod_cidr)", ip);
+	if (!s->v6 && !node.cfg.has_ipv4)
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "ip: %s is IPv4 and this node is IPv6-only",
+				ip);
 	if (s->v6 ? check_frontend_ip6("ip", ip, s->ip6, e) != 0
 		  : check_frontend_ip("ip", ip, s->ip, e) != 0)
 		return -1;

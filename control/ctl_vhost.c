@@ -46,11 +46,17 @@ int ctl_vhost_write(const struct ctl_pod *p, const struct rte_ether_addr *gwmac)
 
 	if (rc != 0 || (rc = ctl_vhost_paths(p->container_id, p->ifname, sock, file)) != 0)
 		return rc;
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:i}", "container_id",
-			      p->container_id, "ifname", p->ifname, "socket", sock, "socket_mode",
-			      "server", "ip", ctl_ip_str(p->ip, ip), "prefix_length", 32, "mac",
-			      ctl_mac_str(&p->mac, mac), "gateway", PL_POD_GATEWAY, "gateway_mac",
-			      ctl_mac_str(gwmac, gw), "mtu", p->mtu);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "container_id", p->container_id, "ifname",
+			      p->ifname, "socket", sock, "socket_mode", "server");
+	if (p->ip) { /* none on an IPv6-only node */
+		json_object_set_new(o, "ip", json_string(ctl_ip_str(p->ip, ip)));
+		json_object_set_new(o, "prefix_length", json_integer(32));
+	}
+	json_object_set_new(o, "mac", json_string(ctl_mac_str(&p->mac, mac)));
+	if (p->ip)
+		json_object_set_new(o, "gateway", json_string(PL_POD_GATEWAY));
+	json_object_set_new(o, "gateway_mac", json_string(ctl_mac_str(gwmac, gw)));
+	json_object_set_new(o, "mtu", json_integer(p->mtu));
 	if (node.cfg.has_pod6) { /* its /128 and gateway, as the TAP pod gets them */
 		char ip6[CTL_IP6_STRLEN];
 		json_object_set_new(o, "ip6", json_string(ctl_ip6_str(p->ip6, ip6)));

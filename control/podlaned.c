@@ -181,7 +181,7 @@ int main(int argc, char **argv)
 	int n_eal = eal_argv(&c, argc - optind, argv + optind, eal);
 	struct dp_config dc = {.n_workers = c.workers, .worker_nice = c.worker_nice,
 			       .node_ip = c.node_ip, .node_plen = c.node_plen, .ipv6 = c.has_pod6,
-			       .has_node6 = c.has_node6,
+			       .ipv6_only = !c.has_ipv4, .has_node6 = c.has_node6,
 			       .max_routes = c.max_routes + 64, .max_flows = c.max_flows,
 			       .max_services = c.max_services, .drop_records = c.drop_records};
 	memcpy(dc.node_ip6, c.node6_ip, sizeof(dc.node_ip6));

@@ -44,7 +44,10 @@ static inline enum l2_verdict l2_input(struct dp_worker *w, const struct dp_port
 		return L2_TAKEN;
 	}
 	if (unlikely(type == RTE_BE16(RTE_ETHER_TYPE_ARP))) {
-		dp_arp_input(w, m->port, m);
+		if (unlikely(dp.cfg.ipv6_only))
+			dp_drop(w, m, DP_DROP_NO_IPV4);
+		else
+			dp_arp_input(w, m->port, m);
 		return L2_TAKEN;
 	}
 	switch (in->kind) {
@@ -84,11 +87,11 @@ static inline enum l2_verdict l2_input(struct dp_worker *w, const struct dp_port
 			return L2_TAKEN;
 		}
 	}
-	if (likely(type == RTE_BE16(RTE_ETHER_TYPE_IPV4)))
+	if (likely(type == RTE_BE16(RTE_ETHER_TYPE_IPV4)) && likely(!dp.cfg.ipv6_only))
 		return L2_IP4;
 	if (routed_ip6(in, type))
 		return L2_IP6;
-	dp_drop(w, m, DP_DROP_NOT_IPV4);
+	dp_drop(w, m, type == RTE_BE16(RTE_ETHER_TYPE_IPV4) ? DP_DROP_NO_IPV4 : DP_DROP_NOT_IPV4);
 	return L2_TAKEN;
 }
 
@@ -100,6 +103,7 @@ void dp_l2_input(struct dp_worker *w, uint16_t port, struct rte_mbuf **pkts, uin
 	ip4->n = 0;
 	ip4->flowed = 0;
 	ip6->n = 0;
+	ip6->flowed = 0;
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 

@@ -498,17 +498,57 @@ struct dp_pol {
 	struct rte_acl_ctx *acl[2]; /* [dir]: (pod, peer, protocol, port) -> rule id + 1 */
 	unsigned n_isolated[2];
 	uint32_t *isolated[2]; /* [dir]: ascending, network order */
+	struct rte_acl_ctx *acl6[2]; /* the same for IPv6 */
+	unsigned n_isolated6[2];
+	uint8_t (*isolated6[2])[16]; /* [dir]: ascending (memcmp) */
 };
 /* The verdict on a connection: the client pod's egress (client as it
  * sent), the server pod's ingress (seen: the client as the server sees
  * it, after SNAT); the server's port. v: who said what, or NULL. */
 bool dp_policy_allows(const struct dp_pol *p, uint32_t client, uint32_t seen, uint32_t server,
 		      uint8_t proto, uint16_t dport, struct dp_pol_verdict *v);
+bool dp_policy_allows6(const struct dp_pol *p, const uint8_t client[16], const uint8_t seen[16],
+		       const uint8_t server[16], uint8_t proto, uint16_t dport,
+		       struct dp_pol_verdict *v);
 /* Ports' pol_iso as the rule set in force says (after a peer changes). */
 void dp_policy_ports(void);
 void dp_policy_fini(void); /* with dp_nat_fini */
-/* dp_policy4.c: the stage (dp_rx.c). */
+/* Connections a verdict's rules allowed, counted per rule. */
+static inline void dp_policy_count(struct dp_worker *w, const struct dp_pol_verdict *v)
+{
+	for (unsigned d = 0; d < 2; d++)
+		if (v->rule[d] >= 0)
+			dp.pol_flows[w->id][v->rule[d]]++;
+}
+/* m refused: dropped, counted on the port of the pod whose policy refused
+ * (hop: the route to it, the client in egress, else the server). */
+static inline void dp_policy_refused(struct dp_worker *w, struct rte_mbuf *m, uint32_t hop)
+{
+	if (hop != DP_HOP_NONE && dp.nh[hop].kind == DP_NH_PORT)
+		w->stats.pol_denied[dp.nh[hop].port]++;
+	dp_drop(w, m, DP_DROP_POLICY);
+}
+/* Whose policy refused: the egress side when it is isolated and no rule
+ * of it allowed the connection, else the ingress side. */
+static inline bool dp_policy_egress_refused(const struct dp_pol_verdict *v)
+{
+	return v->isolated[DP_POL_EGRESS] && v->rule[DP_POL_EGRESS] < 0;
+}
+/* Every packet from or to an isolated pod (hop: its next hop), whichever
+ * its direction: the connections the pod opens must be tracked too, or
+ * the answers to them would be judged as connections to it. */
+static inline bool dp_policy_looks_at(uint32_t hop, bool from_isolated)
+{
+	if (from_isolated)
+		return true;
+	if (hop == DP_HOP_NONE)
+		return false;
+	const struct dp_nh *nh = &dp.nh[hop];
+	return nh->kind == DP_NH_PORT && __atomic_load_n(&dp.ports[nh->port].pol_iso, __ATOMIC_RELAXED);
+}
+/* dp_policy4.c, dp_policy6.c: the stages (dp_rx.c). */
 void dp_policy4(struct dp_worker *w, uint16_t port, struct dp_pkts *v);
+void dp_policy6(struct dp_worker *w, uint16_t port, struct dp_pkts6 *v);
 /* dp_nat4_hdr.c: how the NAT rewrites headers where a flow's precomputed
  * sums do not serve: ICMP errors about a translated connection,
  * translated (true); and the quote of an error
@@ -519,6 +559,7 @@ bool dp_nat4_icmp_error(struct rte_mbuf *m, struct rte_ipv4_hdr *ip);
 /* An ICMP error whose quote belongs to a tracked connection (policy lets
  * it through as part of that connection). */
 bool dp_ct_icmp_related(struct rte_mbuf *m, struct rte_ipv4_hdr *ip);
+bool dp_ct6_icmp_related(const struct rte_mbuf *m, const struct rte_ipv6_hdr *ip);
 uint32_t dp_nat4_unquote(struct rte_ipv4_hdr *quoted, uint32_t len);
 
 #endif

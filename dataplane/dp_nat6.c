@@ -165,10 +165,10 @@ void dp_nat6_watch(const struct dp_flow6 *f)
 
 /* A connection's first packet to a frontend (a Service IP; the node's
  * address, which may be a NodePort's: to_svc false): its backend, its
- * flow. */
+ * flow (*fd, as dp_pkts6.flow holds it). */
 static int new_flow(struct dp_worker *w, struct rte_mbuf *m, const struct dp_port *in,
 		    struct rte_ipv6_hdr *ip, const struct dp_l4 *l, const struct dp_ct6_key *k,
-		    bool to_svc)
+		    bool to_svc, uint32_t *fd)
 {
 	bool ext = false;
 	const struct dp_svc *s = dp_svc_find6(k->dst, k->dport, k->proto, &ext);
@@ -206,6 +206,7 @@ static int new_flow(struct dp_worker *w, struct rte_mbuf *m, const struct dp_por
 	w->stats.flows_created++;
 	dp.nat->svc_stats[w->id][s->id].flows++;
 	translate(w, m, ip, l, f, DP_CT_ORIG);
+	*fd = (uint32_t)id << 1 | DP_CT_ORIG;
 	return NAT_DONE;
 }
 
@@ -238,6 +239,7 @@ void dp_nat6(struct dp_worker *w, uint16_t port, struct dp_pkts6 *v)
 	bool local = (dp.host < DP_MAX_PORTS && dp.ports[dp.host].ct_reply_to) || node_ports;
 	uint8_t fate[DP_BURST];
 	uint16_t at[DP_BURST], nk = 0;
+	uint32_t fd[DP_BURST]; /* the flow of each translated packet, by position */
 	struct dp_l4 l[DP_BURST];
 	struct dp_ct6_key keys[DP_BURST];
 	const void *kp[DP_BURST];
@@ -248,6 +250,7 @@ void dp_nat6(struct dp_worker *w, uint16_t port, struct dp_pkts6 *v)
 	for (uint16_t i = 0; i < v->n; i++) {
 		const struct dp_nh *nh = v->hop[i] == DP_HOP_NONE ? NULL : &dp.nh[v->hop[i]];
 		fate[i] = NAT_PASS;
+		fd[i] = UINT32_MAX; /* none: not translated, or an ICMPv6 error */
 		if (!dp_nat_watched(nh, every, local))
 			continue;
 		fate[i] = (uint8_t)classify(w, v->m[i], nh != NULL && nh->kind == DP_NH_SERVICE,
@@ -274,8 +277,9 @@ void dp_nat6(struct dp_worker *w, uint16_t port, struct dp_pkts6 *v)
 		if (f != NULL) {
 			translate(w, v->m[i], ip, &l[j], f, d & 1);
 			fate[i] = NAT_DONE;
+			fd[i] = d;
 		} else if (to_svc || (nh != NULL && nh->kind == DP_NH_LOCAL && node_ports)) {
-			fate[i] = (uint8_t)new_flow(w, v->m[i], in, ip, &l[j], &keys[j], to_svc);
+			fate[i] = (uint8_t)new_flow(w, v->m[i], in, ip, &l[j], &keys[j], to_svc, &fd[i]);
 		} else {
 			fate[i] = NAT_PASS;
 		}
@@ -291,6 +295,10 @@ void dp_nat6(struct dp_worker *w, uint16_t port, struct dp_pkts6 *v)
 		if (fate[i] == NAT_DONE) {
 			done[nd] = k;
 			memcpy(dst[nd++], dp_ip6_hdr(v->m[i])->dst_addr, 16);
+			if (fd[i] != UINT32_MAX) {
+				v->flow[k] = fd[i];
+				v->flowed |= 1ull << k;
+			}
 		}
 		v->m[k] = v->m[i];
 		v->hop[k++] = v->hop[i];

@@ -88,3 +88,14 @@ bool dp_nat6_icmp_error(struct rte_mbuf *m, struct rte_ipv6_hdr *ip)
 	memcpy(icmp + 2, &sum, 2);
 	return true;
 }
+
+bool dp_ct6_icmp_related(const struct rte_mbuf *m, const struct rte_ipv6_hdr *ip)
+{
+	uint32_t len = rte_be_to_cpu_16(ip->payload_len);
+	const uint8_t *icmp = (const uint8_t *)(ip + 1);
+
+	/* An error (types below 128) quoting a header and the ports. */
+	return ip->proto == IPPROTO_ICMPV6 && len >= 8 + QUOTE_MIN &&
+	       len <= m->data_len - RTE_ETHER_HDR_LEN - sizeof(*ip) && icmp[0] < 128 &&
+	       sent_as((const struct rte_ipv6_hdr *)(icmp + 8), len - 8) != NULL;
+}

@@ -18,23 +18,11 @@
 
 #include "dp_nat.h"
 
-/* Dropped, counted on the port of the pod whose policy refused. */
 static void refuse(struct dp_worker *w, struct rte_mbuf *m, const struct dp_pol_verdict *v,
 		   uint32_t client, uint32_t server)
 {
-	bool egress = v->isolated[DP_POL_EGRESS] && v->rule[DP_POL_EGRESS] < 0;
-	uint32_t hop = dp_ip4_lookup1(rte_be_to_cpu_32(egress ? client : server));
-
-	if (hop != DP_HOP_NONE && dp.nh[hop].kind == DP_NH_PORT)
-		w->stats.pol_denied[dp.nh[hop].port]++;
-	dp_drop(w, m, DP_DROP_POLICY);
-}
-
-static void count(struct dp_worker *w, const struct dp_pol_verdict *v)
-{
-	for (unsigned d = 0; d < 2; d++)
-		if (v->rule[d] >= 0)
-			dp.pol_flows[w->id][v->rule[d]]++;
+	uint32_t pod = dp_policy_egress_refused(v) ? client : server;
+	dp_policy_refused(w, m, dp_ip4_lookup1(rte_be_to_cpu_32(pod)));
 }
 
 /* A packet of a tracked flow (data: id << 1 | direction): its verdict,
@@ -52,7 +40,7 @@ static __rte_noinline bool judge_again(struct dp_worker *w, const struct dp_pol 
 	if (pol >> 1 != p->gen) {
 		__atomic_store_n(&f->st.pol, p->gen << 1 | !ok, __ATOMIC_RELAXED);
 		if (ok)
-			count(w, &v);
+			dp_policy_count(w, &v);
 		else
 			__atomic_fetch_or(&f->st.flags, DP_CT_RST, __ATOMIC_RELAXED);
 	}
@@ -109,7 +97,7 @@ static bool judge_new(struct dp_worker *w, const struct dp_pol *p, struct rte_mb
 		dp_drop(w, m, DP_DROP_CONNTRACK_FULL); /* its replies could not pass */
 		return false;
 	}
-	count(w, &v);
+	dp_policy_count(w, &v);
 	if (id >= 0) { /* -EEXIST: the other side opened the same pair at once */
 		struct dp_flow *f = &dp.nat->flows[id];
 		__atomic_store_n(&f->st.pol, p->gen << 1, __ATOMIC_RELAXED);
@@ -134,19 +122,6 @@ static bool judge_untracked(struct dp_worker *w, const struct dp_pol *p, struct 
 	return false;
 }
 
-/* Every packet from or to an isolated pod, whichever its direction: the
- * connections it opens must be tracked too, or the answers to them would
- * be judged as connections to it. */
-static inline bool looked_at(const struct dp_pkts *v, uint16_t i, bool from_isolated)
-{
-	if (from_isolated)
-		return true;
-	if (v->hop[i] == DP_HOP_NONE)
-		return false;
-	const struct dp_nh *nh = &dp.nh[v->hop[i]];
-	return nh->kind == DP_NH_PORT && __atomic_load_n(&dp.ports[nh->port].pol_iso, __ATOMIC_RELAXED);
-}
-
 /* Three passes, as the NAT stage: the packets to look at and their keys
  * (those the NAT stage already tracked come with their flow); one bulk
  * lookup of the table; each judged. */
@@ -166,7 +141,7 @@ void dp_policy4(struct dp_worker *w, uint16_t port, struct dp_pkts *v)
 
 	for (uint16_t i = 0; i < v->n; i++) {
 		keep[i] = true;
-		if (!looked_at(v, i, from_isolated))
+		if (!dp_policy_looks_at(v->hop[i], from_isolated))
 			continue;
 		if (v->flowed >> i & 1) {
 			keep[i] = judge_flow(w, p, v->m[i], v->flow[i]);

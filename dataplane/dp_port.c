@@ -240,6 +240,7 @@ void dp_port_set_peer(uint16_t pid, uint32_t ip, const struct rte_ether_addr *ma
 void dp_port_set_peer6(uint16_t pid, const uint8_t ip6[16])
 {
 	memcpy(dp.ports[pid].peer_ip6, ip6, 16);
+	dp_policy_ports();
 }
 
 void dp_port_set_mtu(uint16_t pid, uint16_t mtu)

@@ -287,6 +287,8 @@ struct dp_pkts6 {
 	struct rte_mbuf *m[DP_BURST];
 	uint8_t key[DP_BURST][16];
 	uint32_t hop[DP_BURST];
+	uint64_t flowed; /* as dp_pkts's: flows dp_nat6 found, for dp_policy6 */
+	uint32_t flow[DP_BURST];
 };
 /* No next hop. dp.default_hop - 1 when there is no default route. */
 #define DP_HOP_NONE UINT32_MAX
@@ -304,10 +306,9 @@ void dp_ip4_route(struct dp_pkts *v);
  * single packet (hop may be DP_HOP_NONE), e.g. one made here (ICMP). */
 void dp_ip4_output(struct dp_worker *w, struct dp_pkts *v);
 void dp_ip4_output_one(struct dp_worker *w, struct rte_mbuf *m, uint32_t hop, bool decrement_ttl);
-/* dp_ip6.c: the IPv6 route stage (lookups) and the pods' policy guard;
+/* dp_ip6.c: the IPv6 route stage (lookups);
  * dp_ip6_output.c: hop limit, MTU, transmit, as dp_ip4_output. */
 void dp_ip6_route(struct dp_worker *w, struct dp_pkts6 *v);
-void dp_ip6_guard(struct dp_worker *w, uint16_t port, struct dp_pkts6 *v);
 void dp_ip6_output(struct dp_worker *w, struct dp_pkts6 *v);
 void dp_ip6_output_one(struct dp_worker *w, struct rte_mbuf *m, uint32_t hop, bool decrement);
 /* dp_ndp.c: an IPv6 frame to a link-local or multicast address (NDP, a

@@ -25,7 +25,7 @@ void dp_rx_burst(struct dp_worker *w, uint16_t port, struct rte_mbuf **pkts, uin
 	if (unlikely(ip6.n)) {
 		dp_ip6_route(w, &ip6);        /* each destination's next hop */
 		dp_nat6(w, port, &ip6);       /* Services: DNAT, its replies, routed again */
-		dp_ip6_guard(w, port, &ip6);  /* isolated pods' refused */
+		dp_policy6(w, port, &ip6);    /* NetworkPolicy: each connection judged once */
 		dp_ip6_output(w, &ip6);       /* hop limit, MTU, MAC rewrite, transmit */
 	}
 }

@@ -25,6 +25,7 @@ const char *const dp_drop_names[DP_DROP_MAX] = {
 	[DP_DROP_NAT_FRAGMENT] = "nat_fragment",
 	[DP_DROP_POLICY] = "policy",
 	[DP_DROP_NDP_INVALID] = "ndp_invalid",
+	[DP_DROP_NO_IPV4] = "no_ipv4",
 };
 
 /* rte_eth_tx_burst, after rte_eth_tx_prepare on a device given offloads

@@ -93,10 +93,11 @@ const char *cli_str(json_t *o, const char *k)
 
 static void print_node(json_t *r)
 {
-	const char *keys[] = {"node_ip", "node_mac", "gateway", "pod_cidr",
-			      "cluster_cidr", "service_cidr", "masquerade", "nat_outgoing",
-			      "uplink", "uplink_mtu", "host_port", "gateway_for_pods", "workers",
-			      "pods", "routes", "free_ips", "ready", NULL};
+	const char *keys[] = {"node_ip", "node_ip6", "node_mac", "gateway", "gateway6", "pod_cidr",
+			      "pod_cidr6", "cluster_cidr", "cluster_cidr6", "service_cidr",
+			      "service_cidr6", "masquerade", "nat_outgoing", "uplink", "uplink_mtu",
+			      "host_port", "gateway_for_pods", "gateway_for_pods6", "workers", "pods",
+			      "routes", "routes6", "free_ips", "ready", NULL};
 	for (int i = 0; keys[i]; i++)
 		if (json_object_get(r, keys[i]))
 			printf("%-17s %s\n", keys[i], cli_str(r, keys[i]));

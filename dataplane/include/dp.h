@@ -30,6 +30,7 @@ struct dp_config {
 	uint32_t node_ip;
 	uint8_t node_plen;
 	bool ipv6; /* pods have IPv6 addresses: IPv6 route tables, pods' IPv6 routed */
+	bool ipv6_only; /* no IPv4 (node_ip 0): IPv4 and ARP dropped as no_ipv4 */
 	bool has_node6; /* the node's IPv6 address: IPv6 routed on the uplink too (NDP) */
 	uint8_t node_ip6[16];
 	uint32_t max_routes;
@@ -89,6 +90,7 @@ enum dp_drop {
 	DP_DROP_NAT_FRAGMENT, /* a later fragment to a Service IP: no ports to pick a backend by */
 	DP_DROP_POLICY, /* a NetworkPolicy of the pod sending or receiving it allows it not */
 	DP_DROP_NDP_INVALID, /* a pod's neighbour discovery message RFC 4861 refuses */
+	DP_DROP_NO_IPV4, /* IPv4 or ARP on an IPv6-only node */
 	DP_DROP_MAX
 };
 extern const char *const dp_drop_names[DP_DROP_MAX];
@@ -391,11 +393,24 @@ struct dp_pol_rule {
 	uint16_t port_lo, port_hi; /* the server's port, host order */
 	uint32_t id;       /* the caller's name for it (< DP_POL_MAX_IDS): counted, traced */
 };
+/* The same for IPv6 (pods' IPv6 addresses, IPv6 peers). */
+struct dp_pol_rule6 {
+	uint8_t pod[16];
+	uint8_t peer[16];
+	uint8_t peer_len;
+	uint8_t proto;
+	uint16_t port_lo, port_hi;
+	uint32_t id;
+};
 struct dp_pol_spec {
 	unsigned n_isolated[2];
 	const uint32_t *isolated[2]; /* [dir]: pods isolated in it (network order) */
 	unsigned n_rules[2];
 	const struct dp_pol_rule *rules[2];
+	unsigned n_isolated6[2];
+	const uint8_t (*isolated6[2])[16]; /* [dir]: pods' IPv6 addresses isolated in it */
+	unsigned n_rules6[2];
+	const struct dp_pol_rule6 *rules6[2];
 };
 /* The whole rule set replaced: compiled here, published, the old one freed
  * once no worker reads it. -ENOMEM or -EINVAL, with err. */
@@ -409,6 +424,8 @@ struct dp_pol_verdict {
  * after Service DNAT) under the rules in force. */
 void dp_policy_trace(uint32_t client, uint32_t server, uint8_t proto, uint16_t dport,
 		     struct dp_pol_verdict *v);
+void dp_policy_trace6(const uint8_t client[16], const uint8_t server[16], uint8_t proto,
+		      uint16_t dport, struct dp_pol_verdict *v);
 /* After a crash: for the next seconds, a TCP packet without SYN that no
  * flow knows and the rules refuse passes when the rules allow the
  * connection it would answer (its reverse), and that connection is

@@ -41,6 +41,14 @@ def dual_node(name, i):
     return n
 
 
+def v6_node(name, i):
+    """An IPv6-only node: podCIDRs and InternalIP of IPv6 alone."""
+    n = node(name, None, None)
+    n["spec"] = {"podCIDR": "fd00:10:96:f%d::/64" % i, "podCIDRs": ["fd00:10:96:f%d::/64" % i]}
+    n["status"]["addresses"] = [{"type": "InternalIP", "address": "fd00:172:31:102::10%d" % i}]
+    return n
+
+
 def service(ns, name, ip, ports, **spec):
     s = {"kind": "Service", "metadata": {"namespace": ns, "name": name, "uid": "svc-%s-%s" % (ns, name)},
          "spec": {"type": "ClusterIP", "clusterIP": ip, "clusterIPs": [ip] if ip != "None" else ["None"],
@@ -172,8 +180,8 @@ NETPOLS = [
                   "podSelector": {}}],
         "ports": [{"protocol": "TCP", "port": "pg"}]}]}),
 ]
-WEB_FROM = [{"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}, {"cidr": "100.96.241.7/32"},
-            {"cidr": "100.96.242.10/32"}]
+WEB_FROM = [{"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}, {"cidr": "fd00::/8"},
+            {"cidr": "100.96.241.7/32"}, {"cidr": "100.96.242.10/32"}]
 # What podlaned on n1 gets for them, policy by policy.
 EXPECTED_POLICIES = [
     {"name": "default/cl-egress", "pods": ["100.96.241.7"], "egress": [
@@ -350,6 +358,27 @@ class K8sAgent(unittest.TestCase):
         self.assertEqual((p.returncode, p.stdout), (2, ""))
         self.assertIn("cannot read the Kubernetes objects: unknown label selector operator 'Near'", p.stderr)
 
+    def test_dual_stack_policies(self):
+        # Dual-stack pods: a policy names both of a selected pod's
+        # addresses, and a peer pod is both its /32 and its /128.
+        def dual(p, ip6):
+            p["status"]["podIPs"].append({"ip": ip6})
+            return p
+        pods = [dual(pod("default", "web-1", "n1", "100.96.241.5", {"app": "web"}), "fd00:10:96:f1::5"),
+                dual(pod("default", "cl-1", "n2", "100.96.242.7", {"role": "client"}), "fd00:10:96:f2::7"),
+                pod("default", "cl-2", "n2", "100.96.242.8", {"role": "client"})]
+        np = netpol("default", "web", {"podSelector": {"matchLabels": {"app": "web"}}, "ingress": [{
+            "from": [{"podSelector": {"matchLabels": {"role": "client"}}},
+                     {"ipBlock": {"cidr": "fd00:99::/32", "except": ["fd00:99:1::/48"]}}],
+            "ports": [{"port": 80}]}]})
+        reqs, _ = self.dry(stdin=json.dumps({"kind": "List", "items": pods + NAMESPACES + [np]}))
+        self.assertEqual(reqs["policy.replace_all"]["policies"], [
+            {"name": "default/web", "pods": ["100.96.241.5", "fd00:10:96:f1::5"], "ingress": [
+                {"from": [{"cidr": "fd00:99::/32", "except": ["fd00:99:1::/48"]},
+                          {"cidr": "100.96.242.7/32"}, {"cidr": "fd00:10:96:f2::7/128"},
+                          {"cidr": "100.96.242.8/32"}],
+                 "ports": [{"protocol": "tcp", "port": 80}]}]}])
+
     def test_policies_follow_pods(self):
         sock = os.path.join(self.tmp, "fake-pol.sock")
         pl = FakePodlaned(sock)
@@ -403,6 +432,18 @@ class K8sAgent(unittest.TestCase):
                          ["100.96.242.0/24", "100.96.243.0/24"])
         self.assertNotIn("IPv6", err)
 
+    def test_ipv6_only_node_routes(self):
+        # An IPv6-only node: IPv6 routes alone, to the IPv6 (or dual-stack)
+        # nodes; its podlaned would refuse IPv4 ones.
+        nodes = [v6_node("n1", 1), dual_node("n2", 2), v6_node("n3", 3),
+                 node("n4", "100.96.244.0/24", "172.31.102.104")]
+        reqs, err = self.dry(stdin=json.dumps({"kind": "List", "items": nodes}))
+        self.assertEqual(reqs["route.replace_all"]["routes"], [
+            {"prefix": "fd00:10:96:f2::/64", "via": "fd00:172:31:102::102"},
+            {"prefix": "fd00:10:96:f3::/64", "via": "fd00:172:31:102::103"}])
+        self.assertIn("node n4 has no IPv6 podCIDR or InternalIP yet, skipped", err)
+        self.assertNotIn("IPv4", err)
+
     def test_dual_stack_services(self):
         web = service("default", "web", "10.96.0.10", [{"name": "http", "port": 80, "protocol": "TCP"}],
                       type="NodePort", clusterIPs=["10.96.0.10", "fd00:96::10"],
@@ -430,6 +471,11 @@ class K8sAgent(unittest.TestCase):
         items[0] = node("n1", "100.96.241.0/24", "172.31.102.101")
         reqs, err = self.dry(stdin=json.dumps({"kind": "List", "items": items}))
         self.assertEqual([s["ip"] for s in reqs["service.replace_all"]["services"]], ["10.96.0.10"])
+        # An IPv6-only node: the IPv6 halves alone.
+        items[0] = v6_node("n1", 1)
+        reqs, err = self.dry(stdin=json.dumps({"kind": "List", "items": items}))
+        self.assertEqual([s["ip"] for s in reqs["service.replace_all"]["services"]],
+                         ["fd00:96::10", "fd00:96::11"])
 
     def test_rbac_grants_what_the_agent_reads(self):
         import importlib.machinery
@@ -461,7 +507,7 @@ class K8sAgent(unittest.TestCase):
         self.assertTrue(cfg["node_ip"].startswith("172.31.102.102/"), cfg["node_ip"])
         p = self.run_tool("--node", "n3", "--from-api", "--api-url", self.url, "--write-config", tmpl, out)
         self.assertEqual((p.returncode, p.stderr.strip()),
-                         (1, "podlane-k8s: node n3 has no IPv4 podCIDR or InternalIP yet"))
+                         (1, "podlane-k8s: node n3 has no podCIDR or InternalIP yet"))
         p = self.run_tool("--node", "n9", "--from-api", "--api-url", self.url, "--write-config", tmpl, out)
         self.assertEqual((p.returncode, p.stderr.strip()),
                          (2, "podlane-k8s: node n9 is not among the Node objects"))
@@ -480,6 +526,27 @@ class K8sAgent(unittest.TestCase):
             self.assertEqual(cfg["node_ip"], ["172.31.102.105/24", "fd00:172:31:102::105/64"])
             p = self.run_tool("--node", "n2", "--from-api", "--api-url", self.url, "--write-config", tmpl, out)
             self.assertEqual((p.returncode, p.stderr.strip()), (1, "podlane-k8s: node n2 has no IPv6 "
+                             "podCIDR or InternalIP yet (the template wants them)"))
+        finally:
+            FakeApi.objects["/api/v1/nodes"] = NODES
+        # An IPv6-only template and node; the IPv4 template refused for it.
+        v6 = (cm["data"]["podlaned.json.tmpl"].replace('"${POD_CIDR}"', '"${POD_CIDR6}"')
+              .replace('"${NODE_IP}/24"', '"${NODE_IP6}/64"')
+              .replace('"100.96.0.0/11"', '"fd00:10:96::/48"'))
+        FakeApi.objects["/api/v1/nodes"] = NODES + [v6_node("n6", 6)]
+        try:
+            with open(tmpl, "w") as f:
+                f.write(v6)
+            p = self.run_tool("--node", "n6", "--from-api", "--api-url", self.url, "--write-config", tmpl, out)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(out) as f:
+                cfg = json.load(f)
+            self.assertEqual((cfg["pod_cidr"], cfg["node_ip"]),
+                             ("fd00:10:96:f6::/64", "fd00:172:31:102::106/64"))
+            with open(tmpl, "w") as f:
+                f.write(cm["data"]["podlaned.json.tmpl"])
+            p = self.run_tool("--node", "n6", "--from-api", "--api-url", self.url, "--write-config", tmpl, out)
+            self.assertEqual((p.returncode, p.stderr.strip()), (1, "podlane-k8s: node n6 has no IPv4 "
                              "podCIDR or InternalIP yet (the template wants them)"))
         finally:
             FakeApi.objects["/api/v1/nodes"] = NODES

@@ -55,7 +55,7 @@ echo "$read_back"
 grep -q "IP $A > $B: ICMP echo request" <<<"$read_back" || fail "tcpdump -r: the TTL-expired ping"
 ok "-w FILE: pcapng that tcpdump reads"
 
-for bad in "--reason spoofd|reason: 'spoofd' is not a drop reason (not_ipv4, bad_ip_header, bad_checksum, ttl_exceeded, no_route, blackhole, not_for_us, arp_invalid, arp_queue_full, arp_failed, tx_full, slowpath_full, no_mbuf, spoofed, tx_error, mtu_exceeded, conntrack_full, no_backend, nat_fragment, policy, ndp_invalid)" \
+for bad in "--reason spoofd|reason: 'spoofd' is not a drop reason (not_ipv4, bad_ip_header, bad_checksum, ttl_exceeded, no_route, blackhole, not_for_us, arp_invalid, arp_queue_full, arp_failed, tx_full, slowpath_full, no_mbuf, spoofed, tx_error, mtu_exceeded, conntrack_full, no_backend, nat_fragment, policy, ndp_invalid, no_ipv4)" \
 	"--pod nope|pod: no pod 'nope'"; do
 	out=$(ctl n1 drops ${bad%%|*} 2>&1) && fail "drops ${bad%%|*} succeeded"
 	[ "$out" = "podlanectl: ${bad#*|}" ] || fail "drops ${bad%%|*}: got '$out'"

@@ -168,24 +168,8 @@ hl=$(ping6 pa $B | sed -n 's/.*ttl=\([0-9]*\).*/\1/p')
 ok "hop limit decremented by exactly 1"
 
 # Each side of a TCP connection sees the other's own IPv6 address.
-ip netns exec pb python3 -c '
-import socket
-s = socket.socket(socket.AF_INET6); s.bind(("::", 5001)); s.listen(1); s.settimeout(30)
-print("ready", flush=True)
-c, addr = s.accept(); print(addr[0], flush=True); c.sendall(b"x" * 100000); c.close()' >"$WORK/listener.out" &
-lpid=$!
-wait_for 5 grep -q ready "$WORK/listener.out"
-seen_by_client=$(ip netns exec pa python3 -c '
-import socket
-c = socket.create_connection(("'$B'", 5001), timeout=5); n = 0
-while True:
-    d = c.recv(65536)
-    if not d: break
-    n += len(d)
-print(c.getsockname()[0], c.getpeername()[0], n)')
-wait $lpid
-[ "$(sed -n 2p "$WORK/listener.out")" = "$A" ] || fail "listener saw $(sed -n 2p "$WORK/listener.out"), expected $A"
-[ "$seen_by_client" = "$A $B 100000" ] || fail "client saw '$seen_by_client', expected '$A $B 100000'"
+seen=$(tcp_peers6 pb pa $B)
+[ "$seen" = "$A $A $B 100000" ] || fail "listener, then client saw '$seen', expected '$A $A $B 100000'"
 ok "TCP over IPv6: peers see each other's own addresses, 100000 bytes through"
 
 out=$(ip netns exec pa ping -6 -c 1 -W 2 -t 1 $B 2>&1) || true
@@ -367,6 +351,34 @@ assert [b["ip"] for b in s[("10.96.0.77", "k8s")]["backends"]] == ["100.96.243.2
 [ "$(ask6 pa fd00:96::77 16 | sort -u | cut -d' ' -f1 | tr '\n' ' ')" = "b c " ] ||
 	fail "[fd00:96::77]:80 from the agent: $(ask6 pa fd00:96::77 8)"
 ok "podlane-k8s pushes both halves of a dual-stack Service (podlaned says the node has IPv6 pods)"
+
+# NetworkPolicy over IPv6: pod b, named by its IPv4 address alone, has
+# both of its families isolated; pod a may reach it on 8080 by an IPv6
+# peer, which says nothing of IPv4.
+refused6() { # NETNS ADDRESS PORT: a TCP connection that policy drops (no answer)
+	! ip netns exec "$1" python3 -c 'import socket, sys
+socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=1)' "$2" "$3" 2>/dev/null
+}
+echo '{"name": "default/b6", "pods": ["100.96.243.2"], "ingress": [{"from": [{"cidr": "'$A'/128"}],
+ "ports": [{"port": 8080}]}]}' | ctl node policy add - >/dev/null || fail "policy add"
+[ "$(ask6 pa $B 1 8080)" = "b $A" ] || fail "pod a to [$B]:8080 under the policy: $(ask6 pa $B 1 8080)"
+refused6 pc $B 8080 || fail "pod c (another node) reached [$B]:8080 past the policy"
+refused6 pa 100.96.243.2 8080 || fail "pod a reached b over IPv4, which no IPv4 rule allows"
+! ping6 pa $B >/dev/null || fail "pod a's ping reached b, which no rule without ports allows"
+[ "$(ask6 node $B 1 8080 | cut -d' ' -f2)" = "$N6" ] || fail "the node's connection to b under the policy"
+[ "$(ask6 pb $C 1 8080)" = "c $B" ] || fail "b (not isolated for egress) cannot reach c"
+ctl node -o json trace "[$B]:8080" from $C | python3 -c '
+import json, sys
+t = json.load(sys.stdin)
+p = t["policy"]
+assert t["action"] == "deny" and p["verdict"] == "deny", t
+assert p["ingress"]["isolated_by"] == ["default/b6"] and p["ingress"]["allowed_by"] is None, t' ||
+	fail "trace from c: $(ctl node -o json trace "[$B]:8080" from $C)"
+[ "$(ctl node -o json trace "[$B]:8080" from $A | python3 -c 'import json,sys; print(json.load(sys.stdin)["policy"]["ingress"]["allowed_by"]["policy"])')" = \
+	default/b6 ] || fail "trace from a: $(ctl node -o json trace "[$B]:8080" from $A)"
+ctl node policy del default/b6 >/dev/null
+[ "$(ask6 pc $B 1 8080)" = "b $C" ] || fail "pod c to b after the policy went"
+ok "NetworkPolicy over IPv6: IPv6 peers judge IPv6, a pod named by one address has both judged, node exempt, trace"
 
 restart_under_pings node TERM pa $B
 [ "$RESTART_LOST" = 0 ] || fail "planned restart lost $RESTART_LOST of 300 IPv6 pings"

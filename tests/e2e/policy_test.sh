@@ -211,7 +211,7 @@ refused policy.add '{"name": "x", "pods": [], "ingress": [{"from": [{"cidr": "10
 refused policy.add '{"name": "x", "pods": [], "egress": [{"ports": [{"protocol": "sctp", "port": 9}]}]}' \
 	"-32602 egress[0].ports[0].protocol: 'sctp' is not supported (tcp, udp; podlane does not carry SCTP)"
 refused policy.add '{"name": "x", "pods": ["100.96.241.300"]}' \
-	"-32602 pods[0]: 100.96.241.300 is not an IPv4 address"
+	"-32602 pods[0]: 100.96.241.300 is not an IPv4 or IPv6 address"
 refused policy.add '{"name": "x", "pods": [], "ingress": [{"ports": [{"port": 80, "end_port": 79}]}]}' \
 	"-32602 ingress[0].ports[0].end_port: must be a port number from port (80) to 65535"
 refused policy.add '{"name": "x", "pods": [], "ingress": [{"to": []}]}' \

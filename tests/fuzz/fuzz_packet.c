@@ -136,8 +136,21 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	struct dp_pol_rule out = {.pod = ip4("100.96.243.2"), .proto = IPPROTO_UDP, .port_lo = 1,
 				  .port_hi = 65535, .id = 2};
 	uint32_t iso_in = ip4("100.96.243.3"), iso_out = ip4("100.96.243.2");
+	/* The same pods' IPv6 sides: ingress from pod a's /128 on TCP, egress
+	 * to the other node's /64. */
+	struct dp_pol_rule6 in6 = {.peer_len = 128, .proto = IPPROTO_TCP, .port_lo = 80,
+				   .port_hi = 8080, .id = 3};
+	struct dp_pol_rule6 out6 = {.peer_len = 64, .id = 4};
+	memcpy(in6.pod, dp.ports[3].peer_ip6, 16);
+	memcpy(in6.peer, dp.ports[2].peer_ip6, 16);
+	memcpy(out6.pod, dp.ports[2].peer_ip6, 16);
+	inet_pton(AF_INET6, "fd00:10:96:f4::", out6.peer);
 	struct dp_pol_spec pol = {.n_isolated = {1, 1}, .isolated = {&iso_in, &iso_out},
-				  .n_rules = {2, 1}, .rules = {in, &out}};
+				  .n_rules = {2, 1}, .rules = {in, &out},
+				  .n_isolated6 = {1, 1},
+				  .isolated6 = {(const uint8_t(*)[16])dp.ports[3].peer_ip6,
+						(const uint8_t(*)[16])dp.ports[2].peer_ip6},
+				  .n_rules6 = {1, 1}, .rules6 = {&in6, &out6}};
 	if (dp_policy_set(&pol, err, sizeof(err)) != 0)
 		abort();
 	return 0;

@@ -231,3 +231,45 @@ void t_pod_routes6(void)
 		assert_int_equal(dp_route6_add(dp.ports[p].peer_ip6, 128, &nh), 0);
 	}
 }
+
+/* A TCP segment (flags) or UDP datagram over IPv6 from the peer of port
+ * with n bytes of data, its checksum right. */
+struct rte_mbuf *t_l4_frame6(uint16_t port, const char *src, uint16_t sport, const char *dst,
+			     uint16_t dport, uint8_t proto, uint8_t flags, uint16_t n)
+{
+	uint16_t l4 = proto == IPPROTO_TCP ? sizeof(struct rte_tcp_hdr) : sizeof(struct rte_udp_hdr);
+	uint16_t payload = l4 + n;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(dp.pool);
+	assert_non_null(m);
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)rte_pktmbuf_append(
+		m, (uint16_t)(sizeof(*eth) + sizeof(struct rte_ipv6_hdr) + payload));
+	struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(eth + 1);
+	uint8_t *p = (uint8_t *)(ip + 1);
+
+	eth->dst_addr = dp.ports[port].mac;
+	eth->src_addr = dp.ports[port].peer_mac;
+	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV6);
+	memset(ip, 0, sizeof(*ip) + payload);
+	ip->vtc_flow = RTE_BE32(6u << 28);
+	ip->payload_len = rte_cpu_to_be_16(payload);
+	ip->proto = proto;
+	ip->hop_limits = 64;
+	t_ip6(src, ip->src_addr);
+	t_ip6(dst, ip->dst_addr);
+	for (unsigned i = l4; i < payload; i++)
+		p[i] = (uint8_t)(i * 7);
+	if (proto == IPPROTO_TCP) {
+		struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)p;
+		*th = (struct rte_tcp_hdr){.src_port = rte_cpu_to_be_16(sport), .dst_port = rte_cpu_to_be_16(dport),
+					   .data_off = 5 << 4, .tcp_flags = flags,
+					   .rx_win = rte_cpu_to_be_16(1000)};
+		th->cksum = rte_ipv6_udptcp_cksum(ip, th);
+	} else {
+		struct rte_udp_hdr *uh = (struct rte_udp_hdr *)p;
+		*uh = (struct rte_udp_hdr){.src_port = rte_cpu_to_be_16(sport), .dst_port = rte_cpu_to_be_16(dport),
+					   .dgram_len = rte_cpu_to_be_16(payload)};
+		uh->dgram_cksum = rte_ipv6_udptcp_cksum(ip, uh);
+	}
+	m->port = port;
+	return m;
+}

@@ -64,5 +64,9 @@ struct rte_ipv4_hdr *t_ip(struct rte_mbuf *m);
 void t_udp_partial(struct rte_mbuf *m);
 /* The /128 routes of pods a and b's IPv6 addresses to their ports. */
 void t_pod_routes6(void);
+/* A TCP segment (flags) or UDP datagram over IPv6 from the peer of port
+ * with n bytes of data, its checksum right. */
+struct rte_mbuf *t_l4_frame6(uint16_t port, const char *src, uint16_t sport, const char *dst,
+			     uint16_t dport, uint8_t proto, uint8_t flags, uint16_t n);
 
 #endif

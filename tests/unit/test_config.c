@@ -12,6 +12,9 @@
 #include "ctl.h"
 #include "dp.h"
 
+/* An IPv6-only node. */
+#define V6ONLY "\"node_ip\": \"fd00:172:31:102::105/64\", \"uplink\": \"net_tap0\", " \
+	       "\"pod_cidr\": \"fd00:10:96:f3::/64\""
 #define BASE "\"node_ip\": \"172.31.102.105/24\", \"pod_cidr\": \"100.96.243.0/24\", " \
 	     "\"uplink\": \"net_tap0,iface=up0\""
 #define NO_POD "\"node_ip\": \"172.31.102.105/24\", \"uplink\": \"net_tap0,iface=up0\""
@@ -62,11 +65,30 @@ static const struct {
 	 "\"cluster_cidr\": [\"100.96.0.0/11\", \"fd00:10:96::/48\"]}", NULL},
 	{"{" NO_POD ", \"pod_cidr\": [\"100.96.243.0/24\"]}", NULL},
 	{"{" NO_POD ", \"pod_cidr\": [\"fd00:10:96:f3::/64\"]}",
-	 "config: 'pod_cidr' has no IPv4 prefix (IPv6-only nodes are not supported yet: give "
-	 "[\"IPv4 prefix\", \"IPv6 prefix\"])"},
-	{"{" NO_POD ", \"pod_cidr\": \"fd00:10:96:f3::/64\"}",
-	 "config: 'pod_cidr' has no IPv4 prefix (IPv6-only nodes are not supported yet: give "
-	 "[\"IPv4 prefix\", \"IPv6 prefix\"])"},
+	 "config: 'pod_cidr' has no IPv4 prefix and 'node_ip' an IPv4 address (an IPv6-only node "
+	 "gives IPv6 alone in node_ip, pod_cidr, cluster_cidr and service_cidr)"},
+	/* IPv6-only: every prefix key IPv6 alone; cluster_cidr optional. */
+	{"{" V6ONLY "}", NULL},
+	{"{" V6ONLY ", \"cluster_cidr\": \"fd00:10:96::/48\", \"service_cidr\": "
+	 "[\"fd00:96::/108\"], \"gateway\": \"fd00:172:31:102::1\"}", NULL},
+	{"{" V6ONLY ", \"cluster_cidr\": \"100.96.0.0/11\"}",
+	 "config: 'cluster_cidr' has an IPv4 prefix and 'node_ip' no IPv4 address (an IPv6-only "
+	 "node gives IPv6 alone in node_ip, pod_cidr, cluster_cidr and service_cidr)"},
+	{"{\"node_ip\": \"fd00:172:31:102::105/64\", \"uplink\": \"net_tap0\", "
+	 "\"pod_cidr\": [\"100.96.243.0/24\", \"fd00:10:96:f3::/64\"]}",
+	 "config: 'pod_cidr' has an IPv4 prefix and 'node_ip' no IPv4 address (an IPv6-only node "
+	 "gives IPv6 alone in node_ip, pod_cidr, cluster_cidr and service_cidr)"},
+	{"{" V6ONLY ", \"service_cidr\": \"10.96.0.0/12\"}",
+	 "config: 'service_cidr' has an IPv4 prefix and 'node_ip' no IPv4 address (an IPv6-only "
+	 "node gives IPv6 alone in node_ip, pod_cidr, cluster_cidr and service_cidr)"},
+	{"{" V6ONLY ", \"gateway\": \"172.31.102.1\"}",
+	 "config: 'gateway' 172.31.102.1 is IPv4 and 'node_ip' has no IPv4 address"},
+	{"{" V6ONLY ", \"nat_outgoing\": true}",
+	 "config: 'nat_outgoing' masquerades IPv4 and this node is IPv6-only (its pods' IPv6 "
+	 "leaves through the node kernel's routes without a 'gateway')"},
+	{"{\"node_ip\": \"fd00:172:31:102::105/64\", \"uplink\": \"net_tap0\", "
+	 "\"pod_cidr\": \"fd00:10:96:f3::/121\"}",
+	 "config: 'pod_cidr' must be an IPv6 /48 to /120 on an IPv6-only node"},
 	{"{" NO_POD ", \"pod_cidr\": [\"100.96.243.0/24\", \"100.96.244.0/24\"]}",
 	 "config: 'pod_cidr' lists two IPv4 prefixes (give one IPv4 and one IPv6)"},
 	{"{" NO_POD ", \"pod_cidr\": [\"100.96.243.0/24\", \"fd00::1/64\"]}",

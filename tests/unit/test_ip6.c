@@ -1,7 +1,7 @@
 /* The IPv6 path on frames built here: what goes out, where, with which
  * addresses and hop limit; ICMPv6 errors from the pods' gateway; NDP for
  * the gateway on pod ports; spoofed sources and advertisements dropped
- * and counted; isolated pods refused. */
+ * and counted; an IPv6-only node's IPv4 dropped. */
 #include <rte_ip.h>
 #include <rte_udp.h>
 
@@ -131,6 +131,25 @@ static void test_pod_to_pod(void **state)
 	assert_int_equal(W->stats.ipv6_pkts, before + 1);
 	t_assert_no_output(W);
 	rte_pktmbuf_free(m);
+}
+
+/* An IPv6-only node: IPv6 routed as ever; IPv4 and ARP, from a pod or
+ * the uplink, dropped and counted as no_ipv4. */
+static void test_ipv6_only(void **state)
+{
+	(void)state;
+	t_pod_routes6();
+	dp.cfg.ipv6_only = true;
+	uint64_t before = drops(DP_DROP_NO_IPV4);
+	rx1(T_POD_A, t_ipv4(T_POD_A, dp.ports[T_POD_A].peer_ip, dp.ports[T_POD_B].peer_ip, 64));
+	rx1(T_UPLINK, t_ipv4(T_UPLINK, ip4("172.31.102.1"), dp.ports[T_POD_B].peer_ip, 64));
+	rx1(T_POD_A, t_arp(T_POD_A, RTE_ARP_OP_REQUEST, dp.ports[T_POD_A].peer_ip,
+			   ip4("169.254.1.1"), dp.ports[T_POD_A].peer_mac));
+	t_assert_no_output(W);
+	assert_int_equal(drops(DP_DROP_NO_IPV4), before + 3);
+	rx1(T_POD_A, frame6(T_POD_A, A6, B6, IPPROTO_UDP, 40, 64));
+	rte_pktmbuf_free(t_take(W, T_POD_B));
+	dp.cfg.ipv6_only = false;
 }
 
 static void test_spoofed_source(void **state)
@@ -282,26 +301,6 @@ static void test_ping_gateway(void **state)
 }
 
 /* IPv6 has no policy stage yet: an isolated pod sends and receives none. */
-static void test_isolated_pods_refused(void **state)
-{
-	static struct dp_pol some; /* any rule set: the ports' bits decide */
-	(void)state;
-	t_pod_routes6();
-	uint64_t before = drops(DP_DROP_POLICY);
-	dp.pol = &some;
-	dp.ports[T_POD_B].pol_iso = 1u << DP_POL_INGRESS;
-	rx1(T_POD_A, frame6(T_POD_A, A6, B6, IPPROTO_UDP, 40, 64));
-	dp.ports[T_POD_B].pol_iso = 0;
-	dp.ports[T_POD_A].pol_iso = 1u << DP_POL_EGRESS;
-	rx1(T_POD_A, frame6(T_POD_A, A6, B6, IPPROTO_UDP, 40, 64));
-	dp.ports[T_POD_A].pol_iso = 1u << DP_POL_INGRESS; /* isolated the other way: passes */
-	rx1(T_POD_A, frame6(T_POD_A, A6, B6, IPPROTO_UDP, 40, 64));
-	dp.ports[T_POD_A].pol_iso = 0;
-	dp.pol = NULL;
-	assert_int_equal(drops(DP_DROP_POLICY), before + 2);
-	rte_pktmbuf_free(t_take(W, T_POD_B));
-}
-
 /* The node kernel (host port) reaches pods from any address of its own;
  * pods reach the node's address (a LOCAL route) with the hop limit kept. */
 static void test_node_and_pods(void **state)
@@ -567,13 +566,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_spoofed_source, t_dp_setup, t_dp_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_header, t_dp_setup, t_dp_teardown),
 		cmocka_unit_test_setup_teardown(test_hop_limit, t_dp_setup, t_dp_teardown),
+		cmocka_unit_test_setup_teardown(test_ipv6_only, t_dp_setup, t_dp_teardown),
 		cmocka_unit_test_setup_teardown(test_no_route, t_dp_setup, t_dp_teardown),
 		cmocka_unit_test_setup_teardown(test_packet_too_big, t_dp_setup, t_dp_teardown),
 		cmocka_unit_test_setup_teardown(test_neighbour_solicitation, t_dp_setup, t_dp_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_solicitations, t_dp_setup, t_dp_teardown),
 		cmocka_unit_test_setup_teardown(test_spoofed_advertisement, t_dp_setup, t_dp_teardown),
 		cmocka_unit_test_setup_teardown(test_ping_gateway, t_dp_setup, t_dp_teardown),
-		cmocka_unit_test_setup_teardown(test_isolated_pods_refused, t_dp_setup, t_dp_teardown),
 		cmocka_unit_test_setup_teardown(test_node_and_pods, t_dp_setup, t_dp_teardown),
 		cmocka_unit_test_setup_teardown(test_host_solicitations, t_dp_setup, t_dp_teardown),
 		cmocka_unit_test_setup_teardown(test_uplink_to_pod, t_dp_setup, t_dp_teardown),

@@ -108,6 +108,58 @@ static void test_words_and_large_pool(void **state)
 	assert_int_equal(ctl_ipam_free_count(), 65534 - 66);
 }
 
+static void ip6(const char *s, uint8_t out[16])
+{
+	assert_int_equal(inet_pton(AF_INET6, s, out), 1);
+}
+
+static void expect_alloc6(const char *want)
+{
+	uint8_t got[16], w[16];
+	ip6(want, w);
+	assert_int_equal(ctl_ipam_alloc6(got), 0);
+	assert_memory_equal(got, w, 16);
+}
+
+/* An IPv6-only node: its pool is the prefix's first 64 Ki addresses (all
+ * of a /120's 256), lowest first, ::0 never; an address beyond the pool
+ * (a delegated IPAM plugin's) is reserved without taking room. */
+static void test_ipv6_only(void **state)
+{
+	uint8_t a[16];
+
+	(void)state;
+	free(node.ipam);
+	node.cfg.has_ipv4 = false;
+	ip6("fd00:10:96:f3::", node.cfg.pod6_net);
+	node.cfg.pod6_plen = 64;
+	node.ipam_size = 1u << 16;
+	node.ipam = calloc((node.ipam_size + 63) / 64, sizeof(uint64_t));
+	assert_non_null(node.ipam);
+	assert_int_equal(ctl_ipam_free_count(), 65534);
+	expect_alloc6("fd00:10:96:f3::1");
+	expect_alloc6("fd00:10:96:f3::2");
+	ip6("fd00:10:96:f3::3", a);
+	assert_int_equal(ctl_ipam_reserve6(a), 0);
+	assert_int_equal(ctl_ipam_reserve6(a), -EEXIST);
+	expect_alloc6("fd00:10:96:f3::4");
+	ip6("fd00:10:96:f3::", a);
+	assert_int_equal(ctl_ipam_reserve6(a), -EINVAL); /* the prefix's own address */
+	ip6("fd00:10:96:f4::5", a);
+	assert_int_equal(ctl_ipam_reserve6(a), -EINVAL); /* outside pod_cidr */
+	ip6("fd00:10:96:f3::1:0:5", a);
+	assert_int_equal(ctl_ipam_reserve6(a), 0); /* beyond the pool */
+	assert_int_equal(ctl_ipam_free_count(), 65534 - 4);
+	ctl_ipam_release6(a); /* beyond: nothing to give back */
+	ip6("fd00:10:96:f3::2", a);
+	ctl_ipam_release6(a);
+	assert_int_equal(ctl_ipam_free_count(), 65534 - 3);
+	expect_alloc6("fd00:10:96:f3::2");
+	ip6("fd00:10:96:f3::ffff", a);
+	assert_int_equal(ctl_ipam_reserve6(a), -EINVAL); /* the pool's last: never given */
+	node.cfg.has_ipv4 = true;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -115,6 +167,7 @@ int main(void)
 		cmocka_unit_test(test_release_then_reuse),
 		cmocka_unit_test(test_reserve),
 		cmocka_unit_test(test_words_and_large_pool),
+		cmocka_unit_test(test_ipv6_only),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	free(node.ipam);

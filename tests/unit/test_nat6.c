@@ -99,52 +99,10 @@ static void service(uint32_t id, uint8_t proto, const char *const *ips, unsigned
 	assert_int_equal(dp_svc_set(id, &s), 0);
 }
 
-/* A TCP segment (flags) or UDP datagram over IPv6 from the peer of port
- * with n bytes of data, its checksum right. */
-static struct rte_mbuf *frame_n(uint16_t port, const char *src, uint16_t sport, const char *dst,
-				uint16_t dport, uint8_t proto, uint8_t flags, uint16_t n)
-{
-	uint16_t l4 = proto == IPPROTO_TCP ? sizeof(struct rte_tcp_hdr) : sizeof(struct rte_udp_hdr);
-	uint16_t payload = l4 + n;
-	struct rte_mbuf *m = rte_pktmbuf_alloc(dp.pool);
-	assert_non_null(m);
-	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)rte_pktmbuf_append(
-		m, (uint16_t)(sizeof(*eth) + sizeof(struct rte_ipv6_hdr) + payload));
-	struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(eth + 1);
-	uint8_t *p = (uint8_t *)(ip + 1);
-
-	eth->dst_addr = dp.ports[port].mac;
-	eth->src_addr = dp.ports[port].peer_mac;
-	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV6);
-	memset(ip, 0, sizeof(*ip) + payload);
-	ip->vtc_flow = RTE_BE32(6u << 28);
-	ip->payload_len = be16(payload);
-	ip->proto = proto;
-	ip->hop_limits = 64;
-	t_ip6(src, ip->src_addr);
-	t_ip6(dst, ip->dst_addr);
-	for (unsigned i = l4; i < payload; i++)
-		p[i] = (uint8_t)(i * 7);
-	if (proto == IPPROTO_TCP) {
-		struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)p;
-		*th = (struct rte_tcp_hdr){.src_port = be16(sport), .dst_port = be16(dport),
-					   .data_off = 5 << 4, .tcp_flags = flags,
-					   .rx_win = be16(1000)};
-		th->cksum = rte_ipv6_udptcp_cksum(ip, th);
-	} else {
-		struct rte_udp_hdr *uh = (struct rte_udp_hdr *)p;
-		*uh = (struct rte_udp_hdr){.src_port = be16(sport), .dst_port = be16(dport),
-					   .dgram_len = be16(payload)};
-		uh->dgram_cksum = rte_ipv6_udptcp_cksum(ip, uh);
-	}
-	m->port = port;
-	return m;
-}
-
 static struct rte_mbuf *l4_frame6(uint16_t port, const char *src, uint16_t sport,
 				  const char *dst, uint16_t dport, uint8_t proto, uint8_t flags)
 {
-	return frame_n(port, src, sport, dst, dport, proto, flags, 20);
+	return t_l4_frame6(port, src, sport, dst, dport, proto, flags, 20);
 }
 
 static void rx1(uint16_t port, struct rte_mbuf *m)
@@ -400,13 +358,13 @@ static void test_icmp6_errors(void **state)
 	routes();
 	service(0, IPPROTO_TCP, (const char *const[]){B6}, 1, 0);
 	dp.ports[T_POD_B].mtu = 1280;
-	rx1(T_POD_A, frame_n(T_POD_A, A6, 40000, VIP6, 80, IPPROTO_TCP, RTE_TCP_ACK_FLAG, 1300));
+	rx1(T_POD_A, t_l4_frame6(T_POD_A, A6, 40000, VIP6, 80, IPPROTO_TCP, RTE_TCP_ACK_FLAG, 1300));
 	assert_error(t_take(W, T_POD_A), "fe80::1", A6, DP_ICMP6_PACKET_TOO_BIG, A6, 40000, VIP6,
 		     80);
 	t_assert_no_output(W);
 	/* B's port unreachable about A's segment, as B received it. */
-	struct rte_mbuf *seg = frame_n(T_POD_B, A6, 40000, B6, 8080, IPPROTO_TCP, RTE_TCP_ACK_FLAG, 20);
-	struct rte_mbuf *m = frame_n(T_POD_B, B6, 0, A6, 0, IPPROTO_UDP, 0, 48 + 40 + 20 - 8);
+	struct rte_mbuf *seg = t_l4_frame6(T_POD_B, A6, 40000, B6, 8080, IPPROTO_TCP, RTE_TCP_ACK_FLAG, 20);
+	struct rte_mbuf *m = t_l4_frame6(T_POD_B, B6, 0, A6, 0, IPPROTO_UDP, 0, 48 + 40 + 20 - 8);
 	struct rte_ipv6_hdr *ip = ip6_of(m);
 	uint8_t *icmp = (uint8_t *)(ip + 1);
 	ip->proto = IPPROTO_ICMPV6;

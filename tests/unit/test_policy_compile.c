@@ -2,7 +2,8 @@
  * policies given through the API compiled into what the dataplane judges
  * (read back with dp_policy_trace, cell by cell), ipBlock except at its
  * edges, port ranges, the union of policies, replace_all as a diff, the
- * state file, and a set too large to compile changing nothing. */
+ * state file, a set too large to compile changing nothing, and IPv6 pods
+ * and peers judged by IPv6 rules alone. */
 #include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,8 +17,9 @@
 #include "ctl_node.h"
 #include "podlane_api.h"
 
-static const char config[] = "{\"node_ip\": \"172.31.102.105/24\", \"pod_cidr\": "
-			     "\"100.96.243.0/24\", \"uplink\": \"net_null0\"}";
+static const char config[] = "{\"node_ip\": [\"172.31.102.105/24\", \"fd00:172:31:102::105/64\"], "
+			     "\"pod_cidr\": [\"100.96.243.0/24\", \"fd00:10:96:f3::/64\"], "
+			     "\"uplink\": \"net_null0\"}";
 
 #define POD "100.96.243.9"
 
@@ -188,6 +190,96 @@ static void test_too_large(void **state)
 	clear();
 }
 
+#define POD6 "fd00:10:96:f3::9"
+
+static bool allowed6(const char *client, const char *server, uint8_t proto, uint16_t port)
+{
+	struct dp_pol_verdict v;
+	uint8_t c[16], s[16];
+	assert_int_equal(inet_pton(AF_INET6, client, c), 1);
+	assert_int_equal(inet_pton(AF_INET6, server, s), 1);
+	dp_policy_trace6(c, s, proto, htons(port), &v);
+	return v.allowed;
+}
+
+/* IPv6: a pod named by its IPv6 address, IPv6 peers with excepts at their
+ * edges, an IPv4 peer that says nothing of IPv6; a rule of ports alone
+ * takes every peer of both families. */
+static void test_ipv6(void **state)
+{
+	(void)state;
+	add("{\"name\": \"ns/six\", \"pods\": [\"" POD6 "\"], \"ingress\": [{\"from\": [{\"cidr\": "
+	    "\"fd00:10::/32\", \"except\": [\"fd00:10:96:f4::/64\", \"fd00:10:ffff:ffff:ffff:ffff:"
+	    "ffff:ffff/128\"]}, {\"cidr\": \"10.0.0.0/8\"}], \"ports\": [{\"port\": 80}]}]}");
+	static const struct {
+		const char *client;
+		bool ok;
+	} cells[] = {
+		{"fd00:10::", true},
+		{"fd00:10:96:f3::1", true},
+		{"fd00:10:96:f4::", false},
+		{"fd00:10:96:f4:ffff:ffff:ffff:ffff", false},
+		{"fd00:10:96:f5::", true},
+		{"fd00:10:ffff:ffff:ffff:ffff:ffff:fffe", true},
+		{"fd00:10:ffff:ffff:ffff:ffff:ffff:ffff", false},
+		{"fd00:f::1", false},
+		{"fd00:11::", false},
+		{"::ffff:10.0.0.1", false}, /* the IPv4 peer is not an IPv6 one */
+	};
+	for (size_t i = 0; i < sizeof(cells) / sizeof(cells[0]); i++) {
+		if (allowed6(cells[i].client, POD6, IPPROTO_TCP, 80) != cells[i].ok)
+			fail_msg("%s -> " POD6 ": %s", cells[i].client, cells[i].ok ? "denied" : "allowed");
+		assert_false(allowed6(cells[i].client, POD6, IPPROTO_TCP, 81));
+	}
+	assert_true(allowed6("fd00:172:31:102::105", POD6, IPPROTO_TCP, 22)); /* the node */
+	/* A pod of no pod.add named by its IPv6 address isolates no IPv4. */
+	assert_true(allowed("10.1.1.1", POD, IPPROTO_TCP, 81));
+	add("{\"name\": \"ns/ports\", \"pods\": [\"" POD6 "\", \"" POD "\"], \"ingress\": "
+	    "[{\"ports\": [{\"port\": 81}]}]}");
+	assert_true(allowed6("2001:db8::1", POD6, IPPROTO_TCP, 81));
+	assert_true(allowed("192.0.2.1", POD, IPPROTO_TCP, 81));
+	assert_false(allowed("192.0.2.1", POD, IPPROTO_TCP, 82));
+	clear();
+	assert_true(allowed6("2001:db8::1", POD6, IPPROTO_TCP, 82));
+}
+
+/* Bad IPv6 policies get the exact error and change nothing. */
+static void test_ipv6_refused(void **state)
+{
+	static const struct {
+		const char *policy, *msg;
+	} cases[] = {
+		{"{\"name\": \"x\", \"pods\": [\"fd00::zz\"]}",
+		 "pods[0]: fd00::zz is not an IPv4 or IPv6 address"},
+		{"{\"name\": \"x\", \"pods\": [\"" POD6 "\"], \"ingress\": [{\"from\": [{\"cidr\": "
+		 "\"fd00:10::1/32\"}]}]}",
+		 "ingress[0].from[0].cidr: fd00:10::1/32 has host bits set"},
+		{"{\"name\": \"x\", \"pods\": [\"" POD6 "\"], \"ingress\": [{\"from\": [{\"cidr\": "
+		 "\"fd00:10::/32\", \"except\": [\"10.0.0.0/8\"]}]}]}",
+		 "ingress[0].from[0].except[0]: 10.0.0.0/8 is not inside fd00:10::/32"},
+		{"{\"name\": \"x\", \"pods\": [\"" POD6 "\"], \"egress\": [{\"to\": [{\"cidr\": "
+		 "\"fd00:10::/32\", \"except\": [\"fd00::/16\"]}]}]}",
+		 "egress[0].to[0].except[0]: fd00::/16 is not inside fd00:10::/32"},
+		{"{\"name\": \"x\", \"pods\": [\"" POD6 "\"], \"egress\": [{\"to\": [{\"cidr\": "
+		 "\"fd00:10::/129\"}]}]}",
+		 "egress[0].to[0].cidr: fd00:10::/129 is not an IPv4 or IPv6 prefix (a.b.c.d/len, "
+		 "x:y::/len)"},
+	};
+	char msg[256];
+	int code;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_null(ctl_call(PL_M_POLICY_ADD, json_loads(cases[i].policy, 0, NULL), &code, msg,
+				     sizeof(msg)));
+		assert_int_equal(code, PL_E_INVALID_PARAMS);
+		assert_string_equal(msg, cases[i].msg);
+	}
+	json_t *list = ctl_call_ok(PL_M_POLICY_LIST, json_object());
+	assert_int_equal(json_array_size(list), 0);
+	json_decref(list);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -195,6 +287,8 @@ int main(void)
 		cmocka_unit_test(test_ports_and_union),
 		cmocka_unit_test(test_replace_all_and_state),
 		cmocka_unit_test(test_too_large),
+		cmocka_unit_test(test_ipv6),
+		cmocka_unit_test(test_ipv6_refused),
 	};
 	ctl_harness_init(config);
 	return cmocka_run_group_tests(tests, NULL, NULL);

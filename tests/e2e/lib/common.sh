@@ -258,6 +258,30 @@ print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
 PY
 }
 
+# tcp_peers6 SERVER_NS CLIENT_NS SERVER_ADDR: one TCP connection over
+# IPv6 carrying 100000 bytes to the client; prints the client's address
+# as the server saw it, then the client's own, the server's as the client
+# saw it and the bytes it got ("A A B 100000" when nothing is translated).
+tcp_peers6() {
+	ip netns exec "$1" python3 -c '
+import socket
+s = socket.socket(socket.AF_INET6); s.bind(("::", 5001)); s.listen(1); s.settimeout(30)
+print("ready", flush=True)
+c, addr = s.accept(); print(addr[0], flush=True); c.sendall(b"x" * 100000); c.close()' >"$WORK/listener.out" &
+	local lpid=$! seen
+	wait_for 5 grep -q ready "$WORK/listener.out"
+	seen=$(ip netns exec "$2" python3 -c '
+import socket, sys
+c = socket.create_connection((sys.argv[1], 5001), timeout=5); n = 0
+while True:
+    d = c.recv(65536)
+    if not d: break
+    n += len(d)
+print(c.getsockname()[0], c.getpeername()[0], n)' "$3")
+	wait $lpid
+	echo "$(sed -n 2p "$WORK/listener.out") $seen"
+}
+
 # Send MB megabytes of random bytes over TCP from one netns to an address
 # in another and compare SHA-256 at both ends: proves the bytes, not just
 # the rate, survive the path (GSO frames passed through, segmented,
