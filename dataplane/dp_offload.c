@@ -6,7 +6,8 @@
  * and af_xdp vdevs) get them segmented (rte_gso) with every checksum
  * complete. Frames from a guest (vhost-user) carry the same offloads as
  * those from a TAP once dp_offload_from_rx has read them. TCP over IPv6 is
- * segmented by dp_gso6.c, and left to no device. */
+ * segmented by dp_gso6.c, but for a guest that takes IPv6 frames whole
+ * (dp_port.hw_tx6). */
 #include <rte_gso.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
@@ -79,13 +80,16 @@ bool dp_offload_to_device(uint16_t port, struct rte_mbuf *m)
 	uint64_t l4 = m->ol_flags & RTE_MBUF_F_TX_L4_MASK, need;
 	uint32_t hdrs = m->l2_len + m->l3_len + m->l4_len; /* TSO frames' */
 
-	/* IPv4 only: the kernel's partial checksums on anything else (IPv6
-	 * from the host port) are completed in software. */
-	if (likely(p->hw_tx == 0) || eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4))
+	/* IPv4, and IPv6 to a guest that takes it: anything else (IPv6 to a
+	 * NIC) is completed in software. */
+	bool v6 = eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV6);
+	if (likely(p->hw_tx == 0) ||
+	    (eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4) &&
+	     !(v6 && __atomic_load_n(&p->hw_tx6, __ATOMIC_RELAXED))))
 		return false;
 	if (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG)
-		need = RTE_ETH_TX_OFFLOAD_TCP_TSO | RTE_ETH_TX_OFFLOAD_IPV4_CKSUM |
-		       RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+		need = RTE_ETH_TX_OFFLOAD_TCP_TSO | RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
+		       (v6 ? 0 : RTE_ETH_TX_OFFLOAD_IPV4_CKSUM);
 	else if (l4 == RTE_MBUF_F_TX_TCP_CKSUM)
 		need = RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
 	else if (l4 == RTE_MBUF_F_TX_UDP_CKSUM)
@@ -96,12 +100,13 @@ bool dp_offload_to_device(uint16_t port, struct rte_mbuf *m)
 	    (p->tso_l2_in_mtu && (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) && hdrs >= p->mtu))
 		return false;
 	/* What drivers want beside the kernel's offsets: the L3 type, and
-	 * for TSO each segment's IP checksum (its length and id change).
+	 * for IPv4 TSO each segment's IP checksum (its length and id change).
 	 * The pseudo-header sum in the L4 field is redone by tx_prepare
 	 * for drivers that want it another way (without the length). */
-	m->ol_flags |= RTE_MBUF_F_TX_IPV4;
+	m->ol_flags |= v6 ? RTE_MBUF_F_TX_IPV6 : RTE_MBUF_F_TX_IPV4;
 	if (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) {
-		m->ol_flags |= RTE_MBUF_F_TX_IP_CKSUM;
+		if (!v6)
+			m->ol_flags |= RTE_MBUF_F_TX_IP_CKSUM;
 		if (p->tso_l2_in_mtu && hdrs + m->tso_segsz > p->mtu)
 			m->tso_segsz = (uint16_t)(p->mtu - hdrs); /* 14 bytes less a segment */
 	} else if (l4 == RTE_MBUF_F_TX_UDP_CKSUM) {

@@ -108,6 +108,10 @@ struct dp_port {
 	bool rx_intr; /* rx interrupts configured (net_vhost: the guest's kicks) */
 	bool single_seg; /* takes no mbuf chains: dp_tx_flush_port linearizes */
 	uint64_t hw_tx; /* DP_HW_TX_OFFLOADS its device does (rte_eth_tx_prepare first) */
+	/* hw_tx for IPv6 frames too: a vhost-user guest that negotiated
+	 * GUEST_CSUM, and GUEST_TSO6 if it takes TSO at all (dp_vhost.c). A
+	 * NIC's IPv6 offloads are done in software: none here to test them. */
+	bool hw_tx6;
 	bool tso_l2_in_mtu; /* TSO segments' Ethernet header counts in its MTU (net_tap) */
 	bool gro; /* a TAP: TCP segments to it are merged first (dp_gro.c) */
 	/* Set by workers when a translated connection makes it so (dp_nat4.c):

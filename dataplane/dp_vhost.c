@@ -43,16 +43,21 @@ static void kick_workers(void)
  * TCP/UDP checksums with GUEST_CSUM, and TCP frames of up to 64 KiB with
  * GUEST_TSO4 too (the vhost library writes the virtio-net header from
  * the mbuf's flags, whatever the guest negotiated: asking is ours).
- * IPv4 header checksums are summed by the library when asked. */
-static uint64_t guest_offloads(uint64_t features)
+ * IPv4 header checksums are summed by the library when asked. *v6: the
+ * same for IPv6 (partial sums, and TSO with GUEST_TSO6 as well). */
+static uint64_t guest_offloads(uint64_t features, bool *v6)
 {
 	uint64_t o = 0;
 
+	*v6 = false;
 	if (features & F(VIRTIO_NET_F_GUEST_CSUM)) {
 		o = RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM |
 		    RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
 		if (features & F(VIRTIO_NET_F_GUEST_TSO4))
 			o |= RTE_ETH_TX_OFFLOAD_TCP_TSO;
+		/* Either TSO flag alone would leave the other family's TCP
+		 * frames nowhere to go whole: IPv6 rides along only with both. */
+		*v6 = !(o & RTE_ETH_TX_OFFLOAD_TCP_TSO) || (features & F(VIRTIO_NET_F_GUEST_TSO6));
 	}
 	return o;
 }
@@ -68,12 +73,15 @@ static int link_change(uint16_t pid, enum rte_eth_event_type type, void *arg, vo
 	(void)type, (void)arg, (void)out;
 
 	if (vid >= 0 && rte_vhost_get_negotiated_features(vid, &features) == 0) {
-		uint64_t o = guest_offloads(features);
+		bool v6;
+		uint64_t o = guest_offloads(features, &v6);
+		__atomic_store_n(&p->hw_tx6, v6, __ATOMIC_RELAXED);
 		__atomic_store_n(&p->hw_tx, o, __ATOMIC_RELAXED);
-		dp_log(RTE_LOG_INFO, "port %s: guest connected; takes %s, sends %s", p->name,
+		dp_log(RTE_LOG_INFO, "port %s: guest connected; takes %s%s, sends %s", p->name,
 		       o & RTE_ETH_TX_OFFLOAD_TCP_TSO ? "TCP frames whole (TSO) and partial sums"
 		       : o			     ? "partial sums, TCP segmented here"
 						     : "complete frames only",
+		       o && v6 ? ", IPv6's too" : o ? " (IPv4's)" : "",
 		       features & F(VIRTIO_NET_F_HOST_TSO4) ? "TCP frames whole (TSO)" : "segments");
 	}
 	kick_workers();

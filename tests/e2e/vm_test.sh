@@ -4,7 +4,8 @@
 # the socket podlaned's file names. Ping and TCP both ways with the data
 # intact, the TAP pod sees the VM's own address; TSO and partial checksums
 # negotiated and used both ways (frames larger than the MTU cross the
-# port); QEMU killed and started again; podlaned restarted under the VM.
+# port), over IPv6 too (the pods are dual-stack); QEMU killed and started
+# again; podlaned restarted under the VM.
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/guest.sh"
 isolate "$@"
@@ -14,7 +15,8 @@ VDIR=$WORK/vhost
 fabric 172.31.102.1/24
 # One worker: it serves every port, so what a slow guest costs the other
 # pods shows (the flood below).
-start_node node 172.31.102.105/24 100.96.243.0/24 1 '"vhost_dir": "'"$VDIR"'",'
+start_node node 172.31.102.105/24,fd00:172:31:102::105/64 100.96.243.0/24,fd00:10:96:f3::/64 1 \
+	'"vhost_dir": "'"$VDIR"'",'
 netns_add pa
 netns_add pv
 A=$(cni_add node pa tap-a)
@@ -31,13 +33,13 @@ ttl=$(ping1 "$V" | sed -n 's/.*ttl=\([0-9]*\).*/\1/p')
 ok "ping TAP pod <-> VM both ways (reply ttl $ttl)"
 
 # Offloads both ways: the guest sees TSO and checksums offered (virtio
-# feature bits: CSUM 0, GUEST_CSUM 1, GUEST_TSO4 7, HOST_TSO4 11), podlaned
-# says what it will do with them.
+# feature bits: CSUM 0, GUEST_CSUM 1, GUEST_TSO4 7, GUEST_TSO6 8, HOST_TSO4
+# 11), podlaned says what it will do with them.
 feat=$(gsh vm1 cat /sys/class/net/eth0/device/features)
-for b in 0 1 7 11; do
+for b in 0 1 7 8 11; do
 	[ "${feat:$b:1}" = 1 ] || fail "virtio feature bit $b not negotiated: $feat"
 done
-grep -q "guest connected; takes TCP frames whole (TSO) and partial sums, sends TCP frames whole (TSO)" \
+grep -q "guest connected; takes TCP frames whole (TSO) and partial sums, IPv6's too, sends TCP frames whole (TSO)" \
 	"$WORK/node.log" || fail "podlaned did not take the guest's offloads: $(grep guest "$WORK/node.log")"
 ok "offloads negotiated: TSO and partial checksums, to and from the guest"
 
@@ -45,18 +47,29 @@ VPORT=net_vhost_p243_${V##*.}
 snap() { port_counter node "$VPORT" "${1}_bytes" "${1}_packets"; } # DIR rx|tx: bytes packets
 avg() { echo "$1 $2" | awk '{print int(($3 - $1) / ($4 - $2))}'; } # average frame between two snaps
 
-# TAP pod -> VM: 8 MiB, MD5 at both ends, what the VM saw as the peer.
-tx0=$(snap tx)
-gsh vm1 'nc -l -p 7100 </dev/null >/tmp/in & sleep 0.2' >/dev/null
-sent=$(ip netns exec pa python3 -c '
+# to_vm ADDRESS PORT MIB: that many random MiB from the TAP pod to the
+# VM's nc at ADDRESS:PORT, MD5 compared at both ends; prints the average
+# frame the VM's port sent meanwhile.
+to_vm() {
+	local tx0 sent f=/tmp/in$2
+	tx0=$(snap tx)
+	gsh vm1 "nc -l -p $2 </dev/null >$f & sleep 0.2" >/dev/null
+	sent=$(ip netns exec pa python3 -c '
 import hashlib, os, socket, sys
-data = os.urandom(8 << 20)
-s = socket.create_connection((sys.argv[1], 7100), timeout=60); s.sendall(data); s.close()
-print(hashlib.md5(data).hexdigest())' "$V") || fail "TAP pod -> VM send failed"
-got() { gsh vm1 md5sum /tmp/in | awk '{print $1}'; }
-wait_for 60 test "$(got)" = "$sent" || fail "VM received $(gsh vm1 wc -c /tmp/in) md5 $(got), sent $sent"
+data = os.urandom(int(sys.argv[3]) << 20)
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=60); s.sendall(data); s.close()
+print(hashlib.md5(data).hexdigest())' "$1" "$2" "$3") || fail "TAP pod -> VM $1 send failed"
+	got() { gsh vm1 md5sum "$f" | awk '{print $1}'; } # f: to_vm's
+	wait_for 60 test "$(got)" = "$sent" || fail "VM $1 received $(gsh vm1 wc -c "$f") md5 $(got), sent $sent"
+	avg "$tx0" "$(snap tx)"
+}
+tx=$(to_vm "$V" 7100 8) || fail "TCP TAP pod -> VM"
 ok "TCP TAP pod -> VM: 8 MiB intact"
-tx=$(avg "$tx0" "$(snap tx)")
+# The same over IPv6 (GUEST_TSO6): frames of more than one MTU to it.
+V6=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ip6"])' "$CONF")
+tx6=$(to_vm "$V6" 7102 2) || fail "TCP TAP pod -> VM over IPv6"
+[ "$tx6" -gt 1514 ] || fail "IPv6 frames to the VM average $tx6 bytes: segmented"
+ok "TCP TAP pod -> VM over IPv6 ($V6): 2 MiB intact, frames of $tx6 bytes on average (TSO6)"
 
 # A guest slower than its sender (TCG here): 3 s of unpaced UDP from the
 # TAP pod fill its rx ring. What it refused waited (tx_waited) instead

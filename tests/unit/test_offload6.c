@@ -267,6 +267,33 @@ static void test_guest_frames(void **state)
 	t_assert_no_output(W);
 }
 
+/* A guest that takes IPv6 TCP frames whole (GUEST_TSO6): pod a's GSO
+ * frame goes to it as one, flagged for the vhost library (TSO, IPv6, no
+ * IP checksum: IPv6 has none); one that takes IPv4's alone gets segments. */
+static void test_tso6_to_guest(void **state)
+{
+	(void)state;
+	t_pod_routes6();
+	dp.ports[T_POD_B].hw_tx = DP_HW_TX_OFFLOADS;
+	dp.ports[T_POD_B].hw_tx6 = true;
+	pod_a_sends(20000, 77, 0, RTE_TCP_ACK_FLAG);
+	struct rte_mbuf *m = t_take(W, T_POD_B);
+	assert_int_equal(m->pkt_len, L2 + L3 + L4 + 20000);
+	assert_int_equal(m->ol_flags & (DP_TX_OFFLOADS | RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_IP_CKSUM),
+			 RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_IPV6);
+	assert_int_equal(m->tso_segsz, MSS);
+	assert_int_equal(m->l2_len, L2);
+	assert_int_equal(m->l3_len, L3);
+	assert_int_equal(m->l4_len, L4);
+	assert_int_equal(ip6_of(m)->hop_limits, 63);
+	assert_int_equal(tcp_of(m, 0)->cksum, phdr_sum(m, 0)); /* left for the guest */
+	rte_pktmbuf_free(m);
+	dp.ports[T_POD_B].hw_tx6 = false;
+	pod_a_sends(20000, 77, 0, RTE_TCP_ACK_FLAG);
+	segments_are_right(20000, 77, 0, RTE_TCP_ACK_FLAG);
+	dp.ports[T_POD_B].hw_tx = 0;
+}
+
 /* Segments longer than pod b's MTU: IPv6 routers do not fragment or
  * resegment; a "packet too big" with the MTU goes back to pod a. */
 static void test_too_big(void **state)
@@ -466,6 +493,7 @@ int main(void)
 		T(test_passed_to_tap_ports),
 		T(test_gro_frame_from_packet_socket),
 		T(test_guest_frames),
+		T(test_tso6_to_guest),
 		T(test_too_big),
 		T(test_bad_vnet_headers_refused),
 		T(test_gro_merges_segments),

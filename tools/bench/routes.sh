@@ -19,7 +19,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tools/bench/lib.sh"
 bench_start -- "$@"
 if [ $QUICK = 1 ]; then
-	SECS=1 INTERNAL="10 10000" SCALE="10 10000" ADD_N=1000 ADD6_N=100 REPLACE_N=10000 IMPORT_N=10000
+	SECS=1 INTERNAL="10 10000" SCALE="10 10000" ADD_N=300 ADD6_N=100 REPLACE_N=10000 IMPORT_N=10000
 	SCALE6="10" REPLACE6_N=2000 INTERNAL6="10 1000"
 else
 	# Replacement: two tables of REPLACE_N under load (16.0.0.0/4 holds

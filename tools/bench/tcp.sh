@@ -16,7 +16,7 @@
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tools/bench/lib.sh"
 bench_start iperf3 containernetworking-plugins -- "$@"
-SECS=${SECS:-$([ $QUICK = 1 ] && echo 2 || echo 5)}
+SECS=${SECS:-$([ $QUICK = 1 ] && echo 1 || echo 5)}
 # These VMs drift by tens of percent within minutes: podlane and the kernel
 # take turns, and each ratio is the median of the rounds' ratios.
 ROUNDS=${ROUNDS:-$([ $QUICK = 1 ] && echo 1 || echo 3)}

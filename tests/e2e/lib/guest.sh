@@ -37,13 +37,18 @@ guest_initramfs() {
 	echo 1 >/proc/sys/kernel/printk
 	for m in $(cat /mod/order); do insmod /mod/$m; done
 	for a in $(cat /proc/cmdline); do
-		case $a in pl.ip=*) IP=${a#pl.ip=} ;; pl.mtu=*) MTU=${a#pl.mtu=} ;; esac
+		case $a in pl.ip=*) IP=${a#pl.ip=} ;; pl.ip6=*) IP6=${a#pl.ip6=} ;; pl.mtu=*) MTU=${a#pl.mtu=} ;; esac
 	done
 	ip link set lo up
 	ip link set eth0 mtu "$MTU" up
 	ip addr add "$IP/32" dev eth0
 	ip route add 169.254.1.1 dev eth0
 	ip route add default via 169.254.1.1 dev eth0
+	if [ -n "$IP6" ]; then # a dual-stack pod's: its /128, fe80::1 its gateway
+		echo 0 >/proc/sys/net/ipv6/conf/eth0/accept_dad
+		ip -6 addr add "$IP6/128" dev eth0
+		ip -6 route add default via fe80::1 dev eth0
+	fi
 	stty -echo
 	while :; do sh; done # a shell that exits must not take init with it
 	INIT
@@ -53,8 +58,8 @@ guest_initramfs() {
 }
 
 # guest_boot NAME IP MTU VCPUS QEMU-ARGS...: QEMU (on the CPUs of
-# GUEST_CPUS, in netns GUEST_NETNS, when set) booting the guest with address IP/32 and MTU, its
-# NIC(s) from QEMU-ARGS; its console at $WORK/NAME.con, its output in
+# GUEST_CPUS, in netns GUEST_NETNS, when set) booting the guest with address IP/32 (and
+# GUEST_IP6/128 when set) and MTU, its NIC(s) from QEMU-ARGS; its console at $WORK/NAME.con, its output in
 # $WORK/NAME.qemu.log. Returns when the guest's shell answers.
 guest_boot() {
 	local name=$1 ip=$2 mtu=$3 vcpus=$4 pin=()
@@ -65,7 +70,7 @@ guest_boot() {
 	rm -f "$WORK/$name.con"
 	"${pin[@]}" qemu-system-x86_64 -accel tcg -smp "$vcpus" -m 256M -display none -monitor none \
 		-nodefaults -no-reboot -kernel "$(guest_kernel)" -initrd "$WORK/guest.cpio.gz" \
-		-append "console=ttyS0 quiet panic=-1 pl.ip=$ip pl.mtu=$mtu" \
+		-append "console=ttyS0 quiet panic=-1 pl.ip=$ip pl.mtu=$mtu${GUEST_IP6:+ pl.ip6=$GUEST_IP6}" \
 		-chardev "socket,id=con,path=$WORK/$name.con,server=on,wait=off,logfile=$WORK/$name.console.log" \
 		-serial chardev:con "$@" >>"$WORK/$name.qemu.log" 2>&1 &
 	echo $! >"$WORK/$name.qemu.pid"
@@ -86,7 +91,8 @@ guest_start() {
 	nic=$("$E2E_TOP/config/vm/podlane-qemu-args" "$conf" --queues "$queues" --mem 256M --tcg) ||
 		fail "podlane-qemu-args $conf"
 	# shellcheck disable=SC2086 # nic: separate arguments
-	guest_boot "$name" "$(fact ip)" "$(fact mtu)" "$queues" $nic "$@"
+	GUEST_IP6=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("ip6", ""))' "$conf") \
+		guest_boot "$name" "$(fact ip)" "$(fact mtu)" "$queues" $nic "$@"
 }
 
 # gsh NAME COMMAND...: COMMAND in guest NAME's shell, its output and status.
