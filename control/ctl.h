@@ -93,6 +93,10 @@ uint32_t ctl_mask(uint8_t plen);
  * the text of an address. */
 int ctl_parse_prefix6(const char *s, uint8_t ip[16], uint8_t *plen, bool host_bits_ok);
 bool ctl_in_prefix6(const uint8_t ip[16], const uint8_t net[16], uint8_t plen);
+static inline bool ctl_link_local6(const uint8_t a[16]) /* in fe80::/10 */
+{
+	return a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
+}
 void ctl_net6(const uint8_t ip[16], uint8_t plen, uint8_t net[16]); /* ip's network */
 #define CTL_IP6_STRLEN 46 /* INET6_ADDRSTRLEN */
 const char *ctl_ip6_str(const uint8_t ip[16], char buf[CTL_IP6_STRLEN]);

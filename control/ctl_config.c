@@ -85,7 +85,7 @@ static int dual_one(const char *key, const char *is, const char *s, bool host_bi
 	if (rc != 0)
 		return BAD("config: '%s' %s \"%s\", expected %s", key, is, s,
 			   v6 ? "an IPv6 prefix like fd00:10:96::/64" : "an IPv4 prefix like 10.0.0.0/24");
-	if (v6 && (ip6[0] == 0 || ip6[0] == 0xff || (ip6[0] == 0xfe && (ip6[1] & 0xc0) == 0x80)))
+	if (v6 && (ip6[0] == 0 || ip6[0] == 0xff || ctl_link_local6(ip6)))
 		return BAD("config: '%s' %s \"%s\", which is not a unicast IPv6 prefix (not in "
 			   "::/8, fe80::/10 or ff00::/8)", key, is, s);
 	*(v6 ? has6 : has4) = true;
@@ -191,10 +191,17 @@ static int gateway_one(struct ctl_config *c, const char *s, char *err, size_t er
 			return BAD("config: 'gateway' has \"%s\", expected an IPv6 address", s);
 		if (!c->has_node6)
 			return BAD("config: 'gateway' %s is IPv6 and 'node_ip' has no IPv6 address", s);
-		if (!ctl_in_prefix6(c->gateway6, c->node6_ip, c->node6_plen) ||
-		    memcmp(c->gateway6, c->node6_ip, 16) == 0)
+		uint8_t pods_gw[16];
+		inet_pton(AF_INET6, PL_POD_GATEWAY6, pods_gw);
+		if (memcmp(c->gateway6, pods_gw, 16) == 0)
+			return BAD("config: 'gateway' %s is the address podlaned answers itself as pods' "
+				   "gateway, not a router's", s);
+		/* A router's link-local address does too (on the uplink's link). */
+		if (!ctl_link_local6(c->gateway6) &&
+		    (!ctl_in_prefix6(c->gateway6, c->node6_ip, c->node6_plen) ||
+		     memcmp(c->gateway6, c->node6_ip, 16) == 0))
 			return BAD("config: 'gateway' %s is not a neighbour on the node's IPv6 network "
-				   "of 'node_ip'", s);
+				   "of 'node_ip' (nor a link-local address)", s);
 		c->has_gateway6 = true;
 		return 0;
 	}

@@ -38,6 +38,7 @@ struct kroute {
 	struct ctl_pfx dst;
 	uint32_t gw[DP_ECMP_MAX]; /* a multipath route's every next hop */
 	uint8_t gw6[16];          /* an IPv6 route's (the first) */
+	unsigned oif;             /* its interface (the first next hop's) */
 	unsigned n_gw;
 	bool too_many;
 };
@@ -57,6 +58,9 @@ static void parse(const struct nlmsghdr *nlh, struct kroute *k)
 		case RTA_TABLE:
 			k->table = mnl_attr_get_u32(a);
 			break;
+		case RTA_OIF:
+			k->oif = mnl_attr_get_u32(a);
+			break;
 		case RTA_DST:
 			if (mnl_attr_get_payload_len(a) == alen)
 				memcpy(k->dst.a, mnl_attr_get_payload(a), alen);
@@ -75,6 +79,8 @@ static void parse(const struct nlmsghdr *nlh, struct kroute *k)
 			int left = (int)mnl_attr_get_payload_len(a);
 			for (; RTNH_OK(nh, left); left -= (int)RTNH_ALIGN(nh->rtnh_len), nh = RTNH_NEXT(nh)) {
 				const struct nlattr *na;
+				if (k->oif == 0)
+					k->oif = (unsigned)nh->rtnh_ifindex;
 				for (na = (const struct nlattr *)RTNH_DATA(nh);
 				     mnl_attr_ok(na, (int)((const char *)nh + nh->rtnh_len - (const char *)na));
 				     na = mnl_attr_next(na)) {
@@ -131,6 +137,18 @@ static int on_route(const struct nlmsghdr *nlh, void *data)
 		if (++n_refused <= LOG_EACH)
 			ctl_warn("kernel route %s ignored: needs gateways on the node network%s%s", a,
 				 e.code ? ": " : "", e.code ? e.msg : "");
+		return MNL_CB_OK;
+	}
+	/* A link-local gateway is the node network's only on its interface:
+	 * the host port (where the node kernel's BGP daemon meets the node
+	 * network) or the uplink's. */
+	if (k.dst.v6 && ctl_link_local6(k.gw6) &&
+	    k.oif != if_nametoindex(node.cfg.host_port) && (k.oif == 0 || k.oif != node.uplink_ifindex)) {
+		char ifn[IF_NAMESIZE] = "?";
+		if (++n_refused <= LOG_EACH)
+			ctl_warn("kernel route %s ignored: via %s on %s, not the node network's interface "
+				 "(%s)", a, ctl_ip6_str(k.gw6, b), if_indextoname(k.oif, ifn) ? ifn : "?",
+				 node.cfg.host_port);
 		return MNL_CB_OK;
 	}
 	if (k.too_many)

@@ -188,14 +188,15 @@ json_t *ctl_route_json(const struct ctl_route *r);
 const char *ctl_port_name(uint16_t pid, char *buf, size_t len);
 /* A route prefix given by a caller, IPv4 or IPv6: host bits must be clear. */
 int ctl_route_prefix(const char *s, struct ctl_pfx *p, struct ctl_err *e);
-/* Parse {"prefix": .., "via": ..} or {"prefix": .., "dev": ..}. */
 /* nh for n gateways (at most DP_ECMP_MAX, each a neighbour on the node
  * network, no two alike): one is DP_NH_GATEWAY, more DP_NH_ECMP in address
  * order (the same set is the same route). */
 bool ctl_nh_same(const struct dp_nh_spec *a, const struct dp_nh_spec *b);
 int ctl_nh_gateways(struct dp_nh_spec *nh, const uint32_t *gws, unsigned n, struct ctl_err *e);
-/* nh for one IPv6 gateway, a neighbour on the node's IPv6 network. */
+/* nh for one IPv6 gateway, a neighbour on the node's IPv6 network or a
+ * link-local address (on the node network's link), never fe80::1. */
 int ctl_nh_gateway6(struct dp_nh_spec *nh, const uint8_t gw6[16], struct ctl_err *e);
+/* Parse {"prefix": .., "via": ..} or {"prefix": .., "dev": ..}. */
 int ctl_route_parse(json_t *o, struct ctl_pfx *p, struct dp_nh_spec *nh, struct ctl_err *e);
 
 /* Services (ctl_services.c). Parse an API object (ip, port, protocol,

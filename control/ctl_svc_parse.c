@@ -32,7 +32,7 @@ static bool bad_ip6(const uint8_t a[16])
 {
 	static const uint8_t unspecified[16], loopback[16] = {[15] = 1};
 	return memcmp(a, unspecified, 16) == 0 || memcmp(a, loopback, 16) == 0 ||
-	       a[0] == 0xff || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80);
+	       a[0] == 0xff || ctl_link_local6(a);
 }
 
 static int check_frontend_ip6(const char *what, const char *text, const uint8_t ip[16],

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, builds an optimised
 # and an ASan+UBSan build, runs every suite in both, fuzzes each libFuzzer
-# target for FUZZ_SECONDS (default 20), prints
+# target for FUZZ_SECONDS (default 15), prints
 # "N passed, N failed" and exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -107,7 +107,7 @@ fi
 
 # libFuzzer (clang): each target for FUZZ_SECONDS on a copy of its corpus;
 # a crash leaves its input in build-fuzz/ for a regression corpus entry.
-FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+FUZZ_SECONDS=${FUZZ_SECONDS:-15}
 if CC=clang build build-fuzz -Dfuzz=true -Dtests=false -Dbuildtype=debug -Doptimization=1 \
 	-Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link; then
 	record "fuzz build" 0

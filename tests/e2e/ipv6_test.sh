@@ -114,11 +114,18 @@ start_node n2 172.31.102.106/24,fd00:172:31:102::106/64 100.96.244.0/24,fd00:10:
 	'"gateway": ["172.31.102.1", "fd00:172:31:102::1"], "import_table": 100,'
 ctl node route add fd00:10:96:f4::/64 via fd00:172:31:102::106 >/dev/null
 ip -n n2 -6 route add fd00:10:96:f3::/64 via $N6 table 100
+# Link-local gateways: on the host port (as a BGP daemon there learns
+# them from its peers) mirrored, on another interface (a veth) not.
 ip -n n2 -6 route add fd00:10:96:f9::/64 via fe80::5 dev podlane0 table 100
-mirrored() { grep -q "^fd00:10:96:f3::/64  *via $N6  *kernel$" <<<"$(ctl n2 route list)"; }
-wait_for 10 mirrored || fail "n2 did not mirror its kernel's IPv6 route: $(ctl n2 route list)"
-grep -q "kernel route fd00:10:96:f9::/64 ignored: needs gateways on the node network: via: fe80::5 is not a neighbour on the node's IPv6 network" "$WORK/n2.log" ||
-	fail "no log line for the kernel route via a link-local gateway"
+ip -n n2 link add d0 type veth peer name d1
+ip -n n2 link set d1 up
+ip -n n2 link set d0 up
+ip -n n2 -6 route add fd00:10:96:fa::/64 via fe80::5 dev d0 table 100
+mirrored() { grep -q "^fd00:10:96:f3::/64  *via $N6  *kernel$" <<<"$(ctl n2 route list)" &&
+	grep -q "^fd00:10:96:f9::/64  *via fe80::5  *kernel$" <<<"$(ctl n2 route list)"; }
+wait_for 10 mirrored || fail "n2 did not mirror its kernel's IPv6 routes: $(ctl n2 route list)"
+grep -q "kernel route fd00:10:96:fa::/64 ignored: via fe80::5 on d0, not the node network's interface (podlane0)" "$WORK/n2.log" ||
+	fail "no log line for the kernel route via a link-local gateway on another interface"
 ctl node -o json route list | python3 -c '
 import json, sys
 r = {x["prefix"]: x for x in json.load(sys.stdin)}
@@ -161,7 +168,22 @@ out=$(ctl node route add fd00:10:96:f5::/64 via 172.31.102.106 2>&1) && fail "IP
 grep -q "via: '172.31.102.106' is not an IPv6 address (the prefix is IPv6)" <<<"$out" || fail "$out"
 out=$(ctl node route add fd00:10:96:f3:0:1::/96 via fd00:172:31:102::106 2>&1) && fail "accepted: $out"
 grep -q "is inside pod_cidr fd00:10:96:f3::/64" <<<"$out" || fail "$out"
-ok "IPv6 routes: exact errors for a wrong-family gateway and a prefix inside the pods'"
+out=$(ctl node route add fd00:98::/64 via fe80::1 2>&1) && fail "via fe80::1 accepted: $out"
+[ "$out" = "podlanectl: via: fe80::1 is the address podlaned answers itself as pods' and the node's gateway, not a router's" ] ||
+	fail "$out"
+ok "IPv6 routes: exact errors for a wrong-family gateway, a prefix inside the pods', fe80::1"
+
+# A route via the fabric host's link-local address, resolved by NDP on
+# the uplink from the node's own address.
+FLL=$(ip -n fab -6 -o addr show dev br0 scope link | awk '{print $4}' | cut -d/ -f1)
+[ -n "$FLL" ] || fail "the fabric bridge has no link-local address"
+ip -n fab addr add fd00:98::1/128 dev lo
+ip -n fab -6 route add fd00:10:96:f3::/64 via $N6
+ctl node route add fd00:98::/64 via "$FLL" >/dev/null || fail "route via $FLL refused"
+wait_for 10 ping6 pa fd00:98::1 >/dev/null || fail "pod a cannot reach fd00:98::1 via the link-local gateway $FLL"
+[ "$(ctl node -o json trace fd00:98::1 | python3 -c 'import json,sys; t=json.load(sys.stdin); print(t["next_hop"], t["mac"] is not None)')" = \
+	"$FLL True" ] || fail "trace via $FLL: $(ctl node -o json trace fd00:98::1)"
+ok "an IPv6 route via a link-local gateway on the node network ($FLL, resolved by NDP)"
 
 hl=$(ping6 pa $B | sed -n 's/.*ttl=\([0-9]*\).*/\1/p')
 [ "$hl" = 63 ] || fail "reply hop limit $hl, expected 63 (64 decremented once)"

@@ -115,7 +115,13 @@ static const struct {
 	 "\"gateway\": [\"fd00:172:31:102::1\", \"172.31.102.1\"]}", NULL},
 	{"{\"node_ip\": [\"172.31.102.105/24\", \"fd00:172:31:102::105/64\"], \"uplink\": \"net_tap0\", "
 	 "\"pod_cidr\": [\"100.96.243.0/24\", \"fd00:10:96:f3::/64\"], \"gateway\": \"fd00:99::1\"}",
-	 "config: 'gateway' fd00:99::1 is not a neighbour on the node's IPv6 network of 'node_ip'"},
+	 "config: 'gateway' fd00:99::1 is not a neighbour on the node's IPv6 network of 'node_ip' "
+	 "(nor a link-local address)"},
+	/* A router's link-local address, but never the pods' own gateway. */
+	{"{" V6ONLY ", \"gateway\": \"fe80::a\"}", NULL},
+	{"{" V6ONLY ", \"gateway\": \"fe80::1\"}",
+	 "config: 'gateway' fe80::1 is the address podlaned answers itself as pods' gateway, not a "
+	 "router's"},
 	{"{\"node_ip\": [\"172.31.102.105/24\", \"fd00:172:31:102::105/64\"], \"uplink\": \"net_tap0\", "
 	 "\"pod_cidr\": [\"100.96.243.0/24\", \"fd00:10:96:f3::/64\"], "
 	 "\"gateway\": [\"fd00:172:31:102::1\", \"fd00:172:31:102::2\"]}",

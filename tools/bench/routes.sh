@@ -21,6 +21,8 @@ bench_start -- "$@"
 if [ $QUICK = 1 ]; then
 	SECS=1 INTERNAL="10 10000" SCALE="10 10000" ADD_N=300 ADD6_N=100 REPLACE_N=10000 IMPORT_N=10000
 	SCALE6="10" REPLACE6_N=2000 INTERNAL6="10 1000"
+	# Room for what these need (two tables of 10000 at most), not 1M.
+	MAX_ROUTES=65536 ROUTES_MEM="-m 512"
 else
 	# Replacement: two tables of REPLACE_N under load (16.0.0.0/4 holds
 	# 1M /24s: two that share only 1024 of them fit up to 500k each).
@@ -28,6 +30,8 @@ else
 		REPLACE_N=500000 IMPORT_N=1000000
 	# Two IPv6 tables of 2500 sharing 1024 fit while both are in place.
 	SCALE6="10 1000 5000" REPLACE6_N=2500 INTERNAL6="10 1000 5000"
+	# Room for 1M routes: 918 MiB for the two route tables (dp_route.c).
+	MAX_ROUTES=1048576 ROUTES_MEM="-m 1536"
 fi
 OUT=${OUT:-$BUILD/bench-routes.json}
 [[ "$EAL_MEM" != *--no-huge* ]] || fail "vhost-user needs hugepages"
@@ -36,9 +40,8 @@ API="python3 $top/tools/bench/plapi.py $WORK/node.sock"
 "$BUILD/dataplane/bench/plroute" $INTERNAL >"$WORK/plroute.jsonl" || fail "plroute failed"
 "$BUILD/dataplane/bench/plroute" --ipv6 $INTERNAL6 >"$WORK/plroute6.jsonl" || fail "plroute --ipv6 failed"
 
-# Room for 1M routes: 918 MiB for the two route tables (dp_route.c).
-EAL_MEM="-m 1536"
-POD_CIDR6=fd00:10:96:f3::/64 podlane_pair 1 '"max_request_mb": 128, "max_routes": 1048576, "import_table": 100,'
+EAL_MEM=$ROUTES_MEM
+POD_CIDR6=fd00:10:96:f3::/64 podlane_pair 1 '"max_request_mb": 128, "max_routes": '"$MAX_ROUTES"', "import_table": 100,'
 # table FILE N SHIFT: N /24s in 16.0.0.0/4 towards pod B; routes below
 # 1024 (the ones steady traffic uses) are in every table, the rest start
 # at SHIFT, so two tables with different SHIFTs share only those.
