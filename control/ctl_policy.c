@@ -74,7 +74,8 @@ static int parse_pfx(const char *s, struct ctl_pfx *p)
 	if (s == NULL)
 		return -1;
 	p->v6 = strchr(s, ':') != NULL;
-	rc = p->v6 ? ctl_parse_prefix6(s, p->a, &p->plen, false) : ctl_parse_prefix(s, &ip, &p->plen, false);
+	rc = p->v6 ? ctl_parse_prefix6(s, p->a, &p->plen, false)
+		   : ctl_parse_prefix(s, &ip, &p->plen, false);
 	if (!p->v6)
 		memcpy(p->a, &ip, 4);
 	return rc;

@@ -13,9 +13,6 @@
 #include "dp_ip6.h"
 #include "dp_nat.h"
 
-#define DP_ICMP6_ECHO_REQUEST 128
-#define DP_ICMP6_ECHO_REPLY 129
-
 static void refuse(struct dp_worker *w, struct rte_mbuf *m, const struct dp_pol_verdict *v,
 		   const uint8_t client[16], const uint8_t server[16])
 {
