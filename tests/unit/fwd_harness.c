@@ -260,13 +260,14 @@ struct rte_mbuf *t_l4_frame6(uint16_t port, const char *src, uint16_t sport, con
 		p[i] = (uint8_t)(i * 7);
 	if (proto == IPPROTO_TCP) {
 		struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)p;
-		*th = (struct rte_tcp_hdr){.src_port = rte_cpu_to_be_16(sport), .dst_port = rte_cpu_to_be_16(dport),
-					   .data_off = 5 << 4, .tcp_flags = flags,
-					   .rx_win = rte_cpu_to_be_16(1000)};
+		*th = (struct rte_tcp_hdr){.src_port = rte_cpu_to_be_16(sport),
+					   .dst_port = rte_cpu_to_be_16(dport), .data_off = 5 << 4,
+					   .tcp_flags = flags, .rx_win = rte_cpu_to_be_16(1000)};
 		th->cksum = rte_ipv6_udptcp_cksum(ip, th);
 	} else {
 		struct rte_udp_hdr *uh = (struct rte_udp_hdr *)p;
-		*uh = (struct rte_udp_hdr){.src_port = rte_cpu_to_be_16(sport), .dst_port = rte_cpu_to_be_16(dport),
+		*uh = (struct rte_udp_hdr){.src_port = rte_cpu_to_be_16(sport),
+					   .dst_port = rte_cpu_to_be_16(dport),
 					   .dgram_len = rte_cpu_to_be_16(payload)};
 		uh->dgram_cksum = rte_ipv6_udptcp_cksum(ip, uh);
 	}

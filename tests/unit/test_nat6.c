@@ -363,7 +363,8 @@ static void test_icmp6_errors(void **state)
 		     80);
 	t_assert_no_output(W);
 	/* B's port unreachable about A's segment, as B received it. */
-	struct rte_mbuf *seg = t_l4_frame6(T_POD_B, A6, 40000, B6, 8080, IPPROTO_TCP, RTE_TCP_ACK_FLAG, 20);
+	struct rte_mbuf *seg =
+		t_l4_frame6(T_POD_B, A6, 40000, B6, 8080, IPPROTO_TCP, RTE_TCP_ACK_FLAG, 20);
 	struct rte_mbuf *m = t_l4_frame6(T_POD_B, B6, 0, A6, 0, IPPROTO_UDP, 0, 48 + 40 + 20 - 8);
 	struct rte_ipv6_hdr *ip = ip6_of(m);
 	uint8_t *icmp = (uint8_t *)(ip + 1);
