@@ -188,6 +188,9 @@ json_t *ctl_route_json(const struct ctl_route *r);
 const char *ctl_port_name(uint16_t pid, char *buf, size_t len);
 /* A route prefix given by a caller, IPv4 or IPv6: host bits must be clear. */
 int ctl_route_prefix(const char *s, struct ctl_pfx *p, struct ctl_err *e);
+/* Either family's prefix into p (host bits must be clear): 0, -2 host
+ * bits set, -1 not a prefix (or NULL). */
+int ctl_pfx_parse(const char *s, struct ctl_pfx *p);
 /* nh for n gateways (at most DP_ECMP_MAX, each a neighbour on the node
  * network, no two alike): one is DP_NH_GATEWAY, more DP_NH_ECMP in address
  * order (the same set is the same route). */

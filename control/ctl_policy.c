@@ -64,28 +64,11 @@ uint32_t ctl_policy_rule_id(uint32_t slot, unsigned dir, unsigned rule)
 	return slot * 2 * CTL_POL_RULES + dir * CTL_POL_RULES + rule;
 }
 
-/* An IPv4 or IPv6 prefix, as ctl_pfx (0, -2: host bits set, -1). */
-static int parse_pfx(const char *s, struct ctl_pfx *p)
-{
-	uint32_t ip = 0;
-	int rc;
-
-	memset(p, 0, sizeof(*p));
-	if (s == NULL)
-		return -1;
-	p->v6 = strchr(s, ':') != NULL;
-	rc = p->v6 ? ctl_parse_prefix6(s, p->a, &p->plen, false)
-		   : ctl_parse_prefix(s, &ip, &p->plen, false);
-	if (!p->v6)
-		memcpy(p->a, &ip, 4);
-	return rc;
-}
-
 /* Refusals name the field: "ingress[0].from[1].cidr: ...". */
 static int check_prefix(json_t *v, const char *at, struct ctl_pfx *p, struct ctl_err *e)
 {
 	const char *s = json_string_value(v);
-	int rc = parse_pfx(s, p);
+	int rc = ctl_pfx_parse(s, p);
 
 	if (v == NULL)
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "%s: missing", at);
@@ -366,25 +349,25 @@ static void add_peer(struct set *s, unsigned d, struct dp_pol_rule r, struct dp_
 	add_peer(s, d, r, r6, &hi, x, nx);
 }
 
-/* One rule of a policy, for each pod, port and peer of the pod's
- * families, into s. */
-static void compile_rule(struct set *s, unsigned d, json_t *rule, json_t *pods, uint32_t id)
+/* One rule of a policy, for each of its pods (pa[np]), port and peer of
+ * the pod's families, into s. */
+static void compile_rule(struct set *s, unsigned d, json_t *rule, const struct pod_addrs *pa,
+			 size_t np, uint32_t id)
 {
 	json_t *peers = json_object_get(rule, peer_key[d]), *ports = json_object_get(rule, "ports");
 	json_t *any_peer = json_pack("[{s:s}, {s:s}]", "cidr", "0.0.0.0/0", "cidr", "::/0");
 	json_t *any_port = json_pack("[{}]");
-	json_t *pod, *peer, *port;
-	size_t i, j, k;
+	json_t *peer, *port;
+	size_t j, k;
 
 	if (json_array_size(peers) == 0)
 		peers = any_peer;
 	if (json_array_size(ports) == 0)
 		ports = any_port;
-	json_array_foreach(pods, i, pod) {
-		struct pod_addrs pa = pod_addrs(json_string_value(pod));
-		struct dp_pol_rule r = {.id = id, .pod = pa.ip};
+	for (size_t i = 0; i < np; i++) {
+		struct dp_pol_rule r = {.id = id, .pod = pa[i].ip};
 		struct dp_pol_rule6 r6 = {.id = id};
-		memcpy(r6.pod, pa.ip6, 16);
+		memcpy(r6.pod, pa[i].ip6, 16);
 		json_array_foreach(ports, j, port) {
 			const char *pr = json_string_value(json_object_get(port, "protocol"));
 			json_t *pv = json_object_get(port, "port"), *ev = json_object_get(port, "end_port");
@@ -400,9 +383,9 @@ static void compile_rule(struct set *s, unsigned d, json_t *rule, json_t *pods, 
 				size_t nx = json_array_size(ex), m;
 				struct ctl_pfx xp[nx ? nx : 1], cidr;
 				json_array_foreach(ex, m, x)
-					parse_pfx(json_string_value(x), &xp[m]);
-				parse_pfx(json_string_value(json_object_get(peer, "cidr")), &cidr);
-				if (cidr.v6 ? pa.has6 : pa.has4)
+					ctl_pfx_parse(json_string_value(x), &xp[m]);
+				ctl_pfx_parse(json_string_value(json_object_get(peer, "cidr")), &cidr);
+				if (cidr.v6 ? pa[i].has6 : pa[i].has4)
 					add_peer(s, d, r, r6, &cidr, xp, nx);
 			}
 		}
@@ -419,23 +402,32 @@ int ctl_policy_apply(json_t *const *objs, const uint32_t *slots, size_t n, struc
 
 	for (size_t i = 0; i < n && room(&s); i++) {
 		json_t *pods = json_object_get(objs[i], "pods"), *pod, *rule;
-		size_t j;
+		size_t j, np = json_array_size(pods);
+		/* Each pod's addresses once for all the policy's rules. */
+		struct pod_addrs *pa = malloc((np ? np : 1) * sizeof(*pa));
+		if (pa == NULL) {
+			s.oom = true;
+			break;
+		}
+		json_array_foreach(pods, j, pod)
+			pa[j] = pod_addrs(json_string_value(pod));
 		for (unsigned d = 0; d < 2; d++) {
 			json_t *rules = json_object_get(objs[i], dir_key[d]);
 			if (rules == NULL)
 				continue;
-			json_array_foreach(pods, j, pod) {
-				struct pod_addrs pa = pod_addrs(json_string_value(pod));
-				if (pa.has4)
-					append(&s, (void **)&s.iso[d], &s.n_iso[d], &s.cap_iso[d], &pa.ip,
-					       sizeof(pa.ip));
-				if (pa.has6)
+			for (j = 0; j < np; j++) {
+				if (pa[j].has4)
+					append(&s, (void **)&s.iso[d], &s.n_iso[d], &s.cap_iso[d],
+					       &pa[j].ip, sizeof(pa[j].ip));
+				if (pa[j].has6)
 					append(&s, (void **)&s.iso6[d], &s.n_iso6[d], &s.cap_iso6[d],
-					       pa.ip6, 16);
+					       pa[j].ip6, 16);
 			}
 			json_array_foreach(rules, j, rule)
-				compile_rule(&s, d, rule, pods, ctl_policy_rule_id(slots[i], d, (unsigned)j));
+				compile_rule(&s, d, rule, pa, np,
+					     ctl_policy_rule_id(slots[i], d, (unsigned)j));
 		}
+		free(pa);
 	}
 	if (s.oom) {
 		ctl_fail(e, PL_E_RESOURCE, "out of memory compiling the policies");

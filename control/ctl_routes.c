@@ -320,17 +320,26 @@ static int via_nh(json_t *via, struct dp_nh_spec *nh, struct ctl_err *e)
 	return ctl_nh_gateways(nh, gws, (unsigned)n, e);
 }
 
-int ctl_route_prefix(const char *s, struct ctl_pfx *p, struct ctl_err *e)
+int ctl_pfx_parse(const char *s, struct ctl_pfx *p)
 {
 	uint32_t ip4 = 0;
 	int rc;
 
 	memset(p, 0, sizeof(*p));
+	if (s == NULL)
+		return -1;
 	p->v6 = strchr(s, ':') != NULL;
 	rc = p->v6 ? ctl_parse_prefix6(s, p->a, &p->plen, false)
 		   : ctl_parse_prefix(s, &ip4, &p->plen, false);
 	if (!p->v6)
 		memcpy(p->a, &ip4, sizeof(ip4));
+	return rc;
+}
+
+int ctl_route_prefix(const char *s, struct ctl_pfx *p, struct ctl_err *e)
+{
+	int rc = ctl_pfx_parse(s, p);
+
 	if (rc == -2)
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "prefix: %.64s has host bits set", s);
 	if (rc != 0)
