@@ -234,17 +234,15 @@ void t_pod_routes6(void)
 
 /* A TCP segment (flags) or UDP datagram over IPv6 from the peer of port
  * with n bytes of data, its checksum right. */
-struct rte_mbuf *t_l4_frame6(uint16_t port, const char *src, uint16_t sport, const char *dst,
-			     uint16_t dport, uint8_t proto, uint8_t flags, uint16_t n)
+struct rte_mbuf *t_frame6(uint16_t port, const char *src, const char *dst, uint8_t proto,
+			  uint16_t payload, uint8_t hop)
 {
-	uint16_t l4 = proto == IPPROTO_TCP ? sizeof(struct rte_tcp_hdr) : sizeof(struct rte_udp_hdr);
-	uint16_t payload = l4 + n;
 	struct rte_mbuf *m = rte_pktmbuf_alloc(dp.pool);
 	assert_non_null(m);
 	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)rte_pktmbuf_append(
 		m, (uint16_t)(sizeof(*eth) + sizeof(struct rte_ipv6_hdr) + payload));
+	assert_non_null(eth);
 	struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(eth + 1);
-	uint8_t *p = (uint8_t *)(ip + 1);
 
 	eth->dst_addr = dp.ports[port].mac;
 	eth->src_addr = dp.ports[port].peer_mac;
@@ -253,9 +251,22 @@ struct rte_mbuf *t_l4_frame6(uint16_t port, const char *src, uint16_t sport, con
 	ip->vtc_flow = RTE_BE32(6u << 28);
 	ip->payload_len = rte_cpu_to_be_16(payload);
 	ip->proto = proto;
-	ip->hop_limits = 64;
+	ip->hop_limits = hop;
 	t_ip6(src, ip->src_addr);
 	t_ip6(dst, ip->dst_addr);
+	m->port = port;
+	return m;
+}
+
+struct rte_mbuf *t_l4_frame6(uint16_t port, const char *src, uint16_t sport, const char *dst,
+			     uint16_t dport, uint8_t proto, uint8_t flags, uint16_t n)
+{
+	uint16_t l4 = proto == IPPROTO_TCP ? sizeof(struct rte_tcp_hdr) : sizeof(struct rte_udp_hdr);
+	uint16_t payload = l4 + n;
+	struct rte_mbuf *m = t_frame6(port, src, dst, proto, payload, 64);
+	struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv6_hdr *, RTE_ETHER_HDR_LEN);
+	uint8_t *p = (uint8_t *)(ip + 1);
+
 	for (unsigned i = l4; i < payload; i++)
 		p[i] = (uint8_t)(i * 7);
 	if (proto == IPPROTO_TCP) {
@@ -271,6 +282,5 @@ struct rte_mbuf *t_l4_frame6(uint16_t port, const char *src, uint16_t sport, con
 					   .dgram_len = rte_cpu_to_be_16(payload)};
 		uh->dgram_cksum = rte_ipv6_udptcp_cksum(ip, uh);
 	}
-	m->port = port;
 	return m;
 }

@@ -64,6 +64,10 @@ struct rte_ipv4_hdr *t_ip(struct rte_mbuf *m);
 void t_udp_partial(struct rte_mbuf *m);
 /* The /128 routes of pods a and b's IPv6 addresses to their ports. */
 void t_pod_routes6(void);
+/* An IPv6 frame from the peer behind port to its MAC: the header (hop
+ * limit hop) and payload zero bytes of proto after it. */
+struct rte_mbuf *t_frame6(uint16_t port, const char *src, const char *dst, uint8_t proto,
+			  uint16_t payload, uint8_t hop);
 /* A TCP segment (flags) or UDP datagram over IPv6 from the peer of port
  * with n bytes of data, its checksum right. */
 struct rte_mbuf *t_l4_frame6(uint16_t port, const char *src, uint16_t sport, const char *dst,

@@ -31,23 +31,9 @@ static struct rte_ipv6_hdr *ip6_of(struct rte_mbuf *m)
 static struct rte_mbuf *frame6(uint16_t port, const char *src, const char *dst, uint8_t proto,
 			       uint16_t payload, uint8_t hop)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(dp.pool);
-	assert_non_null(m);
-	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)rte_pktmbuf_append(
-		m, (uint16_t)(sizeof(*eth) + sizeof(struct rte_ipv6_hdr) + payload));
-	assert_non_null(eth);
-	struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(eth + 1);
+	struct rte_mbuf *m = t_frame6(port, src, dst, proto, payload, hop);
+	struct rte_ipv6_hdr *ip = ip6_of(m);
 
-	eth->dst_addr = dp.ports[port].mac;
-	eth->src_addr = dp.ports[port].peer_mac;
-	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV6);
-	memset(ip, 0, sizeof(*ip) + payload);
-	ip->vtc_flow = RTE_BE32(6u << 28);
-	ip->payload_len = rte_cpu_to_be_16(payload);
-	ip->proto = proto;
-	ip->hop_limits = hop;
-	t_ip6(src, ip->src_addr);
-	t_ip6(dst, ip->dst_addr);
 	if (proto == IPPROTO_UDP) {
 		struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(ip + 1);
 		uh->src_port = RTE_BE16(4000);
@@ -55,7 +41,6 @@ static struct rte_mbuf *frame6(uint16_t port, const char *src, const char *dst, 
 		uh->dgram_len = rte_cpu_to_be_16(payload);
 		uh->dgram_cksum = rte_ipv6_udptcp_cksum(ip, uh);
 	}
-	m->port = port;
 	return m;
 }
 

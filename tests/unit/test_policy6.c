@@ -115,12 +115,10 @@ static void expect(uint16_t in, const char *src, uint16_t sport, const char *dst
 static struct rte_mbuf *echo6(uint16_t port, const char *src, const char *dst, uint8_t type,
 			      uint16_t id)
 {
-	struct rte_mbuf *m = t_l4_frame6(port, src, 1, dst, 1, IPPROTO_UDP, 0, 0);
+	struct rte_mbuf *m = t_frame6(port, src, dst, IPPROTO_ICMPV6, 8, 64);
 	struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv6_hdr *, RTE_ETHER_HDR_LEN);
 	uint8_t *p = (uint8_t *)(ip + 1);
 
-	ip->proto = IPPROTO_ICMPV6;
-	memset(p, 0, 8);
 	p[0] = type;
 	p[4] = (uint8_t)(id >> 8);
 	p[5] = (uint8_t)id;
@@ -256,14 +254,10 @@ static void test_after_dnat_and_icmp6(void **state)
 		struct rte_mbuf *q = t_l4_frame6(T_POD_B, B6, related ? 50000 : 50001, FAR6, 53,
 						 IPPROTO_UDP, 0, 4);
 		uint16_t qlen = (uint16_t)(q->pkt_len - RTE_ETHER_HDR_LEN);
-		/* 8 bytes of UDP header, then the quote: an ICMPv6 error's size. */
-		m = t_l4_frame6(T_UPLINK, FAR6, 1, B6, 1, IPPROTO_UDP, 0, qlen);
+		m = t_frame6(T_UPLINK, FAR6, B6, IPPROTO_ICMPV6, (uint16_t)(8 + qlen), 64);
 		struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv6_hdr *,
 								  RTE_ETHER_HDR_LEN);
 		uint8_t *ic = (uint8_t *)(ip + 1);
-		ip->proto = IPPROTO_ICMPV6;
-		ip->payload_len = rte_cpu_to_be_16((uint16_t)(8 + qlen));
-		memset(ic, 0, 8);
 		ic[0] = 1; /* destination unreachable */
 		ic[1] = 4; /* port unreachable */
 		memcpy(ic + 8, rte_pktmbuf_mtod_offset(q, void *, RTE_ETHER_HDR_LEN), qlen);
