@@ -185,6 +185,7 @@ int main(int argc, char **argv)
 			       .max_routes = c.max_routes + 64, .max_flows = c.max_flows,
 			       .max_services = c.max_services, .drop_records = c.drop_records};
 	memcpy(dc.node_ip6, c.node6_ip, sizeof(dc.node_ip6));
+	memcpy(dc.pod6, c.pod6_net, sizeof(dc.pod6));
 
 	int rc = 1;
 	if (dp_init(n_eal, eal, &dc, err, sizeof(err)) != 0) {

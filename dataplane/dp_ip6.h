@@ -79,19 +79,46 @@ static inline void dp_ip6_accept(struct dp_worker *w, const struct dp_port *in,
 	v->m[v->n++] = m;
 }
 
+/* a's entry in dp.host6 when a is in the pods' block, else -1. */
+static inline int dp_ip6_host_slot(const uint8_t *a)
+{
+	uint64_t hi, lo;
+
+	memcpy(&hi, a, 8);
+	memcpy(&lo, a + 8, 8);
+	if (hi != dp.host6_block[0] || (lo & dp.host6_mask) != dp.host6_block[1])
+		return -1;
+	return a[14] << 8 | a[15];
+}
+
 /* Next hops of n IPv6 destinations, the default route included
- * (DP_HOP_NONE where none). */
+ * (DP_HOP_NONE where none): the node's pods by dp.host6, the rest by one
+ * bulk lookup of the table. */
 static inline void dp_ip6_hops(uint8_t (*dst)[16], uint32_t *hop, unsigned n)
 {
 	struct rte_fib6 *fib = __atomic_load_n(&dp.fib6_active, __ATOMIC_ACQUIRE);
 	uint32_t def = __atomic_load_n(&dp.default_hop6, __ATOMIC_ACQUIRE);
 	uint64_t nh[DP_BURST];
+	uint8_t rest[DP_BURST][16];
+	unsigned at[DP_BURST];
 
 	for (unsigned done = 0; done < n; done += DP_BURST) {
-		unsigned k = RTE_MIN(n - done, (unsigned)DP_BURST);
-		rte_fib6_lookup_bulk(fib, dst + done, nh, (int)k);
-		for (unsigned i = 0; i < k; i++)
-			hop[done + i] = likely(nh[i] != DP_MAX_NH) ? (uint32_t)nh[i] : def - 1;
+		unsigned k = RTE_MIN(n - done, (unsigned)DP_BURST), nr = 0;
+		for (unsigned i = done; i < done + k; i++) {
+			int slot = dp_ip6_host_slot(dst[i]);
+			uint32_t h = slot < 0 ? 0 : __atomic_load_n(&dp.host6[slot], __ATOMIC_ACQUIRE);
+			if (likely(h != 0)) {
+				hop[i] = h - 1;
+			} else {
+				memcpy(rest[nr], dst[i], 16);
+				at[nr++] = i;
+			}
+		}
+		if (nr == 0)
+			continue;
+		rte_fib6_lookup_bulk(fib, rest, nh, (int)nr);
+		for (unsigned j = 0; j < nr; j++)
+			hop[at[j]] = likely(nh[j] != DP_MAX_NH) ? (uint32_t)nh[j] : def - 1;
 	}
 }
 

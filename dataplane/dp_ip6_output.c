@@ -1,7 +1,8 @@
 /* The IPv6 output stage: per next hop, hop limit, the output port's MTU
  * (routers never fragment IPv6: a "packet too big" goes back instead), the
  * MAC rewrite and the transmit buffer, or the control thread when a next
- * hop on the uplink has no MAC yet (dp_neigh.c). Runs on worker lcores. */
+ * hop on the uplink has no MAC yet (dp_neigh.c). The common case (a pod
+ * or peer behind a port) is inline. Runs on worker lcores. */
 #include "dp_ip6.h"
 
 static void unreachable(struct dp_worker *w, struct rte_mbuf *m)
@@ -76,6 +77,22 @@ void dp_ip6_output_one(struct dp_worker *w, struct rte_mbuf *m, uint32_t hop, bo
 
 void dp_ip6_output(struct dp_worker *w, struct dp_pkts6 *v)
 {
-	for (uint16_t i = 0; i < v->n; i++)
-		dp_ip6_output_one(w, v->m[i], v->hop[i], true);
+	for (uint16_t i = 0; i < v->n; i++) {
+		struct rte_mbuf *m = v->m[i];
+		uint32_t hop = v->hop[i];
+
+		/* The common case inline: a pod (or peer) behind a port. */
+		if (likely(hop != DP_HOP_NONE)) {
+			const struct dp_nh *nh = &dp.nh[hop];
+			struct rte_ipv6_hdr *ip = dp_ip6_hdr(m);
+			if (likely(nh->kind == DP_NH_PORT && ip->hop_limits > 1 &&
+				   fits(m, ip, __atomic_load_n(&dp.ports[nh->port].mtu,
+							__ATOMIC_RELAXED)))) {
+				ip->hop_limits--;
+				dp_send_to(w, m, nh->port, &nh->mac);
+				continue;
+			}
+		}
+		dp_ip6_output_one(w, m, hop, true);
+	}
 }

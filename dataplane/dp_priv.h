@@ -246,6 +246,14 @@ struct dp {
 	struct rte_fib6 *fib6[2];
 	struct rte_fib6 *fib6_active;
 	uint32_t default_hop6;
+	/* The /128 routes of the /112 block the node's IPv6 pod prefix starts
+	 * with (its pods' pool) are also here: next hop + 1 by the address's
+	 * last 16 bits, 0 for none. One load finds a pod where the tables'
+	 * trie walks 14 levels for a /128 (dp_ip6_hops). One copy: each entry
+	 * is stored whole as its route is published (dp_route.c). */
+	uint16_t *host6;
+	uint64_t host6_block[2]; /* the block's first 14 bytes, as dp_ip6_host_slot loads them */
+	uint64_t host6_mask;     /* bytes 8..13 of the second load */
 	struct rte_rcu_qsbr *qsbr;
 	struct dp_nh nh[DP_MAX_NH];
 	uint32_t nh_free[DP_MAX_NH];

@@ -11,7 +11,8 @@
  * period for the batch). Next hops are shared by the routes that use
  * them and reclaimed only after every worker passed a quiescent state.
  * IPv6 routes (dp_config.ipv6) live the same way in two rte_fib6 (no RCU
- * either), each paired with an IPv4 table and published with it. */
+ * either), each paired with an IPv4 table and published with it; the
+ * pods' /128s also in dp.host6, written as they are published. */
 #include <stdlib.h>
 
 #include <rte_errno.h>
@@ -91,11 +92,27 @@ static void level(void)
 	rl.published = false;
 }
 
+/* The /128s among the changes about to be published, into dp.host6. A
+ * burst may read an entry of the next generation and the table of this
+ * one: they differ only in the route that is changing. */
+static void host6_publish(void)
+{
+	for (uint32_t i = 0; i < rl.n && dp.host6; i++) {
+		const struct route_op *o = &rl.ops[i];
+		int slot = o->v6 && o->plen == 128 ? dp_ip6_host_slot(o->ip6) : -1;
+		if (slot >= 0)
+			__atomic_store_n(&dp.host6[slot], o->add ? (uint16_t)(o->nh + 1) : 0,
+					 __ATOMIC_RELEASE);
+	}
+}
+
 static void publish(void)
 {
 	if (rl.n == 0 || rl.published)
 		return;
 	int t = standby();
+
+	host6_publish();
 
 	/* Workers load each pointer once per burst: a burst may see the
 	 * IPv4 table of one generation and the IPv6 one of the next, which
@@ -242,6 +259,18 @@ static int route6_init(char *err, size_t errlen)
 		}
 	}
 	dp.fib6_active = dp.fib6[0];
+	/* The pods' block: the pod prefix's first 112 bits (its first 64 Ki
+	 * addresses, or the whole of a longer prefix). */
+	static const uint8_t mask[8] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	memcpy(&dp.host6_mask, mask, 8);
+	memcpy(&dp.host6_block[0], dp.cfg.pod6, 8);
+	memcpy(&dp.host6_block[1], dp.cfg.pod6 + 8, 8);
+	dp.host6_block[1] &= dp.host6_mask;
+	dp.host6 = rte_zmalloc("podlane_host6", (1u << 16) * sizeof(*dp.host6), RTE_CACHE_LINE_SIZE);
+	if (dp.host6 == NULL) {
+		snprintf(err, errlen, "cannot allocate the IPv6 pods' route index (128 KiB)");
+		return -1;
+	}
 	return 0;
 }
 
@@ -268,6 +297,8 @@ int dp_route_init(uint32_t max_routes, bool ipv6, char *err, size_t errlen)
 	}
 	dp.fib_active = dp.fib[0];
 	dp.fib6[0] = dp.fib6[1] = dp.fib6_active = NULL;
+	rte_free(dp.host6);
+	dp.host6 = NULL;
 	if (ipv6 && route6_init(err, errlen) != 0)
 		return -1;
 	rl.n = 0;

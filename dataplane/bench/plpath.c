@@ -7,9 +7,10 @@
  *
  *   plpath [--flows N] [--packets N] [--max-flows N] [--ipv6] route | service | beside | policy | memory
  *
- * route:   UDP pod A -> pod B (a /32 to B's port), N source ports.
+ * route:   UDP pod A -> pod B (a /32 to B's port), N source ports;
+ *          --ipv6: IPv6 UDP on a dual-stack node (a /128 to B's port).
  * policy:  as route, with pod B isolated for ingress and a rule allowing
- *          A (N connections tracked, each judged once).
+ *          A (N connections tracked, each judged once); --ipv6 too.
  * service: UDP pod A -> a ClusterIP:53 with 4 backends (pods B and C,
  *          two ports each), N connections tracked (the first pass makes
  *          them, the measured ones find them).
@@ -18,6 +19,7 @@
  * memory:  the hugepage heap the dataplane's tables take with room for
  *          --max-flows connections (default 65536), in bytes; --ipv6: a
  *          dual-stack node's (its IPv6 tables too).
+ * service and beside are IPv4's.
  * Prints one JSON object. Uses --no-huge memory. */
 #include <getopt.h>
 #include <stdio.h>
@@ -29,6 +31,8 @@
 #include <rte_eth_ring.h>
 #include <rte_malloc.h>
 #include <rte_udp.h>
+
+#include <arpa/inet.h>
 
 #include "dp_nat.h"
 
@@ -43,6 +47,13 @@ static struct rte_ring *txr[NPORTS];
 static uint32_t ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
 {
 	return rte_cpu_to_be_32((uint32_t)a << 24 | (uint32_t)b << 16 | (uint32_t)c << 8 | d);
+}
+
+/* Pod p's IPv6 address: fd00:10:96:f3::p. */
+static void pod_ip6(uint8_t p, uint8_t out[16])
+{
+	inet_pton(AF_INET6, "fd00:10:96:f3::", out);
+	out[15] = p;
 }
 
 static void ports(void)
@@ -74,15 +85,20 @@ static void ports(void)
 		d->peer_mac = (struct rte_ether_addr){{0x02, 0, 0, 0, 0, (uint8_t)(0x20 + p)}};
 		d->mtu = RTE_ETHER_MTU;
 		d->peer_ip = ip4(100, 96, 243, (uint8_t)p);
+		uint8_t ip6[16];
+		pod_ip6((uint8_t)p, ip6);
+		memcpy(d->peer_ip6, ip6, 16);
 	}
 	dp.uplink = 0;
 	dp.host = 1;
 }
 
-static void route(uint32_t ip, uint16_t port)
+/* Routes to the pod behind port: its /32, and its /128 on a dual-stack node. */
+static void route(uint16_t port, bool ipv6)
 {
 	struct dp_nh_spec nh = {.kind = DP_NH_PORT, .port = port, .mac = dp.ports[port].peer_mac};
-	if (dp_route_add(ip, 32, &nh) != 0)
+	if (dp_route_add(dp.ports[port].peer_ip, 32, &nh) != 0 ||
+	    (ipv6 && dp_route6_add(dp.ports[port].peer_ip6, 128, &nh) != 0))
 		exit(1);
 }
 
@@ -97,19 +113,30 @@ static void service(void)
 	struct dp_svc_spec s = {.ip = ip4(10, 96, 0, 10), .port = rte_cpu_to_be_16(53),
 				.proto = IPPROTO_UDP, .n_backends = 4, .backends = b};
 	struct dp_nh_spec nh = {.kind = DP_NH_SERVICE};
-	route(ip4(100, 96, 243, 9), POD_B); /* a second backend pod, behind the same port */
-	if (dp_svc_set(0, &s) != 0 || dp_route_add(s.ip, 32, &nh) != 0)
+	struct dp_nh_spec pod9 = {.kind = DP_NH_PORT, .port = POD_B, .mac = dp.ports[POD_B].peer_mac};
+	/* a second backend pod, behind the same port */
+	if (dp_route_add(ip4(100, 96, 243, 9), 32, &pod9) != 0 ||
+	    dp_svc_set(0, &s) != 0 || dp_route_add(s.ip, 32, &nh) != 0)
 		exit(1);
 }
 
-/* Pod B takes UDP 5353 from pod A only. */
-static void policy(void)
+/* Pod B takes UDP 5353 from pod A only (in both families on a
+ * dual-stack node). */
+static void policy(bool ipv6)
 {
 	struct dp_pol_rule r = {.pod = dp.ports[POD_B].peer_ip, .peer = dp.ports[POD_A].peer_ip,
 				.peer_len = 32, .proto = IPPROTO_UDP, .port_lo = 5353, .port_hi = 5353};
+	struct dp_pol_rule6 r6 = {.peer_len = 128, .proto = IPPROTO_UDP, .port_lo = 5353,
+				  .port_hi = 5353};
+	memcpy(r6.pod, dp.ports[POD_B].peer_ip6, 16);
+	memcpy(r6.peer, dp.ports[POD_A].peer_ip6, 16);
 	struct dp_pol_spec s = {.n_isolated = {[DP_POL_INGRESS] = 1},
 				.isolated = {[DP_POL_INGRESS] = &r.pod},
-				.n_rules = {[DP_POL_INGRESS] = 1}, .rules = {[DP_POL_INGRESS] = &r}};
+				.n_rules = {[DP_POL_INGRESS] = 1}, .rules = {[DP_POL_INGRESS] = &r},
+				.n_isolated6 = {[DP_POL_INGRESS] = ipv6},
+				.isolated6 = {[DP_POL_INGRESS] = (const uint8_t(*)[16])&r6.pod},
+				.n_rules6 = {[DP_POL_INGRESS] = ipv6},
+				.rules6 = {[DP_POL_INGRESS] = &r6}};
 	char err[128];
 	if (dp_policy_set(&s, err, sizeof(err)) != 0) {
 		fprintf(stderr, "plpath: %s\n", err);
@@ -139,6 +166,29 @@ static void frame(struct rte_mbuf *m, uint32_t dst, uint16_t sport, uint16_t dpo
 	uh->dst_port = rte_cpu_to_be_16(dport);
 	uh->dgram_len = RTE_BE16(26);
 	uh->dgram_cksum = rte_ipv4_udptcp_cksum(ip, uh);
+}
+
+/* The same in IPv6 (a 66-byte frame): pod A to pod B. */
+static void frame6(struct rte_mbuf *m, uint16_t sport, uint16_t dport)
+{
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, 66);
+	struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(eth + 1);
+	struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(ip + 1);
+
+	memset(eth, 0, 66);
+	eth->dst_addr = dp.ports[POD_A].mac;
+	eth->src_addr = dp.ports[POD_A].peer_mac;
+	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV6);
+	ip->vtc_flow = RTE_BE32(6u << 28);
+	ip->payload_len = RTE_BE16(12);
+	ip->proto = IPPROTO_UDP;
+	ip->hop_limits = 64;
+	memcpy(ip->src_addr, dp.ports[POD_A].peer_ip6, 16);
+	memcpy(ip->dst_addr, dp.ports[POD_B].peer_ip6, 16);
+	uh->src_port = rte_cpu_to_be_16(sport);
+	uh->dst_port = rte_cpu_to_be_16(dport);
+	uh->dgram_len = RTE_BE16(12);
+	uh->dgram_cksum = rte_ipv6_udptcp_cksum(ip, uh);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -187,6 +237,7 @@ int main(int argc, char **argv)
 	bool svc = strcmp(what, "service") == 0, beside = strcmp(what, "beside") == 0;
 	bool memory = strcmp(what, "memory") == 0, pol = strcmp(what, "policy") == 0;
 	if ((!svc && !beside && !memory && !pol && strcmp(what, "route") != 0) || flows == 0 ||
+	    (ipv6 && (svc || beside)) ||
 	    flows > 60000 || max_flows < 1024 || max_flows > (1u << 24)) {
 		fprintf(stderr, "usage: plpath [--flows 1..60000] [--packets N] [--max-flows "
 			"1024..16777216] [--ipv6] route|service|beside|policy|memory\n");
@@ -199,6 +250,7 @@ int main(int argc, char **argv)
 	struct dp_config c = {.n_workers = 1, .node_ip = ip4(172, 31, 102, 105), .node_plen = 24,
 			      .max_routes = 1024, .max_flows = max_flows, .max_services = 16,
 			      .ipv6 = ipv6};
+	pod_ip6(0, c.pod6);
 	if (dp_init_tables(&c, err, sizeof(err)) != 0) {
 		fprintf(stderr, "plpath: %s\n", err);
 		return 1;
@@ -211,12 +263,12 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	ports();
-	route(dp.ports[POD_A].peer_ip, POD_A);
-	route(dp.ports[POD_B].peer_ip, POD_B);
+	route(POD_A, ipv6);
+	route(POD_B, ipv6);
 	if (svc || beside)
 		service();
 	if (pol)
-		policy();
+		policy(ipv6);
 	uint32_t dst = svc ? ip4(10, 96, 0, 10) : dp.ports[POD_B].peer_ip;
 	uint16_t dport = svc ? 53 : 5353;
 	struct dp_worker *w = &dp.workers[0];
@@ -234,7 +286,9 @@ int main(int argc, char **argv)
 			unsigned n = RTE_MIN((unsigned)DP_BURST, total - done);
 			if (rte_pktmbuf_alloc_bulk(dp.pool, pkts, n) != 0)
 				return 1;
-			for (unsigned i = 0; i < n; i++)
+			for (unsigned i = 0; i < n && ipv6; i++)
+				frame6(pkts[i], (uint16_t)(10000 + (done + i) % flows), dport);
+			for (unsigned i = 0; i < n && !ipv6; i++)
 				frame(pkts[i], pass == 0 ? ip4(10, 96, 0, 10) : dst,
 				      (uint16_t)(10000 + (done + i) % flows), pass == 0 ? 53 : dport);
 			uint64_t t = rte_rdtsc();

@@ -33,6 +33,9 @@ struct dp_config {
 	bool ipv6_only; /* no IPv4 (node_ip 0): IPv4 and ARP dropped as no_ipv4 */
 	bool has_node6; /* the node's IPv6 address: IPv6 routed on the uplink too (NDP) */
 	uint8_t node_ip6[16];
+	/* The node's IPv6 pod prefix (dp_config.ipv6): /128 routes in the
+	 * 64 Ki addresses it starts with (the pods' pool) are found by index. */
+	uint8_t pod6[16];
 	uint32_t max_routes;
 	uint32_t max_flows;    /* tracked connections (Service NAT) */
 	uint32_t max_services; /* service ids 0 .. max_services - 1 */

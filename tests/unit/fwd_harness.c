@@ -28,6 +28,7 @@ int t_dp_setup(void **state)
 
 	(void)state;
 	t_ip6("fd00:172:31:102::105", c.node_ip6);
+	t_ip6("fd00:10:96:f3::", c.pod6);
 	if (!eal_done) {
 		if (t_eal_init() != 0)
 			return -1;

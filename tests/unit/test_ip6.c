@@ -511,6 +511,48 @@ static void test_routes(void **state)
 	dp_commit();
 }
 
+/* The pods' /128s (in the block the pod prefix starts with) are found by
+ * index, as the table would find them: added, replaced, removed (the
+ * covering route again), a batch at its commit; a /128 beyond the block
+ * and the block's addresses without one by the table. */
+static void test_pod_routes_indexed(void **state)
+{
+	(void)state;
+	struct dp_nh_spec a = {.kind = DP_NH_PORT, .port = T_POD_A, .mac = dp.ports[T_POD_A].peer_mac};
+	struct dp_nh_spec b = {.kind = DP_NH_PORT, .port = T_POD_B, .mac = dp.ports[T_POD_B].peer_mac};
+	struct dp_nh_spec unreach = {.kind = DP_NH_UNREACHABLE};
+	uint8_t pfx[16], pod[16], next[16], far[16];
+
+	t_ip6("fd00:10:96:f3::", pfx);
+	t_ip6("fd00:10:96:f3::7", pod);    /* the block's entry 7 ... */
+	t_ip6("fd00:10:96:f3::107", next); /* ... 0x107, no route of its own */
+	t_ip6("fd00:10:96:f3::1:7", far);  /* entry 7 of another block */
+	assert_int_equal(dp_route6_add(pfx, 64, &unreach), 0);
+	assert_int_equal(dp_route6_add(pod, 128, &a), 0);
+	assert_int_equal(dp.nh[dp_ip6_lookup1(pod)].port, T_POD_A);
+	assert_int_equal(dp.nh[dp_ip6_lookup1(next)].kind, DP_NH_UNREACHABLE);
+	assert_int_equal(dp.nh[dp_ip6_lookup1(far)].kind, DP_NH_UNREACHABLE);
+	assert_int_equal(dp_route6_add(far, 128, &b), 0);
+	assert_int_equal(dp.nh[dp_ip6_lookup1(far)].port, T_POD_B);
+	assert_int_equal(dp.nh[dp_ip6_lookup1(pod)].port, T_POD_A);
+	assert_int_equal(dp_route6_add(pod, 128, &b), 0); /* replaced */
+	assert_int_equal(dp.nh[dp_ip6_lookup1(pod)].port, T_POD_B);
+	assert_int_equal(dp_route6_del(pod, 128), 0);
+	assert_int_equal(dp.nh[dp_ip6_lookup1(pod)].kind, DP_NH_UNREACHABLE);
+	dp_commit();
+	dp_route_batch();
+	assert_int_equal(dp_route6_add(pod, 128, &a), 0);
+	assert_int_equal(dp.nh[dp_ip6_lookup1(pod)].kind, DP_NH_UNREACHABLE); /* not yet */
+	dp_commit();
+	assert_int_equal(dp.nh[dp_ip6_lookup1(pod)].port, T_POD_A);
+	/* A frame to it goes out on A's port, its hop limit one less. */
+	rx1(T_POD_B, frame6(T_POD_B, B6, "fd00:10:96:f3::7", IPPROTO_UDP, 40, 64));
+	struct rte_mbuf *m = t_take(W, T_POD_A);
+	assert_int_equal(ip6_of(m)->hop_limits, 63);
+	rte_pktmbuf_free(m);
+	t_assert_no_output(W);
+}
+
 /* Routes come and go for as long as a node runs: 3000 /64s added and
  * deleted ten times over (30000 adds, several times what the tables'
  * groups hold, were deleted routes' groups not given back) all fit and route. */
@@ -548,6 +590,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_pod_to_pod, t_dp_setup, t_dp_teardown),
+		cmocka_unit_test_setup_teardown(test_pod_routes_indexed, t_dp_setup, t_dp_teardown),
 		cmocka_unit_test_setup_teardown(test_spoofed_source, t_dp_setup, t_dp_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_header, t_dp_setup, t_dp_teardown),
 		cmocka_unit_test_setup_teardown(test_hop_limit, t_dp_setup, t_dp_teardown),
