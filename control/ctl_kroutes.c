@@ -37,11 +37,25 @@ struct kroute {
 	uint32_t table;
 	struct ctl_pfx dst;
 	uint32_t gw[DP_ECMP_MAX]; /* a multipath route's every next hop */
-	uint8_t gw6[16];          /* an IPv6 route's (the first) */
-	unsigned oif;             /* its interface (the first next hop's) */
+	uint8_t gw6[DP_ECMP_MAX][16]; /* an IPv6 route's */
+	unsigned oif[DP_ECMP_MAX];    /* each next hop's interface */
 	unsigned n_gw;
 	bool too_many;
 };
+
+/* Next hop gateway a (alen bytes) on interface oif, the route's next. */
+static void add_gw(struct kroute *k, const void *a, size_t alen, unsigned oif)
+{
+	if (k->n_gw == DP_ECMP_MAX) {
+		k->too_many = true;
+		return;
+	}
+	if (alen == 16)
+		memcpy(k->gw6[k->n_gw], a, 16);
+	else
+		memcpy(&k->gw[k->n_gw], a, 4);
+	k->oif[k->n_gw++] = oif;
+}
 
 static void parse(const struct nlmsghdr *nlh, struct kroute *k)
 {
@@ -53,53 +67,56 @@ static void parse(const struct nlmsghdr *nlh, struct kroute *k)
 	k->table = rtm->rtm_table;
 	k->dst.v6 = rtm->rtm_family == AF_INET6;
 	k->dst.plen = rtm->rtm_dst_len;
+	const void *gw = NULL;
+	unsigned oif = 0;
+
 	mnl_attr_for_each(a, nlh, sizeof(*rtm)) {
 		switch (mnl_attr_get_type(a)) {
 		case RTA_TABLE:
 			k->table = mnl_attr_get_u32(a);
 			break;
 		case RTA_OIF:
-			k->oif = mnl_attr_get_u32(a);
+			oif = mnl_attr_get_u32(a);
 			break;
 		case RTA_DST:
 			if (mnl_attr_get_payload_len(a) == alen)
 				memcpy(k->dst.a, mnl_attr_get_payload(a), alen);
 			break;
 		case RTA_GATEWAY:
-			if (mnl_attr_get_payload_len(a) != alen)
-				break;
-			if (k->dst.v6)
-				memcpy(k->gw6, mnl_attr_get_payload(a), 16);
-			else
-				k->gw[0] = mnl_attr_get_u32(a);
-			k->n_gw = 1;
+			if (mnl_attr_get_payload_len(a) == alen)
+				gw = mnl_attr_get_payload(a);
 			break;
 		case RTA_MULTIPATH: { /* ECMP: each next hop its gateway */
 			const struct rtnexthop *nh = mnl_attr_get_payload(a);
 			int left = (int)mnl_attr_get_payload_len(a);
 			for (; RTNH_OK(nh, left); left -= (int)RTNH_ALIGN(nh->rtnh_len), nh = RTNH_NEXT(nh)) {
 				const struct nlattr *na;
-				if (k->oif == 0)
-					k->oif = (unsigned)nh->rtnh_ifindex;
 				for (na = (const struct nlattr *)RTNH_DATA(nh);
 				     mnl_attr_ok(na, (int)((const char *)nh + nh->rtnh_len - (const char *)na));
-				     na = mnl_attr_next(na)) {
-					if (mnl_attr_get_type(na) != RTA_GATEWAY ||
-					    mnl_attr_get_payload_len(na) != alen)
-						continue;
-					if (k->n_gw == DP_ECMP_MAX || (k->dst.v6 && k->n_gw == 1))
-						k->too_many = true;
-					else if (k->dst.v6)
-						memcpy(k->gw6, mnl_attr_get_payload(na), 16);
-					else
-						k->gw[k->n_gw] = mnl_attr_get_u32(na);
-					k->n_gw += !k->too_many;
-				}
+				     na = mnl_attr_next(na))
+					if (mnl_attr_get_type(na) == RTA_GATEWAY &&
+					    mnl_attr_get_payload_len(na) == alen)
+						add_gw(k, mnl_attr_get_payload(na), alen,
+						       (unsigned)nh->rtnh_ifindex);
 			}
 			break;
 		}
 		}
 	}
+	if (gw != NULL && k->n_gw == 0)
+		add_gw(k, gw, alen, oif);
+}
+
+/* A link-local gateway is the node network's only on its interface: the
+ * host port (where the node kernel's BGP daemon meets the node network)
+ * or the uplink's. The index of the first of k's that is not, or -1. */
+static int misplaced_link_local(const struct kroute *k)
+{
+	for (unsigned i = 0; k->dst.v6 && i < k->n_gw; i++)
+		if (ctl_link_local6(k->gw6[i]) && k->oif[i] != if_nametoindex(node.cfg.host_port) &&
+		    (k->oif[i] == 0 || k->oif[i] != node.uplink_ifindex))
+			return (int)i;
+	return -1;
 }
 
 static int on_route(const struct nlmsghdr *nlh, void *data)
@@ -133,27 +150,24 @@ static int on_route(const struct nlmsghdr *nlh, void *data)
 	struct dp_nh_spec nh;
 	struct ctl_err e = {0};
 	if (rtm->rtm_type != RTN_UNICAST || k.n_gw == 0 ||
-	    (k.dst.v6 ? ctl_nh_gateway6(&nh, k.gw6, &e) : ctl_nh_gateways(&nh, k.gw, k.n_gw, &e)) != 0) {
+	    (k.dst.v6 ? ctl_nh_gateways6(&nh, k.gw6, k.n_gw, &e)
+		      : ctl_nh_gateways(&nh, k.gw, k.n_gw, &e)) != 0) {
 		if (++n_refused <= LOG_EACH)
 			ctl_warn("kernel route %s ignored: needs gateways on the node network%s%s", a,
 				 e.code ? ": " : "", e.code ? e.msg : "");
 		return MNL_CB_OK;
 	}
-	/* A link-local gateway is the node network's only on its interface:
-	 * the host port (where the node kernel's BGP daemon meets the node
-	 * network) or the uplink's. */
-	if (k.dst.v6 && ctl_link_local6(k.gw6) &&
-	    k.oif != if_nametoindex(node.cfg.host_port) && (k.oif == 0 || k.oif != node.uplink_ifindex)) {
+	int bad = misplaced_link_local(&k);
+	if (bad >= 0) {
 		char ifn[IF_NAMESIZE] = "?";
 		if (++n_refused <= LOG_EACH)
 			ctl_warn("kernel route %s ignored: via %s on %s, not the node network's interface "
-				 "(%s)", a, ctl_ip6_str(k.gw6, b), if_indextoname(k.oif, ifn) ? ifn : "?",
-				 node.cfg.host_port);
+				 "(%s)", a, ctl_ip6_str(k.gw6[bad], b),
+				 if_indextoname(k.oif[bad], ifn) ? ifn : "?", node.cfg.host_port);
 		return MNL_CB_OK;
 	}
 	if (k.too_many)
-		ctl_warn("kernel route %s: only its first %d next hop(s) are mirrored", a,
-			 k.dst.v6 ? 1 : DP_ECMP_MAX);
+		ctl_warn("kernel route %s: only its first %d next hops are mirrored", a, DP_ECMP_MAX);
 	bool is_new = r == NULL || !ctl_nh_same(&r->nh, &nh);
 	if (ctl_route_set_pfx(&k.dst, &nh, ORIGIN) != 0) {
 		if (++n_refused <= LOG_EACH)
@@ -164,7 +178,7 @@ static int on_route(const struct nlmsghdr *nlh, void *data)
 	ctl_route_find_pfx(&k.dst)->stale = false;
 	if (is_new && ++n_added + n_removed <= LOG_EACH)
 		ctl_log("kernel route add %s via %s%s", a,
-			k.dst.v6 ? ctl_ip6_str(k.gw6, b) : ctl_ip_str(k.gw[0], b),
+			k.dst.v6 ? ctl_ip6_str(k.gw6[0], b) : ctl_ip_str(k.gw[0], b),
 			k.n_gw > 1 ? " and more (ECMP)" : "");
 	return MNL_CB_OK;
 }

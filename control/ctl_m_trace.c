@@ -107,7 +107,7 @@ static int trace_service(json_t *params, json_t *o, uint32_t *dst, struct dp_flo
 struct conn6 {
 	bool has_src;
 	uint8_t src[16];
-	uint16_t dport;
+	uint16_t sport, dport;
 	uint8_t proto;
 };
 
@@ -118,7 +118,7 @@ static int trace_service6(json_t *params, json_t *o, uint8_t dst[16], struct con
 	const char *src = ctl_param_str(params, "source", false, e);
 	uint8_t bip[16];
 	uint32_t id;
-	uint16_t sport, bport;
+	uint16_t bport;
 	char a[CTL_IP6_STRLEN];
 
 	if (e->code)
@@ -127,11 +127,11 @@ static int trace_service6(json_t *params, json_t *o, uint8_t dst[16], struct con
 	if (src != NULL && inet_pton(AF_INET6, src, c->src) != 1)
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "source: '%.64s' is not an IPv6 address "
 				"(the address is)", src);
-	if (trace_ports(params, &c->dport, &sport, &c->proto, e) != 0)
+	if (trace_ports(params, &c->dport, &c->sport, &c->proto, e) != 0)
 		return -1;
 	if (c->dport == 0)
 		return 0;
-	int rc = dp_svc_trace6(c->src, sport, dst, c->dport, c->proto,
+	int rc = dp_svc_trace6(c->src, c->sport, dst, c->dport, c->proto,
 			       json_is_true(json_object_get(params, "external")), &id, bip, &bport);
 	int got = service_json(o, rc, id, ctl_ip6_str(bip, a), bport);
 	if (got == 1) {
@@ -232,6 +232,22 @@ static json_t *trace_route(json_t *o, const struct ctl_route *r, int rc, const s
 	return o;
 }
 
+/* ECMP: every gateway of the route into o (next_hop is this flow's). */
+static void trace_members(json_t *o, int rc, const struct dp_trace *t, bool v6)
+{
+	char ip[CTL_IP6_STRLEN];
+
+	if (rc != 0 || t->n_members == 0)
+		return;
+	json_t *ms = json_array();
+	for (unsigned i = 0; i < t->n_members; i++)
+		json_array_append_new(ms, json_pack("{s:s, s:b}", "ip",
+						    v6 ? ctl_ip6_str(t->members[i].ip6, ip)
+						       : ctl_ip_str(t->members[i].ip, ip),
+						    "resolved", t->members[i].mac_known));
+	json_object_set_new(o, "members", ms);
+}
+
 static json_t *route_lookup6(json_t *params, const char *a, struct ctl_err *e)
 {
 	struct ctl_pfx p = {.v6 = 1};
@@ -262,9 +278,12 @@ static json_t *route_lookup6(json_t *params, const char *a, struct ctl_err *e)
 		ctl_net6(dst, p.plen, p.a);
 		r = ctl_route_find_pfx(&p);
 	}
-	int rc = dp_route6_trace(dst, &t);
+	struct dp_flow_tuple f = {.proto = c.proto, .sport = c.sport, .dport = c.dport};
+	int rc = dp_route6_trace(dst, c.has_src ? c.src : NULL, &f, &t);
 	bool via = rc == 0 && (t.kind == DP_NH_GATEWAY || t.kind == DP_NH_CONNECTED);
-	return trace_route(o, r, rc, &t, via ? ctl_ip6_str(t.next_ip6, next) : NULL);
+	trace_route(o, r, rc, &t, via ? ctl_ip6_str(t.next_ip6, next) : NULL);
+	trace_members(o, rc, &t, true);
+	return o;
 }
 
 static json_t *m_route_lookup(json_t *params, struct ctl_err *e)
@@ -298,13 +317,7 @@ static json_t *m_route_lookup(json_t *params, struct ctl_err *e)
 	const struct ctl_route *r = longest_match(dst);
 	int rc = dp_route_trace(dst, &f, &t);
 	trace_route(o, r, rc, &t, rc == 0 && t.next_ip ? ctl_ip_str(t.next_ip, ip) : NULL);
-	if (rc == 0 && t.n_members) { /* ECMP: next_hop is this flow's of them */
-		json_t *ms = json_array();
-		for (unsigned i = 0; i < t.n_members; i++)
-			json_array_append_new(ms, json_pack("{s:s, s:b}", "ip", ctl_ip_str(t.members[i].ip, ip),
-							    "resolved", t.members[i].mac_known));
-		json_object_set_new(o, "members", ms);
-	}
+	trace_members(o, rc, &t, false);
 	return o;
 }
 CTL_METHOD(PL_M_ROUTE_LOOKUP, m_route_lookup)

@@ -119,11 +119,12 @@ static void write_metrics(FILE *f)
 	fprintf(f, "podlane_ipv6_routes %u\n", node.n_routes6);
 	struct dp_gw_state gws[64];
 	unsigned n_gw = dp_ecmp_gateways(gws, RTE_DIM(gws));
-	char gwip[16];
+	char gwip[CTL_IP6_STRLEN];
 	help(f, "podlane_ecmp_gateway_resolved", "gauge",
-	     "Gateways of ECMP routes: 1 while one answers ARP (in its sets), 0 while left out.");
+	     "Gateways of ECMP routes: 1 while one answers ARP or NDP (in its sets), 0 while left out.");
 	for (unsigned i = 0; i < n_gw; i++)
-		fprintf(f, "podlane_ecmp_gateway_resolved{gateway=\"%s\"} %d\n", ctl_ip_str(gws[i].ip, gwip),
+		fprintf(f, "podlane_ecmp_gateway_resolved{gateway=\"%s\"} %d\n",
+			gws[i].ip ? ctl_ip_str(gws[i].ip, gwip) : ctl_ip6_str(gws[i].ip6, gwip),
 			gws[i].resolved);
 	help(f, "podlane_free_pod_addresses", "gauge", "Unallocated addresses in the pod CIDR.");
 	fprintf(f, "podlane_free_pod_addresses %u\n", ctl_ipam_free_count());

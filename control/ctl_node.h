@@ -196,9 +196,10 @@ int ctl_pfx_parse(const char *s, struct ctl_pfx *p);
  * order (the same set is the same route). */
 bool ctl_nh_same(const struct dp_nh_spec *a, const struct dp_nh_spec *b);
 int ctl_nh_gateways(struct dp_nh_spec *nh, const uint32_t *gws, unsigned n, struct ctl_err *e);
-/* nh for one IPv6 gateway, a neighbour on the node's IPv6 network or a
- * link-local address (on the node network's link), never fe80::1. */
-int ctl_nh_gateway6(struct dp_nh_spec *nh, const uint8_t gw6[16], struct ctl_err *e);
+/* The same for IPv6 gateways, each a neighbour on the node's IPv6 network
+ * or a link-local address (on the node network's link), never fe80::1. */
+int ctl_nh_gateways6(struct dp_nh_spec *nh, const uint8_t (*gws6)[16], unsigned n,
+		     struct ctl_err *e);
 /* Parse {"prefix": .., "via": ..} or {"prefix": .., "dev": ..}. */
 int ctl_route_parse(json_t *o, struct ctl_pfx *p, struct dp_nh_spec *nh, struct ctl_err *e);
 

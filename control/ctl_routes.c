@@ -65,7 +65,8 @@ bool ctl_nh_same(const struct dp_nh_spec *a, const struct dp_nh_spec *b)
 	return a->kind == b->kind && a->port == b->port && a->gw == b->gw &&
 	       memcmp(a->gw6, b->gw6, sizeof(a->gw6)) == 0 &&
 	       rte_is_same_ether_addr(&a->mac, &b->mac) && a->n_gw == b->n_gw &&
-	       memcmp(a->gws, b->gws, a->n_gw * sizeof(a->gws[0])) == 0;
+	       memcmp(a->gws, b->gws, a->n_gw * sizeof(a->gws[0])) == 0 &&
+	       memcmp(a->gws6, b->gws6, a->n_gw * sizeof(a->gws6[0])) == 0;
 }
 
 int ctl_route_set_pfx(const struct ctl_pfx *p, const struct dp_nh_spec *nh, const char *origin)
@@ -177,7 +178,8 @@ json_t *ctl_route_json(const struct ctl_route *r)
 	case DP_NH_ECMP: {
 		json_t *via = json_array();
 		for (unsigned i = 0; i < r->nh.n_gw; i++)
-			json_array_append_new(via, json_string(ctl_ip_str(r->nh.gws[i], ip)));
+			json_array_append_new(via, json_string(r->dst.v6 ? ctl_ip6_str(r->nh.gws6[i], ip)
+								     : ctl_ip_str(r->nh.gws[i], ip)));
 		json_object_set_new(o, "via", via);
 		break;
 	}
@@ -263,13 +265,13 @@ int ctl_nh_gateways(struct dp_nh_spec *nh, const uint32_t *gws, unsigned n, stru
 	return 0;
 }
 
-int ctl_nh_gateway6(struct dp_nh_spec *nh, const uint8_t gw6[16], struct ctl_err *e)
+/* One IPv6 gateway's check, as ctl_nh_gateways6 says. */
+static int gateway6_ok(const uint8_t gw6[16], struct ctl_err *e)
 {
 	const struct ctl_config *c = &node.cfg;
 	char a[CTL_IP6_STRLEN];
 	uint8_t pods_gw[16];
 
-	memset(nh, 0, sizeof(*nh));
 	inet_pton(AF_INET6, PL_POD_GATEWAY6, pods_gw);
 	if (memcmp(gw6, pods_gw, 16) == 0)
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "via: %s is the address podlaned answers "
@@ -283,41 +285,63 @@ int ctl_nh_gateway6(struct dp_nh_spec *nh, const uint8_t gw6[16], struct ctl_err
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "via: %s is not a neighbour on the node's "
 				"IPv6 network%s", ctl_ip6_str(gw6, a),
 				c->has_node6 ? "" : " (node_ip has no IPv6 address)");
-	nh->kind = DP_NH_GATEWAY;
-	memcpy(nh->gw6, gw6, 16);
 	return 0;
 }
 
-/* via of an IPv6 route: one gateway (ECMP is IPv4's so far). */
-static int via6_nh(json_t *via, struct dp_nh_spec *nh, struct ctl_err *e)
+static int gw6_cmp(const void *a, const void *b)
 {
-	const char *v = json_string_value(via);
-	uint8_t gw6[16];
-
-	if (json_is_array(via))
-		return ctl_fail(e, PL_E_INVALID_PARAMS, "via: one gateway for an IPv6 route (ECMP "
-				"over IPv6 gateways is not supported yet)");
-	if (v == NULL || inet_pton(AF_INET6, v, gw6) != 1)
-		return ctl_fail(e, PL_E_INVALID_PARAMS, "via: '%.64s' is not an IPv6 address (the "
-				"prefix is IPv6)", v ? v : "(not a string)");
-	return ctl_nh_gateway6(nh, gw6, e);
+	return memcmp(a, b, 16);
 }
 
-/* via: one gateway's address, or a list of them (ECMP). */
-static int via_nh(json_t *via, struct dp_nh_spec *nh, struct ctl_err *e)
+int ctl_nh_gateways6(struct dp_nh_spec *nh, const uint8_t (*gws6)[16], unsigned n,
+		     struct ctl_err *e)
+{
+	char a[CTL_IP6_STRLEN];
+
+	memset(nh, 0, sizeof(*nh));
+	if (n == 0 || n > DP_ECMP_MAX)
+		return ctl_fail(e, PL_E_INVALID_PARAMS, "via: a list of 1 to %d gateways", DP_ECMP_MAX);
+	for (unsigned i = 0; i < n; i++) {
+		if (gateway6_ok(gws6[i], e) != 0)
+			return -1;
+		for (unsigned j = 0; j < i; j++)
+			if (memcmp(gws6[j], gws6[i], 16) == 0)
+				return ctl_fail(e, PL_E_INVALID_PARAMS, "via: %s twice",
+						ctl_ip6_str(gws6[i], a));
+	}
+	if (n == 1) {
+		nh->kind = DP_NH_GATEWAY;
+		memcpy(nh->gw6, gws6[0], 16);
+		return 0;
+	}
+	memcpy(nh->gws6, gws6, n * sizeof(gws6[0]));
+	qsort(nh->gws6, n, sizeof(nh->gws6[0]), gw6_cmp);
+	nh->kind = DP_NH_ECMP;
+	nh->n_gw = (uint8_t)n;
+	return 0;
+}
+
+/* via: one gateway's address, or a list of them (ECMP), of the prefix's
+ * family. */
+static int via_nh(json_t *via, bool v6, struct dp_nh_spec *nh, struct ctl_err *e)
 {
 	size_t n = json_is_array(via) ? json_array_size(via) : 1;
 	uint32_t gws[DP_ECMP_MAX];
+	uint8_t gws6[DP_ECMP_MAX][16];
 
 	if (n == 0 || n > DP_ECMP_MAX)
 		return ctl_nh_gateways(nh, gws, 0, e);
 	for (size_t i = 0; i < n; i++) {
 		const char *v = json_string_value(json_is_array(via) ? json_array_get(via, i) : via);
-		if (v == NULL || ctl_parse_ip(v, &gws[i]) != 0)
+		if (v6 && (v == NULL || inet_pton(AF_INET6, v, gws6[i]) != 1))
+			return ctl_fail(e, PL_E_INVALID_PARAMS, "via: '%.64s' is not an IPv6 address "
+					"(the prefix is IPv6)", v ? v : "(not a string)");
+		if (!v6 && (v == NULL || ctl_parse_ip(v, &gws[i]) != 0))
 			return ctl_fail(e, PL_E_INVALID_PARAMS, "via: '%s' is not an IPv4 address",
 					v ? v : "(not a string)");
 	}
-	return ctl_nh_gateways(nh, gws, (unsigned)n, e);
+	return v6 ? ctl_nh_gateways6(nh, (const uint8_t(*)[16])gws6, (unsigned)n, e)
+		  : ctl_nh_gateways(nh, gws, (unsigned)n, e);
 }
 
 int ctl_pfx_parse(const char *s, struct ctl_pfx *p)
@@ -398,5 +422,5 @@ int ctl_route_parse(json_t *o, struct ctl_pfx *pfx, struct dp_nh_spec *nh, struc
 					"needs node_ip's IPv6 address");
 		return 0;
 	}
-	return pfx->v6 ? via6_nh(via, nh, e) : via_nh(via, nh, e);
+	return via_nh(via, pfx->v6, nh, e);
 }

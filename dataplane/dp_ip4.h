@@ -113,31 +113,4 @@ static inline uint32_t dp_ip4_flow_hash(const struct rte_ipv4_hdr *ip)
 	return dp_flow_hash(ip->src_addr, ip->dst_addr, ip->next_proto_id, ports);
 }
 
-/* The gateway next hop an ECMP next hop gives a flow of this hash: its
- * own by the hash while it resolves; else, by the hash again, one of
- * those that resolve; else its own (to be resolved). *word: its MAC. */
-static inline uint32_t dp_ecmp_pick(const struct dp_nh *nh, uint32_t hash, uint64_t *word)
-{
-	unsigned n = nh->n_members, first = hash % n, n_ok = 0;
-	uint32_t ok[DP_ECMP_MAX];
-	uint64_t words[DP_ECMP_MAX];
-
-	*word = dp_neigh_mac_word(dp.nh[nh->members[first]].gw);
-	if (likely(*word & DP_NEIGH_VALID))
-		return nh->members[first];
-	for (unsigned k = 1; k < n; k++) {
-		uint32_t hop = nh->members[(first + k) % n];
-		uint64_t w = dp_neigh_mac_word(dp.nh[hop].gw);
-		if (w & DP_NEIGH_VALID) {
-			ok[n_ok] = hop;
-			words[n_ok++] = w;
-		}
-	}
-	if (n_ok == 0)
-		return nh->members[first];
-	unsigned i = (hash >> 16) % n_ok;
-	*word = words[i];
-	return ok[i];
-}
-
 #endif

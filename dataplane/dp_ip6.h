@@ -4,6 +4,7 @@
 #ifndef DP_IP6_H
 #define DP_IP6_H
 
+#include <rte_hash_crc.h>
 #include <rte_ip.h>
 
 #include "dp_priv.h"
@@ -120,6 +121,34 @@ static inline void dp_ip6_hops(uint8_t (*dst)[16], uint32_t *hop, unsigned n)
 		for (unsigned j = 0; j < nr; j++)
 			hop[at[j]] = likely(nh[j] != DP_MAX_NH) ? (uint32_t)nh[j] : def - 1;
 	}
+}
+
+/* A flow's hash for ECMP, as dp_flow_hash: addresses, protocol, ports
+ * (network order, as in the header: source port in the low half). The
+ * addresses may be a packet's (2-byte aligned): copied to be read as words. */
+static inline uint32_t dp_ip6_flow_hash_of(const uint8_t *src, const uint8_t *dst, uint8_t proto,
+					   uint32_t ports)
+{
+	uint64_t w[4];
+	uint32_t h = proto;
+
+	memcpy(w, src, 16);
+	memcpy(w + 2, dst, 16);
+	for (unsigned i = 0; i < 4; i++)
+		h = rte_hash_crc_8byte(w[i], h);
+	return rte_hash_crc_4byte(ports, h);
+}
+
+/* The same of a packet: its ports where TCP, UDP or SCTP follows the
+ * header itself (not after extension headers). */
+static inline uint32_t dp_ip6_flow_hash(const struct rte_ipv6_hdr *ip)
+{
+	uint32_t ports = 0;
+
+	if ((ip->proto == IPPROTO_TCP || ip->proto == IPPROTO_UDP || ip->proto == IPPROTO_SCTP) &&
+	    rte_be_to_cpu_16(ip->payload_len) >= sizeof(ports))
+		memcpy(&ports, ip + 1, sizeof(ports));
+	return dp_ip6_flow_hash_of(ip->src_addr, ip->dst_addr, ip->proto, ports);
 }
 
 static inline uint32_t dp_ip6_lookup1(const uint8_t *ip)

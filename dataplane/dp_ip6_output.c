@@ -45,6 +45,7 @@ void dp_ip6_output_one(struct dp_worker *w, struct rte_mbuf *m, uint32_t hop, bo
 		return;
 	case DP_NH_GATEWAY:
 	case DP_NH_CONNECTED:
+	case DP_NH_ECMP:
 		break;
 	default: /* unreachable */
 		unreachable(w, m);
@@ -67,9 +68,14 @@ void dp_ip6_output_one(struct dp_worker *w, struct rte_mbuf *m, uint32_t hop, bo
 		dp_send_to(w, m, port, &nh->mac);
 		return;
 	}
-	/* On the uplink: the gateway's MAC, or the destination's on the
-	 * node network; unknown yet, the control thread asks (NDP). */
-	uint64_t word = dp_neigh6_mac_word(nh->kind == DP_NH_GATEWAY ? nh->gw6 : ip->dst_addr);
+	/* On the uplink: the gateway's MAC (of the flow's gateway, ECMP), or
+	 * the destination's on the node network; unknown yet, the control
+	 * thread asks (NDP). */
+	uint64_t word;
+	if (nh->kind == DP_NH_ECMP)
+		hop = dp_ecmp_pick(nh, dp_ip6_flow_hash(ip), &word);
+	else
+		word = dp_neigh6_mac_word(nh->kind == DP_NH_GATEWAY ? nh->gw6 : ip->dst_addr);
 	struct rte_ether_addr mac;
 	dp_mac_from_word(word, &mac);
 	dp_emit(w, m, port, word & DP_NEIGH_VALID ? &mac : NULL, hop);

@@ -247,10 +247,8 @@ void dp_slowpath_run(void)
 	}
 }
 
-int dp_neigh_ecmp_watch(uint32_t ip, bool on)
+static int ecmp_watch(struct dp_neigh *n, bool on)
 {
-	struct dp_neigh *n = neigh_get(ip, on);
-
 	if (n == NULL)
 		return on ? -ENOSPC : 0;
 	if (on && n->ecmp_refs++ == 0 && !(n->mac_word & DP_NEIGH_VALID))
@@ -260,18 +258,38 @@ int dp_neigh_ecmp_watch(uint32_t ip, bool on)
 	return 0;
 }
 
-unsigned dp_ecmp_gateways(struct dp_gw_state *out, unsigned max)
+int dp_neigh_ecmp_watch(uint32_t ip, bool on)
 {
-	unsigned n = 0;
+	return ecmp_watch(neigh_get(ip, on), on);
+}
 
-	for (uint32_t i = 0; i < DP_MAX_NEIGH && n < max; i++) {
-		const struct dp_neigh *e = &dp.neigh[i];
+int dp_neigh6_ecmp_watch(const uint8_t ip6[16], bool on)
+{
+	return ecmp_watch(neigh6_get(ip6, on), on);
+}
+
+/* Entries of table t (n of them) that are ECMP gateways, into out. */
+static unsigned ecmp_gateways(const struct dp_neigh *t, uint32_t n, struct dp_gw_state *out,
+			      unsigned max)
+{
+	unsigned k = 0;
+
+	for (uint32_t i = 0; i < n && k < max; i++) {
+		const struct dp_neigh *e = &t[i];
 		if (__atomic_load_n(&e->ecmp_refs, __ATOMIC_RELAXED) == 0)
 			continue;
-		out[n].ip = __atomic_load_n(&e->ip, __ATOMIC_RELAXED);
-		out[n++].resolved = __atomic_load_n(&e->mac_word, __ATOMIC_RELAXED) & DP_NEIGH_VALID;
+		out[k].ip = __atomic_load_n(&e->ip, __ATOMIC_RELAXED);
+		memcpy(out[k].ip6, e->ip6, 16);
+		out[k++].resolved = __atomic_load_n(&e->mac_word, __ATOMIC_RELAXED) & DP_NEIGH_VALID;
 	}
-	return n;
+	return k;
+}
+
+unsigned dp_ecmp_gateways(struct dp_gw_state *out, unsigned max)
+{
+	unsigned n = ecmp_gateways(dp.neigh, DP_MAX_NEIGH, out, max);
+
+	return n + ecmp_gateways(dp.neigh6, DP_MAX_NEIGH6, out + n, max - n);
 }
 
 void dp_neigh_walk(void (*cb)(uint32_t ip, const struct rte_ether_addr *mac, void *arg), void *arg)

@@ -500,6 +500,7 @@ uint64_t dp_tsc_to_ns(uint64_t tsc);
 /* An ECMP gateway (on: one more next hop has it; off: one fewer): kept
  * confirmed every second while any has it (dp_neigh_age). */
 int dp_neigh_ecmp_watch(uint32_t ip, bool on);
+int dp_neigh6_ecmp_watch(const uint8_t ip6[16], bool on);
 /* Once a second (dp_timer): re-probe, forget and give up on neighbours. */
 void dp_neigh_age(uint64_t now_tsc, uint64_t hz);
 static inline uint64_t dp_neigh_mac_word(uint32_t ip)
@@ -520,6 +521,38 @@ static inline void dp_mac_from_word(uint64_t w, struct rte_ether_addr *mac)
 {
 	for (int i = 0; i < RTE_ETHER_ADDR_LEN; i++)
 		mac->addr_bytes[i] = (uint8_t)(w >> (8 * i));
+}
+/* The MAC word of an ECMP member (a gateway next hop of either family). */
+static inline uint64_t dp_gw_mac_word(const struct dp_nh *g)
+{
+	return g->gw ? dp_neigh_mac_word(g->gw) : dp_neigh6_mac_word(g->gw6);
+}
+
+/* The gateway next hop an ECMP next hop gives a flow of this hash: its
+ * own by the hash while it resolves; else, by the hash again, one of
+ * those that resolve; else its own (to be resolved). *word: its MAC. */
+static inline uint32_t dp_ecmp_pick(const struct dp_nh *nh, uint32_t hash, uint64_t *word)
+{
+	unsigned n = nh->n_members, first = hash % n, n_ok = 0;
+	uint32_t ok[DP_ECMP_MAX];
+	uint64_t words[DP_ECMP_MAX];
+
+	*word = dp_gw_mac_word(&dp.nh[nh->members[first]]);
+	if (likely(*word & DP_NEIGH_VALID))
+		return nh->members[first];
+	for (unsigned k = 1; k < n; k++) {
+		uint32_t hop = nh->members[(first + k) % n];
+		uint64_t w = dp_gw_mac_word(&dp.nh[hop]);
+		if (w & DP_NEIGH_VALID) {
+			ok[n_ok] = hop;
+			words[n_ok++] = w;
+		}
+	}
+	if (n_ok == 0)
+		return nh->members[first];
+	unsigned i = (hash >> 16) % n_ok;
+	*word = words[i];
+	return ok[i];
 }
 
 /* dp_worker.c */

@@ -35,6 +35,7 @@ struct nh_key {
 	uint16_t pad2;
 	uint32_t gws[DP_ECMP_MAX];
 	uint8_t gw6[16];
+	uint8_t gws6[DP_ECMP_MAX][16];
 };
 
 /* Changes the standby tables have and the others lack, to replay into
@@ -350,12 +351,20 @@ static struct nh_key key_of(const struct dp_nh_spec *s)
 	} else if (s->kind == DP_NH_ECMP) {
 		k.n_gw = (uint8_t)RTE_MIN(s->n_gw, DP_ECMP_MAX);
 		memcpy(k.gws, s->gws, k.n_gw * sizeof(k.gws[0]));
+		memcpy(k.gws6, s->gws6, k.n_gw * sizeof(k.gws6[0]));
 	}
 	return k;
 }
 
 static void nh_put(uint32_t i);
 static int nh_get(const struct dp_nh_spec *s);
+
+/* An ECMP member's neighbour, one more (on) or one fewer ECMP next hop
+ * has it. */
+static int watch(const struct dp_nh *g, bool on)
+{
+	return g->gw ? dp_neigh_ecmp_watch(g->gw, on) : dp_neigh6_ecmp_watch(g->gw6, on);
+}
 
 /* What a next hop going away holds: an ECMP one's members. (Workers may
  * still read them until dp_commit: the members' own next hops are freed
@@ -365,25 +374,27 @@ static void nh_release(struct dp_nh *nh)
 	if (nh->kind != DP_NH_ECMP)
 		return;
 	for (unsigned j = 0; j < nh->n_members; j++) {
-		dp_neigh_ecmp_watch(dp.nh[nh->members[j]].gw, false);
+		watch(&dp.nh[nh->members[j]], false);
 		nh_put(nh->members[j]);
 	}
 }
 
-/* An ECMP next hop's members: a gateway next hop each, its neighbour
- * watched. 0, or -errno with none taken. */
+/* An ECMP next hop's members: a gateway next hop each (IPv4, or IPv6
+ * when the first IPv4 one is 0), its neighbour watched. 0, or -errno
+ * with none taken. */
 static int members_get(struct dp_nh *nh, const struct nh_key *k)
 {
 	if (k->n_gw < 2)
 		return -EINVAL;
 	for (unsigned j = 0; j < k->n_gw; j++) {
 		struct dp_nh_spec g = {.kind = DP_NH_GATEWAY, .gw = k->gws[j]};
+		memcpy(g.gw6, k->gws[0] ? dp_ip6_unspecified : k->gws6[j], 16);
 		int m = nh_get(&g);
-		if (m < 0 || dp_neigh_ecmp_watch(k->gws[j], true) != 0) {
+		if (m < 0 || watch(&dp.nh[m], true) != 0) {
 			if (m >= 0)
 				nh_put((uint32_t)m);
 			while (j-- > 0) {
-				dp_neigh_ecmp_watch(k->gws[j], false);
+				watch(&dp.nh[nh->members[j]], false);
 				nh_put(nh->members[j]);
 			}
 			return m < 0 ? m : -ENOSPC;
@@ -439,8 +450,10 @@ static void nh_put(uint32_t i)
 	struct dp_nh_spec s = {.kind = nh->kind, .port = nh->port, .gw = nh->gw, .mac = nh->mac,
 			       .n_gw = nh->kind == DP_NH_ECMP ? nh->n_members : 0};
 	memcpy(s.gw6, nh->gw6, sizeof(s.gw6));
-	for (unsigned j = 0; j < s.n_gw; j++)
+	for (unsigned j = 0; j < s.n_gw; j++) {
 		s.gws[j] = dp.nh[nh->members[j]].gw;
+		memcpy(s.gws6[j], dp.nh[nh->members[j]].gw6, 16);
+	}
 	struct nh_key k = key_of(&s);
 	rte_hash_del_key(dp.nh_by_key, &k);
 	nh_release(nh);
@@ -518,6 +531,8 @@ static bool route6_kind_ok(const struct dp_nh_spec *s)
 		return true;
 	case DP_NH_GATEWAY:
 		return dp.cfg.has_node6 && s->gw == 0 && !dp_ip6_eq(s->gw6, dp_ip6_unspecified);
+	case DP_NH_ECMP:
+		return dp.cfg.has_node6 && s->n_gw >= 2 && s->gws[0] == 0;
 	case DP_NH_CONNECTED:
 		return dp.cfg.has_node6;
 	default:
@@ -606,7 +621,20 @@ static void trace_mac(uint64_t w, struct dp_trace *t)
 		dp_mac_from_word(w, &t->mac);
 }
 
-int dp_route6_trace(const uint8_t dst[16], struct dp_trace *t)
+/* The members of ECMP next hop nh, into t. */
+static void trace_members(const struct dp_nh *nh, struct dp_trace *t)
+{
+	for (unsigned j = 0; j < nh->n_members; j++) {
+		const struct dp_nh *g = &dp.nh[nh->members[j]];
+		t->members[j].ip = g->gw;
+		memcpy(t->members[j].ip6, g->gw6, 16);
+		t->members[j].mac_known = (dp_gw_mac_word(g) & DP_NEIGH_VALID) != 0;
+	}
+	t->n_members = nh->n_members;
+}
+
+int dp_route6_trace(const uint8_t dst[16], const uint8_t *src, const struct dp_flow_tuple *f,
+		    struct dp_trace *t)
 {
 	uint32_t hop = dp.fib6_active ? dp_ip6_lookup1(dst) : DP_HOP_NONE;
 
@@ -614,6 +642,15 @@ int dp_route6_trace(const uint8_t dst[16], struct dp_trace *t)
 	if (hop == DP_HOP_NONE)
 		return -ENOENT;
 	const struct dp_nh *nh = &dp.nh[hop];
+	if (nh->kind == DP_NH_ECMP) {
+		uint64_t w;
+		uint8_t zero[16] = {0};
+		trace_members(nh, t);
+		nh = &dp.nh[dp_ecmp_pick(nh, dp_ip6_flow_hash_of(src ? src : zero, dst,
+								f ? f->proto : 0,
+								f ? (uint32_t)f->sport | (uint32_t)f->dport << 16
+								  : 0), &w)];
+	}
 	trace_nh(nh, t);
 	if (nh->kind == DP_NH_GATEWAY || nh->kind == DP_NH_CONNECTED) {
 		memcpy(t->next_ip6, nh->kind == DP_NH_GATEWAY ? nh->gw6 : dst, 16);
@@ -632,12 +669,7 @@ int dp_route_trace(uint32_t dst, const struct dp_flow_tuple *f, struct dp_trace 
 	const struct dp_nh *nh = &dp.nh[hop];
 	if (nh->kind == DP_NH_ECMP) {
 		uint64_t w;
-		for (unsigned j = 0; j < nh->n_members; j++) {
-			t->members[j].ip = dp.nh[nh->members[j]].gw;
-			w = dp_neigh_mac_word(t->members[j].ip);
-			t->members[j].mac_known = (w & DP_NEIGH_VALID) != 0;
-		}
-		t->n_members = nh->n_members;
+		trace_members(nh, t);
 		uint32_t ports = f ? (uint32_t)f->sport | (uint32_t)f->dport << 16 : 0;
 		nh = &dp.nh[dp_ecmp_pick(nh, dp_flow_hash(f ? f->src : 0, dst, f ? f->proto : 0, ports),
 					 &w)];

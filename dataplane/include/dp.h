@@ -56,9 +56,9 @@ enum dp_nh_kind {
 };
 /* ECMP: a route's gateways, at most this many. Each flow (addresses,
  * protocol, ports) keeps its gateway while that one resolves; a gateway
- * whose ARP entry fails leaves the set (its flows spread over the
- * others) until it answers again. Members are re-confirmed by ARP every
- * second, so a dead one leaves within about 4 s. */
+ * whose ARP (NDP) entry fails leaves the set (its flows spread over the
+ * others) until it answers again. Members are re-confirmed every second,
+ * so a dead one leaves within about 4 s. */
 #define DP_ECMP_MAX 8
 
 struct dp_nh_spec {
@@ -69,6 +69,7 @@ struct dp_nh_spec {
 	uint8_t gw6[16];          /* DP_NH_GATEWAY of an IPv6 route (dp_route6_add) */
 	uint8_t n_gw;             /* DP_NH_ECMP: gws[0 .. n_gw - 1], 2 or more, ascending */
 	uint32_t gws[DP_ECMP_MAX];
+	uint8_t gws6[DP_ECMP_MAX][16]; /* DP_NH_ECMP of an IPv6 route: these instead */
 };
 
 enum dp_drop {
@@ -256,13 +257,15 @@ struct dp_trace {
 	unsigned n_members;
 	struct {
 		uint32_t ip;
+		uint8_t ip6[16]; /* dp_route6_trace's */
 		bool mac_known;
 	} members[DP_ECMP_MAX];
 };
 /* Any thread: the gateways of ECMP routes, each with whether it resolves
  * (is in its sets); how many, at most max. */
 struct dp_gw_state {
-	uint32_t ip;
+	uint32_t ip; /* 0: an IPv6 gateway, ip6 */
+	uint8_t ip6[16];
 	bool resolved;
 };
 unsigned dp_ecmp_gateways(struct dp_gw_state *out, unsigned max);
@@ -274,8 +277,9 @@ struct dp_flow_tuple {
 	uint16_t sport, dport;
 };
 int dp_route_trace(uint32_t dst, const struct dp_flow_tuple *f, struct dp_trace *t); /* -ENOENT */
-/* The same for an IPv6 destination (next_ip6, no ECMP). */
-int dp_route6_trace(const uint8_t dst[16], struct dp_trace *t); /* -ENOENT */
+/* The same for an IPv6 destination (next_ip6), from src (NULL: unknown). */
+int dp_route6_trace(const uint8_t dst[16], const uint8_t *src, const struct dp_flow_tuple *f,
+		    struct dp_trace *t); /* -ENOENT */
 
 /* Any thread: sums the workers' counters, each read relaxed. */
 void dp_stats_read(struct dp_stats *out);

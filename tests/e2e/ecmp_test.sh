@@ -6,14 +6,18 @@
 # move to gw2 and traffic goes on; gw1 back: it rejoins. A kernel
 # multipath route (import_table) arrives with every next hop; then both
 # gateways announce the outside network by BGP (BIRD, merge paths on the
-# node): spread again, and gw1's withdrawal moves its flows. Bad gateway
-# lists get the exact error.
+# node): spread again, and gw1's withdrawal moves its flows. The same over
+# IPv6 (the node is dual-stack): a route via both gateways' IPv6
+# addresses spreads and keeps flows, is listed, traced and counted, and a
+# kernel IPv6 multipath route is mirrored whole. Bad gateway lists get the
+# exact error.
 . "$(dirname "$0")/lib/common.sh"
 isolate "$@"
 
 fabric 172.31.102.1/24
 netns_add ext
 ip -n ext addr add 198.51.100.10/32 dev lo
+ip -n ext addr add fd00:198:51:100::10/128 dev lo
 for g in 1 2; do
 	netns_add gw$g
 	ip link add g$g-f type veth peer name g$g-n
@@ -32,14 +36,24 @@ for g in 1 2; do
 	ip -n gw$g route add 198.51.100.0/24 via 10.0.$g.2
 	ip -n gw$g route add 100.96.241.0/24 via 172.31.102.101
 	ip netns exec gw$g sysctl -qw net.ipv4.ip_forward=1
+	# IPv6 addresses kept while gw1's link is down (the kernel drops them).
+	ip netns exec gw$g sysctl -qw net.ipv6.conf.all.keep_addr_on_down=1
+	ip -n gw$g addr add fd00:172:31:102::1$g/64 dev g$g-n nodad
+	ip -n gw$g addr add fd00:10:$g::1/64 dev g$g-e nodad
+	ip -n ext addr add fd00:10:$g::2/64 dev e$g nodad
+	ip -n gw$g -6 route add fd00:198:51:100::/64 via fd00:10:$g::2
+	ip netns exec gw$g sysctl -qw net.ipv6.conf.all.forwarding=1
 	# What the gateway forwards of the test's flows (UDP to port 9), exactly.
-	ip netns exec gw$g nft add table ip t
-	ip netns exec gw$g nft add chain ip t forwarded '{ type filter hook forward priority 0; }'
-	ip netns exec gw$g nft add rule ip t forwarded udp dport 9 counter
+	for f in ip ip6; do
+		ip netns exec gw$g nft add table $f t
+		ip netns exec gw$g nft add chain $f t forwarded '{ type filter hook forward priority 0; }'
+		ip netns exec gw$g nft add rule $f t forwarded udp dport 9 counter
+	done
 done
 ip -n ext route add 100.96.0.0/11 nexthop via 10.0.1.1 nexthop via 10.0.2.1
 
-start_node n1 172.31.102.101/24 100.96.241.0/24 1 '"import_table": 100, "metrics_listen": "127.0.0.1:9466",'
+start_node n1 172.31.102.101/24,fd00:172:31:102::101/64 100.96.241.0/24,fd00:10:96:f1::/64 1 \
+	'"import_table": 100, "metrics_listen": "127.0.0.1:9466",'
 netns_add pa
 A=$(cni_add n1 pa pod-a)
 ctl n1 route add 198.51.100.0/24 via 172.31.102.12,172.31.102.11 >/dev/null || fail "route add via two gateways"
@@ -51,25 +65,29 @@ print(sum(m["resolved"] for m in json.load(sys.stdin)["members"]))')" = "$1" ]; 
 wait_for 10 resolved 2 || fail "the gateways were not resolved: $(ctl n1 trace 198.51.100.10)"
 ok "route via two gateways: listed with both, both resolved before any flow"
 
-rx() { # UDP datagrams to port 9 gateway $1 forwarded so far
-	ip netns exec "gw$1" nft -j list chain ip t forwarded | python3 -c 'import json,sys
+rx() { # UDP datagrams to port 9 gateway $1 forwarded so far (FAMILY $2: ip, ip6)
+	ip netns exec "gw$1" nft -j list chain "${2:-ip}" t forwarded | python3 -c 'import json,sys
 print([r["rule"]["expr"][-1]["counter"]["packets"] for r in json.load(sys.stdin)["nftables"] if "rule" in r][0])'
 }
-# flows: one UDP datagram from each of 64 source ports of pod a to ext.
+# flows [6]: one UDP datagram from each of 64 source ports of pod a to ext
+# (over IPv6 with 6).
 flows() {
-	ip netns exec pa python3 -c 'import socket
-for p in range(20000, 20064):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("", p))
-    s.sendto(b"x", ("198.51.100.10", 9))
-    s.close()'
+	ip netns exec pa python3 - "${1:-}" <<-'PY'
+	import socket, sys
+	v6 = sys.argv[1] == "6"
+	for p in range(20000, 20064):
+	    s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
+	    s.bind(("", p))
+	    s.sendto(b"x", ("fd00:198:51:100::10" if v6 else "198.51.100.10", 9))
+	    s.close()
+	PY
 }
-counted() { # "G1 G2": the flows each gateway forwarded
-	local a b
-	a=$(rx 1) b=$(rx 2)
-	flows
+counted() { # [6]: "G1 G2", the flows each gateway forwarded
+	local a b f=ip${1:-}
+	a=$(rx 1 "$f") b=$(rx 2 "$f")
+	flows "${1:-}"
 	sleep 0.5
-	echo "$(($(rx 1) - a)) $(($(rx 2) - b))"
+	echo "$(($(rx 1 "$f") - a)) $(($(rx 2 "$f") - b))"
 }
 read -r c1 c2 <<<"$(counted)"
 [ $((c1 + c2)) = 64 ] && [ "$c1" -ge 10 ] && [ "$c2" -ge 10 ] || fail "64 flows not spread: gw1 $c1, gw2 $c2"
@@ -122,6 +140,36 @@ gone() { ! grep -q "^198.51.101.0/24 " <<<"$(ctl n1 route list)"; }
 wait_for 10 gone || fail "kernel multipath route not withdrawn"
 ok "a kernel multipath route is mirrored with every next hop, and withdrawn"
 
+# IPv6: a route via both gateways' IPv6 addresses (NDP-resolved).
+G6=fd00:172:31:102::1
+ctl n1 route add fd00:198:51:100::/64 via ${G6}2,${G6}1 >/dev/null || fail "IPv6 route add via two gateways"
+grep -q "^fd00:198:51:100::/64  *via ${G6}1,${G6}2  *static$" <<<"$(ctl n1 route list)" ||
+	fail "route list: $(ctl n1 route list)"
+resolved6() { [ "$(ctl n1 -o json trace fd00:198:51:100::10 | python3 -c 'import json,sys
+print(sum(m["resolved"] for m in json.load(sys.stdin)["members"]))')" = 2 ]; }
+wait_for 10 resolved6 || fail "the IPv6 gateways were not resolved: $(ctl n1 trace fd00:198:51:100::10)"
+read -r c1 c2 <<<"$(counted 6)"
+[ $((c1 + c2)) = 64 ] && [ "$c1" -ge 10 ] && [ "$c2" -ge 10 ] || fail "64 IPv6 flows not spread: gw1 $c1, gw2 $c2"
+read -r d1 d2 <<<"$(counted 6)"
+[ "$d1" = "$c1" ] && [ "$d2" = "$c2" ] || fail "IPv6 flows changed gateways: gw1 $c1 then $d1"
+A6=$(ip -n pa -6 -o addr show dev eth0 scope global | awk '{print $4}' | cut -d/ -f1)
+out=$(ctl n1 trace "[fd00:198:51:100::10]:9/udp" from "[$A6]:20000")
+grep -q "^next_hop  ${G6}[12]$" <<<"$out" && grep -q "^members   ${G6}1$" <<<"$out" &&
+	grep -q "^          ${G6}2$" <<<"$out" || fail "IPv6 trace: $out"
+metrics=$(ip netns exec n1 curl -sf http://127.0.0.1:9466/metrics) || fail "no /metrics"
+grep -q "^podlane_ecmp_gateway_resolved{gateway=\"${G6}1\"} 1$" <<<"$metrics" &&
+	grep -q "^podlane_ecmp_gateway_resolved{gateway=\"${G6}2\"} 1$" <<<"$metrics" ||
+	fail "metrics: $(grep ecmp <<<"$metrics")"
+ip -n n1 -6 route add fd00:198:51:101::/64 table 100 \
+	nexthop via ${G6}1 dev podlane0 nexthop via ${G6}2 dev podlane0
+mirrored6() { grep -q "^fd00:198:51:101::/64  *via ${G6}1,${G6}2  *kernel$" <<<"$(ctl n1 route list)"; }
+wait_for 10 mirrored6 || fail "kernel IPv6 multipath route: $(ctl n1 route list)"
+ip -n n1 -6 route del fd00:198:51:101::/64 table 100
+gone6() { ! grep -q "^fd00:198:51:101::/64 " <<<"$(ctl n1 route list)"; }
+wait_for 10 gone6 || fail "kernel IPv6 multipath route not withdrawn"
+ctl n1 route del fd00:198:51:100::/64 >/dev/null || fail "IPv6 route del"
+ok "IPv6 ECMP: 64 flows spread (gw1 $c1, gw2 $c2) and kept, listed, traced, counted; a kernel IPv6 multipath route mirrored whole and withdrawn"
+
 # Both gateways announce the outside network by BGP; the node's BIRD
 # merges the two paths (merge paths) into one multipath route in table
 # 100, which podlaned mirrors with both next hops. A gateway whose BGP
@@ -166,6 +214,14 @@ for bad in '["172.31.102.11", "172.31.102.11"]|via: 172.31.102.11 twice' \
 	"[$(printf '"172.31.102.%s",' 21 22 23 24 25 26 27 28)\"172.31.102.29\"]|via: a list of 1 to 8 gateways"; do
 	out=$(python3 "$E2E_TOP/tools/bench/plapi.py" "$WORK/n1.sock" route.add \
 		"{\"prefix\": \"198.51.102.0/24\", \"via\": ${bad%%|*}}" 2>&1) && fail "accepted via ${bad%%|*}"
+	grep -qF "${bad#*|}" <<<"$out" || fail "via ${bad%%|*}: $out"
+done
+for bad in "[\"${G6}1\", \"${G6}1\"]|via: ${G6}1 twice" \
+	"[\"${G6}1\", \"fe80::1\"]|via: fe80::1 is the address podlaned answers itself" \
+	"[\"${G6}1\", \"fd00:9::9\"]|via: fd00:9::9 is not a neighbour on the node's IPv6 network" \
+	"[\"${G6}1\", \"172.31.102.11\"]|via: '172.31.102.11' is not an IPv6 address (the prefix is IPv6)"; do
+	out=$(python3 "$E2E_TOP/tools/bench/plapi.py" "$WORK/n1.sock" route.add \
+		"{\"prefix\": \"fd00:198:51:102::/64\", \"via\": ${bad%%|*}}" 2>&1) && fail "accepted via ${bad%%|*}"
 	grep -qF "${bad#*|}" <<<"$out" || fail "via ${bad%%|*}: $out"
 done
 ok "bad gateway lists get the exact error"

@@ -37,6 +37,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	inet_pton(AF_INET6, "fd00:172:31:102::105", c.node_ip6);
+	inet_pton(AF_INET6, "fd00:10:96:f3::", c.pod6);
 	fuzz_eal_init();
 	if (dp_init_tables(&c, err, sizeof(err)) != 0)
 		abort();
@@ -83,13 +84,19 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		if (dp_route6_add(ip6, 128, p == 2 ? &a : &b) != 0)
 			abort();
 	}
-	/* Another node's pods via its IPv6 address (NDP), the node network
+	/* Other nodes' pods via their IPv6 addresses (NDP), the node network
 	 * on-link, the rest to the node kernel. */
 	uint8_t p6[16] = {0};
 	struct dp_nh_spec gw6 = {.kind = DP_NH_GATEWAY};
 	inet_pton(AF_INET6, "fd00:172:31:102::106", gw6.gw6);
 	inet_pton(AF_INET6, "fd00:10:96:f4::", p6);
 	if (dp_route6_add(p6, 64, &gw6) != 0)
+		abort();
+	struct dp_nh_spec ecmp6 = {.kind = DP_NH_ECMP, .n_gw = 2}; /* a third node's, ECMP */
+	inet_pton(AF_INET6, "fd00:172:31:102::106", ecmp6.gws6[0]);
+	inet_pton(AF_INET6, "fd00:172:31:102::107", ecmp6.gws6[1]);
+	inet_pton(AF_INET6, "fd00:10:96:f5::", p6);
+	if (dp_route6_add(p6, 64, &ecmp6) != 0)
 		abort();
 	inet_pton(AF_INET6, "fd00:172:31:102::", p6);
 	if (dp_route6_add(p6, 64, &conn) != 0)

@@ -1,7 +1,8 @@
 /* The IPv6 path on frames built here: what goes out, where, with which
  * addresses and hop limit; ICMPv6 errors from the pods' gateway; NDP for
  * the gateway on pod ports; spoofed sources and advertisements dropped
- * and counted; an IPv6-only node's IPv4 dropped. */
+ * and counted; an IPv6-only node's IPv4 dropped; routes: the pods' found
+ * by index, gateways resolved by NDP, ECMP. */
 #include <rte_ip.h>
 #include <rte_udp.h>
 
@@ -455,6 +456,87 @@ static void test_gateway_resolved_by_ndp(void **state)
 	rte_pktmbuf_free(m);
 }
 
+#define GW6B "fd00:172:31:102::107"
+
+/* Pod A's UDP flow i (from port 1000 + i) to another node's pod: the last
+ * byte of the MAC it left to, 0 if it did not leave. */
+static uint8_t send_flow6(unsigned i)
+{
+	rx1(T_POD_A, t_l4_frame6(T_POD_A, A6, (uint16_t)(1000 + i), "fd00:10:96:f4::1", 53,
+				 IPPROTO_UDP, 0, 8));
+	if (W->tx[T_UPLINK].n == 0)
+		return 0;
+	struct rte_mbuf *m = t_take(W, T_UPLINK);
+	uint8_t to = rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->dst_addr.addr_bytes[5];
+	rte_pktmbuf_free(m);
+	return to;
+}
+
+/* ECMP over IPv6 gateways: both solicited before any flow; flows spread
+ * and each keeps its gateway (trace picks as the worker does); one whose
+ * entry is forgotten leaves the set and its flows move to the other; the
+ * members' next hops and watches are given back with the route. (Aging
+ * itself is ARP's code: test_ecmp.c.) */
+static void test_ecmp(void **state)
+{
+	(void)state;
+	struct dp_nh_spec s = {.kind = DP_NH_ECMP, .n_gw = 2};
+	uint8_t p[16], dst[16], src[16], g2[16];
+	uint8_t first[256];
+	unsigned to_g1 = 0;
+
+	t_pod_routes6();
+	uint32_t before = dp.n_nh_free;
+	t_ip6(GW6, s.gws6[0]);
+	t_ip6(GW6B, s.gws6[1]);
+	t_ip6("fd00:10:96:f4::", p);
+	assert_int_equal(dp_route6_add(p, 64, &s), 0);
+	assert_solicitation(ctl_sent(T_UPLINK), GW6, "ff02::1:ff00:106");
+	assert_solicitation(ctl_sent(T_UPLINK), GW6B, "ff02::1:ff00:107");
+	rx1(T_UPLINK, advertisement(GW6, mac_n(0xa1)));
+	rx1(T_UPLINK, advertisement(GW6B, mac_n(0xa2)));
+	dp_slowpath_run();
+	rte_pktmbuf_free(ctl_sent(T_HOST));
+	rte_pktmbuf_free(ctl_sent(T_HOST));
+
+	for (unsigned i = 0; i < RTE_DIM(first); i++) {
+		first[i] = send_flow6(i);
+		assert_true(first[i] == 0xa1 || first[i] == 0xa2);
+		to_g1 += first[i] == 0xa1;
+	}
+	assert_in_range(to_g1, 128 - 40, 128 + 40); /* a fair share each (binomial) */
+	t_ip6("fd00:10:96:f4::1", dst);
+	t_ip6(A6, src);
+	for (unsigned i = 0; i < RTE_DIM(first); i++) {
+		assert_int_equal(send_flow6(i), first[i]); /* a flow keeps its gateway */
+		struct dp_flow_tuple f = {.proto = IPPROTO_UDP, .dport = RTE_BE16(53),
+					  .sport = rte_cpu_to_be_16((uint16_t)(1000 + i))};
+		struct dp_trace t;
+		assert_int_equal(dp_route6_trace(dst, src, &f, &t), 0);
+		assert_int_equal(t.kind, DP_NH_GATEWAY);
+		assert_addr(t.next_ip6, first[i] == 0xa1 ? GW6 : GW6B);
+		assert_int_equal(t.n_members, 2);
+		assert_addr(t.members[1].ip6, GW6B);
+		assert_true(t.members[0].mac_known && t.members[1].mac_known);
+	}
+
+	/* GW6B forgotten (no answer to its re-probes): its flows go to GW6. */
+	t_ip6(GW6B, g2);
+	uint32_t key[4];
+	memcpy(key, g2, 16);
+	struct dp_neigh *n = &dp.neigh6[rte_hash_lookup(dp.neigh6_hash, key)];
+	assert_int_equal(n->ecmp_refs, 1);
+	__atomic_store_n(&n->mac_word, 0, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < RTE_DIM(first); i++)
+		assert_int_equal(send_flow6(i), 0xa1);
+
+	assert_int_equal(dp_route6_del(p, 64), 0);
+	dp_commit();
+	assert_int_equal(dp.n_nh_free, before);
+	assert_int_equal(n->ecmp_refs, 0);
+	t_assert_no_output(W);
+}
+
 /* On the node network's prefix (connected) the destination itself is
  * resolved; the node network's other IPv6 (a solicitation of the node's
  * address, to it) is the node kernel's. */
@@ -591,6 +673,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_pod_to_pod, t_dp_setup, t_dp_teardown),
 		cmocka_unit_test_setup_teardown(test_pod_routes_indexed, t_dp_setup, t_dp_teardown),
+		cmocka_unit_test_setup_teardown(test_ecmp, t_dp_setup, t_dp_teardown),
 		cmocka_unit_test_setup_teardown(test_spoofed_source, t_dp_setup, t_dp_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_header, t_dp_setup, t_dp_teardown),
 		cmocka_unit_test_setup_teardown(test_hop_limit, t_dp_setup, t_dp_teardown),

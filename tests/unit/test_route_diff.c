@@ -213,6 +213,29 @@ static void test_ipv6(void **state)
 	assert_string_equal(via_of("static", "fd00:10:96:f6::/64", via), "fd00:172:31:102::6");
 	json_decref(ctl_call_ok(PL_M_ROUTE_DEL, json_pack("{s:s}", "prefix", "fd00:10:96:f6::/64")));
 	assert_string_equal(via_of("static", "fd00:10:96:f6::/64", via), "");
+
+	/* ECMP over IPv6 gateways: listed in address order, the same set in
+	 * another order the same route; a gateway twice refused. */
+	expect_counts(ctl_call_ok(PL_M_ROUTE_REPLACE_ALL,
+				  json_pack("{s:s, s:[{s:s, s:[s, s]}]}", "origin", "agent-6", "routes",
+					    "prefix", "fd00:10:96:f7::/64", "via",
+					    "fd00:172:31:102::9", "fd00:172:31:102::8")),
+		      1, 0, 1, 0);
+	json_t *l = ctl_call_ok(PL_M_ROUTE_LIST, json_pack("{s:s}", "origin", "agent-6"));
+	json_t *v = json_object_get(json_array_get(l, 0), "via");
+	assert_int_equal(json_array_size(v), 2);
+	assert_string_equal(json_string_value(json_array_get(v, 0)), "fd00:172:31:102::8");
+	assert_string_equal(json_string_value(json_array_get(v, 1)), "fd00:172:31:102::9");
+	json_decref(l);
+	expect_counts(ctl_call_ok(PL_M_ROUTE_REPLACE_ALL,
+				  json_pack("{s:s, s:[{s:s, s:[s, s]}]}", "origin", "agent-6", "routes",
+					    "prefix", "fd00:10:96:f7::/64", "via",
+					    "fd00:172:31:102::8", "fd00:172:31:102::9")),
+		      0, 0, 0, 1);
+	expect_error(json_pack("{s:s, s:[{s:s, s:[s, s]}]}", "origin", "agent-6", "routes", "prefix",
+			       "fd00:10:96:f7::/64", "via", "fd00:172:31:102::8",
+			       "fd00:172:31:102::8"),
+		     PL_E_INVALID_PARAMS, "routes[0]: via: fd00:172:31:102::8 twice");
 }
 
 /* A /64 to each node of a 5000-node cluster fits beside 254 /128s (as
