@@ -2,12 +2,13 @@
  * writes the MACs it resolved to state_dir/neighbours; the next reads them
  * before its workers start and removes the file, so its first packets to
  * a peer node or the gateway leave at once instead of waiting in an ARP
- * queue (64 per neighbour: a fast sender would overflow it). Each is
- * asked again at the first tick, as the kernel does with a STALE entry:
- * a neighbour whose MAC changed meanwhile is corrected within a second. A
- * kill leaves no file; ARP resolves them again.
+ * or NDP queue (64 per neighbour: a fast sender would overflow it). Each
+ * is asked again at the first tick, as the kernel does with a STALE
+ * entry: a neighbour whose MAC changed meanwhile is corrected within a
+ * second. A kill leaves no file; ARP and NDP resolve them again.
  *
- * The file: "podlane-neighbours 1", then one "IP MAC" line each. */
+ * The file: "podlane-neighbours 1", then one "IP MAC" line each, IPv4 or
+ * IPv6 (a podlaned before IPv6's lines skips them with a warning). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -28,12 +29,15 @@ struct writer {
 	unsigned n;
 };
 
-static void write_one(uint32_t ip, const struct rte_ether_addr *mac, void *arg)
+static void write_one(const struct dp_neigh_addr *n, const struct rte_ether_addr *mac, void *arg)
 {
 	struct writer *w = arg;
-	char a[INET_ADDRSTRLEN], m[RTE_ETHER_ADDR_FMT_SIZE];
+	char a[INET6_ADDRSTRLEN], m[RTE_ETHER_ADDR_FMT_SIZE];
 
-	inet_ntop(AF_INET, &ip, a, sizeof(a));
+	if (n->v6)
+		inet_ntop(AF_INET6, n->ip6, a, sizeof(a));
+	else
+		inet_ntop(AF_INET, &n->ip, a, sizeof(a));
 	rte_ether_format_addr(m, sizeof(m), mac);
 	fprintf(w->f, "%s %s\n", a, m);
 	w->n++;
@@ -75,11 +79,13 @@ void ctl_neigh_restore(void)
 		goto out;
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
-		uint32_t ip;
+		struct dp_neigh_addr n = {0};
 		struct rte_ether_addr mac;
 		lineno++;
-		if (sscanf(line, "%63s %63s", a, m) != 2 || inet_pton(AF_INET, a, &ip) != 1 ||
-		    rte_ether_unformat_addr(m, &mac) != 0 || dp_neigh_import(ip, &mac) != 0) {
+		bool ok = sscanf(line, "%63s %63s", a, m) == 2;
+		n.v6 = ok && strchr(a, ':') != NULL;
+		if (!ok || (n.v6 ? inet_pton(AF_INET6, a, n.ip6) : inet_pton(AF_INET, a, &n.ip)) != 1 ||
+		    rte_ether_unformat_addr(m, &mac) != 0 || dp_neigh_import(&n, &mac) != 0) {
 			if (bad++ == 0)
 				ctl_warn("neighbours: %s line %u: not taken: %.60s", path, lineno, line);
 			continue;

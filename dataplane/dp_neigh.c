@@ -292,22 +292,37 @@ unsigned dp_ecmp_gateways(struct dp_gw_state *out, unsigned max)
 	return n + ecmp_gateways(dp.neigh6, DP_MAX_NEIGH6, out + n, max - n);
 }
 
-void dp_neigh_walk(void (*cb)(uint32_t ip, const struct rte_ether_addr *mac, void *arg), void *arg)
+/* The resolved entries of table t (n of them), each given to cb. */
+static void walk(const struct dp_neigh *t, uint32_t n,
+		 void (*cb)(const struct dp_neigh_addr *a, const struct rte_ether_addr *mac, void *arg),
+		 void *arg)
 {
 	struct rte_ether_addr mac;
 
-	for (uint32_t i = 0; i < DP_MAX_NEIGH; i++) {
-		uint64_t word = __atomic_load_n(&dp.neigh[i].mac_word, __ATOMIC_ACQUIRE);
-		if (dp.neigh[i].ip == 0 || !(word & DP_NEIGH_VALID))
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t word = __atomic_load_n(&t[i].mac_word, __ATOMIC_ACQUIRE);
+		if ((t[i].ip == 0 && !t[i].v6) || !(word & DP_NEIGH_VALID))
 			continue;
+		struct dp_neigh_addr a = {.v6 = t[i].v6, .ip = t[i].ip};
+		memcpy(a.ip6, t[i].ip6, 16);
 		dp_mac_from_word(word, &mac);
-		cb(dp.neigh[i].ip, &mac, arg);
+		cb(&a, &mac, arg);
 	}
 }
 
-int dp_neigh_import(uint32_t ip, const struct rte_ether_addr *mac)
+void dp_neigh_walk(void (*cb)(const struct dp_neigh_addr *a, const struct rte_ether_addr *mac,
+			      void *arg),
+		   void *arg)
 {
-	struct dp_neigh *n = neigh_get(ip, true);
+	walk(dp.neigh, DP_MAX_NEIGH, cb, arg);
+	walk(dp.neigh6, DP_MAX_NEIGH6, cb, arg);
+}
+
+int dp_neigh_import(const struct dp_neigh_addr *a, const struct rte_ether_addr *mac)
+{
+	if (a->v6 && dp.neigh6_hash == NULL)
+		return -EAFNOSUPPORT;
+	struct dp_neigh *n = a->v6 ? neigh6_get(a->ip6, true) : neigh_get(a->ip, true);
 	uint64_t hz = rte_get_tsc_hz(), now = rte_get_tsc_cycles();
 
 	if (n == NULL)

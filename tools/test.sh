@@ -108,21 +108,35 @@ fi
 # libFuzzer (clang): each target for FUZZ_SECONDS on a copy of its corpus;
 # a crash leaves its input in build-fuzz/ for a regression corpus entry.
 FUZZ_SECONDS=${FUZZ_SECONDS:-15}
+fuzz_one() { # TARGET: one run, its exit status into build-fuzz/fuzz_TARGET.rc
+	local corpus
+	corpus=$(mktemp -d)
+	cp tests/fuzz/corpus/$1/* "$corpus"/
+	# A private /run/dpdk, so the targets' EAL runtime dirs vanish with them.
+	ASAN_OPTIONS= UBSAN_OPTIONS=halt_on_error=1 timeout $((FUZZ_SECONDS + 120)) \
+		unshare --mount --propagation private -- sh -c \
+		'mkdir -p /run/dpdk && mount -t tmpfs pl-fuzz /run/dpdk && exec "$@"' sh \
+		build-fuzz/tests/fuzz/fuzz_$1 -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=4096 \
+		-artifact_prefix=build-fuzz/crash-$1- "$corpus" >build-fuzz/fuzz_$1.log 2>&1
+	echo $? >build-fuzz/fuzz_$1.rc
+	rm -rf "$corpus"
+}
 if CC=clang build build-fuzz -Dfuzz=true -Dtests=false -Dbuildtype=debug -Doptimization=1 \
 	-Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link; then
 	record "fuzz build" 0
-	for t in config rpc packet cni; do
-		corpus=$(mktemp -d)
-		cp tests/fuzz/corpus/$t/* "$corpus"/
-		# A private /run/dpdk, so the targets' EAL runtime dirs vanish with them.
-		ASAN_OPTIONS= UBSAN_OPTIONS=halt_on_error=1 timeout $((FUZZ_SECONDS + 120)) \
-			unshare --mount --propagation private -- sh -c \
-			'mkdir -p /run/dpdk && mount -t tmpfs pl-fuzz /run/dpdk && exec "$@"' sh \
-			build-fuzz/tests/fuzz/fuzz_$t -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=4096 \
-			-artifact_prefix=build-fuzz/crash-$t- "$corpus" >build-fuzz/fuzz_$t.log 2>&1
-		rc=$?; [ $rc -eq 0 ] || tail -40 build-fuzz/fuzz_$t.log
-		rm -rf "$corpus"
-		record "fuzz $t (${FUZZ_SECONDS}s, $(grep -o -m1 'Done [0-9]* runs' build-fuzz/fuzz_$t.log))" $rc
+	# Two at a time, a core each: every target still runs FUZZ_SECONDS.
+	for pair in "config rpc" "packet cni"; do
+		pids=()
+		for t in $pair; do
+			fuzz_one $t &
+			pids+=($!)
+		done
+		wait "${pids[@]}"
+		for t in $pair; do
+			rc=$(cat build-fuzz/fuzz_$t.rc)
+			[ "$rc" -eq 0 ] || tail -40 build-fuzz/fuzz_$t.log
+			record "fuzz $t (${FUZZ_SECONDS}s, $(grep -o -m1 'Done [0-9]* runs' build-fuzz/fuzz_$t.log))" "$rc"
+		done
 	done
 else
 	record "fuzz build" 1

@@ -199,12 +199,22 @@ void dp_kport_set_missed(uint16_t port_id, uint64_t n);
 /* Tell the node network that the node IP is at the uplink's MAC: an
  * unsolicited ARP reply, broadcast (after the MAC changed). */
 void dp_arp_announce(void);
-/* The uplink's resolved neighbours (control thread), each given to cb. */
-void dp_neigh_walk(void (*cb)(uint32_t ip, const struct rte_ether_addr *mac, void *arg), void *arg);
+/* A neighbour's address: IPv4 (ip, network order) or IPv6 (v6: ip6). */
+struct dp_neigh_addr {
+	bool v6;
+	uint32_t ip;
+	uint8_t ip6[16];
+};
+/* The uplink's resolved neighbours, ARP's and NDP's (control thread),
+ * each given to cb. */
+void dp_neigh_walk(void (*cb)(const struct dp_neigh_addr *a, const struct rte_ether_addr *mac,
+			      void *arg),
+		   void *arg);
 /* A neighbour a podlaned before resolved: used at once and asked again at
  * the next dp_timer() (as the kernel's STALE), so a MAC that changed
- * meanwhile is corrected within a second. 0, or -ENOSPC. */
-int dp_neigh_import(uint32_t ip, const struct rte_ether_addr *mac);
+ * meanwhile is corrected within a second. 0, or -ENOSPC (or -EAFNOSUPPORT:
+ * IPv6 on a node without an IPv6 address). */
+int dp_neigh_import(const struct dp_neigh_addr *a, const struct rte_ether_addr *mac);
 int dp_port_by_name(const char *name, uint16_t *port_id);
 int dp_port_info(uint16_t port_id, struct dp_port_info *out); /* any thread */
 uint16_t dp_uplink_port(void);

@@ -6,7 +6,7 @@
 # host port), hop limit decremented once, ICMPv6 errors (hop limit,
 # no route, packet too big and PMTUD), a spoofed source dropped and
 # counted, the CNI result and pod list carrying both families, a planned
-# restart losing nothing, a deleted pod's address unreachable; across
+# restart losing nothing (neighbours handed over), a deleted pod's address unreachable; across
 # nodes by podlaned's own IPv6 routes (route.add, NDP on the uplink), and
 # by the node kernel's for what podlaned has no route to; IPv6 ClusterIP
 # Services (backends here and across, the client's own address kept, from
@@ -404,8 +404,11 @@ ok "NetworkPolicy over IPv6: IPv6 peers judge IPv6, a pod named by one address h
 
 restart_under_pings node TERM pa $B
 [ "$RESTART_LOST" = 0 ] || fail "planned restart lost $RESTART_LOST of 300 IPv6 pings"
+# n2's MAC (NDP) handed over: known before any packet went there.
+ctl node -o json trace $C | python3 -c 'import json,sys; t = json.load(sys.stdin); assert t["mac"], t' ||
+	fail "after a planned restart, the next hop to pod c is not resolved: $(ctl node trace $C)"
 wait_for 10 ping6 pa $C >/dev/null || fail "after a restart, pod a cannot reach pod c (route not restored?)"
-ok "planned restart: pods keep their IPv6 addresses and routes, 0 of 300 pings lost; IPv6 routes restored"
+ok "planned restart: pods keep their IPv6 addresses and routes, 0 of 300 pings lost; IPv6 routes and neighbours restored"
 [ "$(ask6 pa $VIP6 16 | sort -u)" = "b $A
 c $A" ] || fail "after a restart, [$VIP6]:80 answers: $(ask6 pa $VIP6 8)"
 ok "IPv6 services restored after a restart"

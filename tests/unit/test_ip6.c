@@ -456,6 +456,45 @@ static void test_gateway_resolved_by_ndp(void **state)
 	rte_pktmbuf_free(m);
 }
 
+/* What dp_neigh_walk gave: IPv6 neighbours with mac_n(0x66). */
+static void walked6(const struct dp_neigh_addr *a, const struct rte_ether_addr *mac, void *arg)
+{
+	struct rte_ether_addr want = mac_n(0x66);
+	uint8_t gw[16];
+
+	t_ip6(GW6, gw);
+	if (a->v6 && dp_ip6_eq(a->ip6, gw) && rte_is_same_ether_addr(mac, &want))
+		(*(int *)arg)++;
+}
+
+/* An IPv6 neighbour handed over by the podlaned before (a planned
+ * restart): walked, used at once, and solicited again at the next tick. */
+static void test_neighbour_import(void **state)
+{
+	(void)state;
+	struct dp_nh_spec gw = {.kind = DP_NH_GATEWAY};
+	struct dp_neigh_addr a = {.v6 = true};
+	struct rte_ether_addr mac = mac_n(0x66);
+	uint8_t p[16];
+	int seen = 0;
+
+	t_pod_routes6();
+	t_ip6(GW6, gw.gw6);
+	t_ip6("fd00:10:96:f4::", p);
+	assert_int_equal(dp_route6_add(p, 64, &gw), 0);
+	memcpy(a.ip6, gw.gw6, 16);
+	assert_int_equal(dp_neigh_import(&a, &mac), 0);
+	dp_neigh_walk(walked6, &seen);
+	assert_int_equal(seen, 1);
+	rx1(T_POD_A, frame6(T_POD_A, A6, "fd00:10:96:f4::1", IPPROTO_UDP, 40, 64));
+	struct rte_mbuf *m = t_take(W, T_UPLINK); /* at once, not punted */
+	assert_true(rte_is_same_ether_addr(&rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->dst_addr, &mac));
+	rte_pktmbuf_free(m);
+	assert_int_equal(rte_ring_count(dp.slowpath), 0);
+	dp_timer(); /* stale: asked again */
+	assert_solicitation(ctl_sent(T_UPLINK), GW6, "ff02::1:ff00:106");
+}
+
 #define GW6B "fd00:172:31:102::107"
 
 /* Pod A's UDP flow i (from port 1000 + i) to another node's pod: the last
@@ -674,6 +713,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pod_to_pod, t_dp_setup, t_dp_teardown),
 		cmocka_unit_test_setup_teardown(test_pod_routes_indexed, t_dp_setup, t_dp_teardown),
 		cmocka_unit_test_setup_teardown(test_ecmp, t_dp_setup, t_dp_teardown),
+		cmocka_unit_test_setup_teardown(test_neighbour_import, t_dp_setup, t_dp_teardown),
 		cmocka_unit_test_setup_teardown(test_spoofed_source, t_dp_setup, t_dp_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_header, t_dp_setup, t_dp_teardown),
 		cmocka_unit_test_setup_teardown(test_hop_limit, t_dp_setup, t_dp_teardown),

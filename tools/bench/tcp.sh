@@ -8,7 +8,10 @@
 # unpaced and paced at 1 Gbit/s, with where the paced one lost datagrams.
 # Placement, the same for every path: both iperf3 ends on CPU 0, the
 # forwarding on CPU 1 (podlaned's one worker; tapfwd; the kernel's routing
-# of the pods' packets, steered there by RPS on the node's veths).
+# of the pods' packets, steered there by RPS on the node's veths). Across
+# nodes also with a core per node, as two machines would have: node 1's
+# forwarding and the sending pod on CPU 0, node 2's and the receiving pod
+# on CPU 1 (podlaned's threads pinned there, the kernel's routing by RPS).
 #
 #   tools/bench/tcp.sh [--quick]        (root; sets up what it needs)
 #
@@ -30,7 +33,7 @@ declare -A RES
 udp() {
 	local r=$5 key=$7 nodes=("${@:8}") s0 d0 n0 f=$WORK/$4.$7.json
 	s0=$(tx_dropped "$2") d0=$(rcvbuf_errors "$1") n0=$(podlaned_lost "${nodes[@]}")
-	ip netns exec "$2" taskset -c 0 iperf3 -c "$3" -p $port -t "$SECS" -u -b "$6" -l 1400 -J >"$f" ||
+	ip netns exec "$2" taskset -c "$CLIENT_CPU" iperf3 -c "$3" -p $port -t "$SECS" -u -b "$6" -l 1400 -J >"$f" ||
 		fail "iperf3 UDP $4 at $6: $(tail -3 "$f")"
 	RES[$4,$key,$r]=$(jget "$f" 'd["end"]["sum"]["bits_per_second"] * (1 - d["end"]["sum"]["lost_percent"] / 100) / 1e9')
 	RES[$4,${key}_loss,$r]=$(jget "$f" 'd["end"]["sum"]["lost_percent"]')
@@ -41,15 +44,16 @@ udp() {
 }
 
 # iperf SERVER_NS CLIENT_NS ADDRESS NAME ROUND [NODE...]: TCP, then UDP
-# unpaced and at 1 Gbit/s (not for IPv6: a NAME ending in 6). Both ends on
-# CPU 0.
+# unpaced and at 1 Gbit/s (not for IPv6: a NAME ending in 6). The ends on
+# CPUs SERVER_CPU and CLIENT_CPU.
 port=5300
+SERVER_CPU=0 CLIENT_CPU=0
 iperf() {
 	port=$((port + 1))
-	ip netns exec "$1" taskset -c 0 iperf3 -s -D -p $port --pidfile "$WORK/iperf$port.pid"
+	ip netns exec "$1" taskset -c "$SERVER_CPU" iperf3 -s -D -p $port --pidfile "$WORK/iperf$port.pid"
 	at_exit "stop_pid $WORK/iperf$port.pid"
 	wait_for 5 ip netns exec "$1" sh -c "ss -ltn | grep -q :$port"
-	ip netns exec "$2" taskset -c 0 iperf3 -c "$3" -p $port -t "$SECS" -J >"$WORK/$4.tcp.json" ||
+	ip netns exec "$2" taskset -c "$CLIENT_CPU" iperf3 -c "$3" -p $port -t "$SECS" -J >"$WORK/$4.tcp.json" ||
 		fail "iperf3 TCP $4: $(tail -3 "$WORK/$4.tcp.json")"
 	RES[$4,tcp,$5]=$(jget "$WORK/$4.tcp.json" 'd["end"]["sum_received"]["bits_per_second"] / 1e9')
 	if [[ $4 != *6 ]]; then
@@ -92,11 +96,13 @@ done
 wait_for 10 ip netns exec k1a ping -c1 -W1 "$(addr k2a)" || fail "kernel reference pods cannot reach each other"
 # The kernel's forwarding on CPU 1, as podlaned's worker: RPS on every veth
 # of the "nodes" (what the pods and the other node send is routed there).
-for k in 1 2; do
-	for q in $(ip netns exec "k$k" sh -c 'ls -d /sys/class/net/*/queues/rx-*'); do
-		ip netns exec "k$k" sh -c "echo 2 >$q/rps_cpus"
+rps() { # NODE MASK
+	for q in $(ip netns exec "$1" sh -c 'ls -d /sys/class/net/*/queues/rx-*'); do
+		ip netns exec "$1" sh -c "echo $2 >$q/rps_cpus"
 	done
-done
+}
+rps k1 2
+rps k2 2
 for r in $(seq "$ROUNDS"); do
 	iperf n1b n1a "$(addr n1b)" podlane_same "$r" n1
 	iperf n1b n1a "$(addr6 n1b)" podlane_same6 "$r"
@@ -106,6 +112,19 @@ for r in $(seq "$ROUNDS"); do
 	iperf n2a n1a "$(addr6 n2a)" podlane_across6 "$r"
 	iperf k2a k1a "$(addr k2a)" kernel_across "$r"
 done
+# Across nodes with a core per node (from here on): node 1 and the sender
+# on CPU 0, node 2 and the receiver on CPU 1.
+if [ $QUICK = 0 ]; then
+	for n in 1 2; do taskset -a -p -c $((n - 1)) "$(cat "$WORK/n$n.pid")" >/dev/null; done
+	rps k1 1
+	rps k2 2
+	SERVER_CPU=1
+	for r in $(seq "$ROUNDS"); do
+		iperf n2a n1a "$(addr n2a)" podlane_cores "$r" n1 n2
+		iperf k2a k1a "$(addr k2a)" kernel_cores "$r"
+	done
+	SERVER_CPU=0
+fi
 
 # --- What the TAP interface itself allows: tools/bench/tapfwd, a minimal
 # forwarder between two TAPs on core 1, moving MTU-sized frames (plain, as
@@ -147,19 +166,21 @@ print("TAP pods, iperf3 (%s s each, %s round(s), medians; 1 podlaned worker), be
       % (secs, rounds))
 print("| path | podlane TCP Gbit/s | kernel TCP Gbit/s | TCP ratio | podlane UDP Gbit/s (loss) | kernel UDP Gbit/s (loss) |")
 print("|---|---|---|---|---|---|")
-for where in ("same", "across"):
+WHERE = {"same": "same node", "across": "across nodes", "cores": "across nodes, a core per node"}
+for where, label in WHERE.items():
     p, k = res.get("podlane_" + where), res.get("kernel_" + where)
     if p is None:
         continue
-    print("| pod -> pod, %s node | %.2f | %.2f | %.2fx | %.2f (%.1f%%) | %.2f (%.1f%%) |" % (
-        where if where == "same" else "across a", p["tcp"], k["tcp"], ratio("podlane_" + where, "kernel_" + where),
+    print("| pod -> pod, %s | %.2f | %.2f | %.2fx | %.2f (%.1f%%) | %.2f (%.1f%%) |" % (
+        label, p["tcp"], k["tcp"], ratio("podlane_" + where, "kernel_" + where),
         p["udp"], p["udp_loss"], k["udp"], k["udp_loss"]))
 for mode, what in (("plain", "MTU-sized frames, as the TAP PMD"), ("vnet", "IFF_VNET_HDR, TSO frames passed on")):
     r = res["tapfwd_" + mode]
     print("| TAP -> tapfwd -> TAP, %s | %.2f | | %.2fx | %.2f (%.1f%%) | |" % (
         what, r["tcp"], r["tcp"] / max(res["kernel_same"]["tcp"], 1e-9), r["udp"], r["udp_loss"]))
 print("(tapfwd: tools/bench/tapfwd.c, the smallest TAP-to-TAP forwarder, not podlaned; its ratio is to kernel veth on one node)")
-print("Placement: both iperf3 ends on CPU 0; forwarding on CPU 1 (podlaned's worker, tapfwd, the kernel's routing by RPS)")
+print("Placement: both iperf3 ends on CPU 0; forwarding on CPU 1 (podlaned's worker, tapfwd, the kernel's routing by RPS);")
+print("a core per node: node 1's forwarding (podlaned's threads, RPS) and the sender on CPU 0, node 2's and the receiver on CPU 1")
 print()
 print("TCP over IPv6 (the same pods, dual-stack nodes) beside IPv4, same rounds")
 print("| path | podlane IPv6 TCP Gbit/s | podlane IPv4 TCP Gbit/s | IPv6/IPv4 |")
@@ -183,15 +204,13 @@ def lost(name, what, ref, key, rate):
           r[key + "_at_sender"], "%d" % r[key + "_at_podlaned"] if name.startswith("podlane") else "",
           r[key + "_at_receiver"]))
 for key, rate in (("udp1g", "1 Gbit/s"), ("udp", "unpaced")):
-    for where in ("same", "across"):
-        label = "same node" if where == "same" else "across nodes"
+    for where, label in WHERE.items():
         lost("podlane_" + where, "podlane, " + label, res.get("kernel_" + where), key, rate)
         lost("kernel_" + where, "kernel, " + label, None, key, rate)
     for mode in ("plain", "vnet"):
         lost("tapfwd_" + mode, "tapfwd " + mode, None, key, rate)
 json.dump({"seconds": float(secs), "rounds": int(rounds), "results": res,
-           "ratios": {w: ratio("podlane_" + w, "kernel_" + w) for w in ("same", "across")
-                      if "podlane_" + w in runs},
+           "ratios": {w: ratio("podlane_" + w, "kernel_" + w) for w in WHERE if "podlane_" + w in runs},
            "ipv6_per_ipv4": {w: ratio("podlane_%s6" % w, "podlane_" + w) for w in ("same", "across")
                              if "podlane_%s6" % w in runs}}, open(out, "w"), indent=1)
 for path, r in res.items():
