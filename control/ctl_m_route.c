@@ -109,6 +109,28 @@ struct want {
 	struct dp_nh_spec nh;
 };
 
+/* What a replace_all changed, to put back when it cannot finish. */
+struct undo {
+	struct ctl_pfx key;
+	struct dp_nh_spec nh; /* the route before (none when added) */
+	bool added;
+};
+
+/* The changes in u (n of them) taken back, newest first: origin's routes
+ * as they were. Before dp_commit(), so workers never saw them. */
+static void undo(const struct undo *u, size_t n, const char *origin)
+{
+	char pfx[CTL_PFX_STRLEN];
+
+	while (n-- > 0) {
+		int rc = u[n].added ? ctl_route_remove_pfx(&u[n].key)
+				    : ctl_route_set_pfx(&u[n].key, &u[n].nh, origin);
+		if (rc != 0)
+			ctl_warn("route replace_all origin %s: %s not put back as it was (%s)", origin,
+				 ctl_pfx_str(&u[n].key, pfx), strerror(rc < 0 ? -rc : rc));
+	}
+}
+
 static int cmp_key(const void *a, const void *b)
 {
 	return memcmp(&((const struct want *)a)->key, &((const struct want *)b)->key,
@@ -116,7 +138,8 @@ static int cmp_key(const void *a, const void *b)
 }
 
 /* The whole set of one origin in one call: validated in full first, so a
- * bad entry changes nothing; then only the difference is applied. */
+ * bad entry changes nothing; then only the difference is applied, and
+ * taken back whole if the table cannot hold it (all or nothing). */
 static json_t *m_route_replace_all(json_t *params, struct ctl_err *e)
 {
 	const char *origin = origin_param(params, "agent", e);
@@ -136,9 +159,12 @@ static json_t *m_route_replace_all(json_t *params, struct ctl_err *e)
 		return NULL;
 	}
 	struct want *w = calloc(n ? n : 1, sizeof(*w));
-	if (w == NULL) {
+	/* Each route of the set, and each of origin's the set drops. */
+	struct undo *u = calloc(n + node.n_routes + 1, sizeof(*u));
+	size_t nu = 0;
+	if (w == NULL || u == NULL) {
 		ctl_fail(e, PL_E_RESOURCE, "out of memory for %zu routes", n);
-		return NULL;
+		goto fail;
 	}
 	json_array_foreach(routes, i, o) {
 		struct ctl_err ie = {0};
@@ -168,7 +194,8 @@ static json_t *m_route_replace_all(json_t *params, struct ctl_err *e)
 		struct want key = {.key = r->dst};
 		if (r->used && strcmp(r->origin, origin) == 0 &&
 		    bsearch(&key, w, n, sizeof(*w), cmp_key) == NULL) {
-			ctl_route_remove_pfx(&r->dst);
+			u[nu++] = (struct undo){.key = r->dst, .nh = r->nh};
+			ctl_route_remove_pfx(&u[nu - 1].key);
 			removed++;
 		}
 	}
@@ -177,11 +204,14 @@ static json_t *m_route_replace_all(json_t *params, struct ctl_err *e)
 		bool existed = r != NULL;
 		struct dp_nh_spec old = existed ? r->nh : w[i].nh;
 		if (ctl_route_set_pfx(&w[i].key, &w[i].nh, origin) != 0) {
-			ctl_fail(e, PL_E_RESOURCE, "route table full after %u routes", added + changed + unchanged);
+			char pfx[CTL_PFX_STRLEN];
+			ctl_fail(e, PL_E_RESOURCE, "route table full at %s (max_routes %u): nothing "
+				 "changed", ctl_pfx_str(&w[i].key, pfx), node.cfg.max_routes);
+			undo(u, nu, origin);
 			dp_commit();
-			ctl_state_save_routes();
 			goto fail;
 		}
+		u[nu++] = (struct undo){.key = w[i].key, .nh = old, .added = !existed};
 		if (!existed)
 			added++;
 		else if (!ctl_nh_same(&old, &w[i].nh))
@@ -190,6 +220,7 @@ static json_t *m_route_replace_all(json_t *params, struct ctl_err *e)
 			unchanged++;
 	}
 	free(w);
+	free(u);
 	dp_commit();
 	ctl_log("route replace_all origin %s: %u added, %u changed, %u removed, %u unchanged",
 		origin, added, changed, removed, unchanged);
@@ -199,6 +230,7 @@ static json_t *m_route_replace_all(json_t *params, struct ctl_err *e)
 			      e);
 fail:
 	free(w);
+	free(u);
 	return NULL;
 }
 CTL_METHOD(PL_M_ROUTE_REPLACE_ALL, m_route_replace_all)

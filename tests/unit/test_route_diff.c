@@ -1,7 +1,8 @@
 /* route.replace_all (control/ctl_m_route.c): an agent's whole set applied
  * as a diff against what that origin had, validated in full first (a bad
- * entry changes nothing), other origins' routes untouched; and what the
- * dataplane then does with a packet. */
+ * entry changes nothing, nor does a set the table cannot hold), other
+ * origins' routes untouched; and what the dataplane then does with a
+ * packet. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include "ctl_harness.h"
+#include "ctl_node.h"
 #include "dp.h"
 #include "podlane_api.h"
 
@@ -238,6 +240,37 @@ static void test_ipv6(void **state)
 		     PL_E_INVALID_PARAMS, "routes[0]: via: fd00:172:31:102::8 twice");
 }
 
+/* A set the table cannot hold changes nothing: what the origin had before
+ * (removed, changed and kept ones alike) is in place after the error. */
+static void test_full_changes_nothing(void **state)
+{
+	char via[64];
+	(void)state;
+	expect_counts(ctl_call_ok(PL_M_ROUTE_REPLACE_ALL,
+				  replace_all("agent-f", "100.96.30.0/24>172.31.102.30 "
+							 "100.96.31.0/24>172.31.102.31")),
+		      2, 0, 0, 0);
+	uint32_t had = node.n_routes, max = node.cfg.max_routes;
+	char want[128];
+	/* Room for one more route: the set drops .30, changes .31 and adds
+	 * three, so its last add finds the table full. */
+	node.cfg.max_routes = had + 1;
+	snprintf(want, sizeof(want), "route table full at 100.96.34.0/24 (max_routes %u): nothing changed",
+		 had + 1);
+	expect_error(replace_all("agent-f", "100.96.31.0/24>172.31.102.32 100.96.32.0/24>172.31.102.32 "
+					    "100.96.33.0/24>172.31.102.32 100.96.34.0/24>172.31.102.32"),
+		     PL_E_RESOURCE, want);
+	node.cfg.max_routes = max;
+	assert_int_equal(node.n_routes, had);
+	assert_string_equal(via_of("agent-f", "100.96.30.0/24", via), "172.31.102.30");
+	assert_string_equal(via_of("agent-f", "100.96.31.0/24", via), "172.31.102.31");
+	assert_string_equal(via_of("agent-f", "100.96.32.0/24", via), "");
+	expect_next_hop("100.96.30.1", "172.31.102.30"); /* the dataplane's too */
+	expect_next_hop("100.96.31.1", "172.31.102.31");
+	expect_next_hop("100.96.33.1", "none");
+	expect_counts(ctl_call_ok(PL_M_ROUTE_REPLACE_ALL, replace_all("agent-f", "")), 0, 0, 2, 0);
+}
+
 /* A /64 to each node of a 5000-node cluster fits beside 254 /128s (as
  * many as a node's pods have): the IPv6 tables' 8-bit levels, not their
  * room, bound it (dp.h). */
@@ -273,6 +306,7 @@ int main(void)
 		cmocka_unit_test(test_refused_whole),
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_ipv6_capacity),
+		cmocka_unit_test(test_full_changes_nothing),
 	};
 	ctl_harness_init(config);
 	return cmocka_run_group_tests(tests, NULL, NULL);
