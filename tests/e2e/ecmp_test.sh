@@ -89,20 +89,29 @@ counted() { # [6]: "G1 G2", the flows each gateway forwarded
 	sleep 0.5
 	echo "$(($(rx 1 "$f") - a)) $(($(rx 2 "$f") - b))"
 }
-read -r c1 c2 <<<"$(counted)"
-[ $((c1 + c2)) = 64 ] && [ "$c1" -ge 10 ] && [ "$c2" -ge 10 ] || fail "64 flows not spread: gw1 $c1, gw2 $c2"
-read -r d1 d2 <<<"$(counted)"
-[ "$d1" = "$c1" ] && [ "$d2" = "$c2" ] || fail "flows changed gateways: gw1 $c1 then $d1"
+# spread_and_kept [6]: 64 flows spread over both gateways (c1, c2), then
+# each on the same one again (d1, d2).
+spread_and_kept() {
+	read -r c1 c2 <<<"$(counted "${1:-}")"
+	[ $((c1 + c2)) = 64 ] && [ "$c1" -ge 10 ] && [ "$c2" -ge 10 ] ||
+		fail "64 flows${1:+ over IPv6} not spread: gw1 $c1, gw2 $c2"
+	read -r d1 d2 <<<"$(counted "${1:-}")"
+	[ "$d1" = "$c1" ] && [ "$d2" = "$c2" ] || fail "flows${1:+ over IPv6} changed gateways: gw1 $c1 then $d1"
+}
+# members_shown TRACE G1 G2: trace's next hop one of the two, both listed
+# as members; the metrics say both are resolved.
+members_shown() {
+	grep -q "^next_hop  \($2\|$3\)$" <<<"$1" && grep -q "^members   $2$" <<<"$1" &&
+		grep -q "^          $3$" <<<"$1" || fail "trace: $1"
+	metrics=$(ip netns exec n1 curl -sf http://127.0.0.1:9466/metrics) || fail "no /metrics"
+	grep -q "^podlane_ecmp_gateway_resolved{gateway=\"$2\"} 1$" <<<"$metrics" &&
+		grep -q "^podlane_ecmp_gateway_resolved{gateway=\"$3\"} 1$" <<<"$metrics" ||
+		fail "metrics: $(grep ecmp <<<"$metrics")"
+}
+spread_and_kept
 ok "64 flows spread over both gateways (gw1 $c1, gw2 $c2), each on its own (again: $d1, $d2)"
 
-out=$(ctl n1 trace 198.51.100.10:9/udp from "$A:20000")
-echo "$out"
-grep -q "^next_hop  172.31.102.1[12]$" <<<"$out" && grep -q "^members   172.31.102.11$" <<<"$out" &&
-	grep -q "^          172.31.102.12$" <<<"$out" || fail "trace: $out"
-metrics=$(ip netns exec n1 curl -sf http://127.0.0.1:9466/metrics) || fail "no /metrics"
-grep -q '^podlane_ecmp_gateway_resolved{gateway="172.31.102.11"} 1$' <<<"$metrics" &&
-	grep -q '^podlane_ecmp_gateway_resolved{gateway="172.31.102.12"} 1$' <<<"$metrics" ||
-	fail "metrics: $(grep ecmp <<<"$metrics")"
+members_shown "$(ctl n1 trace 198.51.100.10:9/udp from "$A:20000")" 172.31.102.11 172.31.102.12
 ip netns exec ext nc -l 8080 >"$WORK/got" &
 at_exit "kill $! 2>/dev/null"
 listening() { [ -n "$(ip netns exec ext ss -Htln "sport = :8080")" ]; }
@@ -148,18 +157,9 @@ grep -q "^fd00:198:51:100::/64  *via ${G6}1,${G6}2  *static$" <<<"$(ctl n1 route
 resolved6() { [ "$(ctl n1 -o json trace fd00:198:51:100::10 | python3 -c 'import json,sys
 print(sum(m["resolved"] for m in json.load(sys.stdin)["members"]))')" = 2 ]; }
 wait_for 10 resolved6 || fail "the IPv6 gateways were not resolved: $(ctl n1 trace fd00:198:51:100::10)"
-read -r c1 c2 <<<"$(counted 6)"
-[ $((c1 + c2)) = 64 ] && [ "$c1" -ge 10 ] && [ "$c2" -ge 10 ] || fail "64 IPv6 flows not spread: gw1 $c1, gw2 $c2"
-read -r d1 d2 <<<"$(counted 6)"
-[ "$d1" = "$c1" ] && [ "$d2" = "$c2" ] || fail "IPv6 flows changed gateways: gw1 $c1 then $d1"
+spread_and_kept 6
 A6=$(ip -n pa -6 -o addr show dev eth0 scope global | awk '{print $4}' | cut -d/ -f1)
-out=$(ctl n1 trace "[fd00:198:51:100::10]:9/udp" from "[$A6]:20000")
-grep -q "^next_hop  ${G6}[12]$" <<<"$out" && grep -q "^members   ${G6}1$" <<<"$out" &&
-	grep -q "^          ${G6}2$" <<<"$out" || fail "IPv6 trace: $out"
-metrics=$(ip netns exec n1 curl -sf http://127.0.0.1:9466/metrics) || fail "no /metrics"
-grep -q "^podlane_ecmp_gateway_resolved{gateway=\"${G6}1\"} 1$" <<<"$metrics" &&
-	grep -q "^podlane_ecmp_gateway_resolved{gateway=\"${G6}2\"} 1$" <<<"$metrics" ||
-	fail "metrics: $(grep ecmp <<<"$metrics")"
+members_shown "$(ctl n1 trace "[fd00:198:51:100::10]:9/udp" from "[$A6]:20000")" ${G6}1 ${G6}2
 ip -n n1 -6 route add fd00:198:51:101::/64 table 100 \
 	nexthop via ${G6}1 dev podlane0 nexthop via ${G6}2 dev podlane0
 mirrored6() { grep -q "^fd00:198:51:101::/64  *via ${G6}1,${G6}2  *kernel$" <<<"$(ctl n1 route list)"; }
