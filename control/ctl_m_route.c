@@ -86,20 +86,40 @@ static json_t *m_route_del(json_t *params, struct ctl_err *e)
 }
 CTL_METHOD(PL_M_ROUTE_DEL, m_route_del)
 
+/* IPv4 before IPv6, then by address, then by length. */
+static int cmp_route(const void *a, const void *b)
+{
+	const struct ctl_pfx *x = &(*(const struct ctl_route *const *)a)->dst;
+	const struct ctl_pfx *y = &(*(const struct ctl_route *const *)b)->dst;
+	int c = x->v6 != y->v6 ? x->v6 - y->v6 : memcmp(x->a, y->a, sizeof(x->a));
+
+	return c ? c : x->plen - y->plen;
+}
+
+/* The routes (of origin, if given) in prefix order, whatever their table
+ * slots: the same set lists the same way. */
 static json_t *m_route_list(json_t *params, struct ctl_err *e)
 {
 	const char *origin = ctl_param_str(params, "origin", false, e);
-	json_t *a = json_array();
+	const struct ctl_route **rs = calloc(node.n_routes + 1, sizeof(*rs));
+	uint32_t n = 0;
 
-	if (origin == NULL && e->code) {
-		json_decref(a);
+	if ((origin == NULL && e->code) || rs == NULL) {
+		if (rs == NULL)
+			ctl_fail(e, PL_E_RESOURCE, "out of memory for %u routes", node.n_routes);
+		free(rs);
 		return NULL;
 	}
-	for (uint32_t i = 0; i < node.route_cap; i++) {
+	for (uint32_t i = 0; i < node.route_cap && n < node.n_routes; i++) {
 		const struct ctl_route *r = &node.routes[i];
 		if (r->used && (origin == NULL || strcmp(origin, r->origin) == 0))
-			json_array_append_new(a, ctl_route_json(r));
+			rs[n++] = r;
 	}
+	qsort(rs, n, sizeof(*rs), cmp_route);
+	json_t *a = json_array();
+	for (uint32_t i = 0; i < n; i++)
+		json_array_append_new(a, ctl_route_json(rs[i]));
+	free(rs);
 	return a;
 }
 CTL_METHOD(PL_M_ROUTE_LIST, m_route_list)

@@ -42,7 +42,7 @@ static json_t *replace_all(const char *origin, const char *spec)
 	return json_pack("{s:s, s:o}", "origin", origin, "routes", routes(spec));
 }
 
-/* origin's routes as "p>v p>v ..." in prefix order, as route.list gives them. */
+/* origin's routes as "p>v p>v ...", in route.list's order (by prefix). */
 static void expect_routes(const char *origin, const char *want)
 {
 	json_t *l = ctl_call_ok(PL_M_ROUTE_LIST, json_pack("{s:s}", "origin", origin)), *r;
@@ -244,7 +244,6 @@ static void test_ipv6(void **state)
  * (removed, changed and kept ones alike) is in place after the error. */
 static void test_full_changes_nothing(void **state)
 {
-	char via[64];
 	(void)state;
 	expect_counts(ctl_call_ok(PL_M_ROUTE_REPLACE_ALL,
 				  replace_all("agent-f", "100.96.30.0/24>172.31.102.30 "
@@ -262,9 +261,8 @@ static void test_full_changes_nothing(void **state)
 		     PL_E_RESOURCE, want);
 	node.cfg.max_routes = max;
 	assert_int_equal(node.n_routes, had);
-	assert_string_equal(via_of("agent-f", "100.96.30.0/24", via), "172.31.102.30");
-	assert_string_equal(via_of("agent-f", "100.96.31.0/24", via), "172.31.102.31");
-	assert_string_equal(via_of("agent-f", "100.96.32.0/24", via), "");
+	/* Listed as before, though .30 went and came back to another slot. */
+	expect_routes("agent-f", "100.96.30.0/24>172.31.102.30 100.96.31.0/24>172.31.102.31");
 	expect_next_hop("100.96.30.1", "172.31.102.30"); /* the dataplane's too */
 	expect_next_hop("100.96.31.1", "172.31.102.31");
 	expect_next_hop("100.96.33.1", "none");

@@ -135,8 +135,8 @@ static void forget_all(void)
 	expect("", "");
 }
 
-#define ROUTES "100.96.1.0/24>172.31.102.1(static) 100.96.5.0/24>172.31.102.4,172.31.102.5(static) " \
-	       "100.96.2.0/24>172.31.102.2(agent-a) 100.96.3.0/24>172.31.102.3(agent-a)"
+#define ROUTES "100.96.1.0/24>172.31.102.1(static) 100.96.2.0/24>172.31.102.2(agent-a) " \
+	       "100.96.3.0/24>172.31.102.3(agent-a) 100.96.5.0/24>172.31.102.4,172.31.102.5(static)"
 #define SVCS "10.96.0.10:53/udp>100.96.1.5:5353,100.96.243.9:53"
 
 /* What the API was told comes back, with each route's origin. */
