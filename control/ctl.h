@@ -84,6 +84,12 @@ struct ctl_config {
 int ctl_config_load(const char *path, struct ctl_config *c, char *err, size_t errlen);
 int ctl_config_parse(const char *buf, size_t len, struct ctl_config *c, char *err, size_t errlen);
 void ctl_config_free(struct ctl_config *c);
+/* An IPv6 next hop of c's node network, as 'gateway' and route vias give
+ * one: podlaned's own fe80::1 (the pods' gateway, never a router's), and
+ * a neighbour (a link-local address on the uplink's link, or an address
+ * of node_ip's IPv6 network other than the node's). */
+bool ctl_pods_gateway6(const uint8_t a[16]);
+bool ctl_neighbour6(const struct ctl_config *c, const uint8_t a[16]);
 
 /* Addresses: "a.b.c.d" and "a.b.c.d/len". */
 int ctl_parse_ip(const char *s, uint32_t *ip);

@@ -179,6 +179,21 @@ static bool overlap(uint32_t a, uint8_t alen, uint32_t b, uint8_t blen)
 	return ((a ^ b) & ctl_mask(RTE_MIN(alen, blen))) == 0;
 }
 
+bool ctl_pods_gateway6(const uint8_t a[16])
+{
+	uint8_t gw[16];
+
+	inet_pton(AF_INET6, PL_POD_GATEWAY6, gw);
+	return memcmp(a, gw, 16) == 0;
+}
+
+bool ctl_neighbour6(const struct ctl_config *c, const uint8_t a[16])
+{
+	return c->has_node6 &&
+	       (ctl_link_local6(a) ||
+		(ctl_in_prefix6(a, c->node6_ip, c->node6_plen) && memcmp(a, c->node6_ip, 16) != 0));
+}
+
 /* One address of 'gateway': the next hop of pods' default route of its
  * family, a neighbour on the node's network of that family (node_ip is
  * parsed already). */
@@ -191,15 +206,11 @@ static int gateway_one(struct ctl_config *c, const char *s, char *err, size_t er
 			return BAD("config: 'gateway' has \"%s\", expected an IPv6 address", s);
 		if (!c->has_node6)
 			return BAD("config: 'gateway' %s is IPv6 and 'node_ip' has no IPv6 address", s);
-		uint8_t pods_gw[16];
-		inet_pton(AF_INET6, PL_POD_GATEWAY6, pods_gw);
-		if (memcmp(c->gateway6, pods_gw, 16) == 0)
+		if (ctl_pods_gateway6(c->gateway6))
 			return BAD("config: 'gateway' %s is the address podlaned answers itself as pods' "
 				   "gateway, not a router's", s);
 		/* A router's link-local address does too (on the uplink's link). */
-		if (!ctl_link_local6(c->gateway6) &&
-		    (!ctl_in_prefix6(c->gateway6, c->node6_ip, c->node6_plen) ||
-		     memcmp(c->gateway6, c->node6_ip, 16) == 0))
+		if (!ctl_neighbour6(c, c->gateway6))
 			return BAD("config: 'gateway' %s is not a neighbour on the node's IPv6 network "
 				   "of 'node_ip' (nor a link-local address)", s);
 		c->has_gateway6 = true;

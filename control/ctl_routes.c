@@ -268,23 +268,18 @@ int ctl_nh_gateways(struct dp_nh_spec *nh, const uint32_t *gws, unsigned n, stru
 /* One IPv6 gateway's check, as ctl_nh_gateways6 says. */
 static int gateway6_ok(const uint8_t gw6[16], struct ctl_err *e)
 {
-	const struct ctl_config *c = &node.cfg;
 	char a[CTL_IP6_STRLEN];
-	uint8_t pods_gw[16];
 
-	inet_pton(AF_INET6, PL_POD_GATEWAY6, pods_gw);
-	if (memcmp(gw6, pods_gw, 16) == 0)
+	if (ctl_pods_gateway6(gw6))
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "via: %s is the address podlaned answers "
 				"itself as pods' and the node's gateway, not a router's", PL_POD_GATEWAY6);
 	/* A link-local gateway is the node network's (the uplink's link: NDP
 	 * from the node's IPv6 address resolves it), as BGP peers over
 	 * link-local addresses give their routes. */
-	if (!c->has_node6 ||
-	    (!ctl_link_local6(gw6) && (!ctl_in_prefix6(gw6, c->node6_ip, c->node6_plen) ||
-				       memcmp(gw6, c->node6_ip, 16) == 0)))
+	if (!ctl_neighbour6(&node.cfg, gw6))
 		return ctl_fail(e, PL_E_INVALID_PARAMS, "via: %s is not a neighbour on the node's "
 				"IPv6 network%s", ctl_ip6_str(gw6, a),
-				c->has_node6 ? "" : " (node_ip has no IPv6 address)");
+				node.cfg.has_node6 ? "" : " (node_ip has no IPv6 address)");
 	return 0;
 }
 

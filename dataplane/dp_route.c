@@ -644,9 +644,8 @@ int dp_route6_trace(const uint8_t dst[16], const uint8_t *src, const struct dp_f
 	const struct dp_nh *nh = &dp.nh[hop];
 	if (nh->kind == DP_NH_ECMP) {
 		uint64_t w;
-		uint8_t zero[16] = {0};
 		trace_members(nh, t);
-		nh = &dp.nh[dp_ecmp_pick(nh, dp_ip6_flow_hash_of(src ? src : zero, dst,
+		nh = &dp.nh[dp_ecmp_pick(nh, dp_ip6_flow_hash_of(src ? src : dp_ip6_unspecified, dst,
 								f ? f->proto : 0,
 								f ? (uint32_t)f->sport | (uint32_t)f->dport << 16
 								  : 0), &w)];
