@@ -92,15 +92,57 @@ static int cmp_svc(const void *a, const void *b)
 
 static void free_all(struct ctl_svc *w, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; w != NULL && i < n; i++)
 		ctl_svc_free(&w[i]);
 	free(w);
+}
+
+/* What a replace_all changed, to put back when it cannot finish. */
+struct undo {
+	struct ctl_svc was; /* a copy of the service before; only its key when added */
+	uint32_t id;        /* its slot */
+	bool added;
+};
+
+/* The changes in u (n of them) taken back, newest first: origin's
+ * services as they were, in their slots (their counters restart). */
+static void undo(struct undo *u, size_t n, const char *origin)
+{
+	char name[CTL_SVC_STRLEN];
+
+	while (n-- > 0) {
+		struct ctl_err ie = {0};
+		struct ctl_svc *s = ctl_svc_find(&u[n].was);
+		if (u[n].added) {
+			if (s != NULL)
+				ctl_svc_remove(s);
+		} else if (ctl_svc_put_back(&u[n].was, u[n].id, origin, &ie) != 0)
+			ctl_warn("service replace_all origin %s: %s not put back as it was (%s)",
+				 origin, ctl_svc_str(&u[n].was, name), ie.msg);
+	}
+}
+
+static void free_undo(struct undo *u, size_t n)
+{
+	for (size_t i = 0; u != NULL && i < n; i++)
+		ctl_svc_free(&u[i].was);
+	free(u);
+}
+
+/* Before s is removed or replaced: a copy into the undo log. */
+static int keep(struct undo *u, size_t *nu, const struct ctl_svc *s, struct ctl_err *e)
+{
+	if (ctl_svc_dup(s, &u[*nu].was) != 0)
+		return ctl_fail(e, PL_E_RESOURCE, "out of memory: nothing changed");
+	u[(*nu)++].id = (uint32_t)(s - node.svcs);
+	return 0;
 }
 
 /* The whole set of one origin in one call: validated in full first (each
  * service, no frontend claimed twice, no address that is another
  * origin's route or service), so a bad entry changes nothing; then only
- * the difference is applied. */
+ * the difference is applied, and taken back whole if the tables cannot
+ * hold it (all or nothing). */
 static json_t *m_service_replace_all(json_t *params, struct ctl_err *e)
 {
 	const char *origin = ctl_param_origin(params, "agent", e);
@@ -122,9 +164,12 @@ static json_t *m_service_replace_all(json_t *params, struct ctl_err *e)
 		return NULL;
 	}
 	struct ctl_svc *w = calloc(n ? n : 1, sizeof(*w));
-	if (w == NULL) {
+	/* Each service of the set, and each of origin's the set drops. */
+	struct undo *u = calloc(n + node.n_svcs + 1, sizeof(*u));
+	size_t nu = 0;
+	if (w == NULL || u == NULL) {
 		ctl_fail(e, PL_E_RESOURCE, "out of memory for %zu services", n);
-		return NULL;
+		goto fail;
 	}
 	json_array_foreach(svcs, i, o) {
 		struct ctl_err ie = {0};
@@ -152,6 +197,8 @@ static json_t *m_service_replace_all(json_t *params, struct ctl_err *e)
 		struct ctl_svc *s = &node.svcs[k];
 		if (s->used && strcmp(s->origin, origin) == 0 &&
 		    bsearch(s, w, n, sizeof(*w), cmp_svc) == NULL) {
+			if (keep(u, &nu, s, e) != 0)
+				goto take_back;
 			ctl_svc_remove(s);
 			removed++;
 		}
@@ -163,16 +210,21 @@ static json_t *m_service_replace_all(json_t *params, struct ctl_err *e)
 			continue;
 		}
 		bool existed = s != NULL;
-		if (ctl_svc_set(&w[i], origin, e) != 0) {
-			/* Out of routes or memory midway: what was applied stays,
-			 * and is saved. */
-			dp_commit();
-			ctl_state_save_services();
-			goto fail;
+		if (existed && keep(u, &nu, s, e) != 0)
+			goto take_back;
+		struct undo a = {.was = w[i], .added = true};
+		a.was.backends = NULL; /* the key is what undo needs */
+		struct ctl_err ie = {0};
+		if (ctl_svc_set(&w[i], origin, &ie) != 0) {
+			ctl_fail(e, ie.code, "%s: nothing changed", ie.msg);
+			goto take_back;
 		}
+		if (!existed)
+			u[nu++] = a;
 		existed ? changed++ : added++;
 	}
 	free_all(w, n);
+	free_undo(u, nu);
 	dp_commit();
 	ctl_log("service replace_all origin %s: %u added, %u changed, %u removed, %u unchanged",
 		origin, added, changed, removed, unchanged);
@@ -180,8 +232,12 @@ static json_t *m_service_replace_all(json_t *params, struct ctl_err *e)
 			      json_pack("{s:s, s:i, s:i, s:i, s:i}", "origin", origin, "added", added,
 					"changed", changed, "removed", removed, "unchanged", unchanged),
 			      e);
+take_back:
+	undo(u, nu, origin);
+	dp_commit();
 fail:
 	free_all(w, n);
+	free_undo(u, nu);
 	return NULL;
 }
 CTL_METHOD(PL_M_SERVICE_REPLACE_ALL, m_service_replace_all)

@@ -211,6 +211,8 @@ int ctl_svc_tables(const struct ctl_config *c);
 int ctl_svc_key_parse(json_t *o, struct ctl_svc *k, struct ctl_err *e);
 int ctl_svc_parse(json_t *o, struct ctl_svc *s, struct ctl_err *e);
 void ctl_svc_free(struct ctl_svc *s);
+/* A copy of s with its own backends (freed with ctl_svc_free); -1 out of memory. */
+int ctl_svc_dup(const struct ctl_svc *s, struct ctl_svc *out);
 bool ctl_svc_same(const struct ctl_svc *a, const struct ctl_svc *b);
 /* The service of k's (ip or ip6, port, protocol), or NULL. */
 struct ctl_svc *ctl_svc_find(const struct ctl_svc *k);
@@ -219,6 +221,9 @@ bool ctl_svc_key_eq(const struct ctl_svc *a, const struct ctl_svc *b);
  * (/128) routes with it; takes s's backends. */
 int ctl_svc_set(struct ctl_svc *s, const char *origin, struct ctl_err *e);
 void ctl_svc_remove(struct ctl_svc *s);
+/* s, removed from slot id just before, set again in that slot (or
+ * replacing the service of its key in place): replace_all's undo. */
+int ctl_svc_put_back(struct ctl_svc *s, uint32_t id, const char *origin, struct ctl_err *e);
 /* Refusals checked before anything changes: an address of s that is a
  * route of another origin; a frontend (ip, external IP or node_port with
  * the port and protocol) claimed twice by set[n] and the services that

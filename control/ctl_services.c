@@ -264,6 +264,19 @@ void ctl_svc_remove(struct ctl_svc *s)
 	ctl_svc_unlock();
 }
 
+int ctl_svc_put_back(struct ctl_svc *s, uint32_t id, const char *origin, struct ctl_err *e)
+{
+	ctl_svc_lock();
+	for (uint32_t i = 0; ctl_svc_find(s) == NULL && i < node.n_svc_free; i++)
+		if (node.svc_free[i] == id) { /* to the front: ctl_svc_set takes that one */
+			memmove(node.svc_free + 1, node.svc_free, i * sizeof(uint32_t));
+			node.svc_free[0] = id;
+			break;
+		}
+	ctl_svc_unlock();
+	return ctl_svc_set(s, origin, e);
+}
+
 json_t *ctl_svc_json(const struct ctl_svc *s, bool stats)
 {
 	char ip[CTL_IP6_STRLEN];

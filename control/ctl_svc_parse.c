@@ -295,6 +295,19 @@ void ctl_svc_free(struct ctl_svc *s)
 	s->backends = NULL;
 }
 
+int ctl_svc_dup(const struct ctl_svc *s, struct ctl_svc *out)
+{
+	*out = *s;
+	out->backends = NULL;
+	if (s->n_backends == 0)
+		return 0;
+	out->backends = malloc(s->n_backends * sizeof(*s->backends));
+	if (out->backends == NULL)
+		return -1;
+	memcpy(out->backends, s->backends, s->n_backends * sizeof(*s->backends));
+	return 0;
+}
+
 bool ctl_svc_key_eq(const struct ctl_svc *a, const struct ctl_svc *b)
 {
 	return a->v6 == b->v6 && a->ip == b->ip && memcmp(a->ip6, b->ip6, 16) == 0 &&
