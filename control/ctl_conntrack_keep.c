@@ -7,7 +7,7 @@
  * connection a pod isolated for ingress opened itself keeps its answers
  * coming (docs/policy.md). A kill leaves no file (a stop writes one even
  * with no connection): its connections are lost, their answers picked up
- * for a while (dp_policy_pickup).
+ * for a while (dp_ct_pickup).
  *
  * The file: a header (magic, version, the wall clock when written, the
  * count), then one fixed record per flow. A service is named by its

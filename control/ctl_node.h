@@ -91,7 +91,7 @@ struct ctl_svc {
 #define CTL_POL_EXCEPT_MAX 1024 /* prefixes an ipBlock leaves out */
 #define CTL_POL_COMPILED_MAX (1u << 20) /* (pod, peer prefix, port range) rules in all */
 /* After a crash, how long answers of connections opened before it are
- * picked up (dp_policy_pickup): longer than most idle gaps of a live
+ * picked up (dp_ct_pickup): longer than most idle gaps of a live
  * connection, short enough not to stay a way in. */
 #define CTL_PICKUP_S 300
 struct ctl_policy {

@@ -200,9 +200,10 @@ int main(int argc, char **argv)
 	ctl_state_restore();
 	/* After the services its flows name. Pods but no connections: the
 	 * podlaned before was killed, and the connections its pods had open
-	 * meet isolating policies as new ones; their answers are picked up. */
+	 * meet isolating policies and Service NAT as new ones; their answers
+	 * are picked up. */
 	if (!ctl_conntrack_restore() && ctl_pods_count() > 0)
-		dp_policy_pickup(CTL_PICKUP_S);
+		dp_ct_pickup(CTL_PICKUP_S);
 	ctl_neigh_restore();
 	ctl_keeper_taken(); /* the keeper holds ours now; fds of pods not restored closed */
 	ctl_nat_sync();

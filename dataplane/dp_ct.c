@@ -386,6 +386,11 @@ unsigned dp_ct_flush(int64_t svc_id)
 	return dp_ct_remove_if(of_service, &svc_id);
 }
 
+void dp_ct_pickup(uint32_t seconds)
+{
+	dp.pickup_until = dp.now_s + seconds;
+}
+
 void dp_ct_count(uint64_t *in_use, uint64_t *max)
 {
 	const struct dp_ct_tbl *t[2] = {&dp.nat->ct4, &dp.nat->ct6};

@@ -188,6 +188,17 @@ struct dp_svc_fe6_key {
 	uint8_t pad;
 };
 #define DP_FE_EXTERNAL (1u << 31) /* a NodePort or external IP: externalTrafficPolicy applies */
+/* The backend index: the services a backend (address, port, protocol)
+ * serves, for its answers picked up after a crash (dp_svc_answered). Its
+ * data: how many services << 32 | the one's id, or DP_BE_SEVERAL (then
+ * they are searched). */
+struct dp_svc_be_key {
+	uint8_t ip[16]; /* IPv6, or IPv4 in the first 4 bytes */
+	uint16_t port;
+	uint8_t proto;
+	uint8_t v6;
+};
+#define DP_BE_SEVERAL UINT32_MAX
 #define DP_FLOW_CACHE 16384 /* entries per worker (128 KiB) */
 
 /* sessionAffinity ClientIP: (service, client) -> the backend it had.
@@ -213,6 +224,7 @@ struct dp_nat {
 	struct dp_svc **svcs;       /* by id, published with RCU */
 	struct rte_hash *fe;        /* dp_svc_fe_key -> service id | DP_FE_EXTERNAL */
 	struct rte_hash *fe6;       /* dp_svc_fe6_key -> service id (NULL without IPv6) */
+	struct rte_hash *be;        /* dp_svc_be_key -> services (DP_BE_SEVERAL) */
 	struct rte_hash *aff;       /* dp_aff_key -> position in affs[] (the key's) */
 	struct dp_aff *affs;
 	uint32_t aff_cap;
@@ -291,6 +303,11 @@ static inline struct dp_ct_key dp_ct_key_reversed(const struct dp_ct_key *k)
 	return (struct dp_ct_key){.src = k->dst, .dst = k->src, .sport = k->dport,
 				  .dport = k->sport, .proto = k->proto};
 }
+/* In the pickup window after a crash (dp_ct_pickup)? */
+static inline bool dp_ct_picking_up(void)
+{
+	return unlikely(__atomic_load_n(&dp.now_s, __ATOMIC_RELAXED) < dp.pickup_until);
+}
 /* Seconds a flow with these flags and protocol lives without a packet. */
 uint32_t dp_ct_timeout(uint8_t proto, uint8_t flags);
 /* Control thread: expire idle flows (a slice of the table per call, the
@@ -334,6 +351,13 @@ static inline uint32_t dp_svc_word(const uint8_t ip6[16])
 }
 /* The IPv6 service whose frontend (ip, port, proto) is, or NULL;
  * *external: it is a NodePort or an external IP. */
+/* A backend's answer a that no flow knows, in the pickup window: the
+ * service (a ClusterIP) that gives the connection a answers to that
+ * backend (Maglev's pick for it now: the one before a crash while the
+ * backends are the same), with that connection's key as the client sent
+ * it in *orig; NULL if none does. */
+const struct dp_svc *dp_svc_answered(const struct dp_ct_key *a, struct dp_ct_key *orig);
+const struct dp_svc *dp_svc_answered6(const struct dp_ct6_key *a, struct dp_ct6_key *orig);
 const struct dp_svc *dp_svc_find6(const uint8_t ip[16], uint16_t port, uint8_t proto,
 				  bool *external);
 void dp_svc_age(void);

@@ -18,7 +18,13 @@
  * the kernel's own connections (kubelet probes) never collide. A client
  * port whose answers would look like another flow's (the same backend
  * through two service IPs) gets such a port too, its address kept. ICMP errors
- * about a translated connection are translated too, quote included. */
+ * about a translated connection are translated too, quote included.
+ *
+ * After a crash, which lost the flows, the connections of clients that
+ * speak first find their backend again (Maglev picks the same one while
+ * the backends are the same); in the pickup window (dp_ct_pickup) every
+ * packet is looked at, so that a backend that answers first gets its
+ * connection's flow back too. */
 #include <rte_icmp.h>
 #include <rte_ip.h>
 #include <rte_tcp.h>
@@ -184,6 +190,39 @@ static int new_flow(struct dp_worker *w, struct rte_mbuf *m, struct dp_port *in,
 	return NAT_DONE;
 }
 
+/* In the pickup window, a backend's answer no flow knows: its flow made
+ * again when the service would give the connection it answers to that
+ * backend (dp_svc_answered), and translated. Not a TCP SYN (a connection
+ * the backend opens). */
+static int answer(struct dp_worker *w, struct rte_mbuf *m, const struct dp_l4 *l,
+		  const struct dp_ct_key *k, uint32_t sig, uint32_t *fd)
+{
+	struct dp_ct_key o;
+	const struct dp_svc *s;
+	struct dp_flow *f;
+	uint32_t d;
+
+	if ((k->proto != IPPROTO_TCP && k->proto != IPPROTO_UDP) ||
+	    (l->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG ||
+	    (s = dp_svc_answered(k, &o)) == NULL)
+		return NAT_PASS;
+	int64_t id = dp_ct_create(&o, k, s->id + 1);
+	if (id >= 0) {
+		f = &dp.nat->flows[id];
+		d = (uint32_t)id << 1 | DP_CT_REPLY;
+		dp_nat4_watch(f);
+		w->stats.flows_created++;
+		dp.nat->svc_stats[w->id][s->id].flows++;
+	} else if (id != -EEXIST || (f = dp_ct_find_one(w, k, sig, &d)) == NULL) {
+		/* Untranslated, the client would reset its connection. */
+		dp_drop(w, m, DP_DROP_CONNTRACK_FULL);
+		return NAT_GONE;
+	}
+	translate(w, m, dp_ip4_hdr(m), l, f, d & 1);
+	*fd = d;
+	return NAT_DONE;
+}
+
 /* What a packet the stage looks at is, before the table is asked. */
 enum { LOOKUP = NAT_GONE + 1 };
 
@@ -227,7 +266,7 @@ static int unknown(struct dp_worker *w, struct rte_mbuf *m, struct dp_port *in,
 	if (to_svc || (nh != NULL && nh->kind == DP_NH_LOCAL &&
 		       __atomic_load_n(&dp.nat->n_node_ports, __ATOMIC_RELAXED)))
 		return new_flow(w, m, in, dp_ip4_hdr(m), l, k, sig, to_svc, fd);
-	return NAT_PASS;
+	return dp_ct_picking_up() ? answer(w, m, l, k, sig, fd) : NAT_PASS;
 }
 
 /* Three passes over the burst: the packets to look at and their keys;
@@ -240,7 +279,7 @@ void dp_nat4(struct dp_worker *w, uint16_t port, struct dp_pkts *v)
 	if (likely(!__atomic_load_n(&nat->active, __ATOMIC_RELAXED)))
 		return;
 	struct dp_port *in = &dp.ports[port];
-	bool every = in->ct_reply_from;
+	bool every = in->ct_reply_from || dp_ct_picking_up();
 	bool local = (dp.host < DP_MAX_PORTS && dp.ports[dp.host].ct_reply_to) ||
 		     __atomic_load_n(&nat->n_node_ports, __ATOMIC_RELAXED);
 	uint8_t fate[DP_BURST];

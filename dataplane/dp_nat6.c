@@ -210,6 +210,37 @@ static int new_flow(struct dp_worker *w, struct rte_mbuf *m, const struct dp_por
 	return NAT_DONE;
 }
 
+/* In the pickup window, a backend's answer no flow knows, as in
+ * dp_nat4.c: its flow made again when the service would give the
+ * connection it answers to that backend, and translated. */
+static int answer(struct dp_worker *w, struct rte_mbuf *m, struct rte_ipv6_hdr *ip,
+		  const struct dp_l4 *l, const struct dp_ct6_key *k, uint32_t *fd)
+{
+	struct dp_ct6_key o;
+	const struct dp_svc *s;
+	struct dp_flow6 *f;
+	uint32_t d;
+
+	if ((k->proto != IPPROTO_TCP && k->proto != IPPROTO_UDP) ||
+	    (l->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG ||
+	    (s = dp_svc_answered6(k, &o)) == NULL)
+		return NAT_PASS;
+	int64_t id = dp_ct6_create(&o, k, s->id + 1);
+	if (id >= 0) {
+		f = &dp.nat->flows6[id];
+		d = (uint32_t)id << 1 | DP_CT_REPLY;
+		dp_nat6_watch(f);
+		w->stats.flows_created++;
+		dp.nat->svc_stats[w->id][s->id].flows++;
+	} else if (id != -EEXIST || (f = dp_ct6_find_one(k, &d)) == NULL) {
+		dp_drop(w, m, DP_DROP_CONNTRACK_FULL); /* untranslated, it would reset the connection */
+		return NAT_GONE;
+	}
+	translate(w, m, ip, l, f, d & 1);
+	*fd = d;
+	return NAT_DONE;
+}
+
 /* NAT_PASS, NAT_DONE (an ICMPv6 error translated) or NAT_GONE when m is
  * settled without the table; LOOKUP with *l and *k filled. */
 static int classify(struct dp_worker *w, struct rte_mbuf *m, bool to_svc, struct dp_l4 *l,
@@ -234,7 +265,7 @@ void dp_nat6(struct dp_worker *w, uint16_t port, struct dp_pkts6 *v)
 	if (likely(!__atomic_load_n(&nat->active, __ATOMIC_RELAXED)) || nat->ct6.h == NULL)
 		return;
 	const struct dp_port *in = &dp.ports[port];
-	bool every = in->ct_reply_from;
+	bool every = in->ct_reply_from || dp_ct_picking_up();
 	bool node_ports = __atomic_load_n(&nat->n_node_ports6, __ATOMIC_RELAXED) != 0;
 	bool local = (dp.host < DP_MAX_PORTS && dp.ports[dp.host].ct_reply_to) || node_ports;
 	uint8_t fate[DP_BURST];
@@ -281,7 +312,8 @@ void dp_nat6(struct dp_worker *w, uint16_t port, struct dp_pkts6 *v)
 		} else if (to_svc || (nh != NULL && nh->kind == DP_NH_LOCAL && node_ports)) {
 			fate[i] = (uint8_t)new_flow(w, v->m[i], in, ip, &l[j], &keys[j], to_svc, &fd[i]);
 		} else {
-			fate[i] = NAT_PASS;
+			fate[i] = dp_ct_picking_up() ? (uint8_t)answer(w, v->m[i], ip, &l[j], &keys[j], &fd[i])
+						     : NAT_PASS;
 		}
 	}
 	/* The survivors, in order; the translated ones routed again by their

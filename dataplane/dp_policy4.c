@@ -13,7 +13,7 @@
  * the table tracks (SCTP, GRE, ...) and later fragments are judged packet
  * by packet, by rules without ports. For a while after a crash, which
  * loses the flows, TCP answers of allowed connections are picked up
- * (dp_policy_pickup). */
+ * (dp_ct_pickup). */
 #include <rte_ip.h>
 
 #include "dp_nat.h"
@@ -59,18 +59,12 @@ static inline bool judge_flow(struct dp_worker *w, const struct dp_pol *p, struc
 	return likely(pol == p->gen << 1) || judge_again(w, p, m, f, pol);
 }
 
-void dp_policy_pickup(uint32_t seconds)
-{
-	dp.pol_pickup_until = dp.now_s + seconds;
-}
-
-/* In the pickup window after a crash (dp_policy_pickup): a TCP segment
+/* In the pickup window after a crash (dp_ct_pickup): a TCP segment
  * without SYN that answers a connection the rules allow. */
 static bool picked_up(const struct dp_pol *p, const struct dp_ct_key *k, uint8_t tcp_flags,
 		      struct dp_pol_verdict *v)
 {
-	return k->proto == IPPROTO_TCP && !(tcp_flags & RTE_TCP_SYN_FLAG) &&
-	       __atomic_load_n(&dp.now_s, __ATOMIC_RELAXED) < dp.pol_pickup_until &&
+	return k->proto == IPPROTO_TCP && !(tcp_flags & RTE_TCP_SYN_FLAG) && dp_ct_picking_up() &&
 	       dp_policy_allows(p, k->dst, k->dst, k->src, k->proto, k->sport, v);
 }
 

@@ -7,7 +7,7 @@
  * tracked connection pass with it; the rest (other protocols, extension
  * headers before TCP or UDP) is judged packet by packet by rules without
  * ports. After a crash, TCP answers of allowed connections are picked up
- * as IPv4's are (dp_policy_pickup). */
+ * as IPv4's are (dp_ct_pickup). */
 #include <rte_ip.h>
 
 #include "dp_ip6.h"
@@ -63,8 +63,7 @@ static struct dp_ct6_key reversed(const struct dp_ct6_key *k)
 static bool picked_up(const struct dp_pol *p, const struct dp_ct6_key *k, uint8_t tcp_flags,
 		      struct dp_pol_verdict *v)
 {
-	return k->proto == IPPROTO_TCP && !(tcp_flags & RTE_TCP_SYN_FLAG) &&
-	       __atomic_load_n(&dp.now_s, __ATOMIC_RELAXED) < dp.pol_pickup_until &&
+	return k->proto == IPPROTO_TCP && !(tcp_flags & RTE_TCP_SYN_FLAG) && dp_ct_picking_up() &&
 	       dp_policy_allows6(p, k->dst, k->dst, k->src, k->proto, k->sport, v);
 }
 

@@ -230,7 +230,7 @@ struct dp {
 	struct dp_nat *nat;
 	struct dp_pol *pol; /* NetworkPolicy in force, NULL: no pod isolated (RCU) */
 	uint64_t *pol_flows[DP_MAX_WORKERS]; /* connections allowed, by rule id */
-	uint32_t pol_pickup_until; /* now_s before which answers are picked up (dp_policy_pickup) */
+	uint32_t pickup_until; /* now_s before which answers are picked up (dp_ct_pickup) */
 	uint32_t node_mask; /* network byte order */
 	struct rte_mempool *pool;
 	struct rte_mempool *big_pool;      /* kernel port reads: a whole GSO frame each */

@@ -39,9 +39,20 @@ int dp_svc_init(uint32_t max_svcs, char *err, size_t errlen)
 			      RTE_HASH_EXTRA_FLAGS_MULTI_WRITER_ADD,
 	};
 	struct rte_hash_rcu_config rc = {.v = dp.qsbr, .mode = RTE_HASH_QSBR_MODE_DQ};
+	struct rte_hash_parameters be = {
+		.name = "podlane_svc_be",
+		/* 8 backends a service on average; beyond, answers of the
+		 * backends left out are not picked up after a crash. */
+		.entries = RTE_MAX(max_svcs * 8, 4096u),
+		.key_len = sizeof(struct dp_svc_be_key),
+		.hash_func = dp_hash_words,
+		.socket_id = SOCKET_ID_ANY,
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF,
+	};
 
 	nat->max_svcs = max_svcs;
 	nat->fe = rte_hash_create(&fe);
+	nat->be = rte_hash_create(&be);
 	if (dp.cfg.ipv6) {
 		fe.name = "podlane_svc_fe6";
 		fe.key_len = sizeof(struct dp_svc_fe6_key);
@@ -53,8 +64,9 @@ int dp_svc_init(uint32_t max_svcs, char *err, size_t errlen)
 	nat->aff = rte_hash_create(&aff);
 	nat->svcs = rte_zmalloc("podlane_svcs", max_svcs * sizeof(*nat->svcs), 0);
 	nat->lost = rte_zmalloc("podlane_svcs_lost", (max_svcs + 7) / 8, 0);
-	if (nat->fe == NULL || nat->aff == NULL || nat->svcs == NULL || nat->lost == NULL ||
-	    rte_hash_rcu_qsbr_add(nat->fe, &rc) != 0)
+	if (nat->fe == NULL || nat->be == NULL || nat->aff == NULL || nat->svcs == NULL ||
+	    nat->lost == NULL || rte_hash_rcu_qsbr_add(nat->fe, &rc) != 0 ||
+	    rte_hash_rcu_qsbr_add(nat->be, &rc) != 0)
 		goto nomem;
 	/* Affinity entries live beside their keys' slots. */
 	nat->aff_cap = (uint32_t)rte_hash_max_key_id(nat->aff) + 1;
@@ -82,6 +94,8 @@ void dp_svc_free(void)
 	for (unsigned i = 0; i < nat->n_svc_deferred; i++)
 		rte_free(nat->svc_deferred[i]);
 	rte_hash_free(nat->fe);
+	rte_hash_free(nat->be);
+	nat->be = NULL;
 	rte_hash_free(nat->fe6);
 	nat->fe6 = NULL;
 	rte_hash_free(nat->aff);
@@ -376,6 +390,31 @@ static void node_ports(const struct dp_svc *v, int by)
 		*(v->v6 ? &dp.nat->n_node_ports6 : &dp.nat->n_node_ports) += (uint32_t)by;
 }
 
+/* v's backends counted (by: 1 or -1) in the backend index. One that
+ * several services have names none of them (DP_BE_SEVERAL) until it has
+ * none left; one the full index left out stays out. */
+static void backends_indexed(const struct dp_svc *v, int by)
+{
+	for (unsigned i = 0; i < v->n_backends; i++) {
+		const struct dp_backend *b = &v->backends[i];
+		struct dp_svc_be_key k = {.port = b->port, .proto = v->proto, .v6 = v->v6};
+		void *data;
+		memcpy(k.ip, v->v6 ? (const void *)b->ip6 : (const void *)&b->ip, v->v6 ? 16 : 4);
+		uint64_t d = rte_hash_lookup_data(dp.nat->be, &k, &data) < 0 ? 0 : (uintptr_t)data;
+		uint32_t count = (uint32_t)(d >> 32), one = (uint32_t)d;
+		if (by > 0) {
+			one = count == 0 || one == v->id ? v->id : DP_BE_SEVERAL;
+			count++;
+		} else if (count-- == 0) {
+			continue;
+		}
+		if (count == 0)
+			rte_hash_del_key(dp.nat->be, &k);
+		else
+			rte_hash_add_key_data(dp.nat->be, &k, (void *)(uintptr_t)((uint64_t)count << 32 | one));
+	}
+}
+
 /* The new version is published before its frontends lead to it, and the
  * old frontends leave only after the new ones are in: a packet finds
  * either version, never none. */
@@ -415,8 +454,10 @@ int dp_svc_set(uint32_t id, const struct dp_svc_spec *s)
 	if (old != NULL) {
 		fe_remove(old, k, n);
 		node_ports(old, -1);
+		backends_indexed(old, -1);
 	}
 	node_ports(v, 1);
+	backends_indexed(v, 1);
 	nat->n_svcs += old == NULL;
 	__atomic_store_n(&nat->active, true, __ATOMIC_RELEASE);
 	defer(old);
@@ -433,6 +474,7 @@ void dp_svc_del(uint32_t id)
 	fe_remove(old, NULL, 0);
 	__atomic_store_n(&nat->svcs[id], NULL, __ATOMIC_RELEASE);
 	node_ports(old, -1);
+	backends_indexed(old, -1);
 	nat->n_svcs--;
 	defer(old);
 }
@@ -538,6 +580,85 @@ static const struct dp_backend *peek(const struct dp_svc *s, uint32_t client, ui
 		word & DP_AFF_VALID ? find_backend(s, (uint32_t)word, (uint16_t)(word >> 32)) : NULL;
 
 	return b != NULL ? b : &s->backends[table[hash % s->m]];
+}
+
+/* The ids of the services backend k may serve, [*from, *to): the one
+ * the index names, or all of them when it names several; false when it
+ * serves none. */
+static bool backed(const struct dp_svc_be_key *k, uint32_t *from, uint32_t *to)
+{
+	void *data;
+
+	if (rte_hash_lookup_data(dp.nat->be, k, &data) < 0)
+		return false;
+	uint32_t one = (uint32_t)(uintptr_t)data;
+	*from = one == DP_BE_SEVERAL ? 0 : one;
+	*to = one == DP_BE_SEVERAL ? dp.nat->max_svcs : one + 1;
+	return true;
+}
+
+/* Service id, if it is of k's family and protocol and has backends. */
+static const struct dp_svc *backing(uint32_t id, const struct dp_svc_be_key *k)
+{
+	const struct dp_svc *s = __atomic_load_n(&dp.nat->svcs[id], __ATOMIC_ACQUIRE);
+	return s != NULL && s->v6 == k->v6 && s->proto == k->proto && s->table != NULL ? s : NULL;
+}
+
+/* Whether s gives client's connection with this hash to backend b now:
+ * Maglev's pick; with session affinity, which the crash forgot, any of
+ * its backends (the client's connections all had one). */
+static bool gives(const struct dp_svc *s, uint32_t client, uint32_t hash,
+		  const struct dp_backend *b)
+{
+	if (s->affinity_s)
+		return find_same(s, b) != NULL;
+	const struct dp_backend *x = peek(s, client, hash, s->table);
+	return x->ip == b->ip && x->port == b->port && memcmp(x->ip6, b->ip6, 16) == 0;
+}
+
+const struct dp_svc *dp_svc_answered(const struct dp_ct_key *a, struct dp_ct_key *o)
+{
+	struct dp_svc_be_key k = {.port = a->sport, .proto = a->proto};
+	struct dp_backend b = {.ip = a->src, .port = a->sport};
+	uint32_t from, to;
+
+	memcpy(k.ip, &a->src, 4);
+	/* A hairpin's answer: SNATed, its port cannot be told. */
+	if (a->src == a->dst || !backed(&k, &from, &to))
+		return NULL;
+	for (uint32_t i = from; i < to; i++) {
+		const struct dp_svc *s = backing(i, &k);
+		if (s == NULL)
+			continue;
+		*o = (struct dp_ct_key){.src = a->dst, .dst = s->ip, .sport = a->dport,
+					.dport = s->port, .proto = a->proto};
+		if (gives(s, a->dst, dp_ct_hash(o, sizeof(*o), 0), &b))
+			return s;
+	}
+	return NULL;
+}
+
+const struct dp_svc *dp_svc_answered6(const struct dp_ct6_key *a, struct dp_ct6_key *o)
+{
+	struct dp_svc_be_key k = {.port = a->sport, .proto = a->proto, .v6 = 1};
+	struct dp_backend b = {.ip = dp_svc_word(a->src), .port = a->sport};
+	uint32_t from, to;
+
+	memcpy(k.ip, a->src, 16);
+	memcpy(b.ip6, a->src, 16);
+	if (memcmp(a->src, a->dst, 16) == 0 || !backed(&k, &from, &to))
+		return NULL;
+	for (uint32_t i = from; i < to; i++) {
+		const struct dp_svc *s = backing(i, &k);
+		if (s == NULL)
+			continue;
+		*o = (struct dp_ct6_key){.sport = a->dport, .dport = s->port, .proto = a->proto};
+		memcpy(o->src, a->dst, 16);
+		memcpy(o->dst, s->ip6, 16);
+		if (gives(s, dp_svc_word(a->dst), dp_hash_words(o, sizeof(*o), 0), &b))
+			return s;
+	}
+	return NULL;
 }
 
 int dp_svc_trace(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, uint8_t proto,

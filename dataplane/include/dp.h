@@ -443,12 +443,15 @@ void dp_policy_trace(uint32_t client, uint32_t server, uint8_t proto, uint16_t d
 		     struct dp_pol_verdict *v);
 void dp_policy_trace6(const uint8_t client[16], const uint8_t server[16], uint8_t proto,
 		      uint16_t dport, struct dp_pol_verdict *v);
-/* After a crash: for the next seconds, a TCP packet without SYN that no
- * flow knows and the rules refuse passes when the rules allow the
- * connection it would answer (its reverse), and that connection is
- * tracked from it on; the connections opened before the crash keep their
- * answers coming. Others stay refused. Before the workers start. */
-void dp_policy_pickup(uint32_t seconds);
+/* After a crash, which lost the tracked connections: for the next
+ * seconds, answers of the connections opened before it are picked up and
+ * tracked from then on. A TCP packet without SYN that no flow knows and
+ * the rules refuse passes when the rules allow the connection it would
+ * answer (its reverse); a backend's answer to a client of a Service is
+ * translated back when the Service would give that client's connection
+ * to that backend (dp_nat4.c). Others stay refused or untranslated.
+ * Before the workers start. */
+void dp_ct_pickup(uint32_t seconds);
 /* Connections rule id allowed, since start (any thread). */
 uint64_t dp_policy_rule_flows(uint32_t id);
 

@@ -283,3 +283,39 @@ wait "$keeper" || fail "the TCP connection broke across the restart: $(cat "$WOR
 [ "$(sed -n 1p "$WORK/tcp2")" = "$(sed -n 2p "$WORK/tcp2")" ] || fail "the connection moved: $(cat "$WORK/tcp2")"
 cell c1 tcp 10.96.0.10 80 30 "b1 b2 b3" client
 ok "restart: services restored from services.json; an open TCP connection goes on with its backend"
+
+# kill -9: the tracked connections die with podlaned. One whose backend
+# speaks first after the restart (a server push) goes on: for a while the
+# restarted podlaned picks its backend's answers up, makes the flow again
+# and translates them (dp_ct_pickup), where sent on from the backend's own
+# address they would make the client reset the connection.
+ctl n1 service add 10.96.0.14:90 "${IP[b2]}:9090" >/dev/null || fail "service add 10.96.0.14:90"
+ip netns exec b2 python3 -c '
+import socket, time
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("0.0.0.0", 9090)); l.listen(1); print("ready", flush=True)
+c, _ = l.accept()
+for i in range(2000):
+    c.sendall(b"tick %d\n" % i); time.sleep(0.05)' >"$WORK/push.out" 2>&1 &
+echo $! >"$WORK/push.pid"
+at_exit "stop_pid $WORK/push.pid"
+wait_for 5 grep -q ready "$WORK/push.out" || fail "the push server in b2 did not start"
+ip netns exec c1 python3 -c '
+import socket
+s = socket.create_connection(("10.96.0.14", 90), timeout=10)
+for line in s.makefile(): print(line.strip(), flush=True)' >"$WORK/ticks" 2>&1 &
+echo $! >"$WORK/ticks.pid"
+at_exit "stop_pid $WORK/ticks.pid"
+wait_for 5 has_line 3 "$WORK/ticks" || fail "no ticks before the kill: $(cat "$WORK/ticks")"
+pid=$(cat "$WORK/n1.pid")
+kill -9 "$pid"
+wait "$pid" 2>/dev/null || true
+ip netns exec n1 "$PODLANED" --config "$WORK/n1.json" >>"$WORK/n1.log" 2>&1 &
+echo $! >"$WORK/n1.pid"
+wait_for 30 ctl n1 node || fail "podlaned on n1 did not come back after kill -9"
+n=$(wc -l <"$WORK/ticks")
+wait_for 5 has_line $((n + 20)) "$WORK/ticks" ||
+	fail "the pushed connection did not survive kill -9: $(tail -3 "$WORK/ticks"); $(ctl n1 conntrack list)"
+[ "$(ctl n1 conntrack list --service 10.96.0.14:90 | grep -c "${IP[b2]}")" = 1 ] ||
+	fail "no flow made again for it: $(ctl n1 conntrack list)"
+ok "kill -9: a connection whose backend speaks first after the restart is picked up, its answers translated; it goes on"

@@ -198,10 +198,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* data[0]: input port (low 2 bits); bit 7: frames come from a native
 	 * TAP, a virtio-net header first (offloads, GSO); bit 6: a burst,
 	 * each frame a 2-byte big-endian length and its bytes (else the rest
-	 * is one frame). */
+	 * is one frame); bit 5: in the pickup window after a crash
+	 * (dp_ct_pickup: answers no flow knows are picked up). */
 	if (size < 1 || size > 20000)
 		return 0;
 	bool vnet = data[0] & 0x80, burst = data[0] & 0x40;
+	dp_ct_pickup(data[0] & 0x20 ? 1 : 0);
 	for (size_t at = 1; at < size && n < RTE_DIM(pkts);) {
 		size_t len = size - at;
 		if (burst) {

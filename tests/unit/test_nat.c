@@ -2,7 +2,7 @@
  * disruption, DNAT and its replies with every checksum right, SNAT of
  * off-node clients and hairpin, refusals, ICMP errors translated both
  * ways, connection timeouts, stale UDP flows, a full table, affinity,
- * externalTrafficPolicy Local. */
+ * externalTrafficPolicy Local, backends' answers picked up after a crash. */
 #include <rte_icmp.h>
 #include <rte_ip.h>
 #include <rte_tcp.h>
@@ -551,6 +551,85 @@ static void test_external_local(void **state)
 	assert_true(far > 0 && far < 32);
 }
 
+/* A TCP segment from src:sport to dst:dport with these flags, its
+ * checksum right. */
+static struct rte_mbuf *tcp_frame(uint16_t port, const char *src, uint16_t sport, const char *dst,
+				  uint16_t dport, uint8_t flags)
+{
+	struct rte_mbuf *m = t_l4_frame(port, src, sport, dst, dport, IPPROTO_TCP, 64);
+	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(t_ip(m) + 1);
+
+	th->tcp_flags = flags;
+	th->cksum = 0;
+	th->cksum = rte_ipv4_udptcp_cksum(t_ip(m), th);
+	return m;
+}
+
+/* A port of pod A whose connection to VIP:80/tcp goes to backend ip. */
+static uint16_t port_to(const char *ip)
+{
+	uint32_t svc, b;
+	uint16_t bport;
+
+	for (uint16_t p = 40000;; p++) {
+		assert_int_equal(dp_svc_trace(ip4(A), be16(p), ip4(VIP), be16(80), IPPROTO_TCP, false,
+					      &svc, &b, &bport), 0);
+		if (b == ip4(ip))
+			return p;
+	}
+}
+
+/* After a crash (the flows lost; dp_ct_pickup): a backend that answers
+ * before its client speaks gets its connection's flow back, translated,
+ * when the service gives that connection to it; an answer to a
+ * connection it gives another backend, a SYN the backend sends, and any
+ * answer before the window pass as they are. */
+static void test_answer_picked_up(void **state)
+{
+	(void)state;
+	routes();
+	service(0, IPPROTO_TCP, (const char *const[]){B, C}, 2, NULL);
+	uint16_t mine = port_to(B), other = port_to(C);
+	rx1(T_POD_A, tcp_frame(T_POD_A, A, mine, VIP, 80, RTE_TCP_SYN_FLAG));
+	struct rte_mbuf *m = out1(T_POD_B);
+	assert_packet(m, A, mine, B, 8080);
+	rte_pktmbuf_free(m);
+	assert_int_equal(dp_ct_flush(-1), 1); /* the crash */
+	dp.ports[T_POD_A].ct_reply_to = 0;
+	rx1(T_POD_B, tcp_frame(T_POD_B, B, 8080, A, mine, RTE_TCP_ACK_FLAG));
+	m = out1(T_POD_A);
+	assert_packet(m, B, 8080, A, mine);
+	rte_pktmbuf_free(m);
+
+	dp_ct_pickup(300);
+	rx1(T_POD_B, tcp_frame(T_POD_B, B, 8080, A, other, RTE_TCP_ACK_FLAG));
+	m = out1(T_POD_A);
+	assert_packet(m, B, 8080, A, other);
+	rte_pktmbuf_free(m);
+	rx1(T_POD_B, tcp_frame(T_POD_B, B, 8080, A, mine, RTE_TCP_SYN_FLAG));
+	m = out1(T_POD_A);
+	assert_packet(m, B, 8080, A, mine);
+	rte_pktmbuf_free(m);
+	struct dp_stats st;
+	dp_stats_read(&st);
+	assert_int_equal(st.flows_in_use, 0);
+
+	rx1(T_POD_B, tcp_frame(T_POD_B, B, 8080, A, mine, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG));
+	m = out1(T_POD_A);
+	assert_packet(m, VIP, 80, A, mine);
+	rte_pktmbuf_free(m);
+	rx1(T_POD_A, tcp_frame(T_POD_A, A, mine, VIP, 80, RTE_TCP_ACK_FLAG));
+	m = out1(T_POD_B);
+	assert_packet(m, A, mine, B, 8080);
+	rte_pktmbuf_free(m);
+	dp_stats_read(&st);
+	assert_int_equal(st.flows_in_use, 1);
+	struct dp_svc_stats ss;
+	dp_svc_stats_read(0, &ss);
+	assert_int_equal(ss.flows, 2); /* the first one, and the one picked up */
+	dp_ct_pickup(0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -572,6 +651,7 @@ int main(void)
 		T(test_affinity),
 		T(test_external_local),
 		T(test_import),
+		T(test_answer_picked_up),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,8 @@
  * ClusterIP and its replies with the checksums right, from a pod and from
  * the node; hairpin; refusals (no endpoints, no such port, extension
  * headers); stale UDP flows; affinity; the flows as dp_ct_walk shows
- * them, flushed and imported again; what an IPv6 service cannot have. */
+ * them, flushed and imported again; what an IPv6 service cannot have;
+ * backends' answers picked up after a crash. */
 #include <rte_ip.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
@@ -451,6 +452,54 @@ static void test_spec_refused(void **state)
 	assert_int_equal(dp_svc_set(1, &s), 0);
 }
 
+/* A port of pod A whose UDP to VIP6:53 goes to backend ip. */
+static uint16_t port_to(const char *ip)
+{
+	uint8_t a[16], vip[16], want[16], b[16];
+	uint32_t svc;
+	uint16_t bport;
+
+	t_ip6(A6, a);
+	t_ip6(VIP6, vip);
+	t_ip6(ip, want);
+	for (uint16_t p = 40000;; p++) {
+		assert_int_equal(dp_svc_trace6(a, be16(p), vip, be16(53), IPPROTO_UDP, false, &svc,
+					       b, &bport), 0);
+		if (memcmp(b, want, 16) == 0)
+			return p;
+	}
+}
+
+/* After a crash, as test_nat.c's test_answer_picked_up: the answer of
+ * the backend the service gives the connection to is translated and its
+ * flow made again, in the pickup window only; an answer to a connection
+ * another backend gets is not. */
+static void test_answer_picked_up(void **state)
+{
+	(void)state;
+	routes();
+	service(0, IPPROTO_UDP, (const char *const[]){B6, C6}, 2, 0);
+	uint16_t mine = port_to(B6), other = port_to(C6);
+	rx1(T_POD_A, l4_frame6(T_POD_A, A6, mine, VIP6, 53, IPPROTO_UDP, 0));
+	assert_packet(t_take(W, T_POD_B), A6, mine, B6, 8080);
+	assert_int_equal(dp_ct_flush(-1), 1); /* the crash */
+	dp.ports[T_POD_A].ct_reply_to = 0;
+	rx1(T_POD_B, l4_frame6(T_POD_B, B6, 8080, A6, mine, IPPROTO_UDP, 0));
+	assert_packet(t_take(W, T_POD_A), B6, 8080, A6, mine);
+	dp_ct_pickup(300);
+	rx1(T_POD_B, l4_frame6(T_POD_B, B6, 8080, A6, other, IPPROTO_UDP, 0));
+	assert_packet(t_take(W, T_POD_A), B6, 8080, A6, other);
+	rx1(T_POD_B, l4_frame6(T_POD_B, B6, 8080, A6, mine, IPPROTO_UDP, 0));
+	assert_packet(t_take(W, T_POD_A), VIP6, 53, A6, mine);
+	rx1(T_POD_A, l4_frame6(T_POD_A, A6, mine, VIP6, 53, IPPROTO_UDP, 0));
+	assert_packet(t_take(W, T_POD_B), A6, mine, B6, 8080);
+	t_assert_no_output(W);
+	struct dp_stats st;
+	dp_stats_read(&st);
+	assert_int_equal(st.flows_in_use, 1);
+	dp_ct_pickup(0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -465,6 +514,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_node_port, t_dp_setup, t_dp_teardown),
 		cmocka_unit_test_setup_teardown(test_node_port_local, t_dp_setup, t_dp_teardown),
 		cmocka_unit_test_setup_teardown(test_spec_refused, t_dp_setup, t_dp_teardown),
+		cmocka_unit_test_setup_teardown(test_answer_picked_up, t_dp_setup, t_dp_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

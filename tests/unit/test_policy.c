@@ -261,7 +261,7 @@ static void test_flush_judged_once(void **state)
 	}
 }
 
-/* After a crash (dp_policy_pickup): a TCP segment without SYN that
+/* After a crash (dp_ct_pickup): a TCP segment without SYN that
  * answers a connection the rules allow passes and is tracked from it on;
  * a SYN, an answer to a refused connection, and anything after the window
  * stay refused. A and B isolated for ingress, B takes A on 8080. */
@@ -279,7 +279,7 @@ static void test_pickup_after_crash(void **state)
 	assert_int_equal(dp_policy_set(&s, err, sizeof(err)), 0);
 
 	expect(T_POD_B, B, 8080, A, 40000, IPPROTO_TCP, DENIED); /* no window: refused */
-	dp_policy_pickup(300);
+	dp_ct_pickup(300);
 	expect(T_POD_B, B, 8080, A, 40001, IPPROTO_TCP, T_POD_A); /* an answer: picked up */
 	expect(T_POD_A, A, 40001, B, 8080, IPPROTO_TCP, T_POD_B);
 	expect(T_POD_B, B, 8080, A, 40001, IPPROTO_TCP, T_POD_A);
