@@ -88,6 +88,39 @@ int ctl_node_tables(const struct ctl_config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* A vdev uplink, probed here rather than by EAL at its start (where a
+ * take-over's podlaned before still has the interface), and started;
+ * af_packet's with a queue pair per worker plus control. The kernel lets
+ * go of a socket a podlaned before had on the interface (an AF_XDP one's
+ * queue) some milliseconds after that process ended: tried again for up
+ * to 2 s. */
+static int uplink_vdev(const struct ctl_config *c, uint16_t *up, char *err, size_t errlen)
+{
+	char devargs[320], derr[256];
+	const struct timespec pause = {.tv_nsec = 20 * 1000 * 1000};
+
+	snprintf(devargs, sizeof(devargs), "%s", c->uplink);
+	if (strncmp(devargs, "net_af_packet", 13) == 0 && strstr(devargs, "qpairs=") == NULL)
+		snprintf(devargs + strlen(devargs), sizeof(devargs) - strlen(devargs), ",qpairs=%u",
+			 c->workers + 1);
+	for (unsigned tries = 0;; tries++) {
+		if (dp_port_probe(devargs, up, derr, sizeof(derr)) != 0) {
+			snprintf(err, errlen, "uplink: %s", derr);
+			return -1;
+		}
+		int rc = dp_port_start(*up, DP_PORT_UPLINK, (uint16_t)c->uplink_mtu, err, errlen);
+		if (rc == 0) {
+			if (tries)
+				ctl_log("uplink: started at try %u", tries + 1);
+			return 0;
+		}
+		dp_port_remove(*up);
+		if (rc != -EBUSY || tries == 100)
+			return -1;
+		nanosleep(&pause, NULL);
+	}
+}
+
 int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 {
 	char ip[16];
@@ -107,14 +140,16 @@ int ctl_node_init(const struct ctl_config *c, char *err, size_t errlen)
 		unsigned n_kept = ctl_keeper_packet_fds(upif, kept, DP_MAX_WORKERS);
 		if (dp_packet_create(upif, name, kept, n_kept, &up, &node.node_mac, err, errlen) != 0)
 			return -1;
-	} else {
-		/* The uplink is the one port EAL probed from the allowlist/--vdev. */
+	} else if (c->uplink_is_pci) {
+		/* The one port EAL probed from the allowlist. */
 		if (dp_port_probed(&up) != 0) {
 			snprintf(err, errlen, "uplink: no port came up for '%s'", c->uplink);
 			return -1;
 		}
 		if (dp_port_start(up, DP_PORT_UPLINK, (uint16_t)c->uplink_mtu, err, errlen) != 0)
 			return -1;
+	} else if (uplink_vdev(c, &up, err, errlen) != 0) {
+		return -1;
 	}
 	if (upif != NULL)
 		quiet_kernel_uplink(upif);

@@ -4,6 +4,7 @@
 #define CTL_NODE_H
 
 #include <sys/types.h>
+#include <time.h>
 
 #include <rte_hash.h>
 
@@ -308,6 +309,16 @@ void ctl_keeper_release(uint16_t port);
 void ctl_keeper_watch(void);
 int ctl_keeper_main(int listen_fd, const char *pidfile, bool standing);
 int ctl_keeper_standing(const char *state_dir);
+
+/* A take-over (ctl_takeover.c). peer: the pid of the process serving
+ * the API socket at path, 0 if none. prefix_busy: an EAL primary runs
+ * with that file prefix. stop: pid stopped with SIGTERM (*asked: when),
+ * back once it has exited; -1 with err if it did not within 30 s.
+ * done: forwarding again, logged with the time since asked. */
+pid_t ctl_takeover_peer(const char *path);
+bool ctl_takeover_prefix_busy(const char *prefix);
+int ctl_takeover_stop(pid_t pid, struct timespec *asked, char *err, size_t errlen);
+void ctl_takeover_done(pid_t pid, const struct timespec *asked);
 
 /* vhost-user pods (ctl_vhost.c): socket and config file paths in
  * vhost_dir (-ENAMETOOLONG past a socket path's 108 bytes), the config

@@ -34,6 +34,10 @@ static void usage(FILE *f)
 		"\n"
 		"  -c, --config FILE  daemon configuration (JSON; see config/podlaned.json)\n"
 		"  -n, --check        validate the configuration, print \"FILE: ok\" and exit\n"
+		"  -t, --take-over    when a podlaned serves the socket, start beside it and\n"
+		"                     take its place: DPDK and the tables first, then it is\n"
+		"                     stopped (SIGTERM) and its ports, state and connections\n"
+		"                     taken over (a DaemonSet's surge update)\n"
 		"  -h, --help         this help\n"
 		"  -V, --version      print the version\n"
 		"  --keeper STATE_DIR run only the fd keeper of the podlaned whose state_dir\n"
@@ -42,9 +46,9 @@ static void usage(FILE *f)
 		"                     podlaned's end takes all it started: a Kubernetes pod)\n"
 		"\n"
 		"EAL arguments after -- (and the config's \"eal\" list) go to DPDK. podlaned\n"
-		"adds --no-pci (af_packet: or vdev uplink) or -a ADDR (PCI uplink), --vdev\n"
-		"for a vdev uplink, "
-		"--lcores (main + workers) and --file-prefix podlane unless given.\n"
+		"adds --no-pci (af_packet: or vdev uplink, which it probes itself) or -a ADDR\n"
+		"(PCI uplink), --lcores (main + workers) and --file-prefix podlane unless\n"
+		"given (in a take-over, PREFIX-b when PREFIX is the running podlaned's).\n"
 		"Exit codes: 0 stopped by signal, 1 start-up failure, 2 bad usage or config.\n");
 }
 
@@ -57,8 +61,39 @@ static bool has_arg(char **v, int n, const char *const names[])
 	return false;
 }
 
-/* The EAL command line: ours first, then the config's, then the user's. */
-static int eal_argv(const struct ctl_config *c, int extra_n, char **extra, char **out)
+/* In a take-over, EAL's file prefix in out[n] is another than the
+ * running podlaned's: the one asked for, or it with "-b" when that one is
+ * in use (a take-over of a take-over gets the first one back). */
+static int other_prefix(char **out, int n, char *err, size_t errlen)
+{
+	static char alt[256];
+	int at = -1;
+	const char *p = "";
+
+	for (int i = 0; i < n; i++) {
+		if (strcmp(out[i], "--in-memory") == 0)
+			return 0; /* no runtime files to share */
+		if (strcmp(out[i], "--file-prefix") == 0 && i + 1 < n)
+			p = out[(at = i + 1)];
+		else if (strncmp(out[i], "--file-prefix=", 14) == 0)
+			p = out[at = i] + 14;
+	}
+	if (at < 0 || !ctl_takeover_prefix_busy(p))
+		return 0;
+	snprintf(alt, sizeof(alt), "%s%s-b", out[at] == p ? "" : "--file-prefix=", p);
+	if (ctl_takeover_prefix_busy(out[at] == p ? alt : alt + 14)) {
+		snprintf(err, errlen, "take-over: EAL file prefixes %s and %s-b are both in use", p, p);
+		return -1;
+	}
+	out[at] = alt;
+	return 0;
+}
+
+/* The EAL command line: ours first, then the config's, then the user's.
+ * A vdev uplink is not on it: ctl_node_init probes it, as a take-over
+ * must, whose EAL starts while the podlaned before has the device. */
+static int eal_argv(const struct ctl_config *c, int extra_n, char **extra, bool take_over,
+		    char **out, char *err, size_t errlen)
 {
 	static char uplink[320], lcores[256];
 	static const char *const lc_opts[] = {"-l", "--lcores", "-c", NULL};
@@ -70,16 +105,8 @@ static int eal_argv(const struct ctl_config *c, int extra_n, char **extra, char 
 	if (c->uplink_is_pci) {
 		out[n++] = "-a";
 		out[n++] = uplink;
-	} else if (c->uplink_is_packet) {
-		out[n++] = "--no-pci"; /* podlaned's own port: nothing for EAL to probe */
 	} else {
-		out[n++] = "--no-pci";
-		out[n++] = "--vdev";
-		/* af_packet needs a queue pair per worker plus control. */
-		if (strncmp(uplink, "net_af_packet", 13) == 0 && strstr(uplink, "qpairs=") == NULL)
-			snprintf(uplink + strlen(uplink), sizeof(uplink) - strlen(uplink),
-				 ",qpairs=%u", c->workers + 1);
-		out[n++] = uplink;
+		out[n++] = "--no-pci"; /* a vdev or podlaned's own packet sockets */
 	}
 	if (!has_arg((char **)c->eal, c->n_eal, lc_opts) && !has_arg(extra, extra_n, lc_opts)) {
 		cpu_set_t set;
@@ -103,7 +130,7 @@ static int eal_argv(const struct ctl_config *c, int extra_n, char **extra, char 
 	for (int i = 0; i < extra_n; i++)
 		out[n++] = extra[i];
 	out[n] = NULL;
-	return n;
+	return take_over && other_prefix(out, n, err, errlen) != 0 ? -1 : n;
 }
 
 int main(int argc, char **argv)
@@ -111,12 +138,13 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"check", no_argument, NULL, 'n'},
+		{"take-over", no_argument, NULL, 't'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *config = NULL;
-	bool check = false;
+	bool check = false, take_over = false;
 	struct ctl_config c;
 	char err[CTL_ERR_LEN];
 	int o;
@@ -126,13 +154,16 @@ int main(int argc, char **argv)
 		return ctl_keeper_main(atoi(argv[2]), argv[3], false);
 	if (argc == 3 && strcmp(argv[1], "--keeper") == 0)
 		return ctl_keeper_standing(argv[2]);
-	while ((o = getopt_long(argc, argv, "c:nhV", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "c:nthV", opts, NULL)) != -1) {
 		switch (o) {
 		case 'c':
 			config = optarg;
 			break;
 		case 'n':
 			check = true;
+			break;
+		case 't':
+			take_over = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -166,19 +197,37 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	dp_log_init(c.log_level);
-	/* Paths first: a bad one must stop the start before ports exist. */
+	/* Paths first: a bad one must stop the start before ports exist. The
+	 * socket served: another podlaned, whose place a take-over takes. */
+	pid_t old = take_over ? ctl_takeover_peer(c.socket) : 0, taken = old;
+	struct timespec asked = {0};
+	char *eal[128];
+	int n_eal = 0;
+	/* EAL probes a PCI uplink at its start, which it cannot while the
+	 * podlaned before has the device: that one is stopped first, as a
+	 * restart would. */
+	if (old > 0 && c.uplink_is_pci) {
+		ctl_log("take-over: the uplink is a PCI device: stopping podlaned %d first", (int)old);
+		if (ctl_takeover_stop(old, &asked, err, sizeof(err)) != 0) {
+			ctl_error("start-up failed: %s", err);
+			ctl_config_free(&c);
+			return 1;
+		}
+		old = 0;
+	}
 	if (ctl_state_dir_check(c.state_dir, err, sizeof(err)) != 0 ||
 	    ctl_state_version_check(c.state_dir, err, sizeof(err)) != 0 ||
-	    ctl_server_path_check(c.socket, err, sizeof(err)) != 0) {
+	    (old == 0 && ctl_server_path_check(c.socket, err, sizeof(err)) != 0) ||
+	    (n_eal = eal_argv(&c, argc - optind, argv + optind, old > 0, eal, err, sizeof(err))) < 0) {
 		ctl_error("start-up failed: %s", err);
 		ctl_config_free(&c);
 		return 1;
 	}
 	/* Before DPDK: the keeper, started now if there is none, holds none
-	 * of its memory. */
-	ctl_keeper_connect(c.state_dir);
-	char *eal[128];
-	int n_eal = eal_argv(&c, argc - optind, argv + optind, eal);
+	 * of its memory. In a take-over, once the podlaned before is gone
+	 * (the keeper is its, and gives its fds to one podlaned at a time). */
+	if (old == 0)
+		ctl_keeper_connect(c.state_dir);
 	struct dp_config dc = {.n_workers = c.workers, .worker_nice = c.worker_nice,
 			       .node_ip = c.node_ip, .node_plen = c.node_plen, .ipv6 = c.has_pod6,
 			       .ipv6_only = !c.has_ipv4, .has_node6 = c.has_node6,
@@ -191,6 +240,15 @@ int main(int argc, char **argv)
 	if (dp_init(n_eal, eal, &dc, err, sizeof(err)) != 0) {
 		ctl_error("start-up failed: %s", err);
 		goto out_config;
+	}
+	if (old > 0) {
+		ctl_log("take-over: DPDK is up; stopping podlaned %d", (int)old);
+		if (ctl_takeover_stop(old, &asked, err, sizeof(err)) != 0 ||
+		    ctl_server_path_check(c.socket, err, sizeof(err)) != 0) {
+			ctl_error("start-up failed: %s", err);
+			goto out;
+		}
+		ctl_keeper_connect(c.state_dir);
 	}
 	if (ctl_node_init(&c, err, sizeof(err)) != 0 ||
 	    ctl_nat_start(&c, err, sizeof(err)) != 0) {
@@ -229,6 +287,8 @@ int main(int argc, char **argv)
 	}
 	node.ready = true;
 	ctl_log("ready: node %s, %u worker(s), socket %s", c.uplink, c.workers, c.socket);
+	if (taken > 0)
+		ctl_takeover_done(taken, &asked);
 
 	struct timespec last, now;
 	clock_gettime(CLOCK_MONOTONIC, &last);

@@ -186,7 +186,7 @@ int dp_port_start(uint16_t pid, enum dp_port_kind kind, uint16_t mtu, char *err,
 	if (rc != 0) {
 		snprintf(err, errlen, "port %s: queue setup or start failed: %s", p->name,
 			 rte_strerror(-rc));
-		return rc;
+		return -EBUSY;
 	}
 	rte_eth_macaddr_get(pid, &p->mac);
 	if (rte_eth_dev_get_mtu(pid, &p->mtu) != 0)

@@ -153,6 +153,8 @@ int dp_port_probe(const char *devargs, uint16_t *port_id, char *err, size_t errl
 /* The first device EAL probed at start (from the allowlist or --vdev):
  * 0, or -ENODEV when there is none. */
 int dp_port_probed(uint16_t *port_id);
+/* 0, or -errno with err; -EBUSY: its queues could not be set up or
+ * started (a device another process let go of may still be busy). */
 int dp_port_start(uint16_t port_id, enum dp_port_kind kind, uint16_t mtu, char *err,
 		  size_t errlen);
 void dp_port_set_peer(uint16_t port_id, uint32_t ip, const struct rte_ether_addr *mac);

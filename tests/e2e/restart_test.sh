@@ -2,8 +2,8 @@
 # podlaned restarted: pods keep their interfaces (the same ifindex, MAC,
 # addresses and routes: a stopped podlaned leaves them, held by its fd
 # keeper, and the next takes them over), routes are back from the state
-# file, traffic flows again. A planned restart and an upgrade to another
-# binary lose no ping of a 10 ms stream to a pod on the node or on another
+# file, traffic flows again. A planned restart, an upgrade to another
+# binary and a take-over (podlaned --take-over) lose no ping of a 10 ms stream to a pod on the node or on another
 # node (what pods send meanwhile waits in their TAPs, what the other node
 # sends in the uplink's socket, and the peer node's MAC is carried over),
 # kill -9 at most what podlaned held
@@ -128,9 +128,13 @@ under_traffic() { # NAME SIGNAL MAX_LOST
 	pinger2=$!
 	sleep 2
 	victim=$(cat "$WORK/node.pid")
-	kill -"$2" "$victim"
-	wait "$victim" 2>/dev/null || true # as a supervisor would: only once it is gone
-	restart_node
+	if [ "$2" = TAKEOVER ]; then
+		take_over node
+	else
+		kill -"$2" "$victim"
+		wait "$victim" 2>/dev/null || true # as a supervisor would: only once it is gone
+		restart_node
+	fi
 	wait $pinger || true
 	wait $pinger2 || true
 	wait $iperf || fail "iperf3 did not survive the $1: $(tail -3 "$WORK/iperf.out")"
@@ -164,6 +168,11 @@ cp "$PODLANED" "$WORK/podlaned-new"
 NEW_BINARY=$WORK/podlaned-new under_traffic "upgrade to another binary" TERM 0
 [ "$(readlink "/proc/$(cat "$WORK/node.pid")/exe")" = "$WORK/podlaned-new" ] || fail "the new binary is not the one running"
 ok "upgrade under traffic: the same interfaces, iperf3 across nodes completed, pings late, not lost"
+# A take-over (a DaemonSet's surge update): the next podlaned starts
+# beside this one, which keeps forwarding until the new one's DPDK is up.
+under_traffic "take-over" TAKEOVER 0
+grep "take-over: forwarding again" "$WORK/node.log" || fail "no take-over in the log: $(tail -5 "$WORK/node.log")"
+ok "take-over under traffic (podlaned --take-over beside the running one): the same interfaces, iperf3 across nodes completed, no ping lost"
 
 # A config change that needs a restart: another number of workers. The
 # uplink's sockets the podlaned before left are all read (more are made
