@@ -19,7 +19,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tools/bench/lib.sh"
 bench_start -- "$@"
 if [ $QUICK = 1 ]; then
-	SECS=1 INTERNAL="10 10000" SCALE="10 10000" ADD_N=300 ADD6_N=100 REPLACE_N=10000 IMPORT_N=10000
+	SECS=1 INTERNAL="10 10000" SCALE="10000" ADD_N=300 ADD6_N=100 REPLACE_N=10000 IMPORT_N=10000
 	SCALE6="10" REPLACE6_N=2000 INTERNAL6="10 1000"
 	# Room for what these need (two tables of 10000 at most), not 1M.
 	MAX_ROUTES=65536 ROUTES_MEM="-m 512"
