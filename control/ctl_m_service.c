@@ -112,9 +112,9 @@ static void undo(struct undo *u, size_t n, const char *origin)
 
 	while (n-- > 0) {
 		struct ctl_err ie = {0};
-		struct ctl_svc *s = ctl_svc_find(&u[n].was);
+		struct ctl_svc *s;
 		if (u[n].added) {
-			if (s != NULL)
+			if ((s = ctl_svc_find(&u[n].was)) != NULL)
 				ctl_svc_remove(s);
 		} else if (ctl_svc_put_back(&u[n].was, u[n].id, origin, &ie) != 0)
 			ctl_warn("service replace_all origin %s: %s not put back as it was (%s)",

@@ -266,8 +266,10 @@ void ctl_svc_remove(struct ctl_svc *s)
 
 int ctl_svc_put_back(struct ctl_svc *s, uint32_t id, const char *origin, struct ctl_err *e)
 {
+	bool gone = ctl_svc_find(s) == NULL;
+
 	ctl_svc_lock();
-	for (uint32_t i = 0; ctl_svc_find(s) == NULL && i < node.n_svc_free; i++)
+	for (uint32_t i = 0; gone && i < node.n_svc_free; i++)
 		if (node.svc_free[i] == id) { /* to the front: ctl_svc_set takes that one */
 			memmove(node.svc_free + 1, node.svc_free, i * sizeof(uint32_t));
 			node.svc_free[0] = id;

@@ -308,6 +308,14 @@ static inline bool dp_ct_picking_up(void)
 {
 	return unlikely(__atomic_load_n(&dp.now_s, __ATOMIC_RELAXED) < dp.pickup_until);
 }
+/* A packet no flow knows that may be a backend's answer to pick up: TCP
+ * other than a bare SYN (a connection the backend opens), or UDP. */
+static inline bool dp_ct_may_answer(uint8_t proto, uint8_t tcp_flags)
+{
+	return proto == IPPROTO_UDP ||
+	       (proto == IPPROTO_TCP &&
+		(tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) != RTE_TCP_SYN_FLAG);
+}
 /* Seconds a flow with these flags and protocol lives without a packet. */
 uint32_t dp_ct_timeout(uint8_t proto, uint8_t flags);
 /* Control thread: expire idle flows (a slice of the table per call, the
@@ -349,8 +357,6 @@ static inline uint32_t dp_svc_word(const uint8_t ip6[16])
 {
 	return dp_hash_words(ip6, 16, 0x6b43a9b5);
 }
-/* The IPv6 service whose frontend (ip, port, proto) is, or NULL;
- * *external: it is a NodePort or an external IP. */
 /* A backend's answer a that no flow knows, in the pickup window: the
  * service (a ClusterIP) that gives the connection a answers to that
  * backend (Maglev's pick for it now: the one before a crash while the
@@ -358,6 +364,8 @@ static inline uint32_t dp_svc_word(const uint8_t ip6[16])
  * it in *orig; NULL if none does. */
 const struct dp_svc *dp_svc_answered(const struct dp_ct_key *a, struct dp_ct_key *orig);
 const struct dp_svc *dp_svc_answered6(const struct dp_ct6_key *a, struct dp_ct6_key *orig);
+/* The IPv6 service whose frontend (ip, port, proto) is, or NULL;
+ * *external: it is a NodePort or an external IP. */
 const struct dp_svc *dp_svc_find6(const uint8_t ip[16], uint16_t port, uint8_t proto,
 				  bool *external);
 void dp_svc_age(void);

@@ -192,8 +192,7 @@ static int new_flow(struct dp_worker *w, struct rte_mbuf *m, struct dp_port *in,
 
 /* In the pickup window, a backend's answer no flow knows: its flow made
  * again when the service would give the connection it answers to that
- * backend (dp_svc_answered), and translated. Not a TCP SYN (a connection
- * the backend opens). */
+ * backend (dp_svc_answered), and translated. */
 static int answer(struct dp_worker *w, struct rte_mbuf *m, const struct dp_l4 *l,
 		  const struct dp_ct_key *k, uint32_t sig, uint32_t *fd)
 {
@@ -202,9 +201,7 @@ static int answer(struct dp_worker *w, struct rte_mbuf *m, const struct dp_l4 *l
 	struct dp_flow *f;
 	uint32_t d;
 
-	if ((k->proto != IPPROTO_TCP && k->proto != IPPROTO_UDP) ||
-	    (l->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG ||
-	    (s = dp_svc_answered(k, &o)) == NULL)
+	if (!dp_ct_may_answer(k->proto, l->tcp_flags) || (s = dp_svc_answered(k, &o)) == NULL)
 		return NAT_PASS;
 	int64_t id = dp_ct_create(&o, k, s->id + 1);
 	if (id >= 0) {

@@ -221,9 +221,7 @@ static int answer(struct dp_worker *w, struct rte_mbuf *m, struct rte_ipv6_hdr *
 	struct dp_flow6 *f;
 	uint32_t d;
 
-	if ((k->proto != IPPROTO_TCP && k->proto != IPPROTO_UDP) ||
-	    (l->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG ||
-	    (s = dp_svc_answered6(k, &o)) == NULL)
+	if (!dp_ct_may_answer(k->proto, l->tcp_flags) || (s = dp_svc_answered6(k, &o)) == NULL)
 		return NAT_PASS;
 	int64_t id = dp_ct6_create(&o, k, s->id + 1);
 	if (id >= 0) {
@@ -265,7 +263,7 @@ void dp_nat6(struct dp_worker *w, uint16_t port, struct dp_pkts6 *v)
 	if (likely(!__atomic_load_n(&nat->active, __ATOMIC_RELAXED)) || nat->ct6.h == NULL)
 		return;
 	const struct dp_port *in = &dp.ports[port];
-	bool every = in->ct_reply_from || dp_ct_picking_up();
+	bool pickup = dp_ct_picking_up(), every = in->ct_reply_from || pickup;
 	bool node_ports = __atomic_load_n(&nat->n_node_ports6, __ATOMIC_RELAXED) != 0;
 	bool local = (dp.host < DP_MAX_PORTS && dp.ports[dp.host].ct_reply_to) || node_ports;
 	uint8_t fate[DP_BURST];
@@ -312,8 +310,7 @@ void dp_nat6(struct dp_worker *w, uint16_t port, struct dp_pkts6 *v)
 		} else if (to_svc || (nh != NULL && nh->kind == DP_NH_LOCAL && node_ports)) {
 			fate[i] = (uint8_t)new_flow(w, v->m[i], in, ip, &l[j], &keys[j], to_svc, &fd[i]);
 		} else {
-			fate[i] = dp_ct_picking_up() ? (uint8_t)answer(w, v->m[i], ip, &l[j], &keys[j], &fd[i])
-						     : NAT_PASS;
+			fate[i] = pickup ? (uint8_t)answer(w, v->m[i], ip, &l[j], &keys[j], &fd[i]) : NAT_PASS;
 		}
 	}
 	/* The survivors, in order; the translated ones routed again by their

@@ -150,8 +150,8 @@ void dp_stop(void);
  * MTU mtu (0: the device's own; frames longer than a buffer are
  * scattered over several when the device can). */
 int dp_port_probe(const char *devargs, uint16_t *port_id, char *err, size_t errlen);
-/* The first device EAL probed at start (from the allowlist or --vdev):
- * 0, or -ENODEV when there is none. */
+/* The first device EAL probed at start (a PCI uplink, from the
+ * allowlist): 0, or -ENODEV when there is none. */
 int dp_port_probed(uint16_t *port_id);
 /* 0, or -errno with err; -EBUSY: its queues could not be set up or
  * started (a device another process let go of may still be busy). */
