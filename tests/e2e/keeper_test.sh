@@ -81,7 +81,7 @@ under_pings() { # NAME SIGNAL MAX_LOST
 	carrier || fail "pod a's interface lost its carrier with the container gone ($1)"
 	start_container
 	wait $pinger || true
-	lost=$((300 - $(sed -n 's/.*transmitted, \([0-9]*\) received.*/\1/p' "$WORK/ping.out")))
+	lost=$(pings_lost "$WORK/ping.out" 300)
 	echo "container $1: $lost of 300 pings lost (10 ms apart)"
 	[ "$lost" -le "$3" ] || fail "$lost pings lost across the container's $1 (at most $3)"
 	[ "$(ifindex)" = "$before" ] || fail "pod a's interface was re-created ($1)"

@@ -55,9 +55,8 @@ no_carrier() { grep -q NO-CARRIER <<<"$(ip -n "$1" -o link show "$2")"; }
 
 # SIGTERM: a clean stop at once, idle workers blocked in epoll included.
 pid=$(cat "$WORK/node.pid")
-exited() { [ ! -e /proc/$pid ] || [ "$(awk '{print $3}' /proc/$pid/stat)" = Z ]; }
 kill "$pid"
-wait_for 5 exited || fail "podlaned still running 5 s after SIGTERM"
+wait_for 5 pid_gone "$pid" || fail "podlaned still running 5 s after SIGTERM"
 rc=0
 wait "$pid" || rc=$?
 [ $rc = 0 ] || fail "podlaned exited with status $rc on SIGTERM"
@@ -69,9 +68,7 @@ no_carrier pa eth0 && fail "pod a's interface lost its carrier with podlaned sto
 keeper=$(cat "$WORK/node.state/keeper.pid")
 kill -0 "$keeper" || fail "no fd keeper running with podlaned stopped"
 ok "podlaned stopped: pod and host interfaces stay (ifindex, MAC, MTU, addresses, routes), carrier on"
-ip netns exec node "$PODLANED" --config "$WORK/node.json" >>"$WORK/node.log" 2>&1 &
-echo $! >"$WORK/node.pid"
-wait_for 30 ctl node node || fail "podlaned did not come back"
+start_again node
 [ "$(pod_view)" = "$pod_before" ] || fail "pod a's interface changed across the restart: $(pod_view) (was $pod_before)"
 [ "$(node_view)" = "$node_before" ] || fail "the host port changed across the restart: $(node_view) (was $node_before)"
 no_carrier pa eth0 && fail "pod a's interface has no carrier after the restart"
@@ -87,12 +84,6 @@ mac=$(ip -n pa -o link show eth0 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p
 [ "$mac" = "0a:58:64:60:f3:01" ] || fail "pod a's MAC changed to $mac"
 wait_for 10 ip netns exec pa ping -c 1 -W 1 100.96.243.2 || fail "no pod traffic after restart"
 ok "pods, addresses, MACs and routes restored; traffic flows"
-
-restart_node() { # start podlaned again on the same config, wait until ready
-	ip netns exec node "${NEW_BINARY:-$PODLANED}" --config "$WORK/node.json" >>"$WORK/node.log" 2>&1 &
-	echo $! >"$WORK/node.pid"
-	wait_for 30 ctl node node || fail "podlaned did not come back"
-}
 
 # A planned restart (SIGTERM, start) and kill -9 in the middle of traffic:
 # an iperf3 transfer from pod a to pod d on n2 survives each, the pod's
@@ -114,12 +105,9 @@ queue_drops() {
 icmp() { # NETNS FIELD: a counter of its kernel's ICMP (/proc/net/snmp)
 	ip netns exec "$1" awk -v k="$2" '/^Icmp:/ {if (!n++) {for (i = 1; i <= NF; i++) if ($i == k) f = i} else print $f}' /proc/net/snmp
 }
-pings_lost() { # OUTPUT_FILE SENT
-	echo $(($2 - $(sed -n 's/.*transmitted, \([0-9]*\) received.*/\1/p' "$1")))
-}
 under_traffic() { # NAME SIGNAL MAX_LOST
 	ip netns exec pa iperf3 -c $D -p 5201 -t 6 >"$WORK/iperf.out" 2>&1 &
-	local iperf=$! pinger pinger2 victim lost lost2 drops
+	local iperf=$! pinger pinger2 lost lost2 drops
 	drops=$(queue_drops)
 	local asked=$(icmp pb InEchos)
 	ip netns exec pa ping -i 0.01 -c 500 -W 1 100.96.243.2 >"$WORK/ping.out" 2>&1 &
@@ -127,14 +115,7 @@ under_traffic() { # NAME SIGNAL MAX_LOST
 	ip netns exec pb ping -i 0.01 -c 500 -W 1 $D >"$WORK/ping2.out" 2>&1 &
 	pinger2=$!
 	sleep 2
-	victim=$(cat "$WORK/node.pid")
-	if [ "$2" = TAKEOVER ]; then
-		take_over node
-	else
-		kill -"$2" "$victim"
-		wait "$victim" 2>/dev/null || true # as a supervisor would: only once it is gone
-		restart_node
-	fi
+	restart_node node "$2"
 	wait $pinger || true
 	wait $pinger2 || true
 	wait $iperf || fail "iperf3 did not survive the $1: $(tail -3 "$WORK/iperf.out")"
@@ -187,7 +168,7 @@ for n in 2 1; do
 	pinger=$!
 	sleep 1
 	stop_pid "$WORK/node.pid"
-	restart_node
+	start_again node
 	wait $pinger || true
 	lost=$(pings_lost "$WORK/wping.out" 300)
 	echo "workers changed to $n: $lost of 300 pings from the other node lost (10 ms apart)"
@@ -216,7 +197,7 @@ grep -qF "podlaned: error: start-up failed: state file $st/state.json was writte
 	fail "the newer state file was changed"
 no_carrier pa eth0 && fail "a refused downgrade took pod a's carrier"
 cp "$WORK/state.good" "$st/state.json"
-restart_node
+start_again node
 wait_for 10 ip netns exec pa ping -c 1 -W 1 100.96.243.2 || fail "no pod traffic after a failed start and a good one"
 [ "$(pod_view)" = "$pod_before" ] || fail "pod a's interface changed: $(pod_view)"
 ok "a podlaned that cannot start (too little memory, a newer state) leaves the pods' interfaces and the state as they are; the old config brings everything back"
@@ -225,7 +206,7 @@ ok "a podlaned that cannot start (too little memory, a newer state) leaves the p
 stop_pid "$WORK/node.pid"
 head -c 25 "$WORK/node.state/state.json" >"$WORK/trunc.txt"
 cp "$WORK/trunc.txt" "$WORK/node.state/state.json"
-restart_node
+start_again node
 grep "state file .*state.json is corrupt" "$WORK/node.log" >/dev/null || fail "no log line for the corrupt state file"
 grep "using the previous good state" "$WORK/node.log" >/dev/null || fail "previous state not used"
 [ "$(ctl node pod list)" = "$pods_before" ] || fail "pods not restored from the previous copy"
@@ -235,7 +216,7 @@ grep "using the previous good state" "$WORK/node.log" >/dev/null || fail "previo
 # Damaged again before any change: the recovery left two good copies.
 stop_pid "$WORK/node.pid"
 echo '{"version": 1, "pods": [' >"$WORK/node.state/state.json"
-restart_node
+start_again node
 [ "$(ctl node pod list)" = "$pods_before" ] || fail "a second damage lost the pods: $(ctl node pod list)"
 ok "truncated state file: previous good copy used, pods and routes back, and again after a second damage"
 
@@ -244,7 +225,7 @@ ok "truncated state file: previous good copy used, pods and routes back, and aga
 # break the link, not write through it into FILE.
 stop_pid "$WORK/node.pid"
 ln -f "$st/state.json" "$st/state.json.prev"
-restart_node
+start_again node
 netns_add pc
 ctl node pod add ctr-c /run/netns/pc eth0 >/dev/null
 has_pod() { python3 -c 'import json,sys; sys.exit(not any(p["container_id"] == sys.argv[2] for p in json.load(open(sys.argv[1]))["pods"]))' "$@"; }
@@ -254,7 +235,7 @@ has_pod "$st/state.json.prev" ctr-a || fail "state.json.prev is not a complete c
 [ "$(stat -c %i "$st/state.json")" != "$(stat -c %i "$st/state.json.prev")" ] || fail "the hard link was kept"
 pods_before=$(ctl node pod list)
 stop_pid "$WORK/node.pid"
-restart_node
+start_again node
 [ "$(ctl node pod list)" = "$pods_before" ] || fail "pods differ after restart: $(ctl node pod list)"
 ok "state.json.prev holds the copy before the last change (an old hard link is broken)"
 echo "restart: all passed"

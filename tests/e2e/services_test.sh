@@ -272,9 +272,7 @@ keeper=$!
 : >"$WORK/go2"
 wait_for 5 has_line 1 "$WORK/tcp2" || fail "TCP connection before the restart: $(cat "$WORK/tcp2")"
 stop_pid "$WORK/n1.pid"
-ip netns exec n1 "$PODLANED" --config "$WORK/n1.json" >>"$WORK/n1.log" 2>&1 &
-echo $! >"$WORK/n1.pid"
-wait_for 30 ctl n1 node || fail "podlaned on n1 did not come back"
+start_again n1
 after=$(ctl n1 -o json service list | python3 -c 'import json,sys
 print(json.dumps([{k: v for k, v in s.items() if k != "stats"} for s in json.load(sys.stdin)], sort_keys=True))')
 [ "$before" = "$after" ] || fail "services differ after restart: $after"
@@ -307,12 +305,7 @@ for line in s.makefile(): print(line.strip(), flush=True)' >"$WORK/ticks" 2>&1 &
 echo $! >"$WORK/ticks.pid"
 at_exit "stop_pid $WORK/ticks.pid"
 wait_for 5 has_line 3 "$WORK/ticks" || fail "no ticks before the kill: $(cat "$WORK/ticks")"
-pid=$(cat "$WORK/n1.pid")
-kill -9 "$pid"
-wait "$pid" 2>/dev/null || true
-ip netns exec n1 "$PODLANED" --config "$WORK/n1.json" >>"$WORK/n1.log" 2>&1 &
-echo $! >"$WORK/n1.pid"
-wait_for 30 ctl n1 node || fail "podlaned on n1 did not come back after kill -9"
+restart_node n1 KILL
 n=$(wc -l <"$WORK/ticks")
 wait_for 5 has_line $((n + 20)) "$WORK/ticks" ||
 	fail "the pushed connection did not survive kill -9: $(tail -3 "$WORK/ticks"); $(ctl n1 conntrack list)"

@@ -19,11 +19,6 @@ netns_add pc
 ctl node pod add ctr-a /run/netns/pa eth0 >/dev/null
 ctl node route add 100.96.244.0/24 via 172.31.102.106 >/dev/null
 ctl node route add 100.96.245.0/24 via 172.31.102.106 >/dev/null
-restart_node() { # start podlaned again on the same config, wait until ready
-	ip netns exec node "$PODLANED" --config "$WORK/node.json" >>"$WORK/node.log" 2>&1 &
-	echo $! >"$WORK/node.pid"
-	wait_for 30 ctl node node || fail "podlaned did not come back"
-}
 json_ok() { python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$1"; }
 
 # Full: every free page taken, the .prev copies (rewritten in place) too.
@@ -58,7 +53,7 @@ saved_del() { ! grep -q 100.96.245.0/24 "$st/routes.json"; }
 wait_for 5 saved_del || fail "routes.json still holds the deleted route once there is room"
 routes=$(ctl node route list)
 stop_pid "$WORK/node.pid"
-restart_node
+start_again node
 [ "$(ctl node route list)" = "$routes" ] || fail "routes after restart: $(ctl node route list)"
 [ "$(ctl node pod list)" = "$pods" ] || fail "pods after restart: $(ctl node pod list)"
 ok "route.del on a full state_dir: applied, written once there is room, the restart agrees"
@@ -74,7 +69,7 @@ ctl node pod add ctr-c /run/netns/pc eth0 >/dev/null
 [ "$(ctl node -o json pod list | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["port"])')" = "$port" ] ||
 	fail "the new pod has another port name: this check needs the same"
 stop_pid "$WORK/node.pid"
-restart_node
+start_again node
 grep -q "^100.97.50.0/24 " <<<"$(ctl node route list)" && fail "the deleted pod's route came back on $port"
 ok "a route through a deleted pod's port stays gone after a restart"
 echo "state: all passed"

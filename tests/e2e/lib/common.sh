@@ -142,42 +142,58 @@ print(sum(d["drops"].values()) + sum(p["rx_missed"] for p in d["ports"] if p["na
 	echo $sum
 }
 
-# take_over NODE: another podlaned (NEW_BINARY, else the same) started
-# with --take-over beside the running one, which it stops once its own
-# DPDK is up; back once the old one is gone and the new one serves.
+# launch NODE [ARG...]: podlaned (NEW_BINARY, else the one built) started
+# again on NODE's config, in the background, its pid in NODE.pid.
+launch() {
+	ip netns exec "$1" "${NEW_BINARY:-$PODLANED}" "${@:2}" --config "$WORK/$1.json" >>"$WORK/$1.log" 2>&1 &
+	echo $! >"$WORK/$1.pid"
+}
+# start_again NODE: launched, and back once it serves.
+start_again() {
+	launch "$1"
+	wait_for 30 ctl "$1" node || fail "podlaned on $1 did not come back: $(tail -5 "$WORK/$1.log")"
+}
+# take_over NODE: launched with --take-over beside the running one, which
+# it stops once its own DPDK is up; back once the old one is gone and the
+# new one serves.
 take_over() {
 	local old
 	old=$(cat "$WORK/$1.pid")
-	ip netns exec "$1" "${NEW_BINARY:-$PODLANED}" --take-over --config "$WORK/$1.json" >>"$WORK/$1.log" 2>&1 &
-	echo $! >"$WORK/$1.pid"
+	launch "$1" --take-over
 	wait_for 30 pid_gone "$old" || fail "podlaned $old on $1 still runs 30 s into a take-over"
 	wait "$old" 2>/dev/null || true
 	wait_for 30 ctl "$1" node || fail "podlaned on $1 did not take over: $(tail -5 "$WORK/$1.log")"
 }
 pid_gone() { [ ! -e "/proc/$1" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
+# restart_node NODE SIGNAL: podlaned on NODE given SIGNAL and, once it is
+# gone (as a supervisor would), started again; SIGNAL TAKEOVER: take_over.
+# Not in a subshell: podlaned is this shell's child, waited for.
+restart_node() {
+	local pid
+	if [ "$2" = TAKEOVER ]; then
+		take_over "$1"
+		return
+	fi
+	pid=$(cat "$WORK/$1.pid")
+	kill -"$2" "$pid"
+	wait "$pid" 2>/dev/null || true
+	start_again "$1"
+}
 
+pings_lost() { # PING_OUTPUT SENT: how many ping's summary says were not answered
+	echo $(($2 - $(sed -n 's/.*transmitted, \([0-9]*\) received.*/\1/p' "$1")))
+}
 # restart_under_pings NODE SIGNAL FROM_NS ADDRESS: 300 pings 10 ms apart
 # from FROM_NS to ADDRESS while podlaned on NODE gets SIGNAL and starts
-# again on its config (SIGNAL TAKEOVER: take_over); how many were lost in
-# RESTART_LOST. Not in a subshell: podlaned is this shell's child, waited
-# for before the next.
+# again on its config (restart_node); how many were lost in RESTART_LOST.
 restart_under_pings() {
-	local pinger pid
+	local pinger
 	ip netns exec "$3" ping -i 0.01 -c 300 -W 1 "$4" >"$WORK/restart-ping.out" 2>&1 &
 	pinger=$!
 	sleep 1
-	if [ "$2" = TAKEOVER ]; then
-		take_over "$1"
-	else
-		pid=$(cat "$WORK/$1.pid")
-		kill -"$2" "$pid"
-		wait "$pid" 2>/dev/null || true
-		ip netns exec "$1" "$PODLANED" --config "$WORK/$1.json" >>"$WORK/$1.log" 2>&1 &
-		echo $! >"$WORK/$1.pid"
-		wait_for 30 ctl "$1" node || fail "podlaned on $1 did not come back after SIG$2"
-	fi
+	restart_node "$1" "$2"
 	wait $pinger || true
-	RESTART_LOST=$((300 - $(sed -n 's/.*transmitted, \([0-9]*\) received.*/\1/p' "$WORK/restart-ping.out")))
+	RESTART_LOST=$(pings_lost "$WORK/restart-ping.out" 300)
 }
 
 counter() { # NODE KEY: a top-level number or a drop reason from stats.get
